@@ -1,0 +1,40 @@
+# Saved Loops — two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DB     ?= data/aiops.duckdb
+PORT   ?= 8501
+
+.PHONY: run test bench lint install demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+$(DB): | $(VENV)/.installed
+	$(BIN)/aiops demo --db $(DB)
+
+demo: $(VENV)/.installed
+	$(BIN)/aiops demo --db $(DB)
+
+run: $(VENV)/.installed $(DB)
+	AIOPS_DB=$(DB) $(BIN)/streamlit run dashboard.py --server.port $(PORT)
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

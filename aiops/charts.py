@@ -1,0 +1,213 @@
+"""Altair chart specs with one theme, shared by the dashboard and the board pack.
+
+Each function takes a DataFrame from ``aiops.metrics`` and returns a finished chart; intervals are
+drawn wherever an estimate is, and tooltips carry n and the evidence label.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
+INK, MUTED, GRID = "#1f2933", "#616e7c", "#e4e7eb"
+PRIMARY = "#2563eb"
+EVIDENCE_COLORS = {
+    "saving": "#15803d",
+    "inconclusive": "#a16207",
+    "slower": "#b91c1c",
+    "insufficient": "#9aa5b1",
+}
+STATUS_COLORS = {
+    "paused": "#b91c1c",
+    "experiment": "#7c3aed",
+    "pilot": "#a16207",
+    "proven": "#15803d",
+    "autonomous": "#0e7490",
+}
+STOP_COLORS = {
+    "no_owner": "#7f1d1d",
+    "customer_data_without_review": "#b91c1c",
+    "changes_permissions_billing_production": "#dc2626",
+    "success_not_measurable": "#f97316",
+    "failure_invisible": "#fb923c",
+}
+PHASE_COLORS = {"before": "#9aa5b1", "after": PRIMARY}
+
+
+def themed(chart: alt.TopLevelMixin, title: str | None = None) -> alt.TopLevelMixin:
+    """The Saved Loops look: quiet axes, one font, no chart border."""
+    if title:
+        chart = chart.properties(title=alt.Title(title, anchor="start", fontSize=14, fontWeight=600))
+    return (
+        chart.configure(font=FONT, background="white")
+        .configure_view(stroke=None)
+        .configure_axis(
+            labelColor=MUTED,
+            titleColor=MUTED,
+            gridColor=GRID,
+            domainColor=GRID,
+            tickColor=GRID,
+            labelFontSize=11,
+            titleFontSize=11,
+            titleFontWeight=500,
+        )
+        .configure_legend(
+            labelColor=INK, titleColor=MUTED, labelFontSize=11, titleFontSize=11, orient="bottom"
+        )
+        .configure_title(color=INK)
+    )
+
+
+def _scale(colors: dict[str, str]) -> alt.Scale:
+    return alt.Scale(domain=list(colors), range=list(colors.values()))
+
+
+def loops_removed_by_department(departments: pd.DataFrame, width: int | str = "container") -> alt.Chart:
+    """Loops removed per department with its 95% interval as a whisker."""
+    data = departments[
+        [
+            "department",
+            "loops_removed",
+            "loops_removed_low",
+            "loops_removed_high",
+            "workflows_with_evidence",
+            "workflows",
+            "samples_before",
+            "samples_after",
+            "evidence_saving",
+        ]
+    ].copy()
+    base = alt.Chart(data).encode(y=alt.Y("department:N", sort="-x", title=None))
+    tooltip = [
+        alt.Tooltip("department:N"),
+        alt.Tooltip("loops_removed:Q", format=",.0f", title="loops removed"),
+        alt.Tooltip("loops_removed_low:Q", format=",.0f", title="95% low"),
+        alt.Tooltip("loops_removed_high:Q", format=",.0f", title="95% high"),
+        alt.Tooltip("samples_before:Q", title="n before"),
+        alt.Tooltip("samples_after:Q", title="n after"),
+        alt.Tooltip("evidence_saving:Q", title="workflows with evidence: saving"),
+    ]
+    bars = base.mark_bar(color=PRIMARY, opacity=0.85, cornerRadiusEnd=2).encode(
+        x=alt.X("loops_removed:Q", title="loops removed (baseline loops of human time)"), tooltip=tooltip
+    )
+    whiskers = base.mark_rule(color=INK, strokeWidth=1.5).encode(
+        x="loops_removed_low:Q", x2="loops_removed_high:Q"
+    )
+    return (bars + whiskers).properties(width=width, height=alt.Step(26))
+
+
+def stop_conditions_by_department(stops: pd.DataFrame, width: int | str = "container") -> alt.Chart:
+    """Open stop conditions per department, by code (``stops``: department, code, workflows)."""
+    return (
+        alt.Chart(stops)
+        .mark_bar()
+        .encode(
+            y=alt.Y("department:N", title=None, sort="-x"),
+            x=alt.X("sum(workflows):Q", title="open stop conditions", axis=alt.Axis(tickMinStep=1)),
+            color=alt.Color(
+                "code:N",
+                scale=_scale(STOP_COLORS),
+                title="stop condition",
+                legend=alt.Legend(columns=1, labelLimit=260),
+            ),
+            tooltip=[
+                alt.Tooltip("department:N"),
+                alt.Tooltip("code:N", title="stop condition"),
+                alt.Tooltip("workflows:Q", title="workflows"),
+                alt.Tooltip("names:N", title="which"),
+            ],
+        )
+        .properties(width=width, height=alt.Step(26))
+    )
+
+
+def weekly_hours(
+    weekly: pd.DataFrame, color_by: str | None = "department", width: int | str = "container"
+) -> alt.Chart:
+    """Hours returned per week (after-phase loops x saving per loop), with the 95% band."""
+    after = weekly[weekly.phase == "after"]
+    keys = ["week"] + ([color_by] if color_by else [])
+    data = after.groupby(keys, as_index=False)[
+        ["hours_returned", "hours_returned_low", "hours_returned_high", "loops", "samples"]
+    ].sum()
+    base = alt.Chart(data).encode(x=alt.X("week:T", title="week", axis=alt.Axis(format="%d %b")))
+    color = alt.Color(f"{color_by}:N", title=color_by.replace("_", " ")) if color_by else alt.value(PRIMARY)
+    band = base.mark_area(opacity=0.18).encode(
+        y="hours_returned_low:Q", y2="hours_returned_high:Q", color=color
+    )
+    line = base.mark_line(point=True, strokeWidth=2).encode(
+        y=alt.Y("hours_returned:Q", title="hours returned per week"),
+        color=color,
+        tooltip=[
+            alt.Tooltip("week:T", format="%d %b %Y"),
+            *([alt.Tooltip(f"{color_by}:N")] if color_by else []),
+            alt.Tooltip("hours_returned:Q", format=",.1f", title="hours"),
+            alt.Tooltip("hours_returned_low:Q", format=",.1f", title="95% low"),
+            alt.Tooltip("hours_returned_high:Q", format=",.1f", title="95% high"),
+            alt.Tooltip("samples:Q", title="n (after samples)"),
+        ],
+    )
+    return (band + line).properties(width=width, height=240)
+
+
+def minutes_per_loop_by_week(weekly: pd.DataFrame, width: int | str = "container") -> alt.Chart:
+    """One workflow's mean minutes per loop by week, before and after go-live."""
+    return (
+        alt.Chart(weekly)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("week:T", title="week", axis=alt.Axis(format="%d %b")),
+            y=alt.Y("mean_per_loop:Q", title="minutes per loop (mean)"),
+            color=alt.Color("phase:N", scale=_scale(PHASE_COLORS), title="phase"),
+            tooltip=[
+                alt.Tooltip("week:T", format="%d %b %Y"),
+                "phase:N",
+                alt.Tooltip("mean_per_loop:Q", format=",.1f", title="minutes per loop"),
+                alt.Tooltip("samples:Q", title="n"),
+            ],
+        )
+        .properties(width=width, height=220)
+    )
+
+
+def before_after_distribution(samples: pd.DataFrame, width: int | str = "container") -> alt.Chart:
+    """Minutes per loop before and after, as box plots on a log scale (loop times are skewed)."""
+    data = samples[samples.minutes_per_loop > 0]
+    return (
+        alt.Chart(data)
+        .mark_boxplot(extent="min-max", size=28)
+        .encode(
+            y=alt.Y("phase:N", sort=["before", "after"], title=None),
+            x=alt.X("minutes_per_loop:Q", scale=alt.Scale(type="log"), title="minutes per loop (log scale)"),
+            color=alt.Color("phase:N", scale=_scale(PHASE_COLORS), legend=None),
+        )
+        .properties(width=width, height=110)
+    )
+
+
+def saving_intervals(workflows: pd.DataFrame, width: int | str = "container") -> alt.Chart:
+    """Minutes saved per loop per workflow: the estimate and its 95% interval, by evidence."""
+    data = workflows.dropna(subset=["saved_per_loop"])[
+        ["name", "saved_per_loop", "saved_low", "saved_high", "evidence", "samples_before", "samples_after"]
+    ]
+    base = alt.Chart(data).encode(y=alt.Y("name:N", sort="-x", title=None))
+    color = alt.Color("evidence:N", scale=_scale(EVIDENCE_COLORS), title="evidence")
+    rules = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("saved_low:Q", title="minutes saved per loop (95% interval)"), x2="saved_high:Q", color=color
+    )
+    points = base.mark_point(filled=True, size=60).encode(
+        x="saved_per_loop:Q",
+        color=color,
+        tooltip=[
+            "name:N",
+            alt.Tooltip("saved_per_loop:Q", format=",.1f", title="saved per loop"),
+            alt.Tooltip("saved_low:Q", format=",.1f", title="95% low"),
+            alt.Tooltip("saved_high:Q", format=",.1f", title="95% high"),
+            "evidence:N",
+            alt.Tooltip("samples_before:Q", title="n before"),
+            alt.Tooltip("samples_after:Q", title="n after"),
+        ],
+    )
+    zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color=MUTED, strokeDash=[4, 3]).encode(x="x:Q")
+    return (rules + points + zero).properties(width=width, height=alt.Step(22))

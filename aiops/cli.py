@@ -1,0 +1,559 @@
+"""The command line: `aiops <noun> <verb>`, thin over the domain.
+
+Every subcommand takes `--db`, `--json`, `--policy` and `--actor` after its own name. Exit codes:
+0 ok, 1 rejected input (nothing written), 2 usage error. Errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from aiops.auth import Actor, local_admin
+from aiops.errors import AiopsError, MappingError, exit_code_for
+from aiops.settings import Settings
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class Output:
+    """Writes either JSON (and nothing else) or human lines to stdout."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def json(self, payload: Any) -> None:
+        if self.as_json:
+            print(json.dumps(payload, default=str, ensure_ascii=False, indent=2))
+
+    def line(self, text: str = "") -> None:
+        if not self.as_json:
+            print(text)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("common options")
+    group.add_argument("--db", help="database file (default: data/aiops.duckdb; env AIOPS_DB)")
+    group.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    group.add_argument("--policy", help="policy file to classify with (default: settings / built in)")
+    group.add_argument("--actor", help="who is acting, for the audit log (default: the OS user)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {"db": args.db} if args.db else {}
+    return Settings(**overrides)
+
+
+def _actor(args: argparse.Namespace) -> Actor:
+    return local_admin(args.actor)
+
+
+def _open(args: argparse.Namespace):
+    from aiops.workspace import open_store
+
+    return open_store(_settings(args), args.policy, _actor(args))
+
+
+# -- commands -----------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace, out: Output) -> int:
+    from aiops.demo import AS_OF, build_demo
+
+    path = _settings(args).db
+    as_of = args.as_of or AS_OF
+    with build_demo(path, as_of) as store:
+        counts = dict(
+            zip(
+                ("workflows", "timing_samples", "batches"),
+                store.query_one(
+                    "SELECT (SELECT count(*) FROM workflows), (SELECT count(*) FROM timing_samples), "
+                    "(SELECT count(*) FROM upload_batches)"
+                ),
+                strict=True,
+            )
+        )
+    out.json({"db": str(path), "as_of": as_of, **counts})
+    out.line(
+        f"Demo database written to {path}: {counts['workflows']} workflows, "
+        f"{counts['timing_samples']} timing samples in {counts['batches']} uploads."
+    )
+    return EXIT_OK
+
+
+def cmd_workflows_import(args: argparse.Namespace, out: Output) -> int:
+    from aiops.ingest.mapping import parse_assignments
+    from aiops.ingest.workflows import import_workflows
+
+    with _open(args) as store:
+        report = import_workflows(
+            store,
+            _actor(args),
+            args.file,
+            parse_assignments(args.map),
+            dry_run=args.dry_run,
+            skip_invalid=args.skip_invalid,
+        )
+    out.json(report.to_json())
+    verb = "would import" if args.dry_run else ("imported" if report.committed else "rejected")
+    out.line(
+        f"{report.file_name} ({report.encoding}, {report.dialect}): {report.rows} rows, "
+        f"{report.accepted} accepted, {report.rejected} rejected — {verb}."
+    )
+    if report.committed:
+        out.line(
+            f"  created {len(report.saved.created)}, updated {len(report.saved.updated)}, "
+            f"unchanged {len(report.saved.unchanged)}"
+        )
+    for name, values in report.unknown_values.items():
+        shown = ", ".join(f"{v} ({n})" for v, n in list(values.items())[:8])
+        out.line(f"  unknown {name} values (treated as at least medium risk): {shown}")
+    _print_rejects(out, report.rejects)
+    if report.rejected and not report.committed and not args.dry_run:
+        out.line("Nothing was written. Fix the rows above, or pass --skip-invalid.")
+        return EXIT_REJECTED
+    return EXIT_OK
+
+
+def _print_rejects(out: Output, rejects, lines_shown: int = 8) -> None:
+    """Rejects grouped by column and reason, with the first lines of each group."""
+    if rejects.empty:
+        return
+    for (column, reason), group in rejects.groupby(["column", "reason"], sort=False):
+        lines = ", ".join(str(n) for n in group.line.head(lines_shown))
+        more = f", … ({len(group) - lines_shown} more)" if len(group) > lines_shown else ""
+        out.line(f"  {len(group):>6} rejected — {column}: {reason} — line {lines}{more}")
+    out.line("  (--json lists every rejected line)")
+
+
+def cmd_workflows_list(args: argparse.Namespace, out: Output) -> int:
+    from aiops.report.summary import summarize
+
+    with _open(args) as store:
+        workflows = summarize(store)["workflows"]
+    for key in ("department", "risk", "status"):
+        wanted = getattr(args, key)
+        if wanted:
+            workflows = [w for w in workflows if str(w[key]).casefold() == wanted.casefold()]
+    out.json(workflows)
+    for w in workflows:
+        stops = ", ".join(w["stop_conditions"]) or "-"
+        out.line(
+            f"{w['workflow_id']:<34} {w['department']:<12} {w['risk']:<6} {w['status']:<10} "
+            f"{w['evidence']:<12} stops: {stops}"
+        )
+    out.line(f"{len(workflows)} workflow(s)")
+    return EXIT_OK
+
+
+def cmd_workflows_export(args: argparse.Namespace, out: Output) -> int:
+    from aiops.report.export import export_workflows
+
+    with _open(args) as store:
+        count = export_workflows(store, Path(args.out))
+    out.json({"out": args.out, "workflows": count})
+    out.line(f"Exported {count} workflows to {args.out}")
+    return EXIT_OK
+
+
+def cmd_workflows_sign_off(args: argparse.Namespace, out: Output) -> int:
+    from aiops.governance import stored_classification
+    from aiops.inventory import sign_off
+
+    with _open(args) as store:
+        sign_off(store, _actor(args), args.workflow_id, args.by)
+        c = stored_classification(store, args.workflow_id)
+    out.json(json.loads(c.model_dump_json()))
+    out.line(f"{args.workflow_id} signed off by {args.by}: status {c.status} ({c.status_reason})")
+    return EXIT_OK
+
+
+def cmd_workflows_remove_checkpoint(args: argparse.Namespace, out: Output) -> int:
+    from aiops.governance import stored_classification
+    from aiops.inventory import remove_checkpoint
+
+    with _open(args) as store:
+        workflow = remove_checkpoint(store, _actor(args), args.workflow_id, args.checkpoint)
+        c = stored_classification(store, args.workflow_id)
+    out.json(
+        {
+            "workflow_id": args.workflow_id,
+            "checkpoints": workflow.checkpoints,
+            "status": c.status,
+            "next_checkpoint": c.next_checkpoint.model_dump(),
+        }
+    )
+    out.line(
+        f"Removed '{args.checkpoint}' from {args.workflow_id}; "
+        f"{len(workflow.checkpoints)} checkpoint(s) left. Next: {c.next_checkpoint.reason}"
+    )
+    return EXIT_OK
+
+
+def cmd_workflows_incident(args: argparse.Namespace, out: Output) -> int:
+    from aiops.inventory import record_incident
+
+    with _open(args) as store:
+        record_incident(store, _actor(args), args.workflow_id, args.note)
+    out.json({"workflow_id": args.workflow_id, "recorded": True})
+    out.line(f"Incident recorded for {args.workflow_id}; the checkpoint ladder waits for fresh evidence.")
+    return EXIT_OK
+
+
+def cmd_classify(args: argparse.Namespace, out: Output) -> int:
+    from aiops.classifier import classify_workflow
+    from aiops.ingest.mapping import parse_assignments
+    from aiops.ingest.workflows import read_workflows
+    from aiops.policy import load_policy
+    from aiops.store import Store
+
+    policy = load_policy(args.policy or _settings(args).policy)
+    with Store(":memory:", policy=policy) as scratch:
+        report = read_workflows(scratch, args.file, parse_assignments(args.map))
+    results = [classify_workflow(w, policy) for w in report.workflows]
+    out.json([_classification_json(c) for c in results])
+    for c in results:
+        out.line(
+            f"{c.workflow_id:<40} {c.risk:<6} {c.status:<10} "
+            f"{', '.join(c.stop_codes) or 'no stop conditions'}"
+        )
+        for s in c.signals[:3]:
+            out.line(f"    {s.level}: {s.reason}")
+    _print_rejects(out, report.rejects)
+    return EXIT_REJECTED if report.rejected else EXIT_OK
+
+
+def _classification_json(c) -> dict:
+    return {
+        "workflow_id": c.workflow_id,
+        "risk": c.risk,
+        "status": c.status,
+        "stop_conditions": c.stop_codes,
+        "signals": [s.model_dump() for s in c.signals],
+        "rollout": c.rollout.model_dump(),
+        "policy_version": c.policy_version,
+        "status_reason": c.status_reason,
+        "unanswered_questions": c.unanswered_questions,
+        "unknown_values": c.unknown_values,
+    }
+
+
+def _timing_mapping(args: argparse.Namespace, store):
+    from aiops.ingest.presets import find_preset, preset_mapping
+    from aiops.ingest.timings import TimingMapping
+
+    fields = {
+        "workflow": args.workflow,
+        "workflow_column": args.workflow_column,
+        "duration_column": args.duration_column,
+        "unit": args.unit,
+        "start_column": args.start_column,
+        "end_column": args.end_column,
+        "case_column": args.case_column,
+        "timestamp_column": args.timestamp_column,
+        "phase_column": args.phase_column,
+        "go_live": args.go_live,
+        "loops_column": args.loops_column,
+        "rework_column": args.rework_column,
+        "measured_at_column": args.measured_at_column,
+        "date_order": args.date_order,
+        "timezone": args.timezone,
+    }
+    given = {k: v for k, v in fields.items() if v is not None}
+    try:
+        if args.preset:
+            return preset_mapping(find_preset(store, args.preset), args.loop, given)
+        return TimingMapping(**given) if given else None  # None: a canonical file
+    except ValidationError as e:
+        raise MappingError(
+            f"mapping: {e.errors()[0]['msg'].removeprefix('Value error, ')}",
+            "see `aiops timings import --help`",
+        ) from e
+
+
+def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
+    from aiops.errors import Conflict
+    from aiops.ingest.timings import open_timing_import
+
+    with _open(args) as store, open_timing_import(store, args.file, _timing_mapping(args, store)) as upload:
+        report = upload.report
+        if not args.dry_run:
+            try:
+                upload.commit(_actor(args))
+            except Conflict:
+                out.json(report.to_json())  # duplicate: true, and what was found
+                raise
+    out.json(report.to_json())
+    out.line(f"{report.file_name} ({report.encoding}, {report.dialect}): {report.mapping.describe()}")
+    out.line(
+        f"{report.rows} records: {report.accepted} accepted, {report.rejected} rejected"
+        + (f" → {report.loops_found} loops" if report.mapping.mode == "events" else "")
+    )
+    for note in report.notes:
+        out.line(f"  {note}")
+    _print_rejects(out, report.rejects)
+    if args.dry_run:
+        out.line("Dry run: nothing was written.")
+    else:
+        out.line(f"Committed as batch {report.batch_id}.")
+    return EXIT_OK
+
+
+def cmd_timings_presets(args: argparse.Namespace, out: Output) -> int:
+    from aiops.ingest.presets import all_presets
+
+    with _open(args) as store:
+        presets = all_presets(store)
+    out.json([p.model_dump() for p in presets])
+    for p in presets:
+        origin = "built-in" if p.builtin else "saved"
+        out.line(f"{p.name:<22} {origin:<9} {p.title}")
+        for loop in p.loops:
+            out.line(f"{'':<32} loop {loop.name}: {loop.label}")
+    return EXIT_OK
+
+
+def cmd_timings_batches(args: argparse.Namespace, out: Output) -> int:
+    from aiops.ingest.timings import list_batches
+
+    with _open(args) as store:
+        batches = list_batches(store)
+    out.json(batches.to_dict("records"))
+    for b in batches.itertuples(index=False):
+        state = (
+            f"undone {b.undone_at:%Y-%m-%d}"
+            if b.undone_at is not None and str(b.undone_at) != "NaT"
+            else "active"
+        )
+        out.line(
+            f"{b.batch_id:>5}  {b.uploaded_at:%Y-%m-%d %H:%M}  {b.actor:<30} {b.file_name:<32} "
+            f"{b.accepted:>7} accepted {b.rejected:>6} rejected  {state}"
+        )
+    return EXIT_OK
+
+
+def cmd_timings_undo(args: argparse.Namespace, out: Output) -> int:
+    from aiops.ingest.timings import undo_batch
+
+    with _open(args) as store:
+        removed = undo_batch(store, _actor(args), args.batch_id)
+    out.json({"batch_id": args.batch_id, "samples_removed": removed})
+    out.line(f"Batch {args.batch_id} undone: {removed} timing samples removed.")
+    return EXIT_OK
+
+
+def cmd_report_summary(args: argparse.Namespace, out: Output) -> int:
+    from aiops.report.summary import summarize
+
+    with _open(args) as store:
+        summary = summarize(store, _period(args))
+    out.json(summary)
+    c = summary["company"]
+    out.line(f"Saved Loops — {summary['period']['label']} (policy {summary['policy_version']})")
+    out.line(_kpi_line("Company", c))
+    for d in summary["departments"]:
+        out.line(_kpi_line(d["department"], d))
+    out.line("Before/after is observational; intervals are 95% Welch intervals.")
+    return EXIT_OK
+
+
+def _kpi_line(label: str, k: dict) -> str:
+    return (
+        f"{label:<12} {k['hours_returned']:>8.1f} h returned "
+        f"[{k['hours_returned_low']:.1f}, {k['hours_returned_high']:.1f}]  "
+        f"{k['loops_removed']:>8.0f} loops removed  n={k['samples_before']}/{k['samples_after']}  "
+        f"evidence: {k['evidence_saving']} saving, {k['evidence_inconclusive']} inconclusive, "
+        f"{k['evidence_slower']} slower, {k['evidence_insufficient']} insufficient  "
+        f"stops open: {k['open_stop_conditions']}"
+    )
+
+
+def _period(args: argparse.Namespace):
+    from aiops.metrics import Period
+
+    if getattr(args, "period", None):
+        try:
+            return Period.parse_quarter(args.period)
+        except ValueError as e:
+            raise MappingError(str(e), "e.g. --period 2026Q3") from e
+    return Period(getattr(args, "date_from", None), getattr(args, "date_to", None))
+
+
+def cmd_serve(args: argparse.Namespace, out: Output) -> int:
+    env = dict(os.environ)
+    if args.db:
+        env["AIOPS_DB"] = args.db
+    dashboard = Path(__file__).resolve().parent.parent / "dashboard.py"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(dashboard),
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+    ]
+    return subprocess.call(command, env=env)
+
+
+# -- the parser ------------------------------------------------------------------------------------
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from e
+
+
+def _add(sub, name: str, handler: Callable, help_text: str) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text)
+    parser.set_defaults(handler=handler)
+    _common(parser)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aiops", description="Saved Loops: AI workflows, the time they return, the risks open."
+    )
+    nouns = parser.add_subparsers(dest="noun", required=True, metavar="COMMAND")
+
+    demo = _add(nouns, "demo", cmd_demo, "(re)create the demo database (Northwind Labs)")
+    demo.add_argument("--as-of", type=_iso_date, help="the demo's last week (default 2026-11-16)")
+
+    workflows = nouns.add_parser("workflows", help="the workflow inventory")
+    verbs = workflows.add_subparsers(dest="verb", required=True, metavar="VERB")
+    imp = _add(verbs, "import", cmd_workflows_import, "import (upsert) a workflows CSV")
+    imp.add_argument("file")
+    imp.add_argument(
+        "--map",
+        action="append",
+        metavar="FIELD=COLUMN",
+        help="take FIELD from the file's COLUMN (repeatable)",
+    )
+    imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
+    imp.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="import the valid rows even when some are rejected (all are reported)",
+    )
+    lst = _add(verbs, "list", cmd_workflows_list, "list workflows with risk, status and evidence")
+    for key in ("department", "risk", "status"):
+        lst.add_argument(f"--{key}", help=f"only this {key}")
+    exp = _add(verbs, "export", cmd_workflows_export, "export workflows to CSV or JSON")
+    exp.add_argument("--out", required=True, help="FILE.csv or FILE.json")
+    sign = _add(
+        verbs,
+        "sign-off",
+        cmd_workflows_sign_off,
+        "record a named approver's sign-off (clears the permission/billing/production stop "
+        "condition when review is approve_each or two_person)",
+    )
+    sign.add_argument("workflow_id")
+    sign.add_argument("--by", required=True, help="the approver's name")
+    rem = _add(
+        verbs,
+        "remove-checkpoint",
+        cmd_workflows_remove_checkpoint,
+        "remove the one checkpoint the ladder suggests now",
+    )
+    rem.add_argument("workflow_id")
+    rem.add_argument("checkpoint", help="the checkpoint's text, as listed")
+    inc = _add(verbs, "incident", cmd_workflows_incident, "record an incident (pauses the ladder)")
+    inc.add_argument("workflow_id")
+    inc.add_argument("--note", required=True)
+
+    classify = _add(nouns, "classify", cmd_classify, "classify a workflows CSV without storing it")
+    classify.add_argument("file")
+    classify.add_argument("--map", action="append", metavar="FIELD=COLUMN")
+
+    timings = nouns.add_parser("timings", help="before/after loop timings")
+    tverbs = timings.add_subparsers(dest="verb", required=True, metavar="VERB")
+    timp = _add(
+        tverbs,
+        "import",
+        cmd_timings_import,
+        "import a timings export (canonical CSV, or mapped with the options below)",
+    )
+    timp.add_argument("file")
+    _timing_options(timp)
+    _add(tverbs, "batches", cmd_timings_batches, "list upload batches")
+    _add(tverbs, "presets", cmd_timings_presets, "list mapping presets (built-in and saved)")
+    undo = _add(tverbs, "undo", cmd_timings_undo, "undo one upload batch as a whole")
+    undo.add_argument("batch_id", type=int)
+
+    report = nouns.add_parser("report", help="summaries and the board pack")
+    rverbs = report.add_subparsers(dest="verb", required=True, metavar="VERB")
+    summary = _add(rverbs, "summary", cmd_report_summary, "KPIs per department and company")
+    _period_options(summary)
+
+    serve = _add(nouns, "serve", cmd_serve, "run the dashboard")
+    serve.add_argument("--port", type=int, default=8501)
+    return parser
+
+
+def _period_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--period", help="a quarter, e.g. 2026Q3")
+    group.add_argument("--from", dest="date_from", type=_iso_date, help="first day (YYYY-MM-DD)")
+    parser.add_argument("--to", dest="date_to", type=_iso_date, help="day after the last (YYYY-MM-DD)")
+
+
+def _timing_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("mapping (omit for a canonical timings CSV)")
+    group.add_argument("--workflow", help="one workflow id for the whole file")
+    group.add_argument("--workflow-column", help="column holding the workflow id")
+    group.add_argument("--duration-column", help="column holding each loop's duration")
+    group.add_argument(
+        "--unit",
+        choices=["seconds", "minutes", "hours", "days", "hms"],
+        help="unit of --duration-column (hms = h:mm:ss text)",
+    )
+    group.add_argument("--start-column", help="column with each loop's start timestamp")
+    group.add_argument("--end-column", help="column with each loop's end timestamp")
+    group.add_argument("--case-column", help="event log: the case id column")
+    group.add_argument("--timestamp-column", help="event log: the event timestamp column")
+    group.add_argument("--phase-column", help="column holding before/after (or synonyms)")
+    group.add_argument("--go-live", type=_iso_date, help="split before/after at this date")
+    group.add_argument("--loops-column", help="column with loops per row (default 1)")
+    group.add_argument("--rework-column", help="column with rework minutes (default 0)")
+    group.add_argument("--measured-at-column", help="column with when the loop ran")
+    group.add_argument("--date-order", choices=["dmy", "mdy"], help="for dates like 03/04/2024")
+    group.add_argument("--timezone", help="zone of timestamps without an offset (default UTC)")
+    group.add_argument("--preset", help="a saved or built-in mapping (see `aiops timings presets`)")
+    group.add_argument("--loop", help="which of the preset's loops to measure (default: its first)")
+    parser.add_argument("--dry-run", action="store_true", help="check and preview; write nothing")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out = Output(getattr(args, "json", False))
+    try:
+        return args.handler(args, out)
+    except AiopsError as e:
+        print(f"aiops: error: {e}", file=sys.stderr)
+        return exit_code_for(e)
+    except KeyboardInterrupt:
+        print("aiops: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_REJECTED
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Importers: workflows spreadsheets and timing exports, read by DuckDB and checked in SQL."""

@@ -1,0 +1,173 @@
+"""Read a sniffed file into a DuckDB staging table, with malformed records kept as rejects.
+
+``read_csv`` runs with explicit options (no auto-detection), every column as text, and
+``store_rejects`` so a record with the wrong number of fields is reported, never dropped.
+Line numbers are physical lines of the file (what a text editor shows), computed in SQL only
+when some record is rejected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from aiops.errors import IngestError
+from aiops.ingest.sniff import SourceFile
+
+MAX_LINE_BYTES = 8 * 1024 * 1024
+_REJECT_REASONS = {
+    "TOO MANY COLUMNS": "wrong field count (too many fields)",
+    "MISSING COLUMNS": "wrong field count (too few fields)",
+    "UNQUOTED VALUE": "malformed quoting",
+    "LINE SIZE OVER MAXIMUM": "line too long",
+    "INVALID ENCODING": "invalid characters",
+    "INVALID STATE": "malformed quoting",
+}
+
+
+def sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class Staged:
+    """A staging table: one text row per parsed record, in file order (``rowid``)."""
+
+    cursor: duckdb.DuckDBPyConnection
+    table: str
+    source: SourceFile
+    parsed: int
+    parse_rejects: pd.DataFrame  # line, column, reason, duckdb_byte
+
+    @property
+    def records(self) -> int:
+        return self.parsed + len(self.parse_rejects)
+
+    def line_table(self) -> str:
+        """A temp table (rowid, line): the physical line each staged row starts on."""
+        name = f"{self.table}_lines"
+        if not getattr(self, "_lines_built", False):
+            starts = _record_starts(self)
+            self.cursor.execute(
+                f"CREATE TEMP TABLE {name} AS SELECT row_number() OVER (ORDER BY line) - 1 AS rowid,"
+                f" line FROM {starts} WHERE ordinal >= 1"
+                f" AND line NOT IN (SELECT unnest(?::BIGINT[]))",
+                [self.parse_rejects.line.tolist()],
+            )
+            self._lines_built = True
+        return name
+
+
+def stage_csv(cursor: duckdb.DuckDBPyConnection, source: SourceFile) -> Staged:
+    table = f"staged_{uuid.uuid4().hex[:12]}"
+    rejects = f"{table}_rejects"
+    columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in source.columns) + "}"
+    options = ", ".join(
+        [
+            f"delim={sql_literal(source.dialect.delimiter)}",
+            f"quote={sql_literal(source.dialect.quote)}",
+            f"escape={sql_literal(source.dialect.quote)}",
+            "header=true",
+            "auto_detect=false",
+            f"columns={columns}",
+            "store_rejects=true",
+            f"rejects_table={sql_literal(rejects)}",
+            f"rejects_scan={sql_literal(rejects + '_scan')}",
+            f"max_line_size={MAX_LINE_BYTES}",
+            "null_padding=false",
+        ]
+    )
+    try:
+        cursor.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT * FROM read_csv({sql_literal(str(source.path))}, {options})"
+        )
+        parsed = cursor.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        raw = cursor.execute(
+            f"SELECT line, line_byte_position, column_name, error_type, error_message "
+            f"FROM {rejects} ORDER BY line"
+        ).df()
+    except duckdb.Error as e:
+        raise IngestError(
+            f"the file could not be read as CSV: {_first_line(e)}",
+            "check that it is a CSV export; nothing was written",
+        ) from e
+    raw = raw.drop_duplicates("line")
+    rejects_frame = pd.DataFrame(
+        {
+            "line": raw.line.astype("int64"),
+            "column": raw.column_name.fillna("(whole record)"),
+            "reason": raw.error_type.map(_REJECT_REASONS).fillna(raw.error_type.str.lower()),
+            "duckdb_byte": raw.line_byte_position.astype("int64"),
+        }
+    ).reset_index(drop=True)
+    staged = Staged(cursor, table, source, parsed, rejects_frame)
+    if len(rejects_frame):
+        _physical_lines_for_rejects(staged)
+    return staged
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:300]
+
+
+_RECORD_STARTS = """
+CREATE TEMP TABLE {name} AS
+WITH raw AS (SELECT string_split(content, chr(10)) AS parts FROM read_text({path})),
+numbered AS (SELECT generate_subscripts(parts, 1) AS line, unnest(parts) AS l FROM raw),
+measured AS (
+    SELECT line, l,
+           coalesce(sum(strlen(l) + 1) OVER prior, 0) AS byte_offset,
+           coalesce(sum(length(l) - length(replace(l, {quote}, ''))) OVER prior, 0) AS quotes_before
+    FROM numbered
+    WINDOW prior AS (ORDER BY line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+)
+SELECT line, byte_offset, row_number() OVER (ORDER BY line) - 1 AS ordinal
+FROM measured
+WHERE quotes_before % 2 = 0 AND l NOT IN ('', chr(13))
+"""
+
+
+def _record_starts(staged: Staged) -> str:
+    """A table of the physical line (and byte offset) where each record starts; 0 is the header."""
+    name = f"{staged.table}_starts"
+    if not getattr(staged, "_starts_built", False):
+        staged.cursor.execute(
+            _RECORD_STARTS.format(
+                name=name,
+                path=sql_literal(str(staged.source.path)),
+                quote=sql_literal(staged.source.dialect.quote),
+            )
+        )
+        staged._starts_built = True
+    return name
+
+
+def _physical_lines_for_rejects(staged: Staged) -> None:
+    """DuckDB counts lines its own way; map each reject to the physical line where it starts."""
+    starts = _record_starts(staged)
+    staged.cursor.register("reject_bytes", staged.parse_rejects[["duckdb_byte"]])
+    try:
+        lines = staged.cursor.execute(
+            f"SELECT r.duckdb_byte, (SELECT min(s.line) FROM {starts} s "
+            f"WHERE s.byte_offset >= r.duckdb_byte - 1) AS line FROM reject_bytes r"
+        ).df()
+    finally:
+        staged.cursor.unregister("reject_bytes")
+    mapped = dict(zip(lines.duckdb_byte, lines.line, strict=True))
+    staged.parse_rejects["line"] = (
+        staged.parse_rejects.duckdb_byte.map(mapped).fillna(staged.parse_rejects.line).astype("int64")
+    )
+
+
+def drop_staged(staged: Staged) -> None:
+    for suffix in ("", "_rejects", "_rejects_scan", "_starts", "_lines"):
+        with contextlib.suppress(duckdb.Error):  # temporary tables vanish with their cursor anyway
+            staged.cursor.execute(f"DROP TABLE IF EXISTS {staged.table}{suffix}")

@@ -1,0 +1,227 @@
+"""Detect what a file is before DuckDB reads it: encoding, dialect, header.
+
+Detection runs only for what the caller left unset, and the result says what it found, so the
+upload preview can show it. Windows-1252 and UTF-16 are transcoded to a temporary UTF-8 copy in
+chunks (DuckDB reads UTF-8); a UTF-8 BOM is stripped.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiops.errors import IngestError
+
+CHUNK = 1 << 20
+SAMPLE_BYTES = 256 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+# Bytes Windows-1252 leaves undefined; a file holding them is read as Latin-1 instead.
+CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    delimiter: str = ","
+    quote: str = '"'
+    decimal_separator: str = "."
+
+    def describe(self) -> str:
+        names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+        return (
+            f"{names.get(self.delimiter, repr(self.delimiter))}-separated, decimal '{self.decimal_separator}'"
+        )
+
+
+@dataclass
+class SourceFile:
+    """A file ready for DuckDB: a UTF-8 path, what was detected, and the original's hash."""
+
+    path: Path
+    name: str
+    sha256: str
+    size: int
+    encoding: str
+    dialect: Dialect
+    header: list[str]
+    columns: list[str] = field(default_factory=list)
+
+    def column_for(self, header_name: str) -> str:
+        """The unique column name DuckDB uses for a (possibly repeated) header."""
+        return self.columns[self.header.index(header_name)]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM), UTF-16 (BOM or NUL pattern), else Windows-1252/Latin-1."""
+    with path.open("rb") as f:
+        head = f.read(4096)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if head and head.count(0) > len(head) // 4:
+        even_zeros = head[0::2].count(0)
+        return "utf-16-be" if even_zeros > len(head) // 4 else "utf-16-le"
+    if 0 in head:
+        raise IngestError(
+            "this looks like a binary file, not a CSV export",
+            "export the data as CSV (or JSON) and upload that",
+        )
+    return "utf-8" if _is_utf8(path) else _single_byte_encoding(path)
+
+
+def _is_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(CHUNK), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _single_byte_encoding(path: Path) -> str:
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            if CP1252_UNDEFINED.intersection(chunk):
+                return "latin-1"
+    return "cp1252"
+
+
+def _utf8_copy(path: Path, encoding: str, directory: Path) -> Path:
+    """A UTF-8 copy without BOM, transcoded in chunks (not line by line)."""
+    target = directory / "source.utf8.csv"
+    try:
+        with (
+            path.open("r", encoding=encoding, newline="") as src,
+            target.open("w", encoding="utf-8", newline="") as dst,
+        ):
+            first = src.read(1)
+            if first and first != "\ufeff":
+                dst.write(first)
+            shutil.copyfileobj(src, dst, CHUNK)
+    except UnicodeDecodeError as e:
+        raise IngestError(
+            f"the file is not valid {encoding}: {e}", "save it as UTF-8, or pick its encoding"
+        ) from e
+    return target
+
+
+def _sample_text(path: Path) -> str:
+    with path.open("rb") as f:
+        raw = f.read(SAMPLE_BYTES)
+    return raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+def sniff_dialect(sample: str) -> Dialect:
+    """The delimiter that splits the sample into the most consistent records of 2+ fields.
+
+    DuckDB's sniffer can misread small semicolon files; this looks at whole records instead.
+    """
+    best, best_score = ",", (-1.0, 0)
+    for delimiter in DELIMITERS:
+        counts = _field_counts(sample, delimiter)
+        if not counts:
+            continue
+        width, hits = Counter(counts).most_common(1)[0]
+        score = (hits / len(counts) if width > 1 else 0.0, width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return Dialect(delimiter=best, decimal_separator=_decimal_separator(sample, best))
+
+
+def _records(sample: str, delimiter: str) -> list[list[str]]:
+    # The sample may end mid-record: drop its last (possibly partial) line.
+    text = sample.rsplit("\n", 1)[0] if len(sample) >= SAMPLE_BYTES - 4 else sample
+    try:
+        return [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r][:200]
+    except csv.Error:
+        return []
+
+
+def _field_counts(sample: str, delimiter: str) -> list[int]:
+    return [len(r) for r in _records(sample, delimiter)]
+
+
+def _decimal_separator(sample: str, delimiter: str) -> str:
+    """`12,5` in a semicolon file is a decimal comma; never for a comma-separated file."""
+    if delimiter == ",":
+        return "."
+    cells = [c.strip() for r in _records(sample, delimiter)[1:] for c in r]
+    comma = sum(1 for c in cells if _looks_numeric(c, ","))
+    dot = sum(1 for c in cells if _looks_numeric(c, "."))
+    return "," if comma > dot else "."
+
+
+def _looks_numeric(cell: str, separator: str) -> bool:
+    whole, sep, frac = cell.lstrip("-").partition(separator)
+    return bool(sep) and whole.isdigit() and frac.isdigit()
+
+
+def read_header(sample: str, dialect: Dialect) -> list[str]:
+    records = _records(sample, dialect.delimiter)
+    if not records:
+        raise IngestError("the file is empty", "upload an export with a header row and data")
+    return [h.strip() for h in records[0]]
+
+
+def unique_columns(header: list[str]) -> list[str]:
+    """Column names DuckDB can use: blanks named by position, repeats numbered."""
+    seen: Counter[str] = Counter()
+    columns = []
+    for position, name in enumerate(header, start=1):
+        base = name or f"column_{position}"
+        seen[base.casefold()] += 1
+        columns.append(base if seen[base.casefold()] == 1 else f"{base} ({seen[base.casefold()]})")
+    return columns
+
+
+@contextmanager
+def open_source(
+    path: str | Path, name: str | None = None, encoding: str | None = None, delimiter: str | None = None
+) -> Iterator[SourceFile]:
+    """Detect the file's encoding and dialect; yield a UTF-8 view of it; clean up after."""
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(f"no such file: {path}", "check the path")
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError("the file is empty", "upload an export with a header row and data")
+    encoding = encoding or detect_encoding(path)
+    with tempfile.TemporaryDirectory(prefix="aiops-ingest-") as tmp:
+        readable = (
+            path if encoding in ("utf-8", "utf-8-sig", "ascii") else _utf8_copy(path, encoding, Path(tmp))
+        )
+        sample = _sample_text(readable)
+        dialect = sniff_dialect(sample)
+        if delimiter:
+            dialect = Dialect(delimiter=delimiter, decimal_separator=_decimal_separator(sample, delimiter))
+        header = read_header(sample, dialect)
+        yield SourceFile(
+            path=readable,
+            name=name or path.name,
+            sha256=file_sha256(path),
+            size=size,
+            encoding=encoding,
+            dialect=dialect,
+            header=header,
+            columns=unique_columns(header),
+        )

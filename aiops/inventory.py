@@ -1,0 +1,186 @@
+"""The workflow inventory: read, save (upsert by workflow_id), sign off, remove a checkpoint,
+record an incident. Every write checks the actor's permission, runs inside ``Store.write`` and is
+audited with before and after values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from aiops import governance
+from aiops.auth import Actor
+from aiops.errors import Conflict, NotFound
+from aiops.store import Reader, Store, Tx
+from aiops.workflow import FIELDS, Workflow
+
+_COLUMNS = ", ".join(f'"{f}"' for f in FIELDS)
+
+
+def load_workflows(db: Reader, workflow_ids: Iterable[str] | None = None) -> list[Workflow]:
+    ids = None if workflow_ids is None else list(workflow_ids)
+    rows = db.query(
+        f"SELECT {_COLUMNS} FROM workflows WHERE ? IS NULL OR workflow_id IN (SELECT unnest(?)) "
+        "ORDER BY department, name",
+        [ids, ids],
+    )
+    return [Workflow.model_validate(dict(zip(FIELDS, row, strict=True))) for row in rows]
+
+
+def get_workflow(db: Reader, workflow_id: str) -> Workflow:
+    found = load_workflows(db, [workflow_id])
+    if not found:
+        raise NotFound(f"no workflow with id '{workflow_id}'", "see `aiops workflows list`")
+    return found[0]
+
+
+def departments(db: Reader) -> list[str]:
+    return [r[0] for r in db.query("SELECT DISTINCT department FROM workflows ORDER BY 1")]
+
+
+@dataclass
+class SaveResult:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def save_workflows(tx: Tx, workflows: list[Workflow], source: str) -> SaveResult:
+    """Upsert by workflow_id inside ``tx``; audit each created or changed workflow."""
+    existing = {w.workflow_id: w for w in load_workflows(tx, [w.workflow_id for w in workflows])}
+    result = SaveResult()
+    created, updated = [], []
+    for workflow in workflows:
+        tx.actor.require_write(workflow.department, "register or edit workflows")
+        before = existing.get(workflow.workflow_id)
+        if before is None:
+            result.created.append(workflow.workflow_id)
+            created.append((workflow.workflow_id, {"source": source, "after": workflow.model_dump()}))
+            continue
+        tx.actor.require_write(before.department, "edit workflows")
+        diff = _diff(before, workflow)
+        if diff:
+            result.updated.append(workflow.workflow_id)
+            updated.append((workflow.workflow_id, {"source": source, "changed": diff}))
+        else:
+            result.unchanged.append(workflow.workflow_id)
+    tx.audit_many("workflow.created", "workflow", created)
+    tx.audit_many("workflow.updated", "workflow", updated)
+    changed = result.created + result.updated
+    if changed:
+        _replace_rows(tx, [w for w in workflows if w.workflow_id in set(changed)], result.updated)
+        governance.reclassify(tx, changed)
+    return result
+
+
+def _replace_rows(tx: Tx, workflows: list[Workflow], updated_ids: list[str]) -> None:
+    """Delete-then-insert in one statement pair: bulk, and keeps each row's created_at."""
+    created = dict(
+        tx.query(
+            "SELECT workflow_id, created_at FROM workflows WHERE workflow_id IN (SELECT unnest(?))",
+            [updated_ids],
+        )
+    )
+    rows = pd.DataFrame([w.model_dump() for w in workflows])
+    rows["created_at"] = [created.get(i, tx.now) for i in rows.workflow_id]
+    rows["updated_at"] = tx.now
+    tx.execute("DELETE FROM workflows WHERE workflow_id IN (SELECT unnest(?))", [updated_ids])
+    tx.cursor.register("incoming_workflows", rows)
+    try:
+        tx.execute(
+            f"INSERT INTO workflows ({_COLUMNS}, created_at, updated_at) "
+            f"SELECT {_COLUMNS}, created_at, updated_at FROM incoming_workflows"
+        )
+    finally:
+        tx.cursor.unregister("incoming_workflows")
+
+
+def _diff(before: Workflow, after: Workflow) -> dict[str, list]:
+    """Changed fields as {field: [before, after]}."""
+    return {
+        name: [getattr(before, name), getattr(after, name)]
+        for name in FIELDS
+        if getattr(before, name) != getattr(after, name)
+    }
+
+
+def save_workflow(store: Store, actor: Actor, workflow: Workflow, source: str = "form") -> SaveResult:
+    return store.write(actor, lambda tx: save_workflows(tx, [workflow], source))
+
+
+def sign_off(store: Store, actor: Actor, workflow_id: str, approver: str) -> Workflow:
+    """A named approver signs off a permission/billing/production change (audited)."""
+    approver = approver.strip()
+    if not approver:
+        raise Conflict("a sign-off needs the approver's name", "pass --by NAME")
+
+    def run(tx: Tx) -> Workflow:
+        workflow = get_workflow(tx, workflow_id)
+        tx.actor.require_write(workflow.department, "sign off workflows")
+        updated = workflow.model_copy(update={"signed_off_by": approver})
+        _update_fields(
+            tx, updated, {"signed_off_by": [workflow.signed_off_by, approver]}, "workflow.signed_off"
+        )
+        tx.execute(
+            "INSERT INTO checkpoint_events (workflow_id, kind, note, actor, recorded_at) "
+            "VALUES (?, 'sign_off', ?, ?, ?)",
+            [workflow_id, f"signed off by {approver}", tx.actor.name, tx.now],
+        )
+        governance.reclassify(tx, [workflow_id])
+        return updated
+
+    return store.write(actor, run)
+
+
+def remove_checkpoint(store: Store, actor: Actor, workflow_id: str, checkpoint: str) -> Workflow:
+    """Remove one checkpoint, only the one the ladder suggests now (audited)."""
+
+    def run(tx: Tx) -> Workflow:
+        workflow = get_workflow(tx, workflow_id)
+        tx.actor.require_write(workflow.department, "remove checkpoints")
+        advice = governance.stored_classification(tx, workflow_id).next_checkpoint
+        if advice.checkpoint != checkpoint:
+            raise Conflict(
+                f"checkpoint '{checkpoint}' may not be removed now: {advice.reason}",
+                "remove one checkpoint at a time, as suggested",
+            )
+        remaining = [c for c in workflow.checkpoints if c != checkpoint]
+        updated = workflow.model_copy(update={"checkpoints": remaining})
+        _update_fields(tx, updated, {"checkpoints": [workflow.checkpoints, remaining]}, "checkpoint.removed")
+        tx.execute(
+            "INSERT INTO checkpoint_events (workflow_id, kind, checkpoint, actor, recorded_at) "
+            "VALUES (?, 'checkpoint_removed', ?, ?, ?)",
+            [workflow_id, checkpoint, tx.actor.name, tx.now],
+        )
+        governance.reclassify(tx, [workflow_id])
+        return updated
+
+    return store.write(actor, run)
+
+
+def record_incident(store: Store, actor: Actor, workflow_id: str, note: str) -> None:
+    """An incident resets the checkpoint ladder's clock (audited)."""
+
+    def run(tx: Tx) -> None:
+        workflow = get_workflow(tx, workflow_id)
+        tx.actor.require_write(workflow.department, "record incidents")
+        tx.execute(
+            "INSERT INTO checkpoint_events (workflow_id, kind, note, actor, recorded_at) "
+            "VALUES (?, 'incident', ?, ?, ?)",
+            [workflow_id, note, tx.actor.name, tx.now],
+        )
+        tx.audit("incident.recorded", "workflow", workflow_id, {"note": note})
+        governance.reclassify(tx, [workflow_id])
+
+    store.write(actor, run)
+
+
+def _update_fields(tx: Tx, workflow: Workflow, diff: dict, action: str) -> None:
+    assignments = ", ".join(f'"{name}" = ?' for name in diff)
+    values = [getattr(workflow, name) for name in diff]
+    tx.execute(
+        f"UPDATE workflows SET {assignments}, updated_at = ? WHERE workflow_id = ?",
+        [*values, tx.now, workflow.workflow_id],
+    )
+    tx.audit(action, "workflow", workflow.workflow_id, {"changed": diff})

@@ -1,0 +1,1 @@
+"""Reports: the KPI summary, CSV/JSON exports and the board pack."""

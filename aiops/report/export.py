@@ -1,0 +1,56 @@
+"""CSV and JSON exports. Cells a spreadsheet would run as a formula are escaped."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from aiops.errors import AiopsError
+from aiops.inventory import load_workflows
+from aiops.store import Reader
+
+# A cell starting with one of these runs as a formula in Excel, Sheets or LibreOffice.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_cell(value: object) -> object:
+    """Prefix a formula-like text cell with `'` so spreadsheets show it as text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_csv(frame: pd.DataFrame) -> str:
+    """The frame as CSV text with every formula-like cell (and header) escaped."""
+    escaped = frame.rename(columns=escape_cell).map(escape_cell)
+    return escaped.to_csv(index=False)
+
+
+def write_rows_csv(path: Path, header: list[str], rows: Iterable[dict]) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: escape_cell(v) for k, v in row.items()})
+            count += 1
+    return count
+
+
+def export_workflows(db: Reader, path: Path) -> int:
+    """All workflows in the data contract's columns (CSV, lists joined with `;`) or as JSON."""
+    workflows = load_workflows(db)
+    if path.suffix.lower() == ".json":
+        path.write_text(
+            json.dumps([w.model_dump() for w in workflows], ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+        return len(workflows)
+    if path.suffix.lower() != ".csv":
+        raise AiopsError(f"cannot export to {path.name}", "use a .csv or .json file name")
+    rows = [w.to_row() for w in workflows]
+    header = list(workflows[0].to_row()) if workflows else []
+    return write_rows_csv(path, header, rows)

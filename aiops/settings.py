@@ -1,0 +1,41 @@
+"""Settings: environment (``AIOPS_*``) first, then an optional ``aiops.toml``, then defaults.
+
+Built once per entry point (CLI run, dashboard process) and passed in; never an import-time global.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AIOPS_", toml_file="aiops.toml", extra="ignore")
+
+    db: Path = Field(Path("data/aiops.duckdb"), description="the DuckDB database file")
+    policy: Path | None = Field(None, description="the company's policy file (default: built in)")
+    roles_file: Path | None = Field(None, description="who has which role, when sign-in is on")
+    max_upload_mb: int = Field(200, ge=1, description="largest upload accepted, in megabytes")
+    lock_timeout_s: float = Field(5.0, ge=0, description="how long to wait for a busy database")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024

@@ -1,0 +1,5 @@
+"""The DuckDB store: schema, migrations and the one write path."""
+
+from aiops.store.store import Reader, Store, Tx, latest_schema_version, utcnow
+
+__all__ = ["Reader", "Store", "Tx", "latest_schema_version", "utcnow"]

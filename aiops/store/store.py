@@ -1,0 +1,272 @@
+"""The DuckDB store: schema migrations, reads through cursors, and the one write path.
+
+One process owns the database file. Reads take a fresh cursor; every write goes through
+``Store.write``: one lock, one explicit transaction, audit rows appended in the same transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import pandas as pd
+
+from aiops.auth import Actor
+from aiops.errors import StoreError
+from aiops.policy import Policy, load_policy
+
+T = TypeVar("T")
+MIGRATION_NAME = re.compile(r"^(\d{3})_(\w+)\.sql$")
+
+
+def utcnow() -> datetime:
+    """Timestamps are stored as naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every migration shipped with the package, in order."""
+    found = []
+    for entry in resources.files("aiops.store.migrations").iterdir():
+        match = MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match[1]), match[2], entry.read_text("utf-8")))
+    return sorted(found)
+
+
+def latest_schema_version() -> int:
+    return migrations()[-1][0]
+
+
+class Reader:
+    """Read helpers shared by the store and a transaction (which sees its own writes)."""
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        with self._translate():
+            return self._cursor().execute(sql, params or []).fetchall()
+
+    def query_one(self, sql: str, params: Sequence[Any] | None = None) -> tuple | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        with self._translate():
+            return self._cursor().execute(sql, params or []).df()
+
+    failure = "database error"
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except duckdb.Error as e:
+            raise StoreError(f"{self.failure}: {_first_line(e)}") from e
+
+
+class Tx(Reader):
+    """One write transaction: run statements, append audit rows; committed by ``Store.write``."""
+
+    failure = "write failed, nothing was saved"
+
+    def __init__(
+        self, cursor: duckdb.DuckDBPyConnection, actor: Actor, now: datetime, policy: Policy
+    ) -> None:
+        self.cursor = cursor
+        self.actor = actor
+        self.now = now
+        self.policy = policy
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.cursor
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        with self._translate():
+            self.cursor.execute(sql, params or [])
+
+    def audit(self, action: str, entity: str, entity_id: str | None, detail: dict | None = None) -> None:
+        self.audit_many(action, entity, [(entity_id, detail)])
+
+    def audit_many(self, action: str, entity: str, entries: Sequence[tuple[str | None, dict | None]]) -> None:
+        """Append one audit row per (entity_id, detail), in one statement."""
+        if not entries:
+            return
+        frame = pd.DataFrame(
+            {
+                "entity_id": [entity_id for entity_id, _ in entries],
+                "detail": [json.dumps(d or {}, default=str, ensure_ascii=False) for _, d in entries],
+            }
+        )
+        self.cursor.register("audit_entries", frame)
+        try:
+            self.execute(
+                "INSERT INTO audit_log (recorded_at, actor, action, entity, entity_id, detail) "
+                "SELECT ?, ?, ?, ?, entity_id, detail::JSON FROM audit_entries",
+                [self.now, self.actor.name, action, entity],
+            )
+        finally:
+            self.cursor.unregister("audit_entries")
+
+
+class Store(Reader):
+    """A DuckDB file (or ``:memory:``), migrated to the latest schema on open.
+
+    ``policy`` is the rules writes classify with; make a new one active with
+    ``governance.apply_policy`` so the change is recorded and audited.
+    """
+
+    def __init__(
+        self, path: str | Path, *, policy: Policy | None = None, lock_timeout_s: float = 5.0
+    ) -> None:
+        self.path = str(path)
+        self.policy = policy or load_policy()
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._con = _connect(self.path, lock_timeout_s)
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        try:
+            self._migrate()
+        except BaseException:
+            self._con.close()
+            raise
+
+    # -- reads ------------------------------------------------------------------------------------
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        # A cursor per thread: threads sharing one connection get "connection is busy".
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self.new_cursor()
+        return cursor
+
+    def new_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A private connection to the same database (for imports that create temporary tables).
+        Every cursor reads timestamps without an offset as UTC, whatever the machine's zone."""
+        cursor = self._con.cursor()
+        cursor.execute("SET TimeZone = 'UTC'")
+        return cursor
+
+    # -- the one write path -------------------------------------------------------------------------
+    def write(
+        self, actor: Actor, fn: Callable[[Tx], T], cursor: duckdb.DuckDBPyConnection | None = None
+    ) -> T:
+        """Run ``fn`` in one transaction under the write lock; roll back on any error.
+
+        ``cursor`` lets an import commit from the cursor that holds its staging tables.
+        """
+        own_cursor = cursor is None
+        with self._write_lock:
+            cursor = cursor or self.new_cursor()
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                result = fn(Tx(cursor, actor, utcnow(), self.policy))
+                cursor.execute("COMMIT")
+                return result
+            except BaseException as e:
+                _rollback(cursor)
+                if isinstance(e, duckdb.Error):
+                    raise StoreError(f"write failed, nothing was saved: {_first_line(e)}") from e
+                raise
+            finally:
+                if own_cursor:
+                    cursor.close()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Hold the write lock with a checkpointed database (for a consistent backup)."""
+        with self._write_lock:
+            self._con.execute("CHECKPOINT")
+            yield self._con
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema -----------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        self._con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        row = self._con.execute("SELECT max(version) FROM schema_version").fetchall()[0]
+        return row[0] or 0
+
+    def _migrate(self, target: int | None = None) -> None:
+        current = self.schema_version()
+        latest = latest_schema_version()
+        if current > latest:
+            raise StoreError(
+                f"{self.path} has schema version {current}, newer than this aiops knows ({latest})",
+                "upgrade Saved Loops (pip install -U saved-loops) or open another database",
+            )
+        for version, name, sql in migrations():
+            if current < version <= (target or latest):
+                self._apply(version, name, sql)
+
+    def _apply(self, version: int, name: str, sql: str) -> None:
+        cursor = self.new_cursor()
+        try:
+            cursor.execute("BEGIN TRANSACTION")
+            for statement in _statements(sql):
+                cursor.execute(statement)
+            cursor.execute("INSERT INTO schema_version VALUES (?, ?, ?)", [version, name, utcnow()])
+            cursor.execute("COMMIT")
+        except duckdb.Error as e:
+            _rollback(cursor)
+            raise StoreError(f"migration {version:03d}_{name} failed: {e}") from e
+        finally:
+            cursor.close()
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (migrations hold no semicolons inside literals)."""
+    without_comments = "\n".join(line.split("--")[0] for line in sql.splitlines())
+    return [s.strip() for s in without_comments.split(";") if s.strip()]
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):  # the transaction was never opened or is already gone
+        cursor.execute("ROLLBACK")
+
+
+def _connect(path: str, lock_timeout_s: float) -> duckdb.DuckDBPyConnection:
+    """Open the file, waiting a bounded time while another process holds its lock."""
+    deadline = time.monotonic() + lock_timeout_s
+    while True:
+        try:
+            return duckdb.connect(path)
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower():
+                raise StoreError(f"cannot open database {path}: {e}") from e
+            if time.monotonic() >= deadline:
+                raise StoreError(
+                    f"database {path} is in use by another process (is the dashboard running?)",
+                    "stop it, or upload through the dashboard; nothing was written",
+                ) from e
+            time.sleep(0.2)
+        except duckdb.Error as e:
+            raise StoreError(f"cannot open database {path}: {e}", "is it a DuckDB file?") from e
+
+
+__all__ = ["Reader", "Store", "StoreError", "Tx", "latest_schema_version", "utcnow"]

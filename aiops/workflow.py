@@ -1,0 +1,165 @@
+"""The workflow: one AI-assisted process with one human owner, and its vocabularies.
+
+List fields keep every value they are given, known or not: the classifier reports unknown values
+(and treats them as at least medium risk) instead of the model silently dropping them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+DATA_TOUCHED = (
+    "internal_docs",
+    "public_info",
+    "customer_data",
+    "personal_data",
+    "financial_data",
+    "health_data",
+    "credentials",
+    "source_code",
+    "security_logs",
+)
+CHANGES = (
+    "none",
+    "drafts",
+    "internal_records",
+    "team_workflow",
+    "customer_records",
+    "permissions",
+    "billing",
+    "production",
+    "security_settings",
+    "public_content",
+    "regulated_content",
+    "decisions_about_people",
+)
+CUSTOMER_IMPACT = ("none", "internal", "customer_facing", "public")
+REVIEW_REQUIREMENTS = ("none", "spot_check", "approve_each", "two_person")
+SENSITIVE_DATA = ("customer_data", "personal_data", "financial_data", "health_data")
+
+# The columns of the workflows CSV, in the data contract's order.
+FIELDS = (
+    "workflow_id",
+    "name",
+    "department",
+    "manual_process",
+    "data_touched",
+    "changes",
+    "customer_impact",
+    "expected_output",
+    "owner",
+    "reviewer",
+    "review_requirement",
+    "success_metric",
+    "trigger",
+    "acceptable_output",
+    "failure_plan",
+    "failure_detection",
+    "checkpoints",
+    "signed_off_by",
+)
+LIST_FIELDS = ("data_touched", "changes", "checkpoints")
+TOKEN_FIELDS = ("data_touched", "changes", "customer_impact", "review_requirement")
+VOCABULARY = {
+    "data_touched": DATA_TOUCHED,
+    "changes": CHANGES,
+    "customer_impact": CUSTOMER_IMPACT,
+    "review_requirement": REVIEW_REQUIREMENTS,
+}
+LIST_SEPARATOR = ";"
+
+
+def normalize_token(value: str) -> str:
+    """`Customer Data` and `customer-data` are the vocabulary's `customer_data`."""
+    return re.sub(r"[\s\-/]+", "_", value.strip().lower())
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII words joined by `-` (the same rule as ``SLUG_SQL``)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    unaccented = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return re.sub(r"[^a-z0-9]+", "-", unaccented.lower()).strip("-")
+
+
+def derive_workflow_id(name: str, department: str) -> str:
+    """A stable id for spreadsheets without an id column: department and name as one slug."""
+    return slugify(f"{department} {name}")[:120].strip("-") or "workflow"
+
+
+# The SQL twin of derive_workflow_id, for bulk imports ({department} and {name} are SQL).
+DERIVED_ID_SQL = (
+    "coalesce(nullif(trim(left(trim(regexp_replace(lower(strip_accents({department} || ' ' || {name})),"
+    " '[^a-z0-9]+', '-', 'g'), '-'), 120), '-'), ''), 'workflow')"
+)
+
+
+def split_list(value: object) -> list[str]:
+    if value is None:
+        return []
+    items = value.split(LIST_SEPARATOR) if isinstance(value, str) else list(value)
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+TextList = Annotated[list[str], BeforeValidator(split_list)]
+
+
+class Workflow(BaseModel):
+    """All columns of the data contract; empty text means "not answered"."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workflow_id: Text = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+    name: Text = Field(min_length=1)
+    department: Text = Field(min_length=1)
+    manual_process: Text = ""
+    data_touched: TextList = []
+    changes: TextList = []
+    customer_impact: Text = ""
+    expected_output: Text = ""
+    owner: Text = ""
+    reviewer: Text = ""
+    review_requirement: Text = ""
+    success_metric: Text = ""
+    trigger: Text = ""
+    acceptable_output: Text = ""
+    failure_plan: Text = ""
+    failure_detection: Text = ""
+    checkpoints: TextList = []
+    signed_off_by: Text = ""
+
+    @field_validator("data_touched", "changes")
+    @classmethod
+    def _normalize_list(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(normalize_token(v) for v in values))
+
+    @field_validator("customer_impact", "review_requirement")
+    @classmethod
+    def _normalize_token(cls, value: str) -> str:
+        return normalize_token(value)
+
+    def unknown_values(self) -> dict[str, list[str]]:
+        """Values outside the vocabulary, per field (reported, never silently dropped)."""
+        found: dict[str, list[str]] = {}
+        for field, vocabulary in VOCABULARY.items():
+            value = getattr(self, field)
+            values = value if isinstance(value, list) else [value] if value else []
+            unknown = [v for v in values if v not in vocabulary]
+            if unknown:
+                found[field] = unknown
+        return found
+
+    def to_row(self) -> dict[str, object]:
+        """The workflow as CSV cells (lists joined with `;`)."""
+        row = self.model_dump()
+        for field in LIST_FIELDS:
+            row[field] = f"{LIST_SEPARATOR} ".join(row[field])
+        return row

@@ -1,0 +1,89 @@
+"""Policy: the company's one-page classifier, as it stands, and how it changed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from aiops.classifier import FOUR_QUESTIONS, STOP_CONDITIONS
+from aiops.governance import policy_history
+from ui.context import store
+
+policy = store().policy
+st.title("Policy")
+st.subheader(policy.name, anchor=False)
+st.caption(f"Version **{policy.version}** · {policy.mission}")
+
+st.markdown("#### Risk levels — the highest level any signal reaches")
+for level, rules in policy.risk.levels():
+    with st.container(border=True):
+        st.markdown(f"**{level.title()}**")
+        structured = [
+            f"changes: {', '.join(rules.changes)}" if rules.changes else "",
+            f"data touched: {', '.join(rules.data_touched)}" if rules.data_touched else "",
+            f"impact: {', '.join(rules.customer_impact)}" if rules.customer_impact else "",
+        ]
+        for line in filter(None, structured):
+            st.markdown(f"- {line}")
+        for keyword in rules.keywords:
+            st.markdown(f"- text mentions *{keyword.reason}* (`{keyword.pattern}`)")
+st.caption(
+    f"A value outside the vocabulary counts as at least {policy.risk.unknown_value_level}; "
+    "an unknown or empty field never lowers the risk."
+)
+
+st.markdown("#### Rollout rules — returned for every workflow")
+levels = ("low", "medium", "high")
+rows = {
+    "approval checkpoint": [policy.rollout.for_level(lv).approval_checkpoint for lv in levels],
+    "minimum review": [policy.rollout.for_level(lv).min_review for lv in levels],
+    "logging requirement": [policy.rollout.for_level(lv).logging_requirement for lv in levels],
+    "rollback path": [policy.rollout.for_level(lv).rollback_path for lv in levels],
+    "what must stay human": [policy.rollout.for_level(lv).stays_human for lv in levels],
+    "checkpoints that always stay": [str(policy.rollout.for_level(lv).min_checkpoints) for lv in levels],
+}
+st.table(pd.DataFrame(rows, index=list(levels)).T)
+st.caption(
+    "Plus the workflow's risk level, its owner and its success metric. A workflow's own "
+    "answers override these where they are at least as strict."
+)
+
+left, right = st.columns(2)
+with left:
+    st.markdown("#### Stop conditions — pause while any holds")
+    for code, reason in STOP_CONDITIONS.items():
+        st.markdown(f"- `{code}` — {reason}")
+    st.markdown("#### The owner's four questions")
+    for question in FOUR_QUESTIONS.values():
+        st.markdown(f"- {question}")
+with right:
+    st.markdown("#### Status — first match wins")
+    st.markdown(
+        "1. **paused** — at least one open stop condition\n"
+        "2. **experiment** — the four questions are not all answered, or no baseline timings\n"
+        "3. **pilot** — answered and measured; evidence not yet *saving*\n"
+        "4. **proven** — evidence *saving* with checkpoints in place: remove **one** at a time\n"
+        "5. **autonomous** — proven with no checkpoints left (never for high risk)"
+    )
+    e, k = policy.evidence, policy.checkpoints
+    st.markdown("#### Evidence and the checkpoint ladder")
+    st.markdown(
+        f"- at least **{e.min_samples_per_phase}** samples per phase, else *insufficient*\n"
+        f"- **{e.interval_level:.0%}** Welch interval for the saving per loop\n"
+        f"- a loop above **{e.max_loop_minutes:,.0f}** minutes is rejected at upload\n"
+        f"- hours per week: run rate over the last **{e.run_rate_weeks}** weeks\n"
+        f"- after a checkpoint goes: **{k.fresh_evidence_weeks}** weeks and **{k.fresh_evidence_samples}** "
+        "fresh after-samples, with no incident, before the next"
+    )
+
+st.markdown("#### History")
+st.dataframe(policy_history(store()), hide_index=True)
+with st.expander("Policy file (TOML)"):
+    st.code(policy.source_text, language="toml")
+st.download_button(
+    "Download the policy file",
+    policy.source_text,
+    file_name=f"policy-{policy.version}.toml",
+    mime="application/toml",
+    key="policy_download",
+)

@@ -1,0 +1,213 @@
+"""Register workflow: one at a time with a live classification, or a spreadsheet of them."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from pydantic import ValidationError
+
+from aiops.classifier import classify_workflow
+from aiops.ingest.workflows import WorkflowImportReport, import_workflows, read_workflows
+from aiops.inventory import departments, save_workflow
+from aiops.report.export import safe_csv
+from aiops.workflow import (
+    CHANGES,
+    CUSTOMER_IMPACT,
+    DATA_TOUCHED,
+    REVIEW_REQUIREMENTS,
+    Workflow,
+    derive_workflow_id,
+)
+from ui.context import actor, run_action, settings, store
+from ui.widgets import badge, plain
+
+st.title("Register workflow")
+me = actor()
+known = departments(store())
+allowed = known if me.role == "admin" else [d for d in known if me.can_write(d)]
+single, bulk = st.tabs(["One workflow", "Import a spreadsheet"])
+
+with single:
+    form, preview = st.columns([3, 2], gap="large")
+    with form:
+        name = st.text_input("Name *", placeholder="e.g. Support ticket triage", key="reg_name")
+        options = allowed + (["New department…"] if me.role == "admin" else [])
+        picked = st.selectbox("Department *", options, key="reg_department") if options else None
+        department = (
+            st.text_input("New department name", key="reg_new_department")
+            if picked == "New department…"
+            else picked
+        ) or ""
+        workflow_id = st.text_input(
+            "Id",
+            value=derive_workflow_id(name, department) if name else "",
+            help="A stable slug; derived from department and name.",
+            key="reg_id",
+        )
+        manual_process = st.text_area("Current manual process", key="reg_manual", height=80)
+        expected_output = st.text_input("Expected output", key="reg_output")
+        data_touched = st.multiselect("Data touched", DATA_TOUCHED, key="reg_data")
+        changes = st.multiselect("What it changes", CHANGES, key="reg_changes")
+        impact = st.selectbox(
+            "Who sees the output",
+            ["", *CUSTOMER_IMPACT],
+            key="reg_impact",
+            format_func=lambda v: v or "— choose —",
+        )
+        c1, c2 = st.columns(2)
+        owner = c1.text_input("Owner (one human)", key="reg_owner")
+        reviewer = c2.text_input("Reviewer", key="reg_reviewer")
+        review = c1.selectbox(
+            "Review requirement",
+            ["", *REVIEW_REQUIREMENTS],
+            key="reg_review",
+            format_func=lambda v: v or "— choose —",
+        )
+        success = c2.text_input("Success metric", key="reg_success")
+        trigger = st.text_input("What input starts it?", key="reg_trigger")
+        acceptable = st.text_input("What output is acceptable?", key="reg_acceptable")
+        failure_plan = st.text_input("What happens when it fails?", key="reg_failure_plan")
+        detection = st.text_input("How would a failure be noticed?", key="reg_detection")
+        checkpoints = st.text_area("Checkpoints in place (one per line)", key="reg_checkpoints", height=80)
+
+    try:
+        workflow = Workflow(
+            workflow_id=workflow_id or "pending",
+            name=name,
+            department=department,
+            manual_process=manual_process,
+            data_touched=data_touched,
+            changes=changes,
+            customer_impact=impact,
+            expected_output=expected_output,
+            owner=owner,
+            reviewer=reviewer,
+            review_requirement=review,
+            success_metric=success,
+            trigger=trigger,
+            acceptable_output=acceptable,
+            failure_plan=failure_plan,
+            failure_detection=detection,
+            checkpoints=[line.strip() for line in checkpoints.splitlines() if line.strip()],
+        )
+        problem = None
+    except ValidationError as e:
+        workflow, problem = (
+            None,
+            "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()),
+        )
+
+    with preview:
+        st.subheader("Live classification", anchor=False)
+        if workflow is None:
+            st.caption(
+                "Fill in the name and department to see the classification."
+                if not name
+                else f"Not valid yet: {plain(problem)}"
+            )
+        else:
+            c = classify_workflow(workflow, store().policy)
+            b1, b2, _ = st.columns([1, 1, 2])
+            with b1:
+                badge(c.risk, "risk")
+            with b2:
+                badge(c.status)
+            st.caption(plain(c.status_reason))
+            for stop in c.stop_conditions:
+                st.error(f"`{stop.code}` — {stop.reason}", icon=":material/pause_circle:")
+            st.markdown("**Why this risk**")
+            st.dataframe(
+                pd.DataFrame([s.model_dump() for s in c.signals], columns=["level", "field", "reason"]),
+                hide_index=True,
+            )
+            st.markdown("**Rollout rules**")
+            rules = c.rollout.model_dump()
+            st.table(
+                pd.DataFrame({"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())})
+            )
+            exists = store().query_one(
+                "SELECT 1 FROM workflows WHERE workflow_id = ?", [workflow.workflow_id]
+            )
+            if exists:
+                st.warning("A workflow with this id exists: registering updates it (audited).")
+            registered = st.button("Register", type="primary", key="register") and run_action(
+                lambda: save_workflow(store(), me, workflow), f"Registered {workflow.name}."
+            )
+            if registered:
+                st.switch_page("app_pages/workflow_detail.py", query_params={"id": workflow.workflow_id})
+
+with bulk:
+    st.caption(
+        "A spreadsheet with one row per workflow (see the template on the upload page). "
+        "Headers are matched to the data contract by name and common synonyms."
+    )
+    sheet = st.file_uploader(
+        "Workflows CSV", type=["csv", "txt", "tsv"], key="bulk_file", max_upload_size=settings().max_upload_mb
+    )
+    if sheet is not None:
+        content = sheet.getvalue()
+        path = Path(tempfile.gettempdir()) / f"aiops-workflows-{hashlib.sha256(content).hexdigest()[:16]}.csv"
+        path.write_bytes(content)
+        report: WorkflowImportReport | None = run_action(
+            lambda: read_workflows(store(), path, name=sheet.name)
+        )
+        if report is not None:
+            c1, c2, c3 = st.columns(3)
+            c1.metric("Rows", f"{report.rows:,}")
+            c2.metric("Accepted", f"{report.accepted:,}")
+            c3.metric("Rejected", f"{report.rejected:,}")
+            st.caption(
+                f"{report.encoding}, {report.dialect}. Columns used: "
+                + ", ".join(f"{k} ← '{plain(v)}'" for k, v in report.mapping.items())
+            )
+            for field, values in report.unknown_values.items():
+                st.warning(
+                    f"Unknown {field} values (treated as at least medium risk): "
+                    + plain(", ".join(f"{v} ({n})" for v, n in list(values.items())[:10]))
+                )
+            if report.rejected:
+                st.dataframe(report.rejects, hide_index=True, height=200)
+                st.download_button(
+                    "Download rejected lines (CSV)",
+                    safe_csv(report.rejects),
+                    file_name="rejected_workflows.csv",
+                    key="bulk_rejects",
+                )
+            classified = [classify_workflow(w, store().policy) for w in report.workflows]
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "workflow_id": [c.workflow_id for c in classified],
+                        "risk": [c.risk for c in classified],
+                        "status": [c.status for c in classified],
+                        "stop conditions": [c.stop_codes for c in classified],
+                    }
+                ),
+                hide_index=True,
+                height=240,
+            )
+            skip = st.checkbox(
+                "Import the valid rows and skip the rejected ones",
+                key="bulk_skip",
+                disabled=not report.rejected,
+            )
+            ready = report.accepted and (skip or not report.rejected)
+            if st.button(
+                f"Import {report.accepted:,} workflows",
+                type="primary",
+                disabled=not ready,
+                key="bulk_confirm",
+            ):
+                done = run_action(
+                    lambda: import_workflows(store(), me, path, skip_invalid=skip, name=sheet.name)
+                )
+                if done is not None and done.committed:
+                    st.success(
+                        f"Imported: {len(done.saved.created)} created, {len(done.saved.updated)} "
+                        f"updated, {len(done.saved.unchanged)} unchanged.",
+                        icon=":material/check_circle:",
+                    )

@@ -1,0 +1,184 @@
+"""Upload timings: an export from your team's tool → mapping → preview → confirm → a batch."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from aiops.charts import before_after_distribution, themed
+from aiops.ingest.presets import save_preset
+from aiops.ingest.timings import TimingReport, open_timing_import, undo_batch
+from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
+from aiops.report.export import safe_csv
+from ui import data
+from ui.context import actor, revision, run_action, settings, store
+from ui.upload_form import keep_upload, mapping_form, recognised
+from ui.widgets import chart, plain
+
+st.title("Upload timings")
+st.caption(
+    "Upload what your tool exports (tickets, pull requests, deals…). Say which workflow it "
+    "measures and when the AI went live; check the preview; confirm. Nothing is written until "
+    "you confirm, and a batch can be undone as a whole."
+)
+rev = revision()
+me = actor()
+metrics = data.metrics(rev)
+writable = {
+    w.workflow_id: f"{w.department} · {w.name}"
+    for w in metrics.itertuples(index=False)
+    if me.can_write(w.department)
+}
+
+uploaded = st.file_uploader(
+    "Export file (CSV)",
+    type=["csv", "txt", "tsv"],
+    key="upload_file_widget",
+    max_upload_size=settings().max_upload_mb,
+)
+if uploaded is None:
+    st.session_state.pop("upload_report", None)
+else:
+    upload = run_action(lambda: keep_upload(uploaded))
+    if upload is None:
+        st.stop()
+    preset, reason, prefill = recognised(upload)
+    st.info(
+        f"**{plain(upload.name)}** — {upload.encoding}, {upload.dialect}, {len(upload.headers)} "
+        f"columns. {plain(reason)[:1].upper() + plain(reason)[1:]}.",
+        icon=":material/search:",
+    )
+    with st.container(border=True):
+        mapping = mapping_form(upload, writable, prefill, preset)
+    if mapping is not None and st.button("Preview", type="primary", key="preview"):
+
+        def check() -> TimingReport:
+            with open_timing_import(store(), upload.path, mapping, upload.name) as pending:
+                return pending.report
+
+        report = run_action(check)
+        if report is not None:
+            st.session_state["upload_report"] = (upload.digest, mapping, report)
+
+    held = st.session_state.get("upload_report")
+    if held and held[0] == upload.digest and held[1] == mapping:
+        _, mapping, report = held
+        st.subheader("Preview", anchor=False)
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Records in the file", f"{report.rows:,}")
+        c2.metric(
+            "Accepted",
+            f"{report.accepted:,}",
+            help="Records that become timing samples (event logs: events in accepted cases).",
+        )
+        c3.metric("Rejected", f"{report.rejected:,}", help="Every rejected record, with line and reason.")
+        if report.mapping.mode == "events":
+            st.caption(f"{report.loops_found:,} loops (one per case).")
+        for note in report.notes:
+            st.caption(note)
+        st.dataframe(
+            report.summary,
+            hide_index=True,
+            column_config={
+                "mean_minutes": st.column_config.NumberColumn("mean min/loop", format="%.1f"),
+                "median_minutes": st.column_config.NumberColumn("median min/loop", format="%.1f"),
+                "samples": st.column_config.NumberColumn("n (samples)"),
+            },
+        )
+        if len(report.distribution):
+            chart(
+                themed(before_after_distribution(report.distribution), "Minutes per loop in this file"),
+                key="preview_chart",
+            )
+        if report.rejected:
+            st.markdown(f"**Rejected records** ({report.rejected:,})")
+            counts = report.rejects.groupby(["column", "reason"]).size().reset_index(name="records")
+            st.dataframe(counts, hide_index=True)
+            st.dataframe(report.rejects.head(1000), hide_index=True, height=240)
+            st.download_button(
+                "Download every rejected line (CSV)",
+                safe_csv(report.rejects),
+                file_name=f"rejected_{upload.name}",
+                mime="text/csv",
+                key="rejects_csv",
+            )
+        save_as = st.text_input(
+            "Save this mapping as a preset (optional)",
+            key="preset_name",
+            placeholder="e.g. Jira issues, support team",
+        )
+        if st.button(
+            f"Confirm upload of {report.accepted:,} records",
+            type="primary",
+            disabled=report.accepted == 0,
+            key="confirm",
+        ):
+            progress = st.progress(0.1, text="Reading the file again…")
+
+            def commit() -> TimingReport:
+                with open_timing_import(store(), upload.path, mapping, upload.name) as pending:
+                    progress.progress(0.6, text="Writing the batch in one transaction…")
+                    done = pending.commit(me)
+                if save_as.strip():
+                    store().write(me, lambda tx: save_preset(tx, save_as, mapping))
+                return done
+
+            result = run_action(commit)
+            progress.progress(1.0, text="Done" if result else "Stopped: nothing was written")
+            if result is not None:
+                st.session_state.pop("upload_report", None)
+                st.session_state["upload_done"] = (result.batch_id, result.accepted, result.workflow_ids)
+                st.rerun()
+
+done = st.session_state.pop("upload_done", None)
+if done:
+    st.success(
+        f"Committed batch {done[0]}: {done[1]:,} records for {', '.join(done[2])}.",
+        icon=":material/check_circle:",
+    )
+
+st.subheader("Recent uploads", anchor=False)
+batches = data.batches(rev)
+if batches.empty:
+    st.caption("No uploads yet.")
+else:
+    st.dataframe(
+        batches.drop(columns=["file_sha256"]),
+        hide_index=True,
+        column_config={
+            "batch_id": st.column_config.NumberColumn("batch"),
+            "uploaded_at": st.column_config.DatetimeColumn("uploaded (UTC)", format="YYYY-MM-DD HH:mm"),
+            "workflow_ids": st.column_config.ListColumn("workflows"),
+            "rows_total": st.column_config.NumberColumn("records"),
+            "undone_at": st.column_config.DatetimeColumn("undone", format="YYYY-MM-DD HH:mm"),
+        },
+    )
+    active = batches[batches.undone_at.isna()]
+    if len(active):
+        u1, u2 = st.columns([3, 1], vertical_alignment="bottom")
+        target = u1.selectbox(
+            "Undo a whole upload",
+            active.batch_id.tolist(),
+            key="undo_pick",
+            format_func=lambda b: f"batch {b} · " + str(active.set_index("batch_id").loc[b, "file_name"]),
+        )
+        if u2.button("Undo batch", key="undo_batch") and run_action(
+            lambda: undo_batch(store(), me, target), f"Batch {target} undone."
+        ):
+            st.rerun()
+
+st.subheader("Templates", anchor=False)
+t1, t2 = st.columns(2)
+t1.download_button(
+    "Timings template (CSV)",
+    TIMINGS_TEMPLATE,
+    file_name="timings_template.csv",
+    mime="text/csv",
+    key="timings_template",
+)
+t2.download_button(
+    "Workflows template (CSV)",
+    WORKFLOWS_TEMPLATE,
+    file_name="workflows_template.csv",
+    mime="text/csv",
+    key="workflows_template",
+)

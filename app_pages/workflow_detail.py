@@ -1,0 +1,188 @@
+"""Workflow detail: its classification and rollout rules, its evidence, its checkpoints, its uploads."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from aiops.charts import before_after_distribution, minutes_per_loop_by_week, themed
+from aiops.classifier import FOUR_QUESTIONS
+from aiops.ingest.timings import undo_batch
+from aiops.inventory import get_workflow, record_incident, remove_checkpoint, sign_off
+from aiops.report.format import DEFINITIONS, estimate, n_phrase
+from ui import data
+from ui.context import actor, revision, run_action, store
+from ui.widgets import badge, chart, plain
+
+st.title("Workflow detail")
+rev = revision()
+metrics = data.metrics(rev)
+if metrics.empty:
+    st.info("No workflows yet: register one first.", icon=":material/lightbulb:")
+    st.stop()
+
+ids = metrics.sort_values(["department", "name"]).workflow_id.tolist()
+labels = dict(zip(metrics.workflow_id, metrics.department + " · " + metrics.name, strict=True))
+wanted = st.query_params.get("id")
+workflow_id = st.selectbox(
+    "Workflow",
+    ids,
+    index=ids.index(wanted) if wanted in ids else 0,
+    format_func=labels.get,
+    key="workflow_pick",
+)
+st.query_params["id"] = workflow_id
+
+workflow = get_workflow(store(), workflow_id)
+c = data.classification(rev, workflow_id)
+m = metrics.set_index("workflow_id").loc[workflow_id]
+
+st.header(workflow.name, anchor=False)
+st.caption(
+    f"{workflow.department} · owner: {workflow.owner or 'none'} · id `{workflow.workflow_id}` · "
+    f"classified with policy {c.policy_version}"
+)
+b1, b2, b3, _ = st.columns([1, 1, 1, 5])
+with b1:
+    badge(c.risk, "risk")
+with b2:
+    badge(c.status)
+with b3:
+    badge(c.evidence)
+st.markdown(f"**Status:** {plain(c.status_reason)}")
+for stop in c.stop_conditions:
+    st.error(f"Stop condition `{stop.code}`: {stop.reason}", icon=":material/pause_circle:")
+
+with st.container(border=True):
+    st.metric(
+        "Minutes saved per loop",
+        "—" if pd.isna(m.saved_per_loop) else f"{m.saved_per_loop:,.1f} min",
+        help=DEFINITIONS["saved_per_loop"],
+    )
+    if pd.isna(m.saved_per_loop):
+        st.caption(
+            f"No estimate yet: {n_phrase(int(m.samples_before), int(m.samples_after))}; "
+            f"evidence {c.evidence}."
+        )
+    else:
+        st.caption(
+            f"{estimate(m.saved_per_loop, m.saved_low, m.saved_high, 'min', 1)} · "
+            f"{n_phrase(int(m.samples_before), int(m.samples_after))} · evidence **{m.evidence}** · "
+            f"before {m.mean_per_loop_before:,.1f} min/loop (median {m.median_per_loop_before:,.1f}), "
+            f"after {m.mean_per_loop_after:,.1f} (median {m.median_per_loop_after:,.1f}, rework included) · "
+            f"{estimate(m.hours_returned, m.hours_returned_low, m.hours_returned_high, 'h')} returned"
+        )
+
+classification_tab, timings_tab, checkpoints_tab, uploads_tab, fields_tab = st.tabs(
+    ["Classification", "Timings", "Checkpoints & sign-off", "Uploads", "All fields"]
+)
+
+with classification_tab:
+    st.subheader("Risk signals", anchor=False)
+    st.dataframe(
+        pd.DataFrame([s.model_dump() for s in c.signals], columns=["level", "field", "reason"]),
+        hide_index=True,
+    )
+    for field, values in c.unknown_values.items():
+        st.warning(f"Unknown {field} value(s): {', '.join(values)} — treated as at least medium risk.")
+    st.subheader("Rollout rules", anchor=False)
+    rules = c.rollout.model_dump()
+    st.table(pd.DataFrame({"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())}))
+    st.subheader("The owner's four questions", anchor=False)
+    answers = {
+        "trigger": workflow.trigger,
+        "acceptable_output": workflow.acceptable_output,
+        "reviewer": workflow.reviewer,
+        "failure_plan": workflow.failure_plan,
+    }
+    st.table(
+        pd.DataFrame(
+            {
+                "question": list(FOUR_QUESTIONS.values()),
+                "answer": [answers[k] or "— not answered —" for k in FOUR_QUESTIONS],
+            }
+        )
+    )
+
+with timings_tab:
+    samples = data.samples(rev, workflow_id)
+    if samples.empty:
+        st.info("No timings yet. Upload an export with a go-live date to measure this loop.")
+        st.page_link("app_pages/upload.py", label="Upload timings", icon=":material/upload_file:")
+    else:
+        chart(
+            themed(
+                before_after_distribution(samples),
+                "Minutes per loop, before and after (sample of up to 4,000 rows)",
+            ),
+            key="dist",
+        )
+        weekly = data.weekly(rev)
+        chart(
+            themed(
+                minutes_per_loop_by_week(weekly[weekly.workflow_id == workflow_id]),
+                "Mean minutes per loop by week",
+            ),
+            key="weekly_minutes",
+        )
+
+with checkpoints_tab:
+    st.subheader("Checkpoints in place", anchor=False)
+    if workflow.checkpoints:
+        for number, checkpoint in enumerate(workflow.checkpoints, start=1):
+            st.markdown(f"{number}. {plain(checkpoint)}")
+    else:
+        st.caption("No checkpoints.")
+    advice = c.next_checkpoint
+    if advice.checkpoint:
+        st.success(f"Eligible to remove one checkpoint: **{plain(advice.checkpoint)}**. {advice.reason}.")
+        removed = st.button("Remove this one checkpoint", key="remove_checkpoint", type="primary") and (
+            run_action(
+                lambda: remove_checkpoint(store(), actor(), workflow_id, advice.checkpoint),
+                "Checkpoint removed; the next waits for fresh evidence.",
+            )
+        )
+        if removed:
+            st.rerun()
+    else:
+        st.info(f"No checkpoint may be removed now: {advice.reason}.")
+    with st.form("sign_off"):
+        st.markdown(
+            "**Sign-off** — a named approver clears the permission/billing/production stop "
+            "condition (with an approve-each or two-person review)."
+        )
+        approver = st.text_input("Approver's name", value=workflow.signed_off_by)
+        if st.form_submit_button("Record sign-off") and run_action(
+            lambda: sign_off(store(), actor(), workflow_id, approver), "Sign-off recorded."
+        ):
+            st.rerun()
+    with st.form("incident"):
+        st.markdown("**Incident** — something went wrong; the checkpoint ladder waits for fresh evidence.")
+        note = st.text_area("What happened", max_chars=2000)
+        if st.form_submit_button("Record incident") and run_action(
+            lambda: record_incident(store(), actor(), workflow_id, note), "Incident recorded."
+        ):
+            st.rerun()
+
+with uploads_tab:
+    batches = data.batches(rev)
+    mine = batches[batches.workflow_ids.map(lambda ids: workflow_id in list(ids))]
+    if mine.empty:
+        st.caption("No uploads for this workflow yet.")
+    for batch in mine.itertuples(index=False):
+        with st.container(border=True):
+            undone = batch.undone_at is not None and not pd.isna(batch.undone_at)
+            st.markdown(
+                f"**Batch {batch.batch_id}** · {plain(batch.file_name)} · "
+                f"{batch.accepted:,} accepted, {batch.rejected:,} rejected · by "
+                f"{plain(batch.actor)} on {batch.uploaded_at:%Y-%m-%d %H:%M}"
+                + (f" · undone by {plain(batch.undone_by)}" if undone else "")
+            )
+            undo = not undone and st.button("Undo this upload", key=f"undo_{batch.batch_id}")
+            if undo and run_action(
+                lambda b=batch.batch_id: undo_batch(store(), actor(), b), f"Batch {batch.batch_id} undone."
+            ):
+                st.rerun()
+
+with fields_tab:
+    st.table(pd.DataFrame({"field": list(workflow.to_row()), "value": list(workflow.to_row().values())}))

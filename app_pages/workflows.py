@@ -1,0 +1,106 @@
+"""Workflows: the inventory, filtered by anything, shareable as a link, downloadable as CSV."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from aiops.classifier import STATUSES, STOP_CONDITIONS
+from aiops.metrics import EVIDENCE_LABELS
+from aiops.report.export import safe_csv
+from aiops.report.format import DEFINITIONS
+from ui import data
+from ui.context import revision
+from ui.widgets import evidence_legend, url_multiselect
+
+st.title("Workflows")
+rev = revision()
+metrics = data.metrics(rev)
+if metrics.empty:
+    st.info("No workflows yet: register one, or import a spreadsheet of them.", icon=":material/lightbulb:")
+    st.page_link("app_pages/register.py", label="Register a workflow", icon=":material/add_circle:")
+    st.stop()
+
+with st.container(border=True):
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        departments = url_multiselect("Department", sorted(metrics.department.unique()), "department")
+        owners = url_multiselect("Owner", sorted(o for o in metrics.owner.unique() if o), "owner")
+    with c2:
+        risks = url_multiselect("Risk", ["high", "medium", "low"], "risk")
+        statuses = url_multiselect("Status", list(STATUSES), "status")
+    with c3:
+        stops = url_multiselect(
+            "Stop condition", list(STOP_CONDITIONS), "stop", DEFINITIONS["open_stop_conditions"]
+        )
+        evidence = url_multiselect("Evidence", list(EVIDENCE_LABELS), "evidence", DEFINITIONS["evidence"])
+
+view = metrics
+for column, wanted in (
+    ("department", departments),
+    ("owner", owners),
+    ("risk", risks),
+    ("status", statuses),
+    ("evidence", evidence),
+):
+    if wanted:
+        view = view[view[column].isin(wanted)]
+if stops:
+    view = view[view.stop_conditions.map(lambda codes: bool(set(codes) & set(stops)))]
+
+st.caption(
+    f"**{len(view)}** of {len(metrics)} workflows. The filters are in the page's address: "
+    "copy it to share this view."
+)
+evidence_legend()
+table = view[
+    [
+        "workflow_id",
+        "name",
+        "department",
+        "owner",
+        "risk",
+        "status",
+        "evidence",
+        "stop_conditions",
+        "saved_per_loop",
+        "saved_low",
+        "saved_high",
+        "samples_before",
+        "samples_after",
+        "hours_returned",
+        "hours_returned_low",
+        "hours_returned_high",
+    ]
+].copy()
+table.insert(0, "open", "/workflow?id=" + table.workflow_id)
+st.dataframe(
+    table,
+    hide_index=True,
+    key="workflow_table",
+    column_config={
+        "open": st.column_config.LinkColumn("", display_text="open", width="small"),
+        "workflow_id": None,
+        "stop_conditions": st.column_config.ListColumn("open stop conditions"),
+        "saved_per_loop": st.column_config.NumberColumn(
+            "min saved / loop", format="%.1f", help=DEFINITIONS["saved_per_loop"]
+        ),
+        "saved_low": st.column_config.NumberColumn("95% low", format="%.1f"),
+        "saved_high": st.column_config.NumberColumn("95% high", format="%.1f"),
+        "samples_before": st.column_config.NumberColumn("n before", help=DEFINITIONS["n"]),
+        "samples_after": st.column_config.NumberColumn("n after", help=DEFINITIONS["n"]),
+        "hours_returned": st.column_config.NumberColumn(
+            "hours returned", format="%.1f", help=DEFINITIONS["hours_returned"]
+        ),
+        "hours_returned_low": st.column_config.NumberColumn("95% low", format="%.1f"),
+        "hours_returned_high": st.column_config.NumberColumn("95% high", format="%.1f"),
+        "evidence": st.column_config.TextColumn("evidence", help=DEFINITIONS["evidence"]),
+    },
+)
+st.download_button(
+    "Download this view (CSV)",
+    safe_csv(table.drop(columns="open")),
+    file_name="workflows.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    help="Cells that start with = + - @ are escaped so spreadsheets show them as text.",
+)

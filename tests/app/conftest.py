@@ -1,0 +1,36 @@
+"""AppTest fixtures: the dashboard run in-process on a demo copy or an empty database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+DASHBOARD = str(ROOT / "dashboard.py")
+PAGES = ["overview", "departments", "workflows", "workflow_detail", "upload", "register", "policy", "audit"]
+
+
+def make_app(db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("AIOPS_DB", str(db))
+    return AppTest.from_file(DASHBOARD, default_timeout=60)
+
+
+@pytest.fixture
+def app(demo_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    return make_app(demo_path, monkeypatch)
+
+
+@pytest.fixture
+def empty_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    return make_app(tmp_path / "empty.duckdb", monkeypatch)
+
+
+def open_page(at: AppTest, page: str, **query: str) -> AppTest:
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

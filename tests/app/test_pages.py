@@ -1,0 +1,89 @@
+"""Every page runs on the demo and on an empty database, and shows real content."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pytest
+
+from aiops.metrics import rollup, workflow_metrics
+from aiops.store import Store
+from tests.app.conftest import PAGES, open_page
+
+
+def chart_data(element) -> list[dict]:
+    """The rows behind an Altair chart: inline in the spec, or Arrow datasets beside it."""
+    spec = json.loads(element.proto.spec)
+    rows = [row for values in spec.get("datasets", {}).values() for row in values]
+    for dataset in element.proto.datasets:
+        rows += pa.ipc.open_stream(dataset.data.data).read_all().to_pylist()
+    return rows
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_the_demo(app, page):
+    at = app.run()
+    open_page(at, page)
+    assert at.title[0].value
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_an_empty_database_and_says_what_to_do(empty_app, page):
+    at = empty_app.run()
+    open_page(at, page)
+    texts = " ".join(e.value for e in [*at.info, *at.caption, *at.markdown])
+    if page in ("overview", "departments", "workflows", "workflow_detail"):
+        assert "register" in texts.lower()
+    if page == "audit":  # a new database has recorded its policy, and nothing else
+        assert list(at.dataframe[0].value.action) == ["policy.applied"]
+
+
+def test_overview_headline_figures_match_the_domain(app, demo_path):
+    at = open_page(app.run(), "overview")
+    at.segmented_control(key="period_mode").set_value("All time").run()
+    with Store(demo_path) as store:
+        company = rollup(workflow_metrics(store, store.policy.evidence), None, 0.95).iloc[0]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Hours returned"] == f"{company.hours_returned:,.0f} h"
+    assert metrics["Loops removed"] == f"{company.loops_removed:,.0f}"
+    captions = [c.value for c in at.caption]
+    assert any(
+        f"95% CI {company.hours_returned_low:,.0f} to {company.hours_returned_high:,.0f}" in c
+        and f"n = {company.samples_before:,} before" in c
+        for c in captions
+    )
+
+
+def test_overview_charts_carry_departments_and_intervals(app):
+    at = open_page(app.run(), "overview")
+    charts = at.get("vega_lite_chart")
+    assert len(charts) >= 3
+    loops = chart_data(charts[0])
+    departments = {row["department"] for row in loops}
+    assert {"Support", "Engineering", "Sales"} <= departments
+    assert all(row["loops_removed_low"] <= row["loops_removed"] <= row["loops_removed_high"] for row in loops)
+    stops = chart_data(charts[1])
+    assert {row["code"] for row in stops} >= {"no_owner", "failure_invisible"}
+
+
+def test_workflows_filters_narrow_the_table_and_live_in_the_url(app):
+    at = open_page(app.run(), "workflows")
+    everything = len(at.dataframe[0].value)
+    at.multiselect(key="url_status").select("paused").run()
+    paused = at.dataframe[0].value
+    assert 0 < len(paused) < everything and set(paused.status) == {"paused"}
+    assert at.query_params["status"] == "paused"  # AppTest collapses a one-element list
+
+
+def test_shared_link_filters_restore_from_query_params(app):
+    at = app.run()
+    open_page(at, "workflows", risk="high", department="Support")
+    table = at.dataframe[0].value
+    assert set(table.risk) == {"high"} and set(table.department) == {"Support"}
+    assert at.multiselect(key="url_risk").value == ["high"]
+
+
+def test_workflows_download_escapes_formula_cells(app):
+    at = open_page(app.run(), "workflows")
+    assert at.download_button[0].label == "Download this view (CSV)"

@@ -1,0 +1,56 @@
+"""The upload flow through st.file_uploader: recognise, map, preview with rejects, confirm, undo."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from aiops.store import Store
+from tests.app.conftest import open_page
+from tests.conftest import realdata
+
+
+def _by_label(widgets, label: str):
+    return next(w for w in widgets if w.label.startswith(label))
+
+
+def test_jira_export_goes_from_upload_to_a_committed_batch_and_back(app, demo_path):
+    at = open_page(app.run(), "upload")
+    content = realdata("timings", "jira_apache_avro-issues.csv").read_bytes()
+    at.file_uploader[0].upload("jira_apache_avro-issues.csv", content, "text/csv").run()
+    assert not at.exception
+    assert any("Jira issues" in i.value for i in at.info)  # recognised, and says why
+    _by_label(at.selectbox, "Workflow").set_value("eng-pr-review-prep")
+    _by_label(at.date_input, "Go-live date").set_value(date(2016, 1, 1)).run()
+    at.button(key="preview").click().run()
+    assert not at.exception
+    counts = {m.label: m.value for m in at.metric}
+    assert counts == {"Records in the file": "2,166", "Accepted": "1,515", "Rejected": "651"}
+    rejects = at.dataframe[2].value
+    assert rejects.iloc[0].to_dict() == {
+        "line": 2,
+        "column": "resolutiondate",
+        "reason": "missing value (no end: not finished?)",
+    }
+    at.button(key="confirm").click().run()
+    assert not at.exception
+    assert any("Committed batch" in s.value for s in at.success)
+    with Store(demo_path) as store:
+        batch_id, accepted = store.query_one(
+            "SELECT batch_id, accepted FROM upload_batches ORDER BY batch_id DESC LIMIT 1"
+        )
+        assert accepted == 1515
+        assert store.query_one("SELECT count(*) FROM timing_samples WHERE batch_id = ?", [batch_id]) == (
+            1515,
+        )
+    # The same file again is refused as a duplicate, with a friendly message.
+    at.button(key="preview").click().run()
+    at.button(key="confirm").click().run()
+    assert any("already uploaded" in e.value for e in at.error)
+    at.selectbox(key="undo_pick").set_value(batch_id)
+    at.button(key="undo_batch").click().run()
+    assert not at.exception
+    with Store(demo_path) as store:
+        assert store.query_one("SELECT count(*) FROM timing_samples WHERE batch_id = ?", [batch_id]) == (0,)
+        assert store.query_one(
+            "SELECT undone_at IS NOT NULL FROM upload_batches WHERE batch_id = ?", [batch_id]
+        ) == (True,)

@@ -1,0 +1,100 @@
+"""The store: migrations, the one write path, the audit log."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from aiops.errors import StoreError
+from aiops.store import Store, latest_schema_version
+from aiops.store.store import _statements, migrations
+
+
+def _create_at_version(path, version: int) -> None:
+    """A database as an older aiops left it: only the first ``version`` migrations applied."""
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+        " applied_at TIMESTAMP NOT NULL)"
+    )
+    for number, name, sql in migrations()[:version]:
+        for statement in _statements(sql):
+            con.execute(statement)
+        con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [number, name])
+    con.close()
+
+
+def test_new_database_is_at_latest_version(store):
+    assert store.schema_version() == latest_schema_version() == len(migrations())
+
+
+def test_opening_an_older_file_upgrades_it_and_keeps_its_data(tmp_path):
+    path = tmp_path / "old.duckdb"
+    _create_at_version(path, 1)
+    con = duckdb.connect(str(path))
+    con.execute(
+        "INSERT INTO workflows (workflow_id, name, department, created_at, updated_at) "
+        "VALUES ('kept', 'Kept workflow', 'Ops', now(), now())"
+    )
+    con.close()
+    with Store(path) as store:
+        assert store.schema_version() == latest_schema_version()
+        assert store.query("SELECT name FROM workflows") == [("Kept workflow",)]
+        assert store.query("SELECT count(*) FROM timing_samples") == [(0,)]
+        assert [r[0] for r in store.query("SELECT version FROM schema_version ORDER BY 1")] == [
+            m[0] for m in migrations()
+        ]
+
+
+def test_a_newer_file_gives_a_clear_error(tmp_path):
+    path = tmp_path / "future.duckdb"
+    Store(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO schema_version VALUES (999, 'from_the_future', now())")
+    con.close()
+    with pytest.raises(StoreError, match="schema version 999, newer than this aiops knows"):
+        Store(path)
+
+
+def test_a_failed_write_leaves_nothing_behind(store, admin):
+    def half_then_fail(tx):
+        tx.execute(
+            "INSERT INTO workflows (workflow_id, name, department, created_at, updated_at)"
+            " VALUES ('w1', 'W', 'Ops', now(), now())"
+        )
+        tx.audit("workflow.created", "workflow", "w1")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        store.write(admin, half_then_fail)
+    assert store.query("SELECT count(*) FROM workflows") == [(0,)]
+    assert store.query("SELECT count(*) FROM audit_log") == [(0,)]
+
+
+def test_a_failing_statement_rolls_back_the_whole_transaction(store, admin):
+    def two_inserts_second_fails(tx):
+        tx.execute(
+            "INSERT INTO workflows (workflow_id, name, department, created_at, updated_at)"
+            " VALUES ('w1', 'W', 'Ops', now(), now())"
+        )
+        tx.execute(
+            "INSERT INTO workflows (workflow_id, name, department, created_at, updated_at)"
+            " VALUES ('w1', 'duplicate key', 'Ops', now(), now())"
+        )
+
+    with pytest.raises(StoreError, match="nothing was saved"):
+        store.write(admin, two_inserts_second_fails)
+    assert store.query("SELECT count(*) FROM workflows") == [(0,)]
+
+
+def test_audit_rows_record_actor_action_and_detail(store, admin):
+    store.write(admin, lambda tx: tx.audit("thing.done", "thing", "t1", {"a": 1}))
+    rows = store.query("SELECT actor, action, entity, entity_id, detail->>'a' FROM audit_log")
+    assert rows == [("admin@test", "thing.done", "thing", "t1", "1")]
+
+
+def test_a_file_that_is_not_duckdb_gives_a_clear_error(tmp_path):
+    path = tmp_path / "not_a_database.duckdb"
+    path.write_text("hello, this is a CSV\n")
+    with pytest.raises(StoreError, match="cannot open database"):
+        Store(path)

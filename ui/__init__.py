@@ -1,0 +1,1 @@
+"""Streamlit helpers shared by the pages (the UI layer; the domain lives in `aiops`)."""

@@ -1,0 +1,240 @@
+"""The upload flow's pieces: keep the uploaded file, recognise it, and the mapping form."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import streamlit as st
+from pydantic import ValidationError
+
+from aiops.ingest.presets import Preset, guess_mapping, recognize
+from aiops.ingest.sniff import open_source
+from aiops.ingest.timings import TimingMapping, canonical_mapping
+from ui.context import store
+
+NONE = "—"
+LOOP_MODES = {
+    "span": "Start and end timestamps",
+    "duration": "A duration column",
+    "events": "An event log (case + timestamp)",
+}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file saved to disk for DuckDB, with what was detected about it."""
+
+    path: Path
+    name: str
+    digest: str
+    headers: tuple[str, ...]
+    encoding: str
+    dialect: str
+
+    @property
+    def key(self) -> str:
+        return self.digest[:12]
+
+
+def keep_upload(uploaded) -> Upload:
+    """Save the upload once per content (session state), and sniff it."""
+    content = uploaded.getvalue()
+    digest = hashlib.sha256(content).hexdigest()
+    kept: Upload | None = st.session_state.get("upload_file")
+    if kept is not None and kept.digest == digest and kept.name == uploaded.name:
+        return kept
+    directory = Path(tempfile.mkdtemp(prefix="aiops-upload-"))
+    path = directory / Path(uploaded.name).name
+    path.write_bytes(content)
+    with open_source(path, uploaded.name) as source:
+        kept = Upload(
+            path, uploaded.name, digest, tuple(source.header), source.encoding, source.dialect.describe()
+        )
+    st.session_state["upload_file"] = kept
+    st.session_state.pop("upload_report", None)
+    return kept
+
+
+def recognised(upload: Upload) -> tuple[Preset | None, str, dict[str, object]]:
+    """A preset (and why), or guesses from the headers, to pre-fill the form."""
+    recognition = recognize(store(), list(upload.headers))
+    if recognition.preset is not None:
+        return recognition.preset, recognition.reason, {}
+    with open_source(upload.path, upload.name) as source:
+        canonical = canonical_mapping(source)
+    if canonical is not None:
+        return None, "the file uses the canonical timings columns", canonical.model_dump(exclude_none=True)
+    return None, recognition.reason, dict(guess_mapping(list(upload.headers)))
+
+
+def _column(label: str, headers: list[str], default: object, key: str, optional: bool = False) -> str | None:
+    options = ([NONE] if optional else []) + headers
+    index = options.index(default) if default in options else 0
+    picked = st.selectbox(label, options, index=index, key=key)
+    return None if picked == NONE else picked
+
+
+def mapping_form(
+    upload: Upload, workflows: dict[str, str], prefill: dict[str, object], preset: Preset | None
+) -> TimingMapping | None:
+    """The mapping, pre-filled from the preset or the guesses; None while it is incomplete."""
+    headers = list(upload.headers)
+    k = f"map_{upload.key}"
+    if preset is not None and len(preset.loops) > 1:
+        loop = st.selectbox(
+            "Which loop to measure", preset.loops, format_func=lambda o: o.label, key=f"{k}_loop"
+        )
+        prefill = dict(loop.mapping)
+    elif preset is not None:
+        prefill = dict(preset.loops[0].mapping)
+        st.caption(f"Loop: {preset.loops[0].label}. {preset.loops[0].note}")
+
+    st.markdown("**Which workflow**")
+    by_column = st.radio(
+        "Workflow",
+        ["One workflow for the whole file", "A column in the file"],
+        index=1 if prefill.get("workflow_column") else 0,
+        horizontal=True,
+        key=f"{k}_wmode",
+        label_visibility="collapsed",
+    )
+    fields: dict[str, object] = {}
+    if by_column == "One workflow for the whole file":
+        if not workflows:
+            st.warning("You may not upload for any workflow. Ask an admin for the lead role.")
+            return None
+        fields["workflow"] = st.selectbox(
+            "Workflow", list(workflows), format_func=workflows.get, key=f"{k}_workflow"
+        )
+    else:
+        fields["workflow_column"] = _column(
+            "Workflow column", headers, prefill.get("workflow_column"), f"{k}_wcol"
+        )
+
+    st.markdown("**How long each loop took**")
+    default_mode = (
+        "events"
+        if prefill.get("case_column")
+        else "duration"
+        if prefill.get("duration_column") and not prefill.get("start_column")
+        else "span"
+    )
+    mode = st.radio(
+        "Loop time",
+        list(LOOP_MODES),
+        format_func=LOOP_MODES.get,
+        index=list(LOOP_MODES).index(default_mode),
+        horizontal=True,
+        key=f"{k}_mode",
+        label_visibility="collapsed",
+    )
+    left, right = st.columns(2)
+    if mode == "span":
+        with left:
+            fields["start_column"] = _column(
+                "Start column", headers, prefill.get("start_column"), f"{k}_start"
+            )
+        with right:
+            fields["end_column"] = _column("End column", headers, prefill.get("end_column"), f"{k}_end")
+    elif mode == "duration":
+        with left:
+            fields["duration_column"] = _column(
+                "Duration column", headers, prefill.get("duration_column"), f"{k}_dur"
+            )
+            fields["measured_at_column"] = _column(
+                "When it ran (timestamp column)", headers, prefill.get("measured_at_column"), f"{k}_meas"
+            )
+        with right:
+            units = ["minutes", "seconds", "hours", "days", "hms"]
+            fields["unit"] = st.selectbox(
+                "Unit",
+                units,
+                index=units.index(prefill.get("unit", "minutes")),
+                format_func=lambda u: "h:mm:ss text" if u == "hms" else u,
+                key=f"{k}_unit",
+            )
+    else:
+        with left:
+            fields["case_column"] = _column(
+                "Case id column", headers, prefill.get("case_column"), f"{k}_case"
+            )
+        with right:
+            fields["timestamp_column"] = _column(
+                "Event timestamp column", headers, prefill.get("timestamp_column"), f"{k}_ts"
+            )
+
+    st.markdown("**Before or after AI**")
+    phase_mode = st.radio(
+        "Phase",
+        ["Split at a go-live date", "A phase column"],
+        index=1 if prefill.get("phase_column") else 0,
+        horizontal=True,
+        key=f"{k}_pmode",
+        label_visibility="collapsed",
+    )
+    if phase_mode == "Split at a go-live date":
+        # Explicit bounds: Streamlit's default window (ten years back) would hide older exports.
+        fields["go_live"] = st.date_input(
+            "Go-live date (loops that started on or after it are 'after')",
+            value=None,
+            min_value=date(1990, 1, 1),
+            max_value=date.today() + timedelta(days=366),
+            key=f"{k}_golive",
+        )
+        if fields["go_live"] is None:
+            st.caption("Pick the date the AI workflow went live.")
+            return None
+    else:
+        fields["phase_column"] = _column(
+            "Phase column (before/after, baseline/with_ai…)",
+            headers,
+            prefill.get("phase_column"),
+            f"{k}_phase",
+        )
+
+    with st.expander("Optional columns and formats"):
+        o1, o2 = st.columns(2)
+        with o1:
+            fields["loops_column"] = _column(
+                "Loops per row", headers, prefill.get("loops_column"), f"{k}_loops", optional=True
+            )
+            fields["rework_column"] = _column(
+                "Rework minutes", headers, prefill.get("rework_column"), f"{k}_rework", optional=True
+            )
+            if mode != "duration":
+                fields["measured_at_column"] = _column(
+                    "Measured at (default: the end timestamp)",
+                    headers,
+                    prefill.get("measured_at_column"),
+                    f"{k}_meas_opt",
+                    optional=True,
+                )
+        with o2:
+            order = st.selectbox(
+                "Dates like 03/04/2024 are",
+                ["decide from the data", "dmy", "mdy"],
+                format_func=lambda o: {"dmy": "day first (03 April)", "mdy": "month first (March 4)"}.get(
+                    o, o
+                ),
+                key=f"{k}_order",
+            )
+            fields["date_order"] = None if order == "decide from the data" else order
+            fields["timezone"] = st.text_input(
+                "Time zone of timestamps without an offset",
+                value=str(prefill.get("timezone", "UTC")),
+                key=f"{k}_tz",
+            )
+            fields["business_hours"] = st.checkbox(
+                "Durations are business hours",
+                value=bool(prefill.get("business_hours", False)),
+                key=f"{k}_bh",
+            )
+    try:
+        return TimingMapping(**{f: v for f, v in fields.items() if v is not None})
+    except ValidationError as e:
+        st.warning(e.errors()[0]["msg"].removeprefix("Value error, "))
+        return None

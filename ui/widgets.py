@@ -1,0 +1,131 @@
+"""Shared widgets: figures that always carry their interval, n and evidence; period picker."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import altair as alt
+import streamlit as st
+
+from aiops.charts import EVIDENCE_COLORS
+from aiops.metrics import Period
+from aiops.report.format import DEFINITIONS, evidence_phrase, interval, n_phrase, number
+
+BADGE_COLORS = {
+    "saving": "green",
+    "inconclusive": "orange",
+    "slower": "red",
+    "insufficient": "gray",
+    "paused": "red",
+    "experiment": "violet",
+    "pilot": "orange",
+    "proven": "green",
+    "autonomous": "blue",
+    "high": "red",
+    "medium": "orange",
+    "low": "green",
+}
+
+
+def badge(value: str, suffix: str = "") -> None:
+    """A coloured badge for a risk level, status or evidence label."""
+    st.badge(f"{value} {suffix}".strip(), color=BADGE_COLORS.get(value, "gray"))
+
+
+def estimate_metric(
+    label: str, record: dict, field: str, unit: str = "", decimals: int = 0, definition: str | None = None
+) -> None:
+    """A headline figure with its 95% interval, n and evidence mix under it."""
+    with st.container(border=True):
+        st.metric(
+            label,
+            f"{number(record[field], decimals)}{(' ' + unit) if unit else ''}",
+            help=definition or DEFINITIONS.get(field),
+        )
+        st.caption(
+            f"{interval(record[f'{field}_low'], record[f'{field}_high'], decimals)} · "
+            f"{n_phrase(record['samples_before'], record['samples_after'])} · "
+            f"{record['workflows_with_evidence']} of {record['workflows']} workflows with "
+            f"evidence ({evidence_phrase(record)})"
+        )
+
+
+def count_metric(label: str, value: int, caption: str, help_text: str) -> None:
+    with st.container(border=True):
+        st.metric(label, f"{value:,}", help=help_text)
+        st.caption(caption)
+
+
+def chart(spec: alt.TopLevelMixin, key: str | None = None) -> None:
+    # theme=None: the same look as the board pack (aiops.charts.themed), not Streamlit's theme.
+    st.altair_chart(spec, theme=None, key=key)
+
+
+def evidence_legend() -> None:
+    st.caption(
+        "Evidence: "
+        + " · ".join(f":{BADGE_COLORS[k]}[{k}]" for k in EVIDENCE_COLORS)
+        + " — before/after is observational; intervals are 95% Welch intervals."
+    )
+
+
+def recent_quarters(latest: date, count: int = 8) -> list[tuple[int, int]]:
+    """The quarter holding ``latest`` and the ones before it, newest first."""
+    year, quarter = latest.year, (latest.month - 1) // 3 + 1
+    quarters = []
+    for _ in range(count):
+        quarters.append((year, quarter))
+        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    return quarters
+
+
+def period_picker(latest: date | None, key: str = "period") -> Period:
+    """Quarter (default: the latest with data), last 90 days, or a custom range."""
+    latest = latest or date.today()
+    mode = st.segmented_control(
+        "Period",
+        ["Quarter", "Last 90 days", "Custom", "All time"],
+        default="Quarter",
+        key=f"{key}_mode",
+        required=True,
+    )
+    if mode == "Quarter":
+        picked = st.selectbox(
+            "Quarter", recent_quarters(latest), format_func=lambda t: f"{t[0]} Q{t[1]}", key=f"{key}_quarter"
+        )
+        return Period.quarter(*picked)
+    if mode == "Last 90 days":
+        end = latest + timedelta(days=1)
+        return Period(end - timedelta(days=90), end)
+    if mode == "Custom":
+        picked = st.date_input("From – to", (latest - timedelta(days=89), latest), key=f"{key}_range")
+        if isinstance(picked, tuple) and len(picked) == 2:
+            return Period(picked[0], picked[1] + timedelta(days=1))
+        st.caption("Pick an end date.")
+        return Period(picked[0] if picked else None, None)
+    return Period()
+
+
+def url_multiselect(label: str, options: list[str], param: str, help_text: str | None = None) -> list[str]:
+    """A multiselect whose value lives in the URL (``?param=a&param=b``), so a view can be shared."""
+    key = f"url_{param}"
+    if key not in st.session_state:
+        st.session_state[key] = [v for v in st.query_params.get_all(param) if v in options]
+
+    def to_url() -> None:
+        values = st.session_state[key]
+        if values:
+            st.query_params[param] = values
+        elif param in st.query_params:
+            del st.query_params[param]
+
+    return st.multiselect(label, options, key=key, on_change=to_url, help=help_text)
+
+
+_MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~$@:/"
+
+
+def plain(text: object) -> str:
+    """User text made inert for st.markdown: every markdown character escaped, so a workflow name
+    can never become a link (autolinked URLs and emails included), an image or a heading."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))

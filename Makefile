@@ -30,7 +30,8 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in $(filter-out bench/__init__.py,$(wildcard bench/*.py)); do \
+		echo "== $$script"; $(BIN)/python -m bench.$$(basename $$script .py) || exit 1; done
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

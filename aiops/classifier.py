@@ -6,10 +6,11 @@ brief's precedence (paused > experiment > pilot > proven > autonomous).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from aiops.policy import REVIEW_ORDER, RISK_ORDER, Policy, RiskLevel
 from aiops.workflow import SENSITIVE_DATA, Workflow
@@ -33,7 +34,7 @@ FOUR_QUESTIONS = {
     "reviewer": "Who reviews it?",
     "failure_plan": "What happens when it fails?",
 }
-GUARDED_CHANGES = ("permissions", "billing", "production")
+GUARDED_CHANGES = frozenset({"permissions", "billing", "production"})
 FREE_TEXT_FIELDS = ("name", "manual_process", "expected_output")
 
 
@@ -48,22 +49,29 @@ class Evidence(_Frozen):
     n_before: int = 0
     n_after: int = 0
     last_checkpoint_removed_at: datetime | None = None
-    after_samples_since_removal: int = 0
     last_incident_at: datetime | None = None
+    # After-phase samples measured since the later of the last removal and the last incident.
+    after_samples_since_reset: int = 0
 
 
-class Signal(_Frozen):
+NO_EVIDENCE = Evidence()
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
     level: RiskLevel
     field: str
     reason: str
 
 
-class StopCondition(_Frozen):
+@dataclass(frozen=True, slots=True)
+class StopCondition:
     code: str
     reason: str
 
 
-class RolloutRules(_Frozen):
+@dataclass(frozen=True, slots=True)
+class RolloutRules:
     risk_level: RiskLevel
     owner: str
     approval_checkpoint: str
@@ -73,12 +81,16 @@ class RolloutRules(_Frozen):
     stays_human: str
 
 
-class CheckpointAdvice(_Frozen):
+@dataclass(frozen=True, slots=True)
+class CheckpointAdvice:
     checkpoint: str | None
     reason: str
 
 
-class Classification(_Frozen):
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The classifier's answer for one workflow (a plain dataclass: built 10,000 at a time)."""
+
     workflow_id: str
     risk: RiskLevel
     signals: list[Signal]
@@ -96,29 +108,43 @@ class Classification(_Frozen):
     def stop_codes(self) -> list[str]:
         return [s.code for s in self.stop_conditions]
 
+    def to_dict(self) -> dict:
+        return _CLASSIFICATION.dump_python(self, mode="json")
 
-def risk_signals(workflow: Workflow, policy: Policy) -> list[Signal]:
+    def to_json(self) -> str:
+        return _CLASSIFICATION.dump_json(self).decode()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Classification:
+        return _CLASSIFICATION.validate_json(text)
+
+
+_CLASSIFICATION = TypeAdapter(Classification)
+
+
+def risk_signals(
+    workflow: Workflow, policy: Policy, unknown: dict[str, list[str]] | None = None
+) -> list[Signal]:
     """Every signal that fires, structured fields first, then free text."""
-    signals: list[Signal] = []
-    for level, rules in policy.risk.levels():
-        for field in ("changes", "data_touched"):
-            for value in getattr(workflow, field):
-                if value in getattr(rules, field):
-                    signals.append(Signal(level=level, field=field, reason=f"{field} includes {value}"))
-        if workflow.customer_impact in rules.customer_impact:
-            signals.append(
-                Signal(
-                    level=level,
-                    field="customer_impact",
-                    reason=f"customer_impact is {workflow.customer_impact}",
-                )
-            )
-    signals += _unknown_value_signals(workflow, policy)
-    signals += _keyword_signals(workflow, policy)
+    unknown = workflow.unknown_values() if unknown is None else unknown
+    levels = policy.value_levels
+    signals = [
+        Signal(level=level, field=field, reason=f"{field} includes {value}")
+        for field in ("changes", "data_touched")
+        for value in getattr(workflow, field)
+        for level in levels.get((field, value), ())
+    ]
+    impact = workflow.customer_impact
+    signals += [
+        Signal(level=level, field="customer_impact", reason=f"customer_impact is {impact}")
+        for level in levels.get(("customer_impact", impact), ())
+    ]
+    signals += _unknown_value_signals(unknown, policy)
+    signals += _keyword_signals(workflow, policy, unknown)
     return signals
 
 
-def _unknown_value_signals(workflow: Workflow, policy: Policy) -> list[Signal]:
+def _unknown_value_signals(unknown: dict[str, list[str]], policy: Policy) -> list[Signal]:
     level = policy.risk.unknown_value_level
     return [
         Signal(
@@ -126,23 +152,24 @@ def _unknown_value_signals(workflow: Workflow, policy: Policy) -> list[Signal]:
             field=field,
             reason=f"{field} has unknown value '{value}' (treated as {level} until mapped)",
         )
-        for field, values in workflow.unknown_values().items()
+        for field, values in unknown.items()
         if field != "review_requirement"
         for value in values
     ]
 
 
-def _keyword_signals(workflow: Workflow, policy: Policy) -> list[Signal]:
-    texts = {field: getattr(workflow, field) for field in FREE_TEXT_FIELDS}
-    # Unknown vocabulary values are free text too: "deploys" must still read as production.
-    for field, values in workflow.unknown_values().items():
-        texts[field] = " ; ".join(values)
+def _keyword_signals(workflow: Workflow, policy: Policy, unknown: dict[str, list[str]]) -> list[Signal]:
+    texts = [(field, getattr(workflow, field)) for field in FREE_TEXT_FIELDS]
+    # Unknown vocabulary values are free text too: "deploys to production" must still read as such.
+    texts += [(field, " ; ".join(v.replace("_", " ") for v in values)) for field, values in unknown.items()]
     return [
         Signal(level=level, field=field, reason=f'{field} mentions "{matched}" ({keyword.reason})')
-        for field, text in texts.items()
-        if text
-        for level, keyword, matched in policy.keyword_matcher.matches(text)
+        for level, keyword, field, matched in policy.keyword_matcher.matches(texts)
     ]
+
+
+def _highest_first(signal: Signal) -> int:
+    return -RISK_ORDER[signal.level]
 
 
 def highest_level(signals: list[Signal]) -> RiskLevel:
@@ -153,10 +180,11 @@ def stop_conditions(workflow: Workflow) -> list[StopCondition]:
     codes = []
     if not workflow.owner:
         codes.append("no_owner")
-    sensitive = any(d in SENSITIVE_DATA for d in workflow.data_touched)
+    sensitive = not SENSITIVE_DATA.isdisjoint(workflow.data_touched)
     if sensitive and (_review_rank(workflow) == 0 or not workflow.reviewer):
         codes.append("customer_data_without_review")
-    if any(c in GUARDED_CHANGES for c in workflow.changes) and not _guarded_change_cleared(workflow):
+    guarded = not GUARDED_CHANGES.isdisjoint(workflow.changes)
+    if guarded and not _guarded_change_cleared(workflow):
         codes.append("changes_permissions_billing_production")
     if not workflow.success_metric:
         codes.append("success_not_measurable")
@@ -225,7 +253,7 @@ def checkpoint_advice(
     status: Status,
     evidence: Evidence,
     policy: Policy,
-    now: datetime,
+    now: datetime | None = None,
 ) -> CheckpointAdvice:
     """Which one checkpoint may go next, if any: one at a time, never the last for high risk."""
     if status != "proven" or not workflow.checkpoints:
@@ -233,24 +261,24 @@ def checkpoint_advice(
     keep = policy.rollout.for_level(risk).min_checkpoints
     if len(workflow.checkpoints) <= keep:
         return CheckpointAdvice(checkpoint=None, reason=f"{risk} risk keeps at least {keep} checkpoint(s)")
-    removed_at = evidence.last_checkpoint_removed_at
-    if removed_at is not None:
+    # The clock restarts at the last removal or the last incident, whichever came later.
+    moments = {"removal": evidence.last_checkpoint_removed_at, "incident": evidence.last_incident_at}
+    known = {event: at for event, at in moments.items() if at is not None}
+    if known:
+        event, since = max(known.items(), key=lambda item: item[1])
         rules = policy.checkpoints
-        if evidence.last_incident_at is not None and evidence.last_incident_at >= removed_at:
-            return CheckpointAdvice(checkpoint=None, reason="An incident was recorded since the last removal")
-        if now - removed_at < timedelta(weeks=rules.fresh_evidence_weeks):
+        now = now or datetime.now(UTC).replace(tzinfo=None)  # stored times are naive UTC
+        if now - since < timedelta(weeks=rules.fresh_evidence_weeks):
             return CheckpointAdvice(
                 checkpoint=None,
-                reason=(
-                    f"Wait for {rules.fresh_evidence_weeks} weeks of fresh evidence after the last removal"
-                ),
+                reason=f"Wait {rules.fresh_evidence_weeks} weeks for fresh evidence after the last {event}",
             )
-        if evidence.after_samples_since_removal < rules.fresh_evidence_samples:
+        if evidence.after_samples_since_reset < rules.fresh_evidence_samples:
             return CheckpointAdvice(
                 checkpoint=None,
                 reason=(
-                    f"Needs {rules.fresh_evidence_samples} fresh after-samples since the last removal "
-                    f"(has {evidence.after_samples_since_removal})"
+                    f"Needs {rules.fresh_evidence_samples} fresh after-samples since the last {event} "
+                    f"(has {evidence.after_samples_since_reset})"
                 ),
             )
     return CheckpointAdvice(
@@ -265,24 +293,25 @@ def classify_workflow(
     evidence: Evidence | None = None,
     now: datetime | None = None,
 ) -> Classification:
-    evidence = evidence or Evidence()
-    signals = risk_signals(workflow, policy)
-    risk = highest_level(signals)
+    evidence = evidence or NO_EVIDENCE
+    unknown = workflow.unknown_values()
+    signals = sorted(risk_signals(workflow, policy, unknown), key=_highest_first)
+    risk = signals[0].level if signals else "low"
     stops = stop_conditions(workflow)
     unanswered = unanswered_questions(workflow)
     status, reason = decide_status(workflow, risk, stops, unanswered, evidence)
-    advice = checkpoint_advice(workflow, risk, status, evidence, policy, now or datetime.now())
+    advice = checkpoint_advice(workflow, risk, status, evidence, policy, now)
     return Classification(
         workflow_id=workflow.workflow_id,
         risk=risk,
-        signals=sorted(signals, key=lambda s: -RISK_ORDER[s.level]),
+        signals=signals,
         rollout=rollout_rules(workflow, risk, policy),
         stop_conditions=stops,
         status=status,
         status_reason=reason,
         evidence=evidence.label,
         unanswered_questions=unanswered,
-        unknown_values=workflow.unknown_values(),
+        unknown_values=unknown,
         next_checkpoint=advice,
         policy_version=policy.version,
     )

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -172,7 +173,7 @@ def cmd_workflows_sign_off(args: argparse.Namespace, out: Output) -> int:
     with _open(args) as store:
         sign_off(store, _actor(args), args.workflow_id, args.by)
         c = stored_classification(store, args.workflow_id)
-    out.json(json.loads(c.model_dump_json()))
+    out.json(c.to_dict())
     out.line(f"{args.workflow_id} signed off by {args.by}: status {c.status} ({c.status_reason})")
     return EXIT_OK
 
@@ -189,7 +190,7 @@ def cmd_workflows_remove_checkpoint(args: argparse.Namespace, out: Output) -> in
             "workflow_id": args.workflow_id,
             "checkpoints": workflow.checkpoints,
             "status": c.status,
-            "next_checkpoint": c.next_checkpoint.model_dump(),
+            "next_checkpoint": asdict(c.next_checkpoint),
         }
     )
     out.line(
@@ -238,8 +239,8 @@ def _classification_json(c) -> dict:
         "risk": c.risk,
         "status": c.status,
         "stop_conditions": c.stop_codes,
-        "signals": [s.model_dump() for s in c.signals],
-        "rollout": c.rollout.model_dump(),
+        "signals": [asdict(s) for s in c.signals],
+        "rollout": asdict(c.rollout),
         "policy_version": c.policy_version,
         "status_reason": c.status_reason,
         "unanswered_questions": c.unanswered_questions,

@@ -7,7 +7,6 @@ a change of a workflow's risk or status is written to the audit log.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -26,12 +25,12 @@ SELECT workflow_id,
        max(recorded_at) FILTER (WHERE kind = 'incident') AS incident_at
 FROM checkpoint_events GROUP BY workflow_id
 """
-_SINCE_REMOVAL = """
+_SINCE_RESET = """
 SELECT t.workflow_id, count(*) AS samples
 FROM timing_samples t
-JOIN (SELECT workflow_id, max(recorded_at) AS removed_at FROM checkpoint_events
-      WHERE kind = 'checkpoint_removed' GROUP BY 1) r USING (workflow_id)
-WHERE t.phase = 'after' AND t.measured_at >= r.removed_at
+JOIN (SELECT workflow_id, max(recorded_at) AS reset_at FROM checkpoint_events
+      WHERE kind IN ('checkpoint_removed', 'incident') GROUP BY 1) r USING (workflow_id)
+WHERE t.phase = 'after' AND t.measured_at >= r.reset_at
 GROUP BY t.workflow_id
 """
 
@@ -39,7 +38,7 @@ GROUP BY t.workflow_id
 def evidence_by_workflow(db: Reader, policy: Policy, now: datetime) -> dict[str, Evidence]:
     metrics = workflow_metrics(db, policy.evidence, as_of=now)
     events = {row[0]: row[1:] for row in db.query(_EVENTS)}
-    since = dict(db.query(_SINCE_REMOVAL))
+    since = dict(db.query(_SINCE_RESET))
     evidence = {}
     for row in metrics[["workflow_id", "evidence", "samples_before", "samples_after"]].itertuples(
         index=False
@@ -50,7 +49,7 @@ def evidence_by_workflow(db: Reader, policy: Policy, now: datetime) -> dict[str,
             n_before=row.samples_before,
             n_after=row.samples_after,
             last_checkpoint_removed_at=removed_at,
-            after_samples_since_removal=since.get(row.workflow_id, 0),
+            after_samples_since_reset=since.get(row.workflow_id, 0),
             last_incident_at=incident_at,
         )
     return evidence
@@ -107,7 +106,7 @@ def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classifica
                 "status": [c.status for c in fresh],
                 "stop_conditions": [c.stop_codes for c in fresh],
                 "evidence": [c.evidence for c in fresh],
-                "detail": [c.model_dump_json() for c in fresh],
+                "detail": [c.to_json() for c in fresh],
                 "classified_at": tx.now,
             }
         )
@@ -127,7 +126,7 @@ def stored_classification(db: Reader, workflow_id: str) -> Classification:
     row = db.query_one("SELECT detail FROM classifications WHERE workflow_id = ?", [workflow_id])
     if row is None:
         raise NotFound(f"no classification for '{workflow_id}'", "is the workflow registered?")
-    return Classification.model_validate(json.loads(row[0]))
+    return Classification.from_json(row[0])
 
 
 def active_policy_version(db: Reader) -> tuple[str, str] | None:

@@ -160,7 +160,8 @@ def remove_checkpoint(store: Store, actor: Actor, workflow_id: str, checkpoint: 
 
 
 def record_incident(store: Store, actor: Actor, workflow_id: str, note: str) -> None:
-    """An incident resets the checkpoint ladder's clock (audited)."""
+    """An incident restarts the checkpoint ladder's clock: the next removal waits for fresh
+    evidence gathered after it (audited)."""
 
     def run(tx: Tx) -> None:
         workflow = get_workflow(tx, workflow_id)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
+from operator import itemgetter
 from pathlib import Path
 from typing import Literal
 
@@ -130,51 +132,126 @@ class Policy(_Strict):
         return hashlib.sha256(self.source_text.encode()).hexdigest()
 
     @cached_property
+    def value_levels(self) -> dict[tuple[str, str], list[RiskLevel]]:
+        """(field, vocabulary value) -> the levels whose structured signals list it."""
+        levels: dict[tuple[str, str], list[RiskLevel]] = {}
+        for level, rules in self.risk.levels():
+            for field in ("changes", "data_touched", "customer_impact"):
+                for value in getattr(rules, field):
+                    levels.setdefault((field, value), []).append(level)
+        return levels
+
+    @cached_property
     def keyword_matcher(self) -> KeywordMatcher:
         return KeywordMatcher([(level, k) for level, signals in self.risk.levels() for k in signals.keywords])
 
 
 class KeywordMatcher:
-    """Keyword patterns as whole-word, case-insensitive regexes.
+    """Keyword patterns as whole-word, case-insensitive regexes, matched fast.
 
-    Python's ``re`` has no multi-pattern search, so a text is split into words once and only the
-    patterns whose literal start (a word prefix) occurs there are run.
+    Python's ``re`` has no multi-pattern search and scans text slowly, so each pattern is split
+    into its top-level alternatives, each indexed by its literal start. The texts of a workflow
+    are split into words once (bytes, in C); an alternative runs only where its literal start
+    occurs (a substring test first, the regex after).
     """
 
-    PREFIX = 4
+    INDEX_BYTES = 4
 
     def __init__(self, keywords: list[tuple[RiskLevel, KeywordSignal]]) -> None:
-        self.keywords = [(level, k, _compile_lowercase(k.pattern)) for level, k in keywords]
-        self._always: set[int] = set()
-        self._by_prefix: dict[str, set[int]] = {}
+        self.keywords = keywords
+        self._by_start: dict[bytes, list[_Branch]] = {}
+        self._short: list[_Branch] = []
         for index, (_, keyword) in enumerate(keywords):
-            starts = _literal_prefixes(keyword.pattern, self.PREFIX)
-            if starts is None:
-                self._always.add(index)
-            for start in starts or ():
-                self._by_prefix.setdefault(start, set()).add(index)
-        self._lengths = sorted({len(p) for p in self._by_prefix})
+            for pattern in _alternatives(keyword.pattern):
+                starts = _literal_prefixes(pattern)
+                branch = _Branch(index, _compile_lowercase(pattern), _required_literals(pattern))
+                if starts is None:  # no literal start to index: always a candidate
+                    self._short.append(branch)
+                for start, whole_word in starts or ():
+                    key = start.encode()[: self.INDEX_BYTES]
+                    # A whole short word ("phi") is its own key: a word's first bytes are the word.
+                    if len(key) == self.INDEX_BYTES or whole_word:
+                        self._by_start.setdefault(key, []).append(branch)
+                    else:  # a short word start ("prd" of "prds?"): its substring test decides
+                        self._short.append(branch)
+        self._starts = frozenset(self._by_start)
 
-    def matches(self, text: str) -> list[tuple[RiskLevel, KeywordSignal, str]]:
-        """(level, keyword, matched text) for each keyword found in ``text``."""
-        lowered = text.lower()
-        candidates = set(self._always)
-        for word in set(_WORD.findall(lowered)):
-            for n in self._lengths:
-                hit = self._by_prefix.get(word[:n])
-                if hit:
-                    candidates |= hit
-        same_length = len(lowered) == len(text)
-        found = []
-        for index in sorted(candidates):
-            level, keyword, regex = self.keywords[index]
-            span = _whole_word_search(regex, lowered)
-            if span:
-                found.append((level, keyword, text[slice(*span)] if same_length else lowered[slice(*span)]))
-        return found
+    def matches(self, texts: list[tuple[str, str]]) -> list[tuple[RiskLevel, KeywordSignal, str, str]]:
+        """(level, keyword, field, matched text) for each keyword found in each (field, text)."""
+        lowered = [(field, text.lower(), text) for field, text in texts if text]
+        joined = "\n".join([low for _, low, _ in lowered])
+        words = joined.encode().translate(_WORD_BYTES).split()
+        candidates = self._short + [
+            branch
+            for start in set(map(_FIRST_BYTES, words)) & self._starts
+            for branch in self._by_start[start]
+        ]
+        found: dict[tuple[int, str], str] = {}
+        for branch in candidates:
+            if not branch.may_match(joined):
+                continue
+            for field, low, original in lowered:
+                key = (branch.index, field)
+                if key not in found and (span := _whole_word_search(branch.regex, low)):
+                    found[key] = (original if len(original) == len(low) else low)[slice(*span)]
+        return [(*self.keywords[i], field, found[i, field]) for i, field in sorted(found)]
 
 
-_WORD = re.compile(r"\w+")
+@dataclass(frozen=True, slots=True)
+class _Branch:
+    """One alternative of a keyword pattern, and literal texts any match must contain: each
+    requirement is a tuple of which at least one occurs (a cheap test before the regex)."""
+
+    index: int
+    regex: re.Pattern[str]
+    required: tuple[tuple[str, ...], ...]
+
+    def may_match(self, text: str) -> bool:
+        # Plain loops: this runs for every candidate of every workflow, and generators cost more.
+        for options in self.required:
+            for literal in options:
+                if literal in text:
+                    break
+            else:
+                return False
+        return True
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regex (``a|b(c|d)`` → ``a``, ``b(c|d)``)."""
+    parts, current, depth, in_class, escaped = [], [], 0, False, False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif ch == "|" and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
+    try:
+        for part in parts:
+            re.compile(part)
+    except re.error:
+        return [pattern]  # an unusual pattern: keep it whole
+    return parts
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "_-"
+
+
+# Bytes that end a word become spaces; everything else (letters, digits, _ -, UTF-8) stays.
+_WORD_BYTES = bytes(b if b >= 128 or _is_word_char(chr(b)) else 32 for b in range(256))
+_FIRST_BYTES = itemgetter(slice(0, KeywordMatcher.INDEX_BYTES))
 
 
 def _compile_lowercase(pattern: str) -> re.Pattern[str]:
@@ -190,42 +267,83 @@ def _whole_word_search(regex: re.Pattern[str], text: str) -> tuple[int, int] | N
     position = 0
     while (match := regex.search(text, position)) is not None:
         start = match.start()
-        if start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "_-"):
+        if start == 0 or not _is_word_char(text[start - 1]):
             return match.span()
         position = start + 1
     return None
 
 
-def _literal_prefixes(pattern: str, length: int) -> set[str] | None:
-    """The literal first characters (up to ``length``) of each alternative of ``pattern``, or
-    None when some alternative does not start with a literal word character."""
+def _literal_prefixes(pattern: str) -> set[tuple[str, bool]] | None:
+    """The literal start (lower case) of each alternative of ``pattern`` and whether it is a
+    whole word, or None when some alternative does not start with a literal word character."""
     from re import _parser  # the stdlib's own regex parser: exact, no guessing
 
-    def walk(ops: list) -> set[str] | None:
-        if not ops:
-            return None
-        op, arg = ops[0]
-        if op is _parser.BRANCH:
-            starts: set[str] = set()
-            for branch in arg[1]:
-                found = walk(list(branch))
-                if found is None:
-                    return None
-                starts |= found
-            return starts
-        if op is _parser.SUBPATTERN:
-            return walk(list(arg[-1]))
-        literal = ""
-        for op, arg in ops:
-            if op is not _parser.LITERAL or len(literal) == length or not _WORD.match(chr(arg)):
-                break
-            literal += chr(arg).lower()
-        return {literal} if literal else None
-
     try:
-        return walk(list(_parser.parse(pattern, re.IGNORECASE)))
+        return _literal_prefixes_of_ops(list(_parser.parse(pattern, re.IGNORECASE)))
     except (re.error, IndexError, TypeError):
         return None
+
+
+def _literal_prefixes_of_ops(ops: list, top: bool = True) -> set[tuple[str, bool]] | None:
+    from re import _parser
+
+    if not ops:
+        return None
+    op, arg = ops[0]
+    if op is _parser.BRANCH:
+        starts: set[tuple[str, bool]] = set()
+        for branch in arg[1]:
+            found = _literal_prefixes_of_ops(list(branch), top and len(ops) == 1)
+            if found is None:
+                return None
+            starts |= found
+        return starts
+    if op is _parser.SUBPATTERN:
+        return _literal_prefixes_of_ops(list(arg[-1]), top and len(ops) == 1)
+    literal, position = "", 0
+    for op, arg in ops:
+        if op is not _parser.LITERAL or not _is_word_char(chr(arg)):
+            break
+        literal += chr(arg).lower()
+        position += 1
+    rest = ops[position:]
+    whole_word = (not rest and top) or (bool(rest) and rest[0][0] is _parser.LITERAL)
+    return {(literal, whole_word)} if literal else None
+
+
+def _required_literals(pattern: str) -> tuple[tuple[str, ...], ...]:
+    """Literal texts every match of ``pattern`` contains (lower case), as alternatives:
+    ``benefits? (?:claims?|appeals?)`` needs "benefit" and one of "claim" or "appeal"."""
+    from re import _parser
+
+    required: list[tuple[str, ...]] = []
+
+    def flush(run: list[str]) -> None:
+        text = "".join(run)
+        if text.strip():
+            required.append((text,))
+        run.clear()
+
+    def walk(ops: list) -> None:
+        run: list[str] = []
+        for op, arg in ops:
+            if op is _parser.LITERAL:
+                run.append(chr(arg).lower())
+                continue
+            flush(run)
+            if op is _parser.SUBPATTERN:
+                walk(list(arg[-1]))
+            elif op is _parser.BRANCH:
+                starts = [_literal_prefixes_of_ops(list(b), top=False) for b in arg[1]]
+                if all(starts):
+                    required.append(tuple(sorted({s for group in starts for s, _ in group})))
+        flush(run)
+
+    try:
+        walk(list(_parser.parse(pattern, re.IGNORECASE)))
+    except (re.error, IndexError, TypeError):
+        return ()
+    return tuple(required)
 
 
 def parse_policy(text: str, source: str = "policy") -> Policy:

@@ -39,7 +39,7 @@ CHANGES = (
 )
 CUSTOMER_IMPACT = ("none", "internal", "customer_facing", "public")
 REVIEW_REQUIREMENTS = ("none", "spot_check", "approve_each", "two_person")
-SENSITIVE_DATA = ("customer_data", "personal_data", "financial_data", "health_data")
+SENSITIVE_DATA = frozenset({"customer_data", "personal_data", "financial_data", "health_data"})
 
 # The columns of the workflows CSV, in the data contract's order.
 FIELDS = (
@@ -71,6 +71,8 @@ VOCABULARY = {
     "review_requirement": REVIEW_REQUIREMENTS,
 }
 LIST_SEPARATOR = ";"
+LIST_TOKEN_FIELDS = ("data_touched", "changes")
+_KNOWN = {field: frozenset(values) for field, values in VOCABULARY.items()}
 
 
 def normalize_token(value: str) -> str:
@@ -149,12 +151,14 @@ class Workflow(BaseModel):
     def unknown_values(self) -> dict[str, list[str]]:
         """Values outside the vocabulary, per field (reported, never silently dropped)."""
         found: dict[str, list[str]] = {}
-        for field, vocabulary in VOCABULARY.items():
-            value = getattr(self, field)
-            values = value if isinstance(value, list) else [value] if value else []
-            unknown = [v for v in values if v not in vocabulary]
+        for field in LIST_TOKEN_FIELDS:
+            unknown = [v for v in getattr(self, field) if v not in _KNOWN[field]]
             if unknown:
                 found[field] = unknown
+        for field in ("customer_impact", "review_requirement"):
+            value = getattr(self, field)
+            if value and value not in _KNOWN[field]:
+                found[field] = [value]
         return found
 
     def to_row(self) -> dict[str, object]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -121,11 +122,11 @@ with single:
                 st.error(f"`{stop.code}` — {stop.reason}", icon=":material/pause_circle:")
             st.markdown("**Why this risk**")
             st.dataframe(
-                pd.DataFrame([s.model_dump() for s in c.signals], columns=["level", "field", "reason"]),
+                pd.DataFrame([asdict(s) for s in c.signals], columns=["level", "field", "reason"]),
                 hide_index=True,
             )
             st.markdown("**Rollout rules**")
-            rules = c.rollout.model_dump()
+            rules = asdict(c.rollout)
             st.table(
                 pd.DataFrame({"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())})
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pandas as pd
 import streamlit as st
 
@@ -80,13 +82,13 @@ classification_tab, timings_tab, checkpoints_tab, uploads_tab, fields_tab = st.t
 with classification_tab:
     st.subheader("Risk signals", anchor=False)
     st.dataframe(
-        pd.DataFrame([s.model_dump() for s in c.signals], columns=["level", "field", "reason"]),
+        pd.DataFrame([asdict(s) for s in c.signals], columns=["level", "field", "reason"]),
         hide_index=True,
     )
     for field, values in c.unknown_values.items():
         st.warning(f"Unknown {field} value(s): {', '.join(values)} — treated as at least medium risk.")
     st.subheader("Rollout rules", anchor=False)
-    rules = c.rollout.model_dump()
+    rules = asdict(c.rollout)
     st.table(pd.DataFrame({"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())}))
     st.subheader("The owner's four questions", anchor=False)
     answers = {

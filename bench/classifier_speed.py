@@ -1,0 +1,91 @@
+"""Classifying 10,000 workflows (target: under 1 s).
+
+Two inventories of 10,000 workflows, each classified with the default policy:
+- a company inventory: the demo's 33 workflow shapes varied into 10,000 distinct workflows
+  (names, teams and texts differ; typical length of a company's workflow descriptions) — the
+  target applies here;
+- a stress case: the US federal inventory's use cases (long free-text purpose paragraphs),
+  repeated to 10,000.
+The baseline, measured in the same run, is building the same 10,000 Workflow models with pydantic:
+classification should cost a small multiple of just reading the workflows.
+
+    python -m bench.classifier_speed [--count 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+
+from aiops.classifier import classify_workflow
+from aiops.demo import WORKFLOWS
+from aiops.policy import load_policy
+from aiops.workflow import Workflow
+from bench.classifier_inventory import DEFAULT_FILES, INVENTORIES, read_inventory
+
+TEAMS = ["EMEA", "North America", "APAC", "Platform", "Growth", "Enterprise", "SMB", "Core"]
+
+
+def company_inventory(count: int) -> list[Workflow]:
+    """Distinct workflows shaped like a company's own: the demo's, varied per team and number."""
+    shapes = [w for w, _ in WORKFLOWS]
+    workflows = []
+    for number in range(count):
+        shape, team = shapes[number % len(shapes)], TEAMS[number % len(TEAMS)]
+        workflows.append(
+            shape.model_copy(
+                update={
+                    "workflow_id": f"{shape.workflow_id}-{number}",
+                    "name": f"{shape.name} ({team} #{number})",
+                    "manual_process": f"{shape.manual_process}, for the {team} team",
+                    "expected_output": f"{shape.expected_output} ({team})",
+                }
+            )
+        )
+    return workflows
+
+
+def federal_inventory(count: int) -> list[Workflow]:
+    source = [w for w, _, _ in read_inventory(INVENTORIES / DEFAULT_FILES[1])]
+    return list(itertools.islice(itertools.cycle(source), count))
+
+
+def best_of(runs: int, action) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def measure(label: str, workflows: list[Workflow]) -> float:
+    policy = load_policy()
+    rows = [w.model_dump() for w in workflows]
+    baseline = best_of(3, lambda: [Workflow.model_validate(r) for r in rows])
+    classify = best_of(3, lambda: [classify_workflow(w, policy) for w in workflows])
+    chars = sum(len(w.name) + len(w.manual_process) + len(w.expected_output) for w in workflows)
+    print(f"{label}: {len(workflows):,} workflows, avg {chars / len(workflows):.0f} chars of free text")
+    print(f"   baseline  pydantic Workflow.model_validate: {baseline:.3f} s")
+    print(
+        f"   classify  classify_workflow:                {classify:.3f} s "
+        f"({classify / len(workflows) * 1e6:.0f} µs each, {classify / baseline:.1f}x the baseline)"
+    )
+    return classify
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    args = parser.parse_args()
+    company = measure("company inventory", company_inventory(args.count))
+    measure("federal inventory (stress: long texts)", federal_inventory(args.count))
+    met = company < 1.0
+    print(f"target: {args.count:,} company workflows under 1 s -> {'MET' if met else 'NOT MET'}")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

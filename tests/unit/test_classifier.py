@@ -1,0 +1,841 @@
+"""The classifier: risk and its explanation, stop conditions, status, rollout rules, the checkpoint
+ladder (pure, and through the store's write path), and two properties the brief promises."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from aiops.classifier import Evidence, Signal, classify_workflow
+from aiops.errors import Conflict
+from aiops.governance import stored_classification
+from aiops.inventory import get_workflow, remove_checkpoint, save_workflow, sign_off
+from aiops.policy import RISK_ORDER, load_policy
+from aiops.workflow import CHANGES, CUSTOMER_IMPACT, DATA_TOUCHED, REVIEW_REQUIREMENTS, Workflow
+
+POLICY = load_policy()
+NOW = datetime(2026, 6, 1, 12, 0)
+SAVING = Evidence(label="saving", n_before=40, n_after=40)
+ROLLOUT_KEYS = (
+    "risk_level",
+    "owner",
+    "approval_checkpoint",
+    "logging_requirement",
+    "rollback_path",
+    "success_metric",
+    "stays_human",
+)
+# Keywords the default policy keeps whatever else changes in its lists.
+STRONG_KEYWORDS = (
+    "refund",
+    "invoice",
+    "deploy to production",
+    "merge to main",
+    "password",
+    "access rights",
+    "PHI",
+    "HIPAA",
+    "press release",
+    "hiring",
+    "eligibility",
+    "credit decision",
+)
+FREE_TEXT_FIELDS = ("name", "manual_process", "expected_output")
+
+
+def wf(**fields) -> Workflow:
+    """A fully answered, owned, measurable, low-risk workflow with one checkpoint."""
+    defaults = dict(
+        workflow_id="wf-1",
+        name="Example workflow",
+        department="Operations",
+        data_touched=["internal_docs"],
+        changes=["drafts"],
+        customer_impact="internal",
+        owner="Ann Owner",
+        reviewer="Rex Reviewer",
+        review_requirement="spot_check",
+        success_metric="Minutes per item",
+        trigger="A new item arrives",
+        acceptable_output="Correct and complete",
+        failure_plan="Switch off, back to the manual process",
+        failure_detection="Weekly audit of a sample",
+        checkpoints=["Owner reads each output"],
+    )
+    return Workflow(**{**defaults, **fields})
+
+
+def classify(workflow: Workflow, evidence: Evidence | None = None, policy=POLICY):
+    return classify_workflow(workflow, policy, evidence=evidence, now=NOW)
+
+
+def rollout_rules(result) -> dict[str, object]:
+    """The seven rollout rules by name (each must exist)."""
+    return {key: getattr(result.rollout, key) for key in ROLLOUT_KEYS}
+
+
+# -- risk: one case per bullet of the seed's lists ---------------------------------------------------
+
+RISK_CASES = [
+    # low
+    pytest.param(
+        dict(name="Weekly internal digest", data_touched=["internal_docs"], changes=["none"]),
+        "low",
+        Signal(level="low", field="data_touched", reason="data_touched includes internal_docs"),
+        id="low-internal-summaries",
+    ),
+    pytest.param(
+        dict(name="Blog post first draft", changes=["drafts"], customer_impact="internal"),
+        "low",
+        Signal(level="low", field="changes", reason="changes includes drafts"),
+        id="low-first-drafts",
+    ),
+    pytest.param(
+        dict(name="Slide deck tidy-up", changes=["none"], customer_impact="none"),
+        "low",
+        Signal(level="low", field="changes", reason="changes includes none"),
+        id="low-formatting",
+    ),
+    pytest.param(
+        dict(name="Competitor source collection", data_touched=["public_info"], customer_impact="none"),
+        "low",
+        Signal(level="low", field="data_touched", reason="data_touched includes public_info"),
+        id="low-research-collection",
+    ),
+    pytest.param(
+        dict(name="Log trend review", data_touched=["security_logs"], customer_impact="internal"),
+        "low",
+        Signal(level="low", field="customer_impact", reason="customer_impact is internal"),
+        id="low-non-customer-facing-analysis",
+    ),
+    # medium
+    pytest.param(
+        dict(
+            name="Reply suggestions for agents",
+            data_touched=["customer_data"],
+            changes=["drafts"],
+            customer_impact="customer_facing",
+        ),
+        "medium",
+        Signal(level="medium", field="customer_impact", reason="customer_impact is customer_facing"),
+        id="medium-customer-support-drafts",
+    ),
+    pytest.param(
+        dict(
+            name="Post-demo notes to prospects",
+            data_touched=["personal_data"],
+            changes=["drafts"],
+            customer_impact="customer_facing",
+        ),
+        "medium",
+        Signal(level="medium", field="data_touched", reason="data_touched includes personal_data"),
+        id="medium-sales-follow-ups",
+    ),
+    pytest.param(
+        dict(name="Requirements from interviews", changes=["internal_records"]),
+        "medium",
+        Signal(level="medium", field="changes", reason="changes includes internal_records"),
+        id="medium-product-requirements",
+    ),
+    pytest.param(
+        dict(name="Queue assignment bot", changes=["team_workflow"]),
+        "medium",
+        Signal(level="medium", field="changes", reason="changes includes team_workflow"),
+        id="medium-internal-automation-team-workflows",
+    ),
+    pytest.param(
+        dict(name="Spend overview", data_touched=["financial_data"], changes=["none"]),
+        "medium",
+        Signal(level="medium", field="data_touched", reason="data_touched includes financial_data"),
+        id="medium-reading-customer-data",
+    ),
+    # high
+    pytest.param(
+        dict(
+            name="Dependency bumps",
+            data_touched=["source_code"],
+            changes=["production"],
+            manual_process="Engineer edits, tests and does the merge to main",
+        ),
+        "high",
+        Signal(level="high", field="changes", reason="changes includes production"),
+        id="high-production-code-changes",
+    ),
+    pytest.param(
+        dict(name="Refund handling", changes=["billing"], customer_impact="customer_facing"),
+        "high",
+        Signal(level="high", field="changes", reason="changes includes billing"),
+        id="high-billing",
+    ),
+    pytest.param(
+        dict(name="Group membership requests", changes=["permissions"]),
+        "high",
+        Signal(level="high", field="changes", reason="changes includes permissions"),
+        id="high-permissions",
+    ),
+    pytest.param(
+        dict(name="Address corrections", data_touched=["customer_data"], changes=["customer_records"]),
+        "high",
+        Signal(level="high", field="changes", reason="changes includes customer_records"),
+        id="high-customer-data-updates",
+    ),
+    pytest.param(
+        dict(name="Alert suppression rules", data_touched=["security_logs"], changes=["security_settings"]),
+        "high",
+        Signal(level="high", field="changes", reason="changes includes security_settings"),
+        id="high-security-decisions",
+    ),
+    pytest.param(
+        dict(name="Launch announcement", changes=["public_content"], customer_impact="public"),
+        "high",
+        Signal(level="high", field="changes", reason="changes includes public_content"),
+        id="high-public-claims",
+    ),
+    pytest.param(
+        dict(name="Patient letter drafting", data_touched=["health_data"], changes=["regulated_content"]),
+        "high",
+        Signal(level="high", field="changes", reason="changes includes regulated_content"),
+        id="high-regulated-content",
+    ),
+    pytest.param(
+        dict(name="Applicant shortlist", data_touched=["personal_data"], changes=["decisions_about_people"]),
+        "high",
+        Signal(level="high", field="changes", reason="changes includes decisions_about_people"),
+        id="high-decisions-about-people",
+    ),
+    pytest.param(
+        dict(name="Service account rotation", data_touched=["credentials"], changes=["none"]),
+        "high",
+        Signal(level="high", field="data_touched", reason="data_touched includes credentials"),
+        id="high-credentials-data",
+    ),
+    pytest.param(
+        dict(name="Clinic visit summaries", data_touched=["health_data"], changes=["drafts"]),
+        "high",
+        Signal(level="high", field="data_touched", reason="data_touched includes health_data"),
+        id="high-health-data",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "risk", "signal"), RISK_CASES)
+def test_risk_for_seed_bullet_is_expected_level_with_cited_signal(fields, risk, signal):
+    result = classify(wf(**fields))
+    assert result.risk == risk
+    assert signal in result.signals
+
+
+@pytest.mark.parametrize("keyword", STRONG_KEYWORDS)
+def test_strong_keyword_in_manual_process_makes_low_workflow_high(keyword):
+    result = classify(wf(manual_process=f"Someone handles the {keyword} step by hand"))
+    assert result.risk == "high"
+    cited = [s for s in result.signals if s.level == "high" and s.field == "manual_process"]
+    assert cited and keyword.lower() in cited[0].reason.lower()
+
+
+@pytest.mark.parametrize("field", FREE_TEXT_FIELDS)
+def test_keyword_in_any_free_text_field_is_cited_with_that_field(field):
+    result = classify(wf(**{field: "Weekly invoice run"}))
+    assert result.risk == "high"
+    assert any(s.level == "high" and s.field == field and "invoice" in s.reason for s in result.signals)
+
+
+def test_keyword_matches_case_insensitively():
+    result = classify(wf(expected_output="A MERGE TO MAIN once CI passes"))
+    assert result.risk == "high"
+
+
+def test_keyword_inside_a_longer_word_does_not_fire():
+    result = classify(wf(name="Graphic design handover"))  # contains "phi", not the word PHI
+    assert not [s for s in result.signals if s.level == "high"]
+
+
+def test_risk_is_the_highest_signal_and_every_signal_is_listed():
+    result = classify(wf(data_touched=["customer_data"], changes=["drafts", "billing"]))
+    assert result.risk == "high"
+    assert {(s.level, s.reason) for s in result.signals} >= {
+        ("high", "changes includes billing"),
+        ("medium", "data_touched includes customer_data"),
+        ("low", "changes includes drafts"),
+    }
+
+
+def test_workflow_without_any_signal_is_low():
+    result = classify(wf(data_touched=[], changes=[], customer_impact=""))
+    assert result.risk == "low"
+
+
+# -- unknown and empty values never lower the risk ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("data_touched", ["dna_samples"]), ("changes", ["teleport"]), ("customer_impact", "everyone")],
+    ids=["data_touched", "changes", "customer_impact"],
+)
+def test_unknown_vocabulary_value_is_reported_and_at_least_medium(field, value):
+    result = classify(wf(**{field: value}))
+    unknown = value if isinstance(value, list) else [value]
+    assert result.unknown_values == {field: unknown}
+    assert RISK_ORDER[result.risk] >= RISK_ORDER["medium"]
+    assert any(
+        s.field == field and RISK_ORDER[s.level] >= RISK_ORDER["medium"] and unknown[0] in s.reason
+        for s in result.signals
+    )
+
+
+def test_unknown_value_that_reads_as_a_keyword_is_high():
+    result = classify(wf(changes=["refunds"]))
+    assert result.unknown_values == {"changes": ["refunds"]}
+    assert result.risk == "high"
+
+
+@pytest.mark.parametrize(
+    "phrase", ["deploys to production", "merge to main", "access rights", "press release", "credit decision"]
+)
+def test_unknown_multi_word_value_that_reads_as_a_keyword_is_high(phrase):
+    # Unknown vocabulary values are read as free text (aiops.classifier: "deploys to production"
+    # must still read as such): a value of several words must read as it does in the manual process.
+    assert classify(wf(manual_process=phrase)).risk == "high"
+    result = classify(wf(changes=[phrase]))
+    assert list(result.unknown_values) == ["changes"]
+    assert result.risk == "high"
+
+
+def test_unknown_review_requirement_is_reported_and_counts_as_no_review():
+    result = classify(wf(data_touched=["customer_data"], review_requirement="when_time_allows"))
+    assert result.unknown_values == {"review_requirement": ["when_time_allows"]}
+    assert "customer_data_without_review" in result.stop_codes
+
+
+@pytest.mark.parametrize(
+    "other_fields",
+    [
+        dict(data_touched=[], customer_impact=""),
+        dict(data_touched=["dna_samples"], customer_impact="everyone"),
+        dict(data_touched=["internal_docs"], customer_impact="none", changes=["billing", "drafts"]),
+    ],
+    ids=["empty", "unknown", "low-values"],
+)
+def test_high_workflow_stays_high_when_other_fields_are_empty_unknown_or_low(other_fields):
+    result = classify(wf(**{"changes": ["billing"], **other_fields}))
+    assert result.risk == "high"
+
+
+def test_keyword_still_raises_risk_when_structured_fields_are_empty():
+    result = classify(wf(data_touched=[], changes=[], customer_impact="", name="Refund approvals"))
+    assert result.risk == "high"
+
+
+# -- stop conditions ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        (dict(owner=""), "no_owner"),
+        (dict(owner="   "), "no_owner"),
+        (dict(data_touched=["customer_data"], review_requirement="none"), "customer_data_without_review"),
+        (dict(data_touched=["personal_data"], reviewer=""), "customer_data_without_review"),
+        (dict(data_touched=["financial_data"], review_requirement=""), "customer_data_without_review"),
+        (dict(data_touched=["health_data"], review_requirement="none"), "customer_data_without_review"),
+        (
+            dict(changes=["permissions"], review_requirement="approve_each"),
+            "changes_permissions_billing_production",
+        ),
+        (
+            dict(changes=["billing"], review_requirement="two_person"),
+            "changes_permissions_billing_production",
+        ),
+        (
+            dict(changes=["production"], signed_off_by="Vera Approver"),
+            "changes_permissions_billing_production",
+        ),
+        (dict(success_metric=""), "success_not_measurable"),
+        (dict(failure_detection=""), "failure_invisible"),
+    ],
+    ids=[
+        "no-owner",
+        "blank-owner",
+        "customer-data-review-none",
+        "personal-data-no-reviewer",
+        "financial-data-empty-review",
+        "health-data-review-none",
+        "permissions-not-signed-off",
+        "billing-not-signed-off",
+        "production-signed-off-but-spot-check",
+        "no-success-metric",
+        "no-failure-detection",
+    ],
+)
+def test_single_stop_condition_alone_pauses_with_only_that_code(fields, code):
+    result = classify(wf(**fields), SAVING)
+    assert result.stop_codes == [code]
+    assert result.status == "paused"
+
+
+def test_all_stop_conditions_combined_are_all_reported():
+    result = classify(
+        wf(
+            owner="",
+            data_touched=["customer_data"],
+            review_requirement="none",
+            changes=["billing", "production"],
+            success_metric="",
+            failure_detection="",
+        ),
+        SAVING,
+    )
+    assert set(result.stop_codes) == {
+        "no_owner",
+        "customer_data_without_review",
+        "changes_permissions_billing_production",
+        "success_not_measurable",
+        "failure_invisible",
+    }
+    assert len(result.stop_codes) == 5 and result.status == "paused"
+
+
+def test_two_stop_conditions_together_are_both_reported():
+    result = classify(wf(success_metric="", failure_detection=""), SAVING)
+    assert sorted(result.stop_codes) == ["failure_invisible", "success_not_measurable"]
+
+
+def test_sensitive_data_with_reviewer_and_spot_check_has_no_review_stop():
+    result = classify(wf(data_touched=["customer_data", "health_data"], review_requirement="spot_check"))
+    assert "customer_data_without_review" not in result.stop_codes
+
+
+def test_internal_data_without_review_has_no_review_stop():
+    result = classify(wf(data_touched=["internal_docs"], review_requirement="none", reviewer=""))
+    assert "customer_data_without_review" not in result.stop_codes
+
+
+@pytest.mark.parametrize("review", ["approve_each", "two_person"])
+def test_guarded_change_signed_off_with_human_approval_is_cleared(review):
+    result = classify(
+        wf(changes=["permissions", "billing", "production"], signed_off_by="Vera", review_requirement=review)
+    )
+    assert result.stop_codes == []
+
+
+@pytest.mark.parametrize("change", ["customer_records", "security_settings", "public_content"])
+def test_high_risk_change_outside_permissions_billing_production_needs_no_sign_off(change):
+    result = classify(wf(changes=[change]))
+    assert result.risk == "high"
+    assert "changes_permissions_billing_production" not in result.stop_codes
+
+
+# -- status precedence -------------------------------------------------------------------------------
+
+
+def test_status_paused_wins_over_every_other_status():
+    result = classify(wf(owner="", trigger="", checkpoints=[]), SAVING)
+    assert result.status == "paused"
+
+
+def test_status_experiment_without_baseline_timings():
+    result = classify(wf(), Evidence(label="insufficient", n_before=0, n_after=25))
+    assert result.status == "experiment"
+
+
+def test_status_experiment_without_any_evidence():
+    assert classify(wf()).status == "experiment"
+
+
+@pytest.mark.parametrize("question", ["trigger", "acceptable_output", "reviewer", "failure_plan"])
+def test_status_experiment_when_one_of_the_four_questions_is_unanswered(question):
+    result = classify(wf(**{question: ""}), SAVING)
+    assert result.status == "experiment"
+    assert result.unanswered_questions == [question]
+
+
+@pytest.mark.parametrize("label", ["insufficient", "inconclusive", "slower"])
+def test_status_pilot_when_measured_but_evidence_is_not_saving(label):
+    result = classify(wf(), Evidence(label=label, n_before=30, n_after=30))
+    assert result.status == "pilot"
+
+
+def test_status_proven_when_saving_with_checkpoints_in_place():
+    result = classify(wf(checkpoints=["Owner reads each output", "Weekly audit"]), SAVING)
+    assert result.status == "proven"
+
+
+def test_status_autonomous_when_saving_without_checkpoints_at_low_risk():
+    result = classify(wf(checkpoints=[]), SAVING)
+    assert (result.risk, result.status) == ("low", "autonomous")
+
+
+def test_status_autonomous_allowed_at_medium_risk_without_checkpoints():
+    result = classify(wf(changes=["team_workflow"], checkpoints=[]), SAVING)
+    assert (result.risk, result.status) == ("medium", "autonomous")
+
+
+def test_status_high_risk_never_autonomous_without_checkpoints():
+    result = classify(
+        wf(changes=["billing"], signed_off_by="Vera", review_requirement="approve_each", checkpoints=[]),
+        SAVING,
+    )
+    assert result.risk == "high" and result.stop_codes == []
+    assert result.status == "proven"
+
+
+def test_status_high_risk_keyword_only_never_autonomous():
+    result = classify(wf(manual_process="Agent checks eligibility", checkpoints=[]), SAVING)
+    assert result.risk == "high" and result.status != "autonomous"
+
+
+# -- rollout rules -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [dict(), dict(changes=["team_workflow"]), dict(changes=["billing"]), dict(owner="", success_metric="")],
+    ids=["low", "medium", "high", "no-owner-no-metric"],
+)
+def test_rollout_has_all_seven_rules_non_empty(fields):
+    rollout = rollout_rules(classify(wf(**fields)))
+    assert all(isinstance(v, str) and v.strip() for v in rollout.values()), rollout
+
+
+def test_rollout_uses_the_workflow_owner_metric_and_risk_level():
+    result = classify(wf(changes=["team_workflow"]))
+    assert result.rollout.owner == "Ann Owner"
+    assert result.rollout.success_metric == "Minutes per item"
+    assert result.rollout.risk_level == result.risk == "medium"
+
+
+@pytest.mark.parametrize("level", ["low", "medium", "high"])
+def test_rollout_defaults_come_from_the_policy_for_the_risk_level(level):
+    fields = {"low": dict(), "medium": dict(changes=["team_workflow"]), "high": dict(changes=["billing"])}
+    rollout = classify(wf(review_requirement="none", **fields[level])).rollout
+    defaults = POLICY.rollout.for_level(level)
+    assert rollout.approval_checkpoint == defaults.approval_checkpoint
+    assert rollout.logging_requirement == defaults.logging_requirement
+    assert rollout.rollback_path == defaults.rollback_path
+    assert rollout.stays_human == defaults.stays_human
+
+
+def test_rollout_two_person_review_overrides_default_approval_checkpoint():
+    result = classify(wf(changes=["billing"], review_requirement="two_person", reviewer="Finance lead"))
+    approval = result.rollout.approval_checkpoint
+    assert approval != POLICY.rollout.high.approval_checkpoint
+    assert "two person" in approval.replace("_", " ").replace("-", " ").lower()
+    assert "Finance lead" in approval
+
+
+def test_rollout_weaker_workflow_review_keeps_the_policy_approval_checkpoint():
+    result = classify(wf(changes=["billing"], review_requirement="spot_check"))
+    assert POLICY.rollout.high.approval_checkpoint in result.rollout.approval_checkpoint
+
+
+# -- checkpoint ladder (pure) ------------------------------------------------------------------------
+
+TWO_CHECKPOINTS = ["Reviewer approves each output", "Weekly sample audit"]
+
+
+def removed(weeks_ago: float, samples: int, incident_weeks_ago: float | None = None) -> Evidence:
+    removed_at = NOW - timedelta(weeks=weeks_ago)
+    return Evidence(
+        label="saving",
+        n_before=40,
+        n_after=80,
+        last_checkpoint_removed_at=removed_at,
+        after_samples_since_reset=samples,
+        last_incident_at=None if incident_weeks_ago is None else NOW - timedelta(weeks=incident_weeks_ago),
+    )
+
+
+def test_ladder_suggests_one_checkpoint_for_proven_workflow():
+    advice = classify(wf(checkpoints=TWO_CHECKPOINTS), SAVING).next_checkpoint
+    assert advice.checkpoint in TWO_CHECKPOINTS
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    [None, Evidence(label="inconclusive", n_before=30, n_after=30)],
+    ids=["experiment", "pilot"],
+)
+def test_ladder_suggests_nothing_before_the_workflow_is_proven(evidence):
+    assert classify(wf(checkpoints=TWO_CHECKPOINTS), evidence).next_checkpoint.checkpoint is None
+
+
+def test_ladder_suggests_nothing_for_paused_workflow():
+    assert classify(wf(owner="", checkpoints=TWO_CHECKPOINTS), SAVING).next_checkpoint.checkpoint is None
+
+
+def test_ladder_waits_for_fresh_weeks_after_a_removal():
+    weeks = POLICY.checkpoints.fresh_evidence_weeks
+    samples = POLICY.checkpoints.fresh_evidence_samples
+    evidence = removed(weeks_ago=weeks - 0.5, samples=samples * 10)
+    assert classify(wf(checkpoints=TWO_CHECKPOINTS), evidence).next_checkpoint.checkpoint is None
+
+
+def test_ladder_waits_for_fresh_samples_after_a_removal():
+    weeks = POLICY.checkpoints.fresh_evidence_weeks
+    samples = POLICY.checkpoints.fresh_evidence_samples
+    evidence = removed(weeks_ago=weeks * 3, samples=samples - 1)
+    assert classify(wf(checkpoints=TWO_CHECKPOINTS), evidence).next_checkpoint.checkpoint is None
+
+
+def test_ladder_suggests_again_after_enough_fresh_weeks_and_samples():
+    weeks = POLICY.checkpoints.fresh_evidence_weeks
+    samples = POLICY.checkpoints.fresh_evidence_samples
+    evidence = removed(weeks_ago=weeks, samples=samples)
+    assert classify(wf(checkpoints=TWO_CHECKPOINTS), evidence).next_checkpoint.checkpoint in TWO_CHECKPOINTS
+
+
+def test_ladder_blocks_after_an_incident_since_the_removal():
+    weeks = POLICY.checkpoints.fresh_evidence_weeks
+    samples = POLICY.checkpoints.fresh_evidence_samples
+    evidence = removed(weeks_ago=weeks * 3, samples=samples * 3, incident_weeks_ago=1)
+    advice = classify(wf(checkpoints=TWO_CHECKPOINTS), evidence).next_checkpoint
+    assert advice.checkpoint is None and "incident" in advice.reason.lower()
+
+
+def test_ladder_resumes_once_fresh_evidence_follows_the_incident():
+    weeks = POLICY.checkpoints.fresh_evidence_weeks
+    samples = POLICY.checkpoints.fresh_evidence_samples
+    evidence = removed(weeks_ago=weeks * 3, samples=samples, incident_weeks_ago=weeks)
+    assert classify(wf(checkpoints=TWO_CHECKPOINTS), evidence).next_checkpoint.checkpoint in TWO_CHECKPOINTS
+
+
+def test_an_incident_without_any_removal_also_restarts_the_clock():
+    evidence = Evidence(label="saving", n_before=40, n_after=80, last_incident_at=NOW - timedelta(days=2))
+    advice = classify(wf(checkpoints=TWO_CHECKPOINTS), evidence).next_checkpoint
+    assert advice.checkpoint is None and "incident" in advice.reason
+
+
+def test_ladder_ignores_an_incident_from_before_the_removal():
+    weeks = POLICY.checkpoints.fresh_evidence_weeks
+    samples = POLICY.checkpoints.fresh_evidence_samples
+    evidence = removed(weeks_ago=weeks * 3, samples=samples * 3, incident_weeks_ago=weeks * 4)
+    assert classify(wf(checkpoints=TWO_CHECKPOINTS), evidence).next_checkpoint.checkpoint in TWO_CHECKPOINTS
+
+
+def test_ladder_never_suggests_the_last_checkpoint_of_a_high_risk_workflow():
+    result = classify(
+        wf(
+            changes=["production"],
+            signed_off_by="Vera",
+            review_requirement="approve_each",
+            checkpoints=["Code owner approves each merge"],
+        ),
+        SAVING,
+    )
+    assert (result.risk, result.status) == ("high", "proven")
+    assert result.next_checkpoint.checkpoint is None
+
+
+def test_ladder_high_risk_with_two_checkpoints_may_drop_one():
+    result = classify(
+        wf(
+            changes=["production"],
+            signed_off_by="Vera",
+            review_requirement="approve_each",
+            checkpoints=TWO_CHECKPOINTS,
+        ),
+        SAVING,
+    )
+    assert result.risk == "high" and result.next_checkpoint.checkpoint in TWO_CHECKPOINTS
+
+
+def test_ladder_low_risk_may_drop_its_last_checkpoint():
+    assert classify(wf(checkpoints=["Only one"]), SAVING).next_checkpoint.checkpoint == "Only one"
+
+
+# -- sign-off and checkpoint removal through the store ----------------------------------------------
+
+
+def audit_rows(store, workflow_id: str) -> list[tuple[str, dict]]:
+    rows = store.query(
+        "SELECT action, detail FROM audit_log WHERE entity_id = ? ORDER BY audit_id", [workflow_id]
+    )
+    return [(action, json.loads(detail) if detail else {}) for action, detail in rows]
+
+
+def guarded(review: str) -> Workflow:
+    return wf(workflow_id="fin-billing-fixes", changes=["billing"], review_requirement=review)
+
+
+@pytest.mark.parametrize("review", ["approve_each", "two_person"])
+def test_sign_off_with_human_approval_clears_the_stop_condition(store, admin, review):
+    save_workflow(store, admin, guarded(review))
+    before = stored_classification(store, "fin-billing-fixes")
+    assert before.stop_codes == ["changes_permissions_billing_production"] and before.status == "paused"
+
+    sign_off(store, admin, "fin-billing-fixes", "Vera Approver")
+
+    after = stored_classification(store, "fin-billing-fixes")
+    assert after.stop_codes == [] and after.status == "experiment"
+    assert get_workflow(store, "fin-billing-fixes").signed_off_by == "Vera Approver"
+
+
+def test_sign_off_with_spot_check_review_keeps_the_stop_condition(store, admin):
+    save_workflow(store, admin, guarded("spot_check"))
+    sign_off(store, admin, "fin-billing-fixes", "Vera Approver")
+    after = stored_classification(store, "fin-billing-fixes")
+    assert after.stop_codes == ["changes_permissions_billing_production"] and after.status == "paused"
+
+
+def test_sign_off_is_audited_with_the_classification_change(store, admin):
+    save_workflow(store, admin, guarded("approve_each"))
+    sign_off(store, admin, "fin-billing-fixes", "Vera Approver")
+    rows = audit_rows(store, "fin-billing-fixes")
+    actions = [action for action, _ in rows]
+    assert "workflow.signed_off" in actions
+    changed = [detail for action, detail in rows if action == "classification.changed"]
+    assert changed and changed[-1]["status"] == ["paused", "experiment"]
+
+
+def test_sign_off_without_approver_name_is_refused(store, admin):
+    save_workflow(store, admin, guarded("approve_each"))
+    with pytest.raises(Conflict):
+        sign_off(store, admin, "fin-billing-fixes", "  ")
+    assert stored_classification(store, "fin-billing-fixes").status == "paused"
+
+
+def test_demo_second_removal_right_after_the_first_is_refused(demo, admin):
+    workflow_id = "eng-dependency-upgrades"
+    before = get_workflow(demo, workflow_id).checkpoints
+    assert len(before) == 2 and stored_classification(demo, workflow_id).next_checkpoint.checkpoint is None
+    audit_count = demo.query_one("SELECT count(*) FROM audit_log")[0]
+    for checkpoint in before:
+        with pytest.raises(Conflict):
+            remove_checkpoint(demo, admin, workflow_id, checkpoint)
+    assert get_workflow(demo, workflow_id).checkpoints == before
+    assert demo.query_one("SELECT count(*) FROM audit_log")[0] == audit_count
+
+
+def test_demo_removing_a_checkpoint_that_is_not_suggested_is_refused(demo, admin):
+    workflow_id = "eng-pr-review-prep"
+    checkpoints = get_workflow(demo, workflow_id).checkpoints
+    suggested = stored_classification(demo, workflow_id).next_checkpoint.checkpoint
+    assert suggested in checkpoints
+    other = next(c for c in checkpoints if c != suggested)
+    with pytest.raises(Conflict):
+        remove_checkpoint(demo, admin, workflow_id, other)
+    assert get_workflow(demo, workflow_id).checkpoints == checkpoints
+
+
+def test_demo_removing_the_suggested_checkpoint_then_the_next_waits(demo, admin):
+    workflow_id = "eng-pr-review-prep"
+    checkpoints = get_workflow(demo, workflow_id).checkpoints
+    suggested = stored_classification(demo, workflow_id).next_checkpoint.checkpoint
+
+    updated = remove_checkpoint(demo, admin, workflow_id, suggested)
+
+    assert updated.checkpoints == [c for c in checkpoints if c != suggested]
+    assert get_workflow(demo, workflow_id).checkpoints == updated.checkpoints
+    assert "checkpoint.removed" in [action for action, _ in audit_rows(demo, workflow_id)]
+    after = stored_classification(demo, workflow_id)
+    assert after.next_checkpoint.checkpoint is None
+    with pytest.raises(Conflict):
+        remove_checkpoint(demo, admin, workflow_id, updated.checkpoints[0])
+
+
+# -- properties --------------------------------------------------------------------------------------
+
+UNKNOWN_TOKENS = ("teleport", "dna_samples", "deploys", "everyone")
+PHRASES = (
+    *STRONG_KEYWORDS,
+    "customer support replies",
+    "sales follow-up emails",
+    "product requirements",
+    "ticket triage",
+    "meeting notes",
+    "first draft",
+    "formatting",
+    "research",
+    "internal analysis",
+    "a plain sentence",
+)
+free_text = st.one_of(st.just(""), st.sampled_from(PHRASES), st.text(max_size=30))
+
+
+@st.composite
+def workflows(draw) -> Workflow:
+    return Workflow(
+        workflow_id="wf-prop",
+        name="W " + draw(free_text),
+        department="Operations",
+        manual_process=draw(free_text),
+        expected_output=draw(free_text),
+        data_touched=draw(st.lists(st.sampled_from(DATA_TOUCHED + UNKNOWN_TOKENS[:2]), max_size=3)),
+        changes=draw(st.lists(st.sampled_from(CHANGES + UNKNOWN_TOKENS[:3]), max_size=3)),
+        customer_impact=draw(st.sampled_from(("", *CUSTOMER_IMPACT, "everyone"))),
+        owner=draw(st.sampled_from(("", "Ann Owner"))),
+        reviewer=draw(st.sampled_from(("", "Rex Reviewer"))),
+        review_requirement=draw(st.sampled_from(("", *REVIEW_REQUIREMENTS, "sometimes"))),
+        success_metric=draw(st.sampled_from(("", "Minutes per item"))),
+        trigger=draw(st.sampled_from(("", "A new item"))),
+        acceptable_output=draw(st.sampled_from(("", "Correct"))),
+        failure_plan=draw(st.sampled_from(("", "Switch off"))),
+        failure_detection=draw(st.sampled_from(("", "Weekly audit"))),
+        checkpoints=draw(st.lists(st.sampled_from(("Approve each", "Weekly audit", "Alert")), unique=True)),
+        signed_off_by=draw(st.sampled_from(("", "Vera Approver"))),
+    )
+
+
+evidences = st.builds(
+    Evidence,
+    label=st.sampled_from(("insufficient", "inconclusive", "saving", "slower")),
+    n_before=st.integers(0, 200),
+    n_after=st.integers(0, 200),
+    last_checkpoint_removed_at=st.none() | st.datetimes(datetime(2025, 1, 1), NOW),
+    after_samples_since_reset=st.integers(0, 200),
+    last_incident_at=st.none() | st.datetimes(datetime(2025, 1, 1), NOW),
+)
+additions = st.one_of(
+    st.tuples(st.just("data_touched"), st.sampled_from(DATA_TOUCHED)),
+    st.tuples(st.just("changes"), st.sampled_from(CHANGES)),
+    st.tuples(st.just("customer_impact"), st.sampled_from(CUSTOMER_IMPACT)),
+    st.tuples(st.sampled_from(FREE_TEXT_FIELDS), st.sampled_from(PHRASES)),
+)
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(workflow=workflows(), addition=additions)
+def test_property_adding_a_signal_never_lowers_the_risk(workflow, addition):
+    field, value = addition
+    current = getattr(workflow, field)
+    if field in ("data_touched", "changes"):
+        new = [*current, value]
+    elif field == "customer_impact":
+        assume(not current)  # a single value: "adding" fills an empty field
+        new = value
+    else:
+        new = f"{current} {value}"
+    grown = Workflow(**{**workflow.model_dump(), field: new})
+    assert RISK_ORDER[classify(grown).risk] >= RISK_ORDER[classify(workflow).risk]
+
+
+@PROPERTY
+@given(workflow=workflows(), evidence=evidences)
+def test_property_removing_the_owner_always_pauses(workflow, evidence):
+    ownerless = Workflow(**{**workflow.model_dump(), "owner": ""})
+    result = classify(ownerless, evidence)
+    assert result.status == "paused"
+    assert "no_owner" in result.stop_codes
+
+
+@PROPERTY
+@given(workflow=workflows(), evidence=evidences)
+def test_property_rollout_always_has_seven_non_empty_rules(workflow, evidence):
+    result = classify(workflow, evidence)
+    rollout = rollout_rules(result)
+    assert all(isinstance(v, str) and v.strip() for v in rollout.values()), rollout
+    assert rollout["risk_level"] == result.risk
+
+
+@PROPERTY
+@given(workflow=workflows(), evidence=evidences)
+def test_property_high_risk_is_never_autonomous(workflow, evidence):
+    result = classify(workflow, evidence)
+    assume(result.risk == "high")
+    assert result.status != "autonomous"

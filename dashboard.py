@@ -13,6 +13,7 @@ from aiops.errors import AiopsError
 from ui import context
 
 HERE = Path(__file__).parent
+# Pages by what they need: anyone signed in reads; writing needs a lead or admin role.
 PAGES = {
     "Measure": [
         ("overview.py", "Overview", ":material/insights:", "overview"),
@@ -33,6 +34,19 @@ PAGES = {
 
 def run() -> None:
     st.set_page_config(page_title="Saved Loops", page_icon=":material/all_inclusive:", layout="wide")
+    try:
+        store = context.store()
+        actor = context.actor() if not context.auth_configured() else context.signed_in_actor()
+    except AiopsError as e:
+        st.error(
+            f"Saved Loops could not start: {e.message}" + (f" — {e.hint}" if e.hint else ""),
+            icon=":material/error:",
+        )
+        st.stop()
+    if actor is None:
+        sign_in_page()
+        st.stop()
+    sections = {s: e for s, e in PAGES.items() if s != "Contribute" or actor.can_write()}
     pages = {
         section: [
             st.Page(
@@ -40,20 +54,28 @@ def run() -> None:
             )
             for file, title, icon, url in entries
         ]
-        for section, entries in PAGES.items()
+        for section, entries in sections.items()
     }
     navigation = st.navigation(pages)
-    try:
-        store = context.store()
-    except AiopsError as e:
-        st.error(
-            f"The database could not be opened: {e.message}" + (f" — {e.hint}" if e.hint else ""),
-            icon=":material/error:",
-        )
-        st.stop()
     with st.sidebar:
-        st.caption(f"Policy {store.policy.version} · acting as {context.actor().name}")
+        if context.auth_configured():
+            departments = f" · {', '.join(actor.departments)}" if actor.departments else ""
+            st.caption(f"Signed in as {actor.name} ({actor.role}{departments})")
+            st.button("Sign out", on_click=st.logout, key="sign_out", icon=":material/logout:")
+        else:
+            st.warning(
+                "**Local mode**: no sign-in is configured, so everyone acts as the local admin "
+                f"({actor.name}). See the README to turn on sign-in.",
+                icon=":material/lock_open:",
+            )
+        st.caption(f"Policy {store.policy.version}")
     navigation.run()
+
+
+def sign_in_page() -> None:
+    st.title("Saved Loops")
+    st.write("Sign in with your company account to see the AI workflows and the time they return.")
+    st.button("Sign in", on_click=st.login, type="primary", icon=":material/login:", key="sign_in")
 
 
 run()

@@ -293,6 +293,10 @@ def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
             except Conflict:
                 out.json(report.to_json())  # duplicate: true, and what was found
                 raise
+        if args.save_preset:
+            from aiops.ingest.presets import save_preset
+
+            store.write(_actor(args), lambda tx: save_preset(tx, args.save_preset, report.mapping))
     out.json(report.to_json())
     out.line(f"{report.file_name} ({report.encoding}, {report.dialect}): {report.mapping.describe()}")
     out.line(
@@ -367,6 +371,22 @@ def cmd_report_summary(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def cmd_report_board(args: argparse.Namespace, out: Output) -> int:
+    import time
+
+    from aiops.report.board import pack_format, write_board_pack
+
+    started = time.perf_counter()
+    pack_format(args.out)  # refuse an unknown suffix before touching the database
+    period = _period(args)
+    with _open(args) as store:
+        path = write_board_pack(store, Path(args.out), period)
+    seconds, size = round(time.perf_counter() - started, 2), path.stat().st_size
+    out.json({"out": str(path), "period": period.label, "bytes": size, "seconds": seconds})
+    out.line(f"Board pack for {period.label} written to {path} ({size:,} bytes, {seconds:.1f} s)")
+    return EXIT_OK
+
+
 def _kpi_line(label: str, k: dict) -> str:
     return (
         f"{label:<12} {k['hours_returned']:>8.1f} h returned "
@@ -387,6 +407,26 @@ def _period(args: argparse.Namespace):
         except ValueError as e:
             raise MappingError(str(e), "e.g. --period 2026Q3") from e
     return Period(getattr(args, "date_from", None), getattr(args, "date_to", None))
+
+
+def cmd_backup(args: argparse.Namespace, out: Output) -> int:
+    from aiops.backup import backup
+
+    with _open(args) as store:
+        manifest = backup(store, _actor(args), args.out)
+    out.json(manifest)
+    rows = sum(manifest["tables"].values())
+    out.line(f"Backed up {len(manifest['tables'])} tables ({rows:,} rows) to {args.out}")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, out: Output) -> int:
+    from aiops.backup import restore
+
+    manifest = restore(args.backup_dir, _settings(args).db, _actor(args))
+    out.json(manifest)
+    out.line(f"Restored {_settings(args).db} from the backup of {manifest['created_at']} (UTC)")
+    return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace, out: Output) -> int:
@@ -499,6 +539,14 @@ def build_parser() -> argparse.ArgumentParser:
     rverbs = report.add_subparsers(dest="verb", required=True, metavar="VERB")
     summary = _add(rverbs, "summary", cmd_report_summary, "KPIs per department and company")
     _period_options(summary)
+    board = _add(rverbs, "board", cmd_report_board, "the board pack: a PDF or a self-contained HTML file")
+    board.add_argument("--out", required=True, help="FILE.pdf or FILE.html")
+    _period_options(board)
+
+    backup = _add(nouns, "backup", cmd_backup, "copy the database (consistent, under the write lock)")
+    backup.add_argument("--out", required=True, help="an empty directory for the backup")
+    restore = _add(nouns, "restore", cmd_restore, "replace the database with a backup (verified first)")
+    restore.add_argument("backup_dir", help="a directory written by `aiops backup`")
 
     serve = _add(nouns, "serve", cmd_serve, "run the dashboard")
     serve.add_argument("--port", type=int, default=8501)
@@ -535,6 +583,7 @@ def _timing_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timezone", help="zone of timestamps without an offset (default UTC)")
     group.add_argument("--preset", help="a saved or built-in mapping (see `aiops timings presets`)")
     group.add_argument("--loop", help="which of the preset's loops to measure (default: its first)")
+    group.add_argument("--save-preset", metavar="NAME", help="save this mapping as a named preset")
     parser.add_argument("--dry-run", action="store_true", help="check and preview; write nothing")
 
 

@@ -85,19 +85,16 @@ agg AS (
            max(measured_at) AS last_measured,
            sum(loops) FILTER (WHERE CAST(? AS TIMESTAMP) IS NULL
                                OR measured_at >= CAST(? AS TIMESTAMP)) AS period_loops,
-           sum(loops) FILTER (WHERE measured_at >= CAST(? AS TIMESTAMP)) AS recent_loops
+           sum(loops) FILTER (WHERE measured_at >= CAST(? AS TIMESTAMP)) AS recent_loops,
+           sum(minutes * minutes) AS syy, sum(minutes * loops) AS sxy, sum(loops * loops) AS sxx
     FROM s GROUP BY workflow_id, phase
-),
-spread AS (
-    SELECT s.workflow_id, s.phase,
-           sum((s.minutes - a.mean_per_loop * s.loops) ^ 2) AS ss
-    FROM s JOIN agg a USING (workflow_id, phase)
-    GROUP BY s.workflow_id, s.phase
 )
-SELECT a.*,
-       CASE WHEN a.samples > 1
-            THEN p.ss / (a.samples * (a.samples - 1) * (a.loops / a.samples) ^ 2) END AS var_mean
-FROM agg a JOIN spread p USING (workflow_id, phase)
+-- One pass: sum((y - R x)^2) = syy - 2 R sxy + R^2 sxx (clamped: rounding can dip below 0).
+SELECT * EXCLUDE (syy, sxy, sxx),
+       CASE WHEN samples > 1
+            THEN greatest(syy - 2 * mean_per_loop * sxy + mean_per_loop ^ 2 * sxx, 0)
+                 / (samples * (samples - 1) * (loops / samples) ^ 2) END AS var_mean
+FROM agg
 """
 
 _WORKFLOWS = """
@@ -136,7 +133,9 @@ def workflow_metrics(
     loops removed, hours returned in the period and per week (run rate), freshness."""
     end = datetime.combine(period.end, datetime.min.time()) if period.end else None
     start = datetime.combine(period.start, datetime.min.time()) if period.start else None
-    run_rate_end = end or as_of or datetime.now()
+    # The run rate looks back from the period's end, or from now when the period is not over.
+    now = as_of or datetime.now()
+    run_rate_end = min(end, now) if end else now
     recent_start = run_rate_end - timedelta(weeks=rules.run_rate_weeks)
     phases = db.query_df(_PHASE_STATS, [end, end, start, start, recent_start])
     frame = db.query_df(_WORKFLOWS)

@@ -31,6 +31,10 @@ class KeywordSignal(_Strict):
     pattern: str = Field(min_length=1)
     reason: str = Field(min_length=1)
 
+    def examples(self, limit: int = 10) -> list[str]:
+        """The pattern's alternatives as words a reader understands (`refunds?` → `refund(s)`)."""
+        return [_readable(part) for part in _alternatives(self.pattern)][:limit]
+
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, pattern: str) -> str:
@@ -215,6 +219,32 @@ class _Branch:
             else:
                 return False
         return True
+
+
+_READABLE = [
+    (re.compile(r"\[([^\]])[^\]]*\]"), r"\1"),  # a class → its first character
+    (re.compile(r"\\w[*+]"), "…"),
+    (re.compile(r"\{\d*,?\d*\}"), ""),  # repeat counts
+    (re.compile(r"(\w)\?"), "\x01\\1\x02"),  # an optional letter → (s), once groups are gone
+]
+_GROUPS = [
+    (re.compile(r"\(\?:([^()]*)\)\?"), "\x01\\1\x02"),  # innermost optional group → (…)
+    (re.compile(r"\(\?:([^()]*)\)"), r"\1"),  # innermost group → its alternatives
+]
+
+
+def _readable(pattern: str) -> str:
+    text = pattern
+    for regex, replacement in _READABLE:
+        text = regex.sub(replacement, text)
+    while True:  # groups nest: unwrap from the inside out
+        unwrapped = text
+        for regex, replacement in _GROUPS:
+            unwrapped = regex.sub(replacement, unwrapped)
+        if unwrapped == text:
+            break
+        text = unwrapped
+    return text.replace("|", "/").replace("?", "").replace("\\", "").replace("\x01", "(").replace("\x02", ")")
 
 
 def _alternatives(pattern: str) -> list[str]:

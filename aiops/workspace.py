@@ -20,7 +20,12 @@ def open_store(settings: Settings, policy_path: str | Path | None = None, actor:
     A policy version not seen before is recorded, audited and re-classifies every workflow.
     """
     policy = load_policy(policy_path or settings.policy)
-    store = Store(settings.db, policy=policy, lock_timeout_s=settings.lock_timeout_s)
+    store = Store(
+        settings.db,
+        policy=policy,
+        lock_timeout_s=settings.lock_timeout_s,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     try:
         apply_policy(store, actor, policy)
     except BaseException:

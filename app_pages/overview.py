@@ -12,7 +12,9 @@ from aiops.charts import (
     weekly_hours,
 )
 from aiops.metrics import rollup
+from aiops.report.board import build_board_pack, period_name, render_html, render_pdf
 from aiops.report.format import DEFINITIONS, age, estimate, evidence_phrase, n_phrase
+from aiops.workflow import slugify
 from ui import data
 from ui.context import revision, store
 from ui.widgets import chart, count_metric, estimate_metric, evidence_legend, period_picker
@@ -151,3 +153,33 @@ st.dataframe(
         "baseline_until": st.column_config.DatetimeColumn("baseline measured until", format="YYYY-MM-DD"),
     },
 )
+
+st.subheader("Board pack")
+st.caption(
+    f"**{period.label}** as a PDF, or a self-contained HTML file that opens offline: "
+    "executive summary, a page per department, every workflow, open stop conditions with owners, "
+    "methodology and data freshness. Built when you click."
+)
+board_store, board_period = store(), period  # captured: the download runs outside this script run
+stem = f"saved-loops-board-pack-{slugify(period_name(period))}"
+pdf_column, html_column = st.columns(2)
+with pdf_column:
+    st.download_button(
+        "Download board pack (PDF)",
+        data=lambda: render_pdf(build_board_pack(board_store, board_period)),
+        file_name=f"{stem}.pdf",
+        mime="application/pdf",
+        key="board_pack",
+        icon=":material/picture_as_pdf:",
+        on_click="ignore",
+    )
+with html_column:
+    st.download_button(
+        "Download board pack (HTML)",
+        data=lambda: render_html(build_board_pack(board_store, board_period)),
+        file_name=f"{stem}.html",
+        mime="text/html",
+        key="board_pack_html",
+        icon=":material/html:",
+        on_click="ignore",
+    )

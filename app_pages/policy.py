@@ -14,22 +14,29 @@ st.title("Policy")
 st.subheader(policy.name, anchor=False)
 st.caption(f"Version **{policy.version}** · {policy.mission}")
 
-st.markdown("#### Risk levels — the highest level any signal reaches")
-for level, rules in policy.risk.levels():
-    with st.container(border=True):
-        st.markdown(f"**{level.title()}**")
-        structured = [
-            f"changes: {', '.join(rules.changes)}" if rules.changes else "",
-            f"data touched: {', '.join(rules.data_touched)}" if rules.data_touched else "",
-            f"impact: {', '.join(rules.customer_impact)}" if rules.customer_impact else "",
-        ]
-        for line in filter(None, structured):
-            st.markdown(f"- {line}")
+st.markdown("#### Risk levels — a workflow takes the highest level any signal reaches")
+LEVEL_TEXT = {
+    "high": "Review before anything takes effect",
+    "medium": "Reviewed drafts and team automation",
+    "low": "Internal drafts and analysis; everything that raises no higher signal",
+}
+for level, column in zip(("high", "medium", "low"), st.columns(3), strict=True):
+    rules = getattr(policy.risk, level)
+    with column, st.container(border=True):
+        st.markdown(f"**{level.title()}** — {LEVEL_TEXT[level]}")
+        for label, values in (
+            ("changes", rules.changes),
+            ("data touched", rules.data_touched),
+            ("who sees it", rules.customer_impact),
+        ):
+            if values:
+                st.markdown(f"*{label}:* " + ", ".join(f"`{v}`" for v in values))
         for keyword in rules.keywords:
-            st.markdown(f"- text mentions *{keyword.reason}* (`{keyword.pattern}`)")
+            st.markdown(f"- **{keyword.reason}** — " + ", ".join(keyword.examples(8)))
 st.caption(
-    f"A value outside the vocabulary counts as at least {policy.risk.unknown_value_level}; "
-    "an unknown or empty field never lowers the risk."
+    f"Text signals are whole words in the name, manual process and expected output. A value "
+    f"outside the vocabulary counts as at least {policy.risk.unknown_value_level}; an unknown "
+    "or empty field never lowers the risk. The exact patterns are in the policy file below."
 )
 
 st.markdown("#### Rollout rules — returned for every workflow")

@@ -52,7 +52,7 @@ else:
     if mapping is not None and st.button("Preview", type="primary", key="preview"):
 
         def check() -> TimingReport:
-            with open_timing_import(store(), upload.path, mapping, upload.name) as pending:
+            with open_timing_import(store(), upload.path, mapping, upload.name, preview=True) as pending:
                 return pending.report
 
         report = run_action(check)

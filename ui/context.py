@@ -6,9 +6,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
-from aiops.auth import Actor, local_admin
-from aiops.errors import AiopsError
+from aiops.auth import Actor, load_roles, local_admin
+from aiops.errors import AiopsError, PermissionDenied
 from aiops.settings import Settings
 from aiops.store import Store
 from aiops.workspace import open_store
@@ -37,9 +38,33 @@ def revision() -> str:
     return f"{settings().db}#{row[0]}"
 
 
+def auth_configured() -> bool:
+    """Sign-in is on when `.streamlit/secrets.toml` has an `[auth]` section (Streamlit OIDC)."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, StreamlitSecretNotFoundError):
+        return False
+
+
+def signed_in_actor() -> Actor | None:
+    """The signed-in user with their role from the roles file; None when nobody is signed in."""
+    if not st.user.is_logged_in:
+        return None
+    info = st.user.to_dict()
+    groups = info.get("groups") or []
+    return load_roles(settings().roles_file).actor_for(
+        str(info.get("email") or ""), [str(g) for g in groups], str(info.get("name") or "")
+    )
+
+
 def actor() -> Actor:
-    """The signed-in user; in local mode (no sign-in configured), one local admin."""
-    return st.session_state.get("actor") or local_admin()
+    """Who is acting: the signed-in user, or in local mode (no sign-in configured) one local admin."""
+    if not auth_configured():
+        return local_admin()
+    signed_in = signed_in_actor()
+    if signed_in is None:  # the router stops before any page runs without a user
+        raise PermissionDenied("nobody is signed in", "sign in first")
+    return signed_in
 
 
 def run_action(action: Callable[[], T], success: str | None = None) -> T | None:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from aiops.ingest.presets import Preset, guess_mapping, recognize
 from aiops.ingest.sniff import open_source
 from aiops.ingest.timings import TimingMapping, canonical_mapping
-from ui.context import store
+from ui.context import settings, store
 
 NONE = "—"
 LOOP_MODES = {
@@ -50,7 +50,7 @@ def keep_upload(uploaded) -> Upload:
     directory = Path(tempfile.mkdtemp(prefix="aiops-upload-"))
     path = directory / Path(uploaded.name).name
     path.write_bytes(content)
-    with open_source(path, uploaded.name) as source:
+    with open_source(path, uploaded.name, max_bytes=settings().max_upload_bytes) as source:
         kept = Upload(
             path, uploaded.name, digest, tuple(source.header), source.encoding, source.dialect.describe()
         )

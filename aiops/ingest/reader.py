@@ -19,6 +19,12 @@ from aiops.errors import IngestError
 from aiops.ingest.sniff import SourceFile
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
+_CAST_REASONS = {
+    "DOUBLE": "unparseable number",
+    "BIGINT": "unparseable number",
+    "TIMESTAMPTZ": "unparseable timestamp",
+    "TIMESTAMP": "unparseable timestamp",
+}
 _REJECT_REASONS = {
     "TOO MANY COLUMNS": "wrong field count (too many fields)",
     "MISSING COLUMNS": "wrong field count (too few fields)",
@@ -66,24 +72,47 @@ class Staged:
         return name
 
 
-def stage_csv(cursor: duckdb.DuckDBPyConnection, source: SourceFile) -> Staged:
+def read_options(
+    source: SourceFile, types: dict[str, str] | None = None, null_markers: tuple[str, ...] = ()
+) -> str:
+    """Explicit read_csv options for a sniffed file: nothing left to DuckDB's own detection."""
+    types = types or {}
+    columns = (
+        "{"
+        + ", ".join(f"{sql_literal(c)}: {sql_literal(types.get(c, 'VARCHAR'))}" for c in source.columns)
+        + "}"
+    )
+    options = [
+        f"delim={sql_literal(source.dialect.delimiter)}",
+        f"quote={sql_literal(source.dialect.quote)}",
+        f"escape={sql_literal(source.dialect.quote)}",
+        "header=true",
+        "auto_detect=false",
+        f"columns={columns}",
+        f"max_line_size={MAX_LINE_BYTES}",
+        "null_padding=false",
+    ]
+    if null_markers:
+        options.append("nullstr=[" + ", ".join(sql_literal(m) for m in null_markers) + "]")
+    if source.dialect.decimal_separator == ",":  # "1.234,5": a decimal comma, dots group thousands
+        options += ["decimal_separator=','", "thousands='.'"]
+    return ", ".join(options)
+
+
+def stage_csv(
+    cursor: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    types: dict[str, str] | None = None,
+    null_markers: tuple[str, ...] = (),
+) -> Staged:
+    """Read the whole file into a staging table. Columns are text unless ``types`` says otherwise;
+    a value that does not fit its type rejects its record (reason by the type), like a record with
+    the wrong number of fields."""
     table = f"staged_{uuid.uuid4().hex[:12]}"
     rejects = f"{table}_rejects"
-    columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in source.columns) + "}"
-    options = ", ".join(
-        [
-            f"delim={sql_literal(source.dialect.delimiter)}",
-            f"quote={sql_literal(source.dialect.quote)}",
-            f"escape={sql_literal(source.dialect.quote)}",
-            "header=true",
-            "auto_detect=false",
-            f"columns={columns}",
-            "store_rejects=true",
-            f"rejects_table={sql_literal(rejects)}",
-            f"rejects_scan={sql_literal(rejects + '_scan')}",
-            f"max_line_size={MAX_LINE_BYTES}",
-            "null_padding=false",
-        ]
+    options = (
+        f"{read_options(source, types, null_markers)}, store_rejects=true, "
+        f"rejects_table={sql_literal(rejects)}, rejects_scan={sql_literal(rejects + '_scan')}"
     )
     try:
         cursor.execute(
@@ -99,12 +128,21 @@ def stage_csv(cursor: duckdb.DuckDBPyConnection, source: SourceFile) -> Staged:
             f"the file could not be read as CSV: {_first_line(e)}",
             "check that it is a CSV export; nothing was written",
         ) from e
-    raw = raw.drop_duplicates("line")
+    # One reject per record: DuckDB may report several errors for it (even under two line numbers);
+    # the byte where the record starts identifies it.
+    raw = raw.drop_duplicates("line_byte_position").reset_index(drop=True)
+    type_of = (types or {}).get
+    reasons = [
+        _CAST_REASONS.get(type_of(column, "VARCHAR"), "unparseable value")
+        if kind == "CAST"
+        else _REJECT_REASONS.get(kind, str(kind).lower())
+        for kind, column in zip(raw.error_type, raw.column_name, strict=True)
+    ]
     rejects_frame = pd.DataFrame(
         {
             "line": raw.line.astype("int64"),
             "column": raw.column_name.fillna("(whole record)"),
-            "reason": raw.error_type.map(_REJECT_REASONS).fillna(raw.error_type.str.lower()),
+            "reason": pd.Series(reasons, dtype=object),
             "duckdb_byte": raw.line_byte_position.astype("int64"),
         }
     ).reset_index(drop=True)
@@ -112,6 +150,23 @@ def stage_csv(cursor: duckdb.DuckDBPyConnection, source: SourceFile) -> Staged:
     if len(rejects_frame):
         _physical_lines_for_rejects(staged)
     return staged
+
+
+def sample_csv(cursor: duckdb.DuckDBPyConnection, source: SourceFile, rows: int = 2000) -> str:
+    """The first ``rows`` records as text, in a temporary table (reading stops early)."""
+    table = f"sample_{uuid.uuid4().hex[:12]}"
+    try:
+        # ignore_errors is safe here: the sample only shows formats; nothing is counted from it.
+        cursor.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT * FROM read_csv({sql_literal(str(source.path))}, "
+            f"{read_options(source)}, ignore_errors=true) LIMIT {int(rows)}"
+        )
+    except duckdb.Error as e:
+        raise IngestError(
+            f"the file could not be read as CSV: {_first_line(e)}",
+            "check that it is a CSV export; nothing was written",
+        ) from e
+    return table
 
 
 def _first_line(error: Exception) -> str:

@@ -11,6 +11,7 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import shutil
 import tempfile
 from collections import Counter
@@ -25,7 +26,7 @@ CHUNK = 1 << 20
 SAMPLE_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 # Bytes Windows-1252 leaves undefined; a file holding them is read as Latin-1 instead.
-CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 
 
 @dataclass(frozen=True)
@@ -59,15 +60,42 @@ class SourceFile:
         return self.columns[self.header.index(header_name)]
 
 
-def file_sha256(path: Path) -> str:
+@dataclass(frozen=True)
+class _Scan:
+    """What one pass over the bytes tells: the hash, and which single-byte reading fits."""
+
+    sha256: str
+    utf8: bool
+    latin1_only: bool
+
+
+def _scan(path: Path) -> _Scan:
+    """One read of the file: SHA-256, UTF-8 validity, and bytes Windows-1252 leaves undefined."""
     digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8, latin1_only = True, False
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+            latin1_only = latin1_only or any(byte in chunk for byte in CP1252_UNDEFINED)
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    return _Scan(digest.hexdigest(), utf8, latin1_only)
 
 
-def detect_encoding(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    return _scan(path).sha256
+
+
+def detect_encoding(path: Path, scan: _Scan | None = None) -> str:
     """UTF-8 (with or without BOM), UTF-16 (BOM or NUL pattern), else Windows-1252/Latin-1."""
     with path.open("rb") as f:
         head = f.read(4096)
@@ -83,27 +111,10 @@ def detect_encoding(path: Path) -> str:
             "this looks like a binary file, not a CSV export",
             "export the data as CSV (or JSON) and upload that",
         )
-    return "utf-8" if _is_utf8(path) else _single_byte_encoding(path)
-
-
-def _is_utf8(path: Path) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(CHUNK), b""):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _single_byte_encoding(path: Path) -> str:
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK), b""):
-            if CP1252_UNDEFINED.intersection(chunk):
-                return "latin-1"
-    return "cp1252"
+    scan = scan or _scan(path)
+    if scan.utf8:
+        return "utf-8"
+    return "latin-1" if scan.latin1_only else "cp1252"
 
 
 def _utf8_copy(path: Path, encoding: str, directory: Path) -> Path:
@@ -152,7 +163,8 @@ def _records(sample: str, delimiter: str) -> list[list[str]]:
     # The sample may end mid-record: drop its last (possibly partial) line.
     text = sample.rsplit("\n", 1)[0] if len(sample) >= SAMPLE_BYTES - 4 else sample
     try:
-        return [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r][:200]
+        rows = (r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r)
+        return list(itertools.islice(rows, 200))
     except csv.Error:
         return []
 
@@ -196,16 +208,27 @@ def unique_columns(header: list[str]) -> list[str]:
 
 @contextmanager
 def open_source(
-    path: str | Path, name: str | None = None, encoding: str | None = None, delimiter: str | None = None
+    path: str | Path,
+    name: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    max_bytes: int | None = None,
 ) -> Iterator[SourceFile]:
-    """Detect the file's encoding and dialect; yield a UTF-8 view of it; clean up after."""
+    """Detect the file's encoding and dialect; yield a UTF-8 view of it; clean up after.
+    A file above ``max_bytes`` is refused before it is read (the upload cap, checked here too)."""
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"no such file: {path}", "check the path")
     size = path.stat().st_size
     if size == 0:
         raise IngestError("the file is empty", "upload an export with a header row and data")
-    encoding = encoding or detect_encoding(path)
+    if max_bytes is not None and size > max_bytes:
+        raise IngestError(
+            f"the file is {size / 1e6:,.1f} MB, above the upload limit of {max_bytes / 1e6:,.0f} MB",
+            "split the export, or raise AIOPS_MAX_UPLOAD_MB (and server.maxUploadSize)",
+        )
+    scan = _scan(path)
+    encoding = encoding or detect_encoding(path, scan)
     with tempfile.TemporaryDirectory(prefix="aiops-ingest-") as tmp:
         readable = (
             path if encoding in ("utf-8", "utf-8-sig", "ascii") else _utf8_copy(path, encoding, Path(tmp))
@@ -218,7 +241,7 @@ def open_source(
         yield SourceFile(
             path=readable,
             name=name or path.name,
-            sha256=file_sha256(path),
+            sha256=scan.sha256,
             size=size,
             encoding=encoding,
             dialect=dialect,

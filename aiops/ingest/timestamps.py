@@ -43,7 +43,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "dmy": _with_times(("%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d.%m.%y", "%d-%m-%Y")),
     "mdy": _with_times(("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y")),
 }
-_OFFSET = r"(Z|z|[+-]\d{2}:?\d{2})$"
+# An offset follows a time of day ("10:00Z", "10:00:00+0200"); a date's "-17" is not one.
+_OFFSET = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)\s*$"
 SAMPLE = 2000
 
 
@@ -58,19 +59,15 @@ class TimestampFormat:
         """A SQL expression turning ``text`` (SQL) into naive UTC, NULL when it does not parse."""
         zone = sql_literal(self.timezone)
         if self.family == "iso":
+            # Most exports carry no offset: a plain TIMESTAMP cast is five times faster than
+            # TIMESTAMPTZ, so only values that end like an offset (Z, +hh, +hhmm, +hh:mm) take it.
             naive = f"TRY_CAST({text} AS TIMESTAMP)"
-            aware = f"TRY_CAST({text} AS TIMESTAMPTZ)"
-            if self.timezone == "UTC":
-                local = aware
-            else:
-                local = (
-                    f"CASE WHEN regexp_matches({text}, {sql_literal(_OFFSET)}) THEN {aware} "
-                    f"ELSE timezone({zone}, {naive}) END"
-                )
-        else:
-            formats = "[" + ", ".join(sql_literal(f) for f in FAMILIES[self.family]) + "]"
-            local = f"timezone({zone}, try_strptime({text}, {formats}))"
-        return f"(({local}) AT TIME ZONE 'UTC')"
+            aware = f"(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
+            offset = f"regexp_matches({text}, {sql_literal(_OFFSET)})"
+            local = naive if self.timezone == "UTC" else f"(timezone({zone}, {naive}) AT TIME ZONE 'UTC')"
+            return f"(CASE WHEN {offset} THEN {aware} ELSE {local} END)"
+        formats = "[" + ", ".join(sql_literal(f) for f in FAMILIES[self.family]) + "]"
+        return f"(timezone({zone}, try_strptime(trim({text}), {formats})) AT TIME ZONE 'UTC')"
 
 
 def detect_format(
@@ -79,8 +76,9 @@ def detect_format(
     column: str,
     date_order: DateOrder | None = None,
     timezone: str = "UTC",
-) -> TimestampFormat:
-    """The family that parses the most of the column's values; day/month order from the data."""
+) -> TimestampFormat | None:
+    """The family that parses the most of the column's values, or None when its dates could be
+    day-first or month-first alike (no day above 12) and ``date_order`` does not say which."""
     text = f"trim({quote_ident(column)})"
     sample = f"SELECT DISTINCT {text} AS v FROM {table} WHERE nullif({text}, '') IS NOT NULL LIMIT {SAMPLE}"
     iso = TimestampFormat("iso", timezone)
@@ -104,10 +102,27 @@ def detect_format(
     if counts[best] == 0:
         return iso  # nothing parses: every row is reported as an unparseable timestamp
     if counts["dmy"] == counts["mdy"] == counts[best] and best in ("dmy", "mdy"):
-        if date_order is None:
-            raise MappingError(
-                f"the dates in '{column}' could be day-first or month-first (no day above 12)",
-                "say which: --date-order dmy or --date-order mdy",
-            )
-        best = date_order
+        return TimestampFormat(date_order, timezone) if date_order else None
     return TimestampFormat(best, timezone)
+
+
+def detect_formats(
+    cursor: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: dict[str, str],
+    date_order: DateOrder | None = None,
+    timezone: str = "UTC",
+) -> dict[str, TimestampFormat]:
+    """Formats for several timestamp columns of one file (role -> column). A column whose dates
+    fit either order takes the order the file's other columns show (a day above 12 anywhere
+    decides); when nothing in the file decides, the user is asked."""
+    found = {role: detect_format(cursor, table, col, date_order, timezone) for role, col in columns.items()}
+    decided = {f.family for f in found.values() if f is not None and f.family in ("dmy", "mdy")}
+    undecided = [columns[role] for role, f in found.items() if f is None]
+    if undecided and len(decided) != 1:
+        raise MappingError(
+            f"the dates in '{undecided[0]}' could be day-first or month-first (no day above 12)",
+            "say which: --date-order dmy or --date-order mdy",
+        )
+    order = next(iter(decided), None)
+    return {role: f or TimestampFormat(order, timezone) for role, f in found.items()}

@@ -26,9 +26,9 @@ from aiops.auth import Actor
 from aiops.errors import Conflict, MappingError, NotFound
 from aiops.ingest.checks import Check, all_rejects, reject_columns
 from aiops.ingest.mapping import find_column, require_column
-from aiops.ingest.reader import Staged, drop_staged, quote_ident, sql_literal, stage_csv
+from aiops.ingest.reader import Staged, drop_staged, quote_ident, sample_csv, sql_literal, stage_csv
 from aiops.ingest.sniff import SourceFile, open_source
-from aiops.ingest.timestamps import DateOrder, TimestampFormat, detect_format
+from aiops.ingest.timestamps import DateOrder, TimestampFormat, detect_format, detect_formats
 from aiops.store import Store, Tx
 
 Unit = Literal["seconds", "minutes", "hours", "days", "hms"]
@@ -174,39 +174,63 @@ class TimingReport:
 
 # -- SQL building ---------------------------------------------------------------------------------
 
-NULL_MARKERS = ("", "na", "n/a", "null", "none", "nan", "nat", "-")
+# Read as NULL (missing) in every column; DuckDB matches them exactly, so the usual spellings.
+NULL_MARKERS = (
+    "",
+    " ",
+    "NA",
+    "na",
+    "N/A",
+    "n/a",
+    "NULL",
+    "null",
+    "Null",
+    "None",
+    "none",
+    "NONE",
+    "NaN",
+    "nan",
+    "NAN",
+    "NaT",
+    "nat",
+    "-",
+)
 
 
-def _text(column: str) -> str:
-    """The trimmed cell, NULL when empty or an export's null marker (`NA`, `null`, `-`...)."""
-    cell = f"trim({quote_ident(column)})"
-    markers = ", ".join(sql_literal(m) for m in NULL_MARKERS)
-    return f"CASE WHEN lower({cell}) IN ({markers}) THEN NULL ELSE {cell} END"
+def _t(role: str) -> str:
+    """The cleaned text of a mapped column (computed once per row, see ``_cleaned``)."""
+    return quote_ident(f"t_{role}")
 
 
-def _number(column: str, decimal_separator: str) -> str:
-    text = _text(column)
+def _cleaned(plan: _Plan, table: str) -> str:
+    """Each mapped column under its role's name (null markers were read as NULL already)."""
+    columns = ", ".join(f"{quote_ident(column)} AS {_t(role)}" for role, column in plan.columns.items())
+    return f"SELECT rowid AS rid{', ' if columns else ''}{columns} FROM {table}"
+
+
+def _number(text: str, decimal_separator: str) -> str:
     if decimal_separator == ",":
         text = f"replace(replace({text}, '.', ''), ',', '.')"
     return f"TRY_CAST({text} AS DOUBLE)"
 
 
-def _duration_minutes(column: str, unit: Unit, decimal_separator: str) -> str:
+def _duration_minutes(text: str, unit: Unit, decimal_separator: str) -> str:
     if unit != "hms":
-        return f"({_number(column, decimal_separator)} * {UNIT_MINUTES[unit]})"
-    text = _text(column)
-    parts = f"string_split({text}, ':')"
+        return f"({_number(text, decimal_separator)} * {UNIT_MINUTES[unit]})"
+    text = f"trim({text})"
+    parts = f"string_split(ltrim({text}, '-'), ':')"
+    sign = f"CASE WHEN starts_with({text}, '-') THEN -1 ELSE 1 END"  # "-0:30" is negative too
     return (
         f"CASE WHEN regexp_full_match({text}, '-?\\d+:\\d{{1,2}}(:\\d{{1,2}}(\\.\\d+)?)?') THEN "
-        f"sign(TRY_CAST({parts}[1] AS DOUBLE) + 0.5) * (abs(TRY_CAST({parts}[1] AS DOUBLE)) * 60 "
-        f"+ TRY_CAST({parts}[2] AS DOUBLE) + coalesce(TRY_CAST({parts}[3] AS DOUBLE), 0) / 60) END"
+        f"{sign} * (TRY_CAST({parts}[1] AS DOUBLE) * 60 + TRY_CAST({parts}[2] AS DOUBLE) "
+        f"+ coalesce(TRY_CAST({parts}[3] AS DOUBLE), 0) / 60) END"
     )
 
 
-def _phase(text: str) -> str:
-    normalized = f"regexp_replace(lower({text}), '[\\s\\-]+', '_', 'g')"
+def _phase(key: str) -> str:
+    """``key`` is the phase text lower-cased with spaces and dashes as underscores."""
     cases = " ".join(
-        f"WHEN {normalized} IN ({', '.join(sql_literal(s) for s in synonyms)}) THEN '{phase}'"
+        f"WHEN {key} IN ({', '.join(sql_literal(s) for s in synonyms)}) THEN '{phase}'"
         for phase, synonyms in PHASE_SYNONYMS.items()
     )
     return f"CASE {cases} END"
@@ -220,12 +244,20 @@ class _Plan:
     source: SourceFile
     columns: dict[str, str]
     formats: dict[str, TimestampFormat]
+    types: dict[str, str]  # role -> the type DuckDB read it as (VARCHAR unless set)
 
     def col(self, role: str) -> str:
         return self.columns[role]
 
+    def typed(self, role: str) -> bool:
+        return self.types.get(role, "VARCHAR") != "VARCHAR"
 
-def _plan(staged: Staged, mapping: TimingMapping) -> _Plan:
+
+STAMP_ROLES = ("start", "end", "timestamp", "measured_at")
+
+
+def _columns(source: SourceFile, mapping: TimingMapping) -> dict[str, str]:
+    """role -> the file's column for every field the mapping names (a clear error if missing)."""
     roles = {
         "workflow": mapping.workflow_column,
         "duration": mapping.duration_column,
@@ -238,37 +270,65 @@ def _plan(staged: Staged, mapping: TimingMapping) -> _Plan:
         "rework": mapping.rework_column,
         "measured_at": mapping.measured_at_column,
     }
-    columns = {
-        role: require_column(staged.source, wanted, role.replace("_", " "))
+    return {
+        role: require_column(source, wanted, role.replace("_", " "))
         for role, wanted in roles.items()
         if wanted
     }
-    formats = {
-        role: detect_format(staged.cursor, staged.table, columns[role], mapping.date_order, mapping.timezone)
-        for role in ("start", "end", "timestamp", "measured_at")
-        if role in columns
-    }
-    return _Plan(mapping, staged.source, columns, formats)
+
+
+def _read_types(
+    cursor: duckdb.DuckDBPyConnection, source: SourceFile, mapping: TimingMapping, columns: dict[str, str]
+) -> dict[str, str]:
+    """Which columns DuckDB can parse itself while reading (fast, and a value that does not parse
+    rejects its record): numbers, and ISO timestamps read as UTC. Other columns stay text and are
+    parsed in SQL after staging (h:mm:ss, day-first dates, a time zone of the mapping)."""
+    types = {role: "DOUBLE" for role in ("loops", "rework") if role in columns}
+    if "duration" in columns and mapping.unit != "hms":
+        types["duration"] = "DOUBLE"
+    # An event log keeps its timestamps as text: a bad event must stay visible (with its case id)
+    # so its whole case can be rejected rather than silently shortened.
+    stamps = {role: columns[role] for role in STAMP_ROLES if role in columns and role != "timestamp"}
+    if stamps and mapping.timezone == "UTC":
+        sample = sample_csv(cursor, source)
+        for role, column in stamps.items():
+            found = detect_format(cursor, sample, column, mapping.date_order, mapping.timezone)
+            if found is not None and found.family == "iso":
+                types[role] = "TIMESTAMPTZ"
+        cursor.execute(f"DROP TABLE {sample}")
+    return types
+
+
+def _plan(staged: Staged, mapping: TimingMapping, columns: dict[str, str], types: dict[str, str]) -> _Plan:
+    text_stamps = {role: columns[role] for role in STAMP_ROLES if role in columns and role not in types}
+    formats = detect_formats(staged.cursor, staged.table, text_stamps, mapping.date_order, mapping.timezone)
+    return _Plan(mapping, staged.source, columns, formats, types)
 
 
 def _ts(plan: _Plan, role: str) -> str:
-    return plan.formats[role].sql(_text(plan.col(role)))
+    if plan.typed(role):
+        return f"({_t(role)} AT TIME ZONE 'UTC')"
+    return plan.formats[role].sql(_t(role))
 
 
 def _row_projection(plan: _Plan, max_minutes: float) -> tuple[str, list[Check]]:
     """Per record: the parsed fields, and the checks in the order they are reported."""
     m, decimal = plan.mapping, plan.source.dialect.decimal_separator
-    fields = {"rid": "rowid"}
+    fields = {"rid": "rid"}
     checks: list[Check] = []
     if m.workflow_column:
-        fields["workflow_raw"] = _text(plan.col("workflow"))
+        fields["workflow_raw"] = _t("workflow")
         checks.append(Check("workflow_raw IS NULL", plan.col("workflow"), "missing value"))
     else:
         fields["workflow_raw"] = sql_literal(m.workflow)
     if m.mode == "duration":
         col = plan.col("duration")
-        fields["duration_minutes"] = _duration_minutes(col, m.unit, decimal)
-        fields["duration_raw"] = _text(col)
+        fields["duration_minutes"] = (
+            f"({_t('duration')} * {UNIT_MINUTES[m.unit]})"
+            if plan.typed("duration")
+            else _duration_minutes(_t("duration"), m.unit, decimal)
+        )
+        fields["duration_raw"] = _t("duration")
         checks += [
             Check("duration_raw IS NULL", col, "missing value"),
             Check(
@@ -282,8 +342,8 @@ def _row_projection(plan: _Plan, max_minutes: float) -> tuple[str, list[Check]]:
         fields |= {
             "started_at": _ts(plan, "start"),
             "ended_at": _ts(plan, "end"),
-            "start_raw": _text(start),
-            "end_raw": _text(end),
+            "start_raw": _t("start"),
+            "end_raw": _t("end"),
         }
         fields["duration_minutes"] = "(epoch_ms(ended_at) - epoch_ms(started_at)) / 60000.0"
         checks += [
@@ -295,7 +355,7 @@ def _row_projection(plan: _Plan, max_minutes: float) -> tuple[str, list[Check]]:
         ]
     if m.mode == "events":
         case, stamp = plan.col("case"), plan.col("timestamp")
-        fields |= {"case_id": _text(case), "event_at": _ts(plan, "timestamp"), "event_raw": _text(stamp)}
+        fields |= {"case_id": _t("case"), "event_at": _ts(plan, "timestamp"), "event_raw": _t("timestamp")}
         checks += [
             Check("case_id IS NULL", case, "missing value"),
             Check("event_raw IS NULL", stamp, "missing value"),
@@ -314,7 +374,7 @@ def _row_projection(plan: _Plan, max_minutes: float) -> tuple[str, list[Check]]:
     if m.measured_at_column:
         col = plan.col("measured_at")
         fields["measured_at"] = _ts(plan, "measured_at")
-        fields["measured_raw"] = _text(col)
+        fields["measured_raw"] = _t("measured_at")
         checks += [
             Check("measured_raw IS NULL", col, "missing value"),
             Check("measured_at IS NULL", col, "unparseable timestamp"),
@@ -323,46 +383,58 @@ def _row_projection(plan: _Plan, max_minutes: float) -> tuple[str, list[Check]]:
         fields["measured_at"] = "ended_at"
     if m.phase_column:
         col = plan.col("phase")
-        fields["phase_raw"] = _text(col)
-        fields["phase"] = _phase("phase_raw")
+        fields["phase_raw"] = _t("phase")
+        # Exports mostly say before/after already; only other spellings pay for normalizing.
+        fields["phase_key"] = (
+            "CASE WHEN phase_raw IN ('before', 'after') THEN phase_raw "
+            "ELSE replace(replace(lower(trim(phase_raw)), ' ', '_'), '-', '_') END"
+        )
+        fields["phase"] = _phase("phase_key")
         checks += [
             Check("phase_raw IS NULL", col, "missing value"),
             Check("phase IS NULL", col, "unknown phase (use before/after, baseline/with_ai...)"),
         ]
-    fields["loops"] = _count_field(plan, "loops", "TRY_CAST({n} AS BIGINT)", "1", checks, decimal)
-    fields["rework_minutes"] = _count_field(plan, "rework", "{n}", "0.0", checks, decimal)
+    fields["loops"] = _count_field(plan, "loops", "1", checks, decimal)
+    fields["rework_minutes"] = _count_field(plan, "rework", "0.0", checks, decimal)
     projection = ",\n       ".join(f"{sql} AS {name}" for name, sql in fields.items())
     return projection, checks
 
 
-def _count_field(plan: _Plan, role: str, cast: str, default: str, checks: list[Check], decimal: str) -> str:
+def _count_field(plan: _Plan, role: str, default: str, checks: list[Check], decimal: str) -> str:
     if role not in plan.columns:
         return default
     col = plan.col(role)
-    number = _number(col, decimal)
-    value = f"coalesce({cast.format(n=number)}, CASE WHEN {_text(col)} IS NULL THEN {default} END)"
+    number = _t(role) if plan.typed(role) else _number(_t(role), decimal)
+    value = f"coalesce({number}, CASE WHEN {_t(role)} IS NULL THEN {default} END)"
     name = "loops" if role == "loops" else "rework_minutes"
-    checks += [
-        Check(f"{name} IS NULL", col, "unparseable number"),
-        Check(
-            f"{name} < {1 if role == 'loops' else 0}",
-            col,
-            "loops must be at least 1" if role == "loops" else "negative rework minutes",
-        ),
-    ]
+    checks.append(Check(f"{name} IS NULL", col, "unparseable number"))
+    if role == "loops":
+        checks += [
+            Check("loops < 1", col, "loops must be at least 1"),
+            Check("loops <> floor(loops)", col, "loops must be a whole number"),
+        ]
+    else:
+        checks.append(Check("rework_minutes < 0", col, "negative rework minutes"))
     return value
 
 
-def _go_live_phase(go_live: date, timestamp: str) -> str:
-    start = sql_literal(go_live.isoformat())
-    return f"CASE WHEN {timestamp} >= {start}::TIMESTAMP THEN 'after' ELSE 'before' END"
+def _go_live_phase(go_live: date, timestamp: str, timezone: str) -> str:
+    """'after' for loops that started on or after go-live day began in the mapping's time zone."""
+    day = f"{sql_literal(go_live.isoformat())}::TIMESTAMP"
+    start = day if timezone == "UTC" else f"(timezone({sql_literal(timezone)}, {day}) AT TIME ZONE 'UTC')"
+    return f"CASE WHEN {timestamp} >= {start} THEN 'after' ELSE 'before' END"
 
 
 def _workflow_join(checked_columns: str) -> str:
-    """Match workflow ids case-insensitively and keep the stored spelling."""
+    """Match workflow ids case-insensitively and keep the stored spelling. The file's spellings
+    are few: they are matched once, then joined on the exact text."""
     return (
-        f"SELECT p.*, w.workflow_id, w.department FROM ({checked_columns}) p "
-        "LEFT JOIN workflows w ON lower(w.workflow_id) = lower(p.workflow_raw)"
+        f"WITH p AS ({checked_columns}), "
+        "spelled AS (SELECT s.raw, w.workflow_id, w.department "
+        "            FROM (SELECT DISTINCT workflow_raw AS raw FROM p) s "
+        "            JOIN workflows w ON lower(w.workflow_id) = lower(trim(s.raw))) "
+        "SELECT p.*, spelled.workflow_id, spelled.department FROM p "
+        "LEFT JOIN spelled ON spelled.raw = p.workflow_raw"
     )
 
 
@@ -381,6 +453,11 @@ class TimingImport:
 
     def commit(self, actor: Actor) -> TimingReport:
         """Write the accepted samples as one batch, in one transaction (refused if a duplicate)."""
+        if self.report.rows == 0:
+            raise Conflict(
+                "the file has a header but no records: nothing to commit",
+                "export again with the rows included",
+            )
         if self.report.accepted == 0:
             raise Conflict(
                 "no row was accepted: nothing to commit",
@@ -452,14 +529,26 @@ def duplicate_batch(db: Tx | Store, sha256: str, workflow_ids: list[str]) -> int
 
 @contextmanager
 def open_timing_import(
-    store: Store, path: str | Path, mapping: TimingMapping | None, name: str | None = None
+    store: Store,
+    path: str | Path,
+    mapping: TimingMapping | None,
+    name: str | None = None,
+    preview: bool = False,
 ) -> Iterator[TimingImport]:
-    """Read and check an export; yield the import for preview and commit; drop staging after."""
-    with open_source(path, name) as source:
+    """Read and check an export; yield the import for preview and commit; drop staging after.
+    ``preview`` adds a sample of minutes per loop for the before/after chart."""
+    with open_source(path, name, max_bytes=store.max_upload_bytes) as source:
+        mapping = mapping or _require_canonical(source)
+        columns = _columns(source, mapping)
         cursor = store.new_cursor()
-        staged = stage_csv(cursor, source)
         try:
-            yield _check(store, staged, mapping or _require_canonical(source))
+            types = _read_types(cursor, source, mapping, columns)
+            staged = stage_csv(cursor, source, {columns[r]: t for r, t in types.items()}, NULL_MARKERS)
+        except BaseException:
+            cursor.close()
+            raise
+        try:
+            yield _check(store, staged, _plan(staged, mapping, columns, types), preview)
         except duckdb.Error as e:
             raise MappingError(
                 f"the mapping does not fit this file: {str(e).splitlines()[0]}", "check the columns and units"
@@ -480,14 +569,14 @@ def _require_canonical(source: SourceFile) -> TimingMapping:
     return mapping
 
 
-def _check(store: Store, staged: Staged, mapping: TimingMapping) -> TimingImport:
+def _check(store: Store, staged: Staged, plan: _Plan, preview: bool) -> TimingImport:
+    mapping = plan.mapping
     if (
         mapping.workflow
         and store.query_one("SELECT 1 FROM workflows WHERE lower(workflow_id) = lower(?)", [mapping.workflow])
         is None
     ):
         raise NotFound(f"no workflow '{mapping.workflow}'", "register it first, or pick another")
-    plan = _plan(staged, mapping)
     projection, checks = _row_projection(plan, store.policy.evidence.max_loop_minutes)
     checked = f"{staged.table}_checked"
     accepted = f"{staged.table}_accepted"
@@ -505,19 +594,23 @@ def _check(store: Store, staged: Staged, mapping: TimingMapping) -> TimingImport
         )
     else:
         phase_ref = "started_at" if mapping.mode == "span" else "measured_at"
-        phase = _go_live_phase(mapping.go_live, phase_ref) if mapping.go_live else "phase"
+        phase = _go_live_phase(mapping.go_live, phase_ref, mapping.timezone) if mapping.go_live else "phase"
         checks.append(Check("workflow_id IS NULL", plan.columns.get("workflow", ""), "unknown workflow"))
+        # Only the typed fields and the verdict are stored; the raw texts live in the query.
         cursor.execute(
-            f"CREATE TEMP TABLE {checked} AS SELECT *, {phase} AS final_phase, "
-            f"{reject_columns(checks)} FROM ("
-            f"{_workflow_join(f'SELECT {projection} FROM {staged.table}')})"
+            f"CREATE TEMP TABLE {checked} AS SELECT rid, workflow_id, department, final_phase,"
+            " measured_at, duration_minutes, TRY_CAST(loops AS BIGINT) AS loops, rework_minutes,"
+            " reject_column, reject_reason"
+            f" FROM (SELECT *, {phase} AS final_phase, {reject_columns(checks)} FROM ("
+            f"{_workflow_join(f'SELECT {projection} FROM ({_cleaned(plan, staged.table)})')}))"
         )
+        # A view, not a copy: the commit reads the accepted rows straight from the checked table.
         cursor.execute(
-            f"CREATE TEMP TABLE {accepted} AS SELECT workflow_id, department, final_phase AS phase,"
+            f"CREATE TEMP VIEW {accepted} AS SELECT workflow_id, department, final_phase AS phase,"
             f" measured_at, duration_minutes, loops, rework_minutes FROM {checked} "
             f"WHERE reject_reason IS NULL"
         )
-    report = _report(staged, plan, checked, accepted)
+    report = _report(staged, plan, checked, accepted, preview)
     return TimingImport(store, staged, plan, accepted, report)
 
 
@@ -538,19 +631,28 @@ def _check_events(
     events = f"{checked}_events"
     cursor.execute(
         f"CREATE TEMP TABLE {events} AS SELECT *, {reject_columns(checks)} FROM ("
-        f"{_workflow_join(f'SELECT {projection} FROM {staged.table}')})"
+        f"{_workflow_join(f'SELECT {projection} FROM ({_cleaned(plan, staged.table)})')})"
     )
-    first_phase = "arg_min(phase, event_at)" if m.phase_column else "NULL"
+    first_phase = (
+        "arg_min(phase, event_at) FILTER (WHERE reject_reason IS NULL)" if m.phase_column else "NULL"
+    )
     cursor.execute(f"""
         CREATE TEMP TABLE {accepted}_cases AS
         SELECT case_id, min(workflow_id) AS workflow_id, min(department) AS department,
-               min(event_at) AS started_at, max(event_at) AS measured_at,
-               (epoch_ms(max(event_at)) - epoch_ms(min(event_at))) / 60000.0 AS duration_minutes,
-               {first_phase} AS phase_of_first, count(DISTINCT workflow_id) AS workflows
-        FROM {events} WHERE reject_reason IS NULL GROUP BY case_id""")
-    phase = _go_live_phase(m.go_live, "started_at") if m.go_live else "phase_of_first"
+               min(event_at) FILTER (WHERE reject_reason IS NULL) AS started_at,
+               max(event_at) FILTER (WHERE reject_reason IS NULL) AS measured_at,
+               (epoch_ms(max(event_at) FILTER (WHERE reject_reason IS NULL))
+                - epoch_ms(min(event_at) FILTER (WHERE reject_reason IS NULL))) / 60000.0 AS duration_minutes,
+               {first_phase} AS phase_of_first, count(DISTINCT workflow_id) AS workflows,
+               count(*) FILTER (WHERE reject_reason IS NOT NULL) AS rejected_events
+        FROM {events} WHERE case_id IS NOT NULL GROUP BY case_id""")
+    phase = _go_live_phase(m.go_live, "started_at", m.timezone) if m.go_live else "phase_of_first"
     case_checks = reject_columns(
         [
+            # A loop is measured from all of its events or not at all: never silently shortened.
+            Check(
+                "rejected_events > 0", plan.col("case"), "case incomplete: another of its events was rejected"
+            ),
             Check("workflows > 1", plan.columns.get("workflow", ""), "case spans several workflows"),
             Check(
                 f"duration_minutes > {max_minutes}",
@@ -575,7 +677,7 @@ def _check_events(
         FROM {accepted}_checked_cases WHERE reject_reason IS NULL""")
 
 
-def _report(staged: Staged, plan: _Plan, checked: str, accepted: str) -> TimingReport:
+def _report(staged: Staged, plan: _Plan, checked: str, accepted: str, preview: bool) -> TimingReport:
     cursor = staged.cursor
     rejects = all_rejects(staged, checked)
     rows = staged.records
@@ -586,9 +688,13 @@ def _report(staged: Staged, plan: _Plan, checked: str, accepted: str) -> TimingR
                median((duration_minutes + rework_minutes) / loops) AS median_minutes,
                min(measured_at) AS first_measured, max(measured_at) AS last_measured
         FROM {accepted} GROUP BY ALL ORDER BY workflow_id, phase DESC""").df()
-    distribution = cursor.execute(f"""
-        SELECT workflow_id, phase, (duration_minutes + rework_minutes) / loops AS minutes_per_loop
-        FROM {accepted} USING SAMPLE reservoir(5000 ROWS) REPEATABLE (7)""").df()
+    distribution = (
+        cursor.execute(f"""
+            SELECT workflow_id, phase, (duration_minutes + rework_minutes) / loops AS minutes_per_loop
+            FROM {accepted} USING SAMPLE reservoir(5000 ROWS) REPEATABLE (7)""").df()
+        if preview
+        else pd.DataFrame(columns=["workflow_id", "phase", "minutes_per_loop"])
+    )
     loops_found = cursor.execute(f"SELECT count(*) FROM {accepted}").fetchall()[0][0]
     notes = []
     if plan.mapping.business_hours:

@@ -158,11 +158,11 @@ def read_workflows(
     store: Store, path: str | Path, explicit: dict[str, str] | None = None, name: str | None = None
 ) -> WorkflowImportReport:
     """Parse and check a workflows file; nothing is written."""
-    with open_source(path, name) as source:
+    with open_source(path, name, max_bytes=store.max_upload_bytes) as source:
+        mapping = resolve_mapping(source, explicit or {})  # before reading: fail fast on a bad map
         cursor = store.new_cursor()
         staged = stage_csv(cursor, source)
         try:
-            mapping = resolve_mapping(source, explicit or {})
             checked = f"{staged.table}_checked"
             cursor.execute(f"CREATE TEMP TABLE {checked} AS {_parsed_sql(staged.table, mapping)}")
             rows = cursor.execute(

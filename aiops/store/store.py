@@ -128,10 +128,16 @@ class Store(Reader):
     """
 
     def __init__(
-        self, path: str | Path, *, policy: Policy | None = None, lock_timeout_s: float = 5.0
+        self,
+        path: str | Path,
+        *,
+        policy: Policy | None = None,
+        lock_timeout_s: float = 5.0,
+        max_upload_bytes: int | None = None,
     ) -> None:
         self.path = str(path)
         self.policy = policy or load_policy()
+        self.max_upload_bytes = max_upload_bytes  # imports refuse larger files
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._con = _connect(self.path, lock_timeout_s)

@@ -333,3 +333,15 @@ def test_classify_with_bad_policy_file_fails_with_one_line_naming_the_key(cli):
     )
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and "risk.high.changes" in err
+
+
+# A database that recorded version V with other rules refuses to open, so the shipped default
+# policy must get a new version whenever its text changes. Change both values together.
+SHIPPED_DEFAULT = ("2026.11.2", "6c80e0231b0cf2a50cea6f38620593cbf9b5ed6e3318c87bda7e90d4fff46130")
+
+
+def test_shipped_default_policy_text_matches_its_version():
+    policy = load_policy()
+    assert (policy.version, policy.sha256) == SHIPPED_DEFAULT, (
+        "default.toml changed: bump its `version` and update SHIPPED_DEFAULT with the new sha256"
+    )

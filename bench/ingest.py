@@ -1,0 +1,169 @@
+"""The timings import at scale: speed against two baselines measured in the same run, and memory.
+
+1. A canonical timings file of N rows (default 1,000,000) is imported through the product's path
+   (sniff → DuckDB read_csv → staging → SQL checks → one committed batch). Its time is printed as
+   a ratio to
+   - a raw DuckDB `read_csv` of the same file into a table (target: ≤ 1.5×), and
+   - pandas `read_csv` + one pydantic model per row (target: the import ≥ 20× faster).
+2. Peak memory (max RSS of a fresh process) importing 10,000,000 rows (target: ≤ 1.5 GB).
+
+    python -m bench.ingest [--rows 1000000] [--memory-rows 10000000] [--skip-memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from aiops.auth import Actor
+from aiops.ingest.timings import import_timings
+from aiops.store import Store
+from aiops.workflow import Workflow
+
+WORKFLOWS = [f"bench-workflow-{i:03d}" for i in range(50)]
+ADMIN = Actor(name="bench", role="admin")
+
+
+def write_canonical(path: Path, rows: int) -> None:
+    """A canonical timings CSV with lognormal durations, written by DuckDB (fast, deterministic)."""
+    ids = "[" + ", ".join(f"'{w}'" for w in WORKFLOWS) + "]"
+    duckdb.execute(f"""
+        COPY (
+            SELECT {ids}[1 + (i % {len(WORKFLOWS)})] AS workflow_id,
+                   CASE WHEN i % 2 = 0 THEN 'before' ELSE 'after' END AS phase,
+                   TIMESTAMP '2026-01-01' + to_seconds(i * 13) AS measured_at,
+                   round(exp(2.5 + 0.8 * sin(i * 12.9898) ), 2) AS duration_minutes,
+                   1 + (i % 3) AS loops,
+                   CASE WHEN i % 7 = 0 THEN 2.5 ELSE 0 END AS rework_minutes
+            FROM range({rows}) t(i)
+        ) TO '{path}' (HEADER, DELIMITER ',')""")
+
+
+def fresh_store(path: Path) -> Store:
+    store = Store(path)
+    store.write(ADMIN, lambda tx: _register(tx))
+    return store
+
+
+def _register(tx) -> None:
+    from aiops.inventory import save_workflows
+
+    save_workflows(
+        tx, [Workflow(workflow_id=w, name=w, department="Bench", owner="bench") for w in WORKFLOWS], "bench"
+    )
+
+
+def time_product_import(csv: Path, workdir: Path) -> tuple[float, int]:
+    with fresh_store(workdir / "product.duckdb") as store:
+        start = time.perf_counter()
+        report = import_timings(store, ADMIN, csv)
+        elapsed = time.perf_counter() - start
+        assert report.rejected == 0, report.rejects.head()
+        return elapsed, report.accepted
+
+
+def time_raw_read_csv(csv: Path, workdir: Path) -> float:
+    con = duckdb.connect(str(workdir / "raw.duckdb"))
+    start = time.perf_counter()
+    con.execute(f"CREATE TABLE raw AS SELECT * FROM read_csv('{csv}')")
+    elapsed = time.perf_counter() - start
+    con.close()
+    return elapsed
+
+
+class TimingSample(BaseModel):
+    workflow_id: str = Field(min_length=1)
+    phase: str = Field(pattern="^(before|after)$")
+    measured_at: datetime
+    duration_minutes: float = Field(ge=0)
+    loops: int = Field(ge=1)
+    rework_minutes: float = Field(ge=0)
+
+
+def time_pandas_pydantic(csv: Path) -> float:
+    start = time.perf_counter()
+    frame = pd.read_csv(csv)
+    samples = [TimingSample.model_validate(row) for row in frame.to_dict("records")]
+    elapsed = time.perf_counter() - start
+    assert len(samples) == len(frame)
+    return elapsed
+
+
+_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from bench.ingest import ADMIN, fresh_store
+from aiops.ingest.timings import import_timings
+start = time.perf_counter()
+with fresh_store(Path({db!r})) as store:
+    report = import_timings(store, ADMIN, {csv!r})
+print(json.dumps({{"accepted": report.accepted, "seconds": time.perf_counter() - start,
+                  "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+"""
+
+
+def peak_memory(rows: int, workdir: Path) -> dict:
+    """Import ``rows`` in a fresh process; its max RSS is the peak memory of a real import."""
+    csv = workdir / f"timings_{rows}.csv"
+    write_canonical(csv, rows)
+    code = _CHILD.format(
+        root=str(Path(__file__).resolve().parent.parent), db=str(workdir / "mem.duckdb"), csv=str(csv)
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--memory-rows", type=int, default=10_000_000)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="aiops-bench-") as tmp:
+        workdir = Path(tmp)
+        csv = workdir / "timings.csv"
+        write_canonical(csv, args.rows)
+        size_mb = csv.stat().st_size / 1e6
+        raw = time_raw_read_csv(csv, workdir)
+        product, accepted = time_product_import(csv, workdir)
+        pandas = time_pandas_pydantic(csv)
+        print(f"file: {args.rows:,} canonical rows, {size_mb:.0f} MB")
+        print(f"raw DuckDB read_csv into a table:          {raw:.2f} s")
+        print(f"Saved Loops validated import (committed):  {product:.2f} s  ({accepted:,} accepted)")
+        print(f"pandas read_csv + per-row pydantic:         {pandas:.2f} s")
+        ratio_raw, speedup = product / raw, pandas / product
+        print(
+            f"import / raw read_csv = {ratio_raw:.2f}x (target <= 1.5x) -> "
+            f"{'MET' if ratio_raw <= 1.5 else 'NOT MET'}"
+        )
+        print(
+            f"pandas+pydantic / import = {speedup:.1f}x faster (target >= 20x) -> "
+            f"{'MET' if speedup >= 20 else 'NOT MET'}"
+        )
+        failed |= ratio_raw > 1.5 or speedup < 20
+        if not args.skip_memory:
+            measured = peak_memory(args.memory_rows, workdir)
+            peak_gb = measured["max_rss_kb"] / 1024 / 1024
+            print(
+                f"peak memory importing {args.memory_rows:,} rows: {peak_gb:.2f} GB "
+                f"({measured['seconds']:.1f} s) (target <= 1.5 GB) -> "
+                f"{'MET' if peak_gb <= 1.5 else 'NOT MET'}"
+            )
+            failed |= peak_gb > 1.5
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

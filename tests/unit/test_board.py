@@ -1,0 +1,328 @@
+"""The board pack: one template to PDF and offline HTML, every figure with its interval, n and
+evidence, hostile workflow names inert in HTML, PDF and CSV, and the `aiops report board` command."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import re
+import shutil
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from aiops.auth import Actor
+from aiops.cli import main
+from aiops.errors import AiopsError
+from aiops.ingest.timings import import_timings
+from aiops.inventory import save_workflow
+from aiops.metrics import Period
+from aiops.report import format as fmt
+from aiops.report.board import (
+    board_csv,
+    build_board_pack,
+    period_name,
+    previous_period,
+    render_html,
+    render_pdf,
+    write_board_pack,
+)
+from aiops.report.summary import summarize
+from aiops.store import Store
+from aiops.workflow import Workflow
+
+SCRIPT = "<script>alert(1)</script>"
+FORMULA = '=HYPERLINK("x")'
+Q3 = Period.quarter(2026, 3)
+DEPARTMENTS = ["Engineering", "Finance", "Operations", "People", "Product", "Sales", "Support"]
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def flat(text: str) -> str:
+    """Text with line breaks and runs of spaces folded: PDF extraction wraps where the layout did."""
+    return re.sub(r"\s+", " ", text)
+
+
+def _timings_csv(path: Path, workflow_ids: list[str]) -> Path:
+    """25 before and 25 after loops per workflow in Q3: enough for evidence, a visible saving."""
+    lines = ["workflow_id,phase,measured_at,duration_minutes,loops,rework_minutes"]
+    start = datetime(2026, 7, 2, 9)
+    for workflow_id in workflow_ids:
+        for i in range(25):
+            lines.append(f"{workflow_id},before,{start + timedelta(days=i):%Y-%m-%d %H:%M},{30 + i % 7},1,0")
+            moment = start + timedelta(days=40 + i)
+            lines.append(f"{workflow_id},after,{moment:%Y-%m-%d %H:%M},{12 + i % 5},1,{i % 3}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def hostile_db(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo (copied) plus two workflows with hostile names, each with an open stop condition
+    and timings, so they reach every table, the stop-conditions list and the totals."""
+    folder = tmp_path_factory.mktemp("board")
+    path = folder / "hostile.duckdb"
+    shutil.copy(demo_template, path)
+    admin = Actor(name="admin@test", role="admin")
+    with Store(path) as store:
+        save_workflow(
+            store,
+            admin,
+            Workflow(
+                workflow_id="hostile-script",
+                name=SCRIPT,
+                department="Support",
+                data_touched="customer_data",
+                changes="drafts",
+                customer_impact="internal",
+                success_metric="Minutes per ticket",
+            ),
+        )
+        save_workflow(
+            store,
+            admin,
+            Workflow(
+                workflow_id="hostile-formula",
+                name=FORMULA,
+                department="Sales",
+                owner="@owner",
+                reviewer="+reviewer",
+                review_requirement="spot_check",
+                changes="drafts",
+                customer_impact="internal",
+                failure_detection="Weekly audit",
+            ),
+        )
+        timings = _timings_csv(folder / "hostile_timings.csv", ["hostile-script", "hostile-formula"])
+        import_timings(store, admin, timings)
+    return path
+
+
+@pytest.fixture(scope="module")
+def hostile_pack(hostile_db: Path):
+    with Store(hostile_db) as store:
+        return build_board_pack(store, Q3, as_of=datetime(2026, 11, 16))
+
+
+@pytest.fixture(scope="module")
+def hostile_html(hostile_pack) -> str:
+    return render_html(hostile_pack)
+
+
+@pytest.fixture(scope="module")
+def hostile_pdf(hostile_pack) -> bytes:
+    return render_pdf(hostile_pack)
+
+
+# -- content ------------------------------------------------------------------------------------------
+
+
+def test_pdf_text_holds_period_company_totals_every_department_and_methodology(hostile_pack, hostile_pdf):
+    text = flat(pdf_text(hostile_pdf))
+    company = hostile_pack.company
+    assert "2026 Q3" in text and "2026-07-01 to 2026-09-30" in text
+    assert f"{fmt.number(company.hours_returned)} h" in text
+    assert fmt.interval(company.hours_returned_low, company.hours_returned_high) in text
+    assert fmt.number(company.loops_removed) in text
+    assert fmt.interval(company.loops_removed_low, company.loops_removed_high) in text
+    assert company.n in text  # never a total without its n ...
+    assert flat(company.evidence) in text  # ... and its evidence mix
+    for department in DEPARTMENTS:
+        assert department in text
+    for phrase in (
+        "How the figures are made",
+        "Before/after is observational",
+        "Welch",
+        "fewer than 20 timing samples",
+        f"version {hostile_pack.policy_version}",
+        "Data freshness",
+        "Open stop conditions and their owners",
+        "What must stay human",
+    ):
+        assert phrase in text, phrase
+
+
+def test_pdf_has_title_page_and_numbered_pages(hostile_pack, hostile_pdf):
+    reader = PdfReader(io.BytesIO(hostile_pdf))
+    pages = len(reader.pages)
+    title = flat(reader.pages[0].extract_text())
+    assert "Board pack" in title and "2026 Q3" in title
+    assert f"Generated {hostile_pack.generated_at:%Y-%m-%d %H:%M} UTC" in title
+    assert "Page 1 of" not in title  # no footer on the title page
+    assert f"Page 2 of {pages}" in reader.pages[1].extract_text()
+    assert f"Page {pages} of {pages}" in reader.pages[-1].extract_text()
+    # The executive summary is one page: its next page is the charts page.
+    assert "executive summary" in reader.pages[1].extract_text().lower()
+    assert "Loops removed next to the risks still open" in reader.pages[2].extract_text()
+
+
+def test_pdf_draws_the_vector_charts(hostile_pdf):
+    # WeasyPrint draws the SVG's text as text: the axis titles prove the charts were rendered.
+    text = pdf_text(hostile_pdf)
+    assert "loops removed (baseline loops of human time)" in text
+    assert "open stop conditions" in text
+
+
+def test_pdf_has_no_scripts_and_no_external_links(hostile_pdf):
+    assert b"/JavaScript" not in hostile_pdf and b"/JS " not in hostile_pdf
+    assert b"/URI" not in hostile_pdf
+
+
+def test_totals_come_from_the_same_domain_functions_as_the_summary(hostile_db, hostile_pack):
+    with Store(hostile_db) as store:
+        summary = summarize(store, Q3, as_of=datetime(2026, 11, 16))
+    assert hostile_pack.company.hours_returned == pytest.approx(summary["company"]["hours_returned"])
+    assert hostile_pack.company.loops_removed_low == pytest.approx(summary["company"]["loops_removed_low"])
+    by_name = {d["department"]: d for d in summary["departments"]}
+    for section in hostile_pack.departments:
+        assert section.totals.hours_returned == pytest.approx(by_name[section.name]["hours_returned"])
+        assert section.totals.samples_after == by_name[section.name]["samples_after"]
+
+
+def test_stop_conditions_list_names_each_owner_or_its_absence(hostile_pack, hostile_html):
+    stops = {s.workflow.workflow_id: s for s in hostile_pack.stops}
+    assert {"no_owner", "customer_data_without_review", "failure_invisible"} <= {
+        code for code, _ in stops["hostile-script"].conditions
+    }
+    assert [code for code, _ in stops["hostile-formula"].conditions] == ["success_not_measurable"]
+    assert stops["hostile-formula"].workflow.owner == "@owner"
+    stops_page = hostile_html.split('id="stops"')[1].split("</section>")[0]
+    assert "no owner" in stops_page and "@owner" in stops_page
+
+
+# -- periods ------------------------------------------------------------------------------------------
+
+
+def test_a_quarter_is_compared_with_the_previous_quarter(demo):
+    assert previous_period(Period.quarter(2026, 4)) == Q3
+    assert previous_period(Period.quarter(2026, 1)) == Period.quarter(2025, 4)
+    pack = build_board_pack(demo, Period.quarter(2026, 4), as_of=datetime(2026, 11, 16), charts=False)
+    q3 = summarize(demo, Q3, as_of=datetime(2026, 11, 16))["company"]
+    assert pack.comparison is not None and pack.comparison.name == "2026 Q3"
+    assert pack.comparison.previous.hours_returned == pytest.approx(q3["hours_returned"])
+    assert pack.comparison.hours_change == pytest.approx(pack.company.hours_returned - q3["hours_returned"])
+    # Q4 is not over on 16 November: the pack says so instead of comparing silently.
+    assert pack.in_progress and "2026 Q4 is not over" in pack.period_note
+    assert "part of it with the whole of 2026 Q3" in render_html(pack)
+
+
+def test_all_time_says_no_comparison_is_possible(demo):
+    pack = build_board_pack(demo, Period(), charts=False)
+    assert pack.comparison is None and period_name(Period()) == "all time"
+    assert "the period is all time" in pack.no_comparison
+    assert pack.no_comparison in render_html(pack)
+
+
+def test_a_previous_period_without_evidence_is_not_compared(demo):
+    # The demo's timings start in June: 2026 Q2 has no after-phase loops, so no honest change.
+    pack = build_board_pack(demo, Q3, as_of=datetime(2026, 11, 16), charts=False)
+    assert pack.comparison is None
+    assert "no workflow had enough evidence in 2026 Q2" in pack.no_comparison
+
+
+def test_a_date_range_uses_the_period_of_the_same_length_before():
+    period = Period(date(2026, 8, 1), date(2026, 9, 1))
+    assert previous_period(period) == period.previous()
+    assert period_name(period) == "2026-08-01 to 2026-08-31"
+
+
+def test_an_empty_database_gives_a_pack_that_says_so(store):
+    pack = build_board_pack(store, Q3)
+    assert pack.workflows == () and not pack.company.has_estimate and pack.charts == {}
+    html = render_html(pack)
+    assert "No workflow has enough samples" in html and "No open stop conditions" in html
+    assert pdf_text(render_pdf(pack)).count("Page ") >= 5
+
+
+# -- offline HTML and escaping ------------------------------------------------------------------------
+
+
+def test_html_holds_no_external_url(hostile_html):
+    assert not re.search(r"https?://", hostile_html, re.IGNORECASE)
+    assert "url(" not in hostile_html and "@import" not in hostile_html
+    sources = re.findall(r'(?:src|href)="([^"]*)"', hostile_html)
+    assert sources and all(s.startswith(("data:image/svg+xml;base64,", "#")) for s in sources)
+
+
+def test_charts_are_embedded_svg_rendered_from_the_app_specs(hostile_html):
+    uris = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', hostile_html)
+    assert len(uris) == 2
+    svgs = [base64.b64decode(u).decode("utf-8") for u in uris]
+    assert all(svg.startswith("<svg") for svg in svgs)
+    # Fixed pixel widths (not "container"): the chart fits an A4 page.
+    assert all(int(re.search(r'width="(\d+)"', svg)[1]) <= 700 for svg in svgs)
+
+
+def test_hostile_names_are_escaped_in_html(hostile_html):
+    assert SCRIPT not in hostile_html
+    assert "<script" not in hostile_html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile_html
+    assert "=HYPERLINK(&#34;x&#34;)" in hostile_html
+
+
+def test_hostile_names_are_literal_text_in_pdf(hostile_pdf):
+    text = pdf_text(hostile_pdf)
+    assert SCRIPT in text
+    assert FORMULA in text
+
+
+def test_board_csv_escapes_formula_cells(hostile_pack):
+    rows = {r["workflow_id"]: r for r in csv.DictReader(io.StringIO(board_csv(hostile_pack)))}
+    assert rows["hostile-formula"]["name"] == "'" + FORMULA
+    assert rows["hostile-formula"]["owner"] == "'@owner"
+    assert rows["hostile-script"]["name"] == SCRIPT  # text, not a formula: kept as is
+    assert len(rows) == len(hostile_pack.workflows)
+    for row in rows.values():
+        assert not row["name"].startswith(("=", "+", "-", "@"))
+    # Negative numbers stay numbers (only text cells are escaped).
+    assert any(row["saved_per_loop"].startswith("-") for row in rows.values())
+
+
+# -- writing files and the command line ----------------------------------------------------------------
+
+
+def test_write_board_pack_refuses_an_unknown_suffix(demo, tmp_path):
+    with pytest.raises(AiopsError) as error:
+        write_board_pack(demo, tmp_path / "pack.docx", Q3)
+    assert "pack.docx" in error.value.message and ".pdf or .html" in error.value.hint
+    assert not (tmp_path / "pack.docx").exists()
+
+
+def test_cli_report_board_writes_a_pdf(capsys, demo_path, tmp_path):
+    out = tmp_path / "board.pdf"
+    code = main(["report", "board", "--out", str(out), "--db", str(demo_path), "--period", "2026Q3"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert out.read_bytes().startswith(b"%PDF")
+    assert "2026-07-01 to 2026-09-30" in captured.out and captured.err == ""
+    assert "2026 Q3" in pdf_text(out.read_bytes())
+
+
+def test_cli_report_board_writes_html_with_json(capsys, demo_path, tmp_path):
+    out = tmp_path / "board.html"
+    argv = ["report", "board", "--out", str(out), "--db", str(demo_path), "--period", "2026Q4", "--json"]
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    payload = json.loads(captured.out)
+    assert payload["out"] == str(out) and payload["period"] == "2026-10-01 to 2026-12-31"
+    assert payload["seconds"] >= 0 and payload["bytes"] == out.stat().st_size
+    html = out.read_text(encoding="utf-8")
+    assert "2026 Q4" in html and "compared with 2026 Q3" in html
+
+
+def test_cli_report_board_unknown_suffix_exits_1_with_one_line(capsys, demo_path, tmp_path):
+    out = tmp_path / "board.docx"
+    code = main(["report", "board", "--out", str(out), "--db", str(demo_path)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.count("\n") == 1 and captured.err.startswith("aiops: error: ")
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert not out.exists()

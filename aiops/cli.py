@@ -248,10 +248,8 @@ def _classification_json(c) -> dict:
     }
 
 
-def _timing_mapping(args: argparse.Namespace, store):
-    from aiops.ingest.presets import find_preset, preset_mapping
-    from aiops.ingest.timings import TimingMapping
-
+def _timing_answers(args: argparse.Namespace) -> dict[str, object]:
+    """The mapping options given on the command line (the rest comes from a preset or the file)."""
     fields = {
         "workflow": args.workflow,
         "workflow_column": args.workflow_column,
@@ -269,11 +267,18 @@ def _timing_mapping(args: argparse.Namespace, store):
         "date_order": args.date_order,
         "timezone": args.timezone,
     }
-    given = {k: v for k, v in fields.items() if v is not None}
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _timing_mapping(args: argparse.Namespace):
+    """An explicit mapping from the options; None for a preset or a canonical file."""
+    from aiops.ingest.timings import TimingMapping
+
+    given = _timing_answers(args)
+    if args.preset or not given:
+        return None
     try:
-        if args.preset:
-            return preset_mapping(find_preset(store, args.preset), args.loop, given)
-        return TimingMapping(**given) if given else None  # None: a canonical file
+        return TimingMapping(**given)
     except ValidationError as e:
         raise MappingError(
             f"mapping: {e.errors()[0]['msg'].removeprefix('Value error, ')}",
@@ -285,7 +290,17 @@ def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
     from aiops.errors import Conflict
     from aiops.ingest.timings import open_timing_import
 
-    with _open(args) as store, open_timing_import(store, args.file, _timing_mapping(args, store)) as upload:
+    with (
+        _open(args) as store,
+        open_timing_import(
+            store,
+            args.file,
+            _timing_mapping(args),
+            preset=args.preset,
+            loop=args.loop,
+            answers=_timing_answers(args),
+        ) as upload,
+    ):
         report = upload.report
         if not args.dry_run:
             try:
@@ -581,7 +596,10 @@ def _timing_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--measured-at-column", help="column with when the loop ran")
     group.add_argument("--date-order", choices=["dmy", "mdy"], help="for dates like 03/04/2024")
     group.add_argument("--timezone", help="zone of timestamps without an offset (default UTC)")
-    group.add_argument("--preset", help="a saved or built-in mapping (see `aiops timings presets`)")
+    group.add_argument(
+        "--preset",
+        help="a saved or built-in mapping, or `auto` to recognise the file (see `aiops timings presets`)",
+    )
     group.add_argument("--loop", help="which of the preset's loops to measure (default: its first)")
     group.add_argument("--save-preset", metavar="NAME", help="save this mapping as a named preset")
     parser.add_argument("--dry-run", action="store_true", help="check and preview; write nothing")

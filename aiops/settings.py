@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     roles_file: Path | None = Field(None, description="who has which role, when sign-in is on")
     max_upload_mb: int = Field(200, ge=1, description="largest upload accepted, in megabytes")
     lock_timeout_s: float = Field(5.0, ge=0, description="how long to wait for a busy database")
+    memory_limit: str = Field("1GB", description="DuckDB's memory limit; beyond it, it spills to disk")
 
     @classmethod
     def settings_customise_sources(

@@ -30,8 +30,8 @@ writable = {
 }
 
 uploaded = st.file_uploader(
-    "Export file (CSV)",
-    type=["csv", "txt", "tsv"],
+    "Export file (CSV, or JSON such as `gh pr list --json ...`)",
+    type=["csv", "txt", "tsv", "json"],
     key="upload_file_widget",
     max_upload_size=settings().max_upload_mb,
 )

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from aiops.ingest.presets import Preset, guess_mapping, recognize
 from aiops.ingest.sniff import open_source
 from aiops.ingest.timings import TimingMapping, canonical_mapping
-from ui.context import settings, store
+from ui.context import run_action, settings, store
 
 NONE = "—"
 LOOP_MODES = {
@@ -84,14 +84,18 @@ def mapping_form(
     """The mapping, pre-filled from the preset or the guesses; None while it is incomplete."""
     headers = list(upload.headers)
     k = f"map_{upload.key}"
-    if preset is not None and len(preset.loops) > 1:
-        loop = st.selectbox(
-            "Which loop to measure", preset.loops, format_func=lambda o: o.label, key=f"{k}_loop"
-        )
-        prefill = dict(loop.mapping)
+    if preset is not None and preset.cannot_measure:
+        st.warning(preset.cannot_measure, icon=":material/block:")
     elif preset is not None:
-        prefill = dict(preset.loops[0].mapping)
-        st.caption(f"Loop: {preset.loops[0].label}. {preset.loops[0].note}")
+        option = preset.loops[0]
+        if len(preset.loops) > 1:
+            option = st.selectbox("Which loop to measure", preset.loops, format_func=lambda o: o.label,
+                                  key=f"{k}_loop")
+        st.caption(f"Loop: {option.label}. {option.note}".strip())
+        if option.mapping.get("business_hours"):
+            st.info("This loop counts business hours only, not calendar time: its figures say so.",
+                    icon=":material/schedule:")
+        prefill = run_action(lambda: preset.fields_for(headers, option.name)) or {}
 
     st.markdown("**Which workflow**")
     by_column = st.radio(

@@ -24,12 +24,18 @@ class Check:
 
 
 def reject_columns(checks: list[Check]) -> str:
-    """SQL for ``reject_column, reject_reason``: NULL when every check passes."""
+    """SQL for ``reject_check, reject_column, reject_reason``: NULL when every check passes.
+    The checks are evaluated once (the number of the first that fails); the column and reason
+    are looked up from it."""
     if not checks:
-        return "NULL::VARCHAR AS reject_column, NULL::VARCHAR AS reject_reason"
-    column = " ".join(f"WHEN {c.failed} THEN {sql_literal(c.column)}" for c in checks)
-    reason = " ".join(f"WHEN {c.failed} THEN {sql_literal(c.reason)}" for c in checks)
-    return f"CASE {column} END AS reject_column, CASE {reason} END AS reject_reason"
+        return "NULL::INTEGER AS reject_check, NULL::VARCHAR AS reject_column, NULL::VARCHAR AS reject_reason"
+    first = " ".join(f"WHEN {c.failed} THEN {number}" for number, c in enumerate(checks, start=1))
+    columns = ", ".join(sql_literal(c.column) for c in checks)
+    reasons = ", ".join(sql_literal(c.reason) for c in checks)
+    return (
+        f"CASE {first} END AS reject_check, [{columns}][reject_check] AS reject_column, "
+        f"[{reasons}][reject_check] AS reject_reason"
+    )
 
 
 def all_rejects(staged: Staged, checked: str, limit: int | None = None) -> pd.DataFrame:

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from aiops.errors import MappingError
 from aiops.ingest.sniff import SourceFile
+from aiops.ingest.timestamps import DateOrder
+
+Unit = Literal["seconds", "minutes", "hours", "days", "hms"]
 
 
 def header_key(name: str) -> str:
@@ -48,3 +55,71 @@ def parse_assignments(pairs: list[str] | None) -> dict[str, str]:
             raise MappingError(f"--map {pair!r} is not field=COLUMN", "e.g. --map name='Use Case Name'")
         mapping[field.strip().lower()] = column.strip()
     return mapping
+
+
+class TimingMapping(BaseModel):
+    """Where each canonical field of a timing sample comes from in an uploaded file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workflow: str | None = None
+    workflow_column: str | None = None
+    duration_column: str | None = None
+    unit: Unit = "minutes"
+    start_column: str | None = None
+    end_column: str | None = None
+    case_column: str | None = None
+    timestamp_column: str | None = None
+    phase_column: str | None = None
+    go_live: date | None = None
+    loops_column: str | None = None
+    rework_column: str | None = None
+    measured_at_column: str | None = None
+    date_order: DateOrder | None = None
+    timezone: str = "UTC"
+    business_hours: bool = False
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _one_source_each(self) -> TimingMapping:
+        if (self.workflow is None) == (self.workflow_column is None):
+            raise ValueError("give exactly one of: one workflow for the file, or a workflow column")
+        modes = [
+            self.duration_column is not None,
+            self.start_column is not None or self.end_column is not None,
+            self.case_column is not None or self.timestamp_column is not None,
+        ]
+        if sum(modes) != 1:
+            raise ValueError(
+                "give exactly one way to measure a loop: a duration column, start and "
+                "end columns, or an event log's case and timestamp columns"
+            )
+        if modes[1] and not (self.start_column and self.end_column):
+            raise ValueError("start and end columns go together")
+        if modes[2] and not (self.case_column and self.timestamp_column):
+            raise ValueError("an event log needs both a case column and a timestamp column")
+        if (self.phase_column is None) == (self.go_live is None):
+            raise ValueError("give exactly one of: a phase column, or a go-live date")
+        if modes[0] and self.measured_at_column is None:
+            raise ValueError("a duration column needs a measured-at column (when each loop ran)")
+        return self
+
+    @property
+    def mode(self) -> Literal["duration", "span", "events"]:
+        if self.duration_column:
+            return "duration"
+        return "span" if self.start_column else "events"
+
+    def describe(self) -> str:
+        what = {
+            "duration": f"'{self.duration_column}' in {self.unit}",
+            "span": f"'{self.start_column}' → '{self.end_column}'",
+            "events": f"first → last '{self.timestamp_column}' per '{self.case_column}'",
+        }
+        phase = f"split at go-live {self.go_live}" if self.go_live else f"phase from '{self.phase_column}'"
+        hours = " (business hours)" if self.business_hours else ""
+        return f"loop time {what[self.mode]}{hours}; {phase}"

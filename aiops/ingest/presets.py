@@ -8,15 +8,16 @@ knows those. Built-in presets ship in ``builtin_presets.toml``; users save their
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aiops.errors import MappingError, NotFound
-from aiops.ingest.mapping import header_key
-from aiops.ingest.timings import TimingMapping
+from aiops.ingest.mapping import TimingMapping, header_key
 from aiops.store import Reader, Tx
 
 # Fields a preset may set: how a loop is measured, never which workflow or go-live.
@@ -38,6 +39,9 @@ PRESET_FIELDS = (
 )
 
 
+Columns = str | list[str]  # one header, or the headers it may be spelled as, in order
+
+
 class LoopOption(BaseModel):
     """One loop a preset can measure (e.g. Zendesk: full resolution, or first reply)."""
 
@@ -45,7 +49,7 @@ class LoopOption(BaseModel):
 
     name: str
     label: str
-    mapping: dict[str, object]
+    mapping: dict[str, Columns | bool]
     note: str = ""
 
 
@@ -55,13 +59,17 @@ class Preset(BaseModel):
     name: str
     title: str
     tool: str = ""
-    signature: list[str] = Field(default_factory=list)
-    prefix_headers: bool = False
-    loops: list[LoopOption]
+    # Headers the file must carry; an entry may list alternative spellings.
+    signature: list[Columns] = Field(default_factory=list)
+    prefix_headers: bool = False  # a header may carry a suffix, e.g. "(America/New_York)"
+    timezone_in_header: bool = False  # Intercom: timestamps are in the zone the header names
+    loops: list[LoopOption] = Field(default_factory=list)
     cannot_measure: str = ""
     builtin: bool = True
 
     def loop(self, name: str | None) -> LoopOption:
+        if not self.loops:
+            raise MappingError(f"{self.title}: {self.cannot_measure}", "export the timestamps it lacks")
         if name is None:
             return self.loops[0]
         for option in self.loops:
@@ -71,15 +79,65 @@ class Preset(BaseModel):
             f"preset {self.name} has no loop '{name}'", f"its loops: {', '.join(o.name for o in self.loops)}"
         )
 
+    def find(self, headers: list[str], columns: Columns) -> str | None:
+        """The file's header for one of ``columns`` (case-insensitive; by prefix if allowed)."""
+        for wanted in [columns] if isinstance(columns, str) else columns:
+            key = header_key(wanted)
+            for header in headers:
+                found = header_key(header)
+                if found == key or (self.prefix_headers and found.startswith(key + "_")):
+                    return header
+        return None
+
     def matches(self, headers: list[str]) -> bool:
-        keys = [header_key(h) for h in headers]
-        return bool(self.signature) and all(
-            _has(keys, header_key(s), self.prefix_headers) for s in self.signature
-        )
+        return bool(self.signature) and all(self.find(headers, s) is not None for s in self.signature)
+
+    def fields_for(self, headers: list[str], loop: str | None) -> dict[str, object]:
+        """The chosen loop's mapping fields with this file's header spellings (and the time zone a
+        header names, where the tool writes it there)."""
+        fields: dict[str, object] = {}
+        for field, value in self.loop(loop).mapping.items():
+            if field.endswith("_column"):
+                header = self.find(headers, value)
+                if header is None:
+                    raise MappingError(
+                        f"{self.title}: no column {value!r} in this file",
+                        "map the file by hand, or pick another loop",
+                    )
+                fields[field] = header
+            else:
+                fields[field] = value
+        if self.timezone_in_header:
+            zones = [z for f, h in fields.items() if f.endswith("_column") and (z := header_zone(str(h)))]
+            if zones:
+                fields["timezone"] = zones[0]
+        return fields
+
+    def resolve(self, headers: list[str], loop: str | None, overrides: dict[str, object]) -> TimingMapping:
+        """The loop's mapping for this file plus the user's answers (workflow, go-live...)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        try:
+            return TimingMapping(**(self.fields_for(headers, loop) | given))
+        except ValidationError as e:
+            raise MappingError(
+                f"mapping: {e.errors()[0]['msg'].removeprefix('Value error, ')}",
+                "answer which workflow and the go-live date (or a phase column)",
+            ) from e
 
 
-def _has(keys: list[str], wanted: str, prefix: bool) -> bool:
-    return any(k == wanted or (prefix and k.startswith(wanted + "_")) for k in keys)
+_ZONE_IN_HEADER = re.compile(r"\(([A-Za-z_]+(?:/[A-Za-z_+\-]+)+|UTC)\)\s*$")
+
+
+def header_zone(header: str) -> str | None:
+    """The IANA time zone a header names, e.g. `... at (America/New_York)`."""
+    match = _ZONE_IN_HEADER.search(header)
+    if match is None:
+        return None
+    try:
+        ZoneInfo(match[1])
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return match[1]
 
 
 def builtin_presets() -> list[Preset]:
@@ -88,16 +146,21 @@ def builtin_presets() -> list[Preset]:
 
 
 def user_presets(db: Reader) -> list[Preset]:
-    rows = db.query("SELECT name, mapping FROM mapping_presets ORDER BY name")
-    return [
-        Preset(
-            name=name,
-            title=name,
-            builtin=False,
-            loops=[LoopOption(name="default", label="saved mapping", mapping=json.loads(m))],
+    """Saved mappings; the columns they name are their signature, so they are recognised too."""
+    presets = []
+    for name, text in db.query("SELECT name, mapping FROM mapping_presets ORDER BY name"):
+        mapping = json.loads(text)
+        columns = [v for k, v in mapping.items() if k.endswith("_column")]
+        presets.append(
+            Preset(
+                name=name,
+                title=f"saved preset '{name}'",
+                builtin=False,
+                signature=columns,
+                loops=[LoopOption(name="default", label="saved mapping", mapping=mapping)],
+            )
         )
-        for name, m in rows
-    ]
+    return presets
 
 
 def all_presets(db: Reader) -> list[Preset]:
@@ -121,18 +184,31 @@ def recognize(db: Reader, headers: list[str]) -> Recognition:
     """The preset whose header signature the file carries (the most specific one wins)."""
     candidates = [p for p in all_presets(db) if p.matches(headers)]
     if not candidates:
-        return Recognition(None, "no preset's columns are all in this file: map it by hand")
+        return Recognition(None, "no preset recognises these columns: map the file by hand")
     best = max(candidates, key=lambda p: len(p.signature))
-    shown = ", ".join(f"'{s}'" for s in best.signature)
-    return Recognition(best, f"recognised as {best.title}: the file has the columns {shown}")
+    shown = ", ".join(f"'{best.find(headers, s)}'" for s in best.signature)
+    reason = f"recognised as {best.title} ({best.name}): the file has {shown}"
+    if not best.loops:
+        reason += f". {best.cannot_measure}"
+    return Recognition(best, reason)
 
 
-def preset_mapping(preset: Preset, loop: str | None, overrides: dict[str, object]) -> TimingMapping:
-    """The preset's loop mapping with the user's answers (workflow, go-live...) on top."""
-    option = preset.loop(loop)
-    if preset.cannot_measure and not option.mapping:
-        raise MappingError(preset.cannot_measure, "export a file with both timestamps")
-    return TimingMapping(**(option.mapping | {k: v for k, v in overrides.items() if v is not None}))
+def resolve_preset(
+    db: Reader, name: str, headers: list[str], loop: str | None, overrides: dict[str, object]
+) -> tuple[TimingMapping, str]:
+    """A named preset (or ``auto``: recognised from the headers) applied to this file, and why."""
+    if name == "auto":
+        recognition = recognize(db, headers)
+        if recognition.preset is None:
+            raise MappingError(
+                f"--preset auto: {recognition.reason}",
+                "map the columns with --start-column/--end-column and friends",
+            )
+        preset, reason = recognition.preset, recognition.reason
+    else:
+        preset, reason = find_preset(db, name), f"preset {name}"
+    mapping = preset.resolve(headers, loop, overrides)
+    return mapping, f"{reason}; loop: {preset.loop(loop).label}"
 
 
 def save_preset(tx: Tx, name: str, mapping: TimingMapping) -> None:

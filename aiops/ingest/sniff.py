@@ -136,6 +136,12 @@ def _utf8_copy(path: Path, encoding: str, directory: Path) -> Path:
     return target
 
 
+def _is_json(path: Path) -> bool:
+    with path.open("rb") as f:
+        head = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head[:1] in (b"[", b"{")
+
+
 def _sample_text(path: Path) -> str:
     with path.open("rb") as f:
         raw = f.read(SAMPLE_BYTES)
@@ -228,11 +234,16 @@ def open_source(
             "split the export, or raise AIOPS_MAX_UPLOAD_MB (and server.maxUploadSize)",
         )
     scan = _scan(path)
-    encoding = encoding or detect_encoding(path, scan)
     with tempfile.TemporaryDirectory(prefix="aiops-ingest-") as tmp:
-        readable = (
-            path if encoding in ("utf-8", "utf-8-sig", "ascii") else _utf8_copy(path, encoding, Path(tmp))
-        )
+        if _is_json(path):
+            from aiops.ingest.json_source import json_to_csv  # only JSON uploads need it
+
+            readable, encoding = json_to_csv(path, Path(tmp) / "source.json.csv"), "json"
+        else:
+            encoding = encoding or detect_encoding(path, scan)
+            readable = (
+                path if encoding in ("utf-8", "utf-8-sig", "ascii") else _utf8_copy(path, encoding, Path(tmp))
+            )
         sample = _sample_text(readable)
         dialect = sniff_dialect(sample)
         if delimiter:

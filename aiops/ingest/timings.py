@@ -15,97 +15,27 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
 
 import duckdb
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from aiops import governance
 from aiops.auth import Actor
 from aiops.errors import Conflict, MappingError, NotFound
 from aiops.ingest.checks import Check, all_rejects, reject_columns
-from aiops.ingest.mapping import find_column, require_column
+from aiops.ingest.mapping import TimingMapping, Unit, find_column, require_column
+from aiops.ingest.presets import resolve_preset
 from aiops.ingest.reader import Staged, drop_staged, quote_ident, sample_csv, sql_literal, stage_csv
 from aiops.ingest.sniff import SourceFile, open_source
-from aiops.ingest.timestamps import DateOrder, TimestampFormat, detect_format, detect_formats
+from aiops.ingest.timestamps import TimestampFormat, detect_format, detect_formats
 from aiops.store import Store, Tx
 
-Unit = Literal["seconds", "minutes", "hours", "days", "hms"]
 UNIT_MINUTES = {"seconds": 1 / 60, "minutes": 1.0, "hours": 60.0, "days": 1440.0}
 PHASE_SYNONYMS = {
     "before": ("before", "baseline", "pre", "pre_ai", "without_ai", "no_ai", "manual", "control"),
     "after": ("after", "post", "post_ai", "with_ai", "ai", "ai_assisted", "assisted", "treatment"),
 }
 CANONICAL = ("workflow_id", "phase", "measured_at", "duration_minutes", "loops", "rework_minutes")
-
-
-class TimingMapping(BaseModel):
-    """Where each canonical field of a timing sample comes from in an uploaded file."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    workflow: str | None = None
-    workflow_column: str | None = None
-    duration_column: str | None = None
-    unit: Unit = "minutes"
-    start_column: str | None = None
-    end_column: str | None = None
-    case_column: str | None = None
-    timestamp_column: str | None = None
-    phase_column: str | None = None
-    go_live: date | None = None
-    loops_column: str | None = None
-    rework_column: str | None = None
-    measured_at_column: str | None = None
-    date_order: DateOrder | None = None
-    timezone: str = "UTC"
-    business_hours: bool = False
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @model_validator(mode="after")
-    def _one_source_each(self) -> TimingMapping:
-        if (self.workflow is None) == (self.workflow_column is None):
-            raise ValueError("give exactly one of: one workflow for the file, or a workflow column")
-        modes = [
-            self.duration_column is not None,
-            self.start_column is not None or self.end_column is not None,
-            self.case_column is not None or self.timestamp_column is not None,
-        ]
-        if sum(modes) != 1:
-            raise ValueError(
-                "give exactly one way to measure a loop: a duration column, start and "
-                "end columns, or an event log's case and timestamp columns"
-            )
-        if modes[1] and not (self.start_column and self.end_column):
-            raise ValueError("start and end columns go together")
-        if modes[2] and not (self.case_column and self.timestamp_column):
-            raise ValueError("an event log needs both a case column and a timestamp column")
-        if (self.phase_column is None) == (self.go_live is None):
-            raise ValueError("give exactly one of: a phase column, or a go-live date")
-        if modes[0] and self.measured_at_column is None:
-            raise ValueError("a duration column needs a measured-at column (when each loop ran)")
-        return self
-
-    @property
-    def mode(self) -> Literal["duration", "span", "events"]:
-        if self.duration_column:
-            return "duration"
-        return "span" if self.start_column else "events"
-
-    def describe(self) -> str:
-        what = {
-            "duration": f"'{self.duration_column}' in {self.unit}",
-            "span": f"'{self.start_column}' → '{self.end_column}'",
-            "events": f"first → last '{self.timestamp_column}' per '{self.case_column}'",
-        }
-        phase = f"split at go-live {self.go_live}" if self.go_live else f"phase from '{self.phase_column}'"
-        hours = " (business hours)" if self.business_hours else ""
-        return f"loop time {what[self.mode]}{hours}; {phase}"
 
 
 def canonical_mapping(source: SourceFile) -> TimingMapping | None:
@@ -531,13 +461,23 @@ def duplicate_batch(db: Tx | Store, sha256: str, workflow_ids: list[str]) -> int
 def open_timing_import(
     store: Store,
     path: str | Path,
-    mapping: TimingMapping | None,
+    mapping: TimingMapping | None = None,
     name: str | None = None,
     preview: bool = False,
+    preset: str | None = None,
+    loop: str | None = None,
+    answers: dict[str, object] | None = None,
 ) -> Iterator[TimingImport]:
     """Read and check an export; yield the import for preview and commit; drop staging after.
+
+    The mapping is given, or a ``preset`` (a name, or ``auto`` to recognise the file) is applied
+    with the user's ``answers`` (workflow, go-live...), or the file is in the canonical format.
     ``preview`` adds a sample of minutes per loop for the before/after chart."""
     with open_source(path, name, max_bytes=store.max_upload_bytes) as source:
+        notes = []
+        if preset:
+            mapping, why = resolve_preset(store, preset, source.header, loop, answers or {})
+            notes.append(why[:1].upper() + why[1:] + ".")
         mapping = mapping or _require_canonical(source)
         columns = _columns(source, mapping)
         cursor = store.new_cursor()
@@ -548,7 +488,9 @@ def open_timing_import(
             cursor.close()
             raise
         try:
-            yield _check(store, staged, _plan(staged, mapping, columns, types), preview)
+            upload = _check(store, staged, _plan(staged, mapping, columns, types), preview)
+            upload.report.notes[:0] = notes
+            yield upload
         except duckdb.Error as e:
             raise MappingError(
                 f"the mapping does not fit this file: {str(e).splitlines()[0]}", "check the columns and units"
@@ -728,9 +670,12 @@ def import_timings(
     *,
     dry_run: bool = False,
     name: str | None = None,
+    preset: str | None = None,
+    loop: str | None = None,
+    answers: dict[str, object] | None = None,
 ) -> TimingReport:
     """Check an export and, unless ``dry_run``, commit its accepted rows as one batch."""
-    with open_timing_import(store, path, mapping, name) as upload:
+    with open_timing_import(store, path, mapping, name, preset=preset, loop=loop, answers=answers) as upload:
         if dry_run:
             return upload.report
         return upload.commit(actor)

@@ -134,13 +134,16 @@ class Store(Reader):
         policy: Policy | None = None,
         lock_timeout_s: float = 5.0,
         max_upload_bytes: int | None = None,
+        memory_limit: str = "1GB",
     ) -> None:
         self.path = str(path)
         self.policy = policy or load_policy()
         self.max_upload_bytes = max_upload_bytes  # imports refuse larger files
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._con = _connect(self.path, lock_timeout_s)
+        # Beyond memory_limit DuckDB spills to <db>.tmp instead of growing: big imports stay bounded.
+        self._con = _connect(self.path, lock_timeout_s, {"memory_limit": memory_limit})
+        self._con.execute("SET enable_progress_bar = false")
         self._write_lock = threading.Lock()
         self._local = threading.local()
         try:
@@ -162,6 +165,7 @@ class Store(Reader):
         Every cursor reads timestamps without an offset as UTC, whatever the machine's zone."""
         cursor = self._con.cursor()
         cursor.execute("SET TimeZone = 'UTC'")
+        cursor.execute("SET enable_progress_bar = false")  # never draw on a CLI's stderr
         return cursor
 
     # -- the one write path -------------------------------------------------------------------------
@@ -256,12 +260,12 @@ def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
         cursor.execute("ROLLBACK")
 
 
-def _connect(path: str, lock_timeout_s: float) -> duckdb.DuckDBPyConnection:
+def _connect(path: str, lock_timeout_s: float, config: dict[str, str]) -> duckdb.DuckDBPyConnection:
     """Open the file, waiting a bounded time while another process holds its lock."""
     deadline = time.monotonic() + lock_timeout_s
     while True:
         try:
-            return duckdb.connect(path)
+            return duckdb.connect(path, config=config)
         except duckdb.IOException as e:
             if "lock" not in str(e).lower():
                 raise StoreError(f"cannot open database {path}: {e}") from e

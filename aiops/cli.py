@@ -354,9 +354,10 @@ def cmd_timings_batches(args: argparse.Namespace, out: Output) -> int:
             if b.undone_at is not None and str(b.undone_at) != "NaT"
             else "active"
         )
+        hours = "  business hours" if b.business_hours else ""
         out.line(
             f"{b.batch_id:>5}  {b.uploaded_at:%Y-%m-%d %H:%M}  {b.actor:<30} {b.file_name:<32} "
-            f"{b.accepted:>7} accepted {b.rejected:>6} rejected  {state}"
+            f"{b.accepted:>7} accepted {b.rejected:>6} rejected  {state}{hours}"
         )
     return EXIT_OK
 

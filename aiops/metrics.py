@@ -268,3 +268,33 @@ def weekly_series(db: Reader, metrics: pd.DataFrame, period: Period = Period()) 
     ):
         weeks[col] = np.where(after, weeks[src] * weeks.loops / 60, 0.0)
     return weeks.sort_values(["week", "workflow_id", "phase"]).reset_index(drop=True)
+
+
+_FRESHNESS = """
+WITH per_workflow AS (
+    SELECT workflow_id, max(measured_at) AS last_measured,
+           max(measured_at) FILTER (WHERE phase = 'before') AS baseline_until
+    FROM timing_samples GROUP BY workflow_id
+),
+uploads AS (
+    SELECT unnest(workflow_ids) AS workflow_id, batch_id, uploaded_at
+    FROM upload_batches WHERE undone_at IS NULL
+)
+SELECT w.department,
+       max(u.uploaded_at) AS last_upload,
+       max(p.last_measured) AS last_measured,
+       max(p.baseline_until) AS baseline_until,
+       count(DISTINCT u.batch_id) AS uploads,
+       count(DISTINCT w.workflow_id) AS workflows,
+       count(DISTINCT w.workflow_id) FILTER (WHERE p.baseline_until IS NOT NULL) AS with_baseline
+FROM workflows w
+LEFT JOIN per_workflow p USING (workflow_id)
+LEFT JOIN uploads u USING (workflow_id)
+GROUP BY w.department ORDER BY w.department
+"""
+
+
+def freshness(db: Reader) -> pd.DataFrame:
+    """Per department: the last upload, the last loop measured, and until when the baseline runs.
+    (Samples are aggregated per workflow first: no join over every timing row.)"""
+    return db.query_df(_FRESHNESS)

@@ -55,9 +55,12 @@ st.markdown(f"**Status:** {plain(c.status_reason)}")
 for stop in c.stop_conditions:
     st.error(f"Stop condition `{stop.code}`: {stop.reason}", icon=":material/pause_circle:")
 
+batches = data.batches(rev)
+mine = batches[batches.workflow_ids.map(lambda ids: workflow_id in list(ids))]
+business_hours = bool((mine.business_hours & mine.undone_at.isna()).any())
 with st.container(border=True):
     st.metric(
-        "Minutes saved per loop",
+        "Minutes saved per loop" + (" (business hours)" if business_hours else ""),
         "—" if pd.isna(m.saved_per_loop) else f"{m.saved_per_loop:,.1f} min",
         help=DEFINITIONS["saved_per_loop"],
     )
@@ -167,8 +170,6 @@ with checkpoints_tab:
             st.rerun()
 
 with uploads_tab:
-    batches = data.batches(rev)
-    mine = batches[batches.workflow_ids.map(lambda ids: workflow_id in list(ids))]
     if mine.empty:
         st.caption("No uploads for this workflow yet.")
     for batch in mine.itertuples(index=False):

@@ -12,6 +12,7 @@ from aiops import governance
 from aiops.classifier import Classification
 from aiops.ingest.timings import list_batches
 from aiops.metrics import Period, rollup, weekly_series, workflow_metrics
+from aiops.metrics import freshness as department_freshness
 from ui.context import store
 
 
@@ -53,16 +54,7 @@ def stops_by_department(revision: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def freshness(revision: str) -> pd.DataFrame:
-    return store().query_df("""
-        SELECT w.department,
-               max(b.uploaded_at) AS last_upload,
-               max(t.measured_at) AS last_measured,
-               max(t.measured_at) FILTER (WHERE t.phase = 'before') AS baseline_until,
-               count(DISTINCT b.batch_id) AS uploads
-        FROM workflows w
-        LEFT JOIN timing_samples t USING (workflow_id)
-        LEFT JOIN upload_batches b ON b.batch_id = t.batch_id
-        GROUP BY 1 ORDER BY 1""")
+    return department_freshness(store())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

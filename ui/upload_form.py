@@ -89,12 +89,15 @@ def mapping_form(
     elif preset is not None:
         option = preset.loops[0]
         if len(preset.loops) > 1:
-            option = st.selectbox("Which loop to measure", preset.loops, format_func=lambda o: o.label,
-                                  key=f"{k}_loop")
+            option = st.selectbox(
+                "Which loop to measure", preset.loops, format_func=lambda o: o.label, key=f"{k}_loop"
+            )
         st.caption(f"Loop: {option.label}. {option.note}".strip())
         if option.mapping.get("business_hours"):
-            st.info("This loop counts business hours only, not calendar time: its figures say so.",
-                    icon=":material/schedule:")
+            st.info(
+                "This loop counts business hours only, not calendar time: its figures say so.",
+                icon=":material/schedule:",
+            )
         prefill = run_action(lambda: preset.fields_for(headers, option.name)) or {}
 
     st.markdown("**Which workflow**")

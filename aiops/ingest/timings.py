@@ -686,8 +686,9 @@ def import_timings(
 
 def list_batches(db: Store) -> pd.DataFrame:
     return db.query_df(
-        "SELECT batch_id, uploaded_at, actor, file_name, workflow_ids, rows_total, accepted, "
-        "rejected, undone_at, undone_by, file_sha256 FROM upload_batches ORDER BY batch_id DESC"
+        "SELECT batch_id, uploaded_at, actor, file_name, workflow_ids, rows_total, accepted, rejected, "
+        "coalesce((mapping->>'business_hours')::BOOLEAN, false) AS business_hours, undone_at, undone_by, "
+        "file_sha256 FROM upload_batches ORDER BY batch_id DESC"
     )
 
 

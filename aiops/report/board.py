@@ -23,7 +23,7 @@ import pandas as pd
 from aiops.charts import loops_removed_by_department, stop_conditions_by_department, themed
 from aiops.classifier import STOP_CONDITIONS
 from aiops.errors import AiopsError
-from aiops.metrics import EVIDENCE_HELP, EVIDENCE_LABELS, Period, rollup, workflow_metrics
+from aiops.metrics import EVIDENCE_HELP, EVIDENCE_LABELS, Period, freshness, rollup, workflow_metrics
 from aiops.report import format as fmt
 from aiops.report.export import safe_csv
 from aiops.store import Reader, Store, utcnow
@@ -32,20 +32,6 @@ TITLE = "Saved Loops — Board pack"
 CHART_WIDTH = 430  # plot width in pixels (axis labels and legend come on top): fits A4 portrait
 PAUSED_LISTED = 8  # paused workflows named on the one-page summary; the rest are on their page
 RISK_LEVELS = ("high", "medium", "low")
-
-_FRESHNESS = """
-SELECT w.department,
-       max(b.uploaded_at) AS last_upload,
-       max(t.measured_at) AS last_measured,
-       max(t.measured_at) FILTER (WHERE t.phase = 'before') AS baseline_until,
-       count(DISTINCT b.batch_id) AS uploads,
-       count(DISTINCT w.workflow_id) AS workflows,
-       count(DISTINCT w.workflow_id) FILTER (WHERE t.phase = 'before') AS with_baseline
-FROM workflows w
-LEFT JOIN timing_samples t USING (workflow_id)
-LEFT JOIN upload_batches b ON b.batch_id = t.batch_id
-GROUP BY 1 ORDER BY 1
-"""
 
 
 # -- the pack -----------------------------------------------------------------------------------------
@@ -475,7 +461,7 @@ def _stop_counts(metrics: pd.DataFrame) -> pd.DataFrame:
 
 def _freshness(db: Reader, as_of: datetime) -> list[FreshnessRow]:
     rows = []
-    for r in db.query_df(_FRESHNESS).to_dict("records"):
+    for r in freshness(db).to_dict("records"):
         rows.append(
             FreshnessRow(
                 department=str(r["department"]),

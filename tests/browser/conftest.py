@@ -87,11 +87,17 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> N
 
 
 @pytest.fixture(scope="module")
-def server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_db(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database the module's server runs on (a copy)."""
     db = tmp_path_factory.mktemp("browser") / "demo.duckdb"
     shutil.copy(demo_template, db)
+    return db
+
+
+@pytest.fixture(scope="module")
+def server(server_db: Path) -> Iterator[str]:
     port = _free_port()
-    env = {**os.environ, "AIOPS_DB": str(db)}
+    env = {**os.environ, "AIOPS_DB": str(server_db)}
     process = subprocess.Popen(
         [
             sys.executable,

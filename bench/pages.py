@@ -1,0 +1,137 @@
+"""How fast the Overview page runs with a lot of data (Streamlit AppTest, in-process).
+
+Builds a database with 500 workflows in 8 departments and N timing rows (default 1,000,000, then
+10,000,000), and times one Overview run three ways:
+- cold: a new server process's first run (imports, opening the store, every query);
+- uncached: the store open, Streamlit's data cache cleared (every query runs again);
+- cached: a rerun after a write-free interaction (the cache answers).
+Targets: the uncached run at 1M rows ≤ 1 s; at 10M rows ≤ 3× the 1M time.
+
+    python -m bench.pages [--rows 1000000 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from aiops import governance
+from aiops.auth import Actor
+from aiops.inventory import save_workflows
+from aiops.store import Store
+from aiops.workflow import Workflow
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN = Actor(name="bench", role="admin")
+DEPARTMENTS = ["Engineering", "Product", "Support", "Operations", "Sales", "Finance", "People", "Legal"]
+
+
+def build(path: Path, rows: int, workflows: int = 500) -> None:
+    """500 answered, owned workflows and ``rows`` lognormal timing rows over 26 weeks."""
+    with Store(path) as store:
+        items = [
+            Workflow(
+                workflow_id=f"wf-{i:03d}",
+                name=f"Workflow {i}",
+                department=DEPARTMENTS[i % 8],
+                owner=f"owner{i}",
+                reviewer="r",
+                review_requirement="spot_check",
+                success_metric="minutes",
+                trigger="t",
+                acceptable_output="a",
+                failure_plan="f",
+                failure_detection="d",
+                data_touched=["internal_docs"],
+                changes=["drafts"],
+                checkpoints=["review"],
+            )
+            for i in range(workflows)
+        ]
+        store.write(ADMIN, lambda tx: save_workflows(tx, items, "bench"))
+
+        def load(tx) -> None:
+            tx.execute(
+                "INSERT INTO upload_batches (uploaded_at, actor, file_name, file_sha256, workflow_ids, "
+                "mapping, rows_total, accepted, rejected) VALUES (now(), 'bench', 'bench.csv', 'x', "
+                "['wf-000'], '{}', ?, ?, 0)",
+                [rows, rows],
+            )
+            tx.execute(f"""
+                INSERT INTO timing_samples
+                SELECT 1, printf('wf-%03d', i % {workflows}),
+                       CASE WHEN (i // {workflows}) % 3 = 0 THEN 'before' ELSE 'after' END,
+                       TIMESTAMP '2026-05-18' + to_seconds((i * 15.7)::BIGINT % (26 * 7 * 86400)),
+                       exp(2.3 + 0.7 * sin(i * 12.9898)) * CASE WHEN (i // {workflows}) % 3 = 0
+                                                             THEN 1.0 ELSE 0.7 END,
+                       1, 0
+                FROM range({rows}) t(i)""")
+            governance.reclassify(tx)
+
+        store.write(ADMIN, load)
+
+
+def run_overview(at: AppTest) -> float:
+    start = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - start
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.metric, "the Overview drew no figures"
+    return elapsed
+
+
+def measure(db: Path) -> dict[str, float]:
+    os.environ["AIOPS_DB"] = str(db)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
+    cold = run_overview(at)
+    uncached = []
+    for _ in range(3):
+        st.cache_data.clear()
+        uncached.append(run_overview(at))
+    cached = run_overview(at)
+    return {"cold": cold, "uncached": min(uncached), "cached": cached}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="aiops-pages-") as tmp:
+        for rows in args.rows:
+            db = Path(tmp) / f"pages_{rows}.duckdb"
+            start = time.perf_counter()
+            build(db, rows)
+            print(f"built {rows:,} timing rows / 500 workflows in {time.perf_counter() - start:.1f} s")
+            results[rows] = measure(db)
+            r = results[rows]
+            print(
+                f"  Overview run at {rows:,} rows: cold {r['cold']:.2f} s, uncached {r['uncached']:.2f} s, "
+                f"cached {r['cached']:.2f} s"
+            )
+    failed = False
+    if 1_000_000 in results:
+        base = results[1_000_000]["uncached"]
+        print(
+            f"target: uncached Overview at 1M rows <= 1 s: {base:.2f} s -> "
+            f"{'MET' if base <= 1 else 'NOT MET'}"
+        )
+        failed |= base > 1
+        if 10_000_000 in results:
+            ratio = results[10_000_000]["uncached"] / base
+            print(f"target: 10M rows <= 3x the 1M time: {ratio:.2f}x -> {'MET' if ratio <= 3 else 'NOT MET'}")
+            failed |= ratio > 3
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

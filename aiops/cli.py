@@ -288,6 +288,7 @@ def _timing_mapping(args: argparse.Namespace):
 
 def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
     from aiops.errors import Conflict
+    from aiops.ingest.presets import preset_name
     from aiops.ingest.timings import open_timing_import
 
     with (
@@ -302,16 +303,14 @@ def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
         ) as upload,
     ):
         report = upload.report
+        if args.save_preset:
+            preset_name(args.save_preset)  # refuse a taken name even on a dry run
         if not args.dry_run:
             try:
-                upload.commit(_actor(args))
+                upload.commit(_actor(args), save_preset_as=args.save_preset)
             except Conflict:
                 out.json(report.to_json())  # duplicate: true, and what was found
                 raise
-        if args.save_preset:
-            from aiops.ingest.presets import save_preset
-
-            store.write(_actor(args), lambda tx: save_preset(tx, args.save_preset, report.mapping))
     out.json(report.to_json())
     out.line(f"{report.file_name} ({report.encoding}, {report.dialect}): {report.mapping.describe()}")
     out.line(
@@ -322,9 +321,13 @@ def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
         out.line(f"  {note}")
     _print_rejects(out, report.rejects)
     if args.dry_run:
-        out.line("Dry run: nothing was written.")
+        out.line(
+            "Dry run: nothing was written."
+            + (" The preset is saved with the upload." if args.save_preset else "")
+        )
     else:
-        out.line(f"Committed as batch {report.batch_id}.")
+        saved = f" and saved the mapping as preset '{args.save_preset.strip()}'" if args.save_preset else ""
+        out.line(f"Committed as batch {report.batch_id}{saved}.")
     return EXIT_OK
 
 

@@ -37,11 +37,22 @@ if isinstance(days, tuple) and len(days) == 2:
     view = view[(view.recorded_at >= str(days[0])) & (view.recorded_at < str(days[1] + timedelta(days=1)))]
 
 st.caption(f"{len(view):,} of {len(log):,} entries, newest first.")
-st.dataframe(
+picked = st.dataframe(
     view,
     hide_index=True,
+    height=min(35 * (len(view) + 1) + 3, 640),  # a page of entries, not ten rows and a scrollbar
     column_config={
         "recorded_at": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "detail": st.column_config.TextColumn("detail", width="large"),
     },
+    on_select="rerun",
+    selection_mode="single-row",
+    key="audit_table",
 )
+rows = picked.selection.rows
+if rows:
+    entry = view.iloc[rows[0]]
+    st.markdown(f"**Entry {entry.audit_id}** · `{entry.action}` on {entry.entity} `{entry.entity_id}`")
+    st.json(entry.detail or "{}")
+else:
+    st.caption("Select a row to read its full detail.")

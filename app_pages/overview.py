@@ -162,24 +162,18 @@ st.caption(
 )
 board_store, board_period = store(), period  # captured: the download runs outside this script run
 stem = f"saved-loops-board-pack-{slugify(period_name(period))}"
-pdf_column, html_column = st.columns(2)
-with pdf_column:
-    st.download_button(
-        "Download board pack (PDF)",
-        data=lambda: render_pdf(build_board_pack(board_store, board_period)),
-        file_name=f"{stem}.pdf",
-        mime="application/pdf",
-        key="board_pack",
-        icon=":material/picture_as_pdf:",
-        on_click="ignore",
-    )
-with html_column:
-    st.download_button(
-        "Download board pack (HTML)",
-        data=lambda: render_html(build_board_pack(board_store, board_period)),
-        file_name=f"{stem}.html",
-        mime="text/html",
-        key="board_pack_html",
-        icon=":material/html:",
-        on_click="ignore",
-    )
+FORMATS = [
+    ("PDF", render_pdf, "pdf", "application/pdf", ":material/picture_as_pdf:", "board_pack"),
+    ("HTML", render_html, "html", "text/html", ":material/html:", "board_pack_html"),
+]
+for column, (label, render, suffix, mime, icon, key) in zip(st.columns(2), FORMATS, strict=True):
+    with column:
+        st.download_button(
+            f"Download board pack ({label})",
+            data=lambda render=render: render(build_board_pack(board_store, board_period)),
+            file_name=f"{stem}.{suffix}",
+            mime=mime,
+            key=key,
+            icon=icon,
+            on_click="ignore",
+        )

@@ -24,7 +24,7 @@ from aiops.workflow import (
     derive_workflow_id,
 )
 from ui.context import actor, run_action, settings, store
-from ui.widgets import badge, plain
+from ui.widgets import badge, plain, signal_list
 
 st.title("Register workflow")
 me = actor()
@@ -43,11 +43,15 @@ with single:
             if picked == "New department…"
             else picked
         ) or ""
-        workflow_id = st.text_input(
-            "Id",
-            value=derive_workflow_id(name, department) if name else "",
-            help="A stable slug; derived from department and name.",
-            key="reg_id",
+        derived = derive_workflow_id(name, department) if name and department else ""
+        workflow_id = (
+            st.text_input(
+                "Id (optional)",
+                placeholder=derived or "derived from department and name",
+                help="A stable slug. Leave it empty to use the one derived from department and name.",
+                key="reg_id",
+            ).strip()
+            or derived
         )
         manual_process = st.text_area("Current manual process", key="reg_manual", height=80)
         expected_output = st.text_input("Expected output", key="reg_output")
@@ -121,10 +125,7 @@ with single:
             for stop in c.stop_conditions:
                 st.error(f"`{stop.code}` — {stop.reason}", icon=":material/pause_circle:")
             st.markdown("**Why this risk**")
-            st.dataframe(
-                pd.DataFrame([asdict(s) for s in c.signals], columns=["level", "field", "reason"]),
-                hide_index=True,
-            )
+            signal_list(c.signals)
             st.markdown("**Rollout rules**")
             rules = asdict(c.rollout)
             st.table(

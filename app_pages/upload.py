@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from aiops.charts import before_after_distribution, themed
-from aiops.ingest.presets import save_preset
 from aiops.ingest.timings import TimingReport, open_timing_import, undo_batch
 from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.report.export import safe_csv
@@ -117,22 +116,25 @@ else:
             def commit() -> TimingReport:
                 with open_timing_import(store(), upload.path, mapping, upload.name) as pending:
                     progress.progress(0.6, text="Writing the batch in one transaction…")
-                    done = pending.commit(me)
-                if save_as.strip():
-                    store().write(me, lambda tx: save_preset(tx, save_as, mapping))
-                return done
+                    return pending.commit(me, save_preset_as=save_as if save_as.strip() else None)
 
             result = run_action(commit)
             progress.progress(1.0, text="Done" if result else "Stopped: nothing was written")
             if result is not None:
                 st.session_state.pop("upload_report", None)
-                st.session_state["upload_done"] = (result.batch_id, result.accepted, result.workflow_ids)
+                st.session_state["upload_done"] = (
+                    result.batch_id,
+                    result.accepted,
+                    result.workflow_ids,
+                    save_as.strip(),
+                )
                 st.rerun()
 
 done = st.session_state.pop("upload_done", None)
 if done:
     st.success(
-        f"Committed batch {done[0]}: {done[1]:,} records for {', '.join(done[2])}.",
+        f"Committed batch {done[0]}: {done[1]:,} records for {', '.join(done[2])}."
+        + (f" Saved the mapping as preset '{done[3]}'." if done[3] else ""),
         icon=":material/check_circle:",
     )
 

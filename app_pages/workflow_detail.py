@@ -14,7 +14,7 @@ from aiops.inventory import get_workflow, record_incident, remove_checkpoint, si
 from aiops.report.format import DEFINITIONS, estimate, n_phrase
 from ui import data
 from ui.context import actor, revision, run_action, store
-from ui.widgets import badge, chart, plain
+from ui.widgets import badge, chart, plain, signal_list
 
 st.title("Workflow detail")
 rev = revision()
@@ -84,10 +84,7 @@ classification_tab, timings_tab, checkpoints_tab, uploads_tab, fields_tab = st.t
 
 with classification_tab:
     st.subheader("Risk signals", anchor=False)
-    st.dataframe(
-        pd.DataFrame([asdict(s) for s in c.signals], columns=["level", "field", "reason"]),
-        hide_index=True,
-    )
+    signal_list(c.signals)
     for field, values in c.unknown_values.items():
         st.warning(f"Unknown {field} value(s): {', '.join(values)} — treated as at least medium risk.")
     st.subheader("Rollout rules", anchor=False)

@@ -83,7 +83,7 @@ def mapping_form(
 ) -> TimingMapping | None:
     """The mapping, pre-filled from the preset or the guesses; None while it is incomplete."""
     headers = list(upload.headers)
-    k = f"map_{upload.key}"
+    base = k = f"map_{upload.key}"
     if preset is not None and preset.cannot_measure:
         st.warning(preset.cannot_measure, icon=":material/block:")
     elif preset is not None:
@@ -99,6 +99,7 @@ def mapping_form(
                 icon=":material/schedule:",
             )
         prefill = run_action(lambda: preset.fields_for(headers, option.name)) or {}
+        k = f"{base}_{option.name}"  # widgets prefilled from the loop start afresh when it changes
 
     st.markdown("**Which workflow**")
     by_column = st.radio(
@@ -115,7 +116,7 @@ def mapping_form(
             st.warning("You may not upload for any workflow. Ask an admin for the lead role.")
             return None
         fields["workflow"] = st.selectbox(
-            "Workflow", list(workflows), format_func=workflows.get, key=f"{k}_workflow"
+            "Workflow", list(workflows), format_func=workflows.get, key=f"{base}_workflow"
         )
     else:
         fields["workflow_column"] = _column(
@@ -190,7 +191,7 @@ def mapping_form(
             value=None,
             min_value=date(1990, 1, 1),
             max_value=date.today() + timedelta(days=366),
-            key=f"{k}_golive",
+            key=f"{base}_golive",
         )
         if fields["go_live"] is None:
             st.caption("Pick the date the AI workflow went live.")

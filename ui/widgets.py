@@ -129,3 +129,11 @@ def plain(text: object) -> str:
     """User text made inert for st.markdown: every markdown character escaped, so a workflow name
     can never become a link (autolinked URLs and emails included), an image or a heading."""
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+
+
+def signal_list(signals) -> None:
+    """Every risk signal as one line: its level, then why (user text made inert)."""
+    if not signals:
+        st.caption("No signal fired: low risk.")
+    for signal in signals:
+        st.markdown(f":{BADGE_COLORS[signal.level]}-badge[{signal.level}] {plain(signal.reason)}")

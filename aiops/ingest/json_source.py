@@ -7,6 +7,7 @@ field holding its smallest value, so `reviews.submittedAt` is the time of the fi
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -38,6 +39,30 @@ def _flat(expression: str, name: str, kind: duckdb.typing.DuckDBPyType) -> list[
     if kind.id == "list":
         return [(f"array_to_string({expression}, '; ')", name)]
     return [(expression, name)]
+
+
+_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[{}\[\]\n]')
+
+
+def object_start_lines(path: Path) -> list[int]:
+    """The physical line of each record's opening brace, in order: the records are the objects of a
+    top-level array, or the top-level objects of a newline-delimited file. Only called when a row is
+    rejected, so the message can name a line the user can find in the file they uploaded."""
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    first = text.lstrip()[:1]
+    record_depth = 1 if first == "[" else 0
+    lines, line, depth = [], 1, 0
+    for token in _TOKEN.finditer(text):
+        char = token.group()
+        if char == "\n":
+            line += 1
+        elif char == "{" or char == "[":
+            if char == "{" and depth == record_depth:
+                lines.append(line)
+            depth += 1
+        elif char == "}" or char == "]":
+            depth -= 1
+    return lines
 
 
 def json_to_csv(path: Path, target: Path) -> Path:

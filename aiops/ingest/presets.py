@@ -181,11 +181,12 @@ class Recognition:
 
 
 def recognize(db: Reader, headers: list[str]) -> Recognition:
-    """The preset whose header signature the file carries (the most specific one wins)."""
+    """The preset whose header signature the file carries. A mapping the team saved beats a built-in
+    (it records the loop and formats they chose for this very export); then the most specific wins."""
     candidates = [p for p in all_presets(db) if p.matches(headers)]
     if not candidates:
         return Recognition(None, "no preset recognises these columns: map the file by hand")
-    best = max(candidates, key=lambda p: len(p.signature))
+    best = max(candidates, key=lambda p: (not p.builtin, len(p.signature)))
     shown = ", ".join(f"'{best.find(headers, s)}'" for s in best.signature)
     reason = f"recognised as {best.title} ({best.name}): the file has {shown}"
     if not best.loops:
@@ -211,13 +212,19 @@ def resolve_preset(
     return mapping, f"{reason}; loop: {preset.loop(loop).label}"
 
 
-def save_preset(tx: Tx, name: str, mapping: TimingMapping) -> None:
-    """Store a user's mapping as a named preset (audited); built-in names are taken."""
+def preset_name(name: str) -> str:
+    """The name a user's preset would be saved under; built-in names are taken."""
     name = name.strip()
     if not name:
         raise MappingError("a preset needs a name")
     if any(p.name == name for p in builtin_presets()):
         raise MappingError(f"'{name}' is a built-in preset", "pick another name")
+    return name
+
+
+def save_preset(tx: Tx, name: str, mapping: TimingMapping) -> None:
+    """Store a user's mapping as a named preset (audited)."""
+    name = preset_name(name)
     fields = {
         k: v
         for k, v in mapping.model_dump(mode="json").items()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -201,8 +202,23 @@ def _record_starts(staged: Staged) -> str:
                 quote=sql_literal(staged.source.dialect.quote),
             )
         )
+        if staged.source.json_origin is not None:
+            _use_json_lines(staged.cursor, name, staged.source.json_origin)
         staged._starts_built = True
     return name
+
+
+def _use_json_lines(cursor: duckdb.DuckDBPyConnection, starts: str, origin: Path) -> None:
+    """Record k of the flattened CSV is the k-th object of the JSON the user uploaded."""
+    from aiops.ingest.json_source import object_start_lines  # only JSON uploads need it
+
+    objects = pd.DataFrame({"line": object_start_lines(origin)})
+    objects["ordinal"] = objects.index + 1
+    cursor.register("json_objects", objects)
+    try:
+        cursor.execute(f"UPDATE {starts} s SET line = o.line FROM json_objects o WHERE s.ordinal = o.ordinal")
+    finally:
+        cursor.unregister("json_objects")
 
 
 def _physical_lines_for_rejects(staged: Staged) -> None:

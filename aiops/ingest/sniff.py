@@ -54,6 +54,7 @@ class SourceFile:
     dialect: Dialect
     header: list[str]
     columns: list[str] = field(default_factory=list)
+    json_origin: Path | None = None  # a JSON upload: rejects name lines of this file, not of `path`
 
     def column_for(self, header_name: str) -> str:
         """The unique column name DuckDB uses for a (possibly repeated) header."""
@@ -258,4 +259,5 @@ def open_source(
             dialect=dialect,
             header=header,
             columns=unique_columns(header),
+            json_origin=path if encoding == "json" else None,
         )

@@ -24,7 +24,7 @@ from aiops.auth import Actor
 from aiops.errors import Conflict, MappingError, NotFound
 from aiops.ingest.checks import Check, all_rejects, reject_columns
 from aiops.ingest.mapping import TimingMapping, Unit, find_column, require_column
-from aiops.ingest.presets import resolve_preset
+from aiops.ingest.presets import preset_name, resolve_preset, save_preset
 from aiops.ingest.reader import Staged, drop_staged, quote_ident, sample_csv, sql_literal, stage_csv
 from aiops.ingest.sniff import SourceFile, open_source
 from aiops.ingest.timestamps import TimestampFormat, detect_format, detect_formats
@@ -381,8 +381,11 @@ class TimingImport:
     accepted_table: str
     report: TimingReport
 
-    def commit(self, actor: Actor) -> TimingReport:
-        """Write the accepted samples as one batch, in one transaction (refused if a duplicate)."""
+    def commit(self, actor: Actor, save_preset_as: str | None = None) -> TimingReport:
+        """Write the accepted samples as one batch, in one transaction (refused if a duplicate);
+        with ``save_preset_as``, the mapping is saved as a preset in that same transaction."""
+        if save_preset_as is not None:
+            preset_name(save_preset_as)  # a name that cannot be saved stops the upload before it starts
         if self.report.rows == 0:
             raise Conflict(
                 "the file has a header but no records: nothing to commit",
@@ -393,11 +396,13 @@ class TimingImport:
                 "no row was accepted: nothing to commit",
                 "fix the mapping or the file (see the rejected lines)",
             )
-        batch_id = self.store.write(actor, self._write, cursor=self.staged.cursor)
+        batch_id = self.store.write(
+            actor, lambda tx: self._write(tx, save_preset_as), cursor=self.staged.cursor
+        )
         self.report.batch_id = batch_id
         return self.report
 
-    def _write(self, tx: Tx) -> int:
+    def _write(self, tx: Tx, save_preset_as: str | None) -> int:
         departments = [r[0] for r in tx.query(f"SELECT DISTINCT department FROM {self.accepted_table}")]
         for department in departments:
             tx.actor.require_write(department, "upload timings")
@@ -445,6 +450,8 @@ class TimingImport:
             },
         )
         governance.reclassify(tx, self.report.workflow_ids)
+        if save_preset_as is not None:
+            save_preset(tx, save_preset_as, self.report.mapping)
         return batch_id
 
 

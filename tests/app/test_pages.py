@@ -87,3 +87,9 @@ def test_shared_link_filters_restore_from_query_params(app):
 def test_workflows_download_escapes_formula_cells(app):
     at = open_page(app.run(), "workflows")
     assert at.download_button[0].label == "Download this view (CSV)"
+
+
+def test_overview_offers_the_board_pack_built_only_on_click(app):
+    at = open_page(app.run(), "overview")
+    labels = {b.label for b in at.download_button}
+    assert {"Download board pack (PDF)", "Download board pack (HTML)"} <= labels

@@ -18,10 +18,28 @@ def test_cli_import_against_a_running_dashboard_fails_clearly_and_writes_nothing
     settle(page)  # a session ran: the dashboard process now holds the database file
     env = {**os.environ, "AIOPS_LOCK_TIMEOUT_S": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "aiops.cli", "timings", "import",
-         str(realdata("timings", "jira_apache_avro-issues.csv")), "--preset", "jira-issues-api",
-         "--workflow", "eng-pr-review-prep", "--go-live", "2016-01-01", "--db", str(server_db)],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "aiops.cli",
+            "timings",
+            "import",
+            str(realdata("timings", "jira_apache_avro-issues.csv")),
+            "--preset",
+            "jira-issues-api",
+            "--workflow",
+            "eng-pr-review-prep",
+            "--go-live",
+            "2016-01-01",
+            "--db",
+            str(server_db),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

@@ -32,6 +32,18 @@ TITLE = "Saved Loops — Board pack"
 CHART_WIDTH = 430  # plot width in pixels (axis labels and legend come on top): fits A4 portrait
 PAUSED_LISTED = 8  # paused workflows named on the one-page summary; the rest are on their page
 RISK_LEVELS = ("high", "medium", "low")
+# Each estimate with its 95% interval: never one without the other.
+ESTIMATE_COLUMNS = (
+    "saved_per_loop",
+    "saved_low",
+    "saved_high",
+    "hours_returned",
+    "hours_returned_low",
+    "hours_returned_high",
+    "loops_removed",
+    "loops_removed_low",
+    "loops_removed_high",
+)
 
 
 # -- the pack -----------------------------------------------------------------------------------------
@@ -427,20 +439,7 @@ def _workflow_rows(metrics: pd.DataFrame) -> list[WorkflowRow]:
                 samples_before=int(r["samples_before"]),
                 samples_after=int(r["samples_after"]),
                 after_loops=int(r["period_loops_after"]),
-                **{
-                    key: _float(r[key])
-                    for key in (
-                        "saved_per_loop",
-                        "saved_low",
-                        "saved_high",
-                        "hours_returned",
-                        "hours_returned_low",
-                        "hours_returned_high",
-                        "loops_removed",
-                        "loops_removed_low",
-                        "loops_removed_high",
-                    )
-                },
+                **{key: _float(r[key]) for key in ESTIMATE_COLUMNS},
             )
         )
     return rows
@@ -560,15 +559,7 @@ BOARD_CSV_COLUMNS = [
     "samples_before",
     "samples_after",
     "after_loops",
-    "saved_per_loop",
-    "saved_low",
-    "saved_high",
-    "hours_returned",
-    "hours_returned_low",
-    "hours_returned_high",
-    "loops_removed",
-    "loops_removed_low",
-    "loops_removed_high",
+    *ESTIMATE_COLUMNS,
 ]
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import streamlit as st
 
 from ui import data
-from ui.context import revision
+from ui.context import revision, store
 
 st.title("Audit log")
 log = data.audit_log(revision())
@@ -53,6 +53,7 @@ rows = picked.selection.rows
 if rows:
     entry = view.iloc[rows[0]]
     st.markdown(f"**Entry {entry.audit_id}** · `{entry.action}` on {entry.entity} `{entry.entity_id}`")
-    st.json(entry.detail or "{}")
+    detail = store().query_one("SELECT detail FROM audit_log WHERE audit_id = ?", [int(entry.audit_id)])[0]
+    st.json(detail or "{}")  # the table shows the first 400 characters; this is all of it
 else:
     st.caption("Select a row to read its full detail.")

@@ -93,3 +93,13 @@ def test_overview_offers_the_board_pack_built_only_on_click(app):
     at = open_page(app.run(), "overview")
     labels = {b.label for b in at.download_button}
     assert {"Download board pack (PDF)", "Download board pack (HTML)"} <= labels
+
+
+def test_audit_shows_the_whole_detail_of_the_selected_entry(app):
+    at = open_page(app.run(), "audit")
+    assert any("Select a row" in c.value for c in at.caption)
+    newest = at.dataframe[0].value.iloc[0]
+    at.session_state["audit_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert any(f"**Entry {newest.audit_id}**" in m.value for m in at.markdown)
+    assert at.json and json.loads(at.json[0].value) == json.loads(newest.detail)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from aiops.charts import before_after_distribution, themed
+from aiops.ingest.presets import preset_name
 from aiops.ingest.timings import TimingReport, open_timing_import, undo_batch
 from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.report.export import safe_csv
@@ -114,9 +115,10 @@ else:
             progress = st.progress(0.1, text="Reading the file again…")
 
             def commit() -> TimingReport:
+                preset = preset_name(save_as) if save_as.strip() else None  # refused before re-reading
                 with open_timing_import(store(), upload.path, mapping, upload.name) as pending:
                     progress.progress(0.6, text="Writing the batch in one transaction…")
-                    return pending.commit(me, save_preset_as=save_as if save_as.strip() else None)
+                    return pending.commit(me, save_preset_as=preset)
 
             result = run_action(commit)
             progress.progress(1.0, text="Done" if result else "Stopped: nothing was written")

@@ -346,7 +346,7 @@ def cmd_timings_presets(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_timings_batches(args: argparse.Namespace, out: Output) -> int:
-    from aiops.ingest.timings import list_batches
+    from aiops.ingest.batches import list_batches
 
     with _open(args) as store:
         batches = list_batches(store)
@@ -366,7 +366,7 @@ def cmd_timings_batches(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_timings_undo(args: argparse.Namespace, out: Output) -> int:
-    from aiops.ingest.timings import undo_batch
+    from aiops.ingest.batches import undo_batch
 
     with _open(args) as store:
         removed = undo_batch(store, _actor(args), args.batch_id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from aiops.charts import before_after_distribution, themed
+from aiops.ingest.batches import undo_batch
 from aiops.ingest.presets import preset_name
-from aiops.ingest.timings import TimingReport, open_timing_import, undo_batch
+from aiops.ingest.timings import TimingReport, open_timing_import
 from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.report.export import safe_csv
 from ui import data

@@ -9,7 +9,7 @@ import streamlit as st
 
 from aiops.charts import before_after_distribution, minutes_per_loop_by_week, themed
 from aiops.classifier import FOUR_QUESTIONS
-from aiops.ingest.timings import undo_batch
+from aiops.ingest.batches import undo_batch
 from aiops.inventory import get_workflow, record_incident, remove_checkpoint, sign_off
 from aiops.report.format import DEFINITIONS, estimate, n_phrase
 from ui import data

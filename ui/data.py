@@ -10,7 +10,7 @@ import streamlit as st
 
 from aiops import governance
 from aiops.classifier import Classification
-from aiops.ingest.timings import list_batches
+from aiops.ingest.batches import list_batches
 from aiops.metrics import Period, rollup, weekly_series, workflow_metrics
 from aiops.metrics import freshness as department_freshness
 from ui.context import store

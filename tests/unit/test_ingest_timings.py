@@ -24,7 +24,8 @@ import pytest
 
 from aiops.cli import main
 from aiops.errors import Conflict, MappingError, NotFound
-from aiops.ingest.timings import TimingMapping, import_timings, undo_batch
+from aiops.ingest.batches import undo_batch
+from aiops.ingest.timings import TimingMapping, import_timings
 from aiops.store import Store
 from tests.conftest import DATA, ROOT, realdata
 

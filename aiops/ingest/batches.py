@@ -1,0 +1,65 @@
+"""Upload batches: the list, and undo (a batch's samples leave as a whole, audited)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from aiops import governance
+from aiops.auth import Actor
+from aiops.errors import Conflict, NotFound
+from aiops.ingest.mapping import TimingMapping
+from aiops.store import Store, Tx
+
+# -- batches --------------------------------------------------------------------------------------
+
+
+def list_batches(db: Store) -> pd.DataFrame:
+    return db.query_df(
+        "SELECT batch_id, uploaded_at, actor, file_name, workflow_ids, rows_total, accepted, rejected, "
+        "coalesce((mapping->>'business_hours')::BOOLEAN, false) AS business_hours, undone_at, undone_by, "
+        "file_sha256 FROM upload_batches ORDER BY batch_id DESC"
+    )
+
+
+def undo_batch(store: Store, actor: Actor, batch_id: int) -> int:
+    """Remove a batch's samples as a whole (audited); returns how many samples went."""
+
+    def run(tx: Tx) -> int:
+        row = tx.query_one(
+            "SELECT workflow_ids, undone_at FROM upload_batches WHERE batch_id = ?", [batch_id]
+        )
+        if row is None:
+            raise NotFound(f"no batch {batch_id}", "see `aiops timings batches`")
+        workflow_ids, undone_at = row
+        if undone_at is not None:
+            raise Conflict(f"batch {batch_id} was already undone at {undone_at:%Y-%m-%d %H:%M}")
+        for (department,) in tx.query(
+            "SELECT DISTINCT department FROM workflows WHERE workflow_id IN (SELECT unnest(?))",
+            [workflow_ids],
+        ):
+            tx.actor.require_write(department, "undo uploads")
+        removed = tx.query("SELECT count(*) FROM timing_samples WHERE batch_id = ?", [batch_id])[0][0]
+        tx.execute("DELETE FROM timing_samples WHERE batch_id = ?", [batch_id])
+        tx.execute(
+            "UPDATE upload_batches SET undone_at = ?, undone_by = ? WHERE batch_id = ?",
+            [tx.now, tx.actor.name, batch_id],
+        )
+        tx.audit(
+            "upload.undone",
+            "batch",
+            str(batch_id),
+            {"samples_removed": removed, "workflow_ids": list(workflow_ids)},
+        )
+        governance.reclassify(tx, list(workflow_ids))
+        return removed
+
+    return store.write(actor, run)
+
+
+def batch_mapping(store: Store, batch_id: int) -> TimingMapping:
+    row = store.query_one("SELECT mapping FROM upload_batches WHERE batch_id = ?", [batch_id])
+    if row is None:
+        raise NotFound(f"no batch {batch_id}")
+    return TimingMapping.model_validate(json.loads(row[0]))

@@ -1,0 +1,291 @@
+"""The SQL compiler of a timing upload: a mapping against one file becomes a plan (columns, read
+types, timestamp formats), then one projection that parses every field of a record and the checks
+that reject it, in the order they are reported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from aiops.ingest.checks import Check
+from aiops.ingest.mapping import TimingMapping, Unit, require_column
+from aiops.ingest.reader import Staged, quote_ident, sample_csv, sql_literal
+from aiops.ingest.sniff import SourceFile
+from aiops.ingest.timestamps import TimestampFormat, detect_format, detect_formats
+
+UNIT_MINUTES = {"seconds": 1 / 60, "minutes": 1.0, "hours": 60.0, "days": 1440.0}
+PHASE_SYNONYMS = {
+    "before": ("before", "baseline", "pre", "pre_ai", "without_ai", "no_ai", "manual", "control"),
+    "after": ("after", "post", "post_ai", "with_ai", "ai", "ai_assisted", "assisted", "treatment"),
+}
+
+# Read as NULL (missing) in every column; DuckDB matches them exactly, so the usual spellings.
+NULL_MARKERS = (
+    "",
+    " ",
+    "NA",
+    "na",
+    "N/A",
+    "n/a",
+    "NULL",
+    "null",
+    "Null",
+    "None",
+    "none",
+    "NONE",
+    "NaN",
+    "nan",
+    "NAN",
+    "NaT",
+    "nat",
+    "-",
+)
+
+
+def role_text(role: str) -> str:
+    """The cleaned text of a mapped column (computed once per row, see ``cleaned_rows``)."""
+    return quote_ident(f"t_{role}")
+
+
+def cleaned_rows(plan: Plan, table: str) -> str:
+    """Each mapped column under its role's name (null markers were read as NULL already)."""
+    columns = ", ".join(
+        f"{quote_ident(column)} AS {role_text(role)}" for role, column in plan.columns.items()
+    )
+    return f"SELECT rowid AS rid{', ' if columns else ''}{columns} FROM {table}"
+
+
+def _number(text: str, decimal_separator: str) -> str:
+    if decimal_separator == ",":
+        text = f"replace(replace({text}, '.', ''), ',', '.')"
+    return f"TRY_CAST({text} AS DOUBLE)"
+
+
+def _duration_minutes(text: str, unit: Unit, decimal_separator: str) -> str:
+    if unit != "hms":
+        return f"({_number(text, decimal_separator)} * {UNIT_MINUTES[unit]})"
+    text = f"trim({text})"
+    parts = f"string_split(ltrim({text}, '-'), ':')"
+    sign = f"CASE WHEN starts_with({text}, '-') THEN -1 ELSE 1 END"  # "-0:30" is negative too
+    return (
+        f"CASE WHEN regexp_full_match({text}, '-?\\d+:\\d{{1,2}}(:\\d{{1,2}}(\\.\\d+)?)?') THEN "
+        f"{sign} * (TRY_CAST({parts}[1] AS DOUBLE) * 60 + TRY_CAST({parts}[2] AS DOUBLE) "
+        f"+ coalesce(TRY_CAST({parts}[3] AS DOUBLE), 0) / 60) END"
+    )
+
+
+def _phase(key: str) -> str:
+    """``key`` is the phase text lower-cased with spaces and dashes as underscores."""
+    cases = " ".join(
+        f"WHEN {key} IN ({', '.join(sql_literal(s) for s in synonyms)}) THEN '{phase}'"
+        for phase, synonyms in PHASE_SYNONYMS.items()
+    )
+    return f"CASE {cases} END"
+
+
+@dataclass
+class Plan:
+    """The resolved columns and parsers of one mapping against one file."""
+
+    mapping: TimingMapping
+    source: SourceFile
+    columns: dict[str, str]
+    formats: dict[str, TimestampFormat]
+    types: dict[str, str]  # role -> the type DuckDB read it as (VARCHAR unless set)
+
+    def col(self, role: str) -> str:
+        return self.columns[role]
+
+    def typed(self, role: str) -> bool:
+        return self.types.get(role, "VARCHAR") != "VARCHAR"
+
+
+STAMP_ROLES = ("start", "end", "timestamp", "measured_at")
+
+
+def mapped_columns(source: SourceFile, mapping: TimingMapping) -> dict[str, str]:
+    """role -> the file's column for every field the mapping names (a clear error if missing)."""
+    roles = {
+        "workflow": mapping.workflow_column,
+        "duration": mapping.duration_column,
+        "start": mapping.start_column,
+        "end": mapping.end_column,
+        "case": mapping.case_column,
+        "timestamp": mapping.timestamp_column,
+        "phase": mapping.phase_column,
+        "loops": mapping.loops_column,
+        "rework": mapping.rework_column,
+        "measured_at": mapping.measured_at_column,
+    }
+    return {
+        role: require_column(source, wanted, role.replace("_", " "))
+        for role, wanted in roles.items()
+        if wanted
+    }
+
+
+def read_types(
+    cursor: duckdb.DuckDBPyConnection, source: SourceFile, mapping: TimingMapping, columns: dict[str, str]
+) -> dict[str, str]:
+    """Which columns DuckDB can parse itself while reading (fast, and a value that does not parse
+    rejects its record): numbers, and ISO timestamps read as UTC. Other columns stay text and are
+    parsed in SQL after staging (h:mm:ss, day-first dates, a time zone of the mapping)."""
+    types = {role: "DOUBLE" for role in ("loops", "rework") if role in columns}
+    if "duration" in columns and mapping.unit != "hms":
+        types["duration"] = "DOUBLE"
+    # An event log keeps its timestamps as text: a bad event must stay visible (with its case id)
+    # so its whole case can be rejected rather than silently shortened.
+    stamps = {role: columns[role] for role in STAMP_ROLES if role in columns and role != "timestamp"}
+    if stamps and mapping.timezone == "UTC":
+        sample = sample_csv(cursor, source)
+        for role, column in stamps.items():
+            found = detect_format(cursor, sample, column, mapping.date_order, mapping.timezone)
+            if found is not None and found.family == "iso":
+                types[role] = "TIMESTAMPTZ"
+        cursor.execute(f"DROP TABLE {sample}")
+    return types
+
+
+def make_plan(staged: Staged, mapping: TimingMapping, columns: dict[str, str], types: dict[str, str]) -> Plan:
+    text_stamps = {role: columns[role] for role in STAMP_ROLES if role in columns and role not in types}
+    formats = detect_formats(staged.cursor, staged.table, text_stamps, mapping.date_order, mapping.timezone)
+    return Plan(mapping, staged.source, columns, formats, types)
+
+
+def _ts(plan: Plan, role: str) -> str:
+    if plan.typed(role):
+        return f"({role_text(role)} AT TIME ZONE 'UTC')"
+    return plan.formats[role].sql(role_text(role))
+
+
+def row_projection(plan: Plan, max_minutes: float) -> tuple[str, list[Check]]:
+    """Per record: the parsed fields, and the checks in the order they are reported."""
+    m, decimal = plan.mapping, plan.source.dialect.decimal_separator
+    fields = {"rid": "rid"}
+    checks: list[Check] = []
+    if m.workflow_column:
+        fields["workflow_raw"] = role_text("workflow")
+        checks.append(Check("workflow_raw IS NULL", plan.col("workflow"), "missing value"))
+    else:
+        fields["workflow_raw"] = sql_literal(m.workflow)
+    if m.mode == "duration":
+        col = plan.col("duration")
+        fields["duration_minutes"] = (
+            f"({role_text('duration')} * {UNIT_MINUTES[m.unit]})"
+            if plan.typed("duration")
+            else _duration_minutes(role_text("duration"), m.unit, decimal)
+        )
+        fields["duration_raw"] = role_text("duration")
+        checks += [
+            Check("duration_raw IS NULL", col, "missing value"),
+            Check(
+                "duration_minutes IS NULL",
+                col,
+                "unparseable duration (h:mm:ss)" if m.unit == "hms" else "unparseable number",
+            ),
+        ]
+    if m.mode == "span":
+        start, end = plan.col("start"), plan.col("end")
+        fields |= {
+            "started_at": _ts(plan, "start"),
+            "ended_at": _ts(plan, "end"),
+            "start_raw": role_text("start"),
+            "end_raw": role_text("end"),
+        }
+        fields["duration_minutes"] = "(epoch_ms(ended_at) - epoch_ms(started_at)) / 60000.0"
+        checks += [
+            Check("start_raw IS NULL", start, "missing value"),
+            Check("started_at IS NULL", start, "unparseable timestamp"),
+            Check("end_raw IS NULL", end, "missing value (no end: not finished?)"),
+            Check("ended_at IS NULL", end, "unparseable timestamp"),
+            Check("ended_at < started_at", end, "end before start"),
+        ]
+    if m.mode == "events":
+        case, stamp = plan.col("case"), plan.col("timestamp")
+        fields |= {
+            "case_id": role_text("case"),
+            "event_at": _ts(plan, "timestamp"),
+            "event_raw": role_text("timestamp"),
+        }
+        checks += [
+            Check("case_id IS NULL", case, "missing value"),
+            Check("event_raw IS NULL", stamp, "missing value"),
+            Check("event_at IS NULL", stamp, "unparseable timestamp"),
+        ]
+    else:
+        measured = plan.col("duration") if m.mode == "duration" else plan.col("end")
+        checks += [
+            Check("duration_minutes < 0", measured, "negative duration"),
+            Check(
+                f"duration_minutes > {max_minutes}",
+                measured,
+                f"duration above the policy's plausible maximum ({max_minutes:g} minutes)",
+            ),
+        ]
+    if m.measured_at_column:
+        col = plan.col("measured_at")
+        fields["measured_at"] = _ts(plan, "measured_at")
+        fields["measured_raw"] = role_text("measured_at")
+        checks += [
+            Check("measured_raw IS NULL", col, "missing value"),
+            Check("measured_at IS NULL", col, "unparseable timestamp"),
+        ]
+    elif m.mode == "span":
+        fields["measured_at"] = "ended_at"
+    if m.phase_column:
+        col = plan.col("phase")
+        fields["phase_raw"] = role_text("phase")
+        # Exports mostly say before/after already; only other spellings pay for normalizing.
+        fields["phase_key"] = (
+            "CASE WHEN phase_raw IN ('before', 'after') THEN phase_raw "
+            "ELSE replace(replace(lower(trim(phase_raw)), ' ', '_'), '-', '_') END"
+        )
+        fields["phase"] = _phase("phase_key")
+        checks += [
+            Check("phase_raw IS NULL", col, "missing value"),
+            Check("phase IS NULL", col, "unknown phase (use before/after, baseline/with_ai...)"),
+        ]
+    fields["loops"] = _count_field(plan, "loops", "1", checks, decimal)
+    fields["rework_minutes"] = _count_field(plan, "rework", "0.0", checks, decimal)
+    projection = ",\n       ".join(f"{sql} AS {name}" for name, sql in fields.items())
+    return projection, checks
+
+
+def _count_field(plan: Plan, role: str, default: str, checks: list[Check], decimal: str) -> str:
+    if role not in plan.columns:
+        return default
+    col = plan.col(role)
+    number = role_text(role) if plan.typed(role) else _number(role_text(role), decimal)
+    value = f"coalesce({number}, CASE WHEN {role_text(role)} IS NULL THEN {default} END)"
+    name = "loops" if role == "loops" else "rework_minutes"
+    checks.append(Check(f"{name} IS NULL", col, "unparseable number"))
+    if role == "loops":
+        checks += [
+            Check("loops < 1", col, "loops must be at least 1"),
+            Check("loops <> floor(loops)", col, "loops must be a whole number"),
+        ]
+    else:
+        checks.append(Check("rework_minutes < 0", col, "negative rework minutes"))
+    return value
+
+
+def go_live_phase(go_live: date, timestamp: str, timezone: str) -> str:
+    """'after' for loops that started on or after go-live day began in the mapping's time zone."""
+    day = f"{sql_literal(go_live.isoformat())}::TIMESTAMP"
+    start = day if timezone == "UTC" else f"(timezone({sql_literal(timezone)}, {day}) AT TIME ZONE 'UTC')"
+    return f"CASE WHEN {timestamp} >= {start} THEN 'after' ELSE 'before' END"
+
+
+def workflow_join(checked_columns: str) -> str:
+    """Match workflow ids case-insensitively and keep the stored spelling. The file's spellings
+    are few: they are matched once, then joined on the exact text."""
+    return (
+        f"WITH p AS ({checked_columns}), "
+        "spelled AS (SELECT s.raw, w.workflow_id, w.department "
+        "            FROM (SELECT DISTINCT workflow_raw AS raw FROM p) s "
+        "            JOIN workflows w ON lower(w.workflow_id) = lower(trim(s.raw))) "
+        "SELECT p.*, spelled.workflow_id, spelled.department FROM p "
+        "LEFT JOIN spelled ON spelled.raw = p.workflow_raw"
+    )

@@ -11,9 +11,9 @@ import duckdb
 
 from aiops.ingest.checks import Check
 from aiops.ingest.mapping import TimingMapping, Unit, require_column
-from aiops.ingest.reader import Staged, quote_ident, sample_csv, sql_literal
+from aiops.ingest.reader import Staged, quote_ident, sql_literal
 from aiops.ingest.sniff import SourceFile
-from aiops.ingest.timestamps import TimestampFormat, detect_format, detect_formats
+from aiops.ingest.timestamps import TimestampFormat, detect_formats
 
 UNIT_MINUTES = {"seconds": 1 / 60, "minutes": 1.0, "hours": 60.0, "days": 1440.0}
 PHASE_SYNONYMS = {
@@ -130,21 +130,13 @@ def read_types(
     cursor: duckdb.DuckDBPyConnection, source: SourceFile, mapping: TimingMapping, columns: dict[str, str]
 ) -> dict[str, str]:
     """Which columns DuckDB can parse itself while reading (fast, and a value that does not parse
-    rejects its record): numbers, and ISO timestamps read as UTC. Other columns stay text and are
-    parsed in SQL after staging (h:mm:ss, day-first dates, a time zone of the mapping)."""
+    rejects its record): numbers. Timestamps stay text and are parsed in SQL after staging (ISO with
+    or without an offset, h:mm:ss, day-first dates, a time zone of the mapping): DuckDB 1.5's
+    read_csv turns an unparseable TIMESTAMPTZ value into NULL without a reject, which would report
+    "missing value" for a value that is present but unreadable."""
     types = {role: "DOUBLE" for role in ("loops", "rework") if role in columns}
     if "duration" in columns and mapping.unit != "hms":
         types["duration"] = "DOUBLE"
-    # An event log keeps its timestamps as text: a bad event must stay visible (with its case id)
-    # so its whole case can be rejected rather than silently shortened.
-    stamps = {role: columns[role] for role in STAMP_ROLES if role in columns and role != "timestamp"}
-    if stamps and mapping.timezone == "UTC":
-        sample = sample_csv(cursor, source)
-        for role, column in stamps.items():
-            found = detect_format(cursor, sample, column, mapping.date_order, mapping.timezone)
-            if found is not None and found.family == "iso":
-                types[role] = "TIMESTAMPTZ"
-        cursor.execute(f"DROP TABLE {sample}")
     return types
 
 

@@ -49,6 +49,7 @@ class SaveResult:
 def save_workflows(tx: Tx, workflows: list[Workflow], source: str) -> SaveResult:
     """Upsert by workflow_id inside ``tx``; audit each created or changed workflow."""
     existing = {w.workflow_id: w for w in load_workflows(tx, [w.workflow_id for w in workflows])}
+    _check_comparisons(tx, workflows)
     result = SaveResult()
     created, updated = [], []
     for workflow in workflows:
@@ -72,6 +73,26 @@ def save_workflows(tx: Tx, workflows: list[Workflow], source: str) -> SaveResult
         _replace_rows(tx, [w for w in workflows if w.workflow_id in set(changed)], result.updated)
         governance.reclassify(tx, changed)
     return result
+
+
+def _check_comparisons(tx: Tx, workflows: list[Workflow]) -> None:
+    """A comparison workflow is another workflow, already saved or saved with these."""
+    named = {w.workflow_id: w.comparison_workflow_id for w in workflows if w.comparison_workflow_id}
+    if not named:
+        return
+    known = {r[0].lower() for r in tx.query("SELECT workflow_id FROM workflows")}
+    known |= {w.workflow_id.lower() for w in workflows}
+    for workflow_id, comparison in named.items():
+        if comparison.lower() == workflow_id.lower():
+            raise Conflict(
+                f"workflow '{workflow_id}' names itself as its comparison workflow",
+                "name another workflow that did not adopt AI, or leave comparison_workflow_id empty",
+            )
+        if comparison.lower() not in known:
+            raise Conflict(
+                f"workflow '{workflow_id}' names comparison workflow '{comparison}', which does not exist",
+                "register the comparison workflow first (or in the same file)",
+            )
 
 
 def _replace_rows(tx: Tx, workflows: list[Workflow], updated_ids: list[str]) -> None:

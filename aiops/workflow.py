@@ -61,6 +61,7 @@ FIELDS = (
     "failure_detection",
     "checkpoints",
     "signed_off_by",
+    "comparison_workflow_id",
 )
 LIST_FIELDS = ("data_touched", "changes", "checkpoints")
 TOKEN_FIELDS = ("data_touched", "changes", "customer_impact", "review_requirement")
@@ -71,6 +72,7 @@ VOCABULARY = {
     "review_requirement": REVIEW_REQUIREMENTS,
 }
 LIST_SEPARATOR = ";"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 LIST_TOKEN_FIELDS = ("data_touched", "changes")
 _KNOWN = {field: frozenset(values) for field, values in VOCABULARY.items()}
 
@@ -110,7 +112,12 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
+def _optional_text(value: object) -> str | None:
+    return _text(value) or None
+
+
 Text = Annotated[str, BeforeValidator(_text)]
+OptionalText = Annotated[str | None, BeforeValidator(_optional_text)]
 TextList = Annotated[list[str], BeforeValidator(split_list)]
 
 
@@ -119,7 +126,7 @@ class Workflow(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    workflow_id: Text = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+    workflow_id: Text = Field(pattern=ID_PATTERN)
     name: Text = Field(min_length=1)
     department: Text = Field(min_length=1)
     manual_process: Text = ""
@@ -137,6 +144,8 @@ class Workflow(BaseModel):
     failure_detection: Text = ""
     checkpoints: TextList = []
     signed_off_by: Text = ""
+    # A workflow that did not adopt AI, compared against this one (difference-in-differences).
+    comparison_workflow_id: OptionalText = Field(default=None, pattern=ID_PATTERN)
 
     @field_validator("data_touched", "changes")
     @classmethod
@@ -166,4 +175,4 @@ class Workflow(BaseModel):
         row = self.model_dump()
         for field in LIST_FIELDS:
             row[field] = f"{LIST_SEPARATOR} ".join(row[field])
-        return row
+        return {name: "" if value is None else value for name, value in row.items()}

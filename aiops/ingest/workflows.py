@@ -22,7 +22,7 @@ from aiops.ingest.reader import drop_staged, quote_ident, stage_csv
 from aiops.ingest.sniff import SourceFile, open_source
 from aiops.inventory import SaveResult, save_workflows
 from aiops.store import Store
-from aiops.workflow import DERIVED_ID_SQL, FIELDS, Workflow
+from aiops.workflow import DERIVED_ID_SQL, FIELDS, ID_PATTERN, Workflow
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "workflow_id": ("id", "workflow id", "slug", "use case id"),
@@ -43,8 +43,13 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "failure_detection": ("how failure is noticed", "monitoring", "failure detection"),
     "checkpoints": ("human checkpoints", "controls"),
     "signed_off_by": ("sign off", "signed off by", "sign-off"),
+    "comparison_workflow_id": (
+        "comparison workflow",
+        "comparison workflow id",
+        "comparison",
+        "control workflow",
+    ),
 }
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 
 
 @dataclass
@@ -143,15 +148,49 @@ def _parsed_sql(table: str, mapping: dict[str, str]) -> str:
         )
         if has_id
         else None,
+        *_comparison_checks(mapping),
     ]
     return f"""
         WITH base AS (SELECT rowid AS rid, {base_id} AS base_id,
                              {texts}
                       FROM {table}),
         numbered AS (SELECT *, row_number() OVER (PARTITION BY lower(base_id) ORDER BY rid) AS occurrence
-                     FROM base)
-        SELECT *, {workflow_id} AS workflow_id, {reject_columns([c for c in checks if c])}
-        FROM numbered"""
+                     FROM base),
+        identified AS (SELECT *, {workflow_id} AS workflow_id FROM numbered),
+        referenced AS (SELECT *, lower(comparison_workflow_id) IN (
+                           SELECT lower(workflow_id) FROM identified
+                           UNION ALL SELECT lower(workflow_id) FROM {KNOWN_IDS}) AS comparison_known
+                       FROM identified)
+        SELECT *, {reject_columns([c for c in checks if c])}
+        FROM referenced"""
+
+
+KNOWN_IDS = "known_workflow_ids"  # a registered frame: the ids already in the inventory
+
+
+def _comparison_checks(mapping: dict[str, str]) -> list[Check]:
+    """The comparison workflow must be another workflow, in the inventory or in this file."""
+    column = mapping.get("comparison_workflow_id")
+    if not column:
+        return []
+    named = "comparison_workflow_id <> ''"
+    return [
+        Check(
+            f"{named} AND NOT regexp_full_match(comparison_workflow_id, '{ID_PATTERN[1:-1]}')",
+            column,
+            "invalid comparison_workflow_id (letters, digits, '-', '_' and '.'; at most 128)",
+        ),
+        Check(
+            f"{named} AND lower(comparison_workflow_id) = lower(workflow_id)",
+            column,
+            "comparison_workflow_id names the workflow itself: name another workflow that did not adopt AI",
+        ),
+        Check(
+            f"{named} AND NOT comparison_known",
+            column,
+            "comparison_workflow_id names no workflow in the inventory or in this file",
+        ),
+    ]
 
 
 def read_workflows(
@@ -160,8 +199,13 @@ def read_workflows(
     """Parse and check a workflows file; nothing is written."""
     with open_source(path, name, max_bytes=store.max_upload_bytes) as source:
         mapping = resolve_mapping(source, explicit or {})  # before reading: fail fast on a bad map
+        ids = [r[0] for r in store.query("SELECT workflow_id FROM workflows")]
+        known = pd.DataFrame({"workflow_id": pd.Series(ids, dtype="object")}).astype(
+            {"workflow_id": "string"}
+        )
         cursor = store.new_cursor()
         staged = stage_csv(cursor, source)
+        cursor.register(KNOWN_IDS, known)
         try:
             checked = f"{staged.table}_checked"
             cursor.execute(f"CREATE TEMP TABLE {checked} AS {_parsed_sql(staged.table, mapping)}")
@@ -172,6 +216,7 @@ def read_workflows(
             rejects = all_rejects(staged, checked)
             cursor.execute(f"DROP TABLE {checked}")
         finally:
+            cursor.unregister(KNOWN_IDS)
             drop_staged(staged)
             cursor.close()
         workflows = [Workflow.model_validate(r) for r in rows.to_dict("records")]

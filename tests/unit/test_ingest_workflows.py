@@ -155,3 +155,87 @@ def test_export_escapes_formula_cells(store, admin, tmp_path):
     export_workflows(store, out)
     text = out.read_text()
     assert "'=HYPERLINK" in text and "'+1 555" in text
+
+
+COMPARISON_CSV = (
+    "workflow_id,name,department,comparison_workflow_id\n"
+    "sup-triage,Support ticket triage,Support,sup-manual\n"
+    "sup-manual,Manual triage queue,Support,\n"
+)
+
+
+def test_comparison_workflow_round_trips_through_import_and_export(store, admin, tmp_path):
+    source = tmp_path / "comparison.csv"
+    source.write_text(COMPARISON_CSV)
+    report = import_workflows(store, admin, source)
+    assert report.committed and report.mapping["comparison_workflow_id"] == "comparison_workflow_id"
+    assert get_workflow(store, "sup-triage").comparison_workflow_id == "sup-manual"
+    assert get_workflow(store, "sup-manual").comparison_workflow_id is None
+    assert store.query("SELECT count(*) FROM workflows WHERE comparison_workflow_id IS NULL") == [(1,)]
+    out = tmp_path / "export.csv"
+    export_workflows(store, out)
+    assert "comparison_workflow_id" in out.read_text().splitlines()[0]
+    from aiops.store import Store
+
+    with Store(tmp_path / "fresh.duckdb") as other:
+        import_workflows(other, admin, out)
+        assert load_workflows(other) == load_workflows(store)
+
+
+def test_comparison_workflow_may_name_a_workflow_already_in_the_inventory(store, admin, tmp_path):
+    import_workflows(store, admin, DATA / "workflows_valid.csv")
+    source = tmp_path / "later.csv"
+    source.write_text("workflow_id,name,department,comparison_workflow_id\nnew-1,New,Support,SUP-TRIAGE\n")
+    assert import_workflows(store, admin, source).committed
+
+
+def test_comparison_workflow_naming_itself_or_nothing_is_rejected_with_its_line(store, admin, tmp_path):
+    source = tmp_path / "bad.csv"
+    source.write_text(
+        "workflow_id,name,department,comparison_workflow_id\n"
+        "a-1,A,Ops,a-1\n"
+        "b-1,B,Ops,nowhere\n"
+        "c-1,C,Ops,=bad id\n"
+        "d-1,D,Ops,a-1\n"
+    )
+    report = import_workflows(store, admin, source)
+    got = [(r.line, r.column, r.reason) for r in report.rejects.itertuples(index=False)]
+    assert got == [
+        (
+            2,
+            "comparison_workflow_id",
+            "comparison_workflow_id names the workflow itself: name another workflow that did not adopt AI",
+        ),
+        (
+            3,
+            "comparison_workflow_id",
+            "comparison_workflow_id names no workflow in the inventory or in this file",
+        ),
+        (
+            4,
+            "comparison_workflow_id",
+            "invalid comparison_workflow_id (letters, digits, '-', '_' and '.'; at most 128)",
+        ),
+    ]
+    assert report.accepted + report.rejected == report.rows == 4
+    assert not report.committed and store.query("SELECT count(*) FROM workflows") == [(0,)]
+
+
+def test_saving_a_workflow_whose_comparison_is_itself_or_missing_is_refused(store, admin):
+    from aiops.errors import Conflict
+    from aiops.inventory import save_workflow
+    from aiops.workflow import Workflow
+
+    with pytest.raises(Conflict, match="'w-1' names itself as its comparison workflow"):
+        save_workflow(
+            store,
+            admin,
+            Workflow(workflow_id="w-1", name="W", department="Ops", comparison_workflow_id="W-1"),
+        )
+    with pytest.raises(Conflict, match="names comparison workflow 'ghost', which does not exist"):
+        save_workflow(
+            store,
+            admin,
+            Workflow(workflow_id="w-1", name="W", department="Ops", comparison_workflow_id="ghost"),
+        )
+    assert store.query("SELECT count(*) FROM workflows") == [(0,)]

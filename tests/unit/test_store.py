@@ -98,3 +98,25 @@ def test_a_file_that_is_not_duckdb_gives_a_clear_error(tmp_path):
     path.write_text("hello, this is a CSV\n")
     with pytest.raises(StoreError, match="cannot open database"):
         Store(path)
+
+
+def test_migration_004_reads_existing_timings_as_hands_on_time_with_nothing_recorded(tmp_path):
+    path = tmp_path / "v3.duckdb"
+    _create_at_version(path, 3)
+    con = duckdb.connect(str(path))
+    con.execute(
+        "INSERT INTO upload_batches (uploaded_at, actor, file_name, file_sha256, workflow_ids, mapping,"
+        " rows_total, accepted, rejected) VALUES (now(), 'a', 'old.csv', 'x', ['w'], '{}', 1, 1, 0)"
+    )
+    con.execute("INSERT INTO timing_samples VALUES (1, 'w', 'before', now(), 12, 1, 0)")
+    con.execute(
+        "INSERT INTO workflows (workflow_id, name, department, created_at, updated_at)"
+        " VALUES ('w', 'W', 'Ops', now(), now())"
+    )
+    con.close()
+    with Store(path) as store:
+        assert store.query("SELECT time_kind, ai_assisted, segment FROM timing_samples") == [
+            ("hands_on", None, None)
+        ]
+        assert store.query("SELECT time_kind, phase_only FROM upload_batches") == [("hands_on", None)]
+        assert store.query("SELECT comparison_workflow_id FROM workflows") == [(None,)]

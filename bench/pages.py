@@ -65,7 +65,8 @@ def build(path: Path, rows: int, workflows: int = 500) -> None:
                 [rows, rows],
             )
             tx.execute(f"""
-                INSERT INTO timing_samples
+                INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at,
+                                            duration_minutes, loops, rework_minutes)
                 SELECT 1, printf('wf-%03d', i % {workflows}),
                        CASE WHEN (i // {workflows}) % 3 = 0 THEN 'before' ELSE 'after' END,
                        TIMESTAMP '2026-05-18' + to_seconds((i * 15.7)::BIGINT % (26 * 7 * 86400)),

@@ -129,7 +129,9 @@ class TimingImport:
             ],
         )[0][0]
         tx.execute(
-            "INSERT INTO timing_samples SELECT ?, workflow_id, phase, measured_at, duration_minutes,"
+            "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at,"
+            " duration_minutes, loops, rework_minutes)"
+            " SELECT ?, workflow_id, phase, measured_at, duration_minutes,"
             f" loops, rework_minutes FROM {self.accepted_table}",
             [batch_id],
         )

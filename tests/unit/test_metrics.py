@@ -473,7 +473,9 @@ def simulation(tmp_path_factory) -> tuple[pd.DataFrame, dict[str, dict[str, floa
                 [tx.now, tx.now],
             )
             tx.execute(
-                "INSERT INTO timing_samples SELECT 1, workflow_id, phase, measured_at, duration_minutes, "
+                "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at, duration_minutes, "
+                "loops, rework_minutes) "
+                "SELECT 1, workflow_id, phase, measured_at, duration_minutes, "
                 "loops, rework_minutes FROM sim_samples"
             )
 

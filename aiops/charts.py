@@ -25,13 +25,22 @@ STATUS_COLORS = {
     "proven": "#15803d",
     "autonomous": "#0e7490",
 }
+# Five stop conditions, five hues far apart (not five shades of red), readable labels in legends.
 STOP_COLORS = {
-    "no_owner": "#7f1d1d",
-    "customer_data_without_review": "#b91c1c",
-    "changes_permissions_billing_production": "#dc2626",
-    "success_not_measurable": "#f97316",
-    "failure_invisible": "#fb923c",
+    "no_owner": "#7c3aed",
+    "customer_data_without_review": "#0e7490",
+    "changes_permissions_billing_production": "#c2410c",
+    "success_not_measurable": "#ca8a04",
+    "failure_invisible": "#475569",
 }
+STOP_LABELS = {
+    "no_owner": "No owner",
+    "customer_data_without_review": "Customer data without review",
+    "changes_permissions_billing_production": "Changes permissions, billing or production",
+    "success_not_measurable": "Success not measurable",
+    "failure_invisible": "Failure would go unnoticed",
+}
+BANKED, AT_RISK = PRIMARY, "#c2410c"
 PHASE_COLORS = {"before": "#9aa5b1", "after": PRIMARY}
 
 
@@ -98,28 +107,105 @@ def loops_removed_by_department(departments: pd.DataFrame, width: int | str = "c
 
 
 def stop_conditions_by_department(stops: pd.DataFrame, width: int | str = "container") -> alt.Chart:
-    """Open stop conditions per department, by code (``stops``: department, code, workflows)."""
+    """Open stop conditions per department, by condition (``stops``: department, code, workflows),
+    in words ("Changes permissions, billing or production"), one distinct hue each."""
+    data = stops.assign(condition=stops.code.map(lambda c: STOP_LABELS.get(c, str(c))))
+    labels = {STOP_LABELS[c]: color for c, color in STOP_COLORS.items()}
     return (
-        alt.Chart(stops)
+        alt.Chart(data)
         .mark_bar()
         .encode(
             y=alt.Y("department:N", title=None, sort="-x"),
             x=alt.X("sum(workflows):Q", title="open stop conditions", axis=alt.Axis(tickMinStep=1)),
             color=alt.Color(
-                "code:N",
-                scale=_scale(STOP_COLORS),
+                "condition:N",
+                scale=_scale(labels),
                 title="stop condition",
-                legend=alt.Legend(columns=1, labelLimit=260),
+                legend=alt.Legend(columns=1, labelLimit=320),
             ),
             tooltip=[
                 alt.Tooltip("department:N"),
-                alt.Tooltip("code:N", title="stop condition"),
+                alt.Tooltip("condition:N", title="stop condition"),
                 alt.Tooltip("workflows:Q", title="workflows"),
                 alt.Tooltip("names:N", title="which"),
             ],
         )
         .properties(width=width, height=alt.Step(26))
     )
+
+
+def hours_by_department(departments: pd.DataFrame, width: int | str = "container") -> alt.Chart:
+    """Banked hours per department with the 95% interval, and hours at risk (paused workflows)
+    beside them — two bars, never stacked, so at-risk hours are never read as added in.
+    ``departments``: department, hours_returned(_low/_high), hours_at_risk(_low/_high)."""
+    rows = []
+    for r in departments.to_dict("records"):
+        for kind, prefix in (("banked", "hours_returned"), ("at risk (paused)", "hours_at_risk")):
+            rows.append(
+                {
+                    "department": r["department"],
+                    "kind": kind,
+                    "hours": r[prefix],
+                    "low": r[f"{prefix}_low"],
+                    "high": r[f"{prefix}_high"],
+                }
+            )
+    data = pd.DataFrame(rows, columns=["department", "kind", "hours", "low", "high"])
+    color = alt.Color("kind:N", scale=_scale({"banked": BANKED, "at risk (paused)": AT_RISK}), title=None)
+    base = alt.Chart(data).encode(
+        y=alt.Y(
+            "department:N", title=None, sort=alt.EncodingSortField("hours", op="sum", order="descending")
+        ),
+        yOffset=alt.YOffset("kind:N", sort=["banked", "at risk (paused)"]),
+    )
+    bars = base.mark_bar(opacity=0.85, cornerRadiusEnd=2).encode(
+        x=alt.X("hours:Q", title="hours returned in the period"),
+        color=color,
+        tooltip=[
+            "department:N",
+            alt.Tooltip("kind:N", title="hours"),
+            alt.Tooltip("hours:Q", format=",.0f", title="hours"),
+            alt.Tooltip("low:Q", format=",.0f", title="95% low"),
+            alt.Tooltip("high:Q", format=",.0f", title="95% high"),
+        ],
+    )
+    whiskers = base.mark_rule(color=INK, strokeWidth=1.2).encode(x="low:Q", x2="high:Q")
+    return (bars + whiskers).properties(width=width, height=alt.Step(13))
+
+
+def weekly_banked(weekly: pd.DataFrame, width: int | str = "container", height: int = 200) -> alt.Chart:
+    """Hours returned per week, company-wide: banked (with its 95% band) and, as a dashed line,
+    hours at risk from paused workflows. ``weekly``: the view's weekly frame."""
+    after = weekly[(weekly.phase == "after") & (weekly.banked | weekly.at_risk)]
+    after = after.assign(kind=after.banked.map({True: "banked", False: "at risk (paused)"}))
+    data = after.groupby(["week", "kind"], as_index=False)[
+        ["hours_returned", "hours_returned_low", "hours_returned_high", "samples"]
+    ].sum()
+    scale = _scale({"banked": BANKED, "at risk (paused)": AT_RISK})
+    base = alt.Chart(data).encode(x=alt.X("week:T", title="week", axis=alt.Axis(format="%d %b")))
+    band = (
+        base.transform_filter(alt.datum.kind == "banked")
+        .mark_area(opacity=0.18, color=BANKED)
+        .encode(y="hours_returned_low:Q", y2="hours_returned_high:Q")
+    )
+    line = base.mark_line(point=True, strokeWidth=2).encode(
+        y=alt.Y("hours_returned:Q", title="hours returned per week"),
+        color=alt.Color("kind:N", scale=scale, title=None),
+        strokeDash=alt.StrokeDash(
+            "kind:N",
+            scale=alt.Scale(domain=["banked", "at risk (paused)"], range=[[1, 0], [5, 3]]),
+            legend=None,
+        ),
+        tooltip=[
+            alt.Tooltip("week:T", format="%d %b %Y"),
+            alt.Tooltip("kind:N", title="hours"),
+            alt.Tooltip("hours_returned:Q", format=",.1f", title="hours"),
+            alt.Tooltip("hours_returned_low:Q", format=",.1f", title="95% low"),
+            alt.Tooltip("hours_returned_high:Q", format=",.1f", title="95% high"),
+            alt.Tooltip("samples:Q", title="n (after samples)"),
+        ],
+    )
+    return (band + line).properties(width=width, height=height)
 
 
 def weekly_hours(

@@ -381,12 +381,19 @@ def cmd_report_summary(args: argparse.Namespace, out: Output) -> int:
     with _open(args) as store:
         summary = summarize(store, _period(args))
     out.json(summary)
-    c = summary["company"]
-    out.line(f"Saved Loops — {summary['period']['label']} (policy {summary['policy_version']})")
-    out.line(_kpi_line("Company", c))
+    c, period = summary["company"], summary["period"]
+    currency = summary["currency"]
+    out.line(
+        f"Saved Loops — {summary['company_name']} — {period['name']} ({period['label']}"
+        f"{'' if period['complete'] else ', to date'}; policy {summary['policy_version']})"
+    )
+    out.line(_kpi_line("Company", c, currency))
     for d in summary["departments"]:
-        out.line(_kpi_line(d["department"], d))
-    out.line("Before/after is observational; intervals are 95% Welch intervals.")
+        out.line(_kpi_line(d["department"], d, currency))
+    out.line(
+        "Hours and value count workflows with no open stop condition; hours at risk are from paused "
+        "workflows, never added in. Intervals are 95%."
+    )
     return EXIT_OK
 
 
@@ -397,19 +404,24 @@ def cmd_report_board(args: argparse.Namespace, out: Output) -> int:
 
     started = time.perf_counter()
     pack_format(args.out)  # refuse an unknown suffix before touching the database
-    period = _period(args)
     with _open(args) as store:
-        path = write_board_pack(store, Path(args.out), period)
+        path, view = write_board_pack(store, Path(args.out), _period(args))
     seconds, size = round(time.perf_counter() - started, 2), path.stat().st_size
-    out.json({"out": str(path), "period": period.label, "bytes": size, "seconds": seconds})
-    out.line(f"Board pack for {period.label} written to {path} ({size:,} bytes, {seconds:.1f} s)")
+    out.json(
+        {"out": str(path), "period": view.period.label, "name": view.name, "bytes": size, "seconds": seconds}
+    )
+    out.line(
+        f"Board pack for {view.name} ({view.period.label}) written to {path} ({size:,} bytes, {seconds:.1f} s)"
+    )
     return EXIT_OK
 
 
-def _kpi_line(label: str, k: dict) -> str:
+def _kpi_line(label: str, k: dict, currency: str) -> str:
     return (
         f"{label:<12} {k['hours_returned']:>8.1f} h returned "
         f"[{k['hours_returned_low']:.1f}, {k['hours_returned_high']:.1f}]  "
+        f"at risk {k['hours_at_risk']:.1f} h  value {k['value']:,.0f} {currency} "
+        f"(net {k['net_value']:,.0f})  "
         f"{k['loops_removed']:>8.0f} loops removed  n={k['samples_before']}/{k['samples_after']}  "
         f"evidence: {k['evidence_saving']} saving, {k['evidence_inconclusive']} inconclusive, "
         f"{k['evidence_slower']} slower, {k['evidence_insufficient']} insufficient  "
@@ -418,14 +430,19 @@ def _kpi_line(label: str, k: dict) -> str:
 
 
 def _period(args: argparse.Namespace):
-    from aiops.metrics import Period
+    """The period asked for; None (the default period: the last complete quarter with data) when
+    none is given. ``--period all`` is all time."""
+    from aiops.period import Period
 
     if getattr(args, "period", None):
+        if args.period.strip().lower() in {"all", "all-time"}:
+            return Period()
         try:
             return Period.parse_quarter(args.period)
         except ValueError as e:
-            raise MappingError(str(e), "e.g. --period 2026Q3") from e
-    return Period(getattr(args, "date_from", None), getattr(args, "date_to", None))
+            raise MappingError(str(e), "e.g. --period 2026Q3, or --period all") from e
+    start, end = getattr(args, "date_from", None), getattr(args, "date_to", None)
+    return Period(start, end) if start or end else None
 
 
 def cmd_backup(args: argparse.Namespace, out: Output) -> int:
@@ -574,7 +591,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _period_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--period", help="a quarter, e.g. 2026Q3")
+    group.add_argument(
+        "--period", help="a quarter, e.g. 2026Q3, or `all` (default: the last complete quarter with data)"
+    )
     group.add_argument("--from", dest="date_from", type=_iso_date, help="first day (YYYY-MM-DD)")
     parser.add_argument("--to", dest="date_to", type=_iso_date, help="day after the last (YYYY-MM-DD)")
 

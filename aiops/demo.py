@@ -21,6 +21,7 @@ from aiops.auth import Actor
 from aiops.ingest.timings import import_timings
 from aiops.inventory import record_incident, remove_checkpoint, save_workflows, sign_off
 from aiops.store import Store
+from aiops.views.company import seed_demo_money
 from aiops.workflow import Workflow
 
 AS_OF = date(2026, 11, 16)  # a Monday: the demo's "last upload" week
@@ -733,6 +734,7 @@ def build_demo(path: str | Path, as_of: date = AS_OF) -> Store:
     store.write(admin, lambda tx: save_workflows(tx, workflows, "demo"))
     _upload_timings(store, as_of)
     _governance_history(store, admin)
+    seed_demo_money(store, admin)  # company name, currency, hourly costs, AI costs (views/demo_company.toml)
     return store
 
 

@@ -10,13 +10,13 @@ Welch-Satterthwaite degrees of freedom. Before/after is observational, and every
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
 from scipy.special import stdtrit
 
+from aiops.period import Period
 from aiops.policy import EvidenceRules
 from aiops.store import Reader
 
@@ -27,43 +27,6 @@ EVIDENCE_HELP = {
     "saving": "the whole 95% interval is a saving",
     "slower": "the whole 95% interval is a slowdown: AI made this loop slower",
 }
-
-
-@dataclass(frozen=True)
-class Period:
-    """Half-open ``[start, end)``; ``None`` is unbounded. The saving uses all samples before end."""
-
-    start: date | None = None
-    end: date | None = None
-
-    @property
-    def label(self) -> str:
-        if self.start is None and self.end is None:
-            return "all time"
-        start = self.start.isoformat() if self.start else "the start"
-        end = (self.end - timedelta(days=1)).isoformat() if self.end else "today"
-        return f"{start} to {end}"
-
-    @classmethod
-    def quarter(cls, year: int, q: int) -> Period:
-        start = date(year, 3 * q - 2, 1)
-        end = date(year + (q == 4), (3 * q) % 12 + 1, 1)
-        return cls(start, end)
-
-    @classmethod
-    def parse_quarter(cls, text: str) -> Period:
-        """``2026Q3`` (or ``2026-Q3``) to that quarter."""
-        cleaned = text.upper().replace("-", "")
-        year, _, q = cleaned.partition("Q")
-        if not (year.isdigit() and q in {"1", "2", "3", "4"}):
-            raise ValueError(f"not a quarter: {text!r} (expected e.g. 2026Q3)")
-        return cls.quarter(int(year), int(q))
-
-    def previous(self) -> Period | None:
-        """The period of the same length just before this one (for "change against")."""
-        if self.start is None or self.end is None:
-            return None
-        return Period(self.start - (self.end - self.start), self.start)
 
 
 _PHASE_STATS = """
@@ -85,7 +48,8 @@ agg AS (
            max(measured_at) AS last_measured,
            sum(loops) FILTER (WHERE CAST(? AS TIMESTAMP) IS NULL
                                OR measured_at >= CAST(? AS TIMESTAMP)) AS period_loops,
-           sum(loops) FILTER (WHERE measured_at >= CAST(? AS TIMESTAMP)) AS recent_loops,
+           sum(loops) FILTER (WHERE measured_at >= CAST(? AS TIMESTAMP)
+                               AND measured_at < CAST(? AS TIMESTAMP)) AS recent_loops,
            sum(minutes * minutes) AS syy, sum(minutes * loops) AS sxy, sum(loops * loops) AS sxx
     FROM s GROUP BY workflow_id, phase
 )
@@ -131,13 +95,13 @@ def workflow_metrics(
 ) -> pd.DataFrame:
     """One row per workflow: samples and loops per phase, the saving with its interval and evidence,
     loops removed, hours returned in the period and per week (run rate), freshness."""
-    end = datetime.combine(period.end, datetime.min.time()) if period.end else None
-    start = datetime.combine(period.start, datetime.min.time()) if period.start else None
-    # The run rate looks back from the period's end, or from now when the period is not over.
+    start, end = period.bounds()
+    # The run rate looks back from the period's end, or from ``as_of`` (the read model passes the
+    # end of the last complete week of data) when that is earlier.
     now = as_of or datetime.now()
     run_rate_end = min(end, now) if end else now
     recent_start = run_rate_end - timedelta(weeks=rules.run_rate_weeks)
-    phases = db.query_df(_PHASE_STATS, [end, end, start, start, recent_start])
+    phases = db.query_df(_PHASE_STATS, [end, end, start, start, recent_start, run_rate_end])
     frame = db.query_df(_WORKFLOWS)
     for phase in ("before", "after"):
         part = phases[phases.phase == phase].drop(columns="phase").set_index("workflow_id")
@@ -255,8 +219,7 @@ GROUP BY ALL
 def weekly_series(db: Reader, metrics: pd.DataFrame, period: Period = Period()) -> pd.DataFrame:
     """Per workflow and week: samples, loops and minutes per loop by phase, and hours returned
     (after loops that week times the workflow's saving per loop, with its interval)."""
-    start = datetime.combine(period.start, datetime.min.time()) if period.start else None
-    end = datetime.combine(period.end, datetime.min.time()) if period.end else None
+    start, end = period.bounds()
     weeks = db.query_df(_WEEKLY, [start, start, end, end])
     saving = metrics.set_index("workflow_id")[["saved_per_loop", "saved_low", "saved_high", "evidence"]]
     weeks = weeks.join(saving, on="workflow_id")

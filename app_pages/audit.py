@@ -7,10 +7,11 @@ from datetime import timedelta
 import streamlit as st
 
 from ui import data
-from ui.context import revision, store
+from ui.context import revision
 
 st.title("Audit log")
-log = data.audit_log(revision())
+rev = revision()
+log = data.audit_log(rev)
 if log.empty:
     st.info(
         "Nothing has happened yet: every write (imports, uploads, sign-offs, policy changes) "
@@ -53,7 +54,7 @@ rows = picked.selection.rows
 if rows:
     entry = view.iloc[rows[0]]
     st.markdown(f"**Entry {entry.audit_id}** · `{entry.action}` on {entry.entity} `{entry.entity_id}`")
-    detail = store().query_one("SELECT detail FROM audit_log WHERE audit_id = ?", [int(entry.audit_id)])[0]
+    detail = data.audit_detail(rev, int(entry.audit_id))
     st.json(detail or "{}")  # the table shows the first 400 characters; this is all of it
 else:
     st.caption("Select a row to read its full detail.")

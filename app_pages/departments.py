@@ -1,46 +1,68 @@
-"""Departments: one department's workflows, its trend and its open stop conditions."""
+"""Departments: one department's workflows, its trend and its open stop conditions (from the read model)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from aiops.charts import saving_intervals, themed, weekly_hours
+from aiops.charts import STOP_LABELS, saving_intervals, themed, weekly_hours
 from aiops.classifier import STOP_CONDITIONS
-from aiops.report.format import DEFINITIONS
+from aiops.report.format import DEFINITIONS, design_words, share
 from ui import data
 from ui.context import revision
-from ui.widgets import chart, estimate_metric, evidence_legend, period_picker, plain
+from ui.widgets import (
+    chart,
+    design_table,
+    estimate_metric,
+    evidence_legend,
+    period_picker,
+    plain,
+    value_metric,
+)
 
 st.title("Departments")
 rev = revision()
-all_metrics = data.metrics(rev)
-if all_metrics.empty:
+default, _, _, last = data.default_period(rev)
+if data.workflow_count(rev) == 0:
     st.info("No workflows yet: register one to see its department here.", icon=":material/lightbulb:")
     st.stop()
 
-names = sorted(all_metrics.department.unique())
+period = period_picker(default, last.date() if last is not None else None, key="dept_period")
+view = data.view(rev, period.start, period.end)
+names = [d.scope for d in view.departments]
 wanted = st.query_params.get("department")
 department = st.selectbox(
     "Department", names, index=names.index(wanted) if wanted in names else 0, key="department_pick"
 )
 st.query_params["department"] = department
 
-_, last = data.data_bounds(rev)
-period = period_picker(last.date() if last is not None else None, key="dept_period")
-metrics = data.metrics(rev, period.start, period.end)
-mine = metrics[metrics.department == department]
-rows = data.departments(rev, period.start, period.end)
-row = rows[rows.department == department].iloc[0].to_dict()
+mine = view.workflows[view.workflows.department == department]
+totals = view.department(department)
+row = totals.record()
+st.caption(
+    f"**{view.name}** ({period.label})"
+    + (f" · :orange[{plain(view.period_note)}]" if view.period_note else "")
+)
 
 left, middle, right = st.columns(3)
 with left:
     estimate_metric("Hours returned", row, "hours_returned", "h")
+    st.caption(
+        f"At risk (paused, not added in): {totals.hours_at_risk:,.0f} h · run rate "
+        f"{totals.hours_per_week:,.1f} h/week ({view.run_rate_label})"
+    )
 with middle:
-    estimate_metric("Loops removed", row, "loops_removed")
+    value_metric(totals)
 with right, st.container(border=True):
     st.metric("Open stop conditions", row["open_stop_conditions"], help=DEFINITIONS["open_stop_conditions"])
-    st.caption(f"{row['paused']} of {row['workflows']} workflows paused · period {period.label}")
+    st.caption(
+        f"{row['paused']} of {row['workflows']} workflows paused · loaded hourly cost "
+        f"{view.company_settings.rate_for(department):,.0f} {view.currency}"
+        + (f" · AI share of loops {share(totals.adoption)}" if totals.adoption is not None else "")
+    )
 evidence_legend()
+comparison = view.department_comparisons.get(department)
+if comparison:
+    st.caption(f"Against {comparison.name} ({comparison.basis}): **{comparison.hours_change_text}**")
 
 st.subheader("Minutes saved per loop, by workflow")
 if mine.saved_per_loop.notna().any():
@@ -51,11 +73,9 @@ if mine.saved_per_loop.notna().any():
 else:
     st.info("No workflow here has before and after timings yet.")
 
-weekly = data.weekly(rev, period.start, period.end)
-weekly = weekly[(weekly.department == department) & (weekly.evidence != "insufficient")]
+weekly = view.weekly[(view.weekly.department == department) & (view.weekly.evidence != "insufficient")]
 if (weekly.phase == "after").any():
-    names_by_id = dict(zip(mine.workflow_id, mine.name, strict=True))
-    weekly = weekly.assign(workflow=weekly.workflow_id.map(names_by_id))
+    weekly = weekly.assign(workflow=weekly.name)
     chart(
         themed(weekly_hours(weekly, color_by="workflow"), "Hours returned per week, by workflow"),
         key="dept_weekly",
@@ -70,14 +90,18 @@ st.dataframe(
             "risk",
             "status",
             "evidence",
+            "design",
             "saved_per_loop",
             "saved_low",
             "saved_high",
             "samples_before",
             "samples_after",
             "hours_returned",
+            "value",
+            "ai_cost",
+            "adoption",
         ]
-    ],
+    ].assign(design=mine.design.map(design_words)),
     hide_index=True,
     column_config={
         "saved_per_loop": st.column_config.NumberColumn(
@@ -88,8 +112,13 @@ st.dataframe(
         "samples_before": st.column_config.NumberColumn("n before"),
         "samples_after": st.column_config.NumberColumn("n after"),
         "hours_returned": st.column_config.NumberColumn("hours returned", format="%.1f"),
+        "value": st.column_config.NumberColumn(f"value ({view.currency})", format="%,.0f"),
+        "ai_cost": st.column_config.NumberColumn(f"AI cost ({view.currency})", format="%,.0f"),
+        "adoption": st.column_config.NumberColumn("AI share", format="percent"),
     },
 )
+st.subheader("How each saving was measured")
+design_table(mine)
 
 st.subheader("Open stop conditions")
 paused = mine[mine.stop_conditions.map(len) > 0]
@@ -99,7 +128,7 @@ for workflow in paused.itertuples(index=False):
     with st.container(border=True):
         st.markdown(f"**{plain(workflow.name)}** — owner: {plain(workflow.owner or 'none')}")
         for code in workflow.stop_conditions:
-            st.markdown(f"- `{code}`: {STOP_CONDITIONS[code]}")
+            st.markdown(f"- **{STOP_LABELS.get(code, code)}**: {STOP_CONDITIONS[code]}")
         st.page_link(
             "app_pages/workflow_detail.py",
             label="Open the workflow",

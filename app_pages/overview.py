@@ -1,30 +1,35 @@
-"""Overview: the CTO's page — hours returned, loops removed, and the risks still open."""
+"""Overview: the CTO's page — banked hours and their value, what is at risk, and what is still open.
+
+Renders the read model (``aiops.views``) for the chosen period; runs no SQL of its own.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from aiops.charts import (
-    loops_removed_by_department,
-    stop_conditions_by_department,
-    themed,
-    weekly_hours,
-)
-from aiops.metrics import rollup
-from aiops.report.board import build_board_pack, period_name, render_html, render_pdf
-from aiops.report.format import DEFINITIONS, age, estimate, evidence_phrase, n_phrase
+from aiops.charts import hours_by_department, stop_conditions_by_department, themed, weekly_banked
+from aiops.report.board import build_board_pack, render_html, render_pdf
+from aiops.report.format import DEFINITIONS, age, estimate, money, n_phrase
 from aiops.workflow import slugify
 from ui import data
-from ui.context import revision, store
-from ui.widgets import chart, count_metric, estimate_metric, evidence_legend, period_picker
+from ui.context import revision
+from ui.widgets import (
+    chart,
+    count_metric,
+    design_table,
+    estimate_metric,
+    evidence_legend,
+    period_picker,
+    plain,
+    value_metric,
+)
 
-st.title("Saved Loops")
 rev = revision()
-first, last = data.data_bounds(rev)
-workflows_total = store().query_one("SELECT count(*) FROM workflows")[0]
+default, reason, first, last = data.default_period(rev)
+st.title(f"Saved Loops — {data.company_settings(rev).name}", anchor=False)
 
-if workflows_total == 0:
+if data.workflow_count(rev) == 0:
     st.info(
         "No workflows yet. Start by registering one (or importing a spreadsheet of them), "
         "then upload before/after timings from your team's tools.",
@@ -34,82 +39,147 @@ if workflows_total == 0:
     st.page_link("app_pages/upload.py", label="Upload timings", icon=":material/upload_file:")
     st.stop()
 
-period = period_picker(last.date() if last is not None else None)
+period = period_picker(default, last.date() if last is not None else None)
+view = data.view(rev, period.start, period.end)
+company = view.company.record()
 st.caption(
-    f"Showing **{period.label}**. Savings per loop use every sample up to the period's end; "
-    "hours and loops count the after-phase loops inside the period. "
-    "Before/after is observational, not a controlled experiment."
+    f"Showing **{view.name}** ({period.label}). Opens on {plain(reason)}. "
+    + (f":orange[{plain(view.period_note)}] " if view.period_note else "")
+    + "Savings per loop use every sample up to the period's end; hours count the after-phase loops "
+    "inside the period. Hours and value count workflows with no open stop condition."
 )
-
-metrics = data.metrics(rev, period.start, period.end)
-company = data.company(rev, period.start, period.end)
-departments = data.departments(rev, period.start, period.end)
 
 left, middle, right, far = st.columns(4)
 with left:
     estimate_metric("Hours returned", company, "hours_returned", "h")
+    st.caption(f"Run rate **{view.company.hours_per_week:,.1f} h/week** · {view.run_rate_label}")
 with middle:
-    estimate_metric("Loops removed", company, "loops_removed")
-with right:
-    statuses = metrics.status.value_counts()
-    count_metric(
-        "Workflows",
-        len(metrics),
-        " · ".join(
-            f"{statuses.get(s, 0)} {s}" for s in ("paused", "experiment", "pilot", "proven", "autonomous")
-        ),
-        "Each workflow has exactly one status; paused wins over everything else.",
+    value_metric(view.company)
+with right, st.container(border=True):
+    st.metric(
+        "Hours at risk",
+        f"{view.company.hours_at_risk:,.0f} h",
+        help=DEFINITIONS["hours_at_risk"],
+    )
+    st.caption(
+        estimate(
+            view.company.hours_at_risk,
+            view.company.hours_at_risk_low,
+            view.company.hours_at_risk_high,
+            "h",
+        )
+        + f" · {view.company.at_risk_workflows} paused workflow(s) with evidence · not added in"
     )
 with far:
-    open_stops = int(metrics.stop_conditions.map(len).sum())
+    statuses = view.workflows.status.value_counts()
     count_metric(
         "Open stop conditions",
-        open_stops,
-        f"on {int((metrics.status == 'paused').sum())} paused workflows",
+        view.company.open_stop_conditions,
+        f"on {view.company.paused} paused workflows · "
+        + " · ".join(f"{statuses.get(s, 0)} {s}" for s in ("experiment", "pilot", "proven", "autonomous")),
         DEFINITIONS["open_stop_conditions"],
     )
 evidence_legend()
+if view.comparison:
+    c = view.comparison
+    st.caption(
+        f"Against {c.name} ({c.basis}): **{c.hours_change_text}** — "
+        + (
+            "the two intervals overlap: the change may be noise."
+            if c.intervals_overlap
+            else "the intervals do not overlap."
+        )
+    )
+elif view.no_comparison:
+    st.caption(view.no_comparison)
 
-st.subheader("Loops removed next to the risks still open")
+st.subheader("Hours returned next to the risks still open")
+departments = pd.DataFrame([d.record("department") for d in view.departments])
 chart_left, chart_right = st.columns(2)
 with chart_left:
-    if company["workflows_with_evidence"]:
+    if view.company.has_estimate or view.company.at_risk_workflows:
         chart(
-            themed(loops_removed_by_department(departments), "Loops removed per department (95% interval)"),
-            key="loops_chart",
+            themed(
+                hours_by_department(departments), "Hours returned per department: banked and at risk (95%)"
+            ),
+            key="hours_chart",
         )
     else:
         st.info("No workflow has enough before/after samples in this period yet.")
 with chart_right:
-    stops = data.stops_by_department(rev)
-    if len(stops):
+    if len(view.stop_counts):
         chart(
-            themed(stop_conditions_by_department(stops), "Open stop conditions per department"),
+            themed(stop_conditions_by_department(view.stop_counts), "Open stop conditions per department"),
             key="stops_chart",
         )
     else:
         st.success("No open stop conditions.", icon=":material/verified:")
 
 st.subheader("Weekly trend")
-weekly = data.weekly(rev, period.start, period.end)
-usable = weekly[weekly.evidence != "insufficient"]
-if (usable.phase == "after").any():
+weeks = view.complete_weeks
+if ((weeks.phase == "after") & (weeks.banked | weeks.at_risk)).any():
     chart(
-        themed(weekly_hours(usable), "Hours returned per week, by department (95% band)"), key="weekly_chart"
+        themed(weekly_banked(weeks), "Hours returned per week (banked, 95% band; at risk dashed)"),
+        key="weekly_chart",
     )
 else:
     st.info("No after-phase loops with enough evidence in this period.")
 
-st.subheader("Hours returned by workflows that still have open stop conditions")
-HOURS = ["hours_returned", "hours_returned_low", "hours_returned_high"]
-risky = metrics[(metrics.stop_conditions.map(len) > 0) & (metrics.evidence != "insufficient")]
+st.subheader("By department")
+table = departments[
+    [
+        "department",
+        "hours_returned",
+        "hours_returned_low",
+        "hours_returned_high",
+        "hours_at_risk",
+        "value",
+        "ai_cost",
+        "net_value",
+        "adoption",
+        "open_stop_conditions",
+    ]
+]
+st.dataframe(
+    table,
+    hide_index=True,
+    column_config={
+        "hours_returned": st.column_config.NumberColumn(
+            "hours (banked)", format="%.0f", help=DEFINITIONS["hours_returned"]
+        ),
+        "hours_returned_low": st.column_config.NumberColumn("95% low", format="%.0f"),
+        "hours_returned_high": st.column_config.NumberColumn("95% high", format="%.0f"),
+        "hours_at_risk": st.column_config.NumberColumn(
+            "hours at risk", format="%.0f", help=DEFINITIONS["hours_at_risk"]
+        ),
+        "value": st.column_config.NumberColumn(
+            f"value ({view.currency})", format="%,.0f", help=DEFINITIONS["value"]
+        ),
+        "ai_cost": st.column_config.NumberColumn(
+            f"AI cost ({view.currency})", format="%,.0f", help=DEFINITIONS["ai_cost"]
+        ),
+        "net_value": st.column_config.NumberColumn(
+            f"net ({view.currency})", format="%,.0f", help=DEFINITIONS["net_value"]
+        ),
+        "adoption": st.column_config.NumberColumn(
+            "AI share of loops", format="percent", help=DEFINITIONS["adoption"]
+        ),
+        "open_stop_conditions": st.column_config.NumberColumn("open stops"),
+    },
+)
+
+st.subheader("How each saving was measured")
+design_table(view.workflows)
+
+st.subheader("Hours from workflows that still have open stop conditions")
+risky = view.at_risk
 if len(risky):
-    risky_total = rollup(risky, None, store().policy.evidence.interval_level).iloc[0]
+    t = view.company
     st.warning(
-        f"**{estimate(*risky_total[HOURS], 'h')}** "
-        f"of the hours returned come from {len(risky)} workflow(s) that must pause "
-        f"({n_phrase(int(risky_total.samples_before), int(risky_total.samples_after))}; "
-        f"{evidence_phrase(risky_total)}). Count them only once their stop conditions are closed.",
+        f"**{estimate(t.hours_at_risk, t.hours_at_risk_low, t.hours_at_risk_high, 'h')}** "
+        f"(worth {money(t.value_at_risk, view.currency)}) come from {len(risky)} paused workflow(s) "
+        f"({n_phrase(int(risky.samples_before.sum()), int(risky.samples_after.sum()))}). "
+        "They are not in the headline: they count once their stop conditions are closed.",
         icon=":material/warning:",
     )
     st.dataframe(
@@ -129,7 +199,7 @@ if len(risky):
         ],
         hide_index=True,
         column_config={
-            "hours_returned": st.column_config.NumberColumn("hours", format="%.1f"),
+            "hours_returned": st.column_config.NumberColumn("hours at risk", format="%.1f"),
             "hours_returned_low": st.column_config.NumberColumn("95% low", format="%.1f"),
             "hours_returned_high": st.column_config.NumberColumn("95% high", format="%.1f"),
             "samples_before": st.column_config.NumberColumn("n before"),
@@ -141,8 +211,8 @@ else:
     st.success("No hours come from workflows with open stop conditions.", icon=":material/verified:")
 
 st.subheader("Data freshness")
-fresh = data.freshness(rev)
-now = pd.Timestamp.now()
+fresh = view.freshness.copy()
+now = pd.Timestamp(view.as_of)
 fresh["last upload"] = fresh.last_upload.map(lambda t: age(t, now))
 fresh["baseline age"] = fresh.baseline_until.map(lambda t: age(t, now))
 st.dataframe(
@@ -156,12 +226,12 @@ st.dataframe(
 
 st.subheader("Board pack")
 st.caption(
-    f"**{period.label}** as a PDF, or a self-contained HTML file that opens offline: "
-    "executive summary, a page per department, every workflow, open stop conditions with owners, "
-    "methodology and data freshness. Built when you click."
+    f"**{view.name}** as a PDF, or a self-contained HTML file that opens offline: cover, a two-page "
+    "executive summary, one page for all departments, and an appendix (every workflow, stop conditions "
+    "with owners, methodology, data freshness). Built from the same figures as this page, when you click."
 )
-board_store, board_period = store(), period  # captured: the download runs outside this script run
-stem = f"saved-loops-board-pack-{slugify(period_name(period))}"
+board_view = view  # captured: the download runs outside this script run
+stem = f"saved-loops-board-pack-{slugify(view.name)}"
 FORMATS = [
     ("PDF", render_pdf, "pdf", "application/pdf", ":material/picture_as_pdf:", "board_pack"),
     ("HTML", render_html, "html", "text/html", ":material/html:", "board_pack_html"),
@@ -170,7 +240,7 @@ for column, (label, render, suffix, mime, icon, key) in zip(st.columns(2), FORMA
     with column:
         st.download_button(
             f"Download board pack ({label})",
-            data=lambda render=render: render(build_board_pack(board_store, board_period)),
+            data=lambda render=render: render(build_board_pack(board_view)),
             file_name=f"{stem}.{suffix}",
             mime=mime,
             key=key,

@@ -23,7 +23,8 @@ from aiops.workflow import (
     Workflow,
     derive_workflow_id,
 )
-from ui.context import actor, run_action, settings, store
+from ui import data
+from ui.context import actor, revision, run_action, settings, store
 from ui.widgets import badge, plain, signal_list
 
 st.title("Register workflow")
@@ -131,10 +132,7 @@ with single:
             st.table(
                 pd.DataFrame({"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())})
             )
-            exists = store().query_one(
-                "SELECT 1 FROM workflows WHERE workflow_id = ?", [workflow.workflow_id]
-            )
-            if exists:
+            if data.workflow_exists(revision(), workflow.workflow_id):
                 st.warning("A workflow with this id exists: registering updates it (audited).")
             registered = st.button("Register", type="primary", key="register") and run_action(
                 lambda: save_workflow(store(), me, workflow), f"Registered {workflow.name}."

@@ -11,14 +11,15 @@ from aiops.charts import before_after_distribution, minutes_per_loop_by_week, th
 from aiops.classifier import FOUR_QUESTIONS
 from aiops.ingest.batches import undo_batch
 from aiops.inventory import get_workflow, record_incident, remove_checkpoint, sign_off
-from aiops.report.format import DEFINITIONS, estimate, n_phrase
+from aiops.report.format import DEFINITIONS, design_words, estimate, money, n_phrase, warning_words
 from ui import data
 from ui.context import actor, revision, run_action, store
 from ui.widgets import badge, chart, plain, signal_list
 
 st.title("Workflow detail")
 rev = revision()
-metrics = data.metrics(rev)
+view = data.view(rev)  # all time: the latest estimate uses every sample
+metrics = view.workflows
 if metrics.empty:
     st.info("No workflows yet: register one first.", icon=":material/lightbulb:")
     st.stop()
@@ -75,7 +76,18 @@ with st.container(border=True):
             f"{n_phrase(int(m.samples_before), int(m.samples_after))} · evidence **{m.evidence}** · "
             f"before {m.mean_per_loop_before:,.1f} min/loop (median {m.median_per_loop_before:,.1f}), "
             f"after {m.mean_per_loop_after:,.1f} (median {m.median_per_loop_after:,.1f}, rework included) · "
-            f"{estimate(m.hours_returned, m.hours_returned_low, m.hours_returned_high, 'h')} returned"
+            f"{estimate(m.hours_returned, m.hours_returned_low, m.hours_returned_high, 'h')} returned "
+            f"(all time{'; at risk while paused, not in the headline' if m.at_risk else ''}) · "
+            f"value {money(m.value, view.currency)} at {m.hourly_cost:,.0f} {view.currency}/h · "
+            f"AI cost {money(m.ai_cost, view.currency)}"
+        )
+    st.markdown(f"**Design:** {plain(design_words(m.design))}")
+    for code in m.warnings:
+        st.warning(plain(warning_words(code)), icon=":material/report:")
+    if m.time_kind == "elapsed" and not pd.isna(m.cycle_time_change_days):
+        st.caption(
+            "Elapsed (open → close) time: reported as cycle time, never as hours returned — "
+            + estimate(m.cycle_time_change_days, m.cycle_time_change_low, m.cycle_time_change_high, "days", 1)
         )
 
 classification_tab, timings_tab, checkpoints_tab, uploads_tab, fields_tab = st.tabs(
@@ -119,7 +131,7 @@ with timings_tab:
             ),
             key="dist",
         )
-        weekly = data.weekly(rev)
+        weekly = view.weekly
         chart(
             themed(
                 minutes_per_loop_by_week(weekly[weekly.workflow_id == workflow_id]),

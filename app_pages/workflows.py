@@ -7,14 +7,16 @@ import streamlit as st
 from aiops.classifier import STATUSES, STOP_CONDITIONS
 from aiops.metrics import EVIDENCE_LABELS
 from aiops.report.export import safe_csv
-from aiops.report.format import DEFINITIONS
+from aiops.report.format import DEFINITIONS, design_words
 from ui import data
 from ui.context import revision
 from ui.widgets import evidence_legend, url_multiselect
 
 st.title("Workflows")
 rev = revision()
-metrics = data.metrics(rev)
+default, reason, _, _ = data.default_period(rev)
+view = data.view(rev, default.start, default.end)
+metrics = view.workflows
 if metrics.empty:
     st.info("No workflows yet: register one, or import a spreadsheet of them.", icon=":material/lightbulb:")
     st.page_link("app_pages/register.py", label="Register a workflow", icon=":material/add_circle:")
@@ -34,7 +36,7 @@ with st.container(border=True):
         )
         evidence = url_multiselect("Evidence", list(EVIDENCE_LABELS), "evidence", DEFINITIONS["evidence"])
 
-view = metrics
+shown = metrics
 for column, wanted in (
     ("department", departments),
     ("owner", owners),
@@ -43,16 +45,18 @@ for column, wanted in (
     ("evidence", evidence),
 ):
     if wanted:
-        view = view[view[column].isin(wanted)]
+        shown = shown[shown[column].isin(wanted)]
 if stops:
-    view = view[view.stop_conditions.map(lambda codes: bool(set(codes) & set(stops)))]
+    shown = shown[shown.stop_conditions.map(lambda codes: bool(set(codes) & set(stops)))]
 
 st.caption(
-    f"**{len(view)}** of {len(metrics)} workflows. The filters are in the page's address: "
-    "copy it to share this view."
+    f"**{len(shown)}** of {len(metrics)} workflows. Estimates for **{view.name}** ({reason}). "
+    "The filters are in the page's address: copy it to share this view."
 )
 evidence_legend()
-table = view[
+table = shown.assign(
+    design=shown.design.map(design_words), warnings=shown.warnings.map(lambda c: "; ".join(map(str, c)))
+)[
     [
         "workflow_id",
         "name",
@@ -61,6 +65,8 @@ table = view[
         "risk",
         "status",
         "evidence",
+        "design",
+        "warnings",
         "stop_conditions",
         "saved_per_loop",
         "saved_low",
@@ -70,6 +76,9 @@ table = view[
         "hours_returned",
         "hours_returned_low",
         "hours_returned_high",
+        "value",
+        "ai_cost",
+        "net_value",
     ]
 ].copy()
 table.insert(0, "open", "/workflow?id=" + table.workflow_id)
@@ -94,6 +103,9 @@ st.dataframe(
         "hours_returned_low": st.column_config.NumberColumn("95% low", format="%.1f"),
         "hours_returned_high": st.column_config.NumberColumn("95% high", format="%.1f"),
         "evidence": st.column_config.TextColumn("evidence", help=DEFINITIONS["evidence"]),
+        "value": st.column_config.NumberColumn(f"value ({view.currency})", format="%,.0f"),
+        "ai_cost": st.column_config.NumberColumn(f"AI cost ({view.currency})", format="%,.0f"),
+        "net_value": st.column_config.NumberColumn(f"net ({view.currency})", format="%,.0f"),
     },
 )
 st.download_button(

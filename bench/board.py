@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from aiops.demo import build_demo
-from aiops.metrics import Period
+from aiops.period import Period
 from aiops.report.board import write_board_pack
 from aiops.report.summary import summarize
 from aiops.store import Store

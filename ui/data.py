@@ -11,50 +11,40 @@ import streamlit as st
 from aiops import governance
 from aiops.classifier import Classification
 from aiops.ingest.batches import list_batches
-from aiops.metrics import Period, rollup, weekly_series, workflow_metrics
-from aiops.metrics import freshness as department_freshness
+from aiops.period import Period
+from aiops.period import default_period as default_period_of
+from aiops.views import CompanySettings, View, build_view, data_bounds, load_company
 from ui.context import store
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def metrics(revision: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
-    s = store()
-    return workflow_metrics(s, s.policy.evidence, Period(start, end))
+def view(revision: str, start: date | None = None, end: date | None = None) -> View:
+    """The read model for one period: built once per (period, revision), shared by every page."""
+    return build_view(store(), Period(start, end))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def departments(revision: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
-    return rollup(metrics(revision, start, end), "department", store().policy.evidence.interval_level)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def company(revision: str, start: date | None = None, end: date | None = None) -> dict:
-    frame = rollup(metrics(revision, start, end), None, store().policy.evidence.interval_level)
-    return frame.iloc[0].to_dict()
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def weekly(revision: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
-    return weekly_series(store(), metrics(revision, start, end), Period(start, end))
+def metrics(revision: str) -> pd.DataFrame:
+    """Every workflow with its all-time figures (the all-time view's workflow frame)."""
+    return view(revision).workflows
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def data_bounds(revision: str) -> tuple[datetime | None, datetime | None]:
-    return store().query_one("SELECT min(measured_at), max(measured_at) FROM timing_samples")
+def default_period(revision: str) -> tuple[Period, str, datetime | None, datetime | None]:
+    """The period every surface opens on (the last complete quarter with data), why, and the data's
+    first and last timing."""
+    first, last = data_bounds(store())
+    period, reason = default_period_of(first, last)
+    return period, reason, first, last
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def stops_by_department(revision: str) -> pd.DataFrame:
-    return store().query_df(
-        "SELECT w.department, code, count(*) AS workflows, string_agg(w.name, '; ') AS names "
-        "FROM classifications c JOIN workflows w USING (workflow_id), unnest(c.stop_conditions) AS t(code) "
-        "GROUP BY ALL ORDER BY 1, 2"
-    )
+def company_settings(revision: str) -> CompanySettings:
+    return load_company(store())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def freshness(revision: str) -> pd.DataFrame:
-    return department_freshness(store())
+def workflow_count(revision: str) -> int:
+    return int(store().query_one("SELECT count(*) FROM workflows")[0])
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -85,3 +75,15 @@ def samples(revision: str, workflow_id: str) -> pd.DataFrame:
         "FROM timing_samples WHERE workflow_id = ?) USING SAMPLE reservoir(4000 ROWS) REPEATABLE (3)",
         [workflow_id],
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def audit_detail(revision: str, audit_id: int) -> str | None:
+    """One audit entry's whole detail (the table shows the first 400 characters)."""
+    row = store().query_one("SELECT detail FROM audit_log WHERE audit_id = ?", [audit_id])
+    return row[0] if row else None
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def workflow_exists(revision: str, workflow_id: str) -> bool:
+    return store().query_one("SELECT 1 FROM workflows WHERE workflow_id = ?", [workflow_id]) is not None

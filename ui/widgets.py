@@ -5,11 +5,22 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from aiops.charts import EVIDENCE_COLORS
-from aiops.metrics import Period
-from aiops.report.format import DEFINITIONS, evidence_phrase, interval, n_phrase, number
+from aiops.period import Period, recent_quarters
+from aiops.report.format import (
+    DEFINITIONS,
+    design_words,
+    evidence_phrase,
+    interval,
+    money,
+    n_phrase,
+    number,
+    warning_words,
+)
+from aiops.views import Totals
 
 BADGE_COLORS = {
     "saving": "green",
@@ -50,6 +61,40 @@ def estimate_metric(
         )
 
 
+def value_metric(totals: Totals) -> None:
+    """Value of the banked hours, with its interval, the AI cost and the net return."""
+    t = totals
+    with st.container(border=True):
+        st.metric("Value returned", money(t.value, t.currency), help=DEFINITIONS["value"])
+        roi = "" if t.roi is None else f" · ROI {t.roi:,.1f}×"
+        st.caption(
+            f"{interval(t.value_low, t.value_high)} · AI cost {money(t.ai_cost, t.currency)} · "
+            f"net **{money(t.net_value, t.currency)}** ({interval(t.net_value_low, t.net_value_high)}){roi}"
+        )
+
+
+def design_table(workflows: pd.DataFrame) -> None:
+    """Per workflow: how the saving was measured (design) and what could be wrong (warnings), in words."""
+    rows = workflows[workflows.saved_per_loop.notna()]
+    if rows.empty:
+        st.caption("No workflow has before and after timings yet.")
+        return
+    frame = pd.DataFrame(
+        {
+            "workflow": rows.name,
+            "department": rows.department,
+            "design": rows.design.map(design_words),
+            "warnings": rows.warnings.map(lambda codes: [warning_words(c) for c in codes]),
+            "evidence": rows.evidence,
+        }
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_config={"warnings": st.column_config.ListColumn("warnings")},
+    )
+
+
 def count_metric(label: str, value: int, caption: str, help_text: str) -> None:
     with st.container(border=True):
         st.metric(label, f"{value:,}", help=help_text)
@@ -69,18 +114,9 @@ def evidence_legend() -> None:
     )
 
 
-def recent_quarters(latest: date, count: int = 8) -> list[tuple[int, int]]:
-    """The quarter holding ``latest`` and the ones before it, newest first."""
-    year, quarter = latest.year, (latest.month - 1) // 3 + 1
-    quarters = []
-    for _ in range(count):
-        quarters.append((year, quarter))
-        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
-    return quarters
-
-
-def period_picker(latest: date | None, key: str = "period") -> Period:
-    """Quarter (default: the latest with data), last 90 days, or a custom range."""
+def period_picker(default: Period, latest: date | None, key: str = "period") -> Period:
+    """Quarter (default: ``default``, the last complete quarter with data), last 90 days, a custom
+    range, or all time. Quarters are listed back from the one holding the latest timing."""
     latest = latest or date.today()
     mode = st.segmented_control(
         "Period",
@@ -90,10 +126,16 @@ def period_picker(latest: date | None, key: str = "period") -> Period:
         required=True,
     )
     if mode == "Quarter":
-        picked = st.selectbox(
-            "Quarter", recent_quarters(latest), format_func=lambda t: f"{t[0]} Q{t[1]}", key=f"{key}_quarter"
+        quarters = recent_quarters(latest)
+        if default not in quarters:
+            quarters.insert(0, default)
+        return st.selectbox(
+            "Quarter",
+            quarters,
+            index=quarters.index(default),
+            format_func=lambda p: p.name,
+            key=f"{key}_quarter",
         )
-        return Period.quarter(*picked)
     if mode == "Last 90 days":
         end = latest + timedelta(days=1)
         return Period(end - timedelta(days=90), end)

@@ -20,17 +20,27 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from aiops.charts import loops_removed_by_department, stop_conditions_by_department, themed
+from aiops.charts import (
+    STOP_COLORS,
+    STOP_LABELS,
+    hours_by_department,
+    stop_conditions_by_department,
+    themed,
+    weekly_banked,
+)
 from aiops.classifier import STOP_CONDITIONS
 from aiops.errors import AiopsError
-from aiops.metrics import EVIDENCE_HELP, EVIDENCE_LABELS, Period, freshness, rollup, workflow_metrics
+from aiops.metrics import EVIDENCE_HELP, EVIDENCE_LABELS
+from aiops.period import Period, default_period
 from aiops.report import format as fmt
 from aiops.report.export import safe_csv
-from aiops.store import Reader, Store, utcnow
+from aiops.store import Store
+from aiops.views import Comparison, Totals, View, build_view, data_bounds
 
-TITLE = "Saved Loops — Board pack"
+TITLE = "Board pack"
 CHART_WIDTH = 430  # plot width in pixels (axis labels and legend come on top): fits A4 portrait
-PAUSED_LISTED = 8  # paused workflows named on the one-page summary; the rest are on their page
+NAME_CHARS = 70  # names are cut for display (full names in the appendix table)
+LISTED = 6  # workflows named per list on the executive summary; the rest are in the appendix
 RISK_LEVELS = ("high", "medium", "low")
 # Each estimate with its 95% interval: never one without the other.
 ESTIMATE_COLUMNS = (
@@ -43,6 +53,13 @@ ESTIMATE_COLUMNS = (
     "loops_removed",
     "loops_removed_low",
     "loops_removed_high",
+    "value",
+    "value_low",
+    "value_high",
+    "ai_cost",
+    "net_value",
+    "net_value_low",
+    "net_value_high",
 )
 
 
@@ -50,7 +67,7 @@ ESTIMATE_COLUMNS = (
 
 
 def _float(value: object) -> float | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     return float(value)
 
@@ -61,98 +78,10 @@ def _moment(value: object) -> datetime | None:
     return pd.Timestamp(value).to_pydatetime()
 
 
-@dataclass(frozen=True)
-class Totals:
-    """A department's (or the company's) totals, each estimate with its interval, n and evidence."""
-
-    scope: str
-    workflows: int
-    workflows_with_evidence: int
-    hours_returned: float
-    hours_returned_low: float
-    hours_returned_high: float
-    hours_per_week: float
-    loops_removed: float
-    loops_removed_low: float
-    loops_removed_high: float
-    samples_before: int
-    samples_after: int
-    after_loops: int
-    evidence_saving: int
-    evidence_inconclusive: int
-    evidence_slower: int
-    evidence_insufficient: int
-    open_stop_conditions: int
-    paused: int
-
-    @classmethod
-    def from_record(cls, record: dict, scope: str) -> Totals:
-        values = {}
-        for name in cls.__dataclass_fields__:
-            if name != "scope":
-                value = record[name]
-                values[name] = float(value) if isinstance(value, float) else int(value)
-        return cls(scope=scope, **values)
-
-    @property
-    def has_estimate(self) -> bool:
-        return self.workflows_with_evidence > 0
-
-    @property
-    def hours(self) -> str:
-        return fmt.estimate(self.hours_returned, self.hours_returned_low, self.hours_returned_high, "h")
-
-    @property
-    def loops(self) -> str:
-        return fmt.estimate(self.loops_removed, self.loops_removed_low, self.loops_removed_high)
-
-    @property
-    def n(self) -> str:
-        return fmt.n_phrase(self.samples_before, self.samples_after)
-
-    @property
-    def evidence(self) -> str:
-        return fmt.evidence_phrase(self.__dict__)
-
-    @property
-    def summed(self) -> str:
-        return f"{self.workflows_with_evidence} of {self.workflows} workflows summed"
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """This period against the one before it. Both periods' savings share baseline samples, so the
-    change is a difference of point estimates; the two intervals are shown side by side instead."""
-
-    name: str
-    current: Totals
-    previous: Totals
-
-    @property
-    def hours_change(self) -> float:
-        return self.current.hours_returned - self.previous.hours_returned
-
-    @property
-    def loops_change(self) -> float:
-        return self.current.loops_removed - self.previous.loops_removed
-
-    @property
-    def hours_change_text(self) -> str:
-        return _signed(self.hours_change, self.previous.hours_returned, "h")
-
-    @property
-    def loops_change_text(self) -> str:
-        return _signed(self.loops_change, self.previous.loops_removed, "loops")
-
-    @property
-    def intervals_overlap(self) -> bool:
-        c, p = self.current, self.previous
-        return c.hours_returned_low <= p.hours_returned_high and p.hours_returned_low <= c.hours_returned_high
-
-
-def _signed(change: float, base: float, unit: str) -> str:
-    text = f"{change:+,.0f} {unit}"
-    return f"{text} ({change / base:+.0%})" if base > 0 else text
+def short(text: str, limit: int = NAME_CHARS) -> str:
+    """A name cut for display (a 2,000-character name must not stretch a page or slow the layout)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -164,10 +93,16 @@ class WorkflowRow:
     risk: str
     status: str
     evidence: str
+    design: str
+    warnings: tuple[str, ...]
     stop_conditions: tuple[str, ...]
     samples_before: int
     samples_after: int
     after_loops: int
+    banked: bool
+    at_risk: bool
+    next_checkpoint: str | None
+    roi: float | None
     saved_per_loop: float | None
     saved_low: float | None
     saved_high: float | None
@@ -177,15 +112,30 @@ class WorkflowRow:
     loops_removed: float | None
     loops_removed_low: float | None
     loops_removed_high: float | None
+    value: float | None
+    value_low: float | None
+    value_high: float | None
+    ai_cost: float | None
+    net_value: float | None
+    net_value_low: float | None
+    net_value_high: float | None
 
     @property
     def n(self) -> str:
         return fmt.n_phrase(self.samples_before, self.samples_after)
 
     @property
+    def short_name(self) -> str:
+        return short(self.name)
+
+    @property
+    def short_owner(self) -> str:
+        return short(self.owner, 40)
+
+    @property
     def counted(self) -> bool:
-        """Summed into the totals (insufficient evidence has no interval and is left out)."""
-        return self.evidence != "insufficient"
+        """Summed into the totals: banked, or at risk (beside them)."""
+        return self.banked or self.at_risk
 
 
 @dataclass(frozen=True)
@@ -230,34 +180,44 @@ class DepartmentSection:
 
 
 @dataclass(frozen=True)
-class BoardPack:
-    """Everything the template needs, computed once from the domain."""
+class Decisions:
+    """What to ask the board: checkpoints ready to go, workflows to pause, workflows to fund."""
 
+    remove_checkpoint: tuple[tuple[WorkflowRow, str], ...]
+    pause: tuple[tuple[WorkflowRow, str], ...]
+    fund: tuple[WorkflowRow, ...]  # the whole interval of net value above zero
+
+
+@dataclass(frozen=True)
+class BoardPack:
+    """Everything the template needs, taken from one read-model view."""
+
+    view: View
+    company_name: str
     period: Period
     period_name: str
-    previous_name: str | None
-    no_comparison: str | None
     generated_at: datetime
     as_of: datetime
     data_through: datetime | None
-    in_progress: bool  # the period ends after ``as_of``: figures so far, no run rate
+    in_progress: bool
     period_note: str | None
     policy_version: str
     policy_name: str
     policy_sha256: str
     classification_versions: tuple[str, ...]
-    interval_level: float
-    min_samples_per_phase: int
-    run_rate_weeks: int
     company: Totals
     comparison: Comparison | None
     departments: tuple[DepartmentSection, ...]
     workflows: tuple[WorkflowRow, ...]
     stops: tuple[StopRow, ...]
     paused: tuple[WorkflowRow, ...]
+    stop_mix: tuple[tuple[str, int, float], ...]  # (code, workflows, hours at risk)
     human: tuple[HumanRule, ...]
     freshness: tuple[FreshnessRow, ...]
-    stops_hours: Totals | None
+    decisions: Decisions
+    evidence_mix: tuple[tuple[str, int], ...]
+    design_mix: tuple[tuple[str, int], ...]
+    warning_mix: tuple[tuple[str, int], ...]
     charts: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -268,164 +228,166 @@ class BoardPack:
     def period_label(self) -> str:
         return self.period.label
 
+    @property
+    def previous_name(self) -> str | None:
+        return self.comparison.name if self.comparison else None
+
+    @property
+    def no_comparison(self) -> str | None:
+        return self.view.no_comparison
+
+    @property
+    def currency(self) -> str:
+        return self.view.currency
+
+    @property
+    def interval_level(self) -> float:
+        return self.view.interval_level
+
+    @property
+    def min_samples_per_phase(self) -> int:
+        return self.view.min_samples_per_phase
+
+    @property
+    def run_rate_weeks(self) -> int:
+        return self.view.run_rate_weeks
+
+    @property
+    def stops_hours(self) -> Totals | None:
+        return self.company if self.company.at_risk_workflows else None
+
 
 def period_name(period: Period) -> str:
-    """`2026 Q3` for a calendar quarter, otherwise the period's label."""
-    start = period.start
-    if start is not None and start.day == 1 and start.month % 3 == 1:
-        quarter = (start.month + 2) // 3
-        if Period.quarter(start.year, quarter) == period:
-            return f"{start.year} Q{quarter}"
-    return period.label
+    """`2026 Q3` for a calendar quarter, otherwise the period's label (``Period.name``)."""
+    return period.name
 
 
 def previous_period(period: Period) -> Period | None:
-    """The period to compare with: the calendar quarter before a quarter (a board compares Q3 with
-    Q2, not with the 92 days before 1 July), otherwise ``Period.previous()``."""
-    name = period_name(period)
-    if name != period.label:
-        year, quarter = period.start.year, (period.start.month + 2) // 3
-        return Period.quarter(year - (quarter == 1), quarter - 1 or 4)
+    """The period to compare with (``Period.previous``)."""
     return period.previous()
 
 
 def build_board_pack(
-    store: Store, period: Period = Period(), as_of: datetime | None = None, *, charts: bool = True
+    source: Store | View,
+    period: Period | None = None,
+    as_of: datetime | None = None,
+    *,
+    charts: bool = True,
 ) -> BoardPack:
-    """Compute the board pack for ``period``, with the change against ``previous_period(period)``
-    when that period has evidence. ``as_of`` anchors ages, "period not over" and the run rate of an
-    open-ended period (default: now, UTC). ``charts=False`` skips vl-convert (figures only)."""
-    generated_at = utcnow()
-    as_of = as_of or generated_at
-    rules = store.policy.evidence
-    level = rules.interval_level
-    metrics = workflow_metrics(store, rules, period, as_of)
-    company = Totals.from_record(rollup(metrics, None, level).iloc[0].to_dict(), "Company")
-    by_department = rollup(metrics, "department", level)
-    totals = {
-        r["department"]: Totals.from_record(r, r["department"]) for r in by_department.to_dict("records")
-    }
-
-    previous = previous_period(period)
-    comparison, previous_totals, no_comparison = None, {}, None
-    if previous is None:
-        no_comparison = (
-            "No comparison: the period is all time, so there is no previous period."
-            if period.start is None and period.end is None
-            else "No comparison: the period is open-ended, so there is no previous period of the same length."
-        )
+    """The board pack for a read-model ``View`` — or for ``period`` of a store (default: the last
+    complete quarter with data). ``charts=False`` skips vl-convert (figures only)."""
+    if isinstance(source, View):
+        view = source
     else:
-        before = workflow_metrics(store, rules, previous, as_of)
-        prev_company = Totals.from_record(rollup(before, None, level).iloc[0].to_dict(), "Company")
-        if prev_company.has_estimate:
-            comparison = Comparison(period_name(previous), company, prev_company)
-            previous_totals = {
-                r["department"]: Totals.from_record(r, r["department"])
-                for r in rollup(before, "department", level).to_dict("records")
-                if r["workflows_with_evidence"]
-            }
-        else:
-            no_comparison = (
-                f"No comparison: no workflow had enough evidence in {period_name(previous)} "
-                f"({prev_company.n}; {prev_company.evidence})."
-            )
-
-    workflows = tuple(_workflow_rows(metrics))
+        view = build_view(source, period or default_period(*data_bounds(source))[0], as_of)
+    frame = view.workflows
+    workflows = tuple(_workflow_rows(frame))
     stops = tuple(
         StopRow(w, tuple((code, STOP_CONDITIONS.get(code, code)) for code in w.stop_conditions))
         for w in workflows
         if w.stop_conditions
     )
-    freshness = tuple(_freshness(store, as_of))
+    freshness = tuple(_freshness(view.freshness, view.as_of))
     fresh_by_department = {f.department: f for f in freshness}
-
-    risky = metrics[(metrics.stop_conditions.map(len) > 0) & (metrics.evidence != "insufficient")]
-    stops_hours = (
-        Totals.from_record(rollup(risky, None, level).iloc[0].to_dict(), "Open stop conditions")
-        if len(risky)
-        else None
-    )
-
-    chart_specs: dict[str, alt.TopLevelMixin] = {}
-    if charts:
-        with_evidence = by_department[by_department.workflows_with_evidence > 0] if totals else []
-        if len(with_evidence):
-            chart_specs["loops"] = loops_removed_by_department(with_evidence, width=CHART_WIDTH)
-        stop_counts = _stop_counts(metrics)
-        if len(stop_counts):
-            chart_specs["stops"] = stop_conditions_by_department(stop_counts, width=CHART_WIDTH)
-    svgs = render_svgs(chart_specs)
-
-    sections = []
-    for name, dept_totals in totals.items():
-        prev = previous_totals.get(name)
-        sections.append(
-            DepartmentSection(
-                name=name,
-                totals=dept_totals,
-                comparison=Comparison(comparison.name, dept_totals, prev) if comparison and prev else None,
-                workflows=tuple(w for w in workflows if w.department == name),
-                stops=tuple(s for s in stops if s.workflow.department == name),
-                freshness=fresh_by_department.get(name),
-            )
+    sections = tuple(
+        DepartmentSection(
+            name=t.scope,
+            totals=t,
+            comparison=view.department_comparisons.get(t.scope),
+            workflows=tuple(w for w in workflows if w.department == t.scope),
+            stops=tuple(s for s in stops if s.workflow.department == t.scope),
+            freshness=fresh_by_department.get(t.scope),
         )
-
-    data_through = _moment(store.query_one("SELECT max(measured_at) FROM timing_samples")[0])
-    in_progress = period.end is not None and period.end > as_of.date()
-    period_note = None
-    if in_progress:
-        through = f"timings through {data_through:%Y-%m-%d}" if data_through else "no timings yet"
-        period_note = f"{period_name(period)} is not over ({through}): the figures cover the period so far"
-        if comparison:
-            period_note += f", and the change compares part of it with the whole of {comparison.name}"
-        period_note += "."
-
-    risk_counts = metrics.risk.value_counts()
-    policy = store.policy
-    active = store.query_one("SELECT sha256 FROM policy_versions WHERE version = ?", [policy.version])
-    versions = [r[0] for r in store.query("SELECT DISTINCT policy_version FROM classifications ORDER BY 1")]
+        for t in view.departments
+    )
+    risk_counts = frame.risk.value_counts()
+    svgs = render_svgs(_chart_specs(view)) if charts else {}
     return BoardPack(
-        period=period,
-        period_name=period_name(period),
-        previous_name=comparison.name if comparison else None,
-        no_comparison=no_comparison,
-        generated_at=generated_at,
-        as_of=as_of,
-        data_through=data_through,
-        in_progress=in_progress,
-        period_note=period_note,
-        policy_version=policy.version,
-        policy_name=policy.name,
-        policy_sha256=(active[0] if active else policy.sha256),
-        classification_versions=tuple(versions),
-        interval_level=level,
-        min_samples_per_phase=rules.min_samples_per_phase,
-        run_rate_weeks=rules.run_rate_weeks,
-        company=company,
-        comparison=comparison,
-        departments=tuple(sections),
+        view=view,
+        company_name=view.company_settings.name,
+        period=view.period,
+        period_name=view.name,
+        generated_at=view.generated_at,
+        as_of=view.as_of,
+        data_through=_moment(view.data_through),
+        in_progress=not view.complete and view.period.end is not None,
+        period_note=view.period_note,
+        policy_version=view.policy_version,
+        policy_name=view.policy_name,
+        policy_sha256=view.policy_sha256,
+        classification_versions=view.classification_versions,
+        company=view.company,
+        comparison=view.comparison,
+        departments=sections,
         workflows=workflows,
         stops=stops,
         paused=tuple(w for w in workflows if w.status == "paused"),
+        stop_mix=_stop_mix(frame),
         human=tuple(
             HumanRule(
-                risk=r,
-                stays_human=policy.rollout.for_level(r).stays_human,
-                approval_checkpoint=policy.rollout.for_level(r).approval_checkpoint,
-                workflows=int(risk_counts.get(r, 0)),
+                risk=r, stays_human=human, approval_checkpoint=check, workflows=int(risk_counts.get(r, 0))
             )
-            for r in RISK_LEVELS
+            for r, human, check in view.human_rules
         ),
         freshness=freshness,
-        stops_hours=stops_hours,
+        decisions=_decisions(workflows),
+        evidence_mix=tuple((label, int((frame.evidence == label).sum())) for label in EVIDENCE_LABELS),
+        design_mix=_mix(frame.design.map(lambda d: d or "before_after").where(frame.saved_per_loop.notna())),
+        warning_mix=_mix(frame.warnings.explode()),
         charts=svgs,
     )
 
 
-def _workflow_rows(metrics: pd.DataFrame) -> list[WorkflowRow]:
-    ordered = metrics.sort_values(["department", "name", "workflow_id"])
+def _mix(values: pd.Series) -> tuple[tuple[str, int], ...]:
+    counts = values.dropna().value_counts()
+    return tuple((str(k), int(v)) for k, v in counts.items())
+
+
+def _chart_specs(view: View) -> dict[str, alt.TopLevelMixin]:
+    specs: dict[str, alt.TopLevelMixin] = {}
+    departments = pd.DataFrame([d.record("department") for d in view.departments])
+    if view.company.has_estimate or view.company.at_risk_workflows:
+        specs["hours"] = hours_by_department(departments, width=CHART_WIDTH)
+    weekly = view.complete_weeks
+    if ((weekly.phase == "after") & (weekly.banked | weekly.at_risk)).any():
+        specs["weekly"] = weekly_banked(weekly, width=CHART_WIDTH + 120, height=150)
+    if len(view.stop_counts):
+        specs["stops"] = stop_conditions_by_department(view.stop_counts, width=CHART_WIDTH - 150)
+    return specs
+
+
+def _stop_mix(frame: pd.DataFrame) -> tuple[tuple[str, int, float], ...]:
     rows = []
-    for r in ordered.to_dict("records"):
+    for code in STOP_CONDITIONS:
+        holding = frame[frame.stop_conditions.map(lambda codes, c=code: c in codes)]
+        if len(holding):
+            rows.append((code, len(holding), float(holding[holding.at_risk].hours_returned.sum())))
+    return tuple(rows)
+
+
+def _decisions(workflows: tuple[WorkflowRow, ...]) -> Decisions:
+    ready = tuple(
+        (w, w.next_checkpoint or "")
+        for w in sorted(workflows, key=lambda w: -(w.hours_returned or 0))
+        if w.next_checkpoint and w.banked
+    )
+    pause = []
+    for w in workflows:
+        if w.evidence == "slower":
+            pause.append((w, "AI made the loop slower (95% interval below zero)"))
+        elif w.banked and w.net_value_high is not None and w.net_value_high < 0:
+            pause.append((w, "costs more than the time it returns (whole interval of net value below zero)"))
+    fund = tuple(
+        w
+        for w in sorted(workflows, key=lambda w: -(w.net_value_low or 0))
+        if w.banked and w.evidence == "saving" and (w.net_value_low or 0) > 0
+    )
+    return Decisions(remove_checkpoint=ready, pause=tuple(pause), fund=fund[:LISTED])
+
+
+def _workflow_rows(frame: pd.DataFrame) -> list[WorkflowRow]:
+    rows = []
+    for r in frame.to_dict("records"):
         rows.append(
             WorkflowRow(
                 workflow_id=str(r["workflow_id"]),
@@ -435,32 +397,27 @@ def _workflow_rows(metrics: pd.DataFrame) -> list[WorkflowRow]:
                 risk=str(r["risk"]),
                 status=str(r["status"]),
                 evidence=str(r["evidence"]),
+                design=str(
+                    r["design"] or ("before_after" if _float(r["saved_per_loop"]) is not None else "none")
+                ),
+                warnings=tuple(str(c) for c in r["warnings"]),
                 stop_conditions=tuple(str(c) for c in r["stop_conditions"]),
                 samples_before=int(r["samples_before"]),
                 samples_after=int(r["samples_after"]),
                 after_loops=int(r["period_loops_after"]),
+                banked=bool(r["banked"]),
+                at_risk=bool(r["at_risk"]),
+                next_checkpoint=r["next_checkpoint"] if isinstance(r["next_checkpoint"], str) else None,
+                roi=_float(r["roi"]),
                 **{key: _float(r[key]) for key in ESTIMATE_COLUMNS},
             )
         )
     return rows
 
 
-def _stop_counts(metrics: pd.DataFrame) -> pd.DataFrame:
-    """department, code, workflows, names — the input of the stop-conditions chart."""
-    open_ = metrics[metrics.stop_conditions.map(len) > 0][["department", "name", "stop_conditions"]]
-    exploded = open_.explode("stop_conditions").rename(columns={"stop_conditions": "code"})
-    if exploded.empty:
-        return pd.DataFrame(columns=["department", "code", "workflows", "names"])
-    return (
-        exploded.groupby(["department", "code"], as_index=False)
-        .agg(workflows=("name", "size"), names=("name", "; ".join))
-        .sort_values(["department", "code"])
-    )
-
-
-def _freshness(db: Reader, as_of: datetime) -> list[FreshnessRow]:
+def _freshness(frame: pd.DataFrame, as_of: datetime) -> list[FreshnessRow]:
     rows = []
-    for r in freshness(db).to_dict("records"):
+    for r in frame.to_dict("records"):
         rows.append(
             FreshnessRow(
                 department=str(r["department"]),
@@ -522,19 +479,28 @@ def _environment():
         data_uri=svg_data_uri,
         pct=lambda v: f"{v:.0%}",
         label=lambda code: str(code).replace("_", " "),
+        stop=lambda code: STOP_LABELS.get(str(code), str(code).replace("_", " ")),
+        money=fmt.money,
+        share=fmt.share,
+        design=fmt.design_words,
+        warning=fmt.warning_words,
+        short=short,
+        n_phrase=fmt.n_phrase,
     )
     env.globals.update(
         EVIDENCE_LABELS=EVIDENCE_LABELS,
         EVIDENCE_HELP=EVIDENCE_HELP,
         DEFINITIONS=fmt.DEFINITIONS,
         STOP_CONDITIONS=STOP_CONDITIONS,
+        STOP_COLORS=STOP_COLORS,
+        STOP_LABELS=STOP_LABELS,
     )
     return env
 
 
 def render_html(pack: BoardPack) -> str:
     """The pack as one self-contained HTML document (inline CSS, charts as data URIs)."""
-    return _environment().get_template("board.html.j2").render(pack=pack, paused_listed=PAUSED_LISTED)
+    return _environment().get_template("board.html.j2").render(pack=pack, listed=LISTED)
 
 
 def render_pdf(pack: BoardPack) -> bytes:
@@ -559,6 +525,10 @@ BOARD_CSV_COLUMNS = [
     "samples_before",
     "samples_after",
     "after_loops",
+    "design",
+    "warnings",
+    "banked",
+    "at_risk",
     *ESTIMATE_COLUMNS,
 ]
 
@@ -566,7 +536,10 @@ BOARD_CSV_COLUMNS = [
 def board_csv(pack: BoardPack) -> str:
     """The pack's workflow table as CSV; cells a spreadsheet would run as a formula are escaped."""
     frame = pd.DataFrame(
-        [{**w.__dict__, "stop_conditions": "; ".join(w.stop_conditions)} for w in pack.workflows],
+        [
+            {**w.__dict__, "stop_conditions": "; ".join(w.stop_conditions), "warnings": "; ".join(w.warnings)}
+            for w in pack.workflows
+        ],
         columns=BOARD_CSV_COLUMNS,
     )
     return safe_csv(frame.round(4))  # 4 decimals: no float noise (17.799999999999997) in a spreadsheet
@@ -587,9 +560,10 @@ def pack_format(out_path: str | Path) -> str:
 
 
 def write_board_pack(
-    store: Store, out_path: str | Path, period: Period = Period(), as_of: datetime | None = None
-) -> Path:
-    """Build the pack and write it as PDF or HTML, chosen by ``out_path``'s suffix."""
+    store: Store, out_path: str | Path, period: Period | None = None, as_of: datetime | None = None
+) -> tuple[Path, View]:
+    """Build the pack (default period: the last complete quarter with data) and write it as PDF or
+    HTML, chosen by ``out_path``'s suffix. Returns the path and the view it rendered."""
     path = Path(out_path)
     kind = pack_format(path)
     pack = build_board_pack(store, period, as_of)
@@ -601,4 +575,4 @@ def write_board_pack(
     except OSError as e:
         hint = "check that the folder exists and is writable"
         raise AiopsError(f"cannot write {path}: {e.strerror}", hint) from e
-    return path
+    return path, pack.view

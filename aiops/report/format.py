@@ -9,14 +9,30 @@ import pandas as pd
 
 DEFINITIONS = {
     "hours_returned": (
-        "Minutes saved per loop × after-phase loops in the period ÷ 60, summed over workflows with "
-        "enough evidence. The interval is the 95% interval of that sum (Welch, variances added)."
+        "Banked hours: minutes saved per loop × after-phase loops in the period ÷ 60, summed over "
+        "workflows with enough evidence, hands-on time and no open stop condition. The interval is the "
+        "95% interval of that sum (variances added)."
     ),
+    "hours_at_risk": (
+        "Hours from workflows with an open stop condition (paused): shown beside the banked hours, "
+        "never added in. They count once the stop conditions close."
+    ),
+    "value": "Banked hours × the department's loaded hourly cost (company settings), with the 95% interval.",
+    "ai_cost": (
+        "What the workflows' AI costs (licences and usage, per month) for the part of the period each "
+        "ran after go-live, paused workflows included: that money is spent either way."
+    ),
+    "net_value": "Value − AI cost, with the value's 95% interval shifted by the cost (the cost is known).",
+    "roi": "Net value ÷ AI cost.",
+    "adoption": "Share of after-phase loops done with AI, among loops whose upload records it (ai_assisted).",
     "loops_removed": (
         "Human time returned, counted in baseline loops: minutes saved per loop × after loops ÷ "
         "baseline minutes per loop. 'The time of 1,240 manual triages.'"
     ),
-    "hours_per_week": "Hours returned per week as a run rate over the policy's last weeks of after loops.",
+    "hours_per_week": (
+        "Banked hours per week as a run rate over the last complete weeks of data (not back from today: "
+        "a late upload does not look like a decline)."
+    ),
     "saved_per_loop": (
         "Baseline mean minutes per loop − after mean (after includes rework minutes), with a 95% "
         "Welch interval for the difference of means."
@@ -71,3 +87,47 @@ def age(moment: datetime | pd.Timestamp | None, now: datetime) -> str:
         return "never"
     days = (pd.Timestamp(now) - pd.Timestamp(moment)).days
     return "today" if days <= 0 else f"{days} day{'s' if days != 1 else ''} ago"
+
+
+def money(value: float | None, currency: str, decimals: int = 0) -> str:
+    """`80,251 EUR`."""
+    return f"{number(value, decimals)} {currency}"
+
+
+def money_estimate(value: float | None, low: float | None, high: float | None, currency: str) -> str:
+    """`80,251 EUR (95% CI 76,100 to 84,400)`."""
+    return estimate(value, low, high, currency)
+
+
+def share(value: float | None) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.0%}"
+
+
+def design_words(code: object) -> str:
+    """A design code in plain words (``aiops.estimates.DESIGN_HELP`` once the statistics land)."""
+    if code is None or (isinstance(code, float) and math.isnan(code)) or code == "":
+        return "before/after (unadjusted)"
+    text = _help("DESIGN_HELP").get(str(code)) or DESIGN_FALLBACK.get(str(code), str(code).replace("_", " "))
+    return f"{str(code).replace('_', ' ')}: {text}"
+
+
+def warning_words(code: object) -> str:
+    return f"{str(code).replace('_', ' ')}: {_help('WARNING_HELP').get(str(code), 'see the methodology')}"
+
+
+# Until ``aiops.estimates`` provides DESIGN_HELP: the product brief's words for each design.
+DESIGN_FALLBACK = {
+    "concurrent": "loops with and without AI in the same weeks",
+    "comparison": "difference-in-differences against a workflow that did not adopt AI",
+    "trend_adjusted": "the baseline's level and trend projected past go-live",
+    "before_after": "the plain before/after difference (unadjusted)",
+    "none": "no estimate yet",
+}
+
+
+def _help(name: str) -> dict:
+    try:
+        import aiops.estimates as estimates  # the statistics slice's plain-language reasons
+    except ImportError:
+        return {}
+    return dict(getattr(estimates, name, {}))

@@ -1,4 +1,4 @@
-"""The KPI summary per department and for the company (`aiops report summary`)."""
+"""The KPI summary per department and for the company (`aiops report summary`), from the read model."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import datetime
 
 import pandas as pd
 
-from aiops.metrics import Period, rollup, workflow_metrics
-from aiops.store import Store, utcnow
+from aiops.period import Period
+from aiops.store import Store
+from aiops.views import View, build_view
 
 WORKFLOW_COLUMNS = [
     "workflow_id",
@@ -18,6 +19,9 @@ WORKFLOW_COLUMNS = [
     "risk",
     "status",
     "evidence",
+    "design",
+    "warnings",
+    "time_kind",
     "stop_conditions",
     "samples_before",
     "samples_after",
@@ -36,30 +40,65 @@ WORKFLOW_COLUMNS = [
     "hours_returned_low",
     "hours_returned_high",
     "hours_per_week",
+    "banked",
+    "at_risk",
     "loops_removed",
     "loops_removed_low",
     "loops_removed_high",
+    "hourly_cost",
+    "value",
+    "value_low",
+    "value_high",
+    "ai_monthly_cost",
+    "ai_cost",
+    "net_value",
+    "net_value_low",
+    "net_value_high",
+    "roi",
+    "adoption",
+    "cycle_time_change_days",
+    "cycle_time_change_low",
+    "cycle_time_change_high",
     "last_measured",
     "baseline_until",
 ]
 
 
-def summarize(store: Store, period: Period = Period(), as_of: datetime | None = None) -> dict:
-    """Company and department totals (with intervals) and the per-workflow figures behind them."""
-    rules = store.policy.evidence
-    metrics = workflow_metrics(store, rules, period, as_of)
-    company = rollup(metrics, None, rules.interval_level).iloc[0].to_dict()
-    company["statuses"] = metrics.status.value_counts().to_dict()
+def summarize(
+    store: Store, period: Period | None = None, as_of: datetime | None = None, view: View | None = None
+) -> dict:
+    """Company and department totals (with intervals) and the per-workflow figures behind them.
+    ``period`` None: the default period (the last complete quarter with data)."""
+    if view is None:
+        from aiops.period import default_period
+        from aiops.views import data_bounds
+
+        view = build_view(store, period or default_period(*data_bounds(store))[0], as_of)
+    return summary_of(view)
+
+
+def summary_of(view: View) -> dict:
+    company = view.company.record()
+    company["statuses"] = view.workflows.status.value_counts().to_dict()
+    p = view.period
     return {
-        "period": {"start": period.start, "end": period.end, "label": period.label},
-        "generated_at": utcnow(),
-        "policy_version": store.policy.version,
-        "interval_level": rules.interval_level,
+        "period": {
+            "start": p.start,
+            "end": p.end,
+            "label": p.label,
+            "name": view.name,
+            "complete": view.complete,
+            "data_through": view.data_through,
+            "run_rate": view.run_rate_label,
+        },
+        "generated_at": view.generated_at,
+        "company_name": view.company_settings.name,
+        "currency": view.currency,
+        "policy_version": view.policy_version,
+        "interval_level": view.interval_level,
         "company": _clean(company),
-        "departments": [
-            _clean(d) for d in rollup(metrics, "department", rules.interval_level).to_dict("records")
-        ],
-        "workflows": [_clean(w) for w in metrics[WORKFLOW_COLUMNS].to_dict("records")],
+        "departments": [_clean(d.record("department")) for d in view.departments],
+        "workflows": [_clean(w) for w in view.workflows[WORKFLOW_COLUMNS].to_dict("records")],
     }
 
 

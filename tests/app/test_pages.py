@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from aiops.metrics import rollup, workflow_metrics
+from aiops.report.board import build_board_pack, render_html
 from aiops.store import Store
 from tests.app.conftest import PAGES, open_page
 
@@ -43,28 +44,46 @@ def test_overview_headline_figures_match_the_domain(app, demo_path):
     at = open_page(app.run(), "overview")
     at.segmented_control(key="period_mode").set_value("All time").run()
     with Store(demo_path) as store:
-        company = rollup(workflow_metrics(store, store.policy.evidence), None, 0.95).iloc[0]
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Hours returned"] == f"{company.hours_returned:,.0f} h"
-    assert metrics["Loops removed"] == f"{company.loops_removed:,.0f}"
+        metrics = workflow_metrics(store, store.policy.evidence)
+    banked = metrics[(metrics.evidence != "insufficient") & (metrics.stop_conditions.map(len) == 0)]
+    company = rollup(banked, None, 0.95).iloc[0]  # the headline: workflows with no open stop condition
+    values = {m.label: m.value for m in at.metric}
+    assert values["Hours returned"] == f"{company.hours_returned:,.0f} h"
     captions = [c.value for c in at.caption]
     assert any(
         f"95% CI {company.hours_returned_low:,.0f} to {company.hours_returned_high:,.0f}" in c
-        and f"n = {company.samples_before:,} before" in c
+        and f"n = {int(metrics.samples_before.sum()):,} before" in c
         for c in captions
     )
+    paused = metrics[(metrics.evidence != "insufficient") & (metrics.stop_conditions.map(len) > 0)]
+    assert values["Hours at risk"] == f"{paused.hours_returned.sum():,.0f} h"
 
 
-def test_overview_charts_carry_departments_and_intervals(app):
+def test_dashboard_and_board_pack_show_the_same_headline_for_the_same_period(app, demo_path):
+    at = open_page(app.run(), "overview")  # opens on the default period: the last complete quarter
+    values = {m.label: m.value for m in at.metric}
+    with Store(demo_path) as store:
+        pack = build_board_pack(store, charts=False)  # the pack's default period, too
+    assert pack.period_name == "2026 Q3"
+    assert any("2026 Q3" in c.value for c in at.caption)
+    html = render_html(pack)
+    assert values["Hours returned"] == f"{pack.company.hours_returned:,.0f} h"
+    assert f"{pack.company.hours_returned:,.0f} h</div>" in html
+    assert values["Value returned"] == f"{pack.company.value:,.0f} USD"
+    assert values["Hours at risk"] == f"{pack.company.hours_at_risk:,.0f} h"
+    assert at.title[0].value.endswith("Northwind Labs")
+
+
+def test_overview_charts_are_in_hours_with_readable_stop_conditions(app):
     at = open_page(app.run(), "overview")
     charts = at.get("vega_lite_chart")
     assert len(charts) >= 3
-    loops = chart_data(charts[0])
-    departments = {row["department"] for row in loops}
-    assert {"Support", "Engineering", "Sales"} <= departments
-    assert all(row["loops_removed_low"] <= row["loops_removed"] <= row["loops_removed_high"] for row in loops)
+    hours = chart_data(charts[0])
+    assert {"Support", "Engineering", "Sales"} <= {row["department"] for row in hours}
+    assert {row["kind"] for row in hours} == {"banked", "at risk (paused)"}
+    assert all(row["low"] <= row["hours"] <= row["high"] for row in hours)
     stops = chart_data(charts[1])
-    assert {row["code"] for row in stops} >= {"no_owner", "failure_invisible"}
+    assert {row["condition"] for row in stops} >= {"No owner", "Failure would go unnoticed"}
 
 
 def test_workflows_filters_narrow_the_table_and_live_in_the_url(app):

@@ -130,16 +130,16 @@ def test_pdf_text_holds_period_company_totals_every_department_and_methodology(h
     assert "2026 Q3" in text and "2026-07-01 to 2026-09-30" in text
     assert f"{fmt.number(company.hours_returned)} h" in text
     assert fmt.interval(company.hours_returned_low, company.hours_returned_high) in text
-    assert fmt.number(company.loops_removed) in text
-    assert fmt.interval(company.loops_removed_low, company.loops_removed_high) in text
-    assert company.n in text  # never a total without its n ...
-    assert flat(company.evidence) in text  # ... and its evidence mix
+    assert f"{fmt.number(company.hours_at_risk)} h" in text  # at risk, beside the headline
+    assert fmt.money(company.value, "USD") in text and fmt.money(company.net_value, "USD") in text
+    assert fmt.interval(company.value_low, company.value_high) in text
+    assert fmt.n_phrase(company.samples_before, company.samples_after) in text  # never without its n
     for department in DEPARTMENTS:
         assert department in text
     for phrase in (
         "How the figures are made",
-        "Before/after is observational",
-        "Welch",
+        "Decisions for the board",
+        "Hours at risk",
         "fewer than 20 timing samples",
         f"version {hostile_pack.policy_version}",
         "Data freshness",
@@ -153,21 +153,25 @@ def test_pdf_has_title_page_and_numbered_pages(hostile_pack, hostile_pdf):
     reader = PdfReader(io.BytesIO(hostile_pdf))
     pages = len(reader.pages)
     title = flat(reader.pages[0].extract_text())
-    assert "Board pack" in title and "2026 Q3" in title
+    assert "Board pack" in title and "2026 Q3" in title and "Northwind Labs" in title
     assert f"Generated {hostile_pack.generated_at:%Y-%m-%d %H:%M} UTC" in title
     assert "Page 1 of" not in title  # no footer on the title page
     assert f"Page 2 of {pages}" in reader.pages[1].extract_text()
     assert f"Page {pages} of {pages}" in reader.pages[-1].extract_text()
-    # The executive summary is one page: its next page is the charts page.
-    assert "executive summary" in reader.pages[1].extract_text().lower()
-    assert "Loops removed next to the risks still open" in reader.pages[2].extract_text()
+    # Cover, a two-page executive summary, one page for all departments, then the appendix.
+    kickers = [flat(page.extract_text()).lower() for page in reader.pages]
+    assert kickers[1].startswith("executive summary") and kickers[2].startswith("executive summary")
+    assert kickers[3].startswith("departments") and kickers[4].startswith("appendix a")
+    assert not any(k.startswith(("executive summary", "departments")) for k in kickers[4:])
 
 
-def test_pdf_draws_the_vector_charts(hostile_pdf):
+def test_pdf_draws_the_vector_charts_in_hours_with_readable_labels(hostile_pdf):
     # WeasyPrint draws the SVG's text as text: the axis titles prove the charts were rendered.
-    text = pdf_text(hostile_pdf)
-    assert "loops removed (baseline loops of human time)" in text
+    text = flat(pdf_text(hostile_pdf))
+    assert "hours returned in the period" in text and "hours returned per week" in text
     assert "open stop conditions" in text
+    assert "Changes permissions, billing or production" in text
+    assert "changes_permissions_billing_production" not in text  # no raw codes in a chart or table
 
 
 def test_pdf_has_no_scripts_and_no_external_links(hostile_pdf):
@@ -207,10 +211,13 @@ def test_a_quarter_is_compared_with_the_previous_quarter(demo):
     q3 = summarize(demo, Q3, as_of=datetime(2026, 11, 16))["company"]
     assert pack.comparison is not None and pack.comparison.name == "2026 Q3"
     assert pack.comparison.previous.hours_returned == pytest.approx(q3["hours_returned"])
-    assert pack.comparison.hours_change == pytest.approx(pack.company.hours_returned - q3["hours_returned"])
-    # Q4 is not over on 16 November: the pack says so instead of comparing silently.
-    assert pack.in_progress and "2026 Q4 is not over" in pack.period_note
-    assert "part of it with the whole of 2026 Q3" in render_html(pack)
+    assert pack.comparison.per_week  # Q4 is not complete: per week, never part against whole
+    weeks = pack.comparison.current_weeks, pack.comparison.previous_weeks
+    change = pack.company.hours_returned / weeks[0] - q3["hours_returned"] / weeks[1]
+    assert pack.comparison.hours_change == pytest.approx(change)
+    assert pack.in_progress and "2026 Q4 is not complete" in pack.period_note
+    assert pack.period_name == "2026 Q4 to date"
+    assert "compared per week with 2026 Q3" in render_html(pack)
 
 
 def test_all_time_says_no_comparison_is_possible(demo):
@@ -237,7 +244,7 @@ def test_an_empty_database_gives_a_pack_that_says_so(store):
     pack = build_board_pack(store, Q3)
     assert pack.workflows == () and not pack.company.has_estimate and pack.charts == {}
     html = render_html(pack)
-    assert "No workflow has enough samples" in html and "No open stop conditions" in html
+    assert "has enough samples" in html and "No open stop conditions" in html
     assert pdf_text(render_pdf(pack)).count("Page ") >= 5
 
 
@@ -253,7 +260,7 @@ def test_html_holds_no_external_url(hostile_html):
 
 def test_charts_are_embedded_svg_rendered_from_the_app_specs(hostile_html):
     uris = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', hostile_html)
-    assert len(uris) == 2
+    assert len(uris) == 3  # hours by department, the weekly trend, stop conditions
     svgs = [base64.b64decode(u).decode("utf-8") for u in uris]
     assert all(svg.startswith("<svg") for svg in svgs)
     # Fixed pixel widths (not "container"): the chart fits an A4 page.
@@ -315,7 +322,7 @@ def test_cli_report_board_writes_html_with_json(capsys, demo_path, tmp_path):
     assert payload["out"] == str(out) and payload["period"] == "2026-10-01 to 2026-12-31"
     assert payload["seconds"] >= 0 and payload["bytes"] == out.stat().st_size
     html = out.read_text(encoding="utf-8")
-    assert "2026 Q4" in html and "compared with 2026 Q3" in html
+    assert "2026 Q4 to date" in html and "compared with 2026 Q3" in html
 
 
 def test_cli_report_board_unknown_suffix_exits_1_with_one_line(capsys, demo_path, tmp_path):
@@ -326,3 +333,30 @@ def test_cli_report_board_unknown_suffix_exits_1_with_one_line(capsys, demo_path
     assert captured.err.count("\n") == 1 and captured.err.startswith("aiops: error: ")
     assert "Traceback" not in captured.err and captured.out == ""
     assert not out.exists()
+
+
+def test_a_2000_character_name_is_cut_for_display_and_renders_as_fast(demo_path, tmp_path):
+    import time
+
+    admin = Actor(name="admin@test", role="admin")
+    long_name = ("Summarise " + "very long " * 199).strip()  # ~2,000 characters
+    with Store(demo_path) as store:
+        started = time.perf_counter()
+        render_pdf(build_board_pack(store, Q3, as_of=datetime(2026, 11, 16)))
+        normal = time.perf_counter() - started
+        save_workflow(
+            store,
+            admin,
+            Workflow(workflow_id="long-name", name=long_name, department="Support", owner="Dana Lee"),
+        )
+        import_timings(store, admin, _timings_csv(tmp_path / "long.csv", ["long-name"]))
+        pack = build_board_pack(store, Q3, as_of=datetime(2026, 11, 16))
+        started = time.perf_counter()
+        pdf = render_pdf(pack)
+        long = time.perf_counter() - started
+    assert long < normal * 1.5 + 0.5
+    html = render_html(pack)
+    summary_pages = html.split('id="departments"')[0]
+    assert long_name not in summary_pages  # cut on the summary pages ...
+    assert long_name in html.split('id="workflows"')[1]  # ... in full in the appendix
+    assert len(PdfReader(io.BytesIO(pdf)).pages) < 20

@@ -1,0 +1,353 @@
+"""Build the one view every surface renders: the dashboard pages, the board pack and the summary.
+
+``build_view(store, period)`` runs every query once for that period (and its previous period) and
+returns a frozen ``View``. ``view_for`` caches it per (store, revision, period): any write appends an
+audit row and so changes the revision.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+
+from aiops.metrics import freshness as department_freshness
+from aiops.metrics import weekly_series, workflow_metrics
+from aiops.period import DAYS_PER_MONTH, Period, complete_weeks_end, default_period
+from aiops.store import Store, utcnow
+from aiops.views.company import CompanySettings, load_company
+from aiops.views.compare import Comparison
+from aiops.views.totals import Totals, add_money, totals_for
+
+# Optional columns of the metrics frame (the statistics slice adds them); passed through when present.
+PASS_THROUGH = (
+    "design",
+    "warnings",
+    "time_kind",
+    "cycle_time_change_days",
+    "cycle_time_change_low",
+    "cycle_time_change_high",
+)
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything a page or report shows for one period. Treat the frames as read-only."""
+
+    period: Period
+    complete: bool  # the data reaches the period's last day
+    default_reason: str  # which period surfaces open on, and why
+    default: Period
+    generated_at: datetime
+    as_of: datetime
+    data_first: datetime | None
+    data_through: datetime | None
+    run_rate_start: date | None
+    run_rate_end: date | None  # exclusive: the Monday after the last complete week of data
+    company_settings: CompanySettings
+    policy_version: str
+    policy_name: str
+    policy_sha256: str
+    classification_versions: tuple[str, ...]
+    human_rules: tuple[tuple[str, str, str], ...]  # (risk level, what stays human, approval checkpoint)
+    interval_level: float
+    min_samples_per_phase: int
+    run_rate_weeks: int
+    company: Totals
+    departments: tuple[Totals, ...]
+    previous: Period | None
+    comparison: Comparison | None
+    department_comparisons: dict[str, Comparison] = field(default_factory=dict)
+    no_comparison: str | None = None
+    workflows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    weekly: pd.DataFrame = field(default_factory=pd.DataFrame)
+    adoption_weekly: pd.DataFrame = field(default_factory=pd.DataFrame)
+    freshness: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stop_counts: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def name(self) -> str:
+        """`2026 Q3`, or `2026 Q4 to date` when the data does not reach the period's end."""
+        return self.period.name + ("" if self.complete or self.period.end is None else " to date")
+
+    @property
+    def currency(self) -> str:
+        return self.company_settings.currency
+
+    @property
+    def period_note(self) -> str | None:
+        if self.complete or self.period.end is None:
+            return None
+        through = f"timings through {self.data_through:%Y-%m-%d}" if self.data_through else "no timings yet"
+        note = f"{self.period.name} is not complete ({through}): figures are to date"
+        if self.comparison:
+            note += f", compared per week with {self.comparison.name}"
+        return note + "."
+
+    @property
+    def run_rate_label(self) -> str:
+        if self.run_rate_end is None:
+            return "no complete week of data"
+        last = self.run_rate_end - timedelta(days=1)
+        return f"last {self.run_rate_weeks} complete weeks of data (to {last:%Y-%m-%d})"
+
+    @property
+    def complete_weeks(self) -> pd.DataFrame:
+        """The weekly frame without partial edge weeks (a week cut by the period's start or end, or
+        by the end of the data): a trend chart must not show a fake drop in its last week."""
+        weeks = self.weekly
+        if weeks.empty:
+            return weeks
+        start = pd.Timestamp(self.period.start) if self.period.start else None
+        end = pd.Timestamp(self.run_rate_end) if self.run_rate_end else None
+        keep = pd.Series(True, index=weeks.index)
+        if start is not None:
+            keep &= weeks.week >= start
+        if end is not None:
+            keep &= weeks.week + pd.Timedelta(days=7) <= end
+        return weeks[keep]
+
+    def department(self, name: str) -> Totals | None:
+        return next((d for d in self.departments if d.scope == name), None)
+
+    @property
+    def banked(self) -> pd.DataFrame:
+        return self.workflows[self.workflows.banked]
+
+    @property
+    def at_risk(self) -> pd.DataFrame:
+        return self.workflows[self.workflows.at_risk]
+
+
+def data_bounds(store: Store) -> tuple[datetime | None, datetime | None]:
+    row = store.query_one("SELECT min(measured_at), max(measured_at) FROM timing_samples")
+    return (row[0], row[1]) if row else (None, None)
+
+
+def revision(store: Store) -> int:
+    """The last audit row: every write appends one, so any write changes it."""
+    return int(store.query_one("SELECT coalesce(max(audit_id), 0) FROM audit_log")[0])
+
+
+_CACHE: OrderedDict[tuple, View] = OrderedDict()
+_CACHE_SIZE = 16
+
+
+def view_for(store: Store, period: Period | None = None) -> View:
+    """The view for ``period`` (default: ``default_period``), built once per store revision."""
+    if period is None:
+        period = default_period(*data_bounds(store))[0]
+    key = (id(store), str(store.path) if hasattr(store, "path") else "", revision(store), period)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    view = build_view(store, period)
+    _CACHE[key] = view
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return view
+
+
+def _has_column(store: Store, table: str, column: str) -> bool:
+    row = store.query_one(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
+        [table, column],
+    )
+    return bool(row and row[0])
+
+
+_ADOPTION = """
+SELECT t.workflow_id, w.department, date_trunc('week', t.measured_at) AS week,
+       coalesce(sum(t.loops) FILTER (WHERE t.ai_assisted), 0) AS ai_loops,
+       coalesce(sum(t.loops) FILTER (WHERE t.ai_assisted IS NOT NULL), 0) AS adoption_loops
+FROM timing_samples t JOIN workflows w USING (workflow_id)
+WHERE t.phase = 'after'
+  AND (CAST(? AS TIMESTAMP) IS NULL OR t.measured_at >= CAST(? AS TIMESTAMP))
+  AND (CAST(? AS TIMESTAMP) IS NULL OR t.measured_at < CAST(? AS TIMESTAMP))
+GROUP BY ALL
+HAVING sum(t.loops) FILTER (WHERE t.ai_assisted IS NOT NULL) > 0
+"""
+
+
+def _adoption(store: Store, period: Period) -> pd.DataFrame:
+    """Per workflow and week (after go-live): loops done with AI among loops that record it."""
+    empty = pd.DataFrame(columns=["workflow_id", "department", "week", "ai_loops", "adoption_loops", "share"])
+    if not _has_column(store, "timing_samples", "ai_assisted"):
+        return empty
+    start, end = period.bounds()
+    weeks = store.query_df(_ADOPTION, [start, start, end, end])
+    if weeks.empty:
+        return empty
+    weeks["share"] = weeks.ai_loops / weeks.adoption_loops
+    return weeks.sort_values(["week", "workflow_id"]).reset_index(drop=True)
+
+
+def _frame(
+    store: Store,
+    period: Period,
+    company: CompanySettings,
+    data_through: datetime | None,
+    run_rate_end: date | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The metrics frame for ``period`` with the view's columns: counted/banked/at_risk, money,
+    adoption. Returns (frame, weekly adoption)."""
+    rules = store.policy.evidence
+    as_of = datetime.combine(run_rate_end, datetime.min.time()) if run_rate_end else None
+    f = workflow_metrics(store, rules, period, as_of)
+    extra = store.query_df("SELECT workflow_id, ai_monthly_cost FROM workflows")
+    f = f.join(extra.set_index("workflow_id"), on="workflow_id")
+    advice = {
+        workflow_id: json.loads(detail).get("next_checkpoint", {}).get("checkpoint")
+        for workflow_id, detail in store.query("SELECT workflow_id, detail FROM classifications")
+    }
+    f["next_checkpoint"] = f.workflow_id.map(advice)
+    for column in PASS_THROUGH:
+        if column not in f.columns:
+            f[column] = None
+    f["warnings"] = f.warnings.map(
+        lambda w: list(w) if isinstance(w, list | tuple) or hasattr(w, "tolist") else []
+    )
+    f["stop_conditions"] = f.stop_conditions.map(list)
+    elapsed = f.time_kind.eq("elapsed")
+    f["counted"] = (f.evidence != "insufficient") & ~elapsed & f.hours_returned.notna()
+    has_stops = f.stop_conditions.map(len) > 0
+    f["banked"] = f.counted & ~has_stops
+    f["at_risk"] = f.counted & has_stops
+    rates = f.department.map(company.rate_for)
+    first_after = pd.to_datetime(f.first_measured_after)
+    months = [
+        period.covered_days(None if pd.isna(first) else first.date(), data_through) / DAYS_PER_MONTH
+        if not pd.isna(first)
+        else 0.0
+        for first in first_after
+    ]
+    f = add_money(f, rates, pd.Series(months, index=f.index))
+    adoption = _adoption(store, period)
+    per_workflow = adoption.groupby("workflow_id")[["ai_loops", "adoption_loops"]].sum()
+    f = f.join(per_workflow, on="workflow_id")
+    f["ai_loops"] = f.ai_loops.fillna(0).astype(float)
+    f["adoption_loops"] = f.adoption_loops.fillna(0).astype(float)
+    f["adoption"] = (f.ai_loops / f.adoption_loops).where(f.adoption_loops > 0)
+    return f.sort_values(["department", "name", "workflow_id"]).reset_index(drop=True), adoption
+
+
+def _totals(frame: pd.DataFrame, level: float, currency: str) -> tuple[Totals, tuple[Totals, ...]]:
+    company = totals_for(frame, "company", level, currency)
+    departments = tuple(
+        totals_for(group, str(name), level, currency)
+        for name, group in frame.groupby("department", sort=True)
+    )
+    return company, departments
+
+
+def _stop_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """department, code, workflows, names — one row per open stop condition kind and department."""
+    open_ = frame[frame.stop_conditions.map(len) > 0][["department", "name", "stop_conditions"]]
+    exploded = open_.explode("stop_conditions").rename(columns={"stop_conditions": "code"})
+    if exploded.empty:
+        return pd.DataFrame(columns=["department", "code", "workflows", "names"])
+    return (
+        exploded.groupby(["department", "code"], as_index=False)
+        .agg(workflows=("name", "size"), names=("name", "; ".join))
+        .sort_values(["department", "code"])
+        .reset_index(drop=True)
+    )
+
+
+def build_view(
+    store: Store,
+    period: Period | None = None,
+    as_of: datetime | None = None,
+    company: CompanySettings | None = None,
+) -> View:
+    """Compute the view for ``period``. ``as_of`` anchors ages (default: now, UTC); the run rate
+    and "to date" are anchored to the data, never to today."""
+    period = period or Period()
+    generated_at = utcnow()
+    as_of = as_of or generated_at
+    company = company or load_company(store)
+    rules = store.policy.evidence
+    level = rules.interval_level
+    first, last = data_bounds(store)
+    weeks_end = complete_weeks_end(last) if last is not None else None
+    run_rate_end = min(weeks_end, period.end) if weeks_end and period.end else weeks_end
+    frame, adoption = _frame(store, period, company, last, run_rate_end)
+    company_totals, departments = _totals(frame, level, company.currency)
+    complete = period.is_complete(last)
+
+    previous = period.previous()
+    comparison, by_department, no_comparison = None, {}, None
+    if previous is None:
+        no_comparison = (
+            "No comparison: the period is all time, so there is no previous period."
+            if period.start is None and period.end is None
+            else "No comparison: the period is open-ended, so there is no previous period of the same length."
+        )
+    else:
+        prev_frame, _ = _frame(store, previous, company, last, None)
+        prev_company, prev_departments = _totals(prev_frame, level, company.currency)
+        if prev_company.has_estimate:
+            first_day = first.date() if first is not None else None
+            per_week = not complete
+            weeks = (period.covered_days(first_day, last) / 7, previous.covered_days(first_day, last) / 7)
+            comparison = Comparison(previous.name, company_totals, prev_company, per_week, *weeks)
+            prev_by_name = {d.scope: d for d in prev_departments if d.has_estimate}
+            by_department = {
+                d.scope: Comparison(previous.name, d, prev_by_name[d.scope], per_week, *weeks)
+                for d in departments
+                if d.scope in prev_by_name
+            }
+        else:
+            no_comparison = (
+                f"No comparison: no workflow had enough evidence in {previous.name} "
+                f"(n = {prev_company.samples_before:,} before / {prev_company.samples_after:,} after)."
+            )
+
+    weekly = weekly_series(store, frame, period)
+    weekly = weekly.join(frame.set_index("workflow_id")[["banked", "at_risk", "name"]], on="workflow_id")
+    default, reason = default_period(first, last)
+    active = store.query_one("SELECT sha256 FROM policy_versions WHERE version = ?", [store.policy.version])
+    return View(
+        period=period,
+        complete=complete,
+        default_reason=reason,
+        default=default,
+        generated_at=generated_at,
+        as_of=as_of,
+        data_first=first,
+        data_through=last,
+        run_rate_start=run_rate_end - timedelta(weeks=rules.run_rate_weeks) if run_rate_end else None,
+        run_rate_end=run_rate_end,
+        company_settings=company,
+        policy_version=store.policy.version,
+        policy_name=store.policy.name,
+        policy_sha256=active[0] if active else store.policy.sha256,
+        classification_versions=tuple(
+            r[0] for r in store.query("SELECT DISTINCT policy_version FROM classifications ORDER BY 1")
+        ),
+        human_rules=tuple(
+            (
+                level,
+                store.policy.rollout.for_level(level).stays_human,
+                store.policy.rollout.for_level(level).approval_checkpoint,
+            )
+            for level in ("high", "medium", "low")
+        ),
+        interval_level=level,
+        min_samples_per_phase=rules.min_samples_per_phase,
+        run_rate_weeks=rules.run_rate_weeks,
+        company=company_totals,
+        departments=departments,
+        previous=previous,
+        comparison=comparison,
+        department_comparisons=by_department,
+        no_comparison=no_comparison,
+        workflows=frame,
+        weekly=weekly,
+        adoption_weekly=adoption,
+        freshness=department_freshness(store),
+        stop_counts=_stop_counts(frame),
+    )

@@ -1,0 +1,141 @@
+"""Totals for a department or the company: banked hours and value, hours at risk, AI cost, net.
+
+Banked: workflows with evidence (an interval), hands-on time and no open stop condition.
+At risk: workflows with evidence and at least one open stop condition — shown beside, never added.
+Value = hours × the department's loaded hourly cost (its interval scales with the hours'); AI cost is
+what every live workflow costs in the period (paused or not: the money is spent either way); net
+value = banked value − AI cost, with the value's interval shifted by the known cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from aiops.metrics import EVIDENCE_LABELS, total_with_interval
+
+
+@dataclass(frozen=True)
+class Totals:
+    scope: str
+    workflows: int
+    workflows_with_evidence: int
+    banked_workflows: int
+    at_risk_workflows: int
+    hours_returned: float
+    hours_returned_low: float
+    hours_returned_high: float
+    hours_per_week: float
+    hours_at_risk: float
+    hours_at_risk_low: float
+    hours_at_risk_high: float
+    loops_removed: float
+    loops_removed_low: float
+    loops_removed_high: float
+    samples_before: int
+    samples_after: int
+    after_loops: int
+    evidence_insufficient: int
+    evidence_inconclusive: int
+    evidence_saving: int
+    evidence_slower: int
+    open_stop_conditions: int
+    paused: int
+    value: float
+    value_low: float
+    value_high: float
+    value_at_risk: float
+    ai_cost: float
+    net_value: float
+    net_value_low: float
+    net_value_high: float
+    roi: float | None
+    currency: str
+    adoption: float | None
+    last_measured: datetime | None
+
+    @property
+    def has_estimate(self) -> bool:
+        return self.banked_workflows > 0
+
+    def record(self, key: str = "scope") -> dict:
+        """A JSON-ready dict; the scope under ``key`` (``department`` for departments)."""
+        out = asdict(self)
+        out[key] = out.pop("scope")
+        return out
+
+
+def _interval(frame: pd.DataFrame, value: str, var: str, level: float) -> tuple[float, float, float]:
+    if frame.empty:
+        return 0.0, 0.0, 0.0
+    return total_with_interval(frame[value], frame[var], frame.saved_dof, level)
+
+
+def totals_for(group: pd.DataFrame, scope: str, level: float, currency: str) -> Totals:
+    """``group``: rows of the view's workflow frame (with its ``counted``, ``banked``, ``at_risk``,
+    ``value``, ``value_var`` and ``ai_cost`` columns)."""
+    banked = group[group.banked]
+    at_risk = group[group.at_risk]
+    hours = _interval(banked, "hours_returned", "hours_var", level)
+    risk = _interval(at_risk, "hours_returned", "hours_var", level)
+    loops = _interval(banked, "loops_removed", "loops_removed_var", level)
+    value = _interval(banked, "value", "value_var", level)
+    ai_cost = float(group.ai_cost.sum())
+    recorded = group.adoption_loops.sum()
+    last = group.last_measured.max() if len(group) else None
+    return Totals(
+        scope=scope,
+        workflows=len(group),
+        workflows_with_evidence=int(group.counted.sum()),
+        banked_workflows=len(banked),
+        at_risk_workflows=len(at_risk),
+        hours_returned=hours[0],
+        hours_returned_low=hours[1],
+        hours_returned_high=hours[2],
+        hours_per_week=float(banked.hours_per_week.sum()),
+        hours_at_risk=risk[0],
+        hours_at_risk_low=risk[1],
+        hours_at_risk_high=risk[2],
+        loops_removed=loops[0],
+        loops_removed_low=loops[1],
+        loops_removed_high=loops[2],
+        samples_before=int(group.samples_before.sum()),
+        samples_after=int(group.samples_after.sum()),
+        after_loops=int(group.period_loops_after.sum()),
+        **{f"evidence_{label}": int((group.evidence == label).sum()) for label in EVIDENCE_LABELS},
+        open_stop_conditions=int(group.stop_conditions.map(len).sum()),
+        paused=int((group.status == "paused").sum()),
+        value=value[0],
+        value_low=value[1],
+        value_high=value[2],
+        value_at_risk=float(at_risk.value.sum()),
+        ai_cost=ai_cost,
+        net_value=value[0] - ai_cost,
+        net_value_low=value[1] - ai_cost,
+        net_value_high=value[2] - ai_cost,
+        roi=(value[0] - ai_cost) / ai_cost if ai_cost > 0 else None,
+        currency=currency,
+        adoption=float(group.ai_loops.sum() / recorded) if recorded > 0 else None,
+        last_measured=None if last is None or pd.isna(last) else pd.Timestamp(last).to_pydatetime(),
+    )
+
+
+def add_money(frame: pd.DataFrame, rates: pd.Series, cost_months: pd.Series) -> pd.DataFrame:
+    """Per workflow: hourly ``rate``, ``value`` (with its variance and interval), ``ai_cost`` for the
+    months the AI ran inside the period, ``net_value`` and ``roi``."""
+    f = frame
+    f["hourly_cost"] = rates.to_numpy(dtype=float)
+    hours = f.hours_returned.fillna(0.0).where(f.counted, 0.0)
+    f["value"] = hours * f.hourly_cost
+    f["value_var"] = f.hours_var.fillna(0.0).where(f.counted, 0.0) * f.hourly_cost**2
+    f["value_low"] = np.where(f.counted, f.hours_returned_low * f.hourly_cost, np.nan)
+    f["value_high"] = np.where(f.counted, f.hours_returned_high * f.hourly_cost, np.nan)
+    f["ai_cost"] = f.ai_monthly_cost.fillna(0.0).to_numpy(dtype=float) * cost_months.to_numpy(dtype=float)
+    f["net_value"] = f.value - f.ai_cost
+    f["net_value_low"] = f.value_low - f.ai_cost
+    f["net_value_high"] = f.value_high - f.ai_cost
+    f["roi"] = np.where(f.ai_cost > 0, f.net_value / f.ai_cost.where(f.ai_cost > 0, 1.0), np.nan)
+    return f

@@ -410,9 +410,8 @@ def cmd_report_board(args: argparse.Namespace, out: Output) -> int:
     out.json(
         {"out": str(path), "period": view.period.label, "name": view.name, "bytes": size, "seconds": seconds}
     )
-    out.line(
-        f"Board pack for {view.name} ({view.period.label}) written to {path} ({size:,} bytes, {seconds:.1f} s)"
-    )
+    name = f"{view.name} ({view.period.label})"
+    out.line(f"Board pack for {name} written to {path} ({size:,} bytes, {seconds:.1f} s)")
     return EXIT_OK
 
 

@@ -226,8 +226,11 @@ class Store(Reader):
                 f"{self.path} has schema version {current}, newer than this aiops knows ({latest})",
                 "upgrade Saved Loops (pip install -U saved-loops) or open another database",
             )
+        # Every migration not applied yet, even one numbered below the newest applied: migrations
+        # are written in parallel, so 004 may ship after a database already has 006.
+        applied = {row[0] for row in self._con.execute("SELECT version FROM schema_version").fetchall()}
         for version, name, sql in migrations():
-            if current < version <= (target or latest):
+            if version not in applied and version <= (target or latest):
                 self._apply(version, name, sql)
 
     def _apply(self, version: int, name: str, sql: str) -> None:

@@ -36,6 +36,9 @@ FOUR_QUESTIONS = {
 }
 GUARDED_CHANGES = frozenset({"permissions", "billing", "production"})
 FREE_TEXT_FIELDS = ("name", "manual_process", "expected_output")
+# Structured answers that must be given: an empty one is "not answered", never low.
+ANSWER_FIELDS = ("data_touched", "changes", "customer_impact")
+UNANSWERED = "not answered"
 
 
 class _Frozen(BaseModel):
@@ -59,9 +62,15 @@ NO_EVIDENCE = Evidence()
 
 @dataclass(frozen=True, slots=True)
 class Signal:
+    """Why a workflow reaches a level: the field, the phrase or value matched, the rule's family
+    and the published source the family comes from."""
+
     level: RiskLevel
     field: str
     reason: str
+    matched: str = ""
+    family: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,19 +138,42 @@ def risk_signals(
     unknown = workflow.unknown_values() if unknown is None else unknown
     levels = policy.value_levels
     signals = [
-        Signal(level=level, field=field, reason=f"{field} includes {value}")
+        Signal(level=level, field=field, reason=f"{field} includes {value}", matched=value, family=field)
         for field in ("changes", "data_touched")
         for value in getattr(workflow, field)
         for level in levels.get((field, value), ())
     ]
     impact = workflow.customer_impact
     signals += [
-        Signal(level=level, field="customer_impact", reason=f"customer_impact is {impact}")
+        Signal(
+            level=level,
+            field="customer_impact",
+            reason=f"customer_impact is {impact}",
+            matched=impact,
+            family="customer_impact",
+        )
         for level in levels.get(("customer_impact", impact), ())
     ]
+    signals += _unanswered_signals(workflow, policy)
     signals += _unknown_value_signals(unknown, policy)
     signals += _keyword_signals(workflow, policy, unknown)
     return signals
+
+
+def _unanswered_signals(workflow: Workflow, policy: Policy) -> list[Signal]:
+    """Unknown is not low: an empty answer is a signal until it is answered."""
+    level = policy.risk.unanswered_level
+    return [
+        Signal(
+            level=level,
+            field=field,
+            reason=f"{UNANSWERED}: {field.replace('_', ' ')} (treated as {level} until answered)",
+            family="unanswered",
+            source="policy: unknown is not low",
+        )
+        for field in ANSWER_FIELDS
+        if not getattr(workflow, field)
+    ]
 
 
 def _unknown_value_signals(unknown: dict[str, list[str]], policy: Policy) -> list[Signal]:
@@ -151,6 +183,9 @@ def _unknown_value_signals(unknown: dict[str, list[str]], policy: Policy) -> lis
             level=level,
             field=field,
             reason=f"{field} has unknown value '{value}' (treated as {level} until mapped)",
+            matched=value,
+            family="unknown_value",
+            source="policy: unknown is not low",
         )
         for field, values in unknown.items()
         if field != "review_requirement"
@@ -162,10 +197,26 @@ def _keyword_signals(workflow: Workflow, policy: Policy, unknown: dict[str, list
     texts = [(field, getattr(workflow, field)) for field in FREE_TEXT_FIELDS]
     # Unknown vocabulary values are free text too: "deploys to production" must still read as such.
     texts += [(field, " ; ".join(v.replace("_", " ") for v in values)) for field, values in unknown.items()]
-    return [
-        Signal(level=level, field=field, reason=f'{field} mentions "{matched}" ({keyword.reason})')
-        for level, keyword, field, matched in policy.keyword_matcher.matches(texts)
-    ]
+    signals = []
+    lowered: dict[str, str] = {}
+    for level, keyword, field, matched, spans in policy.keyword_matcher.matches(texts):
+        family = keyword.family or keyword.reason
+        if not keyword.purposes:
+            reason = f'{field} mentions "{matched}" ({keyword.reason})'
+            signals.append(Signal(level, field, reason, matched, family, keyword.source))
+            continue
+        if field not in lowered:
+            lowered[field] = dict(texts)[field].lower()
+        found = policy.purpose_finder.find(keyword, lowered[field], spans)
+        if found is None:
+            mention = policy.risk.mention_level
+            reason = f'{field} mentions "{matched}" ({family}) without a decision purpose: {mention}'
+            signals.append(Signal(mention, field, reason, matched, family, keyword.source))
+            continue
+        concept, purpose, phrase = found
+        reason = f'{field}: "{concept}" with purpose "{phrase}" ({purpose}) ({keyword.reason})'
+        signals.append(Signal(level, field, reason, f"{concept} … {phrase}", family, keyword.source))
+    return signals
 
 
 def _highest_first(signal: Signal) -> int:

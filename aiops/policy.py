@@ -12,7 +12,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aiops.errors import PolicyError
 from aiops.workflow import CHANGES, CUSTOMER_IMPACT, DATA_TOUCHED, REVIEW_REQUIREMENTS
@@ -28,8 +28,19 @@ class _Strict(BaseModel):
 
 
 class KeywordSignal(_Strict):
+    """A phrase family: the concept's pattern, why it matters, where the rule comes from, and
+    (optionally) the purposes that make it a decision about people rather than a mention."""
+
     pattern: str = Field(min_length=1)
     reason: str = Field(min_length=1)
+    family: str = ""
+    source: str = ""
+    # Names from [risk.purposes]: the concept reaches its level only with one of them nearby;
+    # alone it is a mention (risk.mention_level).
+    purposes: list[str] = []
+    # Characters around the concept a purpose may be in (same field); 0 = anywhere in the field
+    # (an area named once, "in a law enforcement context"). Default: risk.purpose_window.
+    window: int | None = Field(default=None, ge=0, le=10_000)
 
     def examples(self, limit: int = 10) -> list[str]:
         """The pattern's alternatives as words a reader understands (`refunds?` → `refund(s)`)."""
@@ -76,9 +87,38 @@ class LevelSignals(_Strict):
 
 class RiskRules(_Strict):
     unknown_value_level: Literal["medium", "high"] = "medium"
+    # An empty data_touched, changes or customer_impact: "not answered" is not low.
+    unanswered_level: Literal["medium", "high"] = "medium"
+    # A concept found without any of its purposes nearby.
+    mention_level: Literal["low", "medium"] = "medium"
+    # How near (characters, same field) a purpose must be to its concept.
+    purpose_window: int = Field(default=120, ge=1, le=10_000)
+    purposes: dict[str, str] = {}
     high: LevelSignals
     medium: LevelSignals
     low: LevelSignals
+
+    @field_validator("purposes")
+    @classmethod
+    def _purposes_compile(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, pattern in v.items():
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ValueError(f"purpose '{name}': not a valid regular expression: {e}") from e
+        return v
+
+    @model_validator(mode="after")
+    def _purposes_exist(self) -> RiskRules:
+        for level, rules in self.levels():
+            for keyword in rules.keywords:
+                missing = [name for name in keyword.purposes if name not in self.purposes]
+                if missing:
+                    raise ValueError(
+                        f"{level} keyword '{keyword.family or keyword.reason}' names unknown purpose(s) "
+                        f"{missing}; defined: {sorted(self.purposes)}"
+                    )
+        return self
 
     def levels(self) -> list[tuple[RiskLevel, LevelSignals]]:
         return [("high", self.high), ("medium", self.medium), ("low", self.low)]
@@ -149,6 +189,99 @@ class Policy(_Strict):
     def keyword_matcher(self) -> KeywordMatcher:
         return KeywordMatcher([(level, k) for level, signals in self.risk.levels() for k in signals.keywords])
 
+    @cached_property
+    def purpose_finder(self) -> PurposeFinder:
+        return PurposeFinder(self.risk.purposes, self.risk.purpose_window)
+
+
+class PurposeFinder:
+    """Whether a concept found in a text comes with a purpose that makes it a decision about
+    people ("determine eligibility", "screen applicants"): a purpose pattern within a window of
+    characters around a whole-word occurrence of the concept, in the same field.
+
+    Each text is scanned for purposes once (all purposes in one regex, the group names which);
+    the concept's occurrences come from the keyword matcher, and only when none of those has a
+    purpose nearby is the text searched for further occurrences."""
+
+    def __init__(self, purposes: dict[str, str], window: int) -> None:
+        self.window = window
+        # Each alternative of each purpose, indexed by its literal start as in KeywordMatcher:
+        # only the alternatives whose start occurs in a text are run on it.
+        self._names = list(purposes)
+        self._by_start: dict[bytes, list[_Branch]] = {}
+        self._short: list[_Branch] = []
+        for index, pattern in enumerate(purposes.values()):
+            for part in _alternatives(pattern):
+                branch = _Branch(index, _compile_lowercase(part), _required_literals(part))
+                starts = _literal_prefixes(part)
+                if starts is None:
+                    self._short.append(branch)
+                for start, _ in starts or ():
+                    key = start.encode()[: KeywordMatcher.INDEX_BYTES]
+                    if len(key) == KeywordMatcher.INDEX_BYTES:
+                        self._by_start.setdefault(key, []).append(branch)
+                    else:
+                        self._short.append(branch)
+        self._starts = frozenset(self._by_start)
+        self._concepts: dict[str, re.Pattern[str]] = {}
+        self._last: tuple[str, list[tuple[int, int, str]]] = ("", [])
+
+    def _scan(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, purpose name) of every whole-word purpose phrase in ``text``, in order."""
+        if self._last[0] is text:
+            return self._last[1]
+        words = text.encode().translate(_WORD_BYTES).split()
+        candidates = self._short + [
+            branch
+            for start in set(map(_FIRST_BYTES, words)) & self._starts
+            for branch in self._by_start[start]
+        ]
+        found = []
+        for branch in candidates:
+            if not branch.may_match(text):
+                continue
+            for match in branch.regex.finditer(text):
+                start = match.start()
+                if start == 0 or not _is_word_char(text[start - 1]):
+                    found.append((start, match.end(), self._names[branch.index]))
+        found.sort()
+        self._last = (text, found)
+        return found
+
+    def find(
+        self, keyword: KeywordSignal, text: str, spans: list[tuple[int, int]] = ()
+    ) -> tuple[str, str, str] | None:
+        """(concept phrase, purpose name, purpose phrase) near an occurrence of the keyword's
+        concept in ``text`` (lower case), trying ``spans`` (known occurrences) first; or None."""
+        purposes = [p for p in self._scan(text) if p[2] in keyword.purposes]
+        if not purposes:
+            return None
+        window = self.window if keyword.window is None else keyword.window or len(text)
+        for start, end in spans:
+            if found := _nearby(purposes, start, end, window):
+                return text[start:end], found[2], text[found[0] : found[1]]
+        concept = self._concepts.get(keyword.pattern)
+        if concept is None:
+            concept = self._concepts.setdefault(keyword.pattern, _compile_lowercase(keyword.pattern))
+        for match in concept.finditer(text):
+            start, end = match.span()
+            if (start and _is_word_char(text[start - 1])) or (start, end) in spans:
+                continue
+            if found := _nearby(purposes, start, end, window):
+                return text[start:end], found[2], text[found[0] : found[1]]
+        return None
+
+
+def _nearby(
+    purposes: list[tuple[int, int, str]], start: int, end: int, window: int
+) -> tuple[int, int, str] | None:
+    """The first purpose phrase before or after ``start:end`` (never overlapping it: the purpose
+    is another phrase than the concept) within ``window`` characters."""
+    for purpose in purposes:
+        if start - window <= purpose[0] and purpose[1] <= start or end <= purpose[0] <= end + window:
+            return purpose
+    return None
+
 
 class KeywordMatcher:
     """Keyword patterns as whole-word, case-insensitive regexes, matched fast.
@@ -178,10 +311,14 @@ class KeywordMatcher:
                         self._by_start.setdefault(key, []).append(branch)
                     else:  # a short word start ("prd" of "prds?"): its substring test decides
                         self._short.append(branch)
+        self._by_start = {key: _merged(branches) for key, branches in self._by_start.items()}
         self._starts = frozenset(self._by_start)
 
-    def matches(self, texts: list[tuple[str, str]]) -> list[tuple[RiskLevel, KeywordSignal, str, str]]:
-        """(level, keyword, field, matched text) for each keyword found in each (field, text)."""
+    def matches(
+        self, texts: list[tuple[str, str]]
+    ) -> list[tuple[RiskLevel, KeywordSignal, str, str, list[tuple[int, int]]]]:
+        """(level, keyword, field, matched text, spans) for each keyword found in each (field,
+        text): the first match's text, and the span of the first match of each alternative."""
         lowered = [(field, text.lower(), text) for field, text in texts if text]
         joined = "\n".join([low for _, low, _ in lowered])
         words = joined.encode().translate(_WORD_BYTES).split()
@@ -191,14 +328,19 @@ class KeywordMatcher:
             for branch in self._by_start[start]
         ]
         found: dict[tuple[int, str], str] = {}
+        spans: dict[tuple[int, str], list[tuple[int, int]]] = {}
         for branch in candidates:
             if not branch.may_match(joined):
                 continue
             for field, low, original in lowered:
-                key = (branch.index, field)
-                if key not in found and (span := _whole_word_search(branch.regex, low)):
-                    found[key] = (original if len(original) == len(low) else low)[slice(*span)]
-        return [(*self.keywords[i], field, found[i, field]) for i, field in sorted(found)]
+                if span := _whole_word_search(branch.regex, low):
+                    key = (branch.index, field)
+                    if key not in found:
+                        found[key] = (original if len(original) == len(low) else low)[slice(*span)]
+                        spans[key] = [span]
+                    else:
+                        spans[key].append(span)
+        return [(*self.keywords[i], field, found[i, field], spans[i, field]) for i, field in sorted(found)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +361,29 @@ class _Branch:
             else:
                 return False
         return True
+
+
+def _merged(branches: list[_Branch]) -> list[_Branch]:
+    """One branch per keyword: the alternatives of a keyword that share an index key run as one
+    regex (fewer candidates per text), with any of their first required literals as the test."""
+    by_keyword: dict[int, list[_Branch]] = {}
+    for branch in branches:
+        by_keyword.setdefault(branch.index, []).append(branch)
+    merged = []
+    for index, group in by_keyword.items():
+        if len(group) == 1:
+            merged.append(group[0])
+            continue
+        pattern = "|".join(f"(?:{b.regex.pattern.removesuffix(_WORD_END)})" for b in group)
+        flags = max(b.regex.flags & re.IGNORECASE for b in group)
+        firsts = [b.required[0] for b in group if b.required]
+        required = (
+            (tuple(sorted({lit for options in firsts for lit in options})),)
+            if len(firsts) == len(group)
+            else ()
+        )
+        merged.append(_Branch(index, re.compile(f"(?:{pattern}){_WORD_END}", flags), required))
+    return merged
 
 
 _READABLE = [
@@ -288,17 +453,25 @@ def _compile_lowercase(pattern: str) -> re.Pattern[str]:
     """Match lower-cased text: without IGNORECASE, ``re`` can scan fast for a literal start.
     A pattern with upper-case literals keeps IGNORECASE."""
     flags = re.IGNORECASE if re.search(r"(?<!\\)[A-Z]", pattern) else 0
-    return re.compile(rf"(?:{pattern})(?![\w-])", flags)
+    return re.compile(f"(?:{pattern}){_WORD_END}", flags)
+
+
+_WORD_END = r"(?![\w-])"
 
 
 def _whole_word_search(regex: re.Pattern[str], text: str) -> tuple[int, int] | None:
     """The span of the first match that starts a word (checked here, not by a lookbehind, so
     ``re`` can scan for the literal start)."""
-    position = 0
-    while (match := regex.search(text, position)) is not None:
+    found = _whole_word_match(regex, text, 0, len(text))
+    return None if found is None else found.span()
+
+
+def _whole_word_match(regex: re.Pattern[str], text: str, position: int, end: int) -> re.Match[str] | None:
+    """The first match within ``text[position:end]`` that starts a word."""
+    while (match := regex.search(text, position, end)) is not None:
         start = match.start()
         if start == 0 or not _is_word_char(text[start - 1]):
-            return match.span()
+            return match
         position = start + 1
     return None
 

@@ -31,12 +31,23 @@ for level, column in zip(("high", "medium", "low"), st.columns(3), strict=True):
         ):
             if values:
                 st.markdown(f"*{label}:* " + ", ".join(f"`{v}`" for v in values))
+        families: dict[str, list] = {}
         for keyword in rules.keywords:
-            st.markdown(f"- **{keyword.reason}** — " + ", ".join(keyword.examples(8)))
+            families.setdefault(keyword.family or keyword.reason, []).append(keyword)
+        for family, keywords in families.items():
+            examples = [e for k in keywords for e in k.examples(6)][:10]
+            needs = sorted({p for k in keywords for p in k.purposes})
+            purpose = f" *(with a purpose: {', '.join(needs)})*" if needs else ""
+            st.markdown(f"- **{family}** — " + ", ".join(examples) + purpose)
+            if keywords[0].source:
+                st.caption(keywords[0].source)
 st.caption(
-    f"Text signals are whole words in the name, manual process and expected output. A value "
-    f"outside the vocabulary counts as at least {policy.risk.unknown_value_level}; an unknown "
-    "or empty field never lowers the risk. The exact patterns are in the policy file below."
+    f"Text signals are whole words in the name, manual process and expected output. A family's "
+    f"people and objects count only with a purpose nearby (decide, prioritise, flag, score, ...): "
+    f"alone they are a mention ({policy.risk.mention_level}). A value outside the vocabulary counts "
+    f"as at least {policy.risk.unknown_value_level}; an empty data touched, changes or customer "
+    f'impact is "not answered" and at least {policy.risk.unanswered_level}: unknown is not low. '
+    "The exact patterns are in the policy file below."
 )
 
 st.markdown("#### Rollout rules — returned for every workflow")

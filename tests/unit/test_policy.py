@@ -108,6 +108,29 @@ def test_default_policy_lists_use_only_vocabulary_values():
         assert set(signals.customer_impact) <= set(CUSTOMER_IMPACT)
 
 
+def test_default_policy_high_families_cite_a_source_and_known_purposes():
+    risk = load_policy().risk
+    for keyword in risk.high.keywords:
+        assert keyword.family and keyword.source, keyword.reason
+        assert set(keyword.purposes) <= set(risk.purposes)
+    assert risk.unanswered_level in ("medium", "high")
+
+
+def test_a_keyword_naming_an_unknown_purpose_is_refused():
+    text = default_policy_text().replace(
+        'purposes = ["flag", "decide", "score"]', 'purposes = ["flag", "guess"]', 1
+    )
+    assert "guess" in text
+    with pytest.raises(PolicyError, match="unknown purpose"):
+        parse_policy(text)
+
+
+def test_a_purpose_that_is_not_a_regex_is_refused():
+    text = default_policy_text().replace("[risk.purposes]\n", "[risk.purposes]\nbroken = '(unclosed'\n", 1)
+    with pytest.raises(PolicyError, match="purposes"):
+        parse_policy(text)
+
+
 def test_minimal_valid_fixture_loads():
     # The bad fixtures are this file with one change each: they fail for that change only.
     policy = load_policy(POLICIES / "minimal_valid.toml")
@@ -271,6 +294,14 @@ def cli(capsys, monkeypatch, tmp_path):
     return run
 
 
+SIGNAL_KEYS = {"level", "field", "reason", "matched", "family", "source"}
+
+
+def contract(result: dict) -> list[dict]:
+    """A JSON result's signals with the data contract's three keys."""
+    return [{key: s[key] for key in ("level", "field", "reason")} for s in result["signals"]]
+
+
 def test_classify_json_has_the_contract_keys(cli):
     code, out, _ = cli("classify", str(DATA / "workflows_valid.csv"), "--json")
     assert code == 0
@@ -288,7 +319,8 @@ def test_classify_json_has_the_contract_keys(cli):
         }
         assert result["risk"] in ("low", "medium", "high")
         assert all(isinstance(code, str) for code in result["stop_conditions"])
-        assert result["signals"] and all(set(s) == {"level", "field", "reason"} for s in result["signals"])
+        # Each signal keeps its explanation: field, phrase matched, family and source.
+        assert result["signals"] and all(set(s) == SIGNAL_KEYS for s in result["signals"])
         assert set(result["rollout"]) == ROLLOUT_KEYS
         assert all(result["rollout"].values())
         assert result["policy_version"] == load_policy().version
@@ -300,7 +332,7 @@ def test_classify_json_classifies_the_sample_workflows(cli):
     refunds = results["fin-refunds"]
     assert refunds["risk"] == "high" and refunds["status"] == "paused"
     assert refunds["stop_conditions"] == ["changes_permissions_billing_production"]
-    assert {"level": "high", "field": "changes", "reason": "changes includes billing"} in refunds["signals"]
+    assert {"level": "high", "field": "changes", "reason": "changes includes billing"} in contract(refunds)
     assert results["sup-triage"]["risk"] == "medium" and results["sup-triage"]["stop_conditions"] == []
 
 
@@ -318,9 +350,9 @@ def test_classify_with_custom_policy_changes_the_result(cli, tmp_path):
     after = {r["workflow_id"]: r for r in json.loads(custom_out)}["sup-triage"]
     assert (before["risk"], after["risk"]) == ("medium", "high")
     assert after["policy_version"] == "test-cli-1"
-    assert {"level": "high", "field": "changes", "reason": "changes includes team_workflow"} in after[
-        "signals"
-    ]
+    assert {"level": "high", "field": "changes", "reason": "changes includes team_workflow"} in contract(
+        after
+    )
 
 
 def test_classify_with_bad_policy_file_fails_with_one_line_naming_the_key(cli):
@@ -337,7 +369,7 @@ def test_classify_with_bad_policy_file_fails_with_one_line_naming_the_key(cli):
 
 # A database that recorded version V with other rules refuses to open, so the shipped default
 # policy must get a new version whenever its text changes. Change both values together.
-SHIPPED_DEFAULT = ("2026.11.2", "6c80e0231b0cf2a50cea6f38620593cbf9b5ed6e3318c87bda7e90d4fff46130")
+SHIPPED_DEFAULT = ("2026.11.3", "1a91efae99f98a3f168a6ec1b3a3b9e4b52033f3a0ff55ca8d3c21790683a875")
 
 
 def test_shipped_default_policy_text_matches_its_version():

@@ -11,6 +11,7 @@ import streamlit as st
 
 from aiops.errors import AiopsError
 from ui import context
+from ui.text import md_escape
 
 HERE = Path(__file__).parent
 # Pages by what they need: anyone signed in reads; writing needs a lead or admin role.
@@ -39,7 +40,7 @@ def run() -> None:
         actor = context.actor() if not context.auth_configured() else context.signed_in_actor()
     except AiopsError as e:
         st.error(
-            f"Saved Loops could not start: {e.message}" + (f" — {e.hint}" if e.hint else ""),
+            md_escape(f"Saved Loops could not start: {e.message}" + (f" — {e.hint}" if e.hint else "")),
             icon=":material/error:",
         )
         st.stop()
@@ -60,7 +61,7 @@ def run() -> None:
     with st.sidebar:
         if context.auth_configured():
             departments = f" · {', '.join(actor.departments)}" if actor.departments else ""
-            st.caption(f"Signed in as {actor.name} ({actor.role}{departments})")
+            st.caption(md_escape(f"Signed in as {actor.name} ({actor.role}{departments})"))
             st.button("Sign out", on_click=st.logout, key="sign_out", icon=":material/logout:")
         else:
             st.warning(

@@ -8,6 +8,7 @@ import streamlit as st
 
 from ui import data
 from ui.context import revision
+from ui.text import md_escape
 
 st.title("Audit log")
 rev = revision()
@@ -53,7 +54,10 @@ picked = st.dataframe(
 rows = picked.selection.rows
 if rows:
     entry = view.iloc[rows[0]]
-    st.markdown(f"**Entry {entry.audit_id}** · `{entry.action}` on {entry.entity} `{entry.entity_id}`")
+    st.markdown(
+        f"**Entry {entry.audit_id}** · {md_escape(entry.action)} on {md_escape(entry.entity)} "
+        f"{md_escape(entry.entity_id)}"
+    )
     detail = data.audit_detail(rev, int(entry.audit_id))
     st.json(detail or "{}")  # the table shows the first 400 characters; this is all of it
 else:

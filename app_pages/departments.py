@@ -123,7 +123,7 @@ design_table(mine)
 st.subheader("Open stop conditions")
 paused = mine[mine.stop_conditions.map(len) > 0]
 if paused.empty:
-    st.success(f"No open stop conditions in {department}.", icon=":material/verified:")
+    st.success(f"No open stop conditions in {plain(department)}.", icon=":material/verified:")
 for workflow in paused.itertuples(index=False):
     with st.container(border=True):
         st.markdown(f"**{plain(workflow.name)}** — owner: {plain(workflow.owner or 'none')}")

@@ -135,7 +135,7 @@ with single:
             if data.workflow_exists(revision(), workflow.workflow_id):
                 st.warning("A workflow with this id exists: registering updates it (audited).")
             registered = st.button("Register", type="primary", key="register") and run_action(
-                lambda: save_workflow(store(), me, workflow), f"Registered {workflow.name}."
+                lambda: save_workflow(store(), me, workflow), f"Registered {plain(workflow.name)}."
             )
             if registered:
                 st.switch_page("app_pages/workflow_detail.py", query_params={"id": workflow.workflow_id})

@@ -136,8 +136,8 @@ else:
 done = st.session_state.pop("upload_done", None)
 if done:
     st.success(
-        f"Committed batch {done[0]}: {done[1]:,} records for {', '.join(done[2])}."
-        + (f" Saved the mapping as preset '{done[3]}'." if done[3] else ""),
+        f"Committed batch {done[0]}: {done[1]:,} records for {plain(', '.join(done[2]))}."
+        + (f" Saved the mapping as preset '{plain(done[3])}'." if done[3] else ""),
         icon=":material/check_circle:",
     )
 

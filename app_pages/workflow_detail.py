@@ -14,6 +14,7 @@ from aiops.inventory import get_workflow, record_incident, remove_checkpoint, si
 from aiops.report.format import DEFINITIONS, design_words, estimate, money, n_phrase, warning_words
 from ui import data
 from ui.context import actor, revision, run_action, store
+from ui.text import md_escape, md_frame
 from ui.widgets import badge, chart, plain, signal_list
 
 st.title("Workflow detail")
@@ -40,9 +41,10 @@ workflow = get_workflow(store(), workflow_id)
 c = data.classification(rev, workflow_id)
 m = metrics.set_index("workflow_id").loc[workflow_id]
 
-st.header(workflow.name, anchor=False)
+st.header(md_escape(workflow.name), anchor=False)
 st.caption(
-    f"{workflow.department} · owner: {workflow.owner or 'none'} · id `{workflow.workflow_id}` · "
+    f"{md_escape(workflow.department)} · owner: {md_escape(workflow.owner or 'none')} · "
+    f"id {md_escape(workflow.workflow_id)} · "
     f"classified with policy {c.policy_version}"
 )
 b1, b2, b3, _ = st.columns([1, 1, 1, 5])
@@ -98,7 +100,9 @@ with classification_tab:
     st.subheader("Risk signals", anchor=False)
     signal_list(c.signals)
     for field, values in c.unknown_values.items():
-        st.warning(f"Unknown {field} value(s): {', '.join(values)} — treated as at least medium risk.")
+        st.warning(
+            f"Unknown {field} value(s): {md_escape(', '.join(values))} — treated as at least medium risk."
+        )
     st.subheader("Rollout rules", anchor=False)
     rules = asdict(c.rollout)
     st.table(pd.DataFrame({"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())}))
@@ -110,11 +114,13 @@ with classification_tab:
         "failure_plan": workflow.failure_plan,
     }
     st.table(
-        pd.DataFrame(
-            {
-                "question": list(FOUR_QUESTIONS.values()),
-                "answer": [answers[k] or "— not answered —" for k in FOUR_QUESTIONS],
-            }
+        md_frame(
+            pd.DataFrame(
+                {
+                    "question": list(FOUR_QUESTIONS.values()),
+                    "answer": [answers[k] or "— not answered —" for k in FOUR_QUESTIONS],
+                }
+            )
         )
     )
 
@@ -149,7 +155,9 @@ with checkpoints_tab:
         st.caption("No checkpoints.")
     advice = c.next_checkpoint
     if advice.checkpoint:
-        st.success(f"Eligible to remove one checkpoint: **{plain(advice.checkpoint)}**. {advice.reason}.")
+        st.success(
+            f"Eligible to remove one checkpoint: **{plain(advice.checkpoint)}**. {plain(advice.reason)}."
+        )
         removed = st.button("Remove this one checkpoint", key="remove_checkpoint", type="primary") and (
             run_action(
                 lambda: remove_checkpoint(store(), actor(), workflow_id, advice.checkpoint),
@@ -197,4 +205,5 @@ with uploads_tab:
                 st.rerun()
 
 with fields_tab:
-    st.table(pd.DataFrame({"field": list(workflow.to_row()), "value": list(workflow.to_row().values())}))
+    row = workflow.to_row()
+    st.table(md_frame(pd.DataFrame({"field": list(row), "value": [str(v) for v in row.values()]})))

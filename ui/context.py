@@ -13,6 +13,7 @@ from aiops.errors import AiopsError, PermissionDenied
 from aiops.settings import Settings
 from aiops.store import Store
 from aiops.workspace import open_store
+from ui.text import md_escape
 
 T = TypeVar("T")
 
@@ -72,7 +73,7 @@ def run_action(action: Callable[[], T], success: str | None = None) -> T | None:
     try:
         result = action()
     except AiopsError as e:
-        st.error(e.message + (f" — {e.hint}" if e.hint else ""), icon=":material/error:")
+        st.error(md_escape(e.message + (f" — {e.hint}" if e.hint else "")), icon=":material/error:")
         return None
     if success:
         st.toast(success, icon=":material/check_circle:")

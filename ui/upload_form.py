@@ -15,6 +15,7 @@ from aiops.ingest.presets import Preset, guess_mapping, recognize
 from aiops.ingest.sniff import open_source
 from aiops.ingest.timings import TimingMapping, canonical_mapping
 from ui.context import run_action, settings, store
+from ui.text import md_escape
 
 NONE = "—"
 LOOP_MODES = {
@@ -92,7 +93,7 @@ def mapping_form(
             option = st.selectbox(
                 "Which loop to measure", preset.loops, format_func=lambda o: o.label, key=f"{k}_loop"
             )
-        st.caption(f"Loop: {option.label}. {option.note}".strip())
+        st.caption(md_escape(f"Loop: {option.label}. {option.note}".strip()))
         if option.mapping.get("business_hours"):
             st.info(
                 "This loop counts business hours only, not calendar time: its figures say so.",

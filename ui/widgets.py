@@ -21,6 +21,7 @@ from aiops.report.format import (
     warning_words,
 )
 from aiops.views import Totals
+from ui.text import md_escape
 
 BADGE_COLORS = {
     "saving": "green",
@@ -164,13 +165,7 @@ def url_multiselect(label: str, options: list[str], param: str, help_text: str |
     return st.multiselect(label, options, key=key, on_change=to_url, help=help_text)
 
 
-_MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~$@:/"
-
-
-def plain(text: object) -> str:
-    """User text made inert for st.markdown: every markdown character escaped, so a workflow name
-    can never become a link (autolinked URLs and emails included), an image or a heading."""
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+plain = md_escape  # the older name of `ui.text.md_escape`, kept for the pages that use it
 
 
 def signal_list(signals) -> None:

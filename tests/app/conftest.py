@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,8 @@ def open_page(at: AppTest, page: str, **query: str) -> AppTest:
     at.switch_page(f"app_pages/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of escaped markdown (`ui.text.md_escape`): escapes resolved, joiners gone."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")

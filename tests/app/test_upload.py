@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from aiops.store import Store
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, shown
 from tests.conftest import realdata
 
 
@@ -45,7 +45,7 @@ def test_jira_export_goes_from_upload_to_a_committed_batch_and_back(app, demo_pa
     # The same file again is refused as a duplicate, with a friendly message.
     at.button(key="preview").click().run()
     at.button(key="confirm").click().run()
-    assert any("already uploaded" in e.value for e in at.error)
+    assert any("already uploaded" in shown(e.value) for e in at.error)
     at.selectbox(key="undo_pick").set_value(batch_id)
     at.button(key="undo_batch").click().run()
     assert not at.exception

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from aiops.store import Store
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, shown
 from tests.conftest import DATA
 
 EXPORTS = DATA / "exports"
@@ -196,7 +196,7 @@ def test_confirm_with_a_builtin_preset_name_writes_nothing_when_it_says_nothing_
     at.text_input(key="preset_name").set_value("jira").run()
     at.button(key="confirm").click().run()
     assert not at.exception
-    assert any("'jira' is a built-in preset" in e.value for e in at.error)
+    assert any("'jira' is a built-in preset" in shown(e.value) for e in at.error)
     assert [p.proto.text for p in at.get("progress")] == ["Stopped: nothing was written"]
     # The page says nothing was written, so no batch may have been committed.
     assert _batches(demo_path) == before, "batch committed although the page says nothing was written"

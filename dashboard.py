@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from aiops.auth import SignInRefused
 from aiops.errors import AiopsError
 from ui import context
 from ui.text import md_escape
@@ -38,6 +39,12 @@ def run() -> None:
     try:
         store = context.store()
         actor = context.actor() if not context.auth_configured() else context.signed_in_actor()
+    except SignInRefused as e:
+        st.title("Saved Loops")
+        st.error(md_escape(f"Sign-in refused: {e.message}."), icon=":material/no_accounts:")
+        st.caption(md_escape(e.hint.capitalize() + "."))
+        st.button("Sign out", on_click=st.logout, key="sign_out_refused", icon=":material/logout:")
+        st.stop()
     except AiopsError as e:
         st.error(
             md_escape(f"Saved Loops could not start: {e.message}" + (f" — {e.hint}" if e.hint else "")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -68,6 +69,16 @@ class RoleGrant(BaseModel):
     departments: tuple[str, ...] = ()
 
 
+class IdentityClaim(BaseModel):
+    """A provider whose tokens carry no (verified) email may name its users by another claim, e.g.
+    ``preferred_username``; it is trusted only in tokens issued by ``provider`` (the ``iss`` claim)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    claim: str = Field(min_length=1)
+    provider: str = Field(min_length=1)
+
+
 class Roles(BaseModel):
     """Who may do what once sign-in is on: grants by email or group, and a default role."""
 
@@ -75,21 +86,61 @@ class Roles(BaseModel):
 
     default_role: Role = "viewer"
     grants: list[RoleGrant] = Field(default_factory=list)
+    identity: IdentityClaim | None = None
 
-    def actor_for(self, email: str, groups: list[str] | tuple[str, ...] = (), name: str = "") -> Actor:
-        """The signed-in user's role: an email grant first, then group grants, then the default.
-        A lead's departments are the union of every matching lead grant."""
-        email_key = email.strip().casefold()
-        matching = [g for g in self.grants if g.email and g.email.casefold() == email_key]
+    def identity_for(self, claims: Mapping[str, object]) -> str:
+        """Who the signed-in user is: their email when the provider says it is verified, or the
+        configured claim from the configured provider. Never the display name (anyone can pick
+        one); refused when neither is there. Identities are lower-cased: they compare and audit
+        as one person however the provider spells them."""
+        if self.identity is not None and _same_issuer(claims.get("iss"), self.identity.provider):
+            value = claims.get(self.identity.claim)
+            if isinstance(value, str) and value.strip():
+                return value.strip().casefold()
+        email = claims.get("email")
+        if isinstance(email, str) and "@" in email and _is_true(claims.get("email_verified")):
+            return email.strip().casefold()
+        raise SignInRefused(
+            "your account did not give a verified email address, so Saved Loops cannot tell who you are",
+            "ask your identity provider's admin to verify your email"
+            + (f" or to send the '{self.identity.claim}' claim" if self.identity else "")
+            + ", then sign in again",
+        )
+
+    def actor_for_claims(self, claims: Mapping[str, object]) -> Actor:
+        """The signed-in user (from their token's claims) with their role; see ``identity_for``."""
+        groups = claims.get("groups") or []
+        groups = [str(g) for g in groups] if isinstance(groups, list | tuple) else [str(groups)]
+        return self.actor_for(self.identity_for(claims), groups)
+
+    def actor_for(self, identity: str, groups: list[str] | tuple[str, ...] = ()) -> Actor:
+        """A verified identity's role: an identity (email) grant first, then group grants, then the
+        default. A lead's departments are the union of every matching lead grant."""
+        key = identity.strip().casefold()
+        if not key:
+            raise SignInRefused("a sign-in without an identity", "sign in again")
+        matching = [g for g in self.grants if g.email and g.email.strip().casefold() == key]
         if not matching:
             wanted = {g.casefold() for g in groups}
             matching = [g for g in self.grants if g.group and g.group.casefold() in wanted]
         if not matching:
-            return Actor(name=email or name or "anonymous", role=self.default_role)
+            return Actor(name=key, role=self.default_role)
         order = {"viewer": 0, "lead": 1, "admin": 2}
         role = max((g.role for g in matching), key=order.__getitem__)
         departments = tuple(dict.fromkeys(d for g in matching if g.role == "lead" for d in g.departments))
-        return Actor(name=email or name, role=role, departments=departments if role == "lead" else ())
+        return Actor(name=key, role=role, departments=departments if role == "lead" else ())
+
+
+class SignInRefused(PermissionDenied):
+    """The identity provider did not say who the user is in a way Saved Loops can trust."""
+
+
+def _is_true(value: object) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def _same_issuer(issuer: object, provider: str) -> bool:
+    return isinstance(issuer, str) and issuer.rstrip("/") == provider.rstrip("/")
 
 
 def load_roles(path: str | Path | None) -> Roles:

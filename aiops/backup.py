@@ -1,15 +1,20 @@
 """Backup and restore: a consistent copy of the database file, with a manifest to verify it.
 
 The copy is taken under the store's write lock right after a checkpoint, so no write is half in
-the file and none is left in the write-ahead log. Restore verifies the copy's hash and refuses a
-database that another process holds.
+the file and none is left in the write-ahead log. Neither side follows a symbolic link: backup
+creates its two files new (never through a link planted in ``--out``), restore reads them only if
+they are plain files. Restore never touches the live database until the copy is proven good:
+it copies the backup into a temporary file beside the target (hashing what it copied), opens that
+copy and checks it (manifest hash, schema version, every table readable, row counts as in the
+manifest), and only then renames it over the target in one atomic step.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
+import os
+import stat
 from pathlib import Path
 
 import duckdb
@@ -20,25 +25,62 @@ from aiops.store import Store, latest_schema_version, utcnow
 
 BACKUP_FILE = "aiops.duckdb"
 MANIFEST = "manifest.json"
+_CHUNK = 1 << 20
 
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
+    with _open_plain(path) as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
+def _open_plain(path: Path):
+    """``path`` opened for reading only if it is a regular file, never through a symbolic link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as e:
+        raise AiopsError(
+            f"cannot read {path}: {'it is a symbolic link' if path.is_symlink() else e.strerror}",
+            "pass the folder `aiops backup` wrote; links are never followed",
+        ) from e
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise AiopsError(f"{path} is not a regular file", "pass the folder `aiops backup` wrote")
+    return os.fdopen(fd, "rb")
+
+
+def _create_new(path: Path):
+    """``path`` created for writing; refused if anything (a file, a link, even a dangling one) is there."""
+    try:
+        return path.open("xb")
+    except FileExistsError as e:
+        raise AiopsError(f"{path} already exists", "choose an empty directory for the backup") from e
+
+
+def _copy(source, target, digest) -> None:
+    for chunk in iter(lambda: source.read(_CHUNK), b""):
+        digest.update(chunk)
+        target.write(chunk)
+    target.flush()
+    os.fsync(target.fileno())
+
+
 def table_counts(store: Store) -> dict[str, int]:
+    return _counts(store.query)
+
+
+def _counts(query) -> dict[str, int]:
+    """Rows per table (``query(sql)`` returns a list of tuples)."""
     tables = [
         r[0]
-        for r in store.query(
+        for r in query(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
             "AND NOT temporary ORDER BY 1"
         )
     ]
-    return {t: store.query_one(f'SELECT count(*) FROM "{t}"')[0] for t in tables}
+    return {t: query(f'SELECT count(*) FROM "{t}"')[0][0] for t in tables}
 
 
 def backup(store: Store, actor: Actor, out_dir: str | Path) -> dict:
@@ -47,48 +89,62 @@ def backup(store: Store, actor: Actor, out_dir: str | Path) -> dict:
     if store.path == ":memory:":
         raise AiopsError("an in-memory database has no file to back up")
     out = Path(out_dir)
-    if (out / BACKUP_FILE).exists():
+    if out.is_symlink():
+        raise AiopsError(f"{out} is a symbolic link", "choose a real, empty directory for the backup")
+    if any(os.path.lexists(out / name) for name in (BACKUP_FILE, MANIFEST)):
         raise AiopsError(f"{out} already holds a backup", "choose an empty directory")
     out.mkdir(parents=True, exist_ok=True)
     store.write(actor, lambda tx: tx.audit("database.backup", "database", str(out), {"out": str(out)}))
-    with store.exclusive():
-        shutil.copy2(store.path, out / BACKUP_FILE)
+    digest = hashlib.sha256()
+    with store.exclusive(), _open_plain(Path(store.path)) as source, _create_new(out / BACKUP_FILE) as copy:
+        _copy(source, copy, digest)
         manifest = {
             "created_at": utcnow().isoformat(timespec="seconds"),
             "source": str(Path(store.path).resolve()),
             "schema_version": store.schema_version(),
             "policy_version": store.policy.version,
             "tables": table_counts(store),
-            "sha256": _sha256(out / BACKUP_FILE),
+            "sha256": digest.hexdigest(),
         }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    with _create_new(out / MANIFEST) as f:
+        f.write(json.dumps(manifest, indent=2).encode("utf-8"))
     return manifest
 
 
 def read_manifest(backup_dir: str | Path) -> dict:
     folder = Path(backup_dir)
+    if folder.is_symlink():
+        raise AiopsError(f"{folder} is a symbolic link", "pass the folder `aiops backup` wrote")
     try:
-        manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
+        with _open_plain(folder / MANIFEST) as f:
+            manifest = json.loads(f.read().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise AiopsError(
             f"{folder} is not a Saved Loops backup: {e}", "pass the folder `aiops backup` wrote"
         ) from e
-    if _sha256(folder / BACKUP_FILE) != manifest.get("sha256"):
-        raise AiopsError(f"the backup in {folder} is damaged (its hash does not match the manifest)")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("tables"), dict):
+        raise AiopsError(f"{folder} is not a Saved Loops backup: its manifest lists no tables")
     if manifest.get("schema_version", 0) > latest_schema_version():
         raise AiopsError("the backup comes from a newer Saved Loops", "upgrade before restoring")
     return manifest
 
 
 def restore(backup_dir: str | Path, db_path: str | Path, actor: Actor) -> dict:
-    """Replace the database at ``db_path`` with the backup (verified first); audited in the result."""
+    """Replace the database at ``db_path`` with the backup, verified before it replaces anything."""
     actor.require_admin("restore the database")
     manifest = read_manifest(backup_dir)
     target = Path(db_path)
+    if target.is_symlink():
+        raise AiopsError(f"{target} is a symbolic link", "restore to the database file itself")
     _require_unused(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.with_name(target.name + ".wal").unlink(missing_ok=True)
-    shutil.copy2(Path(backup_dir) / BACKUP_FILE, target)
+    staged = _stage_copy(Path(backup_dir) / BACKUP_FILE, target, manifest)
+    try:
+        _require_unused(target)  # still nobody else's, now that the copy is ready
+        target.with_name(target.name + ".wal").unlink(missing_ok=True)
+        os.replace(staged, target)  # atomic: the old database or the new one, never half of each
+    finally:
+        staged.unlink(missing_ok=True)
     with Store(target) as store:
         store.write(
             actor,
@@ -96,10 +152,59 @@ def restore(backup_dir: str | Path, db_path: str | Path, actor: Actor) -> dict:
                 "database.restored",
                 "database",
                 str(target),
-                {"from": str(backup_dir), "backup_created_at": manifest["created_at"]},
+                {"from": str(backup_dir), "backup_created_at": manifest.get("created_at")},
             ),
         )
     return manifest
+
+
+def _stage_copy(source: Path, target: Path, manifest: dict) -> Path:
+    """The backup copied to a new temporary file beside ``target`` and verified there."""
+    staged = target.with_name(f".{target.name}.restore-{os.getpid()}")
+    staged.unlink(missing_ok=True)
+    digest = hashlib.sha256()
+    try:
+        with _open_plain(source) as f, _create_new(staged) as copy:
+            _copy(f, copy, digest)
+        if digest.hexdigest() != manifest.get("sha256"):
+            raise AiopsError(
+                f"the backup in {source.parent} is damaged (its hash does not match the manifest)",
+                "nothing was changed",
+            )
+        verify_database(staged, manifest)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    return staged
+
+
+def verify_database(path: Path, manifest: dict) -> None:
+    """Open the copy read-only and check its schema version, that every table reads in full, and
+    that each table holds the rows the manifest counted."""
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as e:
+        raise AiopsError(f"the backup is not a readable database: {e}", "nothing was changed") from e
+    try:
+        version = con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0]
+        if version != manifest.get("schema_version"):
+            raise AiopsError(
+                f"the backup's schema version is {version}, "
+                f"its manifest says {manifest.get('schema_version')}",
+                "nothing was changed",
+            )
+        counts = _counts(lambda sql: con.execute(sql).fetchall())
+    except duckdb.Error as e:
+        raise AiopsError(f"the backup cannot be read in full: {e}", "nothing was changed") from e
+    finally:
+        con.close()
+    if counts != manifest["tables"]:
+        differ = sorted(
+            t for t in set(counts) | set(manifest["tables"]) if counts.get(t) != manifest["tables"].get(t)
+        )
+        raise AiopsError(
+            f"the backup's row counts differ from its manifest in: {', '.join(differ)}", "nothing was changed"
+        )
 
 
 def _require_unused(target: Path) -> None:

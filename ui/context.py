@@ -51,11 +51,7 @@ def signed_in_actor() -> Actor | None:
     """The signed-in user with their role from the roles file; None when nobody is signed in."""
     if not st.user.is_logged_in:
         return None
-    info = st.user.to_dict()
-    groups = info.get("groups") or []
-    return load_roles(settings().roles_file).actor_for(
-        str(info.get("email") or ""), [str(g) for g in groups], str(info.get("name") or "")
-    )
+    return load_roles(settings().roles_file).actor_for_claims(st.user.to_dict())
 
 
 def actor() -> Actor:

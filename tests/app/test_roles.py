@@ -45,10 +45,15 @@ def signed_in(demo_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AIOPS_DB", str(demo_path))
     monkeypatch.setenv("AIOPS_ROLES_FILE", str(roles))
 
-    def app(email: str | None, groups: tuple[str, ...] = ()) -> AppTest:
+    def app(email: str | None, groups: tuple[str, ...] = (), **claims: object) -> AppTest:
         at = AppTest.from_file(DASHBOARD, default_timeout=60)
         at.secrets["auth"] = AUTH
-        at.user = {"is_logged_in": email is not None, "email": email or "", "groups": list(groups)}
+        at.user = {
+            "is_logged_in": email is not None,
+            "email": email or "",
+            "email_verified": True,
+            "groups": list(groups),
+        } | claims
         return at.run()
 
     return app
@@ -164,3 +169,19 @@ def test_store_write_path_is_the_only_way_in(demo):
     ]
     assert offending == []
     assert isinstance(demo, Store)
+
+
+def test_sign_in_without_a_verified_email_is_refused_with_a_message(signed_in):
+    """Issue 14, finding 2: an unverified ADMIN@ address is not the admin; a name is no identity."""
+    for at in (
+        signed_in("CTO@NORTHWIND.EXAMPLE", email_verified=False),
+        signed_in("", name="cto@northwind.example"),
+    ):
+        assert not at.exception
+        assert any("Sign-in refused" in shown(e.value) for e in at.error)
+        assert [b.label for b in at.button] == ["Sign out"] and not at.metric and not at.dataframe
+
+
+def test_verified_email_is_the_identity_whatever_its_case(signed_in):
+    at = signed_in("CTO@Northwind.Example", name="Someone Else")
+    assert "Signed in as cto@northwind.example (admin)" in [shown(c.value) for c in at.sidebar.caption]

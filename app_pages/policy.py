@@ -34,13 +34,16 @@ for level, column in zip(("high", "medium", "low"), st.columns(3), strict=True):
         families: dict[str, list] = {}
         for keyword in rules.keywords:
             families.setdefault(keyword.family or keyword.reason, []).append(keyword)
-        for family, keywords in families.items():
-            examples = [e for k in keywords for e in k.examples(6)][:10]
-            needs = sorted({p for k in keywords for p in k.purposes})
-            purpose = f" *(with a purpose: {', '.join(needs)})*" if needs else ""
-            st.markdown(f"- **{family}** — " + ", ".join(examples) + purpose)
-            if keywords[0].source:
-                st.caption(keywords[0].source)
+        # Many families (the published areas) fold away: the column stays readable.
+        holder = st.expander(f"{len(families)} text families") if len(families) > 8 else st.container()
+        with holder:
+            for family, keywords in families.items():
+                examples = [e for k in keywords for e in k.examples(6)][:8]
+                needs = sorted({p for k in keywords for p in k.purposes})
+                purpose = f" *(with a purpose: {', '.join(needs)})*" if needs else ""
+                st.markdown(f"- **{family}** — " + ", ".join(examples) + purpose)
+                if keywords[0].source:
+                    st.caption(keywords[0].source)
 st.caption(
     f"Text signals are whole words in the name, manual process and expected output. A family's "
     f"people and objects count only with a purpose nearby (decide, prioritise, flag, score, ...): "

@@ -173,4 +173,6 @@ def signal_list(signals) -> None:
     if not signals:
         st.caption("No signal fired: low risk.")
     for signal in signals:
-        st.markdown(f":{BADGE_COLORS[signal.level]}-badge[{signal.level}] {plain(signal.reason)}")
+        # The rule's published source (EU AI Act, OMB M-25-21, the seed), when it has one.
+        source = f" — source: {plain(signal.source)}" if getattr(signal, "source", "") else ""
+        st.markdown(f":{BADGE_COLORS[signal.level]}-badge[{signal.level}] {plain(signal.reason)}{source}")

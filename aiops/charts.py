@@ -297,3 +297,32 @@ def saving_intervals(workflows: pd.DataFrame, width: int | str = "container") ->
     )
     zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color=MUTED, strokeDash=[4, 3]).encode(x="x:Q")
     return (rules + points + zero).properties(width=width, height=alt.Step(22))
+
+
+def adoption_share(
+    adoption: pd.DataFrame, names: dict[str, str], width: int | str = "container"
+) -> alt.Chart:
+    """Per workflow and week: the share of after-phase loops done with AI (among loops whose upload
+    records it). ``adoption``: workflow_id, week, ai_loops, adoption_loops, share."""
+    data = adoption.assign(workflow=adoption.workflow_id.map(lambda w: names.get(w, w)))
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("week:T", title="week", axis=alt.Axis(format="%d %b")),
+            y=alt.Y(
+                "share:Q",
+                title="loops done with AI",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            color=alt.Color("workflow:N", title="workflow"),
+            tooltip=[
+                alt.Tooltip("week:T", format="%d %b %Y"),
+                "workflow:N",
+                alt.Tooltip("share:Q", format=".0%", title="with AI"),
+                alt.Tooltip("adoption_loops:Q", title="loops recorded"),
+            ],
+        )
+        .properties(width=width, height=200)
+    )

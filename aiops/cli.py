@@ -444,6 +444,36 @@ def _period(args: argparse.Namespace):
     return Period(start, end) if start or end else None
 
 
+def cmd_company_set(args: argparse.Namespace, out: Output) -> int:
+    from aiops.views import save_company
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except OSError as e:
+        raise AiopsError(f"cannot read {args.file}: {e.strerror}", "pass a TOML file") from e
+    with _open(args) as store:
+        settings = save_company(store, _actor(args), text)
+    out.json(settings.model_dump())
+    out.line(
+        f"Company settings saved: {settings.name}, {settings.currency}, {settings.hourly_cost:,.0f}/h default"
+    )
+    return EXIT_OK
+
+
+def cmd_company_show(args: argparse.Namespace, out: Output) -> int:
+    from aiops.views import load_company
+
+    with _open(args) as store:
+        settings = load_company(store)
+    out.json(settings.model_dump())
+    out.line(
+        f"{settings.name} · {settings.currency} · default loaded hourly cost {settings.hourly_cost:,.0f}"
+    )
+    for department, rate in settings.hourly_cost_by_department.items():
+        out.line(f"  {department}: {rate:,.0f}/h")
+    return EXIT_OK
+
+
 def cmd_backup(args: argparse.Namespace, out: Output) -> int:
     from aiops.backup import backup
 
@@ -577,6 +607,14 @@ def build_parser() -> argparse.ArgumentParser:
     board = _add(rverbs, "board", cmd_report_board, "the board pack: a PDF or a self-contained HTML file")
     board.add_argument("--out", required=True, help="FILE.pdf or FILE.html")
     _period_options(board)
+
+    company = nouns.add_parser("company", help="company name, currency and loaded hourly costs")
+    cverbs = company.add_subparsers(dest="verb", required=True, metavar="VERB")
+    company_set = _add(cverbs, "set", cmd_company_set, "store company settings from a TOML file (admin)")
+    company_set.add_argument(
+        "file", help='TOML: name = "Acme", currency = "EUR", hourly_cost = 70, [hourly_cost_by_department]'
+    )
+    _add(cverbs, "show", cmd_company_show, "the company settings the pack and dashboard use")
 
     backup = _add(nouns, "backup", cmd_backup, "copy the database (consistent, under the write lock)")
     backup.add_argument("--out", required=True, help="an empty directory for the backup")

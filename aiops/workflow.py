@@ -62,6 +62,7 @@ FIELDS = (
     "checkpoints",
     "signed_off_by",
     "comparison_workflow_id",
+    "ai_monthly_cost",
 )
 LIST_FIELDS = ("data_touched", "changes", "checkpoints")
 TOKEN_FIELDS = ("data_touched", "changes", "customer_impact", "review_requirement")
@@ -116,6 +117,16 @@ def _optional_text(value: object) -> str | None:
     return _text(value) or None
 
 
+def _optional_amount(value: object) -> float | None:
+    """`1,200`, ` 950 ` or 950.0 to a number; empty to None (not recorded)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip().replace(",", "").replace("_", "")
+    return float(text) if text else None
+
+
 Text = Annotated[str, BeforeValidator(_text)]
 OptionalText = Annotated[str | None, BeforeValidator(_optional_text)]
 TextList = Annotated[list[str], BeforeValidator(split_list)]
@@ -146,6 +157,10 @@ class Workflow(BaseModel):
     signed_off_by: Text = ""
     # A workflow that did not adopt AI, compared against this one (difference-in-differences).
     comparison_workflow_id: OptionalText = Field(default=None, pattern=ID_PATTERN)
+    # What the AI costs per month (licences and usage), in the company's currency; None = not recorded.
+    ai_monthly_cost: Annotated[float | None, BeforeValidator(_optional_amount)] = Field(
+        default=None, ge=0, le=1e9
+    )
 
     @field_validator("data_touched", "changes")
     @classmethod

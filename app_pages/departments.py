@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from aiops.charts import STOP_LABELS, saving_intervals, themed, weekly_hours
+from aiops.charts import STOP_LABELS, adoption_share, saving_intervals, themed, weekly_hours
 from aiops.classifier import STOP_CONDITIONS
 from aiops.report.format import DEFINITIONS, design_words, share
 from ui import data
@@ -45,10 +45,13 @@ st.caption(
 
 left, middle, right = st.columns(3)
 with left:
-    estimate_metric("Hours returned", row, "hours_returned", "h")
-    st.caption(
-        f"At risk (paused, not added in): {totals.hours_at_risk:,.0f} h · run rate "
-        f"{totals.hours_per_week:,.1f} h/week ({view.run_rate_label})"
+    estimate_metric(
+        "Hours returned",
+        row,
+        "hours_returned",
+        "h",
+        extra=f"At risk (paused, not added in): {totals.hours_at_risk:,.0f} h · run rate "
+        f"{totals.hours_per_week:,.1f} h/week ({view.run_rate_label})",
     )
 with middle:
     value_metric(totals)
@@ -73,7 +76,8 @@ if mine.saved_per_loop.notna().any():
 else:
     st.info("No workflow here has before and after timings yet.")
 
-weekly = view.weekly[(view.weekly.department == department) & (view.weekly.evidence != "insufficient")]
+weeks = view.complete_weeks
+weekly = weeks[(weeks.department == department) & (weeks.evidence != "insufficient")]
 if (weekly.phase == "after").any():
     weekly = weekly.assign(workflow=weekly.name)
     chart(
@@ -119,6 +123,16 @@ st.dataframe(
 )
 st.subheader("How each saving was measured")
 design_table(mine)
+adoption = view.adoption_weekly[view.adoption_weekly.department == department]
+if len(adoption):
+    st.subheader("AI adoption")
+    chart(
+        themed(
+            adoption_share(adoption, names=dict(zip(mine.workflow_id, mine.name, strict=True))),
+            "Share of loops done with AI, per week",
+        ),
+        key="dept_adoption",
+    )
 
 st.subheader("Open stop conditions")
 paused = mine[mine.stop_conditions.map(len) > 0]

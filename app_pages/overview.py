@@ -10,7 +10,7 @@ import streamlit as st
 
 from aiops.charts import hours_by_department, stop_conditions_by_department, themed, weekly_banked
 from aiops.report.board import build_board_pack, render_html, render_pdf
-from aiops.report.format import DEFINITIONS, age, estimate, money, n_phrase
+from aiops.report.format import DEFINITIONS, age, estimate, interval, money, n_phrase
 from aiops.workflow import slugify
 from ui import data
 from ui.context import revision
@@ -51,8 +51,13 @@ st.caption(
 
 left, middle, right, far = st.columns(4)
 with left:
-    estimate_metric("Hours returned", company, "hours_returned", "h")
-    st.caption(f"Run rate **{view.company.hours_per_week:,.1f} h/week** · {view.run_rate_label}")
+    estimate_metric(
+        "Hours returned",
+        company,
+        "hours_returned",
+        "h",
+        extra=f"Run rate **{view.company.hours_per_week:,.1f} h/week** · {view.run_rate_label}",
+    )
 with middle:
     value_metric(view.company)
 with right, st.container(border=True):
@@ -62,13 +67,9 @@ with right, st.container(border=True):
         help=DEFINITIONS["hours_at_risk"],
     )
     st.caption(
-        estimate(
-            view.company.hours_at_risk,
-            view.company.hours_at_risk_low,
-            view.company.hours_at_risk_high,
-            "h",
-        )
-        + f" · {view.company.at_risk_workflows} paused workflow(s) with evidence · not added in"
+        interval(view.company.hours_at_risk_low, view.company.hours_at_risk_high)
+        + f" · {view.company.at_risk_workflows} paused workflow(s) with evidence · not in the "
+        "headline: they count once their stop conditions close"
     )
 with far:
     statuses = view.workflows.status.value_counts()
@@ -126,6 +127,7 @@ else:
     st.info("No after-phase loops with enough evidence in this period.")
 
 st.subheader("By department")
+adoption_known = departments.adoption.notna().any()
 table = departments[
     [
         "department",
@@ -136,7 +138,7 @@ table = departments[
         "value",
         "ai_cost",
         "net_value",
-        "adoption",
+        *(["adoption"] if adoption_known else []),
         "open_stop_conditions",
     ]
 ]

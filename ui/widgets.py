@@ -45,7 +45,13 @@ def badge(value: str, suffix: str = "") -> None:
 
 
 def estimate_metric(
-    label: str, record: dict, field: str, unit: str = "", decimals: int = 0, definition: str | None = None
+    label: str,
+    record: dict,
+    field: str,
+    unit: str = "",
+    decimals: int = 0,
+    definition: str | None = None,
+    extra: str | None = None,
 ) -> None:
     """A headline figure with its 95% interval, n and evidence mix under it."""
     with st.container(border=True):
@@ -60,6 +66,8 @@ def estimate_metric(
             f"{record['workflows_with_evidence']} of {record['workflows']} workflows with "
             f"evidence ({evidence_phrase(record)})"
         )
+        if extra:
+            st.caption(extra)
 
 
 def value_metric(totals: Totals) -> None:

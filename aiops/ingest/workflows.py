@@ -43,6 +43,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "failure_detection": ("how failure is noticed", "monitoring", "failure detection"),
     "checkpoints": ("human checkpoints", "controls"),
     "signed_off_by": ("sign off", "signed off by", "sign-off"),
+    "ai_monthly_cost": ("ai cost", "ai cost per month", "monthly ai cost", "ai monthly cost"),
     "comparison_workflow_id": (
         "comparison workflow",
         "comparison workflow id",
@@ -149,6 +150,14 @@ def _parsed_sql(table: str, mapping: dict[str, str]) -> str:
         if has_id
         else None,
         *_comparison_checks(mapping),
+        Check(
+            "ai_monthly_cost <> '' AND coalesce(TRY_CAST(replace(ai_monthly_cost, ',', '') AS DOUBLE) < 0"
+            " OR TRY_CAST(replace(ai_monthly_cost, ',', '') AS DOUBLE) > 1e9, TRUE)",
+            mapping.get("ai_monthly_cost", ""),
+            "ai_monthly_cost is not an amount per month (a number ≥ 0, e.g. 1200)",
+        )
+        if "ai_monthly_cost" in mapping
+        else None,
     ]
     return f"""
         WITH base AS (SELECT rowid AS rid, {base_id} AS base_id,

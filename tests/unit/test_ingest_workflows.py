@@ -239,3 +239,26 @@ def test_saving_a_workflow_whose_comparison_is_itself_or_missing_is_refused(stor
             Workflow(workflow_id="w-1", name="W", department="Ops", comparison_workflow_id="ghost"),
         )
     assert store.query("SELECT count(*) FROM workflows") == [(0,)]
+
+
+def test_ai_monthly_cost_round_trips_and_a_bad_amount_is_rejected_with_its_line(store, admin, tmp_path):
+    source = tmp_path / "costs.csv"
+    source.write_text(
+        'workflow_id,name,department,AI cost per month\nsup-a,A,Support,"1,200"\nsup-b,B,Support,\n'
+    )
+    report = import_workflows(store, admin, source)
+    assert report.committed and report.mapping["ai_monthly_cost"] == "AI cost per month"
+    assert get_workflow(store, "sup-a").ai_monthly_cost == 1200.0
+    assert get_workflow(store, "sup-b").ai_monthly_cost is None
+    assert store.query("SELECT ai_monthly_cost FROM workflows ORDER BY 1 NULLS LAST") == [(1200.0,), (None,)]
+    out = tmp_path / "export.csv"
+    export_workflows(store, out)
+    assert "ai_monthly_cost" in out.read_text().splitlines()[0]
+    bad = tmp_path / "bad_costs.csv"
+    bad.write_text(
+        "workflow_id,name,department,ai_monthly_cost\nc-1,C,Ops,lots\nd-1,D,Ops,-5\ne-1,E,Ops,10\n"
+    )
+    report = import_workflows(store, admin, bad)
+    assert not report.committed and report.rejected == 2
+    assert list(report.rejects.line) == [2, 3]
+    assert all("ai_monthly_cost" in reason for reason in report.rejects.reason)

@@ -18,6 +18,7 @@ from aiops.errors import NotFound, PolicyError
 from aiops.metrics import workflow_metrics
 from aiops.policy import Policy, parse_policy
 from aiops.store import Reader, Store, Tx
+from aiops.workflow_reads import load_workflows
 
 _EVENTS = """
 SELECT workflow_id,
@@ -58,8 +59,6 @@ def evidence_by_workflow(db: Reader, policy: Policy, now: datetime) -> dict[str,
 def classify_stored(
     db: Reader, policy: Policy, now: datetime, workflow_ids: Iterable[str] | None = None
 ) -> list[Classification]:
-    from aiops.inventory import load_workflows  # inventory writes through this module
-
     workflows = load_workflows(db, workflow_ids)
     evidence = evidence_by_workflow(db, policy, now)
     return [classify_workflow(w, policy, evidence.get(w.workflow_id), now) for w in workflows]

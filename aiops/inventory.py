@@ -1,42 +1,19 @@
-"""The workflow inventory: read, save (upsert by workflow_id), sign off, remove a checkpoint,
+"""The workflow inventory: save (upsert by workflow_id), sign off, remove a checkpoint,
 record an incident. Every write checks the actor's permission, runs inside ``Store.write`` and is
-audited with before and after values."""
+audited with before and after values. Reads are in ``aiops.workflow_reads``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from aiops import governance
 from aiops.auth import Actor
-from aiops.errors import Conflict, NotFound
-from aiops.store import Reader, Store, Tx
+from aiops.errors import Conflict
+from aiops.store import Store, Tx
 from aiops.workflow import FIELDS, Workflow
-
-_COLUMNS = ", ".join(f'"{f}"' for f in FIELDS)
-
-
-def load_workflows(db: Reader, workflow_ids: Iterable[str] | None = None) -> list[Workflow]:
-    ids = None if workflow_ids is None else list(workflow_ids)
-    rows = db.query(
-        f"SELECT {_COLUMNS} FROM workflows WHERE ? IS NULL OR workflow_id IN (SELECT unnest(?)) "
-        "ORDER BY department, name",
-        [ids, ids],
-    )
-    return [Workflow.model_validate(dict(zip(FIELDS, row, strict=True))) for row in rows]
-
-
-def get_workflow(db: Reader, workflow_id: str) -> Workflow:
-    found = load_workflows(db, [workflow_id])
-    if not found:
-        raise NotFound(f"no workflow with id '{workflow_id}'", "see `aiops workflows list`")
-    return found[0]
-
-
-def departments(db: Reader) -> list[str]:
-    return [r[0] for r in db.query("SELECT DISTINCT department FROM workflows ORDER BY 1")]
+from aiops.workflow_reads import COLUMNS, get_workflow, load_workflows
 
 
 @dataclass
@@ -110,8 +87,8 @@ def _replace_rows(tx: Tx, workflows: list[Workflow], updated_ids: list[str]) -> 
     tx.cursor.register("incoming_workflows", rows)
     try:
         tx.execute(
-            f"INSERT INTO workflows ({_COLUMNS}, created_at, updated_at) "
-            f"SELECT {_COLUMNS}, created_at, updated_at FROM incoming_workflows"
+            f"INSERT INTO workflows ({COLUMNS}, created_at, updated_at) "
+            f"SELECT {COLUMNS}, created_at, updated_at FROM incoming_workflows"
         )
     finally:
         tx.cursor.unregister("incoming_workflows")

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from aiops.classifier import classify_workflow
 from aiops.ingest.workflows import WorkflowImportReport, import_workflows, read_workflows
-from aiops.inventory import departments, save_workflow
+from aiops.inventory import save_workflow
 from aiops.report.export import safe_csv
 from aiops.workflow import (
     CHANGES,
@@ -23,6 +23,7 @@ from aiops.workflow import (
     Workflow,
     derive_workflow_id,
 )
+from aiops.workflow_reads import departments
 from ui import data
 from ui.context import actor, revision, run_action, settings, store
 from ui.widgets import badge, plain, signal_list

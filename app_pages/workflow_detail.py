@@ -10,8 +10,9 @@ import streamlit as st
 from aiops.charts import before_after_distribution, minutes_per_loop_by_week, themed
 from aiops.classifier import FOUR_QUESTIONS
 from aiops.ingest.batches import undo_batch
-from aiops.inventory import get_workflow, record_incident, remove_checkpoint, sign_off
+from aiops.inventory import record_incident, remove_checkpoint, sign_off
 from aiops.report.format import DEFINITIONS, design_words, estimate, money, n_phrase, warning_words
+from aiops.workflow_reads import get_workflow
 from ui import data
 from ui.context import actor, revision, run_action, store
 from ui.text import md_escape, md_frame

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from aiops.ingest.reader import Staged, sql_literal
+from aiops.ingest.reader import Staged
+from aiops.sql import sql_literal
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from aiops.errors import IngestError
-from aiops.ingest.reader import quote_ident, sql_literal
+from aiops.sql import quote_ident, sql_literal
 
 
 def _flat(expression: str, name: str, kind: duckdb.typing.DuckDBPyType) -> list[tuple[str, str]]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from aiops.errors import IngestError
 from aiops.ingest.sniff import SourceFile
+from aiops.sql import sql_literal
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 _CAST_REASONS = {
@@ -34,14 +34,6 @@ _REJECT_REASONS = {
     "INVALID ENCODING": "invalid characters",
     "INVALID STATE": "malformed quoting",
 }
-
-
-def sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass
@@ -202,17 +194,15 @@ def _record_starts(staged: Staged) -> str:
                 quote=sql_literal(staged.source.dialect.quote),
             )
         )
-        if staged.source.json_origin is not None:
-            _use_json_lines(staged.cursor, name, staged.source.json_origin)
+        if staged.source.json_lines is not None:
+            _use_json_lines(staged.cursor, name, staged.source.json_lines)
         staged._starts_built = True
     return name
 
 
-def _use_json_lines(cursor: duckdb.DuckDBPyConnection, starts: str, origin: Path) -> None:
+def _use_json_lines(cursor: duckdb.DuckDBPyConnection, starts: str, json_lines: list[int]) -> None:
     """Record k of the flattened CSV is the k-th object of the JSON the user uploaded."""
-    from aiops.ingest.json_source import object_start_lines  # only JSON uploads need it
-
-    objects = pd.DataFrame({"line": object_start_lines(origin)})
+    objects = pd.DataFrame({"line": json_lines})
     objects["ordinal"] = objects.index + 1
     cursor.register("json_objects", objects)
     try:

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from aiops.errors import IngestError
@@ -55,6 +56,17 @@ class SourceFile:
     header: list[str]
     columns: list[str] = field(default_factory=list)
     json_origin: Path | None = None  # a JSON upload: rejects name lines of this file, not of `path`
+
+    @cached_property
+    def json_lines(self) -> list[int] | None:
+        """For a JSON upload, the line of each record's opening brace in the file the user uploaded
+        (record k of the flattened CSV is its k-th object); None for any other file. Read once, and
+        only when a row is rejected, so a reject names a line the user can find."""
+        if self.json_origin is None:
+            return None
+        from aiops.ingest.json_source import object_start_lines  # only JSON uploads need it
+
+        return object_start_lines(self.json_origin)
 
     def column_for(self, header_name: str) -> str:
         """The unique column name DuckDB uses for a (possibly repeated) header."""

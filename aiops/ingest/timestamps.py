@@ -14,7 +14,7 @@ from typing import Literal
 import duckdb
 
 from aiops.errors import MappingError
-from aiops.ingest.reader import quote_ident, sql_literal
+from aiops.sql import quote_ident, sql_literal
 
 DateOrder = Literal["dmy", "mdy"]
 _TIMES = ("%H:%M:%S.%f", "%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p")

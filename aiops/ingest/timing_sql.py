@@ -11,9 +11,10 @@ import duckdb
 
 from aiops.ingest.checks import Check
 from aiops.ingest.mapping import TimingMapping, Unit, require_column
-from aiops.ingest.reader import Staged, quote_ident, sql_literal
+from aiops.ingest.reader import Staged
 from aiops.ingest.sniff import SourceFile
 from aiops.ingest.timestamps import TimestampFormat, detect_formats
+from aiops.sql import quote_ident, sql_literal
 
 UNIT_MINUTES = {"seconds": 1 / 60, "minutes": 1.0, "hours": 60.0, "days": 1440.0}
 PHASE_SYNONYMS = {

@@ -18,9 +18,10 @@ from aiops.auth import Actor
 from aiops.errors import MappingError
 from aiops.ingest.checks import Check, all_rejects, reject_columns
 from aiops.ingest.mapping import find_column, header_key, require_column
-from aiops.ingest.reader import drop_staged, quote_ident, stage_csv
+from aiops.ingest.reader import drop_staged, stage_csv
 from aiops.ingest.sniff import SourceFile, open_source
 from aiops.inventory import SaveResult, save_workflows
+from aiops.sql import quote_ident
 from aiops.store import Store
 from aiops.workflow import DERIVED_ID_SQL, FIELDS, ID_PATTERN, Workflow
 

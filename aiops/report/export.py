@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from aiops.errors import AiopsError
-from aiops.inventory import load_workflows
 from aiops.store import Reader
+from aiops.workflow_reads import load_workflows
 
 # A cell starting with one of these runs as a formula in Excel, Sheets or LibreOffice.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -11,7 +11,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -48,21 +48,25 @@ def latest_schema_version() -> int:
     return migrations()[-1][0]
 
 
+# Positional (`?`) or named (`$name`) parameters; values are always bound, never inlined.
+Params = Sequence[Any] | Mapping[str, Any] | None
+
+
 class Reader:
     """Read helpers shared by the store and a transaction (which sees its own writes)."""
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         raise NotImplementedError
 
-    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+    def query(self, sql: str, params: Params = None) -> list[tuple]:
         with self._translate():
             return self._cursor().execute(sql, params or []).fetchall()
 
-    def query_one(self, sql: str, params: Sequence[Any] | None = None) -> tuple | None:
+    def query_one(self, sql: str, params: Params = None) -> tuple | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
-    def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+    def query_df(self, sql: str, params: Params = None) -> pd.DataFrame:
         with self._translate():
             return self._cursor().execute(sql, params or []).df()
 
@@ -92,7 +96,7 @@ class Tx(Reader):
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         return self.cursor
 
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+    def execute(self, sql: str, params: Params = None) -> None:
         with self._translate():
             self.cursor.execute(sql, params or [])
 

@@ -11,8 +11,9 @@ from streamlit.testing.v1 import AppTest
 from aiops.auth import Actor
 from aiops.errors import PermissionDenied
 from aiops.ingest.timings import TimingMapping, import_timings
-from aiops.inventory import get_workflow, save_workflow, sign_off
+from aiops.inventory import save_workflow, sign_off
 from aiops.store import Store
+from aiops.workflow_reads import get_workflow
 from tests.app.conftest import DASHBOARD, shown
 
 ROLES = """

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from aiops.classifier import Evidence, Signal, classify_workflow
 from aiops.errors import Conflict
 from aiops.governance import stored_classification
-from aiops.inventory import get_workflow, remove_checkpoint, save_workflow, sign_off
+from aiops.inventory import remove_checkpoint, save_workflow, sign_off
 from aiops.policy import RISK_ORDER, load_policy
 from aiops.workflow import CHANGES, CUSTOMER_IMPACT, DATA_TOUCHED, REVIEW_REQUIREMENTS, Workflow
+from aiops.workflow_reads import get_workflow
 
 POLICY = load_policy()
 NOW = datetime(2026, 6, 1, 12, 0)

@@ -8,8 +8,8 @@ import pytest
 
 from aiops.errors import MappingError
 from aiops.ingest.workflows import import_workflows, read_workflows
-from aiops.inventory import get_workflow, load_workflows
 from aiops.report.export import export_workflows
+from aiops.workflow_reads import get_workflow, load_workflows
 from tests.conftest import DATA, realdata
 
 V2_MAPPING = {

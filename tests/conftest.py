@@ -1,13 +1,17 @@
-"""Shared fixtures: stores, actors, the real data beside the checkout, and the demo database."""
+"""Shared fixtures and helpers: stores, actors, the real data beside the checkout, the demo database,
+and the command line run in-process."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from aiops.auth import Actor
+from aiops.cli import main
 from aiops.demo import build_demo
 from aiops.store import Store
 
@@ -54,3 +58,16 @@ def realdata(*parts: str) -> Path:
     if not path.exists():
         pytest.fail(f"{path} is missing: the tests need ../shared beside the checkout")
     return path
+
+
+def cli_text(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run ``aiops ARGV`` in-process: (exit code, stdout, stderr)."""
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
+    """Run ``aiops ARGV`` in-process: (exit code, stdout parsed as JSON or None if empty, stderr)."""
+    code, out, err = cli_text(capsys, *argv)
+    return code, (json.loads(out) if out.strip() else None), err

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pyarrow as pa
 import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
+from aiops.auth import Actor
+from aiops.inventory import save_workflow
 from aiops.metrics import rollup, workflow_metrics
 from aiops.report.board import build_board_pack, render_html
 from aiops.store import Store
+from aiops.workflow_reads import get_workflow
 from tests.app.conftest import PAGES, open_page
 
 
@@ -103,9 +109,25 @@ def test_shared_link_filters_restore_from_query_params(app):
     assert at.multiselect(key="url_risk").value == ["high"]
 
 
-def test_workflows_download_escapes_formula_cells(app):
-    at = open_page(app.run(), "workflows")
-    assert at.download_button[0].label == "Download this view (CSV)"
+def test_workflows_download_escapes_formula_cells(app, demo_path, monkeypatch):
+    formula = '=HYPERLINK("http://evil.example","x")'
+    with Store(demo_path) as s:
+        hostile = get_workflow(s, "sup-ticket-triage").model_copy(update={"name": formula, "owner": "@owner"})
+        save_workflow(s, Actor(name="admin@test", role="admin"), hostile)
+    downloads: dict[str | None, bytes | str] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        downloads[filename] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    open_page(app.run(), "workflows")
+    data = downloads["workflows.csv"]
+    rows = list(csv.DictReader(io.StringIO(data.decode() if isinstance(data, bytes) else data)))
+    row = next(r for r in rows if r["workflow_id"] == "sup-ticket-triage")
+    assert (row["name"], row["owner"]) == ("'" + formula, "'@owner")
+    assert not [v for r in rows for v in r.values() if v.startswith(("=", "+", "@", "\t", "\r"))]
 
 
 def test_overview_offers_the_board_pack_built_only_on_click(app):

@@ -9,18 +9,12 @@ import sys
 import pytest
 
 from aiops.cli import build_parser, main
-from tests.conftest import DATA, ROOT, realdata
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.conftest import DATA, ROOT, cli_text, realdata
 
 
 def test_workflows_import_json_is_the_only_stdout(capsys, tmp_path):
     db = str(tmp_path / "cli.duckdb")
-    code, out, err = run(
+    code, out, err = cli_text(
         capsys, "workflows", "import", str(DATA / "workflows_valid.csv"), "--db", db, "--json"
     )
     assert code == 0
@@ -30,16 +24,16 @@ def test_workflows_import_json_is_the_only_stdout(capsys, tmp_path):
 
 def test_rejected_rows_exit_1_and_write_nothing(capsys, tmp_path):
     db = str(tmp_path / "cli.duckdb")
-    code, out, _ = run(capsys, "workflows", "import", str(DATA / "workflows_bad_rows.csv"), "--db", db)
+    code, out, _ = cli_text(capsys, "workflows", "import", str(DATA / "workflows_bad_rows.csv"), "--db", db)
     assert code == 1
     assert "1 rejected — workflow_id: missing value — line 3" in out and "Nothing was written" in out
-    code, out, _ = run(capsys, "workflows", "list", "--db", db, "--json")
+    code, out, _ = cli_text(capsys, "workflows", "list", "--db", db, "--json")
     assert code == 0 and json.loads(out) == []
 
 
 def test_map_option_imports_the_federal_inventory(capsys, tmp_path):
     db = str(tmp_path / "cli.duckdb")
-    code, out, _ = run(
+    code, out, _ = cli_text(
         capsys,
         "workflows",
         "import",
@@ -56,7 +50,7 @@ def test_map_option_imports_the_federal_inventory(capsys, tmp_path):
 
 
 def test_workflows_list_json_has_risk_and_status(capsys, demo_path):
-    code, out, _ = run(capsys, "workflows", "list", "--db", str(demo_path), "--json")
+    code, out, _ = cli_text(capsys, "workflows", "list", "--db", str(demo_path), "--json")
     rows = {w["workflow_id"]: w for w in json.loads(out)}
     assert code == 0 and len(rows) >= 30
     assert rows["sup-chat-autoreply"]["status"] == "paused"
@@ -65,7 +59,7 @@ def test_workflows_list_json_has_risk_and_status(capsys, demo_path):
 
 
 def test_usage_error_exits_2(capsys, tmp_path):
-    code, _, err = run(
+    code, _, err = cli_text(
         capsys,
         "workflows",
         "import",
@@ -101,7 +95,7 @@ def test_missing_file_is_one_line_on_stderr_without_traceback(tmp_path):
 
 def test_export_writes_csv(capsys, demo_path, tmp_path):
     out_file = tmp_path / "workflows.csv"
-    code, out, _ = run(capsys, "workflows", "export", "--out", str(out_file), "--db", str(demo_path))
+    code, out, _ = cli_text(capsys, "workflows", "export", "--out", str(out_file), "--db", str(demo_path))
     assert code == 0 and out_file.read_text().startswith("workflow_id,name,department")
 
 

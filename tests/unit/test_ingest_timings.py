@@ -22,12 +22,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from aiops.cli import main
 from aiops.errors import Conflict, MappingError, NotFound
 from aiops.ingest.batches import undo_batch
 from aiops.ingest.timings import TimingMapping, import_timings
 from aiops.store import Store
-from tests.conftest import DATA, ROOT, realdata
+from tests.conftest import DATA, ROOT, realdata, run_cli
 
 TIMINGS = DATA / "timings"
 WF = "eng-pr-review-prep"  # a demo workflow (Engineering)
@@ -36,12 +35,6 @@ SAMPLES = "SELECT phase, measured_at, duration_minutes, loops, rework_minutes FR
 
 
 # -- helpers ------------------------------------------------------------------------------------------
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, dict | list | None, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, (json.loads(captured.out) if captured.out.strip() else None), captured.err
 
 
 def cli_import(capsys, db: Path, path: Path, *mapping: str) -> tuple[int, dict, str]:

@@ -23,7 +23,7 @@ from aiops.cli import main
 from aiops.ingest.presets import builtin_presets, recognize
 from aiops.ingest.sniff import open_source
 from aiops.store import Store
-from tests.conftest import DATA, ROOT, realdata
+from tests.conftest import DATA, ROOT, realdata, run_cli
 
 EXPORTS = DATA / "exports"
 SUPPORT = "sup-ticket-triage"  # demo workflows
@@ -36,12 +36,6 @@ MISSING = "missing value"
 
 
 # -- helpers ------------------------------------------------------------------------------------------
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, dict | list | None, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, (json.loads(captured.out) if captured.out.strip() else None), captured.err
 
 
 def auto_import(capsys, db: Path, name: str, workflow: str, *extra: str) -> tuple[int, dict | None, str]:

@@ -300,11 +300,18 @@ def saving_intervals(workflows: pd.DataFrame, width: int | str = "container") ->
 
 
 def adoption_share(
-    adoption: pd.DataFrame, names: dict[str, str], width: int | str = "container"
+    adoption: pd.DataFrame, names: dict[str, str] | None = None, width: int | str = "container"
 ) -> alt.Chart:
-    """Per workflow and week: the share of after-phase loops done with AI (among loops whose upload
-    records it). ``adoption``: workflow_id, week, ai_loops, adoption_loops, share."""
-    data = adoption.assign(workflow=adoption.workflow_id.map(lambda w: names.get(w, w)))
+    """Per week: the share of after-phase loops done with AI (among loops whose upload records it),
+    one line per workflow (``names``: id → name) or, without ``names``, per department.
+    ``adoption``: workflow_id, department, week, ai_loops, adoption_loops."""
+    if names is None:
+        data = adoption.groupby(["department", "week"], as_index=False)[["ai_loops", "adoption_loops"]].sum()
+        data = data.assign(series=data.department)
+    else:
+        data = adoption.assign(series=adoption.workflow_id.map(lambda w: names.get(w, w)))
+    data = data.assign(share=data.ai_loops / data.adoption_loops)
+    title = "department" if names is None else "workflow"
     return (
         alt.Chart(data)
         .mark_line(point=True)
@@ -316,10 +323,10 @@ def adoption_share(
                 axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1]),
             ),
-            color=alt.Color("workflow:N", title="workflow"),
+            color=alt.Color("series:N", title=title),
             tooltip=[
                 alt.Tooltip("week:T", format="%d %b %Y"),
-                "workflow:N",
+                alt.Tooltip("series:N", title=title),
                 alt.Tooltip("share:Q", format=".0%", title="with AI"),
                 alt.Tooltip("adoption_loops:Q", title="loops recorded"),
             ],

@@ -8,7 +8,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from aiops.charts import hours_by_department, stop_conditions_by_department, themed, weekly_banked
+from aiops.charts import (
+    adoption_share,
+    hours_by_department,
+    stop_conditions_by_department,
+    themed,
+    weekly_banked,
+)
 from aiops.report.board import build_board_pack, render_html, render_pdf
 from aiops.report.format import DEFINITIONS, age, estimate, interval, money, n_phrase
 from aiops.workflow import slugify
@@ -169,6 +175,13 @@ st.dataframe(
         "open_stop_conditions": st.column_config.NumberColumn("open stops"),
     },
 )
+
+if len(view.adoption_weekly):
+    st.subheader("AI adoption")
+    chart(
+        themed(adoption_share(view.adoption_weekly), "Share of loops done with AI, per week and department"),
+        key="adoption_chart",
+    )
 
 st.subheader("How each saving was measured")
 design_table(view.workflows)

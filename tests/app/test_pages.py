@@ -144,3 +144,23 @@ def test_audit_shows_the_whole_detail_of_the_selected_entry(app):
     at.run()
     assert any(f"**Entry {newest.audit_id}**" in m.value for m in at.markdown)
     assert at.json and json.loads(at.json[0].value) == json.loads(newest.detail)
+
+
+def test_overview_and_departments_chart_adoption_when_uploads_record_it(app, demo_path):
+    from aiops.auth import Actor
+
+    with Store(demo_path) as store:
+        store.write(
+            Actor(name="admin@test", role="admin"),
+            lambda tx: tx.execute(
+                "UPDATE timing_samples SET ai_assisted = (minute(measured_at) % 4 <> 0) "
+                "WHERE phase = 'after' AND workflow_id LIKE 'sup-%'"
+            ),
+        )
+    at = open_page(app.run(), "overview")
+    rows = [r for c in at.get("vega_lite_chart") for r in chart_data(c) if "series" in r]
+    assert rows and {r["series"] for r in rows} == {"Support"}
+    share = sum(r["ai_loops"] for r in rows) / sum(r["adoption_loops"] for r in rows)
+    assert 0.6 < share < 0.9 and all(0 <= r["share"] <= 1 for r in rows)  # ~3 in 4 rows with AI
+    at = open_page(at, "departments", department="Support")
+    assert any("series" in r for c in at.get("vega_lite_chart") for r in chart_data(c))

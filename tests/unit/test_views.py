@@ -195,3 +195,23 @@ def test_quarter_arithmetic():
     assert q1.previous() == Period.quarter(2025, 4)
     assert Period(date(2026, 8, 1), date(2026, 9, 1)).previous() == Period(date(2026, 7, 1), date(2026, 8, 1))
     assert Period().name == "all time" and Period().previous() is None
+
+
+def test_adoption_is_the_weekly_share_of_loops_done_with_ai_where_uploads_record_it(flat):
+    admin = Actor(name="admin@test", role="admin")
+    # Record ai_assisted on `steady`'s after loops: every other loop with AI (the first of each day
+    # and the third), none recorded on `risky`.
+    flat.write(
+        admin,
+        lambda tx: tx.execute(
+            "UPDATE timing_samples SET ai_assisted = (hour(measured_at) <> 11) "
+            "WHERE workflow_id = 'steady' AND phase = 'after'"
+        ),
+    )
+    view = build_view(flat, Period.quarter(2026, 3), as_of=TODAY)
+    frame = view.workflows.set_index("workflow_id")
+    assert frame.loc["steady", "adoption"] == pytest.approx(2 / 3)
+    assert pd.isna(frame.loc["risky", "adoption"])  # not recorded: no share, not 0%
+    assert view.company.adoption == pytest.approx(2 / 3)
+    weekly = view.adoption_weekly
+    assert set(weekly.workflow_id) == {"steady"} and weekly.share.between(0.6, 0.7).all()

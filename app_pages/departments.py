@@ -9,6 +9,7 @@ from aiops.classifier import STOP_CONDITIONS
 from aiops.report.format import DEFINITIONS, design_words, share
 from ui import data
 from ui.context import revision
+from ui.text import safe_frame
 from ui.widgets import (
     chart,
     design_table,
@@ -87,25 +88,27 @@ if (weekly.phase == "after").any():
 
 st.subheader("Workflows")
 st.dataframe(
-    mine[
-        [
-            "name",
-            "owner",
-            "risk",
-            "status",
-            "evidence",
-            "design",
-            "saved_per_loop",
-            "saved_low",
-            "saved_high",
-            "samples_before",
-            "samples_after",
-            "hours_returned",
-            "value",
-            "ai_cost",
-            "adoption",
-        ]
-    ].assign(design=mine.design.map(design_words)),
+    safe_frame(
+        mine[
+            [
+                "name",
+                "owner",
+                "risk",
+                "status",
+                "evidence",
+                "design",
+                "saved_per_loop",
+                "saved_low",
+                "saved_high",
+                "samples_before",
+                "samples_after",
+                "hours_returned",
+                "value",
+                "ai_cost",
+                "adoption",
+            ]
+        ].assign(design=mine.design.map(design_words))
+    ),
     hide_index=True,
     column_config={
         "saved_per_loop": st.column_config.NumberColumn(

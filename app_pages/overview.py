@@ -20,6 +20,7 @@ from aiops.report.format import DEFINITIONS, age, estimate, interval, money, n_p
 from aiops.workflow import slugify
 from ui import data
 from ui.context import revision
+from ui.text import safe_frame
 from ui.widgets import (
     chart,
     count_metric,
@@ -149,7 +150,7 @@ table = departments[
     ]
 ]
 st.dataframe(
-    table,
+    safe_frame(table),
     hide_index=True,
     column_config={
         "hours_returned": st.column_config.NumberColumn(
@@ -197,7 +198,7 @@ if len(risky):
         "They are not in the headline: they count once their stop conditions are closed.",
         icon=":material/warning:",
     )
-    st.dataframe(
+    risky_table = safe_frame(
         risky[
             [
                 "name",
@@ -211,7 +212,10 @@ if len(risky):
                 "samples_after",
                 "evidence",
             ]
-        ],
+        ]
+    )
+    st.dataframe(
+        risky_table,
         hide_index=True,
         column_config={
             "hours_returned": st.column_config.NumberColumn("hours at risk", format="%.1f"),
@@ -231,7 +235,9 @@ now = pd.Timestamp(view.as_of)
 fresh["last upload"] = fresh.last_upload.map(lambda t: age(t, now))
 fresh["baseline age"] = fresh.baseline_until.map(lambda t: age(t, now))
 st.dataframe(
-    fresh[["department", "last upload", "last_measured", "baseline_until", "baseline age", "uploads"]],
+    safe_frame(
+        fresh[["department", "last upload", "last_measured", "baseline_until", "baseline age", "uploads"]]
+    ),
     hide_index=True,
     column_config={
         "last_measured": st.column_config.DatetimeColumn("last loop measured", format="YYYY-MM-DD"),

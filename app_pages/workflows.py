@@ -10,6 +10,7 @@ from aiops.report.export import safe_csv
 from aiops.report.format import DEFINITIONS, design_words
 from ui import data
 from ui.context import revision
+from ui.text import safe_frame
 from ui.widgets import evidence_legend, url_multiselect
 
 st.title("Workflows")
@@ -83,7 +84,7 @@ table = shown.assign(
 ].copy()
 table.insert(0, "open", "/workflow?id=" + table.workflow_id)
 st.dataframe(
-    table,
+    safe_frame(table),
     hide_index=True,
     key="workflow_table",
     column_config={

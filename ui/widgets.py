@@ -21,7 +21,7 @@ from aiops.report.format import (
     warning_words,
 )
 from aiops.views import Totals
-from ui.text import md_escape
+from ui.text import md_escape, safe_frame
 
 BADGE_COLORS = {
     "saving": "green",
@@ -98,7 +98,7 @@ def design_table(workflows: pd.DataFrame) -> None:
         }
     )
     st.dataframe(
-        frame,
+        safe_frame(frame),
         hide_index=True,
         column_config={"warnings": st.column_config.ListColumn("warnings")},
     )

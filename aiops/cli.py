@@ -319,6 +319,10 @@ def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
     )
     for note in report.notes:
         out.line(f"  {note}")
+    for warning in report.warnings:
+        out.line(f"  warning: {warning}")
+    for problem in report.problems:
+        out.line(f"  problem: {problem}")
     _print_rejects(out, report.rejects)
     if args.dry_run:
         out.line(
@@ -523,6 +527,15 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from e
 
 
+def _go_live(text: str):
+    from aiops.ingest.mapping import parse_go_live
+
+    try:
+        return parse_go_live(text)
+    except MappingError as e:
+        raise argparse.ArgumentTypeError(f"{e.message} ({e.hint})") from e
+
+
 def _add(sub, name: str, handler: Callable, help_text: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(handler=handler)
@@ -650,7 +663,11 @@ def _timing_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--case-column", help="event log: the case id column")
     group.add_argument("--timestamp-column", help="event log: the event timestamp column")
     group.add_argument("--phase-column", help="column holding before/after (or synonyms)")
-    group.add_argument("--go-live", type=_iso_date, help="split before/after at this date")
+    group.add_argument(
+        "--go-live",
+        type=_go_live,
+        help="split before/after at this date or ISO date-time (2024-04-16, 2024-04-16T09:00+02:00)",
+    )
     group.add_argument("--loops-column", help="column with loops per row (default 1)")
     group.add_argument("--rework-column", help="column with rework minutes (default 0)")
     group.add_argument("--measured-at-column", help="column with when the loop ran")

@@ -12,7 +12,7 @@ from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.report.export import safe_csv
 from ui import data
 from ui.context import actor, revision, run_action, settings, store
-from ui.upload_form import keep_upload, mapping_form, recognised
+from ui.upload_form import forget_upload, keep_upload, mapping_form, recognised, workflow_choices
 from ui.widgets import chart, plain
 
 st.title("Upload timings")
@@ -24,11 +24,7 @@ st.caption(
 rev = revision()
 me = actor()
 metrics = data.metrics(rev)
-writable = {
-    w.workflow_id: f"{w.department} · {w.name}"
-    for w in metrics.itertuples(index=False)
-    if me.can_write(w.department)
-}
+writable = workflow_choices(metrics, data.batches(rev), me)
 
 uploaded = st.file_uploader(
     "Export file (CSV, or JSON such as `gh pr list --json ...`)",
@@ -37,12 +33,16 @@ uploaded = st.file_uploader(
     max_upload_size=settings().max_upload_mb,
 )
 if uploaded is None:
-    st.session_state.pop("upload_report", None)
+    forget_upload()  # cancelled (the file was removed): its temp copy goes too
 else:
     upload = run_action(lambda: keep_upload(uploaded))
     if upload is None:
         st.stop()
     preset, reason, prefill = recognised(upload)
+    if upload.refusal:
+        st.error(plain(upload.refusal), icon=":material/error:")
+        st.button("Confirm upload", type="primary", disabled=True, key="confirm")
+        st.stop()
     st.info(
         f"**{plain(upload.name)}** — {upload.encoding}, {upload.dialect}, {len(upload.headers)} "
         f"columns. {plain(reason)[:1].upper() + plain(reason)[1:]}.",
@@ -75,7 +75,11 @@ else:
         if report.mapping.mode == "events":
             st.caption(f"{report.loops_found:,} loops (one per case).")
         for note in report.notes:
-            st.caption(note)
+            st.caption(plain(note))
+        for problem in report.problems:
+            st.error(plain(problem[:1].upper() + problem[1:]) + ".", icon=":material/block:")
+        for warning in report.warnings:
+            st.warning(plain(warning[:1].upper() + warning[1:]) + ".", icon=":material/warning:")
         st.dataframe(
             report.summary,
             hide_index=True,
@@ -94,10 +98,11 @@ else:
             st.markdown(f"**Rejected records** ({report.rejected:,})")
             counts = report.rejects.groupby(["column", "reason"]).size().reset_index(name="records")
             st.dataframe(counts, hide_index=True)
-            st.dataframe(report.rejects.head(1000), hide_index=True, height=240)
+            rejects = report.rejects.rename(columns={"id": report.id_column or "id"})
+            st.dataframe(rejects.head(1000), hide_index=True, height=240)
             st.download_button(
                 "Download every rejected line (CSV)",
-                safe_csv(report.rejects),
+                safe_csv(rejects),
                 file_name=f"rejected_{upload.name}",
                 mime="text/csv",
                 key="rejects_csv",
@@ -110,7 +115,7 @@ else:
         if st.button(
             f"Confirm upload of {report.accepted:,} records",
             type="primary",
-            disabled=report.accepted == 0,
+            disabled=report.accepted == 0 or bool(report.problems),
             key="confirm",
         ):
             progress = st.progress(0.1, text="Reading the file again…")
@@ -122,9 +127,10 @@ else:
                     return pending.commit(me, save_preset_as=preset)
 
             result = run_action(commit)
-            progress.progress(1.0, text="Done" if result else "Stopped: nothing was written")
-            if result is not None:
-                st.session_state.pop("upload_report", None)
+            if result is None:
+                progress.empty()  # a full bar would look like success: the error above says why
+            else:
+                forget_upload()
                 st.session_state["upload_done"] = (
                     result.batch_id,
                     result.accepted,
@@ -132,6 +138,10 @@ else:
                     save_as.strip(),
                 )
                 st.rerun()
+
+    else:
+        # No preview of this mapping yet: nothing to confirm.
+        st.button("Confirm upload", type="primary", disabled=True, key="confirm")
 
 done = st.session_state.pop("upload_done", None)
 if done:

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import tempfile
+import weakref
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from aiops.ingest.presets import Preset, guess_mapping, recognize
+from aiops.errors import MappingError
+from aiops.ingest.guards import check_roles
+from aiops.ingest.mapping import parse_go_live
+from aiops.ingest.presets import Preset
+from aiops.ingest.recognise import FileRecognition, recognise_file
 from aiops.ingest.sniff import open_source
-from aiops.ingest.timings import TimingMapping, canonical_mapping
+from aiops.ingest.tempfiles import discard, keep_bytes, sweep
+from aiops.ingest.timings import TimingMapping
 from ui.context import run_action, settings, store
 from ui.text import md_escape
 
@@ -27,7 +33,7 @@ LOOP_MODES = {
 
 @dataclass(frozen=True)
 class Upload:
-    """An uploaded file saved to disk for DuckDB, with what was detected about it."""
+    """An uploaded file kept in a private temp dir for DuckDB, with what was recognised about it."""
 
     path: Path
     name: str
@@ -35,47 +41,110 @@ class Upload:
     headers: tuple[str, ...]
     encoding: str
     dialect: str
+    recognition: FileRecognition | None = None
+    refusal: str | None = None  # why this file cannot be a timings upload (a workflows sheet...)
 
     @property
     def key(self) -> str:
         return self.digest[:12]
 
+    def describe(self, header: str) -> str:
+        profile = self.recognition.profiles.get(header) if self.recognition else None
+        return f"{header} — {profile.describe()}" if profile else header
+
+
+@st.cache_resource(show_spinner=False)
+def _swept_at_startup() -> int:
+    return sweep()
+
 
 def keep_upload(uploaded) -> Upload:
-    """Save the upload once per content (session state), and sniff it."""
+    """Save the upload once per content (session state) in a private temp dir, and recognise it.
+    The previous upload of the session is deleted; the last one goes with the session."""
+    _swept_at_startup()
     content = uploaded.getvalue()
     digest = hashlib.sha256(content).hexdigest()
     kept: Upload | None = st.session_state.get("upload_file")
     if kept is not None and kept.digest == digest and kept.name == uploaded.name:
         return kept
-    directory = Path(tempfile.mkdtemp(prefix="aiops-upload-"))
-    path = directory / Path(uploaded.name).name
-    path.write_bytes(content)
-    with open_source(path, uploaded.name, max_bytes=settings().max_upload_bytes) as source:
-        kept = Upload(
-            path, uploaded.name, digest, tuple(source.header), source.encoding, source.dialect.describe()
-        )
+    forget_upload()
+    path = keep_bytes(content, uploaded.name)
+    try:
+        with open_source(path, uploaded.name, max_bytes=settings().max_upload_bytes) as source:
+            recognition, refusal = None, None
+            try:
+                recognition = recognise_file(store(), source)
+            except MappingError as e:
+                refusal = f"{e.message} — {e.hint}"
+            kept = Upload(
+                path,
+                uploaded.name,
+                digest,
+                tuple(source.header),
+                source.encoding,
+                source.dialect.describe(),
+                recognition,
+                refusal,
+            )
+    except BaseException:
+        discard(path)
+        raise
     st.session_state["upload_file"] = kept
+    # Deleted with the session's state when the session ends (the browser tab closes).
+    st.session_state["upload_file_cleanup"] = _Cleanup(path)
     st.session_state.pop("upload_report", None)
     return kept
 
 
+class _Cleanup:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        weakref.finalize(self, discard, path)
+
+
+def forget_upload() -> None:
+    """Delete the session's kept upload (confirmed, cancelled or replaced)."""
+    kept: Upload | None = st.session_state.pop("upload_file", None)
+    st.session_state.pop("upload_file_cleanup", None)
+    st.session_state.pop("upload_report", None)
+    if kept is not None:
+        discard(kept.path)
+
+
+def workflow_choices(metrics, batches, me) -> dict[str, str]:
+    """Workflows the actor may upload for: their own departments first, then the most recently
+    uploaded on top, then by department and name."""
+    last_used: dict[str, object] = {}
+    for b in batches.itertuples(index=False):
+        if b.undone_at is None or str(b.undone_at) == "NaT":
+            for workflow_id in b.workflow_ids:
+                key = workflow_id.casefold()
+                last_used[key] = max(last_used.get(key, b.uploaded_at), b.uploaded_at)
+    own = {d.casefold() for d in me.departments}
+    rows = [w for w in metrics.itertuples(index=False) if me.can_write(w.department)]
+    rows.sort(key=lambda w: (w.department.casefold(), w.name.casefold()))
+    rows.sort(key=lambda w: last_used.get(w.workflow_id.casefold(), pd.Timestamp.min), reverse=True)
+    rows.sort(key=lambda w: w.department.casefold() not in own)
+    return {w.workflow_id: f"{w.department} · {w.name}" for w in rows}
+
+
 def recognised(upload: Upload) -> tuple[Preset | None, str, dict[str, object]]:
-    """A preset (and why), or guesses from the headers, to pre-fill the form."""
-    recognition = recognize(store(), list(upload.headers))
-    if recognition.preset is not None:
-        return recognition.preset, recognition.reason, {}
-    with open_source(upload.path, upload.name) as source:
-        canonical = canonical_mapping(source)
-    if canonical is not None:
-        return None, "the file uses the canonical timings columns", canonical.model_dump(exclude_none=True)
-    return None, recognition.reason, dict(guess_mapping(list(upload.headers)))
+    """A preset (and why), or the canonical columns, or guesses, to pre-fill the form."""
+    r = upload.recognition
+    if r is None:
+        return None, upload.refusal or "", {}
+    return r.preset, r.reason, dict(r.prefill)
 
 
-def _column(label: str, headers: list[str], default: object, key: str, optional: bool = False) -> str | None:
-    options = ([NONE] if optional else []) + headers
+def _column(
+    label: str, upload: Upload, default: object, key: str, optional: bool = False
+) -> str | None:
+    """A column picker showing each column's kind and three sample values."""
+    options = ([NONE] if optional else []) + list(upload.headers)
     index = options.index(default) if default in options else 0
-    picked = st.selectbox(label, options, index=index, key=key)
+    picked = st.selectbox(
+        label, options, index=index, key=key, format_func=lambda h: h if h == NONE else upload.describe(h)
+    )
     return None if picked == NONE else picked
 
 
@@ -117,11 +186,18 @@ def mapping_form(
             st.warning("You may not upload for any workflow. Ask an admin for the lead role.")
             return None
         fields["workflow"] = st.selectbox(
-            "Workflow", list(workflows), format_func=workflows.get, key=f"{base}_workflow"
+            "Workflow",
+            list(workflows),
+            index=None,  # never a default: a lead says which workflow this file measures
+            placeholder="Choose the workflow this file measures",
+            format_func=workflows.get,
+            key=f"{base}_workflow",
         )
+        if fields["workflow"] is None:
+            st.caption("Choose the workflow this file measures.")
     else:
         fields["workflow_column"] = _column(
-            "Workflow column", headers, prefill.get("workflow_column"), f"{k}_wcol"
+            "Workflow column", upload, prefill.get("workflow_column"), f"{k}_wcol"
         )
 
     st.markdown("**How long each loop took**")
@@ -145,17 +221,17 @@ def mapping_form(
     if mode == "span":
         with left:
             fields["start_column"] = _column(
-                "Start column", headers, prefill.get("start_column"), f"{k}_start"
+                "Start column", upload, prefill.get("start_column"), f"{k}_start"
             )
         with right:
-            fields["end_column"] = _column("End column", headers, prefill.get("end_column"), f"{k}_end")
+            fields["end_column"] = _column("End column", upload, prefill.get("end_column"), f"{k}_end")
     elif mode == "duration":
         with left:
             fields["duration_column"] = _column(
-                "Duration column", headers, prefill.get("duration_column"), f"{k}_dur"
+                "Duration column", upload, prefill.get("duration_column"), f"{k}_dur"
             )
             fields["measured_at_column"] = _column(
-                "When it ran (timestamp column)", headers, prefill.get("measured_at_column"), f"{k}_meas"
+                "When it ran (timestamp column)", upload, prefill.get("measured_at_column"), f"{k}_meas"
             )
         with right:
             units = ["minutes", "seconds", "hours", "days", "hms"]
@@ -169,11 +245,11 @@ def mapping_form(
     else:
         with left:
             fields["case_column"] = _column(
-                "Case id column", headers, prefill.get("case_column"), f"{k}_case"
+                "Case id column", upload, prefill.get("case_column"), f"{k}_case"
             )
         with right:
             fields["timestamp_column"] = _column(
-                "Event timestamp column", headers, prefill.get("timestamp_column"), f"{k}_ts"
+                "Event timestamp column", upload, prefill.get("timestamp_column"), f"{k}_ts"
             )
 
     st.markdown("**Before or after AI**")
@@ -194,13 +270,24 @@ def mapping_form(
             max_value=date.today() + timedelta(days=366),
             key=f"{base}_golive",
         )
+        at = st.text_input(
+            "Go-live time of day (optional, e.g. 09:00 or 09:00+02:00)",
+            key=f"{base}_golive_time",
+            help="Without a time, go-live is the start of the day in the time zone below.",
+        ).strip()
         if fields["go_live"] is None:
             st.caption("Pick the date the AI workflow went live.")
             return None
+        if at:
+            try:
+                fields["go_live"] = parse_go_live(f"{fields['go_live'].isoformat()}T{at}")
+            except MappingError as e:
+                st.warning(f"{e.message} — {e.hint}")
+                return None
     else:
         fields["phase_column"] = _column(
             "Phase column (before/after, baseline/with_ai…)",
-            headers,
+            upload,
             prefill.get("phase_column"),
             f"{k}_phase",
         )
@@ -209,15 +296,15 @@ def mapping_form(
         o1, o2 = st.columns(2)
         with o1:
             fields["loops_column"] = _column(
-                "Loops per row", headers, prefill.get("loops_column"), f"{k}_loops", optional=True
+                "Loops per row", upload, prefill.get("loops_column"), f"{k}_loops", optional=True
             )
             fields["rework_column"] = _column(
-                "Rework minutes", headers, prefill.get("rework_column"), f"{k}_rework", optional=True
+                "Rework minutes", upload, prefill.get("rework_column"), f"{k}_rework", optional=True
             )
             if mode != "duration":
                 fields["measured_at_column"] = _column(
                     "Measured at (default: the end timestamp)",
-                    headers,
+                    upload,
                     prefill.get("measured_at_column"),
                     f"{k}_meas_opt",
                     optional=True,
@@ -243,7 +330,14 @@ def mapping_form(
                 key=f"{k}_bh",
             )
     try:
-        return TimingMapping(**{f: v for f, v in fields.items() if v is not None})
+        mapping = TimingMapping(**{f: v for f, v in fields.items() if v is not None})
     except ValidationError as e:
-        st.warning(e.errors()[0]["msg"].removeprefix("Value error, "))
+        if "workflow" not in fields or fields["workflow"] is not None:
+            st.warning(e.errors()[0]["msg"].removeprefix("Value error, "))
         return None
+    try:
+        check_roles(mapping.roles())
+    except MappingError as e:
+        st.error(f"{e.message} — {e.hint}", icon=":material/error:")
+        return None
+    return mapping

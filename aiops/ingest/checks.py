@@ -7,12 +7,14 @@ parse rejects of the reader, as one list sorted by line.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 
 import pandas as pd
 
 from aiops.ingest.reader import Staged
-from aiops.sql import sql_literal
+from aiops.sql import quote_ident, sql_literal
 
 
 @dataclass(frozen=True)
@@ -39,18 +41,39 @@ def reject_columns(checks: list[Check]) -> str:
     )
 
 
-def all_rejects(staged: Staged, checked: str, limit: int | None = None) -> pd.DataFrame:
-    """Parse rejects and check failures of table ``checked`` (which keeps ``rid``), by line."""
+def all_rejects(
+    staged: Staged,
+    checked: str,
+    limit: int | None = None,
+    value_columns: tuple[str, ...] = (),
+    id_column: str | None = None,
+) -> pd.DataFrame:
+    """Parse rejects and check failures of table ``checked`` (which keeps ``rid``), by line.
+    With ``value_columns`` (staging columns that checks name), a check failure carries the
+    offending ``value``; with ``id_column``, every rejected record that parsed carries its ``id``."""
     failures = staged.cursor.execute(
         f"SELECT count(*) FROM {checked} WHERE reject_reason IS NOT NULL"
     ).fetchall()[0][0]
-    frames = [staged.parse_rejects[["line", "column", "reason"]]]
+    details = bool(value_columns or id_column)
+    parse = staged.parse_rejects[["line", "column", "reason"]]
+    if details:
+        parse = parse.assign(**_parse_reject_details(staged, id_column))
+    frames = [parse]
     if failures:
         lines = staged.line_table()
+        extra, join = "", ""
+        if details:
+            whens = " ".join(
+                f"WHEN {sql_literal(c)} THEN CAST(s.{quote_ident(c)} AS VARCHAR)" for c in value_columns
+            )
+            value = f"CASE c.reject_column {whens} END" if whens else "NULL::VARCHAR"
+            row_id = f"CAST(s.{quote_ident(id_column)} AS VARCHAR)" if id_column else "NULL::VARCHAR"
+            extra = f", {value} AS value, {row_id} AS id"
+            join = f" JOIN {staged.table} s ON s.rowid = c.rid"
         frames.append(
             staged.cursor.execute(
-                f"SELECT l.line, c.reject_column AS column, c.reject_reason AS reason "
-                f"FROM {checked} c JOIN {lines} l ON l.rowid = c.rid "
+                f"SELECT l.line, c.reject_column AS column, c.reject_reason AS reason{extra} "
+                f"FROM {checked} c JOIN {lines} l ON l.rowid = c.rid{join} "
                 f"WHERE c.reject_reason IS NOT NULL"
             ).df()
         )
@@ -62,3 +85,34 @@ def all_rejects(staged: Staged, checked: str, limit: int | None = None) -> pd.Da
     rejects = rejects.sort_values("line", kind="stable").reset_index(drop=True)
     rejects["line"] = rejects["line"].astype("int64")
     return rejects.head(limit) if limit else rejects
+
+
+def _parse_reject_details(staged: Staged, id_column: str | None) -> dict[str, list[str | None]]:
+    """The offending value and the row's id of records DuckDB rejected while reading, taken from
+    the record's own text (read by Python's csv module with the file's dialect)."""
+    columns = staged.source.columns
+    values: list[str | None] = []
+    ids: list[str | None] = []
+    frame = staged.parse_rejects
+    texts = frame["csv_line"] if "csv_line" in frame else [None] * len(frame)
+    for column, text in zip(frame["column"], texts, strict=True):
+        fields = _fields(text, staged.source.dialect.delimiter, staged.source.dialect.quote)
+        value = row_id = None
+        if fields is not None and len(fields) == len(columns):
+            if column in columns:
+                value = fields[columns.index(column)]
+            if id_column in columns:
+                row_id = fields[columns.index(id_column)]
+        values.append(value)
+        ids.append(row_id)
+    return {"value": values, "id": ids}
+
+
+def _fields(text: object, delimiter: str, quote: str) -> list[str] | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=quote))
+    except csv.Error:
+        return None
+    return rows[0] if len(rows) == 1 else None

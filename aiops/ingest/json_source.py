@@ -85,7 +85,7 @@ def json_to_csv(path: Path, target: Path) -> Path:
         )
     except duckdb.Error as e:
         raise IngestError(
-            f"the file is not JSON we can read: {str(e).splitlines()[0]}",
+            "the file is not JSON we can read (not an array of objects, or malformed)",
             "upload an array of objects, e.g. the output of `gh pr list --json ...`",
         ) from e
     finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -46,6 +46,29 @@ def require_column(source: SourceFile, wanted: str, role: str) -> str:
     return column
 
 
+def parse_go_live(text: str) -> date | datetime:
+    """A go-live as a date (`2024-04-16`) or an ISO date-time (`2024-04-16T09:00`, `...+02:00`)."""
+    text = text.strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as e:
+        raise MappingError(
+            f"go-live {text!r} is not a date or a date-time",
+            "write 2024-04-16, 2024-04-16T09:00 or 2024-04-16T09:00+02:00",
+        ) from e
+
+
+def go_live_utc(go_live: date | datetime) -> datetime | None:
+    """The go-live moment in UTC when it carries an offset; None when the mapping's zone applies."""
+    if isinstance(go_live, datetime) and go_live.tzinfo is not None:
+        return go_live.astimezone(UTC).replace(tzinfo=None)
+    return None
+
+
 def parse_assignments(pairs: list[str] | None) -> dict[str, str]:
     """`--map field=COLUMN` pairs as a dict; the column may contain `=`."""
     mapping = {}
@@ -71,7 +94,7 @@ class TimingMapping(BaseModel):
     case_column: str | None = None
     timestamp_column: str | None = None
     phase_column: str | None = None
-    go_live: date | None = None
+    go_live: date | datetime | None = None  # a day (in `timezone`), or a moment (offset optional)
     loops_column: str | None = None
     rework_column: str | None = None
     measured_at_column: str | None = None
@@ -107,6 +130,22 @@ class TimingMapping(BaseModel):
         if modes[0] and self.measured_at_column is None:
             raise ValueError("a duration column needs a measured-at column (when each loop ran)")
         return self
+
+    def roles(self) -> dict[str, str]:
+        """role -> the file's column, for every column this mapping names."""
+        columns = {
+            "workflow": self.workflow_column,
+            "duration": self.duration_column,
+            "start": self.start_column,
+            "end": self.end_column,
+            "case": self.case_column,
+            "timestamp": self.timestamp_column,
+            "phase": self.phase_column,
+            "loops": self.loops_column,
+            "rework": self.rework_column,
+            "measured_at": self.measured_at_column,
+        }
+        return {role: column for role, column in columns.items() if column}
 
     @property
     def mode(self) -> Literal["duration", "span", "events"]:

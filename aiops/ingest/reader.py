@@ -44,7 +44,7 @@ class Staged:
     table: str
     source: SourceFile
     parsed: int
-    parse_rejects: pd.DataFrame  # line, column, reason, duckdb_byte
+    parse_rejects: pd.DataFrame  # line, column, reason, duckdb_byte, csv_line (the record's text)
 
     @property
     def records(self) -> int:
@@ -83,8 +83,21 @@ def read_options(
         "auto_detect=false",
         f"columns={columns}",
         f"max_line_size={MAX_LINE_BYTES}",
-        "null_padding=false",
     ]
+    if source.dialect.newline == "\r\n":
+        # Said explicitly: DuckDB otherwise takes a line feed inside a quoted header cell as the
+        # record terminator of a CRLF file and reads no record at all.
+        options.append("new_line='\\r\\n'")
+    if source.longest_line > MAX_LINE_BYTES:
+        # DuckDB skips a line longer than its buffer without a word: a buffer that holds it makes
+        # the line a counted reject ("line too long").
+        options.append(f"buffer_size={source.longest_line + (1 << 20)}")
+    if source.short_records:
+        # Records that omit trailing fields read them as empty (as pandas and Python's csv do);
+        # DuckDB pads only with its single-threaded reader when quoted fields span lines.
+        options += ["null_padding=true", "parallel=false"]
+    else:
+        options.append("null_padding=false")
     if null_markers:
         options.append("nullstr=[" + ", ".join(sql_literal(m) for m in null_markers) + "]")
     if source.dialect.decimal_separator == ",":  # "1.234,5": a decimal comma, dots group thousands
@@ -113,12 +126,12 @@ def stage_csv(
         )
         parsed = cursor.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         raw = cursor.execute(
-            f"SELECT line, line_byte_position, column_name, error_type, error_message "
+            f"SELECT line, line_byte_position, column_name, error_type, error_message, csv_line "
             f"FROM {rejects} ORDER BY line"
         ).df()
     except duckdb.Error as e:
         raise IngestError(
-            f"the file could not be read as CSV: {_first_line(e)}",
+            "the file could not be read as CSV",
             "check that it is a CSV export; nothing was written",
         ) from e
     # One reject per record: DuckDB may report several errors for it (even under two line numbers);
@@ -137,6 +150,7 @@ def stage_csv(
             "column": raw.column_name.fillna("(whole record)"),
             "reason": pd.Series(reasons, dtype=object),
             "duckdb_byte": raw.line_byte_position.astype("int64"),
+            "csv_line": raw.csv_line,
         }
     ).reset_index(drop=True)
     staged = Staged(cursor, table, source, parsed, rejects_frame)
@@ -156,14 +170,10 @@ def sample_csv(cursor: duckdb.DuckDBPyConnection, source: SourceFile, rows: int 
         )
     except duckdb.Error as e:
         raise IngestError(
-            f"the file could not be read as CSV: {_first_line(e)}",
+            "the file could not be read as CSV",
             "check that it is a CSV export; nothing was written",
         ) from e
     return table
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0][:300]
 
 
 _RECORD_STARTS = """

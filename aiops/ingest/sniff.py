@@ -35,6 +35,7 @@ class Dialect:
     delimiter: str = ","
     quote: str = '"'
     decimal_separator: str = "."
+    newline: str = "\n"  # the record terminator: "\n" or "\r\n" (CR-only files are read as "\n")
 
     def describe(self) -> str:
         names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -56,6 +57,9 @@ class SourceFile:
     header: list[str]
     columns: list[str] = field(default_factory=list)
     json_origin: Path | None = None  # a JSON upload: rejects name lines of this file, not of `path`
+    longest_line: int = 0  # bytes; a line above the reader's maximum is rejected, never dropped
+    short_records: bool = False  # some records omit trailing fields: read as empty
+    cr_only: bool = False  # old-Mac line endings (read as line feeds)
 
     @cached_property
     def json_lines(self) -> list[int] | None:
@@ -75,18 +79,24 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class _Scan:
-    """What one pass over the bytes tells: the hash, and which single-byte reading fits."""
+    """What one pass over the bytes tells: the hash, which single-byte reading fits, the line
+    endings, and the longest run of bytes without a line feed (exact above one chunk)."""
 
     sha256: str
     utf8: bool
     latin1_only: bool
+    longest_line: int = 0
+    cr_only: bool = False
 
 
 def _scan(path: Path) -> _Scan:
-    """One read of the file: SHA-256, UTF-8 validity, and bytes Windows-1252 leaves undefined."""
+    """One read of the file: SHA-256, UTF-8 validity, bytes Windows-1252 leaves undefined, and
+    whether a line is longer than a chunk (DuckDB drops a line longer than its buffer unseen)."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8, latin1_only = True, False
+    run = longest = 0  # bytes since the last line feed; the longest such run seen
+    saw_lf = saw_cr = False
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
             digest.update(chunk)
@@ -96,12 +106,21 @@ def _scan(path: Path) -> _Scan:
                 except UnicodeDecodeError:
                     utf8 = False
             latin1_only = latin1_only or any(byte in chunk for byte in CP1252_UNDEFINED)
+            first = chunk.find(b"\n")
+            if first < 0:
+                run += len(chunk)
+            else:
+                saw_lf = True
+                longest = max(longest, run + first)
+                run = len(chunk) - chunk.rfind(b"\n") - 1
+            saw_cr = saw_cr or b"\r" in chunk
+    longest = max(longest, run)
     if utf8:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
-    return _Scan(digest.hexdigest(), utf8, latin1_only)
+    return _Scan(digest.hexdigest(), utf8, latin1_only, longest, saw_cr and not saw_lf)
 
 
 def file_sha256(path: Path) -> str:
@@ -130,8 +149,9 @@ def detect_encoding(path: Path, scan: _Scan | None = None) -> str:
     return "latin-1" if scan.latin1_only else "cp1252"
 
 
-def _utf8_copy(path: Path, encoding: str, directory: Path) -> Path:
-    """A UTF-8 copy without BOM, transcoded in chunks (not line by line)."""
+def _utf8_copy(path: Path, encoding: str, directory: Path, cr_only: bool = False) -> Path:
+    """A UTF-8 copy without BOM, transcoded in chunks (not line by line). Old-Mac line endings
+    (CR only) become line feeds, so each line keeps its number."""
     target = directory / "source.utf8.csv"
     try:
         with (
@@ -140,8 +160,12 @@ def _utf8_copy(path: Path, encoding: str, directory: Path) -> Path:
         ):
             first = src.read(1)
             if first and first != "\ufeff":
-                dst.write(first)
-            shutil.copyfileobj(src, dst, CHUNK)
+                dst.write("\n" if cr_only and first == "\r" else first)
+            if cr_only:
+                for chunk in iter(lambda: src.read(CHUNK), ""):
+                    dst.write(chunk.replace("\r", "\n"))
+            else:
+                shutil.copyfileobj(src, dst, CHUNK)
     except UnicodeDecodeError as e:
         raise IngestError(
             f"the file is not valid {encoding}: {e}", "save it as UTF-8, or pick its encoding"
@@ -175,12 +199,27 @@ def sniff_dialect(sample: str) -> Dialect:
         score = (hits / len(counts) if width > 1 else 0.0, width)
         if score > best_score:
             best, best_score = delimiter, score
-    return Dialect(delimiter=best, decimal_separator=_decimal_separator(sample, best))
+    return Dialect(
+        delimiter=best, decimal_separator=_decimal_separator(sample, best), newline=record_terminator(sample)
+    )
+
+
+def record_terminator(sample: str, quote: str = '"') -> str:
+    """The first line break outside quotes: a quoted header cell may hold a bare line feed in a
+    CRLF file (Excel), which must not decide how records end."""
+    quoted = False
+    for i, char in enumerate(sample):
+        if char == quote:
+            quoted = not quoted
+        elif not quoted and char in "\r\n":
+            return "\r\n" if sample[i : i + 2] == "\r\n" else "\n"
+    return "\n"
 
 
 def _records(sample: str, delimiter: str) -> list[list[str]]:
     # The sample may end mid-record: drop its last (possibly partial) line.
     text = sample.rsplit("\n", 1)[0] if len(sample) >= SAMPLE_BYTES - 4 else sample
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # a 128 KB field is no empty file
     try:
         rows = (r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r)
         return list(itertools.islice(rows, 200))
@@ -255,13 +294,20 @@ def open_source(
         else:
             encoding = encoding or detect_encoding(path, scan)
             readable = (
-                path if encoding in ("utf-8", "utf-8-sig", "ascii") else _utf8_copy(path, encoding, Path(tmp))
+                path
+                if encoding in ("utf-8", "utf-8-sig", "ascii") and not scan.cr_only
+                else _utf8_copy(path, encoding, Path(tmp), scan.cr_only)
             )
         sample = _sample_text(readable)
         dialect = sniff_dialect(sample)
         if delimiter:
-            dialect = Dialect(delimiter=delimiter, decimal_separator=_decimal_separator(sample, delimiter))
+            dialect = Dialect(
+                delimiter=delimiter,
+                decimal_separator=_decimal_separator(sample, delimiter),
+                newline=record_terminator(sample),
+            )
         header = read_header(sample, dialect)
+        widths = _field_counts(sample, dialect.delimiter)
         yield SourceFile(
             path=readable,
             name=name or path.name,
@@ -272,4 +318,7 @@ def open_source(
             header=header,
             columns=unique_columns(header),
             json_origin=path if encoding == "json" else None,
+            longest_line=scan.longest_line,
+            short_records=any(1 < w < len(header) for w in widths[1:]),  # not a one-cell footer
+            cr_only=scan.cr_only,
         )

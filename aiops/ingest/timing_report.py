@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from aiops.ingest.checks import all_rejects
-from aiops.ingest.mapping import TimingMapping
+from aiops.ingest.mapping import TimingMapping, header_key
 from aiops.ingest.reader import Staged
+from aiops.ingest.sniff import SourceFile
 from aiops.ingest.timing_sql import Plan
 
 
@@ -31,6 +32,10 @@ class TimingReport:
     duplicate_of: int | None = None
     batch_id: int | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # shown before Confirm; the upload may go on
+    problems: list[str] = field(default_factory=list)  # blocking: Confirm stays disabled
+    zero_length: int = 0
+    id_column: str | None = None
 
     @property
     def rejected(self) -> int:
@@ -48,8 +53,9 @@ class TimingReport:
             "duplicate": self.duplicate,
             "batch_id": self.batch_id,
             "rejects": [
-                {"line": int(r.line), "column": r.column, "reason": r.reason}
-                for r in self.rejects.itertuples(index=False)
+                {"line": int(r["line"]), "column": r["column"], "reason": r["reason"]}
+                | {k: r[k] for k in ("value", "id") if k in r and r[k] is not None and r[k] == r[k]}
+                for r in self.rejects.to_dict("records")
             ],
             "loops": self.loops_found,
             "duplicate_of": self.duplicate_of,
@@ -58,12 +64,55 @@ class TimingReport:
             "encoding": self.encoding,
             "dialect": self.dialect,
             "notes": self.notes,
+            "warnings": self.warnings,
+            "problems": self.problems,
+            "zero_length_loops": self.zero_length,
         }
 
 
-def build_report(staged: Staged, plan: Plan, checked: str, accepted: str, preview: bool) -> TimingReport:
+# Above this share of rejected records, the preview says most of the file was rejected.
+MAX_REJECTED_SHARE = 0.2
+ID_KEYS = ("id", "key", "number", "ticket", "issue", "case")
+
+
+def source_notes(source: SourceFile) -> list[str]:
+    """What the reader did that the user should know, in plain words."""
+    notes = []
+    if source.short_records:
+        notes.append(
+            "Some records have fewer fields than the header (as many tools write): "
+            "their missing trailing fields were read as empty."
+        )
+    if source.cr_only:
+        notes.append("Old-Mac line endings (CR only) were read as line breaks.")
+    return notes
+
+
+def row_id_column(staged: Staged, plan: Plan) -> str | None:
+    """The column that names a record in its own tool (ticket_id, Issue key, number...), if any."""
+    if "case" in plan.columns:
+        return plan.columns["case"]
+    mapped = set(plan.columns.values())
+    for header, column in zip(staged.source.header, staged.source.columns, strict=True):
+        key = header_key(header)
+        if column not in mapped and (key in ID_KEYS or key.endswith(tuple("_" + k for k in ID_KEYS))):
+            return column
+    return None
+
+
+def build_report(
+    staged: Staged,
+    plan: Plan,
+    checked: str,
+    accepted: str,
+    preview: bool,
+    max_rejected_share: float = MAX_REJECTED_SHARE,
+) -> TimingReport:
     cursor = staged.cursor
-    rejects = all_rejects(staged, checked)
+    id_column = row_id_column(staged, plan)
+    rejects = all_rejects(
+        staged, checked, value_columns=tuple(dict.fromkeys(plan.columns.values())), id_column=id_column
+    )
     rows = staged.records
     accepted_count = rows - len(rejects)
     summary = cursor.execute(f"""
@@ -79,15 +128,17 @@ def build_report(staged: Staged, plan: Plan, checked: str, accepted: str, previe
         if preview
         else pd.DataFrame(columns=["workflow_id", "phase", "minutes_per_loop"])
     )
-    loops_found = cursor.execute(f"SELECT count(*) FROM {accepted}").fetchall()[0][0]
-    notes = []
+    loops_found, zero_length = cursor.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE duration_minutes = 0) FROM {accepted}"
+    ).fetchall()[0]
+    notes = list(source_notes(staged.source))
     if plan.mapping.business_hours:
         notes.append("Durations are business hours, not calendar time.")
     notes += [
         f"'{plan.columns[r]}' read as {f.family} timestamps in {f.timezone}" for r, f in plan.formats.items()
     ]
     source = staged.source
-    return TimingReport(
+    report = TimingReport(
         file_name=source.name,
         sha256=source.sha256,
         encoding=source.encoding,
@@ -101,4 +152,34 @@ def build_report(staged: Staged, plan: Plan, checked: str, accepted: str, previe
         distribution=distribution,
         workflow_ids=sorted(summary.workflow_id.unique().tolist()),
         notes=notes,
+        zero_length=zero_length,
+        id_column=id_column,
     )
+    _judge(report, max_rejected_share)
+    return report
+
+
+def _judge(report: TimingReport, max_rejected_share: float) -> None:
+    """What the preview must say before Confirm: warnings, and problems that block the upload."""
+    if report.zero_length:
+        report.warnings.append(
+            f"{report.zero_length:,} loops last 0 minutes (start and end are equal): check the columns"
+        )
+    if report.rows and report.rejected / report.rows > max_rejected_share:
+        report.warnings.append(
+            f"a large share of this file was rejected: {report.rejected:,} of {report.rows:,} records "
+            f"({report.rejected / report.rows:.0%}, above {max_rejected_share:.0%}); check the mapping"
+        )
+    go_live, summary = report.mapping.go_live, report.summary
+    if go_live is not None and len(summary):
+        phases = set(summary.phase)
+        if phases != {"before", "after"}:
+            first, last = summary.first_measured.min(), summary.last_measured.max()
+            side = "before" if phases == {"before"} else "after"
+            message = (
+                f"go-live {go_live} is outside the data: the file's loops run from {first:%Y-%m-%d} to "
+                f"{last:%Y-%m-%d}, so every loop is '{side}'"
+            )
+            # After the data, nothing is measured with AI: a wrong date. Before it, the file may
+            # add after-phase loops to a baseline uploaded earlier: said, not blocked.
+            (report.problems if side == "before" else report.warnings).append(message)

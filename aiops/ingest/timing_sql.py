@@ -5,12 +5,12 @@ that reject it, in the order they are reported."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 
 from aiops.ingest.checks import Check
-from aiops.ingest.mapping import TimingMapping, Unit, require_column
+from aiops.ingest.mapping import TimingMapping, Unit, go_live_utc, require_column
 from aiops.ingest.reader import Staged
 from aiops.ingest.sniff import SourceFile
 from aiops.ingest.timestamps import TimestampFormat, detect_formats
@@ -108,22 +108,9 @@ STAMP_ROLES = ("start", "end", "timestamp", "measured_at")
 
 def mapped_columns(source: SourceFile, mapping: TimingMapping) -> dict[str, str]:
     """role -> the file's column for every field the mapping names (a clear error if missing)."""
-    roles = {
-        "workflow": mapping.workflow_column,
-        "duration": mapping.duration_column,
-        "start": mapping.start_column,
-        "end": mapping.end_column,
-        "case": mapping.case_column,
-        "timestamp": mapping.timestamp_column,
-        "phase": mapping.phase_column,
-        "loops": mapping.loops_column,
-        "rework": mapping.rework_column,
-        "measured_at": mapping.measured_at_column,
-    }
     return {
         role: require_column(source, wanted, role.replace("_", " "))
-        for role, wanted in roles.items()
-        if wanted
+        for role, wanted in mapping.roles().items()
     }
 
 
@@ -264,10 +251,16 @@ def _count_field(plan: Plan, role: str, default: str, checks: list[Check], decim
     return value
 
 
-def go_live_phase(go_live: date, timestamp: str, timezone: str) -> str:
-    """'after' for loops that started on or after go-live day began in the mapping's time zone."""
-    day = f"{sql_literal(go_live.isoformat())}::TIMESTAMP"
-    start = day if timezone == "UTC" else f"(timezone({sql_literal(timezone)}, {day}) AT TIME ZONE 'UTC')"
+def go_live_phase(go_live: date | datetime, timestamp: str, timezone: str) -> str:
+    """'after' for loops that started on or after go-live (a day begins at midnight) in the
+    mapping's time zone, or at the go-live's own offset when it has one."""
+    utc = go_live_utc(go_live)
+    moment = f"{sql_literal((utc or go_live).isoformat())}::TIMESTAMP"
+    start = (
+        moment
+        if utc is not None or timezone == "UTC"
+        else f"(timezone({sql_literal(timezone)}, {moment}) AT TIME ZONE 'UTC')"
+    )
     return f"CASE WHEN {timestamp} >= {start} THEN 'after' ELSE 'before' END"
 
 

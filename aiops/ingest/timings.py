@@ -18,9 +18,10 @@ import duckdb
 
 from aiops import governance
 from aiops.auth import Actor
-from aiops.errors import Conflict, MappingError, NotFound
+from aiops.errors import Conflict, IngestError, MappingError, NotFound
 from aiops.ingest.checks import Check, reject_columns
 from aiops.ingest.events import check_events
+from aiops.ingest.guards import check_roles, check_workflow_column, refuse_workflows_sheet
 from aiops.ingest.mapping import TimingMapping, find_column
 from aiops.ingest.presets import preset_name, resolve_preset, save_preset
 from aiops.ingest.reader import Staged, drop_staged, stage_csv
@@ -94,6 +95,10 @@ class TimingImport:
                 "no row was accepted: nothing to commit",
                 "fix the mapping or the file (see the rejected lines)",
             )
+        if self.report.duplicate_of is not None:
+            raise Conflict(*_duplicate_message(self.report, self.report.duplicate_of))
+        if self.report.problems:
+            raise Conflict(self.report.problems[0], "fix the mapping (see the preview); nothing was written")
         batch_id = self.store.write(
             actor, lambda tx: self._write(tx, save_preset_as), cursor=self.staged.cursor
         )
@@ -107,11 +112,7 @@ class TimingImport:
         existing = duplicate_batch(tx, self.report.sha256, self.report.workflow_ids)
         if existing is not None:
             self.report.duplicate_of = existing
-            raise Conflict(
-                f"this file was already uploaded for {', '.join(self.report.workflow_ids)} "
-                f"(batch {existing})",
-                f"undo batch {existing} first if you mean to replace it",
-            )
+            raise Conflict(*_duplicate_message(self.report, existing))
         batch_id = tx.query(
             "INSERT INTO upload_batches (uploaded_at, actor, file_name, file_sha256, workflow_ids,"
             " mapping, rows_total, accepted, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -181,30 +182,44 @@ def open_timing_import(
     with the user's ``answers`` (workflow, go-live...), or the file is in the canonical format.
     ``preview`` adds a sample of minutes per loop for the before/after chart."""
     with open_source(path, name, max_bytes=store.max_upload_bytes) as source:
+        refuse_workflows_sheet(source)
         notes = []
         if preset:
             mapping, why = resolve_preset(store, preset, source.header, loop, answers or {})
             notes.append(why[:1].upper() + why[1:] + ".")
         mapping = mapping or _require_canonical(source)
         columns = mapped_columns(source, mapping)
+        check_roles(columns)
         cursor = store.new_cursor()
         try:
             types = read_types(cursor, source, mapping, columns)
             staged = stage_csv(cursor, source, {columns[r]: t for r, t in types.items()}, NULL_MARKERS)
+        except duckdb.Error as e:
+            cursor.close()
+            raise _unreadable(e) from e
         except BaseException:
             cursor.close()
             raise
         try:
+            if "workflow" in columns:
+                check_workflow_column(cursor, staged.table, columns["workflow"], columns["workflow"])
             upload = _check(store, staged, make_plan(staged, mapping, columns, types), preview)
             upload.report.notes[:0] = notes
             yield upload
         except duckdb.Error as e:
-            raise MappingError(
-                f"the mapping does not fit this file: {str(e).splitlines()[0]}", "check the columns and units"
-            ) from e
+            raise _unreadable(e) from e
         finally:
             drop_staged(staged)
             cursor.close()
+
+
+def _unreadable(error: duckdb.Error) -> IngestError:
+    """No database text reaches a user: the failure is named in the upload's own words."""
+    return IngestError(
+        "the mapping does not fit this file: a mapped column holds values of another kind",
+        "check that each column holds what its role says (timestamps, numbers, workflow ids) and the unit; "
+        "nothing was written",
+    )
 
 
 def _require_canonical(source: SourceFile) -> TimingMapping:
@@ -260,7 +275,18 @@ def _check(store: Store, staged: Staged, plan: Plan, preview: bool) -> TimingImp
             f"WHERE reject_reason IS NULL"
         )
     report = build_report(staged, plan, checked, accepted, preview)
+    existing = duplicate_batch(store, report.sha256, report.workflow_ids)
+    if existing is not None:
+        report.duplicate_of = existing
+        report.problems.insert(0, _duplicate_message(report, existing)[0])
     return TimingImport(store, staged, plan, accepted, report)
+
+
+def _duplicate_message(report: TimingReport, existing: int) -> tuple[str, str]:
+    return (
+        f"this file was already uploaded for {', '.join(report.workflow_ids)} (batch {existing})",
+        f"undo batch {existing} first if you mean to replace it",
+    )
 
 
 def import_timings(

@@ -30,6 +30,8 @@ def test_jira_export_goes_from_upload_to_a_committed_batch_and_back(app, demo_pa
         "line": 2,
         "column": "resolutiondate",
         "reason": "missing value (no end: not finished?)",
+        "value": None,
+        "key": "AVRO-2171",  # the row's own id column, named as in the file
     }
     at.button(key="confirm").click().run()
     assert not at.exception
@@ -42,10 +44,10 @@ def test_jira_export_goes_from_upload_to_a_committed_batch_and_back(app, demo_pa
         assert store.query_one("SELECT count(*) FROM timing_samples WHERE batch_id = ?", [batch_id]) == (
             1515,
         )
-    # The same file again is refused as a duplicate, with a friendly message.
+    # The same file again is refused as a duplicate in the preview, before Confirm.
     at.button(key="preview").click().run()
-    at.button(key="confirm").click().run()
     assert any("already uploaded" in shown(e.value) for e in at.error)
+    assert at.button(key="confirm").disabled
     at.selectbox(key="undo_pick").set_value(batch_id)
     at.button(key="undo_batch").click().run()
     assert not at.exception

@@ -1,0 +1,158 @@
+"""Every record counted (issue 12, case 8 and 9): the number of records is what Python's csv module
+reads, for CRLF, CR-only and LF files, BOMs, quoted multi-line headers and cells, and over-long
+lines (rejected with their line, never dropped); accepted + rejected = records, always."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aiops.auth import Actor
+from aiops.ingest.reader import MAX_LINE_BYTES
+from aiops.ingest.timings import TimingMapping, import_timings
+from aiops.ingest.workflows import read_workflows
+
+WF = "eng-pr-review-prep"
+ADMIN = Actor(name="admin@test", role="admin")
+MAPPING = TimingMapping(workflow=WF, start_column="opened", end_column="closed (UTC)", go_live="2024-03-01")
+
+
+def csv_records(path: Path) -> int:
+    """Records after the header, as Python's csv module reads them (no size limit)."""
+    csv.field_size_limit(1 << 30)
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return sum(1 for row in csv.reader(f) if row) - 1
+
+
+def rows(n: int = 7) -> list[str]:
+    return [f"T{i},2024-0{1 + i % 6}-10T09:00:00Z,2024-0{1 + i % 6}-11T09:30:00Z" for i in range(n)]
+
+
+def check(demo, path: Path, expected: int):
+    assert csv_records(path) == expected
+    report = import_timings(demo, ADMIN, path, MAPPING, dry_run=True)
+    assert report.rows == expected
+    assert report.accepted + report.rejected == report.rows
+    return report
+
+
+def test_a_crlf_file_with_a_line_break_in_a_quoted_header_cell_counts_every_record(demo, tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(('id,opened,"closed\r\n(UTC)"\r\n' + "\r\n".join(rows()) + "\r\n").encode())
+    assert check(demo, path, 7).accepted == 7
+
+
+def test_a_bom_and_a_quoted_multi_line_header_add_no_phantom_record(demo, tmp_path):
+    path = tmp_path / "bom.csv"
+    body = 'id,"opened",\r\n"closed\n(UTC)"\r\n'.replace(",\r\n", ",")
+    path.write_bytes(codecs.BOM_UTF8 + (body + "\r\n".join([*rows(), "T9,soon,2024-01-01T00:00Z"])).encode())
+    report = check(demo, path, 8)
+    assert (report.accepted, report.rejected) == (7, 1)
+    assert report.rejects.iloc[0].line == 10  # the header spans lines 1-2
+
+
+def test_old_mac_cr_only_line_endings_are_read_not_called_empty(demo, tmp_path):
+    path = tmp_path / "mac.csv"
+    path.write_bytes(("id,opened,closed (UTC)\r" + "\r".join(rows()) + "\r").encode())
+    report = check(demo, path, 7)
+    assert report.accepted == 7
+    assert any("CR only" in n for n in report.notes)
+
+
+def test_a_field_over_128_kb_near_the_top_is_read_not_called_empty(demo, tmp_path):
+    path = tmp_path / "wide.csv"
+    first, *rest = rows()
+    path.write_text("id,opened,closed (UTC)\n" + "x" * 200_000 + first[2:] + "\n" + "\n".join(rest) + "\n")
+    assert check(demo, path, 7).accepted == 7
+
+
+def test_an_over_long_line_is_rejected_with_its_line_never_dropped(demo, tmp_path):
+    path = tmp_path / "long.csv"
+    body = rows()
+    body[3] = body[3].replace("T3,", "T3" + "y" * (2 * MAX_LINE_BYTES) + ",")  # above DuckDB's buffer too
+    path.write_text("id,opened,closed (UTC)\n" + "\n".join(body) + "\n")
+    report = check(demo, path, 7)
+    assert (report.accepted, report.rejected) == (6, 1)
+    assert report.rejects.iloc[0].to_dict() | {"value": None, "id": None} == {
+        "line": 5,
+        "column": "(whole record)",
+        "reason": "line too long",
+        "value": None,
+        "id": None,
+    }
+
+
+def test_workflows_rows_that_omit_the_trailing_empty_field_are_read_with_a_note(demo, tmp_path):
+    path = tmp_path / "short.csv"
+    path.write_text(
+        "workflow_id,name,department,owner,manual_process,expected_output\n"
+        "sup-a,Triage A,Support,Dana,agent reads,\n"
+        "sup-b,Triage B,Support,Dana,agent approves\n"
+        "sup-c,Triage C,Support,Dana,agent routes,queue\n"
+    )
+    report = read_workflows(demo, path)
+    assert (report.rows, report.accepted, report.rejected) == (3, 3, 0)
+
+
+def test_timing_rows_that_omit_trailing_fields_are_read_with_a_note(demo, tmp_path):
+    path = tmp_path / "short.csv"
+    path.write_text("id,opened,closed (UTC),comment\n" + "\n".join(r + ",ok" for r in rows(3)) + "\n"
+                    + "\n".join(rows(7)[3:]) + "\n")  # fmt: skip
+    report = check(demo, path, 7)
+    assert report.accepted == 7
+    assert any("fewer fields than the header" in n for n in report.notes)
+
+
+# -- the property: generated files, counted by Python's csv module ---------------------------------
+
+TEXT = st.text(alphabet=st.sampled_from(list("abc ,;\"'\n\r\t-:0123456789éß")), min_size=0, max_size=12)
+STAMP = st.sampled_from(["2024-01-05T09:00:00Z", "2024-05-06T10:30:00Z", "2024-02-01 08:00", "soon", ""])
+LONG = st.integers(min_value=130_000, max_value=200_000).map(lambda n: "z" * n)
+
+
+@st.composite
+def generated_csv(draw) -> tuple[bytes, str]:
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    records = draw(
+        st.lists(
+            st.tuples(
+                st.one_of(TEXT, st.just("T1"), LONG) if draw(st.booleans()) else st.just("T1"),
+                STAMP,
+                STAMP,
+                st.lists(TEXT, max_size=1),  # sometimes a field too many
+            ),
+            min_size=1,
+            max_size=25,
+        )
+    )
+    always_quote = draw(st.booleans())
+    out = io.StringIO()
+    writer = csv.writer(
+        out,
+        lineterminator=newline,
+        quoting=csv.QUOTE_ALL if always_quote else csv.QUOTE_MINIMAL,
+    )
+    # CR-only files (old Mac) break lines inside cells with CR too.
+    fix = (lambda v: v.replace("\r\n", "\r").replace("\n", "\r")) if newline == "\r" else (lambda v: v)
+    writer.writerow(["id", "opened", fix("closed\n(UTC)") if draw(st.booleans()) else "closed (UTC)"])
+    for row_id, opened, closed, extra in records:
+        writer.writerow([fix(row_id), opened, closed, *map(fix, extra)])
+    bom = codecs.BOM_UTF8 if draw(st.booleans()) else b""
+    return bom + out.getvalue().encode(), newline
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(generated_csv())
+def test_generated_files_accepted_plus_rejected_equals_records_counted_by_python_csv(demo, tmp_path, case):
+    content, _ = case
+    path = tmp_path / "generated.csv"
+    path.write_bytes(content)
+    expected = csv_records(path)
+    report = import_timings(demo, ADMIN, path, MAPPING, dry_run=True)
+    assert report.rows == expected
+    assert report.accepted + report.rejected == expected

@@ -11,7 +11,6 @@ import codecs
 import csv
 import hashlib
 import io
-import itertools
 import shutil
 import tempfile
 from collections import Counter
@@ -220,11 +219,16 @@ def _records(sample: str, delimiter: str) -> list[list[str]]:
     # The sample may end mid-record: drop its last (possibly partial) line.
     text = sample.rsplit("\n", 1)[0] if len(sample) >= SAMPLE_BYTES - 4 else sample
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # a 128 KB field is no empty file
-    try:
-        rows = (r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r)
-        return list(itertools.islice(rows, 200))
-    except csv.Error:
-        return []
+    rows: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    while len(rows) < 200:
+        try:
+            row = next(reader)
+        except (StopIteration, csv.Error):  # the end, or a record cut by the sample's end
+            break
+        if row:
+            rows.append(row)
+    return rows
 
 
 def _field_counts(sample: str, delimiter: str) -> list[int]:

@@ -127,8 +127,8 @@ def test_zero_length_loops_are_a_warning_with_their_count(demo, tmp_path):
 
 
 def test_go_live_after_the_data_blocks_confirm_and_names_the_files_range(demo, tmp_path):
-    path = write(tmp_path, "t.csv", "opened,closed\n2024-01-02T09:00Z,2024-01-02T10:00Z\n"
-                 "2024-03-05T09:00Z,2024-03-05T09:30Z\n")  # fmt: skip
+    path = write(tmp_path, "t.csv", "opened,closed\n2024-01-02T09:00:00Z,2024-01-02T10:00:00Z\n"
+                 "2024-03-05T09:00:00Z,2024-03-05T09:30:00Z\n")  # fmt: skip
     mapping = TimingMapping(workflow=WF, start_column="opened", end_column="closed", go_live="2025-01-01")
     batches = demo.query_one("SELECT count(*) FROM upload_batches")
     with open_timing_import(demo, path, mapping) as upload:
@@ -142,8 +142,8 @@ def test_go_live_after_the_data_blocks_confirm_and_names_the_files_range(demo, t
 
 
 def test_go_live_accepts_a_date_time_with_or_without_offset(capsys, demo_path, tmp_path):
-    path = write(tmp_path, "t.csv", "opened,closed\n2024-04-16T08:00Z,2024-04-16T08:30Z\n"
-                 "2024-04-16T10:00Z,2024-04-16T10:20Z\n")  # fmt: skip
+    path = write(tmp_path, "t.csv", "opened,closed\n2024-04-16T08:00:00Z,2024-04-16T08:30:00Z\n"
+                 "2024-04-16T10:00:00Z,2024-04-16T10:20:00Z\n")  # fmt: skip
     for go_live, after in (("2024-04-16T09:00:00", 1), ("2024-04-16T11:00+02:00", 1), ("2024-04-16", 2)):
         code, out = run_cli(
             capsys, "timings", "import", str(path), "--workflow", WF, "--start-column", "opened",
@@ -171,8 +171,8 @@ def import_phases(db: Path, path: Path, go_live: str) -> list[str]:
 
 
 def test_a_duplicate_file_is_a_problem_in_the_preview_not_only_at_confirm(demo, tmp_path):
-    path = write(tmp_path, "t.csv", "opened,closed\n2024-01-02T09:00Z,2024-01-02T10:00Z\n"
-                 "2024-06-05T09:00Z,2024-06-05T09:30Z\n")  # fmt: skip
+    path = write(tmp_path, "t.csv", "opened,closed\n2024-01-02T09:00:00Z,2024-01-02T10:00:00Z\n"
+                 "2024-06-05T09:00:00Z,2024-06-05T09:30:00Z\n")  # fmt: skip
     mapping = TimingMapping(workflow=WF, start_column="opened", end_column="closed", go_live="2024-04-01")
     first = import_timings(demo, ADMIN, path, mapping)
     with open_timing_import(demo, path, mapping) as upload:
@@ -183,7 +183,7 @@ def test_a_duplicate_file_is_a_problem_in_the_preview_not_only_at_confirm(demo, 
 def test_a_large_rejected_share_is_a_warning_and_rejects_carry_value_and_row_id(demo, tmp_path):
     month = [f"2024-0{1 + i % 6}" for i in range(10)]
     rows = ["ticket_id,opened,closed"] + [
-        f"T-{i},{month[i]}-10T09:00:00Z,{'soon' if i % 2 else month[i] + '-11T09:00Z'}" for i in range(10)
+        f"T-{i},{month[i]}-10T09:00:00Z,{'soon' if i % 2 else month[i] + '-11T09:00:00Z'}" for i in range(10)
     ]
     path = write(tmp_path, "t.csv", "\n".join(rows) + "\n")
     mapping = TimingMapping(workflow=WF, start_column="opened", end_column="closed", go_live="2024-03-01")

@@ -23,8 +23,50 @@ class SaveResult:
     unchanged: list[str] = field(default_factory=list)
 
 
+def identity_key(text: str) -> str:
+    """Workflow ids and department names are one identity whatever their case and spacing."""
+    return " ".join(text.split()).lower()
+
+
+def known_department(db: Reader, name: str) -> str | None:
+    """The stored spelling of a department that ``name`` names ignoring case and spacing."""
+    key = identity_key(name)
+    return next((d for d in departments(db) if identity_key(d) == key), None)
+
+
+def known_workflow_id(db: Reader, workflow_id: str) -> str | None:
+    """The stored spelling of the workflow id that ``workflow_id`` names ignoring case and spacing."""
+    row = db.query_one(
+        "SELECT workflow_id FROM workflows WHERE lower(trim(workflow_id)) = lower(trim(?)) "
+        "ORDER BY created_at LIMIT 1",
+        [workflow_id],
+    )
+    return row[0] if row else None
+
+
+def _as_stored(tx: Tx, workflows: list[Workflow]) -> list[Workflow]:
+    """Each workflow under the id and department spelling first written: `SUPPORT` updates
+    `Support`'s workflows rather than creating a twin; repeats in one batch collapse likewise."""
+    ids: dict[str, str] = {}
+    for (workflow_id,) in tx.query("SELECT workflow_id FROM workflows ORDER BY created_at, workflow_id"):
+        ids.setdefault(identity_key(workflow_id), workflow_id)
+    names: dict[str, str] = {}
+    for department in departments(tx):
+        names.setdefault(identity_key(department), department)
+    out = []
+    for w in workflows:
+        workflow_id = ids.setdefault(identity_key(w.workflow_id), w.workflow_id.strip())
+        department = names.setdefault(identity_key(w.department), " ".join(w.department.split()))
+        if (workflow_id, department) != (w.workflow_id, w.department):
+            w = w.model_copy(update={"workflow_id": workflow_id, "department": department})
+        out.append(w)
+    return list({w.workflow_id: w for w in out}.values())  # the last row of an id wins
+
+
 def save_workflows(tx: Tx, workflows: list[Workflow], source: str) -> SaveResult:
-    """Upsert by workflow_id inside ``tx``; audit each created or changed workflow."""
+    """Upsert by workflow_id inside ``tx`` (ids and departments matched ignoring case and
+    spacing); audit each created or changed workflow."""
+    workflows = _as_stored(tx, workflows)
     existing = {w.workflow_id: w for w in load_workflows(tx, [w.workflow_id for w in workflows])}
     _check_comparisons(tx, workflows)
     result = SaveResult()

@@ -38,13 +38,35 @@ with single:
     form, preview = st.columns([3, 2], gap="large")
     with form:
         name = st.text_input("Name *", placeholder="e.g. Support ticket triage", key="reg_name")
-        options = allowed + (["New department…"] if me.role == "admin" else [])
-        picked = st.selectbox("Department *", options, key="reg_department") if options else None
+        mine = {d.casefold() for d in me.departments}
+        own = [d for d in allowed if d.casefold() in mine]  # the lead's own departments first
+        options = own + [d for d in allowed if d not in own]
+        options += ["New department…"] if me.role == "admin" else []
+        picked = (
+            st.selectbox(
+                "Department *",
+                options,
+                index=None,  # no default: a workflow is registered for a department on purpose
+                placeholder="Choose a department",
+                key="reg_department",
+            )
+            if options
+            else None
+        )
         department = (
             st.text_input("New department name", key="reg_new_department")
             if picked == "New department…"
             else picked
         ) or ""
+        if picked == "New department…" and department.strip():
+            twin = data.stored_department(revision(), department)
+            if twin is not None:
+                st.warning(
+                    f"Did you mean {plain(twin)}? Department names ignore case and spacing: "
+                    f"this workflow is registered under {plain(twin)}.",
+                    icon=":material/help:",
+                )
+                department = twin
         derived = derive_workflow_id(name, department) if name and department else ""
         workflow_id = (
             st.text_input(
@@ -133,7 +155,14 @@ with single:
             st.table(
                 pd.DataFrame({"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())})
             )
-            if data.workflow_exists(revision(), workflow.workflow_id):
+            exists = data.stored_workflow_id(revision(), workflow.workflow_id)
+            if exists is not None and exists != workflow.workflow_id:
+                st.warning(
+                    f"Did you mean {plain(exists)}? Ids ignore case and spacing: registering "
+                    f"updates {plain(exists)} (audited).",
+                    icon=":material/help:",
+                )
+            elif exists:
                 st.warning("A workflow with this id exists: registering updates it (audited).")
             registered = st.button("Register", type="primary", key="register") and run_action(
                 lambda: save_workflow(store(), me, workflow), f"Registered {plain(workflow.name)}."

@@ -11,6 +11,7 @@ import streamlit as st
 from aiops import governance
 from aiops.classifier import Classification
 from aiops.ingest.batches import list_batches
+from aiops.inventory import known_department, known_workflow_id
 from aiops.period import Period
 from aiops.period import default_period as default_period_of
 from aiops.views import CompanySettings, View, build_view, data_bounds, load_company
@@ -82,6 +83,18 @@ def audit_detail(revision: str, audit_id: int) -> str | None:
     """One audit entry's whole detail (the table shows the first 400 characters)."""
     row = store().query_one("SELECT detail FROM audit_log WHERE audit_id = ?", [audit_id])
     return row[0] if row else None
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def stored_workflow_id(revision: str, workflow_id: str) -> str | None:
+    """The stored spelling of a workflow id, matched ignoring case and spacing."""
+    return known_workflow_id(store(), workflow_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def stored_department(revision: str, name: str) -> str | None:
+    """The stored spelling of a department name, matched ignoring case and spacing."""
+    return known_department(store(), name)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -269,9 +269,12 @@ def workflow_join(checked_columns: str) -> str:
     are few: they are matched once, then joined on the exact text."""
     return (
         f"WITH p AS ({checked_columns}), "
-        "spelled AS (SELECT s.raw, w.workflow_id, w.department "
+        # One workflow per spelling, the first written, even where case-twins were stored before
+        # identities were case-insensitive: a sample is never stored in both.
+        "spelled AS (SELECT s.raw, arg_min(w.workflow_id, w.created_at) AS workflow_id, "
+        "            arg_min(w.department, w.created_at) AS department "
         "            FROM (SELECT DISTINCT workflow_raw AS raw FROM p) s "
-        "            JOIN workflows w ON lower(w.workflow_id) = lower(trim(s.raw))) "
+        "            JOIN workflows w ON lower(trim(w.workflow_id)) = lower(trim(s.raw)) GROUP BY s.raw) "
         "SELECT p.*, spelled.workflow_id, spelled.department FROM p "
         "LEFT JOIN spelled ON spelled.raw = p.workflow_raw"
     )

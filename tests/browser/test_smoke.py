@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser.conftest import screenshot, settle
@@ -41,6 +43,14 @@ def test_upload_through_the_real_dropzone(server, page):
         str(realdata("timings", "jira_apache_avro-issues.csv"))
     )
     page.get_by_text("Recognised as Jira issues").wait_for(timeout=30_000)
+    settle(page)
+    # No workflow is preselected: the lead says which one this file measures.
+    page.locator('[data-testid="stSelectbox"]').filter(
+        has=page.locator("label", has_text=re.compile("^Workflow"))
+    ).first.click()
+    page.keyboard.type("PR review")
+    page.get_by_role("option", name=re.compile("PR review prep")).first.click()
+    settle(page)
     # The date field is a row of spin buttons; typing fills them, leaving the field commits it.
     page.locator('[data-testid="stDateInput"] [role="spinbutton"][data-type="year"]').click()
     page.keyboard.type("20160101")

@@ -247,3 +247,59 @@ def test_uploads_wait_in_a_private_directory_and_are_deleted(tmp_path, monkeypat
         os.utime(p, (past, past))
     assert sweep() == 2
     assert not old.exists() and not legacy.exists() and fresh.exists()
+
+
+# -- identity: workflow ids and departments ignore case and spacing ------------------------------
+
+
+def _workflow(workflow_id: str, department: str):
+    from aiops.workflow import Workflow
+
+    return Workflow(workflow_id=workflow_id, name="Reply drafts", department=department)
+
+
+def test_a_department_written_in_another_case_is_the_stored_department(demo):
+    from aiops.inventory import known_department, save_workflow
+
+    result = save_workflow(demo, ADMIN, _workflow("sup-new-drafts", "  SUPPORT "))
+    assert result.created == ["sup-new-drafts"]
+    assert demo.query_one("SELECT department FROM workflows WHERE workflow_id = 'sup-new-drafts'") == (
+        "Support",
+    )
+    assert demo.query_one(
+        "SELECT count(DISTINCT department) FROM workflows WHERE lower(department) = 'support'"
+    ) == (1,)
+    assert known_department(demo, "support") == "Support"
+
+
+def test_an_id_in_another_case_is_the_same_workflow_and_another_lead_may_not_take_it(demo):
+    from aiops.errors import PermissionDenied
+    from aiops.inventory import save_workflow
+
+    support_lead = Actor(name="lead@test", role="lead", departments=("Support",))
+    with pytest.raises(PermissionDenied):
+        save_workflow(demo, support_lead, _workflow("ENG-PR-REVIEW-PREP", "Support"))
+    assert demo.query_one("SELECT count(*) FROM workflows WHERE lower(workflow_id) = ?", [WF]) == (1,)
+    result = save_workflow(demo, ADMIN, _workflow(" ENG-PR-REVIEW-PREP", "engineering"))
+    assert result.updated == [WF]  # stored once, under the spelling first written
+    assert demo.query_one("SELECT count(*) FROM workflows WHERE lower(workflow_id) = ?", [WF]) == (1,)
+
+
+def test_legacy_case_twins_never_get_a_sample_twice(demo, tmp_path):
+    demo.write(
+        ADMIN,
+        lambda tx: tx.execute(
+            "INSERT INTO workflows SELECT * REPLACE (upper(workflow_id) AS workflow_id, "
+            "created_at + INTERVAL 1 DAY AS created_at) FROM workflows WHERE workflow_id = ?",
+            [WF],
+        ),
+    )
+    path = write(tmp_path, "t.csv", "workflow,opened,closed\n"
+                 f"{WF},2024-01-02T09:00:00Z,2024-01-02T10:00:00Z\n"
+                 f"{WF.upper()},2024-06-05T09:00:00Z,2024-06-05T09:30:00Z\n")  # fmt: skip
+    mapping = TimingMapping(
+        workflow_column="workflow", start_column="opened", end_column="closed", go_live="2024-04-01"
+    )
+    report = import_timings(demo, ADMIN, path, mapping)
+    assert report.accepted == 2 and report.workflow_ids == [WF]
+    assert demo.query_one("SELECT count(*) FROM timing_samples WHERE batch_id = ?", [report.batch_id]) == (2,)

@@ -250,23 +250,9 @@ def _classification_json(c) -> dict:
 
 def _timing_answers(args: argparse.Namespace) -> dict[str, object]:
     """The mapping options given on the command line (the rest comes from a preset or the file)."""
-    fields = {
-        "workflow": args.workflow,
-        "workflow_column": args.workflow_column,
-        "duration_column": args.duration_column,
-        "unit": args.unit,
-        "start_column": args.start_column,
-        "end_column": args.end_column,
-        "case_column": args.case_column,
-        "timestamp_column": args.timestamp_column,
-        "phase_column": args.phase_column,
-        "go_live": args.go_live,
-        "loops_column": args.loops_column,
-        "rework_column": args.rework_column,
-        "measured_at_column": args.measured_at_column,
-        "date_order": args.date_order,
-        "timezone": args.timezone,
-    }
+    from aiops.ingest.mapping import TimingMapping
+
+    fields = {name: getattr(args, name, None) for name in TimingMapping.model_fields}
     return {k: v for k, v in fields.items() if v is not None}
 
 
@@ -650,29 +636,15 @@ def _period_options(parser: argparse.ArgumentParser) -> None:
 
 def _timing_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("mapping (omit for a canonical timings CSV)")
-    group.add_argument("--workflow", help="one workflow id for the whole file")
-    group.add_argument("--workflow-column", help="column holding the workflow id")
-    group.add_argument("--duration-column", help="column holding each loop's duration")
-    group.add_argument(
-        "--unit",
-        choices=["seconds", "minutes", "hours", "days", "hms"],
-        help="unit of --duration-column (hms = h:mm:ss text)",
-    )
-    group.add_argument("--start-column", help="column with each loop's start timestamp")
-    group.add_argument("--end-column", help="column with each loop's end timestamp")
-    group.add_argument("--case-column", help="event log: the case id column")
-    group.add_argument("--timestamp-column", help="event log: the event timestamp column")
-    group.add_argument("--phase-column", help="column holding before/after (or synonyms)")
-    group.add_argument(
-        "--go-live",
-        type=_go_live,
-        help="split before/after at this date or ISO date-time (2024-04-16, 2024-04-16T09:00+02:00)",
-    )
-    group.add_argument("--loops-column", help="column with loops per row (default 1)")
-    group.add_argument("--rework-column", help="column with rework minutes (default 0)")
-    group.add_argument("--measured-at-column", help="column with when the loop ran")
-    group.add_argument("--date-order", choices=["dmy", "mdy"], help="for dates like 03/04/2024")
-    group.add_argument("--timezone", help="zone of timestamps without an offset (default UTC)")
+    from aiops.ingest.mapping import TimingMapping, field_choices
+
+    for name, info in TimingMapping.model_fields.items():
+        if info.annotation is bool:
+            continue  # a flag that only a preset or the form sets (business hours)
+        option = {"help": info.description, "choices": field_choices(name)}
+        if name == "go_live":
+            option["type"] = _go_live
+        group.add_argument("--" + name.replace("_", "-"), **option)
     group.add_argument(
         "--preset",
         help="a saved or built-in mapping, or `auto` to recognise the file (see `aiops timings presets`)",

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from aiops.errors import MappingError
 from aiops.ingest.guards import check_roles
-from aiops.ingest.mapping import parse_go_live
+from aiops.ingest.mapping import UNITS, parse_go_live
 from aiops.ingest.presets import Preset
 from aiops.ingest.recognise import FileRecognition, recognise_file
 from aiops.ingest.sniff import open_source
@@ -234,7 +234,7 @@ def mapping_form(
                 "When it ran (timestamp column)", upload, prefill.get("measured_at_column"), f"{k}_meas"
             )
         with right:
-            units = ["minutes", "seconds", "hours", "days", "hms"]
+            units = list(UNITS)
             fields["unit"] = st.selectbox(
                 "Unit",
                 units,

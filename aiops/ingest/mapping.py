@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from aiops.errors import MappingError
 from aiops.ingest.sniff import SourceFile
 from aiops.ingest.timestamps import DateOrder
 
 Unit = Literal["seconds", "minutes", "hours", "days", "hms"]
+UNITS: tuple[str, ...] = get_args(Unit)
 
 
 def header_key(name: str) -> str:
@@ -85,22 +86,27 @@ class TimingMapping(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    workflow: str | None = None
-    workflow_column: str | None = None
-    duration_column: str | None = None
-    unit: Unit = "minutes"
-    start_column: str | None = None
-    end_column: str | None = None
-    case_column: str | None = None
-    timestamp_column: str | None = None
-    phase_column: str | None = None
-    go_live: date | datetime | None = None  # a day (in `timezone`), or a moment (offset optional)
-    loops_column: str | None = None
-    rework_column: str | None = None
-    measured_at_column: str | None = None
-    date_order: DateOrder | None = None
-    timezone: str = "UTC"
-    business_hours: bool = False
+    # Each field is declared once, with the help text the CLI's options and the form derive from.
+    workflow: str | None = Field(None, description="one workflow id for the whole file")
+    workflow_column: str | None = Field(None, description="column holding the workflow id")
+    duration_column: str | None = Field(None, description="column holding each loop's duration")
+    unit: Unit = Field("minutes", description="unit of the duration column (hms = h:mm:ss text)")
+    start_column: str | None = Field(None, description="column with each loop's start timestamp")
+    end_column: str | None = Field(None, description="column with each loop's end timestamp")
+    case_column: str | None = Field(None, description="event log: the case id column")
+    timestamp_column: str | None = Field(None, description="event log: the event timestamp column")
+    phase_column: str | None = Field(None, description="column holding before/after (or synonyms)")
+    go_live: date | datetime | None = Field(
+        None,
+        description="split before/after at this date or ISO date-time (2024-04-16, 2024-04-16T09:00+02:00);"
+        " a day begins at midnight in the time zone",
+    )
+    loops_column: str | None = Field(None, description="column with loops per row (default 1)")
+    rework_column: str | None = Field(None, description="column with rework minutes (default 0)")
+    measured_at_column: str | None = Field(None, description="column with when the loop ran")
+    date_order: DateOrder | None = Field(None, description="for dates like 03/04/2024: dmy or mdy")
+    timezone: str = Field("UTC", description="zone of timestamps without an offset (default UTC)")
+    business_hours: bool = Field(False, description="durations count business hours only")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -162,3 +168,12 @@ class TimingMapping(BaseModel):
         phase = f"split at go-live {self.go_live}" if self.go_live else f"phase from '{self.phase_column}'"
         hours = " (business hours)" if self.business_hours else ""
         return f"loop time {what[self.mode]}{hours}; {phase}"
+
+
+def field_choices(name: str) -> tuple[str, ...] | None:
+    """The allowed values of a mapping field whose type is a closed list (unit, date order)."""
+    annotation = TimingMapping.model_fields[name].annotation
+    for candidate in (annotation, *get_args(annotation)):
+        if getattr(candidate, "__origin__", None) is Literal:
+            return get_args(candidate)
+    return None

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -26,6 +23,7 @@ from aiops.workflow import (
 from aiops.workflow_reads import departments
 from ui import data
 from ui.context import actor, revision, run_action, settings, store
+from ui.upload_form import forget_sheet, keep_sheet
 from ui.widgets import badge, plain, signal_list
 
 st.title("Register workflow")
@@ -178,10 +176,10 @@ with bulk:
     sheet = st.file_uploader(
         "Workflows CSV", type=["csv", "txt", "tsv"], key="bulk_file", max_upload_size=settings().max_upload_mb
     )
-    if sheet is not None:
-        content = sheet.getvalue()
-        path = Path(tempfile.gettempdir()) / f"aiops-workflows-{hashlib.sha256(content).hexdigest()[:16]}.csv"
-        path.write_bytes(content)
+    if sheet is None:
+        forget_sheet()  # removed from the uploader: its private temp copy goes too
+    else:
+        path = keep_sheet(sheet.getvalue(), sheet.name)
         report: WorkflowImportReport | None = run_action(
             lambda: read_workflows(store(), path, name=sheet.name)
         )
@@ -236,6 +234,7 @@ with bulk:
                     lambda: import_workflows(store(), me, path, skip_invalid=skip, name=sheet.name)
                 )
                 if done is not None and done.committed:
+                    forget_sheet()
                     st.success(
                         f"Imported: {len(done.saved.created)} created, {len(done.saved.updated)} "
                         f"updated, {len(done.saved.unchanged)} unchanged.",

@@ -128,6 +128,26 @@ def workflow_choices(metrics, batches, me) -> dict[str, str]:
     return {w.workflow_id: f"{w.department} · {w.name}" for w in rows}
 
 
+def keep_sheet(content: bytes, name: str) -> Path:
+    """A workflows sheet kept once per content in a private temp dir (mode 0700), replaced and
+    deleted like an upload."""
+    _swept_at_startup()
+    digest = hashlib.sha256(content).hexdigest()
+    kept = st.session_state.get("bulk_sheet")
+    if kept is not None and kept[0] == digest:
+        return kept[1]
+    forget_sheet()
+    path = keep_bytes(content, name)
+    st.session_state["bulk_sheet"] = (digest, path, _Cleanup(path))
+    return path
+
+
+def forget_sheet() -> None:
+    kept = st.session_state.pop("bulk_sheet", None)
+    if kept is not None:
+        discard(kept[1])
+
+
 def recognised(upload: Upload) -> tuple[Preset | None, str, dict[str, object]]:
     """A preset (and why), or the canonical columns, or guesses, to pre-fill the form."""
     r = upload.recognition

@@ -302,7 +302,7 @@ def mapping_form(
             try:
                 fields["go_live"] = parse_go_live(f"{fields['go_live'].isoformat()}T{at}")
             except MappingError as e:
-                st.warning(f"{e.message} — {e.hint}")
+                st.warning(md_escape(f"{e.message} — {e.hint}"))
                 return None
     else:
         fields["phase_column"] = _column(
@@ -353,11 +353,11 @@ def mapping_form(
         mapping = TimingMapping(**{f: v for f, v in fields.items() if v is not None})
     except ValidationError as e:
         if "workflow" not in fields or fields["workflow"] is not None:
-            st.warning(e.errors()[0]["msg"].removeprefix("Value error, "))
+            st.warning(md_escape(e.errors()[0]["msg"].removeprefix("Value error, ")))
         return None
     try:
         check_roles(mapping.roles())
     except MappingError as e:
-        st.error(f"{e.message} — {e.hint}", icon=":material/error:")
+        st.error(md_escape(f"{e.message[:1].upper()}{e.message[1:]} — {e.hint}"), icon=":material/error:")
         return None
     return mapping

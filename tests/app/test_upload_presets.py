@@ -68,7 +68,7 @@ def test_intercom_export_is_recognised_with_its_header_time_zone_and_previews_ex
     # 215003 started 2024-03-10 22:30 New York time (02:30 UTC on the 11th): before a go-live on
     # the 11th, because go-live day begins at midnight in the file's zone, not in UTC.
     assert _phases(at) == {"before": 3, "after": 3}
-    captions = " ".join(c.value for c in at.caption).replace("\\", "")  # notes are escaped text
+    captions = shown(" ".join(c.value for c in at.caption))  # notes are escaped text
     assert "read as iso timestamps in America/New_York" in captions
     closed = "Conversation last closed at (America/New_York)"
     assert _rejects(at) == [  # the open and the snoozed conversation
@@ -119,7 +119,7 @@ def test_salesforce_day_first_export_with_a_footer_previews_exact_counts(app):
     assert "Recognised as Salesforce cases report (salesforce-cases)" in _recognition(at)
     counts = _preview(at, SUPPORT_WF)
     assert counts == {"Records in the file": "10", "Accepted": "7", "Rejected": "3"}
-    captions = " ".join(c.value for c in at.caption).replace("\\", "")  # notes are escaped text
+    captions = shown(" ".join(c.value for c in at.caption))  # notes are escaped text
     assert "'Date/Time Opened' read as dmy timestamps" in captions
     assert _rejects(at)[-1] == (12, "Subject", "wrong field count (too few fields)")  # the footer
 

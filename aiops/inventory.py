@@ -13,7 +13,7 @@ from aiops.auth import Actor
 from aiops.errors import Conflict
 from aiops.store import Store, Tx
 from aiops.workflow import FIELDS, Workflow
-from aiops.workflow_reads import COLUMNS, get_workflow, load_workflows
+from aiops.workflow_reads import COLUMNS, departments, get_workflow, identity_key, load_workflows
 
 
 @dataclass
@@ -21,27 +21,6 @@ class SaveResult:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-
-
-def identity_key(text: str) -> str:
-    """Workflow ids and department names are one identity whatever their case and spacing."""
-    return " ".join(text.split()).lower()
-
-
-def known_department(db: Reader, name: str) -> str | None:
-    """The stored spelling of a department that ``name`` names ignoring case and spacing."""
-    key = identity_key(name)
-    return next((d for d in departments(db) if identity_key(d) == key), None)
-
-
-def known_workflow_id(db: Reader, workflow_id: str) -> str | None:
-    """The stored spelling of the workflow id that ``workflow_id`` names ignoring case and spacing."""
-    row = db.query_one(
-        "SELECT workflow_id FROM workflows WHERE lower(trim(workflow_id)) = lower(trim(?)) "
-        "ORDER BY created_at LIMIT 1",
-        [workflow_id],
-    )
-    return row[0] if row else None
 
 
 def _as_stored(tx: Tx, workflows: list[Workflow]) -> list[Workflow]:

@@ -32,3 +32,24 @@ def get_workflow(db: Reader, workflow_id: str) -> Workflow:
 
 def departments(db: Reader) -> list[str]:
     return [r[0] for r in db.query(_DEPARTMENTS)]
+
+
+def identity_key(text: str) -> str:
+    """Workflow ids and department names are one identity whatever their case and spacing."""
+    return " ".join(text.split()).lower()
+
+
+def known_department(db: Reader, name: str) -> str | None:
+    """The stored spelling of a department that ``name`` names ignoring case and spacing."""
+    key = identity_key(name)
+    return next((d for d in departments(db) if identity_key(d) == key), None)
+
+
+def known_workflow_id(db: Reader, workflow_id: str) -> str | None:
+    """The stored spelling of the workflow id that ``workflow_id`` names ignoring case and spacing."""
+    row = db.query_one(
+        "SELECT workflow_id FROM workflows WHERE lower(trim(workflow_id)) = lower(trim(?)) "
+        "ORDER BY created_at LIMIT 1",
+        [workflow_id],
+    )
+    return row[0] if row else None

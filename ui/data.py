@@ -11,10 +11,10 @@ import streamlit as st
 from aiops import governance
 from aiops.classifier import Classification
 from aiops.ingest.batches import list_batches
-from aiops.inventory import known_department, known_workflow_id
 from aiops.period import Period
 from aiops.period import default_period as default_period_of
 from aiops.views import CompanySettings, View, build_view, data_bounds, load_company
+from aiops.workflow_reads import known_department, known_workflow_id
 from ui.context import store
 
 

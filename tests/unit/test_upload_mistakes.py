@@ -259,7 +259,8 @@ def _workflow(workflow_id: str, department: str):
 
 
 def test_a_department_written_in_another_case_is_the_stored_department(demo):
-    from aiops.inventory import known_department, save_workflow
+    from aiops.inventory import save_workflow
+    from aiops.workflow_reads import known_department
 
     result = save_workflow(demo, ADMIN, _workflow("sup-new-drafts", "  SUPPORT "))
     assert result.created == ["sup-new-drafts"]

@@ -270,6 +270,17 @@ def _timing_answers(args: argparse.Namespace) -> dict[str, object]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def _measure_options(args: argparse.Namespace) -> dict[str, object]:
+    """What the upload measures, for any mapping (explicit, preset or canonical)."""
+    fields = {
+        "time_kind": args.time_kind,
+        "phase_only": args.phase,
+        "ai_assisted_column": args.ai_assisted_column,
+        "segment_column": args.segment_column,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 def _timing_mapping(args: argparse.Namespace):
     """An explicit mapping from the options; None for a preset or a canonical file."""
     from aiops.ingest.timings import TimingMapping
@@ -278,7 +289,7 @@ def _timing_mapping(args: argparse.Namespace):
     if args.preset or not given:
         return None
     try:
-        return TimingMapping(**given)
+        return TimingMapping(**given, **_measure_options(args))
     except ValidationError as e:
         raise MappingError(
             f"mapping: {e.errors()[0]['msg'].removeprefix('Value error, ')}",
@@ -287,7 +298,7 @@ def _timing_mapping(args: argparse.Namespace):
 
 
 def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
-    from aiops.errors import Conflict
+    from aiops.errors import Conflict, IngestError
     from aiops.ingest.presets import preset_name
     from aiops.ingest.timings import open_timing_import
 
@@ -300,9 +311,13 @@ def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
             preset=args.preset,
             loop=args.loop,
             answers=_timing_answers(args),
+            options=_measure_options(args),
         ) as upload,
     ):
         report = upload.report
+        if report.problems:  # refused at preview, dry run or not: nothing is written
+            out.json(report.to_json())
+            raise IngestError(report.problems[0], "nothing was written")
         if args.save_preset:
             preset_name(args.save_preset)  # refuse a taken name even on a dry run
         if not args.dry_run:
@@ -319,6 +334,8 @@ def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
     )
     for note in report.notes:
         out.line(f"  {note}")
+    for warning in report.warnings:
+        out.line(f"  Warning: {warning}")
     _print_rejects(out, report.rejects)
     if args.dry_run:
         out.line(
@@ -654,6 +671,19 @@ def _timing_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--loops-column", help="column with loops per row (default 1)")
     group.add_argument("--rework-column", help="column with rework minutes (default 0)")
     group.add_argument("--measured-at-column", help="column with when the loop ran")
+    group.add_argument(
+        "--time-kind",
+        choices=["hands_on", "elapsed"],
+        help="hands-on working time, or open → close calendar time (default: the preset's, else "
+        "hands_on; event logs elapsed)",
+    )
+    group.add_argument(
+        "--phase",
+        choices=["before", "after"],
+        help="the whole file is one phase (e.g. a baseline export): a go-live outside its data is allowed",
+    )
+    group.add_argument("--ai-assisted-column", help="column saying per loop if the AI helped (yes/no)")
+    group.add_argument("--segment-column", help="column with a segment per loop (priority, type, size...)")
     group.add_argument("--date-order", choices=["dmy", "mdy"], help="for dates like 03/04/2024")
     group.add_argument("--timezone", help="zone of timestamps without an offset (default UTC)")
     group.add_argument(

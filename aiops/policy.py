@@ -154,6 +154,10 @@ class EvidenceRules(_Strict):
     interval_level: float = Field(gt=0.5, lt=1)
     max_loop_minutes: float = Field(gt=0)
     run_rate_weeks: int = Field(ge=1, le=52)
+    # Loops longer than this are not hands-on time; when more than ``long_loop_share`` of an
+    # upload's loops are, it is flagged (elapsed_time).
+    long_loop_hours: float = Field(default=8, gt=0)
+    long_loop_share: float = Field(default=0.5, gt=0, lt=1)
 
 
 class CheckpointRules(_Strict):

@@ -6,13 +6,15 @@ import re
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from aiops.errors import MappingError
 from aiops.ingest.sniff import SourceFile
 from aiops.ingest.timestamps import DateOrder
 
 Unit = Literal["seconds", "minutes", "hours", "days", "hms"]
+TimeKind = Literal["hands_on", "elapsed"]
+Phase = Literal["before", "after"]
 
 
 def header_key(name: str) -> str:
@@ -44,6 +46,16 @@ def require_column(source: SourceFile, wanted: str, role: str) -> str:
             f"the file's columns are {shown}{more}",
         )
     return column
+
+
+def with_options(mapping: TimingMapping, options: dict[str, object]) -> TimingMapping:
+    """The mapping with the upload's own answers (time kind, one phase...) applied and checked."""
+    if not options:
+        return mapping
+    try:
+        return TimingMapping.model_validate(mapping.model_dump() | options)
+    except ValidationError as e:
+        raise MappingError(f"mapping: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from e
 
 
 def parse_assignments(pairs: list[str] | None) -> dict[str, str]:
@@ -78,6 +90,11 @@ class TimingMapping(BaseModel):
     date_order: DateOrder | None = None
     timezone: str = "UTC"
     business_hours: bool = False
+    # hands-on working time or open → close calendar time (None: an event log is elapsed, else hands-on)
+    time_kind: TimeKind | None = None
+    phase_only: Phase | None = None  # the lead says the whole file is one phase
+    ai_assisted_column: str | None = None  # yes/no per loop: done with the AI or without
+    segment_column: str | None = None  # priority, ticket type, deal size... per loop
 
     @field_validator("*", mode="before")
     @classmethod
@@ -102,8 +119,14 @@ class TimingMapping(BaseModel):
             raise ValueError("start and end columns go together")
         if modes[2] and not (self.case_column and self.timestamp_column):
             raise ValueError("an event log needs both a case column and a timestamp column")
-        if (self.phase_column is None) == (self.go_live is None):
+        if self.phase_column is not None and self.go_live is not None:
             raise ValueError("give exactly one of: a phase column, or a go-live date")
+        if self.phase_column is None and self.go_live is None and self.phase_only is None:
+            raise ValueError(
+                "give exactly one of: a phase column, or a go-live date (or say the file is one phase only)"
+            )
+        if modes[2] and (self.ai_assisted_column or self.segment_column):
+            raise ValueError("ai_assisted and segment columns need one row per loop, not an event log")
         if modes[0] and self.measured_at_column is None:
             raise ValueError("a duration column needs a measured-at column (when each loop ran)")
         return self
@@ -114,6 +137,11 @@ class TimingMapping(BaseModel):
             return "duration"
         return "span" if self.start_column else "events"
 
+    @property
+    def kind(self) -> TimeKind:
+        """The time kind: as given, else elapsed for an event log and hands-on otherwise."""
+        return self.time_kind or ("elapsed" if self.mode == "events" else "hands_on")
+
     def describe(self) -> str:
         what = {
             "duration": f"'{self.duration_column}' in {self.unit}",
@@ -121,5 +149,15 @@ class TimingMapping(BaseModel):
             "events": f"first → last '{self.timestamp_column}' per '{self.case_column}'",
         }
         phase = f"split at go-live {self.go_live}" if self.go_live else f"phase from '{self.phase_column}'"
+        if self.phase_only:
+            phase = f"{self.phase_only} go-live only" + (
+                f" ({phase})" if self.go_live or self.phase_column else ""
+            )
         hours = " (business hours)" if self.business_hours else ""
-        return f"loop time {what[self.mode]}{hours}; {phase}"
+        kind = "hands-on time" if self.kind == "hands_on" else "elapsed calendar time"
+        extra = "".join(
+            f"; {label} from '{column}'"
+            for label, column in (("AI-assisted", self.ai_assisted_column), ("segment", self.segment_column))
+            if column
+        )
+        return f"loop time {what[self.mode]}{hours}, {kind}; {phase}{extra}"

@@ -36,6 +36,9 @@ PRESET_FIELDS = (
     "date_order",
     "timezone",
     "business_hours",
+    "time_kind",
+    "ai_assisted_column",
+    "segment_column",
 )
 
 
@@ -278,6 +281,8 @@ _GUESSES: dict[str, tuple[str, ...]] = {
     "loops_column": ("loops",),
     "rework_column": ("rework_minutes", "rework"),
     "measured_at_column": ("measured_at",),
+    "ai_assisted_column": ("ai_assisted", "with_ai", "assisted"),
+    "segment_column": ("segment",),
 }
 
 

@@ -31,6 +31,10 @@ class TimingReport:
     duplicate_of: int | None = None
     batch_id: int | None = None
     notes: list[str] = field(default_factory=list)
+    # Why the upload cannot be committed as mapped (shown at preview; commit refuses).
+    problems: list[str] = field(default_factory=list)
+    # What the upload will be flagged for once committed (it may still be committed).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
@@ -58,6 +62,10 @@ class TimingReport:
             "encoding": self.encoding,
             "dialect": self.dialect,
             "notes": self.notes,
+            "time_kind": self.mapping.kind,
+            "phase_only": self.mapping.phase_only,
+            "problems": self.problems,
+            "warnings": self.warnings,
         }
 
 

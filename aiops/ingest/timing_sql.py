@@ -11,6 +11,7 @@ import duckdb
 
 from aiops.ingest.checks import Check
 from aiops.ingest.mapping import TimingMapping, Unit, require_column
+from aiops.ingest.measurement import loop_labels
 from aiops.ingest.reader import Staged
 from aiops.ingest.sniff import SourceFile
 from aiops.ingest.timestamps import TimestampFormat, detect_formats
@@ -119,6 +120,8 @@ def mapped_columns(source: SourceFile, mapping: TimingMapping) -> dict[str, str]
         "loops": mapping.loops_column,
         "rework": mapping.rework_column,
         "measured_at": mapping.measured_at_column,
+        "ai_assisted": mapping.ai_assisted_column,
+        "segment": mapping.segment_column,
     }
     return {
         role: require_column(source, wanted, role.replace("_", " "))
@@ -242,6 +245,7 @@ def row_projection(plan: Plan, max_minutes: float) -> tuple[str, list[Check]]:
         ]
     fields["loops"] = _count_field(plan, "loops", "1", checks, decimal)
     fields["rework_minutes"] = _count_field(plan, "rework", "0.0", checks, decimal)
+    fields |= loop_labels(plan.columns, role_text, checks)
     projection = ",\n       ".join(f"{sql} AS {name}" for name, sql in fields.items())
     return projection, checks
 

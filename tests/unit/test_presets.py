@@ -669,7 +669,7 @@ def test_cli_saved_preset_is_recognised_next_time_and_listed(capsys, demo_path, 
 
     code, second, err = run_cli(
         capsys, "timings", "import", str(april), "--preset", "auto", "--workflow", IT,
-        "--go-live", GO_LIVE, *db,
+        "--go-live", GO_LIVE, "--phase", "after", *db,
     )  # fmt: skip
     assert code == 0, err
     assert second["notes"][0].startswith("Recognised as saved preset 'ops-tracker' (ops-tracker)")

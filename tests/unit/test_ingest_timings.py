@@ -757,7 +757,11 @@ def test_batch_records_who_when_file_hash_mapping_and_counts(demo, admin):
         admin,
         TIMINGS / "span_rejects.csv",
         TimingMapping(
-            workflow=WF, start_column="created", end_column="resolved", go_live="2024-03-01", phase_only="after"
+            workflow=WF,
+            start_column="created",
+            end_column="resolved",
+            go_live="2024-03-01",
+            phase_only="after",  # one accepted loop: the file is one phase
         ),
     )
     row = demo.query_one(

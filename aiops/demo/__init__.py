@@ -8,6 +8,7 @@ exports a department lead would upload. Deterministic: a fixed seed and calendar
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import tomllib
 from collections.abc import Iterator
@@ -103,6 +104,7 @@ def demo_workflows() -> list[Workflow]:
     return [Workflow.model_validate(row) for row in frame.to_dict("records")]
 
 
+@functools.cache
 def _shocks(name: str, weeks: int) -> np.ndarray:
     """A weekly multiplicative shock series shared by every recipe naming it (its own stream)."""
     rng = np.random.default_rng([SEED, *name.encode()])

@@ -3,16 +3,15 @@ outside the data (refused at preview), and a hands-on upload that looks like cal
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from aiops.cli import main
 from aiops.errors import IngestError, MappingError
 from aiops.ingest.timings import TimingMapping, import_timings, open_timing_import
 from aiops.inventory import save_workflow
 from aiops.workflow import Workflow
+from tests.conftest import run_cli
 
 WF = "ops-triage"
 CANONICAL = "workflow_id,phase,measured_at,duration_minutes\n"
@@ -40,12 +39,6 @@ def span_file(tmp_path: Path) -> Path:
         "2024-03-11 09:00,2024-03-11 09:20\n"
         "2024-03-20 09:00,2024-03-20 09:10\n",
     )
-
-
-def cli(capsys, *argv: str) -> tuple[int, dict | None, str]:
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, (json.loads(out.out) if out.out.strip() else None), out.err
 
 
 def counts(store) -> tuple:
@@ -85,9 +78,9 @@ def test_ticket_presets_default_to_elapsed_and_the_cli_can_override(capsys, db, 
     )
     base = ["timings", "import", str(path), "--preset", "jira-issues-api", "--workflow", WF,
             "--go-live", "2024-03-05", "--db", str(db.path), "--json"]  # fmt: skip
-    code, preset_default, err = cli(capsys, *base, "--dry-run")
+    code, preset_default, err = run_cli(capsys, *base, "--dry-run")
     assert code == 0, err and preset_default["time_kind"] == "elapsed"
-    code, overridden, err = cli(capsys, *base, "--time-kind", "hands_on")
+    code, overridden, err = run_cli(capsys, *base, "--time-kind", "hands_on")
     assert code == 0, err
     assert overridden["time_kind"] == "hands_on"
     assert db.query("SELECT DISTINCT time_kind FROM timing_samples") == [("hands_on",)]
@@ -179,7 +172,7 @@ def test_go_live_outside_the_data_is_refused_at_preview_and_nothing_is_written(
     args = ["timings", "import", str(span_file(tmp_path)), "--workflow", WF, "--start-column", "created",
             "--end-column", "resolved", "--go-live", go_live, "--db", str(db.path), "--json"]  # fmt: skip
     before = counts(db)
-    code, payload, err = cli(capsys, *args, *(["--dry-run"] if dry_run else []))
+    code, payload, err = run_cli(capsys, *args, *(["--dry-run"] if dry_run else []))
     assert code == 1
     assert err.strip() == f"aiops: error: {message} (nothing was written)"
     assert payload is not None and payload["problems"] == [message] and payload["batch_id"] is None
@@ -198,7 +191,7 @@ def test_go_live_outside_the_data_is_refused_by_the_domain_commit_too(db, admin,
 
 
 def test_phase_before_commits_a_baseline_only_file_and_records_it(capsys, db, tmp_path):
-    code, payload, err = cli(
+    code, payload, err = run_cli(
         capsys, "timings", "import", str(span_file(tmp_path)), "--workflow", WF, "--start-column", "created",
         "--end-column", "resolved", "--go-live", "2024-04-01", "--phase", "before",
         "--db", str(db.path), "--json",
@@ -210,7 +203,7 @@ def test_phase_before_commits_a_baseline_only_file_and_records_it(capsys, db, tm
 
 
 def test_phase_only_contradicted_by_the_go_live_is_refused(capsys, db, tmp_path):
-    code, payload, err = cli(
+    code, payload, err = run_cli(
         capsys, "timings", "import", str(span_file(tmp_path)), "--workflow", WF, "--start-column", "created",
         "--end-column", "resolved", "--go-live", "2024-03-10", "--phase", "before",
         "--db", str(db.path), "--json",

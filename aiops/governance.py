@@ -41,9 +41,8 @@ def evidence_by_workflow(db: Reader, policy: Policy, now: datetime) -> dict[str,
     events = {row[0]: row[1:] for row in db.query(_EVENTS)}
     since = dict(db.query(_SINCE_RESET))
     evidence = {}
-    for row in metrics[["workflow_id", "evidence", "samples_before", "samples_after"]].itertuples(
-        index=False
-    ):
+    columns = ["workflow_id", "evidence", "samples_before", "samples_after", "design", "warnings"]
+    for row in metrics[columns].itertuples(index=False):
         removed_at, incident_at = events.get(row.workflow_id, (None, None))
         evidence[row.workflow_id] = Evidence(
             label=row.evidence,
@@ -52,6 +51,8 @@ def evidence_by_workflow(db: Reader, policy: Policy, now: datetime) -> dict[str,
             last_checkpoint_removed_at=removed_at,
             after_samples_since_reset=since.get(row.workflow_id, 0),
             last_incident_at=incident_at,
+            design=row.design,
+            warnings=tuple(row.warnings),
         )
     return evidence
 

@@ -154,10 +154,26 @@ class EvidenceRules(_Strict):
     interval_level: float = Field(gt=0.5, lt=1)
     max_loop_minutes: float = Field(gt=0)
     run_rate_weeks: int = Field(ge=1, le=52)
+    # Designs and validity checks (aiops.estimates); defaults keep older stored policies readable.
+    min_weeks_before: int = Field(default=8, ge=3)
+    min_weeks_after: int = Field(default=4, ge=2)
+    seasonal_weeks: int = Field(default=52, ge=26)
+    min_concurrent_weeks: int = Field(default=4, ge=1)
+    min_comparison_weeks: int = Field(default=4, ge=2)
+    trend_p_value: float = Field(default=0.05, gt=0, lt=1)
+    trend_min_share: float = Field(default=0.05, ge=0)
+    stale_baseline_weeks: int = Field(default=26, ge=1)
     # Loops longer than this are not hands-on time; when more than ``long_loop_share`` of an
     # upload's loops are, it is flagged (elapsed_time).
     long_loop_hours: float = Field(default=8, gt=0)
     long_loop_share: float = Field(default=0.5, gt=0, lt=1)
+    outlier_fence: float = Field(default=6, ge=3)
+    dominant_share: float = Field(default=0.25, gt=0, le=1)
+    censor_fraction: float = Field(default=0.1, gt=0, le=1)
+    mix_shift_distance: float = Field(default=0.1, gt=0, le=1)
+    gate_designs: list[Literal["concurrent", "comparison", "trend_adjusted", "before_after"]] = Field(
+        default=["concurrent", "comparison", "trend_adjusted"]
+    )
 
 
 class CheckpointRules(_Strict):

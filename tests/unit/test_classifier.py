@@ -20,7 +20,7 @@ from aiops.workflow_reads import get_workflow
 
 POLICY = load_policy()
 NOW = datetime(2026, 6, 1, 12, 0)
-SAVING = Evidence(label="saving", n_before=40, n_after=40)
+SAVING = Evidence(label="saving", n_before=40, n_after=40, design="trend_adjusted")
 ROLLOUT_KEYS = (
     "risk_level",
     "owner",
@@ -599,6 +599,7 @@ def removed(weeks_ago: float, samples: int, incident_weeks_ago: float | None = N
     removed_at = NOW - timedelta(weeks=weeks_ago)
     return Evidence(
         label="saving",
+        design="trend_adjusted",
         n_before=40,
         n_after=80,
         last_checkpoint_removed_at=removed_at,
@@ -662,7 +663,13 @@ def test_ladder_resumes_once_fresh_evidence_follows_the_incident():
 
 
 def test_an_incident_without_any_removal_also_restarts_the_clock():
-    evidence = Evidence(label="saving", n_before=40, n_after=80, last_incident_at=NOW - timedelta(days=2))
+    evidence = Evidence(
+        label="saving",
+        design="trend_adjusted",
+        n_before=40,
+        n_after=80,
+        last_incident_at=NOW - timedelta(days=2),
+    )
     advice = classify(wf(checkpoints=TWO_CHECKPOINTS), evidence).next_checkpoint
     assert advice.checkpoint is None and "incident" in advice.reason
 

@@ -58,14 +58,18 @@ def estimate(
     conc = concurrent(cells, rules.min_concurrent_weeks, rules.min_samples_per_phase)
     weeks = weekly_means(cells, shares, mixed - set(conc.index))
     others = series_by_id(pooled_weekly(cells[cells.workflow_id.isin(set(comparisons.values()))]))
-    for workflow_id, series in split(weeks[weeks.workflow_id.isin(set(both))]):
+    # Censored exports: weekly means by close date are shaped by the window itself (early weeks
+    # can only hold short loops), so only the restricted before/after comparison is sound.
+    censored = wide.censored_before.eq(True) | wide.censored_after.eq(True)
+    modelled = set(both) - set(wide.index[censored])
+    fitted: dict[str, list] = {}
+    for workflow_id, series in split(weeks[weeks.workflow_id.isin(modelled)]):
         other = others.get(comparisons.get(workflow_id, ""))
         design, fit, found = _design(workflow_id in conc.index, series, other, rules)
         warnings[workflow_id] += found
         if design == "concurrent":
             c = conc.loc[workflow_id]
-            values = [design, c.saving, c["var"], c.dof, c.baseline, c.period_loops, c.recent_loops]
-            out.loc[workflow_id, RESULT[:7]] = values
+            fitted[workflow_id] = [design, c.saving, c["var"], c.dof, c.baseline, c.period_loops, c.recent_loops]
             if c.mix > rules.mix_shift_distance:
                 warnings[workflow_id].append("mix_shift")
             continue
@@ -73,7 +77,12 @@ def estimate(
             warnings[workflow_id].append("mix_shift")
         if fit is not None:
             s = fit.saving
-            out.loc[workflow_id, RESULT[:5]] = [design, s.value, s.var, s.dof, fit.baseline]
+            fitted[workflow_id] = [design, s.value, s.var, s.dof, fit.baseline]
+    for width in (5, 7):
+        chosen = {w: v for w, v in fitted.items() if len(v) == width}
+        if chosen:
+            values = pd.DataFrame(list(chosen.values()), index=list(chosen), columns=RESULT[:width])
+            out.update(values)
     out["warnings"] = [sorted(set(warnings.get(w, []))) for w in out.index]
     elapsed = wide.elapsed_before.astype("boolean").fillna(False) | wide.elapsed_after.astype(
         "boolean"

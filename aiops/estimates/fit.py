@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy.special import stdtr
 from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.sandwich_covariance import cov_hac
 
@@ -22,7 +22,7 @@ class Coef:
     def p_value(self) -> float:
         if not self.var > 0:
             return 0.0 if self.value else 1.0
-        return float(2 * stats.t.sf(abs(self.value) / np.sqrt(self.var), self.dof))
+        return float(2 * stdtr(self.dof, -abs(self.value) / np.sqrt(self.var)))
 
 
 def newey_west_lags(weeks: int) -> int:

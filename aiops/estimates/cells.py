@@ -100,7 +100,8 @@ cells AS (
     FROM kept GROUP BY workflow_id, phase, week_number, ai_assisted, segment
 )
 SELECT c.* EXCLUDE (week_number),
-       TIMESTAMP '1970-01-05' + to_days(CAST(c.week_number * 7 AS INTEGER)) AS week, f.median_per_loop, f.raw_samples, h.censored
+       TIMESTAMP '1970-01-05' + to_days(CAST(c.week_number * 7 AS INTEGER)) AS week,
+       f.median_per_loop, f.raw_samples, h.censored
 FROM cells c JOIN fence f USING (workflow_id, phase) JOIN horizon h USING (workflow_id)
 """
 

@@ -69,7 +69,8 @@ def estimate(
         warnings[workflow_id] += found
         if design == "concurrent":
             c = conc.loc[workflow_id]
-            fitted[workflow_id] = [design, c.saving, c["var"], c.dof, c.baseline, c.period_loops, c.recent_loops]
+            fitted[workflow_id] = [design, c.saving, c["var"], c.dof, c.baseline]
+            fitted[workflow_id] += [c.period_loops, c.recent_loops]
             if c.mix > rules.mix_shift_distance:
                 warnings[workflow_id].append("mix_shift")
             continue

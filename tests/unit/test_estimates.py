@@ -331,3 +331,59 @@ def test_simulated_stale_tickets_move_the_estimate_less_than_5_minutes(simulated
     result = simulated["3 x 60-day outliers, no effect"]
     assert result["shift"] <= 5
     assert abs(result["mean_estimate"] - result["truth"]) <= 1
+
+
+# -- the metrics frame ---------------------------------------------------------------------------------
+
+
+def _store_with(store, admin, rows: pd.DataFrame) -> None:
+    from aiops.inventory import save_workflows
+
+    ids = sorted(rows.workflow_id.unique())
+    items = [Workflow(workflow_id=i, name=f"Workflow {i}", department="Ops") for i in ids]
+    store.write(admin, lambda tx: save_workflows(tx, items, "test"))
+
+    def load(tx):
+        tx.cursor.register("fixture_rows", rows)
+        tx.execute(
+            "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at, duration_minutes, loops,"
+            " rework_minutes, time_kind, ai_assisted, segment) SELECT 1, workflow_id, phase, measured_at,"
+            " duration_minutes, loops, rework_minutes, time_kind, ai_assisted, segment FROM fixture_rows"
+        )
+
+    store.write(admin, load)
+
+
+def test_metrics_frame_reports_elapsed_time_as_cycle_time_and_never_as_hours(store, admin):
+    from aiops.metrics import rollup, workflow_metrics
+
+    noise = jitter(8, 24, 30)
+    elapsed = loops("tickets", range(6), lambda w: 4000 - 1440 * (w >= 3) + noise[w], phase=after_from(3))
+    hands_on = loops("drafts", range(6), lambda w: 30 - 10 * (w >= 3) + noise[w] / 100, phase=after_from(3))
+    _store_with(store, admin, pd.concat([elapsed.assign(time_kind="elapsed"), hands_on], ignore_index=True))
+    m = workflow_metrics(store, store.policy.evidence).set_index("workflow_id")
+    t = m.loc["tickets"]
+    assert t.time_kind == "elapsed" and "elapsed_time" in t.warnings
+    assert t.hours_returned == 0 and np.isnan(t.hours_returned_low) and t.loops_removed == 0
+    assert t.cycle_time_change_days == pytest.approx(t.saved_per_loop / 1440)
+    assert t.cycle_time_change_low < t.cycle_time_change_days < t.cycle_time_change_high
+    d = m.loc["drafts"]
+    assert d.time_kind == "hands_on" and d.design == "before_after" and np.isnan(d.cycle_time_change_days)
+    assert d.hours_returned == pytest.approx(d.saved_per_loop * d.period_loops_after / 60)
+    company = rollup(m.reset_index(), None, 0.95).iloc[0]
+    assert company.hours_returned == pytest.approx(d.hours_returned)
+
+
+def test_workflows_list_json_carries_design_and_warnings(admin, tmp_path, capsys):
+    import json
+
+    from aiops.cli import main
+    from aiops.store import Store
+
+    rows = loops("w", range(24), lambda w: 36 - w - 5 * (w >= 12), phase=after_from(12))
+    with Store(tmp_path / "cli.duckdb") as store:
+        _store_with(store, admin, rows)
+    assert main(["workflows", "list", "--db", str(tmp_path / "cli.duckdb"), "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["design"] == "trend_adjusted"
+    assert listed["warnings"] == ["baseline_trend"]

@@ -97,7 +97,7 @@ def estimate_rows(
     con.register("rows_frame", rows[COLUMNS])
     con.execute("INSERT INTO timing_samples SELECT * FROM rows_frame")
     far = pd.Timestamp("2100-01-01").to_pydatetime()
-    _, est = estimate(load_cells(DuckDb(con), rules, None, None, far), comparisons or {}, rules)
+    _, est = estimate(load_cells(DuckDb(con), rules, None, None, (far, far)), comparisons or {}, rules)
     con.close()
     return est
 

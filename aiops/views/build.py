@@ -212,7 +212,9 @@ def _frame(
     )
     f["stop_conditions"] = f.stop_conditions.map(list)
     elapsed = f.time_kind.eq("elapsed")
-    f["counted"] = (f.evidence != "insufficient") & ~elapsed & f.hours_returned.notna()
+    # counts_in_hours: also False for hands-on uploads of mostly day-long loops (elapsed_time warning)
+    counts = f.counts_in_hours.fillna(False).astype(bool) if "counts_in_hours" in f else True
+    f["counted"] = (f.evidence != "insufficient") & ~elapsed & f.hours_returned.notna() & counts
     has_stops = f.stop_conditions.map(len) > 0
     f["banked"] = f.counted & ~has_stops
     f["at_risk"] = f.counted & has_stops

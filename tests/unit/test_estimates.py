@@ -380,7 +380,10 @@ def test_workflows_list_json_carries_design_and_warnings(admin, tmp_path, capsys
     from aiops.cli import main
     from aiops.store import Store
 
-    rows = loops("w", range(24), lambda w: 36 - w - 5 * (w >= 12), phase=after_from(12))
+    # October 2024 to March 2025, so that the list's default period (the last complete quarter
+    # with data, 2025Q1) holds 12 weeks of baseline and the after phase.
+    rows = loops("w", range(26), lambda w: 36 - w - 5 * (w >= 12), phase=after_from(12))
+    rows["measured_at"] -= timedelta(weeks=13)
     with Store(tmp_path / "cli.duckdb") as store:
         _store_with(store, admin, rows)
     assert main(["workflows", "list", "--db", str(tmp_path / "cli.duckdb"), "--json"]) == 0

@@ -42,7 +42,14 @@ WITH s AS (
 phase_bounds AS (
     SELECT workflow_id, phase, count(*) AS raw_samples,
            quantile_cont(per_loop, [0.25, 0.5, 0.75]) AS q,
-           max(per_loop) AS longest, min(end_minute) AS first_end, max(end_minute) AS last_end
+           max(per_loop) AS longest, min(end_minute) AS first_end, max(end_minute) AS last_end,
+           -- Loops done count whether or not they enter the estimate (outliers, censoring).
+           coalesce(sum(loops) FILTER (WHERE CAST($start AS TIMESTAMP) IS NULL
+                                        OR measured_at >= CAST($start AS TIMESTAMP)), 0)
+               AS phase_period_loops,
+           coalesce(sum(loops) FILTER (WHERE measured_at >= CAST($recent_start AS TIMESTAMP)
+                                        AND measured_at < CAST($recent_end AS TIMESTAMP)), 0)
+               AS phase_recent_loops
     FROM s GROUP BY workflow_id, phase
 ),
 fence AS (
@@ -101,7 +108,7 @@ cells AS (
 )
 SELECT c.* EXCLUDE (week_number),
        TIMESTAMP '1970-01-05' + to_days(CAST(c.week_number * 7 AS INTEGER)) AS week,
-       f.median_per_loop, f.raw_samples, h.censored
+       f.median_per_loop, f.raw_samples, f.phase_period_loops, f.phase_recent_loops, h.censored
 FROM cells c JOIN fence f USING (workflow_id, phase) JOIN horizon h USING (workflow_id)
 """
 

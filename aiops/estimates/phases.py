@@ -28,9 +28,10 @@ def phase_stats(cells: pd.DataFrame) -> pd.DataFrame:
     f["first_measured"] = g.first_measured.min()
     f["last_measured"] = g.last_measured.max()
     f["elapsed"] = g.elapsed.max().astype(bool)
-    f[["median_per_loop", "raw_samples", "censored"]] = g[
-        ["median_per_loop", "raw_samples", "censored"]
-    ].first()
+    firsts = ["median_per_loop", "raw_samples", "censored", "phase_period_loops", "phase_recent_loops"]
+    f[firsts] = g[firsts].first()
+    # Every loop done in the period counts, also those left out of the estimate.
+    f["period_loops"], f["recent_loops"] = f.pop("phase_period_loops"), f.pop("phase_recent_loops")
     f["mean_per_loop"] = f.minutes / f.loops
     f["var_mean"] = ratio_variance(f.samples, f.loops, f.minutes, f.syy, f.sxy, f.sxx)
     return f.drop(columns=["syy", "sxy", "sxx"])

@@ -227,10 +227,6 @@ def _highest_first(signal: Signal) -> int:
     return -RISK_ORDER[signal.level]
 
 
-def highest_level(signals: list[Signal]) -> RiskLevel:
-    return max((s.level for s in signals), key=RISK_ORDER.__getitem__, default="low")
-
-
 def stop_conditions(workflow: Workflow) -> list[StopCondition]:
     codes = []
     if not workflow.owner:

@@ -15,6 +15,8 @@ from aiops.store import Store, Tx
 from aiops.workflow import FIELDS, Workflow
 from aiops.workflow_reads import COLUMNS, get_workflow, load_workflows
 
+_CREATED_AT = "SELECT workflow_id, created_at FROM workflows WHERE workflow_id IN (SELECT unnest($ids))"
+
 
 @dataclass
 class SaveResult:
@@ -74,12 +76,7 @@ def _check_comparisons(tx: Tx, workflows: list[Workflow]) -> None:
 
 def _replace_rows(tx: Tx, workflows: list[Workflow], updated_ids: list[str]) -> None:
     """Delete-then-insert in one statement pair: bulk, and keeps each row's created_at."""
-    created = dict(
-        tx.query(
-            "SELECT workflow_id, created_at FROM workflows WHERE workflow_id IN (SELECT unnest(?))",
-            [updated_ids],
-        )
-    )
+    created = dict(tx.query(_CREATED_AT, {"ids": updated_ids}))
     rows = pd.DataFrame([w.model_dump() for w in workflows])
     rows["created_at"] = [created.get(i, tx.now) for i in rows.workflow_id]
     rows["updated_at"] = tx.now

@@ -65,7 +65,6 @@ FIELDS = (
     "ai_monthly_cost",
 )
 LIST_FIELDS = ("data_touched", "changes", "checkpoints")
-TOKEN_FIELDS = ("data_touched", "changes", "customer_impact", "review_requirement")
 VOCABULARY = {
     "data_touched": DATA_TOUCHED,
     "changes": CHANGES,

@@ -145,23 +145,6 @@ def stage_csv(
     return staged
 
 
-def sample_csv(cursor: duckdb.DuckDBPyConnection, source: SourceFile, rows: int = 2000) -> str:
-    """The first ``rows`` records as text, in a temporary table (reading stops early)."""
-    table = f"sample_{uuid.uuid4().hex[:12]}"
-    try:
-        # ignore_errors is safe here: the sample only shows formats; nothing is counted from it.
-        cursor.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT * FROM read_csv({sql_literal(str(source.path))}, "
-            f"{read_options(source)}, ignore_errors=true) LIMIT {int(rows)}"
-        )
-    except duckdb.Error as e:
-        raise IngestError(
-            f"the file could not be read as CSV: {_first_line(e)}",
-            "check that it is a CSV export; nothing was written",
-        ) from e
-    return table
-
-
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0][:300]
 

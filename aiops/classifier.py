@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
@@ -121,7 +121,7 @@ class Classification:
     def stop_codes(self) -> list[str]:
         return [s.code for s in self.stop_conditions]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return _CLASSIFICATION.dump_python(self, mode="json")
 
     def to_json(self) -> str:

@@ -5,6 +5,7 @@ audited with before and after values. Reads are in ``aiops.workflow_reads``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -91,7 +92,7 @@ def _replace_rows(tx: Tx, workflows: list[Workflow], updated_ids: list[str]) -> 
         tx.cursor.unregister("incoming_workflows")
 
 
-def _diff(before: Workflow, after: Workflow) -> dict[str, list]:
+def _diff(before: Workflow, after: Workflow) -> dict[str, list[Any]]:
     """Changed fields as {field: [before, after]}."""
     return {
         name: [getattr(before, name), getattr(after, name)]
@@ -172,7 +173,7 @@ def record_incident(store: Store, actor: Actor, workflow_id: str, note: str) -> 
     store.write(actor, run)
 
 
-def _update_fields(tx: Tx, workflow: Workflow, diff: dict, action: str) -> None:
+def _update_fields(tx: Tx, workflow: Workflow, diff: dict[str, Any], action: str) -> None:
     assignments = ", ".join(f'"{name}" = ?' for name in diff)
     values = [getattr(workflow, name) for name in diff]
     tx.execute(

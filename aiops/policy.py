@@ -10,7 +10,7 @@ from functools import cached_property
 from importlib import resources
 from operator import itemgetter
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -434,7 +434,9 @@ def _readable(pattern: str) -> str:
 
 def _alternatives(pattern: str) -> list[str]:
     """The top-level alternatives of a regex (``a|b(c|d)`` → ``a``, ``b(c|d)``)."""
-    parts, current, depth, in_class, escaped = [], [], 0, False, False
+    parts: list[str] = []
+    current: list[str] = []
+    depth, in_class, escaped = 0, False, False
     for ch in pattern:
         if escaped:
             escaped = False
@@ -499,7 +501,7 @@ def _whole_word_match(regex: re.Pattern[str], text: str, position: int, end: int
 def _literal_prefixes(pattern: str) -> set[tuple[str, bool]] | None:
     """The literal start (lower case) of each alternative of ``pattern`` and whether it is a
     whole word, or None when some alternative does not start with a literal word character."""
-    from re import _parser  # the stdlib's own regex parser: exact, no guessing
+    from re import _parser  # type: ignore[attr-defined]  # the stdlib's regex parser (private): exact
 
     try:
         return _literal_prefixes_of_ops(list(_parser.parse(pattern, re.IGNORECASE)))
@@ -507,8 +509,8 @@ def _literal_prefixes(pattern: str) -> set[tuple[str, bool]] | None:
         return None
 
 
-def _literal_prefixes_of_ops(ops: list, top: bool = True) -> set[tuple[str, bool]] | None:
-    from re import _parser
+def _literal_prefixes_of_ops(ops: list[Any], top: bool = True) -> set[tuple[str, bool]] | None:
+    from re import _parser  # type: ignore[attr-defined]
 
     if not ops:
         return None
@@ -537,7 +539,7 @@ def _literal_prefixes_of_ops(ops: list, top: bool = True) -> set[tuple[str, bool
 def _required_literals(pattern: str) -> tuple[tuple[str, ...], ...]:
     """Literal texts every match of ``pattern`` contains (lower case), as alternatives:
     ``benefits? (?:claims?|appeals?)`` needs "benefit" and one of "claim" or "appeal"."""
-    from re import _parser
+    from re import _parser  # type: ignore[attr-defined]
 
     required: list[tuple[str, ...]] = []
 
@@ -547,7 +549,7 @@ def _required_literals(pattern: str) -> tuple[tuple[str, ...], ...]:
             required.append((text,))
         run.clear()
 
-    def walk(ops: list) -> None:
+    def walk(ops: list[Any]) -> None:
         run: list[str] = []
         for op, arg in ops:
             if op is _parser.LITERAL:
@@ -558,8 +560,9 @@ def _required_literals(pattern: str) -> tuple[tuple[str, ...], ...]:
                 walk(list(arg[-1]))
             elif op is _parser.BRANCH:
                 starts = [_literal_prefixes_of_ops(list(b), top=False) for b in arg[1]]
-                if all(starts):
-                    required.append(tuple(sorted({s for group in starts for s, _ in group})))
+                groups = [group for group in starts if group]
+                if len(groups) == len(starts):
+                    required.append(tuple(sorted({s for group in groups for s, _ in group})))
         flush(run)
 
     try:

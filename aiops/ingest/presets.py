@@ -100,7 +100,7 @@ class Preset(BaseModel):
         header names, where the tool writes it there)."""
         fields: dict[str, object] = {}
         for field, value in self.loop(loop).mapping.items():
-            if field.endswith("_column"):
+            if field.endswith("_column") and not isinstance(value, bool):
                 header = self.find(headers, value)
                 if header is None:
                     raise MappingError(

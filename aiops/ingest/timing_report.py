@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -44,7 +45,7 @@ class TimingReport:
     def duplicate(self) -> bool:
         return self.duplicate_of is not None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
             "accepted": self.accepted,

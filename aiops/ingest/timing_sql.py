@@ -138,7 +138,7 @@ def read_types(
     or without an offset, h:mm:ss, day-first dates, a time zone of the mapping): DuckDB 1.5's
     read_csv turns an unparseable TIMESTAMPTZ value into NULL without a reject, which would report
     "missing value" for a value that is present but unreadable."""
-    types = {role: "DOUBLE" for role in ("loops", "rework") if role in columns}
+    types: dict[str, str] = {role: "DOUBLE" for role in ("loops", "rework") if role in columns}
     if "duration" in columns and mapping.unit != "hms":
         types["duration"] = "DOUBLE"
     return types
@@ -165,7 +165,7 @@ def row_projection(plan: Plan, max_minutes: float) -> tuple[str, list[Check]]:
         fields["workflow_raw"] = role_text("workflow")
         checks.append(Check("workflow_raw IS NULL", plan.col("workflow"), "missing value"))
     else:
-        fields["workflow_raw"] = sql_literal(m.workflow)
+        fields["workflow_raw"] = sql_literal(m.workflow or "")
     if m.mode == "duration":
         col = plan.col("duration")
         fields["duration_minutes"] = (

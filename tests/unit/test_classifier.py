@@ -863,6 +863,7 @@ additions = st.one_of(
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(workflow=workflows(), addition=additions)
 def test_property_adding_a_signal_never_lowers_the_risk(workflow, addition):
@@ -887,6 +888,7 @@ def test_property_adding_a_signal_never_lowers_the_risk(workflow, addition):
         assert RISK_ORDER[after.risk] >= RISK_ORDER[before.risk]
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(workflow=workflows(), evidence=evidences)
 def test_property_removing_the_owner_always_pauses(workflow, evidence):
@@ -896,6 +898,7 @@ def test_property_removing_the_owner_always_pauses(workflow, evidence):
     assert "no_owner" in result.stop_codes
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(workflow=workflows(), evidence=evidences)
 def test_property_rollout_always_has_seven_non_empty_rules(workflow, evidence):
@@ -905,6 +908,7 @@ def test_property_rollout_always_has_seven_non_empty_rules(workflow, evidence):
     assert rollout["risk_level"] == result.risk
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(workflow=workflows(), evidence=evidences)
 def test_property_high_risk_is_never_autonomous(workflow, evidence):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from aiops.classifier import STATUSES, STOP_CONDITIONS
 from aiops.demo import RECIPES, build_demo, demo_workflows
 
@@ -52,6 +54,7 @@ def test_demo_timings_are_heavy_tailed(demo):
     assert mean > median * 1.1  # lognormal: the mean sits above the median
 
 
+@pytest.mark.slow
 def test_demo_is_deterministic(demo, tmp_path):
     with build_demo(tmp_path / "again.duckdb") as again:
         query = (

@@ -892,6 +892,7 @@ print("COMMITTED", flush=True)
 """
 
 
+@pytest.mark.slow
 def test_import_killed_mid_transaction_leaves_no_partial_batch(demo_path, tmp_path, admin):
     big = tmp_path / "killed_import.csv"
     duckdb.sql(

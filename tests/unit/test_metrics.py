@@ -503,11 +503,13 @@ def _coverage(result: pd.DataFrame, truth: dict[str, float]) -> float:
     return float(((m.saved_low <= true) & (true <= m.saved_high)).mean())
 
 
+@pytest.mark.slow
 def test_simulation_interval_covers_the_true_saving_93_to_97_percent_with_one_loop_per_row(simulation):
     result, truths, _ = simulation
     assert 0.93 <= _coverage(result, truths["single"]) <= 0.97
 
 
+@pytest.mark.slow
 def test_simulation_interval_covers_the_true_saving_93_to_97_percent_with_aggregated_rows(simulation):
     result, truths, _ = simulation
     aggregated = result.loc[list(truths["aggregated"])]

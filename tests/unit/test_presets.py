@@ -25,6 +25,8 @@ from aiops.ingest.sniff import open_source
 from aiops.store import Store
 from tests.conftest import DATA, ROOT, realdata, run_cli
 
+pytestmark = pytest.mark.slow  # renders PDFs / runs the CLI over every real export: seconds each
+
 EXPORTS = DATA / "exports"
 SUPPORT = "sup-ticket-triage"  # demo workflows
 ENGINEERING = "eng-pr-review-prep"

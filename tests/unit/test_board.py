@@ -35,7 +35,7 @@ from aiops.report.summary import summarize
 from aiops.store import Store
 from aiops.workflow import Workflow
 
-pytestmark = pytest.mark.slow  # renders PDFs / runs the CLI over every real export: seconds each
+pytestmark = pytest.mark.slow  # renders board packs (PDF, HTML, charts): seconds each
 
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("x")'

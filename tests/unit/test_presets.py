@@ -25,7 +25,7 @@ from aiops.ingest.sniff import open_source
 from aiops.store import Store
 from tests.conftest import DATA, ROOT, realdata, run_cli
 
-pytestmark = pytest.mark.slow  # renders PDFs / runs the CLI over every real export: seconds each
+pytestmark = pytest.mark.slow  # runs the CLI over every real export: seconds each
 
 EXPORTS = DATA / "exports"
 SUPPORT = "sup-ticket-triage"  # demo workflows

@@ -15,13 +15,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from aiops.auth import Actor, local_admin
 from aiops.errors import AiopsError, MappingError, exit_code_for
 from aiops.settings import Settings
+
+if TYPE_CHECKING:  # the commands import what they need when they run, to start fast
+    import pandas as pd
+
+    from aiops.classifier import Classification
+    from aiops.ingest.timings import TimingMapping
+    from aiops.period import Period
+    from aiops.store import Store
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -58,7 +66,7 @@ def _actor(args: argparse.Namespace) -> Actor:
     return local_admin(args.actor)
 
 
-def _open(args: argparse.Namespace):
+def _open(args: argparse.Namespace) -> Store:
     from aiops.workspace import open_store
 
     return open_store(_settings(args), args.policy, _actor(args))
@@ -79,7 +87,8 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> int:
                 store.query_one(
                     "SELECT (SELECT count(*) FROM workflows), (SELECT count(*) FROM timing_samples), "
                     "(SELECT count(*) FROM upload_batches)"
-                ),
+                )
+                or (),
                 strict=True,
             )
         )
@@ -125,7 +134,7 @@ def cmd_workflows_import(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def _print_rejects(out: Output, rejects, lines_shown: int = 8) -> None:
+def _print_rejects(out: Output, rejects: pd.DataFrame, lines_shown: int = 8) -> None:
     """Rejects grouped by column and reason, with the first lines of each group."""
     if rejects.empty:
         return
@@ -233,7 +242,7 @@ def cmd_classify(args: argparse.Namespace, out: Output) -> int:
     return EXIT_REJECTED if report.rejected else EXIT_OK
 
 
-def _classification_json(c) -> dict:
+def _classification_json(c: Classification) -> dict[str, Any]:
     return {
         "workflow_id": c.workflow_id,
         "risk": c.risk,
@@ -281,7 +290,7 @@ def _measure_options(args: argparse.Namespace) -> dict[str, object]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def _timing_mapping(args: argparse.Namespace):
+def _timing_mapping(args: argparse.Namespace) -> TimingMapping | None:
     """An explicit mapping from the options; None for a preset or a canonical file."""
     from aiops.ingest.timings import TimingMapping
 
@@ -432,7 +441,7 @@ def cmd_report_board(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def _kpi_line(label: str, k: dict, currency: str) -> str:
+def _kpi_line(label: str, k: dict[str, Any], currency: str) -> str:
     return (
         f"{label:<12} {k['hours_returned']:>8.1f} h returned "
         f"[{k['hours_returned_low']:.1f}, {k['hours_returned_high']:.1f}]  "
@@ -445,7 +454,7 @@ def _kpi_line(label: str, k: dict, currency: str) -> str:
     )
 
 
-def _period(args: argparse.Namespace):
+def _period(args: argparse.Namespace) -> Period | None:
     """The period asked for; None (the default period: the last complete quarter with data) when
     none is given. ``--period all`` is all time."""
     from aiops.period import Period
@@ -540,7 +549,12 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from e
 
 
-def _add(sub, name: str, handler: Callable, help_text: str) -> argparse.ArgumentParser:
+def _add(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    handler: Callable[..., Any],
+    help_text: str,
+) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(handler=handler)
     _common(parser)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -269,7 +270,7 @@ class PurposeFinder:
         return found
 
     def find(
-        self, keyword: KeywordSignal, text: str, spans: list[tuple[int, int]] = ()
+        self, keyword: KeywordSignal, text: str, spans: Sequence[tuple[int, int]] = ()
     ) -> tuple[str, str, str] | None:
         """(concept phrase, purpose name, purpose phrase) near an occurrence of the keyword's
         concept in ``text`` (lower case), trying ``spans`` (known occurrences) first; or None."""

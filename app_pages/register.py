@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -81,6 +82,7 @@ with single:
         detection = st.text_input("How would a failure be noticed?", key="reg_detection")
         checkpoints = st.text_area("Checkpoints in place (one per line)", key="reg_checkpoints", height=80)
 
+    workflow: Workflow | None
     try:
         workflow = Workflow(
             workflow_id=workflow_id or "pending",
@@ -136,7 +138,7 @@ with single:
             if data.workflow_exists(revision(), workflow.workflow_id):
                 st.warning("A workflow with this id exists: registering updates it (audited).")
             registered = st.button("Register", type="primary", key="register") and run_action(
-                lambda: save_workflow(store(), me, workflow), f"Registered {plain(workflow.name)}."
+                partial(save_workflow, store(), me, workflow), f"Registered {plain(workflow.name)}."
             )
             if registered:
                 st.switch_page("app_pages/workflow_detail.py", query_params={"id": workflow.workflow_id})
@@ -150,11 +152,11 @@ with bulk:
         "Workflows CSV", type=["csv", "txt", "tsv"], key="bulk_file", max_upload_size=settings().max_upload_mb
     )
     if sheet is not None:
-        content = sheet.getvalue()
+        content, sheet_name = sheet.getvalue(), sheet.name
         path = Path(tempfile.gettempdir()) / f"aiops-workflows-{hashlib.sha256(content).hexdigest()[:16]}.csv"
         path.write_bytes(content)
         report: WorkflowImportReport | None = run_action(
-            lambda: read_workflows(store(), path, name=sheet.name)
+            lambda: read_workflows(store(), path, name=sheet_name)
         )
         if report is not None:
             c1, c2, c3 = st.columns(3)
@@ -204,7 +206,7 @@ with bulk:
                 key="bulk_confirm",
             ):
                 done = run_action(
-                    lambda: import_workflows(store(), me, path, skip_invalid=skip, name=sheet.name)
+                    lambda: import_workflows(store(), me, path, skip_invalid=skip, name=sheet_name)
                 )
                 if done is not None and done.committed:
                     st.success(

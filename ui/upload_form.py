@@ -117,7 +117,7 @@ def mapping_form(
             st.warning("You may not upload for any workflow. Ask an admin for the lead role.")
             return None
         fields["workflow"] = st.selectbox(
-            "Workflow", list(workflows), format_func=workflows.get, key=f"{base}_workflow"
+            "Workflow", list(workflows), format_func=lambda w: workflows[w], key=f"{base}_workflow"
         )
     else:
         fields["workflow_column"] = _column(
@@ -162,7 +162,7 @@ def mapping_form(
             fields["unit"] = st.selectbox(
                 "Unit",
                 units,
-                index=units.index(prefill.get("unit", "minutes")),
+                index=units.index(str(prefill.get("unit", "minutes"))),
                 format_func=lambda u: "h:mm:ss text" if u == "hms" else u,
                 key=f"{k}_unit",
             )

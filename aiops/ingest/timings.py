@@ -60,7 +60,7 @@ def canonical_mapping(source: SourceFile, phase_only: str | None = None) -> Timi
     return TimingMapping(
         workflow_column="workflow_id",
         phase_column="phase" if find_column(source, "phase") else None,
-        phase_only=phase_only,  # type: ignore[arg-type]
+        phase_only=phase_only,
         ai_assisted_column="ai_assisted" if find_column(source, "ai_assisted") else None,
         segment_column="segment" if find_column(source, "segment") else None,
         measured_at_column="measured_at",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 from datetime import datetime
 from typing import Any
@@ -126,9 +127,9 @@ DESIGN_FALLBACK = {
 }
 
 
-def _help(name: str) -> dict:
+def _help(name: str) -> dict[str, Any]:
     try:
-        import aiops.estimates as estimates  # the statistics slice's plain-language reasons
+        estimates = importlib.import_module("aiops.estimates")  # the statistics slice's plain words
     except ImportError:
         return {}
     return dict(getattr(estimates, name, {}))

@@ -11,6 +11,7 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -129,10 +130,10 @@ def data_bounds(store: Store) -> tuple[datetime | None, datetime | None]:
 
 def revision(store: Store) -> int:
     """The last audit row: every write appends one, so any write changes it."""
-    return int(store.query_one("SELECT coalesce(max(audit_id), 0) FROM audit_log")[0])
+    return int(store.query_value("SELECT coalesce(max(audit_id), 0) FROM audit_log"))
 
 
-_CACHE: OrderedDict[tuple, View] = OrderedDict()
+_CACHE: OrderedDict[tuple[Any, ...], View] = OrderedDict()
 _CACHE_SIZE = 16
 
 

@@ -8,6 +8,7 @@ removed) and the loops it applies to (AI-assisted loops for concurrent, all afte
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,7 +63,7 @@ def estimate(
     # can only hold short loops), so only the restricted before/after comparison is sound.
     censored = wide.censored_before.eq(True) | wide.censored_after.eq(True)
     modelled = set(both) - set(wide.index[censored])
-    fitted: dict[str, list] = {}
+    fitted: dict[str, list[Any]] = {}
     for workflow_id, series in split(weeks[weeks.workflow_id.isin(modelled)]):
         other = others.get(comparisons.get(workflow_id, ""))
         design, fit, found = _design(workflow_id in conc.index, series, other, rules)
@@ -113,12 +114,16 @@ def _design(
         before_days = series.day[~series.post]
         seasonal = (before_days.max() - before_days.min()) / 7 + 1 >= rules.seasonal_weeks
         design, fit = "trend_adjusted", trend_adjusted(series, seasonal)
-    if baseline_trend(series, fit.pre_trend if design == "trend_adjusted" else None, rules):
+    if baseline_trend(
+        series, fit.pre_trend if design == "trend_adjusted" and fit is not None else None, rules
+    ):
         found.append("baseline_trend")
     return design, fit, found
 
 
-def _before_after(wide: pd.DataFrame, cells: pd.DataFrame, shares, mixed: set[str]) -> pd.DataFrame:
+def _before_after(
+    wide: pd.DataFrame, cells: pd.DataFrame, shares: pd.DataFrame, mixed: set[str]
+) -> pd.DataFrame:
     """The unadjusted difference for every workflow (the default design); after phase at the
     baseline segment mix where the mix shifted."""
     ma, va = wide.mean_per_loop_after.astype(float), wide.var_mean_after.astype(float)

@@ -6,13 +6,17 @@ unadjusted before/after difference with its Welch degrees of freedom.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 SUMS = ["samples", "loops", "minutes", "rework_minutes", "syy", "sxy", "sxx", "period_loops", "recent_loops"]
 SUMS += ["long_loops"]
 
 
-def ratio_variance(n: pd.Series, loops: pd.Series, minutes: pd.Series, syy, sxy, sxx) -> pd.Series:
+def ratio_variance(
+    n: pd.Series, loops: pd.Series, minutes: pd.Series, syy: pd.Series, sxy: pd.Series, sxx: pd.Series
+) -> pd.Series:
     """Variance of sum(y)/sum(x) from the sums of a group's rows (NaN for a single row)."""
     n, loops = n.astype(float), loops.astype(float)
     mean = minutes / loops
@@ -37,7 +41,9 @@ def phase_stats(cells: pd.DataFrame) -> pd.DataFrame:
     return f.drop(columns=["syy", "sxy", "sxx"])
 
 
-def welch(mb, vb, nb, ma, va, na) -> tuple[pd.Series, pd.Series, pd.Series]:
+def welch(
+    mb: pd.Series, vb: pd.Series, nb: pd.Series, ma: pd.Series, va: pd.Series, na: pd.Series
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Difference of means (before - after), its variance and Welch-Satterthwaite dof."""
     var = vb + va
     dof = var**2 / (vb**2 / (nb - 1).clip(lower=1) + va**2 / (na - 1).clip(lower=1))
@@ -51,7 +57,7 @@ def segment_shares(cells: pd.DataFrame, by: str) -> pd.DataFrame:
     return (loops / loops.groupby(level=[0, 1]).transform("sum")).unstack(by)
 
 
-def mix_distance(shares: pd.DataFrame, a, b) -> pd.Series:
+def mix_distance(shares: pd.DataFrame, a: Any, b: Any) -> pd.Series:
     """Total-variation distance between the segment mixes ``a`` and ``b`` per workflow."""
     if a not in shares or b not in shares:
         return pd.Series(dtype=float)
@@ -59,7 +65,7 @@ def mix_distance(shares: pd.DataFrame, a, b) -> pd.Series:
     return diff.groupby(level=0).sum() / 2
 
 
-def reweighted_after(cells: pd.DataFrame, shares: pd.DataFrame, ids) -> pd.DataFrame:
+def reweighted_after(cells: pd.DataFrame, shares: pd.DataFrame, ids: Any) -> pd.DataFrame:
     """After-phase mean per loop and its variance at the baseline segment mix, for ``ids``:
     sum_s p_s mean_s over segments present in both phases (shares renormalised)."""
     after = cells[(cells.phase == "after") & cells.workflow_id.isin(ids) & cells.segment.notna()]

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DB     ?= data/aiops.duckdb
 PORT   ?= 8501
 
-.PHONY: run test bench lint install demo clean
+.PHONY: run test test-fast bench lint install demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ run: $(VENV)/.installed $(DB)
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
+# The quick loop while developing: everything but the tests marked slow (`make test` runs all).
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -m "not slow"
+
 bench: $(VENV)/.installed
 	@for script in $(filter-out bench/__init__.py,$(wildcard bench/*.py)); do \
 		echo "== $$script"; $(BIN)/python -m bench.$$(basename $$script .py) || exit 1; done
@@ -36,6 +40,7 @@ bench: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

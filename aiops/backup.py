@@ -15,7 +15,9 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import duckdb
 
@@ -36,7 +38,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _open_plain(path: Path):
+def _open_plain(path: Path) -> BinaryIO:
     """``path`` opened for reading only if it is a regular file, never through a symbolic link."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -51,7 +53,7 @@ def _open_plain(path: Path):
     return os.fdopen(fd, "rb")
 
 
-def _create_new(path: Path):
+def _create_new(path: Path) -> BinaryIO:
     """``path`` created for writing; refused if anything (a file, a link, even a dangling one) is there."""
     try:
         return path.open("xb")
@@ -59,7 +61,7 @@ def _create_new(path: Path):
         raise AiopsError(f"{path} already exists", "choose an empty directory for the backup") from e
 
 
-def _copy(source, target, digest) -> None:
+def _copy(source: BinaryIO, target: BinaryIO, digest: hashlib._Hash) -> None:
     for chunk in iter(lambda: source.read(_CHUNK), b""):
         digest.update(chunk)
         target.write(chunk)
@@ -71,7 +73,7 @@ def table_counts(store: Store) -> dict[str, int]:
     return _counts(store.query)
 
 
-def _counts(query) -> dict[str, int]:
+def _counts(query: Callable[[str], list[tuple[Any, ...]]]) -> dict[str, int]:
     """Rows per table (``query(sql)`` returns a list of tuples)."""
     tables = [
         r[0]
@@ -83,7 +85,7 @@ def _counts(query) -> dict[str, int]:
     return {t: query(f'SELECT count(*) FROM "{t}"')[0][0] for t in tables}
 
 
-def backup(store: Store, actor: Actor, out_dir: str | Path) -> dict:
+def backup(store: Store, actor: Actor, out_dir: str | Path) -> dict[str, Any]:
     """Copy the database into ``out_dir`` (which must not hold a backup yet); return the manifest."""
     actor.require_admin("back up the database")
     if store.path == ":memory:":
@@ -111,7 +113,7 @@ def backup(store: Store, actor: Actor, out_dir: str | Path) -> dict:
     return manifest
 
 
-def read_manifest(backup_dir: str | Path) -> dict:
+def read_manifest(backup_dir: str | Path) -> dict[str, Any]:
     folder = Path(backup_dir)
     if folder.is_symlink():
         raise AiopsError(f"{folder} is a symbolic link", "pass the folder `aiops backup` wrote")
@@ -129,7 +131,7 @@ def read_manifest(backup_dir: str | Path) -> dict:
     return manifest
 
 
-def restore(backup_dir: str | Path, db_path: str | Path, actor: Actor) -> dict:
+def restore(backup_dir: str | Path, db_path: str | Path, actor: Actor) -> dict[str, Any]:
     """Replace the database at ``db_path`` with the backup, verified before it replaces anything."""
     actor.require_admin("restore the database")
     manifest = read_manifest(backup_dir)
@@ -158,7 +160,7 @@ def restore(backup_dir: str | Path, db_path: str | Path, actor: Actor) -> dict:
     return manifest
 
 
-def _stage_copy(source: Path, target: Path, manifest: dict) -> Path:
+def _stage_copy(source: Path, target: Path, manifest: dict[str, Any]) -> Path:
     """The backup copied to a new temporary file beside ``target`` and verified there."""
     staged = target.with_name(f".{target.name}.restore-{os.getpid()}")
     staged.unlink(missing_ok=True)
@@ -178,7 +180,7 @@ def _stage_copy(source: Path, target: Path, manifest: dict) -> Path:
     return staged
 
 
-def verify_database(path: Path, manifest: dict) -> None:
+def verify_database(path: Path, manifest: dict[str, Any]) -> None:
     """Open the copy read-only and check its schema version, that every table reads in full, and
     that each table holds the rows the manifest counted."""
     try:

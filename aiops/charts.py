@@ -18,13 +18,6 @@ EVIDENCE_COLORS = {
     "slower": "#b91c1c",
     "insufficient": "#9aa5b1",
 }
-STATUS_COLORS = {
-    "paused": "#b91c1c",
-    "experiment": "#7c3aed",
-    "pilot": "#a16207",
-    "proven": "#15803d",
-    "autonomous": "#0e7490",
-}
 # Five stop conditions, five hues far apart (not five shades of red), readable labels in legends.
 STOP_COLORS = {
     "no_owner": "#7c3aed",

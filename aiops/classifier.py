@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
+from aiops.estimates.codes import BLOCKING_WARNINGS
 from aiops.policy import REVIEW_ORDER, RISK_ORDER, Policy, RiskLevel
 from aiops.workflow import SENSITIVE_DATA, Workflow
 
@@ -55,6 +56,9 @@ class Evidence(_Frozen):
     last_incident_at: datetime | None = None
     # After-phase samples measured since the later of the last removal and the last incident.
     after_samples_since_reset: int = 0
+    # How the saving was measured and what could be wrong with it (aiops.estimates).
+    design: str = "none"
+    warnings: tuple[str, ...] = ()
 
 
 NO_EVIDENCE = Evidence()
@@ -117,7 +121,7 @@ class Classification:
     def stop_codes(self) -> list[str]:
         return [s.code for s in self.stop_conditions]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return _CLASSIFICATION.dump_python(self, mode="json")
 
     def to_json(self) -> str:
@@ -223,10 +227,6 @@ def _highest_first(signal: Signal) -> int:
     return -RISK_ORDER[signal.level]
 
 
-def highest_level(signals: list[Signal]) -> RiskLevel:
-    return max((s.level for s in signals), key=RISK_ORDER.__getitem__, default="low")
-
-
 def stop_conditions(workflow: Workflow) -> list[StopCondition]:
     codes = []
     if not workflow.owner:
@@ -276,12 +276,25 @@ def rollout_rules(workflow: Workflow, risk: RiskLevel, policy: Policy) -> Rollou
     )
 
 
+def evidence_gate(evidence: Evidence, policy: Policy) -> str | None:
+    """Why a `saving` may not promote the workflow (None when it may): it must come from a design
+    the policy trusts (never the unadjusted before/after) and carry no blocking warning."""
+    if evidence.design not in policy.evidence.gate_designs:
+        trusted = ", ".join(policy.evidence.gate_designs)
+        return f"Saving measured by {evidence.design} only (unadjusted); proven needs one of: {trusted}"
+    blocking = sorted(set(evidence.warnings) & BLOCKING_WARNINGS)
+    if blocking:
+        return "Saving, but blocking warning(s) to resolve first: " + ", ".join(blocking)
+    return None
+
+
 def decide_status(
     workflow: Workflow,
     risk: RiskLevel,
     stops: list[StopCondition],
     unanswered: list[str],
     evidence: Evidence,
+    gate: str | None = None,
 ) -> tuple[Status, str]:
     if stops:
         return "paused", "Open stop condition(s): " + ", ".join(s.code for s in stops)
@@ -291,6 +304,8 @@ def decide_status(
         return "experiment", "No baseline (before) timings yet"
     if evidence.label != "saving":
         return "pilot", f"Answered and measured; evidence is {evidence.label}, not yet saving"
+    if gate:
+        return "pilot", gate
     if workflow.checkpoints:
         return "proven", f"Evidence shows a saving with {len(workflow.checkpoints)} checkpoint(s) in place"
     if risk == "high":
@@ -350,7 +365,8 @@ def classify_workflow(
     risk = signals[0].level if signals else "low"
     stops = stop_conditions(workflow)
     unanswered = unanswered_questions(workflow)
-    status, reason = decide_status(workflow, risk, stops, unanswered, evidence)
+    gate = evidence_gate(evidence, policy) if evidence.label == "saving" else None
+    status, reason = decide_status(workflow, risk, stops, unanswered, evidence, gate)
     advice = checkpoint_advice(workflow, risk, status, evidence, policy, now)
     return Classification(
         workflow_id=workflow.workflow_id,

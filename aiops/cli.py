@@ -13,15 +13,23 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from aiops.auth import Actor, local_admin
 from aiops.errors import AiopsError, MappingError, exit_code_for
 from aiops.settings import Settings
+
+if TYPE_CHECKING:  # the commands import what they need when they run, to start fast
+    import pandas as pd
+
+    from aiops.classifier import Classification
+    from aiops.ingest.timings import TimingMapping
+    from aiops.period import Period
+    from aiops.store import Store
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -58,7 +66,7 @@ def _actor(args: argparse.Namespace) -> Actor:
     return local_admin(args.actor)
 
 
-def _open(args: argparse.Namespace):
+def _open(args: argparse.Namespace) -> Store:
     from aiops.workspace import open_store
 
     return open_store(_settings(args), args.policy, _actor(args))
@@ -79,7 +87,8 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> int:
                 store.query_one(
                     "SELECT (SELECT count(*) FROM workflows), (SELECT count(*) FROM timing_samples), "
                     "(SELECT count(*) FROM upload_batches)"
-                ),
+                )
+                or (),
                 strict=True,
             )
         )
@@ -125,7 +134,7 @@ def cmd_workflows_import(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def _print_rejects(out: Output, rejects, lines_shown: int = 8) -> None:
+def _print_rejects(out: Output, rejects: pd.DataFrame, lines_shown: int = 8) -> None:
     """Rejects grouped by column and reason, with the first lines of each group."""
     if rejects.empty:
         return
@@ -233,7 +242,7 @@ def cmd_classify(args: argparse.Namespace, out: Output) -> int:
     return EXIT_REJECTED if report.rejected else EXIT_OK
 
 
-def _classification_json(c) -> dict:
+def _classification_json(c: Classification) -> dict[str, Any]:
     return {
         "workflow_id": c.workflow_id,
         "risk": c.risk,
@@ -250,13 +259,22 @@ def _classification_json(c) -> dict:
 
 def _timing_answers(args: argparse.Namespace) -> dict[str, object]:
     """The mapping options given on the command line (the rest comes from a preset or the file)."""
-    from aiops.ingest.mapping import TimingMapping
+    from aiops.ingest.mapping import MEASURE_OPTIONS, TimingMapping
 
-    fields = {name: getattr(args, name, None) for name in TimingMapping.model_fields}
+    names = [name for name in TimingMapping.model_fields if name not in MEASURE_OPTIONS]
+    fields = {name: getattr(args, name, None) for name in names}
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def _timing_mapping(args: argparse.Namespace):
+def _measure_options(args: argparse.Namespace) -> dict[str, object]:
+    """What the upload measures, for any mapping (explicit, preset or canonical)."""
+    from aiops.ingest.mapping import MEASURE_OPTIONS
+
+    fields = {name: getattr(args, name, None) for name in MEASURE_OPTIONS}
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _timing_mapping(args: argparse.Namespace) -> TimingMapping | None:
     """An explicit mapping from the options; None for a preset or a canonical file."""
     from aiops.ingest.timings import TimingMapping
 
@@ -264,7 +282,7 @@ def _timing_mapping(args: argparse.Namespace):
     if args.preset or not given:
         return None
     try:
-        return TimingMapping(**given)
+        return TimingMapping(**given, **_measure_options(args))
     except ValidationError as e:
         raise MappingError(
             f"mapping: {e.errors()[0]['msg'].removeprefix('Value error, ')}",
@@ -273,7 +291,7 @@ def _timing_mapping(args: argparse.Namespace):
 
 
 def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
-    from aiops.errors import Conflict
+    from aiops.errors import Conflict, IngestError
     from aiops.ingest.presets import preset_name
     from aiops.ingest.timings import open_timing_import
 
@@ -286,9 +304,13 @@ def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
             preset=args.preset,
             loop=args.loop,
             answers=_timing_answers(args),
+            options=_measure_options(args),
         ) as upload,
     ):
         report = upload.report
+        if report.problems:  # refused at preview, dry run or not: nothing is written
+            out.json(report.to_json())
+            raise IngestError(report.problems[0], "nothing was written")
         if args.save_preset:
             preset_name(args.save_preset)  # refuse a taken name even on a dry run
         if not args.dry_run:
@@ -405,7 +427,7 @@ def cmd_report_board(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def _kpi_line(label: str, k: dict, currency: str) -> str:
+def _kpi_line(label: str, k: dict[str, Any], currency: str) -> str:
     return (
         f"{label:<12} {k['hours_returned']:>8.1f} h returned "
         f"[{k['hours_returned_low']:.1f}, {k['hours_returned_high']:.1f}]  "
@@ -418,7 +440,7 @@ def _kpi_line(label: str, k: dict, currency: str) -> str:
     )
 
 
-def _period(args: argparse.Namespace):
+def _period(args: argparse.Namespace) -> Period | None:
     """The period asked for; None (the default period: the last complete quarter with data) when
     none is given. ``--period all`` is all time."""
     from aiops.period import Period
@@ -513,7 +535,7 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from e
 
 
-def _go_live(text: str):
+def _go_live(text: str) -> date | datetime:
     from aiops.ingest.mapping import parse_go_live
 
     try:
@@ -522,7 +544,12 @@ def _go_live(text: str):
         raise argparse.ArgumentTypeError(f"{e.message} ({e.hint})") from e
 
 
-def _add(sub, name: str, handler: Callable, help_text: str) -> argparse.ArgumentParser:
+def _add(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    handler: Callable[..., Any],
+    help_text: str,
+) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(handler=handler)
     _common(parser)
@@ -641,10 +668,11 @@ def _timing_options(parser: argparse.ArgumentParser) -> None:
     for name, info in TimingMapping.model_fields.items():
         if info.annotation is bool:
             continue  # a flag that only a preset or the form sets (business hours)
-        option = {"help": info.description, "choices": field_choices(name)}
+        option: dict[str, Any] = {"help": info.description, "choices": field_choices(name), "dest": name}
         if name == "go_live":
             option["type"] = _go_live
-        group.add_argument("--" + name.replace("_", "-"), **option)
+        flag = "--phase" if name == "phase_only" else "--" + name.replace("_", "-")
+        group.add_argument(flag, **option)
     group.add_argument(
         "--preset",
         help="a saved or built-in mapping, or `auto` to recognise the file (see `aiops timings presets`)",

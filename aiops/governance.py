@@ -16,7 +16,7 @@ from aiops.auth import Actor
 from aiops.classifier import Classification, Evidence, classify_workflow
 from aiops.errors import NotFound, PolicyError
 from aiops.metrics import workflow_metrics
-from aiops.policy import Policy, parse_policy
+from aiops.policy import Policy
 from aiops.store import Reader, Store, Tx
 from aiops.workflow_reads import load_workflows
 
@@ -34,6 +34,17 @@ JOIN (SELECT workflow_id, max(recorded_at) AS reset_at FROM checkpoint_events
 WHERE t.phase = 'after' AND t.measured_at >= r.reset_at
 GROUP BY t.workflow_id
 """
+_STORED = (
+    "SELECT workflow_id, risk, status, policy_version FROM classifications "
+    "WHERE $scope IS NULL OR workflow_id IN (SELECT unnest($scope))"
+)
+_DELETE_STORED = "DELETE FROM classifications WHERE $scope IS NULL OR workflow_id IN (SELECT unnest($scope))"
+_DETAIL = "SELECT detail FROM classifications WHERE workflow_id = $workflow_id"
+_ACTIVE_POLICY = "SELECT version, sha256 FROM policy_versions ORDER BY applied_at DESC, version DESC LIMIT 1"
+_POLICY_SHA = "SELECT sha256 FROM policy_versions WHERE version = $version"
+_POLICY_HISTORY = (
+    "SELECT version, applied_at, applied_by, sha256 FROM policy_versions ORDER BY applied_at DESC"
+)
 
 
 def evidence_by_workflow(db: Reader, policy: Policy, now: datetime) -> dict[str, Evidence]:
@@ -41,9 +52,8 @@ def evidence_by_workflow(db: Reader, policy: Policy, now: datetime) -> dict[str,
     events = {row[0]: row[1:] for row in db.query(_EVENTS)}
     since = dict(db.query(_SINCE_RESET))
     evidence = {}
-    for row in metrics[["workflow_id", "evidence", "samples_before", "samples_after"]].itertuples(
-        index=False
-    ):
+    columns = ["workflow_id", "evidence", "samples_before", "samples_after", "design", "warnings"]
+    for row in metrics[columns].itertuples(index=False):
         removed_at, incident_at = events.get(row.workflow_id, (None, None))
         evidence[row.workflow_id] = Evidence(
             label=row.evidence,
@@ -52,6 +62,8 @@ def evidence_by_workflow(db: Reader, policy: Policy, now: datetime) -> dict[str,
             last_checkpoint_removed_at=removed_at,
             after_samples_since_reset=since.get(row.workflow_id, 0),
             last_incident_at=incident_at,
+            design=row.design,
+            warnings=tuple(row.warnings),
         )
     return evidence
 
@@ -70,11 +82,7 @@ def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classifica
     scope = [c.workflow_id for c in fresh] if workflow_ids is not None else None
     old = {
         row[0]: row[1:]
-        for row in tx.query(
-            "SELECT workflow_id, risk, status, policy_version FROM classifications "
-            "WHERE ? IS NULL OR workflow_id IN (SELECT unnest(?))",
-            [scope, scope],
-        )
+        for row in tx.query(_STORED, {"scope": scope})
     }
     tx.audit_many(
         "classification.changed",
@@ -93,9 +101,7 @@ def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classifica
             if (before := old.get(c.workflow_id)) and (before[0], before[1]) != (c.risk, c.status)
         ],
     )
-    tx.execute(
-        "DELETE FROM classifications WHERE ? IS NULL OR workflow_id IN (SELECT unnest(?))", [scope, scope]
-    )
+    tx.execute(_DELETE_STORED, {"scope": scope})
     if fresh:
         rows = pd.DataFrame(
             {
@@ -122,16 +128,14 @@ def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classifica
 
 
 def stored_classification(db: Reader, workflow_id: str) -> Classification:
-    row = db.query_one("SELECT detail FROM classifications WHERE workflow_id = ?", [workflow_id])
+    row = db.query_one(_DETAIL, {"workflow_id": workflow_id})
     if row is None:
         raise NotFound(f"no classification for '{workflow_id}'", "is the workflow registered?")
     return Classification.from_json(row[0])
 
 
 def active_policy_version(db: Reader) -> tuple[str, str] | None:
-    return db.query_one(
-        "SELECT version, sha256 FROM policy_versions ORDER BY applied_at DESC, version DESC LIMIT 1"
-    )
+    return db.query_one(_ACTIVE_POLICY)
 
 
 def apply_policy(store: Store, actor: Actor, policy: Policy) -> bool:
@@ -140,7 +144,7 @@ def apply_policy(store: Store, actor: Actor, policy: Policy) -> bool:
     if active_policy_version(store) == (policy.version, policy.sha256):
         store.policy = policy
         return False
-    known = store.query_one("SELECT sha256 FROM policy_versions WHERE version = ?", [policy.version])
+    known = store.query_one(_POLICY_SHA, {"version": policy.version})
     if known and known[0] != policy.sha256:
         raise PolicyError(
             f"policy version {policy.version} is already recorded with different rules",
@@ -169,13 +173,5 @@ def apply_policy(store: Store, actor: Actor, policy: Policy) -> bool:
 
 
 def policy_history(db: Reader) -> pd.DataFrame:
-    return db.query_df(
-        "SELECT version, applied_at, applied_by, sha256 FROM policy_versions ORDER BY applied_at DESC"
-    )
+    return db.query_df(_POLICY_HISTORY)
 
-
-def stored_policy(db: Reader, version: str) -> Policy:
-    row = db.query_one("SELECT source_text FROM policy_versions WHERE version = ?", [version])
-    if row is None:
-        raise NotFound(f"no policy version '{version}'")
-    return parse_policy(row[0], f"policy {version}")

@@ -5,6 +5,7 @@ audited with before and after values. Reads are in ``aiops.workflow_reads``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -14,6 +15,8 @@ from aiops.errors import Conflict
 from aiops.store import Store, Tx
 from aiops.workflow import FIELDS, Workflow
 from aiops.workflow_reads import COLUMNS, departments, get_workflow, identity_key, load_workflows
+
+_CREATED_AT = "SELECT workflow_id, created_at FROM workflows WHERE workflow_id IN (SELECT unnest($ids))"
 
 
 @dataclass
@@ -95,12 +98,7 @@ def _check_comparisons(tx: Tx, workflows: list[Workflow]) -> None:
 
 def _replace_rows(tx: Tx, workflows: list[Workflow], updated_ids: list[str]) -> None:
     """Delete-then-insert in one statement pair: bulk, and keeps each row's created_at."""
-    created = dict(
-        tx.query(
-            "SELECT workflow_id, created_at FROM workflows WHERE workflow_id IN (SELECT unnest(?))",
-            [updated_ids],
-        )
-    )
+    created = dict(tx.query(_CREATED_AT, {"ids": updated_ids}))
     rows = pd.DataFrame([w.model_dump() for w in workflows])
     rows["created_at"] = [created.get(i, tx.now) for i in rows.workflow_id]
     rows["updated_at"] = tx.now
@@ -115,7 +113,7 @@ def _replace_rows(tx: Tx, workflows: list[Workflow], updated_ids: list[str]) -> 
         tx.cursor.unregister("incoming_workflows")
 
 
-def _diff(before: Workflow, after: Workflow) -> dict[str, list]:
+def _diff(before: Workflow, after: Workflow) -> dict[str, list[Any]]:
     """Changed fields as {field: [before, after]}."""
     return {
         name: [getattr(before, name), getattr(after, name)]
@@ -196,7 +194,7 @@ def record_incident(store: Store, actor: Actor, workflow_id: str, note: str) -> 
     store.write(actor, run)
 
 
-def _update_fields(tx: Tx, workflow: Workflow, diff: dict, action: str) -> None:
+def _update_fields(tx: Tx, workflow: Workflow, diff: dict[str, Any], action: str) -> None:
     assignments = ", ".join(f'"{name}" = ?' for name in diff)
     values = [getattr(workflow, name) for name in diff]
     tx.execute(

@@ -1,11 +1,12 @@
-"""Saved-loops metrics with honest statistics, aggregated in SQL.
+"""Saved-loops metrics with honest statistics.
 
-Per workflow and phase, SQL returns the samples (rows), loops, minutes per loop (after includes
-rework) and the variance of that mean. A row may aggregate several loops, so the mean per loop is a
-ratio estimator (total minutes / total loops) with its cluster variance
-``sum((y - R x)^2) / (n (n - 1) xbar^2)``; for one loop per row this is exactly ``s^2 / n``.
-The saving is a difference of means with a Welch interval; totals add variances and use the
-Welch-Satterthwaite degrees of freedom. Before/after is observational, and every figure keeps its n.
+SQL (``aiops.estimates.cells``) aggregates timing rows to cells per workflow, phase and week; the
+phase means are ratio estimators (total minutes / total loops) with their cluster variance
+``sum((y - R x)^2) / (n (n - 1) xbar^2)`` (for one loop per row exactly ``s^2 / n``).
+``aiops.estimates`` chooses each workflow's design (concurrent, comparison, trend_adjusted, or the
+unadjusted before_after difference with a Welch interval) and its warnings; hours returned and loops
+removed use the design's saving. Totals add variances and use Welch-Satterthwaite degrees of
+freedom. Elapsed-time workflows report cycle time in days and never add hours.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtrit
 
+from aiops.estimates import estimate, load_cells
 from aiops.period import Period
 from aiops.policy import EvidenceRules
 from aiops.store import Reader
+
+MINUTES_PER_DAY = 24 * 60
 
 EVIDENCE_LABELS = ("insufficient", "inconclusive", "saving", "slower")
 EVIDENCE_HELP = {
@@ -29,40 +33,8 @@ EVIDENCE_HELP = {
 }
 
 
-_PHASE_STATS = """
-WITH s AS (
-    SELECT t.workflow_id, t.phase, t.loops, t.measured_at,
-           t.duration_minutes + t.rework_minutes AS minutes, t.rework_minutes
-    FROM timing_samples t
-    WHERE (CAST(? AS TIMESTAMP) IS NULL OR t.measured_at < CAST(? AS TIMESTAMP))
-),
-agg AS (
-    SELECT workflow_id, phase,
-           count(*) AS samples,
-           sum(loops) AS loops,
-           sum(minutes) AS minutes,
-           sum(rework_minutes) AS rework_minutes,
-           sum(minutes) / sum(loops) AS mean_per_loop,
-           median(minutes / loops) AS median_per_loop,
-           min(measured_at) AS first_measured,
-           max(measured_at) AS last_measured,
-           sum(loops) FILTER (WHERE CAST(? AS TIMESTAMP) IS NULL
-                               OR measured_at >= CAST(? AS TIMESTAMP)) AS period_loops,
-           sum(loops) FILTER (WHERE measured_at >= CAST(? AS TIMESTAMP)
-                               AND measured_at < CAST(? AS TIMESTAMP)) AS recent_loops,
-           sum(minutes * minutes) AS syy, sum(minutes * loops) AS sxy, sum(loops * loops) AS sxx
-    FROM s GROUP BY workflow_id, phase
-)
--- One pass: sum((y - R x)^2) = syy - 2 R sxy + R^2 sxx (clamped: rounding can dip below 0).
-SELECT * EXCLUDE (syy, sxy, sxx),
-       CASE WHEN samples > 1
-            THEN greatest(syy - 2 * mean_per_loop * sxy + mean_per_loop ^ 2 * sxx, 0)
-                 / (samples * (samples - 1) * (loops / samples) ^ 2) END AS var_mean
-FROM agg
-"""
-
 _WORKFLOWS = """
-SELECT w.workflow_id, w.name, w.department, w.owner,
+SELECT w.workflow_id, w.name, w.department, w.owner, w.comparison_workflow_id,
        coalesce(c.risk, 'unclassified') AS risk, coalesce(c.status, 'unclassified') AS status,
        coalesce(c.stop_conditions, []) AS stop_conditions
 FROM workflows w LEFT JOIN classifications c USING (workflow_id)
@@ -80,7 +52,9 @@ _PHASE_COLUMNS = [
     "period_loops",
     "recent_loops",
     "var_mean",
+    "raw_samples",
 ]
+_INT_COLUMNS = ("samples", "loops", "period_loops", "recent_loops", "raw_samples")
 
 
 def _t_quantile(df: np.ndarray | float, level: float) -> np.ndarray:
@@ -93,59 +67,83 @@ def workflow_metrics(
     period: Period = Period(),
     as_of: datetime | None = None,
 ) -> pd.DataFrame:
-    """One row per workflow: samples and loops per phase, the saving with its interval and evidence,
-    loops removed, hours returned in the period and per week (run rate), freshness."""
+    """One row per workflow: samples and loops per phase, the saving with its design, warnings,
+    interval and evidence, loops removed, hours returned in the period and per week (run rate),
+    cycle-time change for elapsed-time workflows, freshness."""
     start, end = period.bounds()
     # The run rate looks back from the period's end, or from ``as_of`` (the read model passes the
     # end of the last complete week of data) when that is earlier.
     now = as_of or datetime.now()
     run_rate_end = min(end, now) if end else now
     recent_start = run_rate_end - timedelta(weeks=rules.run_rate_weeks)
-    phases = db.query_df(_PHASE_STATS, [end, end, start, start, recent_start, run_rate_end])
+    cells = load_cells(db, rules, start, end, (recent_start, run_rate_end))
     frame = db.query_df(_WORKFLOWS)
-    for phase in ("before", "after"):
-        part = phases[phases.phase == phase].drop(columns="phase").set_index("workflow_id")
-        part = part.reindex(columns=_PHASE_COLUMNS).add_suffix(f"_{phase}")
-        frame = frame.join(part, on="workflow_id")
+    comparisons = frame.dropna(subset=["comparison_workflow_id"])
+    comparisons = dict(zip(comparisons.workflow_id, comparisons.comparison_workflow_id, strict=True))
+    wide, est = estimate(cells, comparisons, rules, start)
+    columns = [f"{c}_{p}" for p in ("before", "after") for c in _PHASE_COLUMNS]
+    frame = frame.join(wide.reindex(columns=columns), on="workflow_id").join(est, on="workflow_id")
     return _finish(frame, rules)
 
 
 def _finish(f: pd.DataFrame, rules: EvidenceRules) -> pd.DataFrame:
-    for col in ("samples", "loops", "period_loops", "recent_loops"):
+    for col in _INT_COLUMNS:
         for phase in ("before", "after"):
             f[f"{col}_{phase}"] = f[f"{col}_{phase}"].fillna(0).astype("int64")
-    mb, ma = f.mean_per_loop_before.astype(float), f.mean_per_loop_after.astype(float)
-    vb, va = f.var_mean_before.astype(float), f.var_mean_after.astype(float)
-    nb, na = f.samples_before, f.samples_after
-    f["saved_per_loop"] = mb - ma
-    se = np.sqrt(vb + va)
-    dof = (vb + va) ** 2 / (vb**2 / (nb - 1).clip(lower=1) + va**2 / (na - 1).clip(lower=1))
-    half = np.where(se > 0, _t_quantile(dof.fillna(1.0), rules.interval_level) * se, 0.0)
-    half = np.where(np.isnan(se), np.nan, half)
+    f["samples_excluded"] = f.raw_samples_before + f.raw_samples_after - f.samples_before - f.samples_after
+    f["design"] = f.design.fillna("none")
+    f["warnings"] = [w if isinstance(w, list) else [] for w in f.warnings]
+    f["time_kind"] = f.time_kind.fillna("hands_on")
+    f["saved_per_loop"] = f.saved_per_loop.astype(float)
+    se, dof = np.sqrt(f.saved_var.astype(float)), f.saved_dof.astype(float)
+    t = np.where(se > 0, _t_quantile(dof.fillna(1.0), rules.interval_level), 0.0)
+    half = np.where(np.isnan(se), np.nan, t * se)
     f["saved_dof"] = np.where(se > 0, dof, np.inf)
     f["saved_low"] = f.saved_per_loop - half
     f["saved_high"] = f.saved_per_loop + half
     f["evidence"] = _evidence_labels(f, rules)
-    period_after = f.period_loops_after
-    t = np.where(se > 0, _t_quantile(dof.fillna(1.0), rules.interval_level), 0.0)
-    f["hours_returned"] = f.saved_per_loop * period_after / 60
-    f["hours_var"] = (se * period_after / 60) ** 2
-    f["hours_returned_low"] = f.hours_returned - t * np.sqrt(f.hours_var)
-    f["hours_returned_high"] = f.hours_returned + t * np.sqrt(f.hours_var)
-    f["hours_per_week"] = f.saved_per_loop * f.recent_loops_after / 60 / rules.run_rate_weeks
-    # Loops removed = after loops x (1 - after/before); delta-method variance of the ratio.
-    ratio = ma / mb
-    f["loops_removed"] = period_after * (1 - ratio)
-    f["loops_removed_var"] = (period_after * ratio) ** 2 * (va / ma**2 + vb / mb**2)
-    f["loops_removed_low"] = f.loops_removed - t * np.sqrt(f.loops_removed_var)
-    f["loops_removed_high"] = f.loops_removed + t * np.sqrt(f.loops_removed_var)
+    _hours(f, rules, se, t)
+    elapsed = f.time_kind == "elapsed"
+    for col, src in (("days", "saved_per_loop"), ("low", "saved_low"), ("high", "saved_high")):
+        f[f"cycle_time_change_{col}"] = np.where(elapsed, f[src] / MINUTES_PER_DAY, np.nan)
     f["last_measured"] = f[["last_measured_before", "last_measured_after"]].max(axis=1)
     f["baseline_until"] = f.last_measured_before
-    return f
+    return f.drop(columns=["saved_var"])
+
+
+def _hours(f: pd.DataFrame, rules: EvidenceRules, se: pd.Series, t: np.ndarray) -> None:
+    """Hours returned, run rate and loops removed from the design's saving and the loops it applies
+    to. Elapsed-time workflows (and hands-on uploads of mostly day-long loops) add nothing."""
+    counts = (f.time_kind == "hands_on") & ~f.warnings.map(lambda w: "elapsed_time" in w)
+    f["counts_in_hours"] = counts
+    treated = f.treated_loops.fillna(0).astype(float).where(counts, 0.0)
+    f["hours_returned"] = (f.saved_per_loop * treated / 60).where(counts, 0.0)
+    f["hours_var"] = ((se * treated / 60) ** 2).where(counts, 0.0)
+    for side, sign in (("low", -1), ("high", 1)):
+        f[f"hours_returned_{side}"] = (f.hours_returned + sign * t * np.sqrt(f.hours_var)).where(counts)
+    recent = f.treated_recent_loops.fillna(0).astype(float)
+    f["hours_per_week"] = (f.saved_per_loop * recent / 60 / rules.run_rate_weeks).where(counts, 0.0)
+    # Loops removed = loops x saving / counterfactual mean; before/after: after x (1 - after/before)
+    # with the delta-method variance of the ratio, else the design's variance over the baseline.
+    mb = f.mean_per_loop_before.astype(float)
+    base = f.baseline_mean.astype(float)
+    ratio = (base - f.saved_per_loop) / base
+    vb = f.var_mean_before.astype(float)
+    va = f.saved_var.astype(float) - vb
+    plain = (treated * ratio) ** 2 * (va / (mb * ratio) ** 2 + vb / mb**2)
+    adjusted = (treated / base) ** 2 * f.saved_var.astype(float)
+    f["loops_removed"] = (treated * (1 - ratio)).where(counts, 0.0)
+    f["loops_removed_var"] = np.where(f.design == "before_after", plain, adjusted)
+    f["loops_removed_var"] = f.loops_removed_var.where(counts, 0.0)
+    for side, sign in (("low", -1), ("high", 1)):
+        f[f"loops_removed_{side}"] = (f.loops_removed + sign * t * np.sqrt(f.loops_removed_var)).where(counts)
 
 
 def _evidence_labels(f: pd.DataFrame, rules: EvidenceRules) -> pd.Series:
-    few = (f.samples_before < rules.min_samples_per_phase) | (f.samples_after < rules.min_samples_per_phase)
+    # Measured rows count (a loop left out as an outlier was still measured; `outliers` says so).
+    few = (f.raw_samples_before < rules.min_samples_per_phase) | (
+        f.raw_samples_after < rules.min_samples_per_phase
+    )
     label = np.select(
         [few | f.saved_low.isna(), f.saved_low > 0, f.saved_high < 0],
         ["insufficient", "saving", "slower"],
@@ -173,12 +171,13 @@ def total_with_interval(
 def rollup(metrics: pd.DataFrame, by: str | None, level: float) -> pd.DataFrame:
     """Totals per ``by`` (e.g. department) or for the company (``by=None``).
 
-    Workflows with insufficient evidence are counted but not summed: they have no interval.
+    Workflows with insufficient evidence are counted but not summed: they have no interval; nor are
+    elapsed-time workflows (their change is cycle time, not hours).
     """
     groups = metrics.groupby(by, sort=True) if by else [("company", metrics)]
     rows = []
     for key, group in groups:
-        usable = group[group.evidence != "insufficient"]
+        usable = group[(group.evidence != "insufficient") & group.counts_in_hours]
         hours = total_with_interval(usable.hours_returned, usable.hours_var, usable.saved_dof, level)
         loops = total_with_interval(usable.loops_removed, usable.loops_removed_var, usable.saved_dof, level)
         rows.append(
@@ -210,18 +209,22 @@ SELECT t.workflow_id, w.department, date_trunc('week', t.measured_at) AS week, t
        count(*) AS samples, sum(t.loops) AS loops,
        sum(t.duration_minutes + t.rework_minutes) / sum(t.loops) AS mean_per_loop
 FROM timing_samples t JOIN workflows w USING (workflow_id)
-WHERE (CAST(? AS TIMESTAMP) IS NULL OR t.measured_at >= CAST(? AS TIMESTAMP))
-  AND (CAST(? AS TIMESTAMP) IS NULL OR t.measured_at < CAST(? AS TIMESTAMP))
+WHERE (CAST($start AS TIMESTAMP) IS NULL OR t.measured_at >= CAST($start AS TIMESTAMP))
+  AND (CAST($end AS TIMESTAMP) IS NULL OR t.measured_at < CAST($end AS TIMESTAMP))
 GROUP BY ALL
 """
 
 
 def weekly_series(db: Reader, metrics: pd.DataFrame, period: Period = Period()) -> pd.DataFrame:
     """Per workflow and week: samples, loops and minutes per loop by phase, and hours returned
-    (after loops that week times the workflow's saving per loop, with its interval)."""
+    (after loops that week times the workflow's saving per loop, with its interval; for the
+    concurrent design only the AI-assisted share of the loops; nothing for elapsed time)."""
     start, end = period.bounds()
-    weeks = db.query_df(_WEEKLY, [start, start, end, end])
-    saving = metrics.set_index("workflow_id")[["saved_per_loop", "saved_low", "saved_high", "evidence"]]
+    weeks = db.query_df(_WEEKLY, {"start": start, "end": end})
+    m = metrics.set_index("workflow_id")
+    share = (m.treated_loops.astype(float) / m.period_loops_after.where(m.period_loops_after > 0)).fillna(0)
+    share = share.where(m.counts_in_hours, 0.0).rename("treated_share")
+    saving = m[["saved_per_loop", "saved_low", "saved_high", "evidence"]].join(share)
     weeks = weeks.join(saving, on="workflow_id")
     after = weeks.phase == "after"
     for col, src in (
@@ -229,7 +232,8 @@ def weekly_series(db: Reader, metrics: pd.DataFrame, period: Period = Period()) 
         ("hours_returned_low", "saved_low"),
         ("hours_returned_high", "saved_high"),
     ):
-        weeks[col] = np.where(after, weeks[src] * weeks.loops / 60, 0.0)
+        weeks[col] = np.where(after, weeks[src] * weeks.loops * weeks.treated_share / 60, 0.0)
+    weeks = weeks.drop(columns="treated_share")
     return weeks.sort_values(["week", "workflow_id", "phase"]).reset_index(drop=True)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from operator import itemgetter
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -154,6 +155,26 @@ class EvidenceRules(_Strict):
     interval_level: float = Field(gt=0.5, lt=1)
     max_loop_minutes: float = Field(gt=0)
     run_rate_weeks: int = Field(ge=1, le=52)
+    # Designs and validity checks (aiops.estimates); defaults keep older stored policies readable.
+    min_weeks_before: int = Field(default=8, ge=3)
+    min_weeks_after: int = Field(default=4, ge=2)
+    seasonal_weeks: int = Field(default=52, ge=26)
+    min_concurrent_weeks: int = Field(default=4, ge=1)
+    min_comparison_weeks: int = Field(default=4, ge=2)
+    trend_p_value: float = Field(default=0.05, gt=0, lt=1)
+    trend_min_share: float = Field(default=0.05, ge=0)
+    stale_baseline_weeks: int = Field(default=26, ge=1)
+    # Loops longer than this are not hands-on time; when more than ``long_loop_share`` of an
+    # upload's loops are, it is flagged (elapsed_time).
+    long_loop_hours: float = Field(default=8, gt=0)
+    long_loop_share: float = Field(default=0.5, gt=0, lt=1)
+    outlier_fence: float = Field(default=6, ge=3)
+    dominant_share: float = Field(default=0.25, gt=0, le=1)
+    censor_fraction: float = Field(default=0.1, gt=0, le=1)
+    mix_shift_distance: float = Field(default=0.1, gt=0, le=1)
+    gate_designs: list[Literal["concurrent", "comparison", "trend_adjusted", "before_after"]] = Field(
+        default=["concurrent", "comparison", "trend_adjusted"]
+    )
 
 
 class CheckpointRules(_Strict):
@@ -249,7 +270,7 @@ class PurposeFinder:
         return found
 
     def find(
-        self, keyword: KeywordSignal, text: str, spans: list[tuple[int, int]] = ()
+        self, keyword: KeywordSignal, text: str, spans: Sequence[tuple[int, int]] = ()
     ) -> tuple[str, str, str] | None:
         """(concept phrase, purpose name, purpose phrase) near an occurrence of the keyword's
         concept in ``text`` (lower case), trying ``spans`` (known occurrences) first; or None."""
@@ -414,7 +435,9 @@ def _readable(pattern: str) -> str:
 
 def _alternatives(pattern: str) -> list[str]:
     """The top-level alternatives of a regex (``a|b(c|d)`` → ``a``, ``b(c|d)``)."""
-    parts, current, depth, in_class, escaped = [], [], 0, False, False
+    parts: list[str] = []
+    current: list[str] = []
+    depth, in_class, escaped = 0, False, False
     for ch in pattern:
         if escaped:
             escaped = False
@@ -479,7 +502,7 @@ def _whole_word_match(regex: re.Pattern[str], text: str, position: int, end: int
 def _literal_prefixes(pattern: str) -> set[tuple[str, bool]] | None:
     """The literal start (lower case) of each alternative of ``pattern`` and whether it is a
     whole word, or None when some alternative does not start with a literal word character."""
-    from re import _parser  # the stdlib's own regex parser: exact, no guessing
+    from re import _parser  # type: ignore[attr-defined]  # the stdlib's regex parser (private): exact
 
     try:
         return _literal_prefixes_of_ops(list(_parser.parse(pattern, re.IGNORECASE)))
@@ -487,8 +510,8 @@ def _literal_prefixes(pattern: str) -> set[tuple[str, bool]] | None:
         return None
 
 
-def _literal_prefixes_of_ops(ops: list, top: bool = True) -> set[tuple[str, bool]] | None:
-    from re import _parser
+def _literal_prefixes_of_ops(ops: list[Any], top: bool = True) -> set[tuple[str, bool]] | None:
+    from re import _parser  # type: ignore[attr-defined]
 
     if not ops:
         return None
@@ -517,7 +540,7 @@ def _literal_prefixes_of_ops(ops: list, top: bool = True) -> set[tuple[str, bool
 def _required_literals(pattern: str) -> tuple[tuple[str, ...], ...]:
     """Literal texts every match of ``pattern`` contains (lower case), as alternatives:
     ``benefits? (?:claims?|appeals?)`` needs "benefit" and one of "claim" or "appeal"."""
-    from re import _parser
+    from re import _parser  # type: ignore[attr-defined]
 
     required: list[tuple[str, ...]] = []
 
@@ -527,7 +550,7 @@ def _required_literals(pattern: str) -> tuple[tuple[str, ...], ...]:
             required.append((text,))
         run.clear()
 
-    def walk(ops: list) -> None:
+    def walk(ops: list[Any]) -> None:
         run: list[str] = []
         for op, arg in ops:
             if op is _parser.LITERAL:
@@ -538,8 +561,9 @@ def _required_literals(pattern: str) -> tuple[tuple[str, ...], ...]:
                 walk(list(arg[-1]))
             elif op is _parser.BRANCH:
                 starts = [_literal_prefixes_of_ops(list(b), top=False) for b in arg[1]]
-                if all(starts):
-                    required.append(tuple(sorted({s for group in starts for s, _ in group})))
+                groups = [group for group in starts if group]
+                if len(groups) == len(starts):
+                    required.append(tuple(sorted({s for group in groups for s, _ in group})))
         flush(run)
 
     try:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated
+from collections.abc import Iterable
+from typing import Annotated, cast
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -65,7 +66,6 @@ FIELDS = (
     "ai_monthly_cost",
 )
 LIST_FIELDS = ("data_touched", "changes", "checkpoints")
-TOKEN_FIELDS = ("data_touched", "changes", "customer_impact", "review_requirement")
 VOCABULARY = {
     "data_touched": DATA_TOUCHED,
     "changes": CHANGES,
@@ -105,7 +105,7 @@ DERIVED_ID_SQL = (
 def split_list(value: object) -> list[str]:
     if value is None:
         return []
-    items = value.split(LIST_SEPARATOR) if isinstance(value, str) else list(value)
+    items = value.split(LIST_SEPARATOR) if isinstance(value, str) else list(cast("Iterable[object]", value))
     return [str(item).strip() for item in items if str(item).strip()]
 
 

@@ -22,7 +22,8 @@ from ui.widgets import (
 
 st.title("Departments")
 rev = revision()
-default, _, _, last = data.default_period(rev)
+bounds = data.default_period(rev)
+default, last = bounds[0], bounds[3]
 if data.workflow_count(rev) == 0:
     st.info("No workflows yet: register one to see its department here.", icon=":material/lightbulb:")
     st.stop()
@@ -38,6 +39,8 @@ st.query_params["department"] = department
 
 mine = view.workflows[view.workflows.department == department]
 totals = view.department(department)
+if totals is None:  # the picker lists the view's departments only
+    st.stop()
 row = totals.record()
 st.caption(
     f"**{view.name}** ({period.label})"

@@ -5,6 +5,10 @@ Renders the read model (``aiops.views``) for the chosen period; runs no SQL of i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -253,6 +257,12 @@ st.caption(
 )
 board_view = view  # captured: the download runs outside this script run
 stem = f"saved-loops-board-pack-{slugify(view.name)}"
+
+
+def _render_pack(render: Callable[[Any], Any], view: Any) -> Any:
+    return render(build_board_pack(view))
+
+
 FORMATS = [
     ("PDF", render_pdf, "pdf", "application/pdf", ":material/picture_as_pdf:", "board_pack"),
     ("HTML", render_html, "html", "text/html", ":material/html:", "board_pack_html"),
@@ -261,7 +271,7 @@ for column, (label, render, suffix, mime, icon, key) in zip(st.columns(2), FORMA
     with column:
         st.download_button(
             f"Download board pack ({label})",
-            data=lambda render=render: render(build_board_pack(board_view)),
+            data=partial(_render_pack, render, board_view),
             file_name=f"{stem}.{suffix}",
             mime=mime,
             key=key,

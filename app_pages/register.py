@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -101,6 +102,7 @@ with single:
         detection = st.text_input("How would a failure be noticed?", key="reg_detection")
         checkpoints = st.text_area("Checkpoints in place (one per line)", key="reg_checkpoints", height=80)
 
+    workflow: Workflow | None
     try:
         workflow = Workflow(
             workflow_id=workflow_id or "pending",
@@ -163,7 +165,7 @@ with single:
             elif exists:
                 st.warning("A workflow with this id exists: registering updates it (audited).")
             registered = st.button("Register", type="primary", key="register") and run_action(
-                lambda: save_workflow(store(), me, workflow), f"Registered {plain(workflow.name)}."
+                partial(save_workflow, store(), me, workflow), f"Registered {plain(workflow.name)}."
             )
             if registered:
                 st.switch_page("app_pages/workflow_detail.py", query_params={"id": workflow.workflow_id})
@@ -179,9 +181,10 @@ with bulk:
     if sheet is None:
         forget_sheet()  # removed from the uploader: its private temp copy goes too
     else:
-        path = keep_sheet(sheet.getvalue(), sheet.name)
+        sheet_name = sheet.name
+        path = keep_sheet(sheet.getvalue(), sheet_name)
         report: WorkflowImportReport | None = run_action(
-            lambda: read_workflows(store(), path, name=sheet.name)
+            lambda: read_workflows(store(), path, name=sheet_name)
         )
         if report is not None:
             c1, c2, c3 = st.columns(3)
@@ -231,7 +234,7 @@ with bulk:
                 key="bulk_confirm",
             ):
                 done = run_action(
-                    lambda: import_workflows(store(), me, path, skip_invalid=skip, name=sheet.name)
+                    lambda: import_workflows(store(), me, path, skip_invalid=skip, name=sheet_name)
                 )
                 if done is not None and done.committed:
                     forget_sheet()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -33,9 +34,11 @@ workflow_id = st.selectbox(
     "Workflow",
     ids,
     index=ids.index(wanted) if wanted in ids else 0,
-    format_func=labels.get,
+    format_func=lambda i: labels[i],
     key="workflow_pick",
 )
+if workflow_id is None:
+    st.stop()
 st.query_params["id"] = workflow_id
 
 workflow = get_workflow(store(), workflow_id)
@@ -155,13 +158,14 @@ with checkpoints_tab:
     else:
         st.caption("No checkpoints.")
     advice = c.next_checkpoint
-    if advice.checkpoint:
+    removable = advice.checkpoint
+    if removable:
         st.success(
             f"Eligible to remove one checkpoint: **{plain(advice.checkpoint)}**. {plain(advice.reason)}."
         )
         removed = st.button("Remove this one checkpoint", key="remove_checkpoint", type="primary") and (
             run_action(
-                lambda: remove_checkpoint(store(), actor(), workflow_id, advice.checkpoint),
+                partial(remove_checkpoint, store(), actor(), workflow_id, removable),
                 "Checkpoint removed; the next waits for fresh evidence.",
             )
         )
@@ -201,7 +205,7 @@ with uploads_tab:
             )
             undo = not undone and st.button("Undo this upload", key=f"undo_{batch.batch_id}")
             if undo and run_action(
-                lambda b=batch.batch_id: undo_batch(store(), actor(), b), f"Batch {batch.batch_id} undone."
+                partial(undo_batch, store(), actor(), batch.batch_id), f"Batch {batch.batch_id} undone."
             ):
                 st.rerun()
 

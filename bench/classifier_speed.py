@@ -20,7 +20,7 @@ import sys
 import time
 
 from aiops.classifier import classify_workflow
-from aiops.demo import WORKFLOWS
+from aiops.demo import demo_workflows
 from aiops.policy import load_policy
 from aiops.workflow import Workflow
 from bench.classifier_inventory import DEFAULT_FILES, INVENTORIES, read_inventory
@@ -30,7 +30,7 @@ TEAMS = ["EMEA", "North America", "APAC", "Platform", "Growth", "Enterprise", "S
 
 def company_inventory(count: int) -> list[Workflow]:
     """Distinct workflows shaped like a company's own: the demo's, varied per team and number."""
-    shapes = [w for w, _ in WORKFLOWS]
+    shapes = demo_workflows()
     workflows = []
     for number in range(count):
         shape, team = shapes[number % len(shapes)], TEAMS[number % len(TEAMS)]

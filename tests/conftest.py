@@ -21,6 +21,16 @@ SHARED = ROOT.parent / "shared"
 REALDATA = SHARED / "realdata"
 
 
+SLOW_FOLDERS = {"app", "browser"}  # every AppTest page run and every real browser takes seconds
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests under tests/app and tests/browser are slow; slow unit tests carry the marker themselves."""
+    for item in items:
+        if item.path.parent.name in SLOW_FOLDERS and item.path.parent.parent == ROOT / "tests":
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def admin() -> Actor:
     return Actor(name="admin@test", role="admin")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
@@ -14,8 +14,6 @@ from aiops.settings import Settings
 from aiops.store import Store
 from aiops.workspace import open_store
 from ui.text import md_escape
-
-T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False)
@@ -35,8 +33,8 @@ def store() -> Store:
 def revision() -> str:
     """The key of cached reads: the database and its last audit row. Every write appends to the
     audit log, so any write (from any session) changes it."""
-    row = store().query_one("SELECT coalesce(max(audit_id), 0) FROM audit_log")
-    return f"{settings().db}#{row[0]}"
+    audit_id = store().query_value("SELECT coalesce(max(audit_id), 0) FROM audit_log")
+    return f"{settings().db}#{audit_id}"
 
 
 def auth_configured() -> bool:
@@ -64,8 +62,9 @@ def actor() -> Actor:
     return signed_in
 
 
-def run_action(action: Callable[[], T], success: str | None = None) -> T | None:
-    """Run a domain write; show an expected failure as a friendly message, never a traceback."""
+def run_action(action: Callable[[], Any], success: str | None = None) -> Any:
+    """Run a domain write; show an expected failure as a friendly message, never a traceback.
+    Returns the action's result, or None after a failure (pages use it as a flag or as the value)."""
     try:
         result = action()
     except AiopsError as e:

@@ -45,7 +45,7 @@ def company_settings(revision: str) -> CompanySettings:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def workflow_count(revision: str) -> int:
-    return int(store().query_one("SELECT count(*) FROM workflows")[0])
+    return int(store().query_value("SELECT count(*) FROM workflows"))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

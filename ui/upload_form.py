@@ -114,7 +114,7 @@ def forget_upload() -> None:
 def workflow_choices(metrics, batches, me) -> dict[str, str]:
     """Workflows the actor may upload for: their own departments first, then the most recently
     uploaded on top, then by department and name."""
-    last_used: dict[str, object] = {}
+    last_used: dict[str, pd.Timestamp] = {}
     for b in batches.itertuples(index=False):
         if b.undone_at is None or str(b.undone_at) == "NaT":
             for workflow_id in b.workflow_ids:
@@ -210,7 +210,7 @@ def mapping_form(
             list(workflows),
             index=None,  # never a default: a lead says which workflow this file measures
             placeholder="Choose the workflow this file measures",
-            format_func=workflows.get,
+            format_func=lambda w: workflows[w],
             key=f"{base}_workflow",
         )
         if fields["workflow"] is None:
@@ -258,7 +258,7 @@ def mapping_form(
             fields["unit"] = st.selectbox(
                 "Unit",
                 units,
-                index=units.index(prefill.get("unit", "minutes")),
+                index=units.index(str(prefill.get("unit", "minutes"))),
                 format_func=lambda u: "h:mm:ss text" if u == "hms" else u,
                 key=f"{k}_unit",
             )
@@ -300,7 +300,8 @@ def mapping_form(
             return None
         if at:
             try:
-                fields["go_live"] = parse_go_live(f"{fields['go_live'].isoformat()}T{at}")
+                day = pd.Timestamp(fields["go_live"]).date().isoformat()
+                fields["go_live"] = parse_go_live(f"{day}T{at}")
             except MappingError as e:
                 st.warning(md_escape(f"{e.message} — {e.hint}"))
                 return None

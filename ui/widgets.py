@@ -41,7 +41,7 @@ BADGE_COLORS = {
 
 def badge(value: str, suffix: str = "") -> None:
     """A coloured badge for a risk level, status or evidence label."""
-    st.badge(f"{value} {suffix}".strip(), color=BADGE_COLORS.get(value, "gray"))
+    st.badge(f"{value} {suffix}".strip(), color=BADGE_COLORS.get(value, "gray"))  # type: ignore[arg-type]
 
 
 def estimate_metric(
@@ -112,7 +112,7 @@ def count_metric(label: str, value: int, caption: str, help_text: str) -> None:
 
 def chart(spec: alt.TopLevelMixin, key: str | None = None) -> None:
     # theme=None: the same look as the board pack (aiops.charts.themed), not Streamlit's theme.
-    st.altair_chart(spec, theme=None, key=key)
+    st.altair_chart(spec, theme=None, key=key)  # type: ignore[call-overload]
 
 
 def evidence_legend() -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 
 from aiops import governance
 from aiops.auth import Actor
 from aiops.errors import Conflict, NotFound
-from aiops.ingest.mapping import TimingMapping
 from aiops.store import Store, Tx
 
 # -- batches --------------------------------------------------------------------------------------
@@ -56,10 +53,3 @@ def undo_batch(store: Store, actor: Actor, batch_id: int) -> int:
         return removed
 
     return store.write(actor, run)
-
-
-def batch_mapping(store: Store, batch_id: int) -> TimingMapping:
-    row = store.query_one("SELECT mapping FROM upload_batches WHERE batch_id = ?", [batch_id])
-    if row is None:
-        raise NotFound(f"no batch {batch_id}")
-    return TimingMapping.model_validate(json.loads(row[0]))

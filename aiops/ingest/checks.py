@@ -24,6 +24,7 @@ class Check:
     failed: str
     column: str
     reason: str
+    show: str | None = None  # SQL of the offending value, quoted after the reason
 
 
 def reject_columns(checks: list[Check]) -> str:
@@ -35,9 +36,14 @@ def reject_columns(checks: list[Check]) -> str:
     first = " ".join(f"WHEN {c.failed} THEN {number}" for number, c in enumerate(checks, start=1))
     columns = ", ".join(sql_literal(c.column) for c in checks)
     reasons = ", ".join(sql_literal(c.reason) for c in checks)
+    reason = f"[{reasons}][reject_check]"
+    if any(c.show for c in checks):
+        quote = "''''"  # SQL for a single quote
+        shows = ", ".join(f"': ' || {quote} || {c.show} || {quote}" if c.show else "NULL" for c in checks)
+        reason = f"{reason} || coalesce([{shows}][reject_check], '')"
     return (
         f"CASE {first} END AS reject_check, [{columns}][reject_check] AS reject_column, "
-        f"[{reasons}][reject_check] AS reject_reason"
+        f"{reason} AS reject_reason"
     )
 
 

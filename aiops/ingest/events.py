@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from aiops.ingest.checks import Check, reject_columns
+from aiops.ingest.measurement import fixed_phase
 from aiops.ingest.reader import Staged
 from aiops.ingest.timing_sql import Plan, cleaned_rows, go_live_phase, workflow_join
 
@@ -41,7 +42,9 @@ def check_events(
                {first_phase} AS phase_of_first, count(DISTINCT workflow_id) AS workflows,
                count(*) FILTER (WHERE reject_reason IS NOT NULL) AS rejected_events
         FROM {events} WHERE case_id IS NOT NULL GROUP BY case_id""")
-    phase = go_live_phase(m.go_live, "started_at", m.timezone) if m.go_live else "phase_of_first"
+    phase = fixed_phase(m) or (
+        go_live_phase(m.go_live, "started_at", m.timezone) if m.go_live else "phase_of_first"
+    )
     case_checks = reject_columns(
         [
             # A loop is measured from all of its events or not at all: never silently shortened.
@@ -68,5 +71,6 @@ def check_events(
     cursor.execute(f"""
         CREATE TEMP TABLE {accepted} AS
         SELECT workflow_id, department, phase, measured_at, duration_minutes,
-               1::BIGINT AS loops, 0.0 AS rework_minutes
+               1::BIGINT AS loops, 0.0 AS rework_minutes, NULL::BOOLEAN AS ai_assisted,
+               NULL::VARCHAR AS segment
         FROM {accepted}_checked_cases WHERE reject_reason IS NULL""")

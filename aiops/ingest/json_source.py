@@ -9,25 +9,32 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import cast
 
 import duckdb
+from duckdb.sqltypes import DuckDBPyType
 
 from aiops.errors import IngestError
 from aiops.sql import quote_ident, sql_literal
 
 
-def _flat(expression: str, name: str, kind: duckdb.typing.DuckDBPyType) -> list[tuple[str, str]]:
+def _children(kind: DuckDBPyType) -> list[tuple[str, DuckDBPyType]]:
+    """The (name, type) fields of a STRUCT type."""
+    return [(str(name), cast(DuckDBPyType, child)) for name, child in kind.children]
+
+
+def _flat(expression: str, name: str, kind: DuckDBPyType) -> list[tuple[str, str]]:
     """(SQL, column name) pairs for one JSON field, flattened."""
     if kind.id == "struct":
         return [
             pair
-            for child, child_kind in kind.children
+            for child, child_kind in _children(kind)
             for pair in _flat(f"{expression}.{quote_ident(child)}", f"{name}.{child}", child_kind)
         ]
     if kind.id == "list" and kind.child.id == "struct":
         return [
             pair
-            for child, child_kind in kind.child.children
+            for child, child_kind in _children(kind.child)
             if child_kind.id not in ("struct", "list")
             for pair in [
                 (

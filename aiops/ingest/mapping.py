@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aiops.errors import MappingError
 from aiops.ingest.sniff import SourceFile
@@ -14,6 +14,10 @@ from aiops.ingest.timestamps import DateOrder
 
 Unit = Literal["seconds", "minutes", "hours", "days", "hms"]
 UNITS: tuple[str, ...] = get_args(Unit)
+TimeKind = Literal["hands_on", "elapsed"]
+Phase = Literal["before", "after"]
+# What an upload measures, applied to any mapping (explicit, preset or canonical) as the upload's options.
+MEASURE_OPTIONS = ("time_kind", "phase_only", "ai_assisted_column", "segment_column")
 
 
 def header_key(name: str) -> str:
@@ -70,6 +74,16 @@ def go_live_utc(go_live: date | datetime) -> datetime | None:
     return None
 
 
+def with_options(mapping: TimingMapping, options: dict[str, object]) -> TimingMapping:
+    """The mapping with the upload's own answers (time kind, one phase...) applied and checked."""
+    if not options:
+        return mapping
+    try:
+        return TimingMapping.model_validate(mapping.model_dump() | options)
+    except ValidationError as e:
+        raise MappingError(f"mapping: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from e
+
+
 def parse_assignments(pairs: list[str] | None) -> dict[str, str]:
     """`--map field=COLUMN` pairs as a dict; the column may contain `=`."""
     mapping = {}
@@ -107,6 +121,20 @@ class TimingMapping(BaseModel):
     date_order: DateOrder | None = Field(None, description="for dates like 03/04/2024: dmy or mdy")
     timezone: str = Field("UTC", description="zone of timestamps without an offset (default UTC)")
     business_hours: bool = Field(False, description="durations count business hours only")
+    time_kind: TimeKind | None = Field(
+        None,
+        description="hands_on working time, or elapsed open → close calendar time (default: the preset's,"
+        " else hands_on; event logs elapsed)",
+    )
+    phase_only: Phase | None = Field(
+        None, description="the whole file is one phase: a go-live outside its data is allowed"
+    )
+    ai_assisted_column: str | None = Field(
+        None, description="column saying per loop if the AI helped (yes/no)"
+    )
+    segment_column: str | None = Field(
+        None, description="column with a segment per loop (priority, type, size...)"
+    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -131,8 +159,14 @@ class TimingMapping(BaseModel):
             raise ValueError("start and end columns go together")
         if modes[2] and not (self.case_column and self.timestamp_column):
             raise ValueError("an event log needs both a case column and a timestamp column")
-        if (self.phase_column is None) == (self.go_live is None):
+        if self.phase_column is not None and self.go_live is not None:
             raise ValueError("give exactly one of: a phase column, or a go-live date")
+        if self.phase_column is None and self.go_live is None and self.phase_only is None:
+            raise ValueError(
+                "give exactly one of: a phase column, or a go-live date (or say the file is one phase only)"
+            )
+        if modes[2] and (self.ai_assisted_column or self.segment_column):
+            raise ValueError("ai_assisted and segment columns need one row per loop, not an event log")
         if modes[0] and self.measured_at_column is None:
             raise ValueError("a duration column needs a measured-at column (when each loop ran)")
         return self
@@ -150,6 +184,8 @@ class TimingMapping(BaseModel):
             "loops": self.loops_column,
             "rework": self.rework_column,
             "measured_at": self.measured_at_column,
+            "ai_assisted": self.ai_assisted_column,
+            "segment": self.segment_column,
         }
         return {role: column for role, column in columns.items() if column}
 
@@ -159,6 +195,11 @@ class TimingMapping(BaseModel):
             return "duration"
         return "span" if self.start_column else "events"
 
+    @property
+    def kind(self) -> TimeKind:
+        """The time kind: as given, else elapsed for an event log and hands-on otherwise."""
+        return self.time_kind or ("elapsed" if self.mode == "events" else "hands_on")
+
     def describe(self) -> str:
         what = {
             "duration": f"'{self.duration_column}' in {self.unit}",
@@ -166,8 +207,18 @@ class TimingMapping(BaseModel):
             "events": f"first → last '{self.timestamp_column}' per '{self.case_column}'",
         }
         phase = f"split at go-live {self.go_live}" if self.go_live else f"phase from '{self.phase_column}'"
+        if self.phase_only:
+            phase = f"{self.phase_only} go-live only" + (
+                f" ({phase})" if self.go_live or self.phase_column else ""
+            )
         hours = " (business hours)" if self.business_hours else ""
-        return f"loop time {what[self.mode]}{hours}; {phase}"
+        kind = "hands-on time" if self.kind == "hands_on" else "elapsed calendar time"
+        extra = "".join(
+            f"; {label} from '{column}'"
+            for label, column in (("AI-assisted", self.ai_assisted_column), ("segment", self.segment_column))
+            if column
+        )
+        return f"loop time {what[self.mode]}{hours}, {kind}; {phase}{extra}"
 
 
 def field_choices(name: str) -> tuple[str, ...] | None:

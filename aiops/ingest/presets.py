@@ -36,6 +36,9 @@ PRESET_FIELDS = (
     "date_order",
     "timezone",
     "business_hours",
+    "time_kind",
+    "ai_assisted_column",
+    "segment_column",
 )
 
 
@@ -97,7 +100,7 @@ class Preset(BaseModel):
         header names, where the tool writes it there)."""
         fields: dict[str, object] = {}
         for field, value in self.loop(loop).mapping.items():
-            if field.endswith("_column"):
+            if field.endswith("_column") and not isinstance(value, bool):
                 header = self.find(headers, value)
                 if header is None:
                     raise MappingError(
@@ -278,6 +281,8 @@ _GUESSES: dict[str, tuple[str, ...]] = {
     "loops_column": ("loops",),
     "rework_column": ("rework_minutes", "rework"),
     "measured_at_column": ("measured_at",),
+    "ai_assisted_column": ("ai_assisted", "with_ai", "assisted"),
+    "segment_column": ("segment",),
 }
 
 

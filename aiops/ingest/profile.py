@@ -65,7 +65,7 @@ def profile_columns(cursor: duckdb.DuckDBPyConnection, source: SourceFile) -> di
 def _datelike(samples: list[str] | None) -> bool:
     """Day-first or month-first dates (03/04/2024 10:00) that DuckDB's cast leaves as text."""
     pattern = r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}([ T]\d{1,2}:\d{2}.*)?"
-    return bool(samples) and all(re.fullmatch(pattern, s) for s in samples)
+    return bool(samples) and all(re.fullmatch(pattern, s) for s in samples or ())
 
 
 def timestamp_guesses(guesses: dict[str, str], profiles: dict[str, ColumnProfile]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
@@ -45,6 +45,8 @@ class Staged:
     source: SourceFile
     parsed: int
     parse_rejects: pd.DataFrame  # line, column, reason, duckdb_byte, csv_line (the record's text)
+    _starts_built: bool = field(default=False, init=False, repr=False)
+    _lines_built: bool = field(default=False, init=False, repr=False)
 
     @property
     def records(self) -> int:
@@ -53,7 +55,7 @@ class Staged:
     def line_table(self) -> str:
         """A temp table (rowid, line): the physical line each staged row starts on."""
         name = f"{self.table}_lines"
-        if not getattr(self, "_lines_built", False):
+        if not self._lines_built:
             starts = _record_starts(self)
             self.cursor.execute(
                 f"CREATE TEMP TABLE {name} AS SELECT row_number() OVER (ORDER BY line) - 1 AS rowid,"
@@ -196,7 +198,7 @@ WHERE quotes_before % 2 = 0 AND l NOT IN ('', chr(13))
 def _record_starts(staged: Staged) -> str:
     """A table of the physical line (and byte offset) where each record starts; 0 is the header."""
     name = f"{staged.table}_starts"
-    if not getattr(staged, "_starts_built", False):
+    if not staged._starts_built:
         staged.cursor.execute(
             _RECORD_STARTS.format(
                 name=name,

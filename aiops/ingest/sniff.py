@@ -122,10 +122,6 @@ def _scan(path: Path) -> _Scan:
     return _Scan(digest.hexdigest(), utf8, latin1_only, longest, saw_cr and not saw_lf)
 
 
-def file_sha256(path: Path) -> str:
-    return _scan(path).sha256
-
-
 def detect_encoding(path: Path, scan: _Scan | None = None) -> str:
     """UTF-8 (with or without BOM), UTF-16 (BOM or NUL pattern), else Windows-1252/Latin-1."""
     with path.open("rb") as f:

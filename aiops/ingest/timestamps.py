@@ -124,5 +124,7 @@ def detect_formats(
             f"the dates in '{undecided[0]}' could be day-first or month-first (no day above 12)",
             "say which: --date-order dmy or --date-order mdy",
         )
-    order = next(iter(decided), None)
+    if not undecided:
+        return {role: f for role, f in found.items() if f is not None}
+    (order,) = decided  # exactly one order was decided, else the error above
     return {role: f or TimestampFormat(order, timezone) for role, f in found.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -32,8 +33,10 @@ class TimingReport:
     duplicate_of: int | None = None
     batch_id: int | None = None
     notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # shown before Confirm; the upload may go on
-    problems: list[str] = field(default_factory=list)  # blocking: Confirm stays disabled
+    # Why the upload cannot be committed as mapped (shown at preview; Confirm disabled, commit refuses).
+    problems: list[str] = field(default_factory=list)
+    # What deserves a look before Confirm (the upload may still be committed).
+    warnings: list[str] = field(default_factory=list)
     zero_length: int = 0
     id_column: str | None = None
 
@@ -45,7 +48,7 @@ class TimingReport:
     def duplicate(self) -> bool:
         return self.duplicate_of is not None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
             "accepted": self.accepted,
@@ -64,8 +67,10 @@ class TimingReport:
             "encoding": self.encoding,
             "dialect": self.dialect,
             "notes": self.notes,
-            "warnings": self.warnings,
+            "time_kind": self.mapping.kind,
+            "phase_only": self.mapping.phase_only,
             "problems": self.problems,
+            "warnings": self.warnings,
             "zero_length_loops": self.zero_length,
         }
 
@@ -160,7 +165,8 @@ def build_report(
 
 
 def _judge(report: TimingReport, max_rejected_share: float) -> None:
-    """What the preview must say before Confirm: warnings, and problems that block the upload."""
+    """What the preview must say before Confirm (the go-live's place in the data is checked in
+    ``measurement.phase_problems``)."""
     if report.zero_length:
         report.warnings.append(
             f"{report.zero_length:,} loops last 0 minutes (start and end are equal): check the columns"
@@ -170,16 +176,3 @@ def _judge(report: TimingReport, max_rejected_share: float) -> None:
             f"a large share of this file was rejected: {report.rejected:,} of {report.rows:,} records "
             f"({report.rejected / report.rows:.0%}, above {max_rejected_share:.0%}); check the mapping"
         )
-    go_live, summary = report.mapping.go_live, report.summary
-    if go_live is not None and len(summary):
-        phases = set(summary.phase)
-        if phases != {"before", "after"}:
-            first, last = summary.first_measured.min(), summary.last_measured.max()
-            side = "before" if phases == {"before"} else "after"
-            message = (
-                f"go-live {go_live} is outside the data: the file's loops run from {first:%Y-%m-%d} to "
-                f"{last:%Y-%m-%d}, so every loop is '{side}'"
-            )
-            # After the data, nothing is measured with AI: a wrong date. Before it, the file may
-            # add after-phase loops to a baseline uploaded earlier: said, not blocked.
-            (report.problems if side == "before" else report.warnings).append(message)

@@ -11,6 +11,7 @@ import duckdb
 
 from aiops.ingest.checks import Check
 from aiops.ingest.mapping import TimingMapping, Unit, go_live_utc, require_column
+from aiops.ingest.measurement import loop_labels
 from aiops.ingest.reader import Staged
 from aiops.ingest.sniff import SourceFile
 from aiops.ingest.timestamps import TimestampFormat, detect_formats
@@ -122,7 +123,7 @@ def read_types(
     or without an offset, h:mm:ss, day-first dates, a time zone of the mapping): DuckDB 1.5's
     read_csv turns an unparseable TIMESTAMPTZ value into NULL without a reject, which would report
     "missing value" for a value that is present but unreadable."""
-    types = {role: "DOUBLE" for role in ("loops", "rework") if role in columns}
+    types: dict[str, str] = {role: "DOUBLE" for role in ("loops", "rework") if role in columns}
     if "duration" in columns and mapping.unit != "hms":
         types["duration"] = "DOUBLE"
     return types
@@ -149,7 +150,7 @@ def row_projection(plan: Plan, max_minutes: float) -> tuple[str, list[Check]]:
         fields["workflow_raw"] = role_text("workflow")
         checks.append(Check("workflow_raw IS NULL", plan.col("workflow"), "missing value"))
     else:
-        fields["workflow_raw"] = sql_literal(m.workflow)
+        fields["workflow_raw"] = sql_literal(m.workflow or "")
     if m.mode == "duration":
         col = plan.col("duration")
         fields["duration_minutes"] = (
@@ -229,6 +230,7 @@ def row_projection(plan: Plan, max_minutes: float) -> tuple[str, list[Check]]:
         ]
     fields["loops"] = _count_field(plan, "loops", "1", checks, decimal)
     fields["rework_minutes"] = _count_field(plan, "rework", "0.0", checks, decimal)
+    fields |= loop_labels(plan.columns, role_text, checks)
     projection = ",\n       ".join(f"{sql} AS {name}" for name, sql in fields.items())
     return projection, checks
 

@@ -22,7 +22,8 @@ from aiops.errors import Conflict, IngestError, MappingError, NotFound
 from aiops.ingest.checks import Check, reject_columns
 from aiops.ingest.events import check_events
 from aiops.ingest.guards import check_roles, check_workflow_column, refuse_workflows_sheet
-from aiops.ingest.mapping import TimingMapping, find_column
+from aiops.ingest.mapping import TimingMapping, find_column, with_options
+from aiops.ingest.measurement import fixed_phase, long_loop_warning, phase_problems
 from aiops.ingest.presets import preset_name, resolve_preset, save_preset
 from aiops.ingest.reader import Staged, drop_staged, stage_csv
 from aiops.ingest.sniff import SourceFile, open_source
@@ -52,13 +53,17 @@ __all__ = [
 CANONICAL = ("workflow_id", "phase", "measured_at", "duration_minutes", "loops", "rework_minutes")
 
 
-def canonical_mapping(source: SourceFile) -> TimingMapping | None:
-    """The data contract's own columns need no mapping."""
-    if not all(find_column(source, c) for c in ("workflow_id", "phase", "measured_at", "duration_minutes")):
+def canonical_mapping(source: SourceFile, phase_only: str | None = None) -> TimingMapping | None:
+    """The data contract's own columns need no mapping (a one-phase file may omit the phase)."""
+    required = ("workflow_id", "measured_at", "duration_minutes") + (() if phase_only else ("phase",))
+    if not all(find_column(source, c) for c in required):
         return None
     return TimingMapping(
         workflow_column="workflow_id",
-        phase_column="phase",
+        phase_column="phase" if find_column(source, "phase") else None,
+        phase_only=phase_only,
+        ai_assisted_column="ai_assisted" if find_column(source, "ai_assisted") else None,
+        segment_column="segment" if find_column(source, "segment") else None,
         measured_at_column="measured_at",
         duration_column="duration_minutes",
         unit="minutes",
@@ -98,7 +103,9 @@ class TimingImport:
         if self.report.duplicate_of is not None:
             raise Conflict(*_duplicate_message(self.report, self.report.duplicate_of))
         if self.report.problems:
-            raise Conflict(self.report.problems[0], "fix the mapping (see the preview); nothing was written")
+            raise IngestError(
+                self.report.problems[0], "fix the mapping or the file (see the preview); nothing was written"
+            )
         batch_id = self.store.write(
             actor, lambda tx: self._write(tx, save_preset_as), cursor=self.staged.cursor
         )
@@ -115,8 +122,8 @@ class TimingImport:
             raise Conflict(*_duplicate_message(self.report, existing))
         batch_id = tx.query(
             "INSERT INTO upload_batches (uploaded_at, actor, file_name, file_sha256, workflow_ids,"
-            " mapping, rows_total, accepted, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "RETURNING batch_id",
+            " mapping, rows_total, accepted, rejected, time_kind, phase_only)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING batch_id",
             [
                 tx.now,
                 tx.actor.name,
@@ -127,14 +134,16 @@ class TimingImport:
                 self.report.rows,
                 self.report.accepted,
                 self.report.rejected,
+                self.report.mapping.kind,
+                self.report.mapping.phase_only,
             ],
         )[0][0]
         tx.execute(
             "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at,"
-            " duration_minutes, loops, rework_minutes)"
+            " duration_minutes, loops, rework_minutes, time_kind, ai_assisted, segment)"
             " SELECT ?, workflow_id, phase, measured_at, duration_minutes,"
-            f" loops, rework_minutes FROM {self.accepted_table}",
-            [batch_id],
+            f" loops, rework_minutes, ?, ai_assisted, segment FROM {self.accepted_table}",
+            [batch_id, self.report.mapping.kind],
         )
         tx.audit(
             "upload.committed",
@@ -175,11 +184,13 @@ def open_timing_import(
     preset: str | None = None,
     loop: str | None = None,
     answers: dict[str, object] | None = None,
+    options: dict[str, object] | None = None,
 ) -> Iterator[TimingImport]:
     """Read and check an export; yield the import for preview and commit; drop staging after.
 
     The mapping is given, or a ``preset`` (a name, or ``auto`` to recognise the file) is applied
     with the user's ``answers`` (workflow, go-live...), or the file is in the canonical format.
+    ``options`` (``time_kind``, ``phase_only``...) apply to whichever mapping that is.
     ``preview`` adds a sample of minutes per loop for the before/after chart."""
     with open_source(path, name, max_bytes=store.max_upload_bytes) as source:
         refuse_workflows_sheet(source)
@@ -187,7 +198,8 @@ def open_timing_import(
         if preset:
             mapping, why = resolve_preset(store, preset, source.header, loop, answers or {})
             notes.append(why[:1].upper() + why[1:] + ".")
-        mapping = mapping or _require_canonical(source)
+        given = {k: v for k, v in (options or {}).items() if v is not None}
+        mapping = with_options(mapping or _require_canonical(source, given.get("phase_only")), given)
         columns = mapped_columns(source, mapping)
         check_roles(columns)
         cursor = store.new_cursor()
@@ -222,8 +234,8 @@ def _unreadable(error: duckdb.Error) -> IngestError:
     )
 
 
-def _require_canonical(source: SourceFile) -> TimingMapping:
-    mapping = canonical_mapping(source)
+def _require_canonical(source: SourceFile, phase_only: object = None) -> TimingMapping:
+    mapping = canonical_mapping(source, None if phase_only is None else str(phase_only))
     if mapping is None:
         raise MappingError(
             f"{source.name} is not in the canonical timings format ({', '.join(CANONICAL)})",
@@ -259,19 +271,20 @@ def _check(store: Store, staged: Staged, plan: Plan, preview: bool) -> TimingImp
     else:
         phase_ref = "started_at" if mapping.mode == "span" else "measured_at"
         phase = go_live_phase(mapping.go_live, phase_ref, mapping.timezone) if mapping.go_live else "phase"
+        phase = fixed_phase(mapping) or phase
         checks.append(Check("workflow_id IS NULL", plan.columns.get("workflow", ""), "unknown workflow"))
         # Only the typed fields and the verdict are stored; the raw texts live in the query.
         cursor.execute(
             f"CREATE TEMP TABLE {checked} AS SELECT rid, workflow_id, department, final_phase,"
             " measured_at, duration_minutes, TRY_CAST(loops AS BIGINT) AS loops, rework_minutes,"
-            " reject_column, reject_reason"
+            " ai_assisted, segment, reject_column, reject_reason"
             f" FROM (SELECT *, {phase} AS final_phase, {reject_columns(checks)} FROM ("
             f"{workflow_join(f'SELECT {projection} FROM ({cleaned_rows(plan, staged.table)})')}))"
         )
         # A view, not a copy: the commit reads the accepted rows straight from the checked table.
         cursor.execute(
             f"CREATE TEMP VIEW {accepted} AS SELECT workflow_id, department, final_phase AS phase,"
-            f" measured_at, duration_minutes, loops, rework_minutes FROM {checked} "
+            f" measured_at, duration_minutes, loops, rework_minutes, ai_assisted, segment FROM {checked} "
             f"WHERE reject_reason IS NULL"
         )
     report = build_report(staged, plan, checked, accepted, preview)
@@ -279,6 +292,8 @@ def _check(store: Store, staged: Staged, plan: Plan, preview: bool) -> TimingImp
     if existing is not None:
         report.duplicate_of = existing
         report.problems.insert(0, _duplicate_message(report, existing)[0])
+    report.problems += phase_problems(cursor, accepted, mapping)
+    report.warnings += long_loop_warning(cursor, accepted, mapping, store.policy.evidence)
     return TimingImport(store, staged, plan, accepted, report)
 
 
@@ -300,9 +315,12 @@ def import_timings(
     preset: str | None = None,
     loop: str | None = None,
     answers: dict[str, object] | None = None,
+    options: dict[str, object] | None = None,
 ) -> TimingReport:
     """Check an export and, unless ``dry_run``, commit its accepted rows as one batch."""
-    with open_timing_import(store, path, mapping, name, preset=preset, loop=loop, answers=answers) as upload:
+    with open_timing_import(
+        store, path, mapping, name, preset=preset, loop=loop, answers=answers, options=options
+    ) as upload:
         if dry_run:
             return upload.report
         return upload.commit(actor)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -72,7 +73,7 @@ class WorkflowImportReport:
     def rejected(self) -> int:
         return len(self.rejects)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
             "accepted": self.accepted,
@@ -94,8 +95,9 @@ def resolve_mapping(source: SourceFile, explicit: dict[str, str]) -> dict[str, s
     unknown = sorted(set(explicit) - set(FIELDS))
     if unknown:
         raise MappingError(f"unknown field(s) {unknown} in --map", f"fields are: {', '.join(FIELDS)}")
-    mapping = {}
+    mapping: dict[str, str] = {}
     for name in FIELDS:
+        column: str | None
         if name in explicit:
             column = require_column(source, explicit[name], name)
         else:

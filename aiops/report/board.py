@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import pandas as pd
@@ -36,6 +37,9 @@ from aiops.report import format as fmt
 from aiops.report.export import safe_csv
 from aiops.store import Store
 from aiops.views import Comparison, Totals, View, build_view, data_bounds
+
+if TYPE_CHECKING:
+    import jinja2
 
 TITLE = "Board pack"
 CHART_WIDTH = 430  # plot width in pixels (axis labels and legend come on top): fits A4 portrait
@@ -66,7 +70,7 @@ ESTIMATE_COLUMNS = (
 # -- the pack -----------------------------------------------------------------------------------------
 
 
-def _float(value: object) -> float | None:
+def _float(value: Any) -> float | None:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     return float(value)
@@ -461,7 +465,7 @@ def _date(value: datetime | date | None, pattern: str = "%Y-%m-%d") -> str:
 
 
 @cache
-def _environment():
+def _environment() -> jinja2.Environment:
     import jinja2
 
     env = jinja2.Environment(

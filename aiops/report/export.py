@@ -6,6 +6,7 @@ import csv
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -30,7 +31,7 @@ def safe_csv(frame: pd.DataFrame) -> str:
     return escaped.to_csv(index=False)
 
 
-def write_rows_csv(path: Path, header: list[str], rows: Iterable[dict]) -> int:
+def write_rows_csv(path: Path, header: list[str], rows: Iterable[dict[str, Any]]) -> int:
     count = 0
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=header)

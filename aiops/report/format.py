@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -60,7 +62,7 @@ def interval(low: float | None, high: float | None, decimals: int = 0) -> str:
     return f"95% CI {number(low, decimals)} to {number(high, decimals)}"
 
 
-def evidence_phrase(record: dict | pd.Series, noun: str = "workflows") -> str:
+def evidence_phrase(record: dict[str, Any] | pd.Series, noun: str = "workflows") -> str:
     """`24 saving · 2 inconclusive · 1 slower · 6 insufficient`."""
     parts = [
         f"{int(record[f'evidence_{label}'])} {label}"
@@ -125,9 +127,9 @@ DESIGN_FALLBACK = {
 }
 
 
-def _help(name: str) -> dict:
+def _help(name: str) -> dict[str, Any]:
     try:
-        import aiops.estimates as estimates  # the statistics slice's plain-language reasons
+        estimates = importlib.import_module("aiops.estimates")  # the statistics slice's plain words
     except ImportError:
         return {}
     return dict(getattr(estimates, name, {}))

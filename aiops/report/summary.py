@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -66,7 +67,7 @@ WORKFLOW_COLUMNS = [
 
 def summarize(
     store: Store, period: Period | None = None, as_of: datetime | None = None, view: View | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Company and department totals (with intervals) and the per-workflow figures behind them.
     ``period`` None: the default period (the last complete quarter with data)."""
     if view is None:
@@ -77,7 +78,7 @@ def summarize(
     return summary_of(view)
 
 
-def summary_of(view: View) -> dict:
+def summary_of(view: View) -> dict[str, Any]:
     company = view.company.record()
     company["statuses"] = view.workflows.status.value_counts().to_dict()
     p = view.period
@@ -102,7 +103,7 @@ def summary_of(view: View) -> dict:
     }
 
 
-def _clean(record: dict) -> dict:
+def _clean(record: dict[str, Any]) -> dict[str, Any]:
     """JSON-ready values: NaN as None, numpy scalars as Python, lists as lists."""
     out = {}
     for key, value in record.items():

@@ -58,13 +58,20 @@ class Reader:
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         raise NotImplementedError
 
-    def query(self, sql: str, params: Params = None) -> list[tuple]:
+    def query(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         with self._translate():
             return self._cursor().execute(sql, params or []).fetchall()
 
-    def query_one(self, sql: str, params: Params = None) -> tuple | None:
+    def query_one(self, sql: str, params: Params = None) -> tuple[Any, ...] | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
+
+    def query_value(self, sql: str, params: Params = None) -> Any:
+        """The first value of the one row a query always returns (an aggregate, say)."""
+        row = self.query_one(sql, params)
+        if row is None:
+            raise StoreError("the query returned no row")
+        return row[0]
 
     def query_df(self, sql: str, params: Params = None) -> pd.DataFrame:
         with self._translate():
@@ -100,10 +107,14 @@ class Tx(Reader):
         with self._translate():
             self.cursor.execute(sql, params or [])
 
-    def audit(self, action: str, entity: str, entity_id: str | None, detail: dict | None = None) -> None:
+    def audit(
+        self, action: str, entity: str, entity_id: str | None, detail: dict[str, Any] | None = None
+    ) -> None:
         self.audit_many(action, entity, [(entity_id, detail)])
 
-    def audit_many(self, action: str, entity: str, entries: Sequence[tuple[str | None, dict | None]]) -> None:
+    def audit_many(
+        self, action: str, entity: str, entries: Sequence[tuple[str | None, dict[str, Any] | None]]
+    ) -> None:
         """Append one audit row per (entity_id, detail), in one statement."""
         if not entries:
             return
@@ -267,7 +278,9 @@ def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
         cursor.execute("ROLLBACK")
 
 
-def _connect(path: str, lock_timeout_s: float, config: dict[str, str]) -> duckdb.DuckDBPyConnection:
+def _connect(
+    path: str, lock_timeout_s: float, config: dict[str, str | bool | int | float | list[str]]
+) -> duckdb.DuckDBPyConnection:
     """Open the file, waiting a bounded time while another process holds its lock."""
     deadline = time.monotonic() + lock_timeout_s
     while True:

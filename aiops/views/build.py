@@ -11,6 +11,7 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -129,10 +130,10 @@ def data_bounds(store: Store) -> tuple[datetime | None, datetime | None]:
 
 def revision(store: Store) -> int:
     """The last audit row: every write appends one, so any write changes it."""
-    return int(store.query_one("SELECT coalesce(max(audit_id), 0) FROM audit_log")[0])
+    return int(store.query_value("SELECT coalesce(max(audit_id), 0) FROM audit_log"))
 
 
-_CACHE: OrderedDict[tuple, View] = OrderedDict()
+_CACHE: OrderedDict[tuple[Any, ...], View] = OrderedDict()
 _CACHE_SIZE = 16
 
 
@@ -212,7 +213,9 @@ def _frame(
     )
     f["stop_conditions"] = f.stop_conditions.map(list)
     elapsed = f.time_kind.eq("elapsed")
-    f["counted"] = (f.evidence != "insufficient") & ~elapsed & f.hours_returned.notna()
+    # counts_in_hours: also False for hands-on uploads of mostly day-long loops (elapsed_time warning)
+    counts = f.counts_in_hours.fillna(False).astype(bool) if "counts_in_hours" in f else True
+    f["counted"] = (f.evidence != "insufficient") & ~elapsed & f.hours_returned.notna() & counts
     has_stops = f.stop_conditions.map(len) > 0
     f["banked"] = f.counted & ~has_stops
     f["at_risk"] = f.counted & has_stops

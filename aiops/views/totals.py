@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ class Totals:
     def has_estimate(self) -> bool:
         return self.banked_workflows > 0
 
-    def record(self, key: str = "scope") -> dict:
+    def record(self, key: str = "scope") -> dict[str, Any]:
         """A JSON-ready dict; the scope under ``key`` (``department`` for departments)."""
         out = asdict(self)
         out[key] = out.pop("scope")

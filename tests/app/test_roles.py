@@ -142,6 +142,7 @@ def test_lead_can_upload_for_their_department(demo, tmp_path):
         start_column="started",
         end_column="ended",
         go_live=date(2026, 6, 1),
+        phase_only="after",  # a week of loops after go-live: the file is one phase
     )
     report = import_timings(demo, lead, file, mapping)
     assert report.batch_id is not None

@@ -87,7 +87,7 @@ def test_go_live_after_the_data_is_one_clear_message_and_confirm_stays_disabled(
     page.get_by_text("Records in the file").wait_for(timeout=60_000)
     settle(page)
     found = errors(page)
-    assert len(found) == 1 and "outside the data" in found[0], found
+    assert len(found) == 1 and "after every loop in the file" in found[0], found
     assert "2009-04-10 to 2018-04-24" in found[0]
     assert confirm_disabled(page)
     screenshot(page, "upload_go_live_after_data")

@@ -20,7 +20,7 @@ from aiops.workflow_reads import get_workflow
 
 POLICY = load_policy()
 NOW = datetime(2026, 6, 1, 12, 0)
-SAVING = Evidence(label="saving", n_before=40, n_after=40)
+SAVING = Evidence(label="saving", n_before=40, n_after=40, design="trend_adjusted")
 ROLLOUT_KEYS = (
     "risk_level",
     "owner",
@@ -599,6 +599,7 @@ def removed(weeks_ago: float, samples: int, incident_weeks_ago: float | None = N
     removed_at = NOW - timedelta(weeks=weeks_ago)
     return Evidence(
         label="saving",
+        design="trend_adjusted",
         n_before=40,
         n_after=80,
         last_checkpoint_removed_at=removed_at,
@@ -662,7 +663,13 @@ def test_ladder_resumes_once_fresh_evidence_follows_the_incident():
 
 
 def test_an_incident_without_any_removal_also_restarts_the_clock():
-    evidence = Evidence(label="saving", n_before=40, n_after=80, last_incident_at=NOW - timedelta(days=2))
+    evidence = Evidence(
+        label="saving",
+        design="trend_adjusted",
+        n_before=40,
+        n_after=80,
+        last_incident_at=NOW - timedelta(days=2),
+    )
     advice = classify(wf(checkpoints=TWO_CHECKPOINTS), evidence).next_checkpoint
     assert advice.checkpoint is None and "incident" in advice.reason
 
@@ -856,6 +863,7 @@ additions = st.one_of(
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(workflow=workflows(), addition=additions)
 def test_property_adding_a_signal_never_lowers_the_risk(workflow, addition):
@@ -880,6 +888,7 @@ def test_property_adding_a_signal_never_lowers_the_risk(workflow, addition):
         assert RISK_ORDER[after.risk] >= RISK_ORDER[before.risk]
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(workflow=workflows(), evidence=evidences)
 def test_property_removing_the_owner_always_pauses(workflow, evidence):
@@ -889,6 +898,7 @@ def test_property_removing_the_owner_always_pauses(workflow, evidence):
     assert "no_owner" in result.stop_codes
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(workflow=workflows(), evidence=evidences)
 def test_property_rollout_always_has_seven_non_empty_rules(workflow, evidence):
@@ -898,6 +908,7 @@ def test_property_rollout_always_has_seven_non_empty_rules(workflow, evidence):
     assert rollout["risk_level"] == result.risk
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(workflow=workflows(), evidence=evidences)
 def test_property_high_risk_is_never_autonomous(workflow, evidence):

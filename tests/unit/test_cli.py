@@ -31,6 +31,7 @@ def test_rejected_rows_exit_1_and_write_nothing(capsys, tmp_path):
     assert code == 0 and json.loads(out) == []
 
 
+@pytest.mark.slow
 def test_map_option_imports_the_federal_inventory(capsys, tmp_path):
     db = str(tmp_path / "cli.duckdb")
     code, out, _ = cli_text(
@@ -72,6 +73,7 @@ def test_usage_error_exits_2(capsys, tmp_path):
     assert code == 2 and err.startswith("aiops: error: unknown field")
 
 
+@pytest.mark.slow
 def test_missing_file_is_one_line_on_stderr_without_traceback(tmp_path):
     result = subprocess.run(
         [

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from aiops.classifier import STATUSES, STOP_CONDITIONS
-from aiops.demo import build_demo
+from aiops.demo import RECIPES, build_demo, demo_workflows
 
 
 def test_demo_has_enough_workflows_departments_and_weeks(demo):
@@ -52,6 +54,7 @@ def test_demo_timings_are_heavy_tailed(demo):
     assert mean > median * 1.1  # lognormal: the mean sits above the median
 
 
+@pytest.mark.slow
 def test_demo_is_deterministic(demo, tmp_path):
     with build_demo(tmp_path / "again.duckdb") as again:
         query = (
@@ -59,3 +62,87 @@ def test_demo_is_deterministic(demo, tmp_path):
             "FROM timing_samples ORDER BY ALL"
         )
         assert again.query(query) == demo.query(query)
+
+
+def test_demo_is_data_every_workflow_and_recipe_is_imported(demo):
+    workflows = demo_workflows()
+    stored = {r[0] for r in demo.query("SELECT workflow_id FROM workflows")}
+    assert stored == {w.workflow_id for w in workflows} and len(workflows) >= 40
+    with_timings = {r[0] for r in demo.query("SELECT DISTINCT workflow_id FROM timing_samples")}
+    assert with_timings == {r.workflow for r in RECIPES}
+    # Every upload went through the normal import: each record accepted or rejected.
+    assert demo.query("SELECT count(*) FROM upload_batches WHERE accepted + rejected <> rows_total") == [(0,)]
+    audit = demo.query_one("SELECT count(*) FROM audit_log WHERE action = 'upload.committed'")[0]
+    assert audit == demo.query_one("SELECT count(*) FROM upload_batches")[0]
+
+
+def test_demo_has_the_data_each_design_needs(demo):
+    # concurrent: after go-live, loops with and without the AI in the same weeks
+    weeks = demo.query_one(
+        "SELECT count(*) FROM (SELECT workflow_id, date_trunc('week', measured_at) FROM timing_samples "
+        "WHERE phase = 'after' GROUP BY ALL HAVING bool_or(ai_assisted) AND NOT bool_and(ai_assisted))"
+    )[0]
+    assert weeks >= 8
+    # comparison: a workflow names another, which has timings over the same weeks
+    pairs = demo.query(
+        "SELECT w.workflow_id, w.comparison_workflow_id FROM workflows w "
+        "WHERE w.comparison_workflow_id IN (SELECT workflow_id FROM timing_samples)"
+    )
+    assert pairs == [("fin-invoice-coding", "fin-po-matching")]
+    # before_after: a workflow with too few weeks for a trend (at most 3 either side of go-live)
+    few = demo.query(
+        "SELECT workflow_id FROM timing_samples GROUP BY ALL "
+        "HAVING count(DISTINCT date_trunc('week', measured_at)) <= 6"
+    )
+    assert ("people-offer-letters",) in few
+
+
+def test_demo_has_the_data_each_warning_needs(demo):
+    # elapsed_time: a Zendesk export uploaded as calendar time (the preset's default)
+    elapsed = demo.query("SELECT DISTINCT workflow_id FROM timing_samples WHERE time_kind = 'elapsed'")
+    assert elapsed == [("sup-ticket-resolution",)]
+    # censored_window: the same export's open tickets were rejected as not finished
+    rejected = demo.query_one(
+        "SELECT rejected FROM upload_batches WHERE file_name = 'sup-ticket-resolution_timings.csv'"
+    )[0]
+    assert rejected > 0
+    # stale_baseline: months between the end of the baseline and the first after loop
+    gap = demo.query_one(
+        "SELECT date_diff('week', max(measured_at) FILTER (WHERE phase = 'before'), "
+        "min(measured_at) FILTER (WHERE phase = 'after')) FROM timing_samples "
+        "WHERE workflow_id = 'sales-rfp-answers'"
+    )[0]
+    assert gap >= 20
+    # outliers: three 60-day loops in one baseline
+    assert demo.query(
+        "SELECT workflow_id, phase, count(*) FROM timing_samples WHERE duration_minutes >= 86400 "
+        "AND time_kind = 'hands_on' GROUP BY ALL"
+    ) == [("ops-change-writeups", "before", 3)]
+    # mix_shift: the AI-assisted loops are mostly the routine segment, the manual ones are not
+    shares = dict(
+        demo.query(
+            "SELECT ai_assisted, avg((segment = 'routine')::INT) FROM timing_samples "
+            "WHERE workflow_id = 'sup-escalation-summaries' AND phase = 'after' GROUP BY ALL"
+        )
+    )
+    assert shares[True] - shares[False] > 0.3
+    # baseline_trend: the baseline falls by about a third before go-live (no AI effect)
+    first, last = demo.query_one(
+        "SELECT avg(duration_minutes) FILTER (WHERE measured_at < min_at + INTERVAL 3 WEEK), "
+        "avg(duration_minutes) FILTER (WHERE measured_at >= go_live - INTERVAL 3 WEEK) FROM ("
+        "  SELECT *, min(measured_at) OVER () AS min_at,"
+        "         min(measured_at) FILTER (WHERE phase = 'after') OVER () AS go_live"
+        "  FROM timing_samples WHERE workflow_id = 'prod-market-digests') "
+        "WHERE phase = 'before'"
+    )
+    assert last < first * 0.85
+
+
+def test_demo_one_phase_and_elapsed_uploads_are_recorded_per_batch(demo):
+    assert demo.query(
+        "SELECT file_name, time_kind, phase_only FROM upload_batches "
+        "WHERE time_kind <> 'hands_on' OR phase_only IS NOT NULL ORDER BY 1"
+    ) == [
+        ("fin-po-matching_timings.csv", "hands_on", "before"),
+        ("sup-ticket-resolution_timings.csv", "elapsed", None),
+    ]

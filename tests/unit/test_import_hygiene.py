@@ -9,10 +9,13 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import aiops
 from tests.conftest import ROOT
 
 
+@pytest.mark.slow
 def test_importing_every_aiops_module_never_loads_streamlit():
     modules = [m.name for m in pkgutil.walk_packages(aiops.__path__, "aiops.")]
     code = (

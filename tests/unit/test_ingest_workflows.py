@@ -20,6 +20,7 @@ V2_MAPPING = {
 }
 
 
+@pytest.mark.slow
 def test_federal_v2_inventory_windows_1252_imports_all_2133_with_curly_quotes(store, admin):
     report = import_workflows(
         store, admin, realdata("ai_inventory", "2024_consolidated_ai_inventory_raw_v2.csv"), V2_MAPPING
@@ -36,6 +37,7 @@ def test_federal_v2_inventory_windows_1252_imports_all_2133_with_curly_quotes(st
     assert mojibake == [(0,)]
 
 
+@pytest.mark.slow
 def test_federal_bom_inventory_imports_all_1757_and_reimport_updates_in_place(store, admin):
     path = realdata("ai_inventory", "2024_consolidated_ai_inventory_raw.csv")
     mapping = {"name": "2_use_case_name", "department": "3_agency", "expected_output": "12_outputs"}

@@ -90,6 +90,7 @@ def test_backup_needs_an_admin(demo):
 # -- concurrency ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_eight_threads_upload_through_the_write_path_at_once(tmp_path):
     with Store(tmp_path / "concurrent.duckdb") as store:
         workflows = [
@@ -169,6 +170,7 @@ def test_hostile_timing_files_give_a_clear_message_and_write_nothing(
     assert unchanged(memory_store) == before
 
 
+@pytest.mark.slow
 def test_ten_thousand_columns_give_a_mapping_error_quickly(memory_store, tmp_path):
     path = tmp_path / "wide.csv"
     path.write_text(",".join(f"c{i}" for i in range(10_000)) + "\n" + ",".join("1" * 10_000) + "\n")
@@ -300,6 +302,7 @@ def fuzz_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(content=csv_files(), mapping=MAPPINGS)
 def test_fuzzed_uploads_never_crash_and_always_account_for_every_record(

@@ -15,7 +15,7 @@ import pytest
 
 from aiops.auth import Actor
 from aiops.cli import main
-from aiops.errors import Conflict, MappingError
+from aiops.errors import IngestError, MappingError
 from aiops.ingest.profile import profile_columns, timestamp_guesses
 from aiops.ingest.recognise import recognise_file
 from aiops.ingest.sniff import open_source
@@ -133,16 +133,19 @@ def test_go_live_after_the_data_blocks_confirm_and_names_the_files_range(demo, t
     batches = demo.query_one("SELECT count(*) FROM upload_batches")
     with open_timing_import(demo, path, mapping) as upload:
         assert upload.report.problems == [
-            "go-live 2025-01-01 is outside the data: the file's loops run from 2024-01-02 to "
-            "2024-03-05, so every loop is 'before'"
+            "go-live 2025-01-01 is after every loop in the file: the file's loops run from 2024-01-02 "
+            "to 2024-03-05; no loop is after go-live. Check the date, or say the file is one phase only "
+            "(--phase before)"
         ]
-        with pytest.raises(Conflict, match="outside the data"):
+        with pytest.raises(IngestError, match="after every loop in the file"):
             upload.commit(ADMIN)
     assert demo.query_one("SELECT count(*) FROM upload_batches") == batches
 
 
 def test_go_live_accepts_a_date_time_with_or_without_offset(capsys, demo_path, tmp_path):
-    path = write(tmp_path, "t.csv", "opened,closed\n2024-04-16T08:00:00Z,2024-04-16T08:30:00Z\n"
+    # A loop the day before keeps every go-live inside the data (a go-live before every loop is refused).
+    path = write(tmp_path, "t.csv", "opened,closed\n2024-04-15T08:00:00Z,2024-04-15T08:30:00Z\n"
+                 "2024-04-16T08:00:00Z,2024-04-16T08:30:00Z\n"
                  "2024-04-16T10:00:00Z,2024-04-16T10:20:00Z\n")  # fmt: skip
     for go_live, after in (("2024-04-16T09:00:00", 1), ("2024-04-16T11:00+02:00", 1), ("2024-04-16", 2)):
         code, out = run_cli(
@@ -151,7 +154,7 @@ def test_go_live_accepts_a_date_time_with_or_without_offset(capsys, demo_path, t
         )  # fmt: skip
         assert code == 0, out
         summary = json.loads(out)
-        assert summary["rows"] == 2
+        assert summary["rows"] == 3
         phases = import_phases(demo_path, path, go_live)
         assert phases.count("after") == after, (go_live, phases)
 

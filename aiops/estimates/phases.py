@@ -1,0 +1,85 @@
+"""Per workflow and phase, from cells: samples, loops, mean minutes per loop (total minutes over total
+loops, after includes rework) and the ratio-estimator variance of that mean,
+``sum((y - R x)^2) / (n (n - 1) xbar^2)`` (for one loop per row exactly ``s^2 / n``); and the
+unadjusted before/after difference with its Welch degrees of freedom.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+SUMS = ["samples", "loops", "minutes", "rework_minutes", "syy", "sxy", "sxx", "period_loops", "recent_loops"]
+SUMS += ["long_loops"]
+
+
+def ratio_variance(
+    n: pd.Series, loops: pd.Series, minutes: pd.Series, syy: pd.Series, sxy: pd.Series, sxx: pd.Series
+) -> pd.Series:
+    """Variance of sum(y)/sum(x) from the sums of a group's rows (NaN for a single row)."""
+    n, loops = n.astype(float), loops.astype(float)
+    mean = minutes / loops
+    ss = (syy - 2 * mean * sxy + mean**2 * sxx).clip(lower=0)
+    return (ss / (n * (n - 1) * (loops / n) ** 2)).where(n > 1)
+
+
+def phase_stats(cells: pd.DataFrame) -> pd.DataFrame:
+    """One row per (workflow_id, phase)."""
+    g = cells.groupby(["workflow_id", "phase"], sort=False)
+    f = g[SUMS].sum()
+    f["largest"] = g.largest.max()
+    f["first_measured"] = g.first_measured.min()
+    f["last_measured"] = g.last_measured.max()
+    f["elapsed"] = g.elapsed.max().astype(bool)
+    firsts = ["median_per_loop", "raw_samples", "censored", "phase_period_loops", "phase_recent_loops"]
+    f[firsts] = g[firsts].first()
+    # Every loop done in the period counts, also those left out of the estimate.
+    f["period_loops"], f["recent_loops"] = f.pop("phase_period_loops"), f.pop("phase_recent_loops")
+    f["mean_per_loop"] = f.minutes / f.loops
+    f["var_mean"] = ratio_variance(f.samples, f.loops, f.minutes, f.syy, f.sxy, f.sxx)
+    return f.drop(columns=["syy", "sxy", "sxx"])
+
+
+def welch(
+    mb: pd.Series, vb: pd.Series, nb: pd.Series, ma: pd.Series, va: pd.Series, na: pd.Series
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Difference of means (before - after), its variance and Welch-Satterthwaite dof."""
+    var = vb + va
+    dof = var**2 / (vb**2 / (nb - 1).clip(lower=1) + va**2 / (na - 1).clip(lower=1))
+    return mb - ma, var, dof
+
+
+def segment_shares(cells: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Loop share of each segment per workflow and ``by`` (phase or ai_assisted)."""
+    seg = cells[cells.segment.notna()]
+    loops = seg.groupby(["workflow_id", by, "segment"]).loops.sum()
+    return (loops / loops.groupby(level=[0, 1]).transform("sum")).unstack(by)
+
+
+def mix_distance(shares: pd.DataFrame, a: Any, b: Any) -> pd.Series:
+    """Total-variation distance between the segment mixes ``a`` and ``b`` per workflow."""
+    if a not in shares or b not in shares:
+        return pd.Series(dtype=float)
+    diff = (shares[a].fillna(0) - shares[b].fillna(0)).abs()
+    return diff.groupby(level=0).sum() / 2
+
+
+def reweighted_after(cells: pd.DataFrame, shares: pd.DataFrame, ids: Any) -> pd.DataFrame:
+    """After-phase mean per loop and its variance at the baseline segment mix, for ``ids``:
+    sum_s p_s mean_s over segments present in both phases (shares renormalised)."""
+    after = cells[(cells.phase == "after") & cells.workflow_id.isin(ids) & cells.segment.notna()]
+    g = after.groupby(["workflow_id", "segment"])
+    s = g[["samples", "loops", "minutes", "syy", "sxy", "sxx"]].sum()
+    s["mean"] = s.minutes / s.loops
+    s["var"] = ratio_variance(s.samples, s.loops, s.minutes, s.syy, s.sxy, s.sxx)
+    s["p"] = shares["before"].reindex(s.index)
+    s = s[s.p.notna() & s["var"].notna()]
+    s["p"] = s.p / s.p.groupby(level=0).transform("sum")
+    out = pd.DataFrame(
+        {
+            "mean_per_loop": (s.p * s["mean"]).groupby(level=0).sum(),
+            "var_mean": (s.p**2 * s["var"]).groupby(level=0).sum(),
+        }
+    )
+    return out

@@ -1,0 +1,75 @@
+"""Weekly means per workflow and phase from cells, as numpy series for the per-workflow designs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from aiops.estimates.designs import WeeklySeries
+
+EPOCH = np.datetime64("1970-01-01")
+
+
+def _days(weeks: pd.Series) -> np.ndarray:
+    return ((weeks.to_numpy().astype("datetime64[D]") - EPOCH) / np.timedelta64(1, "D")).astype(float)
+
+
+def weekly_means(cells: pd.DataFrame, shares: pd.DataFrame | None, reweight: set[str]) -> pd.DataFrame:
+    """Rows (workflow_id, phase, week, day, loops, y). For workflows in ``reweight`` the after weeks'
+    means are taken at the baseline segment mix (``shares["before"]``) over the segments present."""
+    weeks = cells.groupby(["workflow_id", "phase", "week"], sort=True)[["loops", "minutes"]].sum()
+    weeks["y"] = weeks.minutes / weeks.loops
+    if reweight and shares is not None and "before" in shares:
+        after = cells[(cells.phase == "after") & cells.workflow_id.isin(reweight) & cells.segment.notna()]
+        seg = after.groupby(["workflow_id", "week", "segment"])[["loops", "minutes"]].sum()
+        p = shares["before"].reindex(seg.index.droplevel("week")).to_numpy()
+        seg["pm"], seg["p"] = p * seg.minutes / seg.loops, p
+        seg = seg[np.isfinite(seg.p)].groupby(level=["workflow_id", "week"])[["pm", "p"]].sum()
+        adjusted = (seg.pm / seg.p).rename("y_mix")
+        adjusted.index = pd.MultiIndex.from_arrays(
+            [
+                adjusted.index.get_level_values(0),
+                ["after"] * len(adjusted),
+                adjusted.index.get_level_values(1),
+            ],
+            names=["workflow_id", "phase", "week"],
+        )
+        weeks = weeks.join(adjusted)
+        weeks["y"] = weeks.y_mix.fillna(weeks.y)
+        weeks = weeks.drop(columns="y_mix")
+    weeks = weeks.reset_index()
+    weeks["day"] = _days(weeks.week)
+    return weeks
+
+
+def pooled_weekly(cells: pd.DataFrame) -> pd.DataFrame:
+    """Weekly means per workflow over both phases (for a comparison workflow)."""
+    weeks = cells.groupby(["workflow_id", "week"], sort=True)[["loops", "minutes"]].sum().reset_index()
+    weeks["y"] = weeks.minutes / weeks.loops
+    weeks["day"] = _days(weeks.week)
+    return weeks
+
+
+def _bounds(ids: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of equal ids (the frame is sorted by workflow)."""
+    if not len(ids):
+        return []
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    return list(zip(starts.tolist(), np.r_[starts[1:], len(ids)].tolist(), strict=True))
+
+
+def split(weeks: pd.DataFrame) -> Iterator[tuple[str, WeeklySeries]]:
+    """(workflow_id, series) for each workflow, without a pandas groupby per workflow."""
+    ids = weeks.workflow_id.to_numpy()
+    day, y, loops = weeks.day.to_numpy(), weeks.y.to_numpy(float), weeks.loops.to_numpy(float)
+    post = (weeks.phase == "after").to_numpy()
+    for a, b in _bounds(ids):
+        yield ids[a], WeeklySeries(day=day[a:b], post=post[a:b], y=y[a:b], loops=loops[a:b])
+
+
+def series_by_id(weeks: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    ids = weeks.workflow_id.to_numpy()
+    day, y = weeks.day.to_numpy(), weeks.y.to_numpy(float)
+    return {ids[a]: (day[a:b], y[a:b]) for a, b in _bounds(ids)}

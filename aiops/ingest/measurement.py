@@ -1,0 +1,113 @@
+"""What an upload measures: the kind of time, one-phase files, the go-live's place in the data, and
+the optional per-loop columns (AI-assisted, segment).
+
+- ``time_kind``: `hands_on` (someone's working time) or `elapsed` (open → close calendar time). A
+  mapping may say; otherwise an event log is elapsed and everything else hands-on. Presets of
+  ticket, issue, pull-request, deal and case exports say `elapsed`.
+- A go-live outside the file's data (no loop before it, or none after) is refused at preview, with
+  the file's date range, unless the lead says the file is one phase only (``phase_only``).
+- A hands-on upload whose loops mostly last longer than the policy's ``long_loop_hours`` is
+  flagged: it looks like calendar time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+import pandas as pd
+
+from aiops.ingest.checks import Check
+from aiops.ingest.mapping import TimingMapping
+from aiops.policy import EvidenceRules
+from aiops.sql import sql_literal
+
+AI_YES = ("yes", "y", "true", "1")
+AI_NO = ("no", "n", "false", "0")
+
+
+def ai_assisted_sql(raw: str) -> str:
+    """The flag from its text (case-insensitive); NULL for an unrecognised value."""
+    key = f"lower(trim({raw}))"
+    yes = ", ".join(sql_literal(v) for v in AI_YES)
+    no = ", ".join(sql_literal(v) for v in AI_NO)
+    return f"CASE WHEN {key} IN ({yes}) THEN true WHEN {key} IN ({no}) THEN false END"
+
+
+def loop_labels(columns: dict[str, str], text: Callable[[str], str], checks: list[Check]) -> dict[str, str]:
+    """The optional per-loop fields (NULL when not mapped): the AI-assisted flag, checked (any
+    other value rejects its record, quoted in the reason), and the segment as text."""
+    fields: dict[str, str] = {}
+    if "ai_assisted" in columns:
+        fields["ai_raw"] = text("ai_assisted")  # defined before the flag that reads it
+        checks.append(
+            Check(
+                "ai_raw IS NOT NULL AND ai_assisted IS NULL",
+                columns["ai_assisted"],
+                "not a yes/no value for ai_assisted (use yes/no, true/false, 1/0 or y/n)",
+                show="ai_raw",
+            )
+        )
+    fields["ai_assisted"] = ai_assisted_sql("ai_raw") if "ai_raw" in fields else "NULL::BOOLEAN"
+    fields["segment"] = f"nullif(trim({text('segment')}), '')" if "segment" in columns else "NULL::VARCHAR"
+    return fields
+
+
+def fixed_phase(mapping: TimingMapping) -> str | None:
+    """SQL for the phase of every loop of a one-phase file with no other phase source."""
+    if mapping.phase_only and mapping.go_live is None and mapping.phase_column is None:
+        return sql_literal(mapping.phase_only)
+    return None
+
+
+def _day(value: object) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def phase_problems(cursor: duckdb.DuckDBPyConnection, accepted: str, mapping: TimingMapping) -> list[str]:
+    """Why this upload cannot be committed as mapped: a go-live outside the data, or a one-phase
+    file with loops in the other phase."""
+    counts = dict(cursor.execute(f"SELECT phase, sum(loops) FROM {accepted} GROUP BY phase").fetchall())
+    first, last = cursor.execute(f"SELECT min(measured_at), max(measured_at) FROM {accepted}").fetchall()[0]
+    if first is None:
+        return []
+    span = f"the file's loops run from {_day(first)} to {_day(last)}"
+    if mapping.phase_only:
+        other = "after" if mapping.phase_only == "before" else "before"
+        if counts.get(other):
+            return [
+                f"the file is marked as {mapping.phase_only} go-live only, but {int(counts[other])} loops "
+                f"are {other} it ({span})"
+            ]
+        return []
+    if mapping.go_live is None:
+        return []
+    for missing, side in (("before", "before every loop"), ("after", "after every loop")):
+        if not counts.get(missing):
+            return [
+                f"go-live {mapping.go_live} is {side} in the file: {span}; "
+                f"no loop is {missing} go-live. Check the date, or say the file is one phase only "
+                f"(--phase {'before' if missing == 'after' else 'after'})"
+            ]
+    return []
+
+
+def long_loop_warning(
+    cursor: duckdb.DuckDBPyConnection, accepted: str, mapping: TimingMapping, rules: EvidenceRules
+) -> list[str]:
+    """A hands-on upload whose loops mostly last longer than a working day looks like calendar time."""
+    if mapping.kind != "hands_on":
+        return []
+    limit = rules.long_loop_hours * 60
+    long, total = cursor.execute(
+        f"SELECT coalesce(sum(loops) FILTER (WHERE (duration_minutes + rework_minutes) / loops > ?), 0),"
+        f" coalesce(sum(loops), 0) FROM {accepted}",
+        [limit],
+    ).fetchall()[0]
+    if not total or long / total <= rules.long_loop_share:
+        return []
+    return [
+        f"{long / total:.0%} of the loops last longer than {rules.long_loop_hours:g} hours: this looks like "
+        "open → close calendar time, not hands-on time. Upload it as elapsed time (--time-kind elapsed); "
+        "until then it is flagged (elapsed_time) and its hours are not counted as returned"
+    ]

@@ -26,7 +26,7 @@ from aiops.workflow import (
 )
 from aiops.workflow_reads import departments
 from ui import data
-from ui.context import actor, revision, run_action, settings, store
+from ui.context import actor, revision, run_action, run_write, settings, store
 from ui.widgets import badge, plain, signal_list
 
 st.title("Register workflow")
@@ -137,7 +137,7 @@ with single:
             )
             if data.workflow_exists(revision(), workflow.workflow_id):
                 st.warning("A workflow with this id exists: registering updates it (audited).")
-            registered = st.button("Register", type="primary", key="register") and run_action(
+            registered = st.button("Register", type="primary", key="register") and run_write(
                 partial(save_workflow, store(), me, workflow), f"Registered {plain(workflow.name)}."
             )
             if registered:

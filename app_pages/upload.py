@@ -11,7 +11,7 @@ from aiops.ingest.timings import TimingReport, open_timing_import
 from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.report.export import safe_csv
 from ui import data
-from ui.context import actor, revision, run_action, settings, store
+from ui.context import actor, revision, run_action, run_write, settings, store
 from ui.upload_form import keep_upload, mapping_form, recognised
 from ui.widgets import chart, plain
 
@@ -166,7 +166,7 @@ else:
             key="undo_pick",
             format_func=lambda b: f"batch {b} · " + str(active.set_index("batch_id").loc[b, "file_name"]),
         )
-        if u2.button("Undo batch", key="undo_batch") and run_action(
+        if u2.button("Undo batch", key="undo_batch") and run_write(
             lambda: undo_batch(store(), me, target), f"Batch {target} undone."
         ):
             st.rerun()

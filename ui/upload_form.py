@@ -11,10 +11,13 @@ from pathlib import Path
 import streamlit as st
 from pydantic import ValidationError
 
-from aiops.ingest.presets import Preset, guess_mapping, recognize
+from aiops.auth import Actor
+from aiops.errors import AiopsError, Conflict
+from aiops.ingest.presets import Preset, PresetTarget, check_preset_target, guess_mapping, recognize
 from aiops.ingest.sniff import open_source
 from aiops.ingest.timings import TimingMapping, canonical_mapping
-from ui.context import run_action, settings, store
+from aiops.inventory import departments
+from ui.context import actor, run_action, settings, store
 from ui.text import md_escape
 
 NONE = "—"
@@ -62,7 +65,7 @@ def keep_upload(uploaded) -> Upload:
 
 def recognised(upload: Upload) -> tuple[Preset | None, str, dict[str, object]]:
     """A preset (and why), or guesses from the headers, to pre-fill the form."""
-    recognition = recognize(store(), list(upload.headers))
+    recognition = recognize(store(), list(upload.headers), actor())
     if recognition.preset is not None:
         return recognition.preset, recognition.reason, {}
     with open_source(upload.path, upload.name) as source:
@@ -247,3 +250,31 @@ def mapping_form(
     except ValidationError as e:
         st.warning(e.errors()[0]["msg"].removeprefix("Value error, "))
         return None
+
+
+def preset_target_form(me: Actor, name: str) -> PresetTarget | None:
+    """Who a preset is saved for, and, when the name is taken there, an explicit "replace" (None
+    until it is ticked: saving over a preset is never silent)."""
+    scopes = {"personal": "Just me"}
+    choices = list(me.departments) if me.role != "admin" else departments(store())
+    if choices:
+        scopes["department"] = "A department"
+    if me.role == "admin":
+        scopes["company"] = "Everyone (company-wide)"
+    scope = st.radio(
+        "Who can use it", list(scopes), format_func=scopes.get, horizontal=True, key="preset_scope"
+    )
+    department = (
+        st.selectbox("Department", choices, key="preset_department") if scope == "department" else None
+    )
+    target = PresetTarget(name.strip(), scope, department)
+    try:
+        check_preset_target(store(), me, target)
+    except Conflict:
+        replace = st.checkbox(
+            f"A {scope} preset named '{name.strip()}' exists: replace it", key="preset_replace"
+        )
+        return PresetTarget(target.name, scope, department, replace=True) if replace else target
+    except AiopsError:
+        return target  # a bad name or scope: refused with its message when the upload is confirmed
+    return target

@@ -52,6 +52,16 @@ def signed_in_actor() -> Actor | None:
     return load_roles(settings().roles_file).actor_for_claims(st.user.to_dict())
 
 
+def note_sign_in(who: Actor) -> None:
+    """Audit a signed-in user once per browser session: the log then names everyone who used the
+    dashboard by their verified identity, readers included."""
+    if st.session_state.get("_signed_in_as") == who.name:
+        return
+    detail = {"role": who.role, "departments": list(who.departments)}
+    store().write(who, lambda tx: tx.audit("user.signed_in", "user", who.name, detail))
+    st.session_state["_signed_in_as"] = who.name
+
+
 def actor() -> Actor:
     """Who is acting: the signed-in user, or in local mode (no sign-in configured) one local admin."""
     if not auth_configured():

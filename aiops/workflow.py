@@ -126,13 +126,18 @@ def _optional_amount(value: object) -> float | None:
     text = str(value).strip().replace(",", "").replace("_", "")
     return float(text) if text else None
 # Bounds on stored text: a name is a label (tables, headings, the board pack), text is an answer.
-# Longer input is rejected with the field and the limit, never cut silently.
+# Longer input is rejected with the field and the limit, never cut silently. A workflow's own name
+# may be longer than a person's or a department's: real use-case names run to 342 characters (the
+# 2024 federal AI inventory), so it gets 400.
 MAX_NAME = 200
+MAX_WORKFLOW_NAME = 400
 MAX_TEXT = 5_000
-NAME_FIELDS = ("name", "department", "owner", "reviewer", "signed_off_by")
+NAME_FIELDS = ("department", "owner", "reviewer", "signed_off_by")
 
 
 def length_limit(field: str) -> int:
+    if field == "name":
+        return MAX_WORKFLOW_NAME
     return MAX_NAME if field in NAME_FIELDS else MAX_TEXT
 
 

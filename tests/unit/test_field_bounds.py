@@ -9,13 +9,13 @@ from pydantic import ValidationError
 from aiops.errors import AiopsError
 from aiops.ingest.workflows import read_workflows
 from aiops.inventory import record_incident, sign_off
-from aiops.workflow import MAX_NAME, MAX_TEXT, Workflow
+from aiops.workflow import MAX_NAME, MAX_TEXT, MAX_WORKFLOW_NAME, Workflow
 
 
 @pytest.mark.parametrize(
     ("field", "limit"),
     [
-        ("name", MAX_NAME),
+        ("name", MAX_WORKFLOW_NAME),
         ("department", MAX_NAME),
         ("owner", MAX_NAME),
         ("trigger", MAX_TEXT),
@@ -37,7 +37,7 @@ def test_a_bulk_import_rejects_the_long_line_and_keeps_the_others(store, tmp_pat
     path.write_text(f"name,department\nshort,Support\n{'n' * 10_000},Support\n")
     report = read_workflows(store, path)
     assert report.accepted == 1 and len(report.rejects) == 1
-    assert "longer than 200 characters (the limit for name)" in " ".join(map(str, report.rejects.iloc[0]))
+    assert "longer than 400 characters (the limit for name)" in " ".join(map(str, report.rejects.iloc[0]))
 
 
 def test_sign_off_and_incident_notes_are_bounded(demo, admin):

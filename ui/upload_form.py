@@ -16,7 +16,7 @@ from aiops.errors import AiopsError, Conflict
 from aiops.ingest.presets import Preset, PresetTarget, check_preset_target, guess_mapping, recognize
 from aiops.ingest.sniff import open_source
 from aiops.ingest.timings import TimingMapping, canonical_mapping
-from aiops.inventory import departments
+from aiops.workflow_reads import departments
 from ui.context import actor, run_action, settings, store
 from ui.text import md_escape
 

@@ -27,6 +27,7 @@ from aiops.workflow import (
 from aiops.workflow_reads import departments
 from ui import data
 from ui.context import actor, revision, run_action, run_write, settings, store
+from ui.text import md_frame
 from ui.widgets import badge, plain, signal_list
 
 st.title("Register workflow")
@@ -133,7 +134,11 @@ with single:
             st.markdown("**Rollout rules**")
             rules = asdict(c.rollout)
             st.table(
-                pd.DataFrame({"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())})
+                md_frame(
+                    pd.DataFrame(
+                        {"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())}
+                    )
+                )
             )
             if data.workflow_exists(revision(), workflow.workflow_id):
                 st.warning("A workflow with this id exists: registering updates it (audited).")

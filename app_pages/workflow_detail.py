@@ -109,7 +109,8 @@ with classification_tab:
         )
     st.subheader("Rollout rules", anchor=False)
     rules = asdict(c.rollout)
-    st.table(pd.DataFrame({"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())}))
+    rule_rows = {"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())}
+    st.table(md_frame(pd.DataFrame(rule_rows)))
     st.subheader("The owner's four questions", anchor=False)
     answers = {
         "trigger": workflow.trigger,

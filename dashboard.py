@@ -54,6 +54,8 @@ def run() -> None:
     if actor is None:
         sign_in_page()
         st.stop()
+    if context.auth_configured():
+        context.note_sign_in(actor)
     sections = {s: e for s, e in PAGES.items() if s != "Contribute" or actor.can_write()}
     pages = {
         section: [

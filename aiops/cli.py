@@ -292,8 +292,14 @@ def _timing_mapping(args: argparse.Namespace) -> TimingMapping | None:
 
 def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
     from aiops.errors import Conflict, IngestError
-    from aiops.ingest.presets import preset_name
+    from aiops.ingest.presets import PresetTarget, check_preset_target
     from aiops.ingest.timings import open_timing_import
+
+    target = (
+        PresetTarget(args.save_preset, args.preset_scope, args.preset_department, args.replace)
+        if args.save_preset
+        else None
+    )
 
     with (
         _open(args) as store,
@@ -305,17 +311,18 @@ def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
             loop=args.loop,
             answers=_timing_answers(args),
             options=_measure_options(args),
+            actor=_actor(args),
         ) as upload,
     ):
         report = upload.report
         if report.problems:  # refused at preview, dry run or not: nothing is written
             out.json(report.to_json())
             raise IngestError(report.problems[0], "nothing was written")
-        if args.save_preset:
-            preset_name(args.save_preset)  # refuse a taken name even on a dry run
+        if target:
+            check_preset_target(store, _actor(args), target)  # refuse a taken name even on a dry run
         if not args.dry_run:
             try:
-                upload.commit(_actor(args), save_preset_as=args.save_preset)
+                upload.commit(_actor(args), save_preset_as=target)
             except Conflict:
                 out.json(report.to_json())  # duplicate: true, and what was found
                 raise
@@ -347,11 +354,11 @@ def cmd_timings_presets(args: argparse.Namespace, out: Output) -> int:
     from aiops.ingest.presets import all_presets
 
     with _open(args) as store:
-        presets = all_presets(store)
+        presets = all_presets(store, _actor(args))
     out.json([p.model_dump() for p in presets])
     for p in presets:
-        origin = "built-in" if p.builtin else "saved"
-        out.line(f"{p.name:<22} {origin:<9} {p.title}")
+        origin = "built-in" if p.builtin else p.scope
+        out.line(f"{p.name:<22} {origin:<10} {p.title}")
         for loop in p.loops:
             out.line(f"{'':<32} loop {loop.name}: {loop.label}")
     return EXIT_OK
@@ -679,6 +686,16 @@ def _timing_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--loop", help="which of the preset's loops to measure (default: its first)")
     group.add_argument("--save-preset", metavar="NAME", help="save this mapping as a named preset")
+    group.add_argument(
+        "--preset-scope",
+        choices=["personal", "department", "company"],
+        default="personal",
+        help="who the saved preset is for: you (default), a department, or the company (admins)",
+    )
+    group.add_argument("--preset-department", help="the department of a department preset")
+    group.add_argument(
+        "--replace", action="store_true", help="save over an existing preset of that name in that scope"
+    )
     parser.add_argument("--dry-run", action="store_true", help="check and preview; write nothing")
 
 

@@ -11,9 +11,9 @@ import pandas as pd
 
 from aiops import governance
 from aiops.auth import Actor
-from aiops.errors import Conflict
+from aiops.errors import AiopsError, Conflict
 from aiops.store import Store, Tx
-from aiops.workflow import FIELDS, Workflow
+from aiops.workflow import FIELDS, Workflow, check_length
 from aiops.workflow_reads import COLUMNS, departments, get_workflow, identity_key, load_workflows
 
 _CREATED_AT = "SELECT workflow_id, created_at FROM workflows WHERE workflow_id IN (SELECT unnest($ids))"
@@ -131,6 +131,7 @@ def sign_off(store: Store, actor: Actor, workflow_id: str, approver: str) -> Wor
     approver = approver.strip()
     if not approver:
         raise Conflict("a sign-off needs the approver's name", "pass --by NAME")
+    _bounded("signed_off_by", approver)
 
     def run(tx: Tx) -> Workflow:
         workflow = get_workflow(tx, workflow_id)
@@ -179,6 +180,7 @@ def remove_checkpoint(store: Store, actor: Actor, workflow_id: str, checkpoint: 
 def record_incident(store: Store, actor: Actor, workflow_id: str, note: str) -> None:
     """An incident restarts the checkpoint ladder's clock: the next removal waits for fresh
     evidence gathered after it (audited)."""
+    _bounded("note", note)
 
     def run(tx: Tx) -> None:
         workflow = get_workflow(tx, workflow_id)
@@ -202,3 +204,10 @@ def _update_fields(tx: Tx, workflow: Workflow, diff: dict[str, Any], action: str
         [*values, tx.now, workflow.workflow_id],
     )
     tx.audit(action, "workflow", workflow.workflow_id, {"changed": diff})
+
+
+def _bounded(field: str, value: str) -> None:
+    try:
+        check_length(field, value)
+    except ValueError as e:
+        raise AiopsError(str(e), "shorten it") from e

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Annotated, cast
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 DATA_TOUCHED = (
     "internal_docs",
@@ -125,6 +125,28 @@ def _optional_amount(value: object) -> float | None:
         return float(value)
     text = str(value).strip().replace(",", "").replace("_", "")
     return float(text) if text else None
+# Bounds on stored text: a name is a label (tables, headings, the board pack), text is an answer.
+# Longer input is rejected with the field and the limit, never cut silently. A workflow's own name
+# may be longer than a person's or a department's: real use-case names run to 342 characters (the
+# 2024 federal AI inventory), so it gets 400.
+MAX_NAME = 200
+MAX_WORKFLOW_NAME = 400
+MAX_TEXT = 5_000
+NAME_FIELDS = ("department", "owner", "reviewer", "signed_off_by")
+
+
+def length_limit(field: str) -> int:
+    if field == "name":
+        return MAX_WORKFLOW_NAME
+    return MAX_NAME if field in NAME_FIELDS else MAX_TEXT
+
+
+def check_length(field: str, value: str, limit: int | None = None) -> str:
+    """``value`` if it fits ``field``'s limit, else a ValueError naming the field and the limit."""
+    limit = limit or length_limit(field)
+    if len(value) > limit:
+        raise ValueError(f"{field} is {len(value):,} characters long; the limit is {limit:,}")
+    return value
 
 
 Text = Annotated[str, BeforeValidator(_text)]
@@ -161,6 +183,15 @@ class Workflow(BaseModel):
     ai_monthly_cost: Annotated[float | None, BeforeValidator(_optional_amount)] = Field(
         default=None, ge=0, le=1e9
     )
+
+    @field_validator("*")
+    @classmethod
+    def _bounded(cls, value: object, info: ValidationInfo) -> object:
+        """Every text within its limit; a list as the one cell it is stored and exported as."""
+        text = f"{LIST_SEPARATOR} ".join(value) if isinstance(value, list) else value
+        if isinstance(text, str):
+            check_length(info.field_name or "text", text)
+        return value
 
     @field_validator("data_touched", "changes")
     @classmethod

@@ -25,6 +25,7 @@ def open_store(settings: Settings, policy_path: str | Path | None = None, actor:
         policy=policy,
         lock_timeout_s=settings.lock_timeout_s,
         max_upload_bytes=settings.max_upload_bytes,
+        memory_limit=settings.memory_limit,
     )
     try:
         apply_policy(store, actor, policy)

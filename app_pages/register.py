@@ -23,7 +23,8 @@ from aiops.workflow import (
 )
 from aiops.workflow_reads import departments
 from ui import data
-from ui.context import actor, revision, run_action, settings, store
+from ui.context import actor, revision, run_action, run_write, settings, store
+from ui.text import md_frame
 from ui.upload_form import forget_sheet, keep_sheet
 from ui.widgets import badge, plain, signal_list
 
@@ -153,7 +154,11 @@ with single:
             st.markdown("**Rollout rules**")
             rules = asdict(c.rollout)
             st.table(
-                pd.DataFrame({"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())})
+                md_frame(
+                    pd.DataFrame(
+                        {"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())}
+                    )
+                )
             )
             exists = data.stored_workflow_id(revision(), workflow.workflow_id)
             if exists is not None and exists != workflow.workflow_id:
@@ -164,7 +169,7 @@ with single:
                 )
             elif exists:
                 st.warning("A workflow with this id exists: registering updates it (audited).")
-            registered = st.button("Register", type="primary", key="register") and run_action(
+            registered = st.button("Register", type="primary", key="register") and run_write(
                 partial(save_workflow, store(), me, workflow), f"Registered {plain(workflow.name)}."
             )
             if registered:

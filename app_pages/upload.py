@@ -6,13 +6,20 @@ import streamlit as st
 
 from aiops.charts import before_after_distribution, themed
 from aiops.ingest.batches import undo_batch
-from aiops.ingest.presets import preset_name
+from aiops.ingest.presets import check_preset_target
 from aiops.ingest.timings import TimingReport, open_timing_import
 from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.report.export import safe_csv
 from ui import data
-from ui.context import actor, revision, run_action, settings, store
-from ui.upload_form import forget_upload, keep_upload, mapping_form, recognised, workflow_choices
+from ui.context import actor, revision, run_action, run_write, settings, store
+from ui.upload_form import (
+    forget_upload,
+    keep_upload,
+    mapping_form,
+    preset_target_form,
+    recognised,
+    workflow_choices,
+)
 from ui.widgets import chart, plain
 
 st.title("Upload timings")
@@ -112,6 +119,7 @@ else:
             key="preset_name",
             placeholder="e.g. Jira issues, support team",
         )
+        target = preset_target_form(me, save_as) if save_as.strip() else None
         if st.button(
             f"Confirm upload of {report.accepted:,} records",
             type="primary",
@@ -121,10 +129,11 @@ else:
             progress = st.progress(0.1, text="Reading the file again…")
 
             def commit() -> TimingReport:
-                preset = preset_name(save_as) if save_as.strip() else None  # refused before re-reading
-                with open_timing_import(store(), upload.path, mapping, upload.name) as pending:
+                if target is not None:  # refused before the file is read again
+                    check_preset_target(store(), me, target)
+                with open_timing_import(store(), upload.path, mapping, upload.name, actor=me) as pending:
                     progress.progress(0.6, text="Writing the batch in one transaction…")
-                    return pending.commit(me, save_preset_as=preset)
+                    return pending.commit(me, save_preset_as=target)
 
             result = run_action(commit)
             if result is None:
@@ -135,7 +144,7 @@ else:
                     result.batch_id,
                     result.accepted,
                     result.workflow_ids,
-                    save_as.strip(),
+                    target,
                 )
                 st.rerun()
 
@@ -147,7 +156,7 @@ done = st.session_state.pop("upload_done", None)
 if done:
     st.success(
         f"Committed batch {done[0]}: {done[1]:,} records for {plain(', '.join(done[2]))}."
-        + (f" Saved the mapping as preset '{plain(done[3])}'." if done[3] else ""),
+        + (f" Saved the mapping as preset '{plain(done[3].name)}' ({done[3].scope})." if done[3] else ""),
         icon=":material/check_circle:",
     )
 
@@ -170,14 +179,14 @@ else:
     active = batches[batches.undone_at.isna()]
     if len(active):
         u1, u2 = st.columns([3, 1], vertical_alignment="bottom")
-        target = u1.selectbox(
+        undo_target = u1.selectbox(
             "Undo a whole upload",
             active.batch_id.tolist(),
             key="undo_pick",
             format_func=lambda b: f"batch {b} · " + str(active.set_index("batch_id").loc[b, "file_name"]),
         )
-        if u2.button("Undo batch", key="undo_batch") and run_action(
-            lambda: undo_batch(store(), me, target), f"Batch {target} undone."
+        if u2.button("Undo batch", key="undo_batch") and run_write(
+            lambda: undo_batch(store(), me, undo_target), f"Batch {undo_target} undone."
         ):
             st.rerun()
 

@@ -15,7 +15,7 @@ from aiops.inventory import record_incident, remove_checkpoint, sign_off
 from aiops.report.format import DEFINITIONS, design_words, estimate, money, n_phrase, warning_words
 from aiops.workflow_reads import get_workflow
 from ui import data
-from ui.context import actor, revision, run_action, store
+from ui.context import actor, revision, run_write, store
 from ui.text import md_escape, md_frame
 from ui.widgets import badge, chart, plain, signal_list
 
@@ -109,7 +109,8 @@ with classification_tab:
         )
     st.subheader("Rollout rules", anchor=False)
     rules = asdict(c.rollout)
-    st.table(pd.DataFrame({"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())}))
+    rule_rows = {"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())}
+    st.table(md_frame(pd.DataFrame(rule_rows)))
     st.subheader("The owner's four questions", anchor=False)
     answers = {
         "trigger": workflow.trigger,
@@ -132,7 +133,8 @@ with timings_tab:
     samples = data.samples(rev, workflow_id)
     if samples.empty:
         st.info("No timings yet. Upload an export with a go-live date to measure this loop.")
-        st.page_link("app_pages/upload.py", label="Upload timings", icon=":material/upload_file:")
+        if actor().can_write(workflow.department):  # the upload page is only in a writer's navigation
+            st.page_link("app_pages/upload.py", label="Upload timings", icon=":material/upload_file:")
     else:
         chart(
             themed(
@@ -164,7 +166,7 @@ with checkpoints_tab:
             f"Eligible to remove one checkpoint: **{plain(advice.checkpoint)}**. {plain(advice.reason)}."
         )
         removed = st.button("Remove this one checkpoint", key="remove_checkpoint", type="primary") and (
-            run_action(
+            run_write(
                 partial(remove_checkpoint, store(), actor(), workflow_id, removable),
                 "Checkpoint removed; the next waits for fresh evidence.",
             )
@@ -179,14 +181,14 @@ with checkpoints_tab:
             "condition (with an approve-each or two-person review)."
         )
         approver = st.text_input("Approver's name", value=workflow.signed_off_by)
-        if st.form_submit_button("Record sign-off") and run_action(
+        if st.form_submit_button("Record sign-off") and run_write(
             lambda: sign_off(store(), actor(), workflow_id, approver), "Sign-off recorded."
         ):
             st.rerun()
     with st.form("incident"):
         st.markdown("**Incident** — something went wrong; the checkpoint ladder waits for fresh evidence.")
         note = st.text_area("What happened", max_chars=2000)
-        if st.form_submit_button("Record incident") and run_action(
+        if st.form_submit_button("Record incident") and run_write(
             lambda: record_incident(store(), actor(), workflow_id, note), "Incident recorded."
         ):
             st.rerun()
@@ -204,7 +206,7 @@ with uploads_tab:
                 + (f" · undone by {plain(batch.undone_by)}" if undone else "")
             )
             undo = not undone and st.button("Undo this upload", key=f"undo_{batch.batch_id}")
-            if undo and run_action(
+            if undo and run_write(
                 partial(undo_batch, store(), actor(), batch.batch_id), f"Batch {batch.batch_id} undone."
             ):
                 st.rerun()

@@ -52,6 +52,16 @@ def signed_in_actor() -> Actor | None:
     return load_roles(settings().roles_file).actor_for_claims(st.user.to_dict())
 
 
+def note_sign_in(who: Actor) -> None:
+    """Audit a signed-in user once per browser session: the log then names everyone who used the
+    dashboard by their verified identity, readers included."""
+    if st.session_state.get("_signed_in_as") == who.name:
+        return
+    detail = {"role": who.role, "departments": list(who.departments)}
+    store().write(who, lambda tx: tx.audit("user.signed_in", "user", who.name, detail))
+    st.session_state["_signed_in_as"] = who.name
+
+
 def actor() -> Actor:
     """Who is acting: the signed-in user, or in local mode (no sign-in configured) one local admin."""
     if not auth_configured():
@@ -63,13 +73,28 @@ def actor() -> Actor:
 
 
 def run_action(action: Callable[[], Any], success: str | None = None) -> Any:
-    """Run a domain write; show an expected failure as a friendly message, never a traceback.
-    Returns the action's result, or None after a failure (pages use it as a flag or as the value)."""
+    """Run a domain action for its value; show an expected failure as a friendly message, never a
+    traceback, and return None then. For a write whose value does not matter, use ``run_write``:
+    it tells a failure from an action that succeeded and returned None."""
+    outcome = _run(action, success)
+    return None if outcome is _FAILED else outcome
+
+
+def run_write(action: Callable[[], object], success: str | None = None) -> bool:
+    """Run a domain write; True when it succeeded (whatever it returned), False when it failed
+    (the failure is shown as a friendly message)."""
+    return _run(action, success) is not _FAILED
+
+
+_FAILED = object()
+
+
+def _run(action: Callable[[], Any], success: str | None) -> Any:
     try:
         result = action()
     except AiopsError as e:
         st.error(md_escape(e.message + (f" — {e.hint}" if e.hint else "")), icon=":material/error:")
-        return None
+        return _FAILED
     if success:
         st.toast(success, icon=":material/check_circle:")
     return result

@@ -12,15 +12,17 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from aiops.errors import MappingError
+from aiops.auth import Actor
+from aiops.errors import AiopsError, Conflict, MappingError
 from aiops.ingest.guards import check_roles
 from aiops.ingest.mapping import UNITS, parse_go_live
-from aiops.ingest.presets import Preset
+from aiops.ingest.presets import Preset, PresetTarget, check_preset_target
 from aiops.ingest.recognise import FileRecognition, recognise_file
 from aiops.ingest.sniff import open_source
 from aiops.ingest.tempfiles import discard, keep_bytes, sweep
 from aiops.ingest.timings import TimingMapping
-from ui.context import run_action, settings, store
+from aiops.workflow_reads import departments
+from ui.context import actor, run_action, settings, store
 from ui.text import md_escape
 
 NONE = "—"
@@ -73,7 +75,7 @@ def keep_upload(uploaded) -> Upload:
         with open_source(path, uploaded.name, max_bytes=settings().max_upload_bytes) as source:
             recognition, refusal = None, None
             try:
-                recognition = recognise_file(store(), source)
+                recognition = recognise_file(store(), source, actor())
             except MappingError as e:
                 refusal = f"{e.message} — {e.hint}"
             kept = Upload(
@@ -362,3 +364,31 @@ def mapping_form(
         st.error(md_escape(f"{e.message[:1].upper()}{e.message[1:]} — {e.hint}"), icon=":material/error:")
         return None
     return mapping
+
+
+def preset_target_form(me: Actor, name: str) -> PresetTarget | None:
+    """Who a preset is saved for, and, when the name is taken there, an explicit "replace" (None
+    until it is ticked: saving over a preset is never silent)."""
+    scopes = {"personal": "Just me"}
+    choices = list(me.departments) if me.role != "admin" else departments(store())
+    if choices:
+        scopes["department"] = "A department"
+    if me.role == "admin":
+        scopes["company"] = "Everyone (company-wide)"
+    scope = st.radio(
+        "Who can use it", list(scopes), format_func=scopes.get, horizontal=True, key="preset_scope"
+    )
+    department = (
+        st.selectbox("Department", choices, key="preset_department") if scope == "department" else None
+    )
+    target = PresetTarget(name.strip(), scope, department)
+    try:
+        check_preset_target(store(), me, target)
+    except Conflict:
+        replace = st.checkbox(
+            f"A {scope} preset named '{name.strip()}' exists: replace it", key="preset_replace"
+        )
+        return PresetTarget(target.name, scope, department, replace=True) if replace else target
+    except AiopsError:
+        return target  # a bad name or scope: refused with its message when the upload is confirmed
+    return target

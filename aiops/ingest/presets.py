@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aiops.errors import MappingError, NotFound
+from aiops.auth import Actor
+from aiops.errors import Conflict, MappingError, NotFound
 from aiops.ingest.mapping import TimingMapping, header_key
 from aiops.store import Reader, Tx
+from aiops.workflow import MAX_NAME
 
 # Fields a preset may set: how a loop is measured, never which workflow or go-live.
 PRESET_FIELDS = (
@@ -69,6 +71,7 @@ class Preset(BaseModel):
     loops: list[LoopOption] = Field(default_factory=list)
     cannot_measure: str = ""
     builtin: bool = True
+    scope: str = "builtin"  # or a saved preset's: personal, department, company
 
     def loop(self, name: str | None) -> LoopOption:
         if not self.loops:
@@ -148,10 +151,50 @@ def builtin_presets() -> list[Preset]:
     return [Preset.model_validate(p) for p in tomllib.loads(text)["preset"]]
 
 
-def user_presets(db: Reader) -> list[Preset]:
-    """Saved mappings; the columns they name are their signature, so they are recognised too."""
+SCOPES = ("personal", "department", "company")
+_SCOPE_ORDER = {"personal": 2, "department": 1, "company": 0}  # the nearest wins a tie among saved ones
+# The data contract's own columns: a file carrying them is canonical, a built-in shape of its own.
+CANONICAL_SIGNATURE = ("workflow_id", "phase", "measured_at", "duration_minutes")
+
+
+@dataclass(frozen=True)
+class PresetTarget:
+    """Where a mapping is saved: a name in a scope (a department's needs the department), and
+    whether saving over an existing preset of that name was asked for."""
+
+    name: str
+    scope: str = "personal"
+    department: str | None = None
+    replace: bool = False
+
+
+def _scope_key(actor: Actor, target: PresetTarget) -> str:
+    if target.scope == "personal":
+        return actor.name.strip().lower()
+    if target.scope == "department":
+        return (target.department or "").strip().lower()
+    return ""
+
+
+def user_presets(db: Reader, actor: Actor | None = None) -> list[Preset]:
+    """Saved mappings ``actor`` can see: the company's, their own, their departments' (an admin
+    sees every department's). Without an actor, only the company's. The columns a preset names are
+    its signature, so it is recognised too."""
+    where, params = "scope = 'company'", []
+    if actor is not None:
+        where += " OR (scope = 'personal' AND scope_key = ?)"
+        params.append(actor.name.strip().lower())
+        if actor.role == "admin":
+            where += " OR scope = 'department'"
+        elif actor.departments:
+            marks = ", ".join("?" * len(actor.departments))
+            where += f" OR (scope = 'department' AND scope_key IN ({marks}))"
+            params += [d.strip().lower() for d in actor.departments]
     presets = []
-    for name, text in db.query("SELECT name, mapping FROM mapping_presets ORDER BY name"):
+    for name, scope, text in db.query(
+        f"SELECT name, scope, mapping FROM mapping_presets WHERE {where} ORDER BY name, scope",
+        params,
+    ):
         mapping = json.loads(text)
         columns = [v for k, v in mapping.items() if k.endswith("_column")]
         presets.append(
@@ -159,6 +202,7 @@ def user_presets(db: Reader) -> list[Preset]:
                 name=name,
                 title=f"saved preset '{name}'",
                 builtin=False,
+                scope=scope,
                 signature=columns,
                 loops=[LoopOption(name="default", label="saved mapping", mapping=mapping)],
             )
@@ -166,15 +210,17 @@ def user_presets(db: Reader) -> list[Preset]:
     return presets
 
 
-def all_presets(db: Reader) -> list[Preset]:
-    return builtin_presets() + user_presets(db)
+def all_presets(db: Reader, actor: Actor | None = None) -> list[Preset]:
+    """Built-in presets and the saved ones ``actor`` can see."""
+    return builtin_presets() + user_presets(db, actor)
 
 
-def find_preset(db: Reader, name: str) -> Preset:
-    for preset in all_presets(db):
-        if preset.name == name:
-            return preset
-    raise NotFound(f"no preset '{name}'", "see `aiops timings presets`")
+def find_preset(db: Reader, name: str, actor: Actor | None = None) -> Preset:
+    """A preset by name among those ``actor`` can see (a built-in first, then the nearest scope)."""
+    found = [p for p in all_presets(db, actor) if p.name.lower() == name.strip().lower()]
+    if not found:
+        raise NotFound(f"no preset '{name}' that you can use", "see `aiops timings presets`")
+    return max(found, key=lambda p: (p.builtin, _SCOPE_ORDER.get(p.scope, 0)))
 
 
 @dataclass(frozen=True)
@@ -183,13 +229,34 @@ class Recognition:
     reason: str
 
 
-def recognize(db: Reader, headers: list[str]) -> Recognition:
-    """The preset whose header signature the file carries. A mapping the team saved beats a built-in
-    (it records the loop and formats they chose for this very export); then the most specific wins."""
-    candidates = [p for p in all_presets(db) if p.matches(headers)]
-    if not candidates:
+def preset_rank(preset: Preset) -> tuple[int, bool, int, str]:
+    """How a matching preset ranks in automatic recognition, highest first: the most columns
+    matched, then a built-in over a saved one (a saved preset never outranks a built-in unless it
+    matches strictly more columns), then the nearest scope (personal, department, company)."""
+    return (len(preset.signature), preset.builtin, _SCOPE_ORDER.get(preset.scope, 0), preset.name)
+
+
+def best_preset(candidates: list[Preset], headers: list[str]) -> Preset | None:
+    """The rule of automatic recognition (one place, for the upload page and the CLI alike): among
+    ``candidates`` that match ``headers``, the highest ``preset_rank``; a saved preset on no more
+    columns than the canonical format's own (when the file has them) does not take over."""
+    matching = [p for p in candidates if p.matches(headers)]
+    if not matching:
+        return None
+    best = max(matching, key=preset_rank)
+    keys = {header_key(h) for h in headers}
+    canonical = all(c in keys for c in CANONICAL_SIGNATURE)
+    if canonical and not best.builtin and len(best.signature) <= len(CANONICAL_SIGNATURE):
+        return None
+    return best
+
+
+def recognize(db: Reader, headers: list[str], actor: Actor | None = None) -> Recognition:
+    """The preset whose header signature the file carries, among those ``actor`` can see (see
+    ``best_preset`` for the rule)."""
+    best = best_preset(all_presets(db, actor), headers)
+    if best is None:
         return Recognition(None, "no preset recognises these columns: map the file by hand")
-    best = max(candidates, key=lambda p: (not p.builtin, len(p.signature)))
     shown = ", ".join(f"'{best.find(headers, s)}'" for s in best.signature)
     reason = f"recognised as {best.title} ({best.name}): the file has {shown}"
     if not best.loops:
@@ -198,11 +265,16 @@ def recognize(db: Reader, headers: list[str]) -> Recognition:
 
 
 def resolve_preset(
-    db: Reader, name: str, headers: list[str], loop: str | None, overrides: dict[str, object]
+    db: Reader,
+    name: str,
+    headers: list[str],
+    loop: str | None,
+    overrides: dict[str, object],
+    actor: Actor | None = None,
 ) -> tuple[TimingMapping, str]:
     """A named preset (or ``auto``: recognised from the headers) applied to this file, and why."""
     if name == "auto":
-        recognition = recognize(db, headers)
+        recognition = recognize(db, headers, actor)
         if recognition.preset is None:
             raise MappingError(
                 f"--preset auto: {recognition.reason}",
@@ -210,7 +282,7 @@ def resolve_preset(
             )
         preset, reason = recognition.preset, recognition.reason
     else:
-        preset, reason = find_preset(db, name), f"preset {name}"
+        preset, reason = find_preset(db, name, actor), f"preset {name}"
     mapping = preset.resolve(headers, loop, overrides)
     return mapping, f"{reason}; loop: {preset.loop(loop).label}"
 
@@ -220,24 +292,73 @@ def preset_name(name: str) -> str:
     name = name.strip()
     if not name:
         raise MappingError("a preset needs a name")
-    if any(p.name == name for p in builtin_presets()):
+    if len(name) > MAX_NAME:
+        raise MappingError(f"a preset name is {len(name):,} characters long; the limit is {MAX_NAME}")
+    if any(p.name.lower() == name.lower() for p in builtin_presets()):
         raise MappingError(f"'{name}' is a built-in preset", "pick another name")
     return name
 
 
-def save_preset(tx: Tx, name: str, mapping: TimingMapping) -> None:
-    """Store a user's mapping as a named preset (audited)."""
-    name = preset_name(name)
+def as_target(target: PresetTarget | str) -> PresetTarget:
+    return target if isinstance(target, PresetTarget) else PresetTarget(name=target)
+
+
+def check_preset_target(db: Reader, actor: Actor, target: PresetTarget | str) -> PresetTarget:
+    """Refuse, before anything is read or written, a preset that could not be saved: a bad or
+    built-in name, a scope the actor may not write, or a name taken in that scope without
+    ``replace`` (saving over a preset is asked for, never silent)."""
+    target = as_target(target)
+    name = preset_name(target.name)
+    if target.scope not in SCOPES:
+        raise MappingError(f"no preset scope '{target.scope}'", f"use one of: {', '.join(SCOPES)}")
+    if target.scope == "company":
+        actor.require_admin("save a company-wide preset")
+    elif target.scope == "department":
+        if not (target.department or "").strip():
+            raise MappingError("a department preset needs its department", "pass --preset-department")
+        actor.require_write(target.department, "save a department preset")
+    else:
+        actor.require_write(None, "save a preset")
+    taken = db.query_one(
+        "SELECT name FROM mapping_presets WHERE scope = ? AND scope_key = ? AND name_key = ?",
+        [target.scope, _scope_key(actor, target), name.lower()],
+    )
+    if taken and not target.replace:
+        raise Conflict(
+            f"a {target.scope} preset named '{taken[0]}' exists",
+            "confirm replacing it (CLI: --replace), or pick another name",
+        )
+    return PresetTarget(name, target.scope, target.department, target.replace)
+
+
+def save_preset(tx: Tx, target: PresetTarget | str, mapping: TimingMapping) -> None:
+    """Store a user's mapping as a named preset in its scope (audited; replacing one is audited
+    with what it replaced)."""
+    target = check_preset_target(tx, tx.actor, target)
     fields = {
         k: v
         for k, v in mapping.model_dump(mode="json").items()
         if k in PRESET_FIELDS and v not in (None, False, "UTC")
     }
-    tx.execute("DELETE FROM mapping_presets WHERE name = ?", [name])
-    tx.execute(
-        "INSERT INTO mapping_presets VALUES (?, ?, ?, ?)", [name, json.dumps(fields), tx.actor.name, tx.now]
+    key = [target.scope, _scope_key(tx.actor, target), target.name.lower()]
+    before = tx.query_one(
+        "SELECT mapping FROM mapping_presets WHERE scope = ? AND scope_key = ? AND name_key = ?", key
     )
-    tx.audit("preset.saved", "preset", name, {"mapping": fields})
+    detail = {"scope": target.scope, "scope_key": key[1], "mapping": fields}
+    if before is None:
+        tx.execute(
+            "INSERT INTO mapping_presets (name, name_key, scope, scope_key, mapping, created_by, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [target.name, key[2], key[0], key[1], json.dumps(fields), tx.actor.name, tx.now],
+        )
+        tx.audit("preset.saved", "preset", target.name, detail)
+    else:
+        tx.execute(
+            "UPDATE mapping_presets SET name = ?, mapping = ?, updated_by = ?, updated_at = ? "
+            "WHERE scope = ? AND scope_key = ? AND name_key = ?",
+            [target.name, json.dumps(fields), tx.actor.name, tx.now, *key],
+        )
+        tx.audit("preset.replaced", "preset", target.name, detail | {"replaced": json.loads(before[0])})
 
 
 _GUESSES: dict[str, tuple[str, ...]] = {

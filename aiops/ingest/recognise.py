@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from aiops.auth import Actor
 from aiops.ingest.guards import refuse_workflows_sheet
 from aiops.ingest.presets import Preset, guess_mapping, recognize
 from aiops.ingest.profile import ColumnProfile, profile_columns, timestamp_guesses
@@ -22,14 +23,15 @@ class FileRecognition:
     profiles: dict[str, ColumnProfile] = field(default_factory=dict)
 
 
-def recognise_file(store: Store, source: SourceFile) -> FileRecognition:
+def recognise_file(store: Store, source: SourceFile, actor: Actor | None = None) -> FileRecognition:
+    """Presets are those ``actor`` can see (without one, company presets only)."""
     refuse_workflows_sheet(source)
     cursor = store.new_cursor()
     try:
         profiles = profile_columns(cursor, source)
     finally:
         cursor.close()
-    recognition = recognize(store, source.header)
+    recognition = recognize(store, source.header, actor)
     if recognition.preset is not None:
         return FileRecognition(recognition.preset, recognition.reason, {}, profiles)
     canonical = canonical_mapping(source)

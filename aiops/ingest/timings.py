@@ -24,7 +24,7 @@ from aiops.ingest.events import check_events
 from aiops.ingest.guards import check_roles, check_workflow_column, refuse_workflows_sheet
 from aiops.ingest.mapping import TimingMapping, find_column, with_options
 from aiops.ingest.measurement import fixed_phase, long_loop_warning, phase_problems
-from aiops.ingest.presets import preset_name, resolve_preset, save_preset
+from aiops.ingest.presets import PresetTarget, check_preset_target, resolve_preset, save_preset
 from aiops.ingest.reader import Staged, drop_staged, stage_csv
 from aiops.ingest.sniff import SourceFile, open_source
 from aiops.ingest.timing_report import TimingReport, build_report
@@ -85,11 +85,12 @@ class TimingImport:
     accepted_table: str
     report: TimingReport
 
-    def commit(self, actor: Actor, save_preset_as: str | None = None) -> TimingReport:
+    def commit(self, actor: Actor, save_preset_as: PresetTarget | str | None = None) -> TimingReport:
         """Write the accepted samples as one batch, in one transaction (refused if a duplicate);
         with ``save_preset_as``, the mapping is saved as a preset in that same transaction."""
         if save_preset_as is not None:
-            preset_name(save_preset_as)  # a name that cannot be saved stops the upload before it starts
+            # a preset that cannot be saved (name, scope, taken) stops the upload before it starts
+            check_preset_target(self.store, actor, save_preset_as)
         if self.report.rows == 0:
             raise Conflict(
                 "the file has a header but no records: nothing to commit",
@@ -112,7 +113,7 @@ class TimingImport:
         self.report.batch_id = batch_id
         return self.report
 
-    def _write(self, tx: Tx, save_preset_as: str | None) -> int:
+    def _write(self, tx: Tx, save_preset_as: PresetTarget | str | None) -> int:
         departments = [r[0] for r in tx.query(f"SELECT DISTINCT department FROM {self.accepted_table}")]
         for department in departments:
             tx.actor.require_write(department, "upload timings")
@@ -185,18 +186,20 @@ def open_timing_import(
     loop: str | None = None,
     answers: dict[str, object] | None = None,
     options: dict[str, object] | None = None,
+    actor: Actor | None = None,
 ) -> Iterator[TimingImport]:
     """Read and check an export; yield the import for preview and commit; drop staging after.
 
     The mapping is given, or a ``preset`` (a name, or ``auto`` to recognise the file) is applied
     with the user's ``answers`` (workflow, go-live...), or the file is in the canonical format.
     ``options`` (``time_kind``, ``phase_only``...) apply to whichever mapping that is.
+    Saved presets are those ``actor`` can see (without one: only the company's).
     ``preview`` adds a sample of minutes per loop for the before/after chart."""
     with open_source(path, name, max_bytes=store.max_upload_bytes) as source:
         refuse_workflows_sheet(source)
         notes = []
         if preset:
-            mapping, why = resolve_preset(store, preset, source.header, loop, answers or {})
+            mapping, why = resolve_preset(store, preset, source.header, loop, answers or {}, actor)
             notes.append(why[:1].upper() + why[1:] + ".")
         given = {k: v for k, v in (options or {}).items() if v is not None}
         mapping = with_options(mapping or _require_canonical(source, given.get("phase_only")), given)
@@ -319,7 +322,15 @@ def import_timings(
 ) -> TimingReport:
     """Check an export and, unless ``dry_run``, commit its accepted rows as one batch."""
     with open_timing_import(
-        store, path, mapping, name, preset=preset, loop=loop, answers=answers, options=options
+        store,
+        path,
+        mapping,
+        name,
+        preset=preset,
+        loop=loop,
+        answers=answers,
+        options=options,
+        actor=actor,
     ) as upload:
         if dry_run:
             return upload.report

@@ -24,7 +24,7 @@ from aiops.ingest.sniff import SourceFile, open_source
 from aiops.inventory import SaveResult, save_workflows
 from aiops.sql import quote_ident
 from aiops.store import Store
-from aiops.workflow import DERIVED_ID_SQL, FIELDS, ID_PATTERN, Workflow
+from aiops.workflow import DERIVED_ID_SQL, FIELDS, ID_PATTERN, Workflow, length_limit
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "workflow_id": ("id", "workflow id", "slug", "use case id"),
@@ -161,6 +161,15 @@ def _parsed_sql(table: str, mapping: dict[str, str]) -> str:
         )
         if "ai_monthly_cost" in mapping
         else None,
+        *(
+            Check(
+                f"length({quote_ident(n)}) > {length_limit(n)}",
+                mapping[n],
+                f"longer than {length_limit(n):,} characters (the limit for {n})",
+            )
+            for n in FIELDS
+            if n != "workflow_id" and n in mapping
+        ),
     ]
     return f"""
         WITH base AS (SELECT rowid AS rid, {base_id} AS base_id,

@@ -146,3 +146,36 @@ def test_demo_one_phase_and_elapsed_uploads_are_recorded_per_batch(demo):
         ("fin-po-matching_timings.csv", "hands_on", "before"),
         ("sup-ticket-resolution_timings.csv", "elapsed", None),
     ]
+
+
+def test_demo_shows_every_design_and_warning_on_the_case_that_teaches_it(demo):
+    from aiops.metrics import workflow_metrics
+
+    metrics = workflow_metrics(demo, demo.policy.evidence).set_index("workflow_id")
+    cases = {
+        "sup-escalation-summaries": ("concurrent", {"mix_shift"}),
+        "fin-invoice-coding": ("comparison", set()),
+        "prod-market-digests": ("trend_adjusted", {"baseline_trend"}),
+        "people-offer-letters": ("before_after", set()),
+        "sales-rfp-answers": (None, {"stale_baseline"}),
+        "sup-ticket-resolution": (None, {"elapsed_time", "censored_window"}),
+        "ops-change-writeups": (None, {"outliers"}),
+    }
+    for workflow_id, (design, warnings) in cases.items():
+        row = metrics.loc[workflow_id]
+        assert design is None or row.design == design, (workflow_id, row.design)
+        assert warnings <= set(row.warnings), (workflow_id, row.warnings)
+    assert {"concurrent", "comparison", "trend_adjusted", "before_after"} <= set(metrics.design)
+    found = {code for codes in metrics.warnings for code in codes}
+    assert {
+        "baseline_trend",
+        "stale_baseline",
+        "elapsed_time",
+        "censored_window",
+        "outliers",
+        "mix_shift",
+    } <= found
+    # The falling baseline with no AI effect is not a saving once the trend is accounted for.
+    assert metrics.loc["prod-market-digests", "evidence"] != "saving"
+    # Elapsed time never enters hours returned.
+    assert not metrics.loc["sup-ticket-resolution", "hours_returned"]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
+
+from aiops.estimates import DESIGN_HELP, WARNING_HELP
 
 DEFINITIONS = {
     "hours_returned": (
@@ -106,30 +107,12 @@ def share(value: float | None) -> str:
 
 
 def design_words(code: object) -> str:
-    """A design code in plain words (``aiops.estimates.DESIGN_HELP`` once the statistics land)."""
+    """A design code in plain words (``aiops.estimates.DESIGN_HELP``)."""
     if code is None or (isinstance(code, float) and math.isnan(code)) or code == "":
         return "before/after (unadjusted)"
-    text = _help("DESIGN_HELP").get(str(code)) or DESIGN_FALLBACK.get(str(code), str(code).replace("_", " "))
+    text = DESIGN_HELP.get(str(code), str(code).replace("_", " "))
     return f"{str(code).replace('_', ' ')}: {text}"
 
 
 def warning_words(code: object) -> str:
-    return f"{str(code).replace('_', ' ')}: {_help('WARNING_HELP').get(str(code), 'see the methodology')}"
-
-
-# Until ``aiops.estimates`` provides DESIGN_HELP: the product brief's words for each design.
-DESIGN_FALLBACK = {
-    "concurrent": "loops with and without AI in the same weeks",
-    "comparison": "difference-in-differences against a workflow that did not adopt AI",
-    "trend_adjusted": "the baseline's level and trend projected past go-live",
-    "before_after": "the plain before/after difference (unadjusted)",
-    "none": "no estimate yet",
-}
-
-
-def _help(name: str) -> dict[str, Any]:
-    try:
-        estimates = importlib.import_module("aiops.estimates")  # the statistics slice's plain words
-    except ImportError:
-        return {}
-    return dict(getattr(estimates, name, {}))
+    return f"{str(code).replace('_', ' ')}: {WARNING_HELP.get(str(code), 'see the methodology')}"

@@ -30,6 +30,10 @@ def empty_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
 
 
 def open_page(at: AppTest, page: str, **query: str) -> AppTest:
+    try:
+        at.main  # noqa: B018 - raises until the app has run once
+    except KeyError:
+        at.run()  # switch_page on an app that never ran would render the default page instead
     for key, value in query.items():
         at.query_params[key] = value
     at.switch_page(f"app_pages/{page}.py").run()

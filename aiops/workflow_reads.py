@@ -20,7 +20,9 @@ _DEPARTMENTS = "SELECT DISTINCT department FROM workflows ORDER BY 1"
 def load_workflows(db: Reader, workflow_ids: Iterable[str] | None = None) -> list[Workflow]:
     ids = None if workflow_ids is None else list(workflow_ids)
     rows = db.query(_LOAD, {"ids": ids})
-    return [Workflow.model_validate(dict(zip(FIELDS, row, strict=True))) for row in rows]
+    # Stored rows keep the lengths they were written with (bounds apply to new input, see ``Workflow``).
+    stored = {"stored": True}
+    return [Workflow.model_validate(dict(zip(FIELDS, row, strict=True)), context=stored) for row in rows]
 
 
 def get_workflow(db: Reader, workflow_id: str) -> Workflow:

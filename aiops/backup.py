@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -22,6 +23,8 @@ import duckdb
 from aiops.auth import Actor
 from aiops.errors import AiopsError, StoreError
 from aiops.store import Store, latest_schema_version, utcnow
+from aiops.store.postgres import is_postgres
+from aiops.store.transfer import restore_from_file, snapshot_to_file
 
 BACKUP_FILE = "aiops.duckdb"
 MANIFEST = "manifest.json"
@@ -77,7 +80,7 @@ def _counts(query) -> dict[str, int]:
         r[0]
         for r in query(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND NOT temporary ORDER BY 1"
+            "AND schema_name = current_schema() AND NOT temporary ORDER BY 1"
         )
     ]
     return {t: query(f'SELECT count(*) FROM "{t}"')[0][0] for t in tables}
@@ -95,6 +98,8 @@ def backup(store: Store, actor: Actor, out_dir: str | Path) -> dict:
         raise AiopsError(f"{out} already holds a backup", "choose an empty directory")
     out.mkdir(parents=True, exist_ok=True)
     store.write(actor, lambda tx: tx.audit("database.backup", "database", str(out), {"out": str(out)}))
+    if store.postgres:
+        return _backup_postgres(store, actor, out)
     digest = hashlib.sha256()
     with store.exclusive(), _open_plain(Path(store.path)) as source, _create_new(out / BACKUP_FILE) as copy:
         _copy(source, copy, digest)
@@ -106,6 +111,23 @@ def backup(store: Store, actor: Actor, out_dir: str | Path) -> dict:
             "tables": table_counts(store),
             "sha256": digest.hexdigest(),
         }
+    with _create_new(out / MANIFEST) as f:
+        f.write(json.dumps(manifest, indent=2).encode("utf-8"))
+    return manifest
+
+
+def _backup_postgres(store: Store, actor: Actor, out: Path) -> dict:
+    """A PostgreSQL store's backup: one consistent snapshot (a repeatable-read transaction) written
+    as a DuckDB file, the same format as the embedded store's backup."""
+    tables = snapshot_to_file(store, actor, out / BACKUP_FILE)
+    manifest = {
+        "created_at": utcnow().isoformat(timespec="seconds"),
+        "source": store.path,  # the URL without its password
+        "schema_version": store.schema_version(),
+        "policy_version": store.policy.version,
+        "tables": dict(sorted(tables.items())),
+        "sha256": _sha256(out / BACKUP_FILE),
+    }
     with _create_new(out / MANIFEST) as f:
         f.write(json.dumps(manifest, indent=2).encode("utf-8"))
     return manifest
@@ -133,6 +155,12 @@ def restore(backup_dir: str | Path, db_path: str | Path, actor: Actor) -> dict:
     """Replace the database at ``db_path`` with the backup, verified before it replaces anything."""
     actor.require_admin("restore the database")
     manifest = read_manifest(backup_dir)
+    if is_postgres(db_path):
+        with tempfile.TemporaryDirectory(prefix="aiops-restore-") as tmp:
+            staged = _stage_copy(Path(backup_dir) / BACKUP_FILE, Path(tmp) / BACKUP_FILE, manifest)
+            detail = {"from": str(backup_dir), "backup_created_at": manifest.get("created_at")}
+            restore_from_file(staged, str(db_path), actor, detail)  # one transaction on the server
+        return manifest
     target = Path(db_path)
     if target.is_symlink():
         raise AiopsError(f"{target} is a symbolic link", "restore to the database file itself")

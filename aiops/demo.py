@@ -21,6 +21,7 @@ from aiops.auth import Actor
 from aiops.ingest.timings import import_timings
 from aiops.inventory import record_incident, remove_checkpoint, save_workflows, sign_off
 from aiops.store import Store
+from aiops.store.postgres import is_postgres
 from aiops.views.company import seed_demo_money
 from aiops.workflow import Workflow
 
@@ -724,9 +725,10 @@ def timing_rows(
 
 def build_demo(path: str | Path, as_of: date = AS_OF) -> Store:
     """(Re)create the demo database at ``path`` and return it open."""
-    path = Path(path)
-    for stale in (path, path.with_name(path.name + ".wal")):
-        stale.unlink(missing_ok=True)
+    if not is_postgres(path):  # a PostgreSQL database is used as given (create it empty)
+        path = Path(path)
+        for stale in (path, path.with_name(path.name + ".wal")):
+            stale.unlink(missing_ok=True)
     store = Store(path)
     admin = Actor(name=email("Alex Morgan"), role="admin")
     governance.apply_policy(store, admin, store.policy)

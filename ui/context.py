@@ -20,7 +20,8 @@ T = TypeVar("T")
 
 @st.cache_resource(show_spinner=False)
 def _store(db: str) -> Store:
-    # One Store per database file and process: it owns the file; every run reads via a cursor.
+    # One Store per database and process: it owns a DuckDB file, or shares a PostgreSQL server
+    # with other processes; every run reads via a cursor.
     return open_store(Settings(db=db))
 
 
@@ -33,10 +34,15 @@ def store() -> Store:
 
 
 def revision() -> str:
-    """The key of cached reads: the database and its last audit row. Every write appends to the
-    audit log, so any write (from any session) changes it."""
-    row = store().query_one("SELECT coalesce(max(audit_id), 0) FROM audit_log")
-    return f"{settings().db}#{row[0]}"
+    """The key of cached reads: the database and its last audit row, read from the database. Every
+    write appends to the audit log, so any write (from any session, or on PostgreSQL from any
+    process) changes it; the time of that row tells a restore (which rewinds ids) from the past."""
+    row = store().query_one(
+        "SELECT coalesce(max(audit_id), 0), max(recorded_at) FROM audit_log "
+        "WHERE audit_id = (SELECT max(audit_id) FROM audit_log)"
+    )
+    count, at = row if row else (0, None)
+    return f"{store().path}#{count}@{at}"
 
 
 def auth_configured() -> bool:

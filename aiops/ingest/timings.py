@@ -112,11 +112,13 @@ class TimingImport:
                 f"(batch {existing})",
                 f"undo batch {existing} first if you mean to replace it",
             )
-        batch_id = tx.query(
-            "INSERT INTO upload_batches (uploaded_at, actor, file_name, file_sha256, workflow_ids,"
-            " mapping, rows_total, accepted, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "RETURNING batch_id",
+        batch_id = tx.next_id("batch_seq")
+        tx.execute(
+            "INSERT INTO upload_batches (batch_id, uploaded_at, actor, file_name, file_sha256,"
+            " workflow_ids, mapping, rows_total, accepted, rejected)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
+                batch_id,
                 tx.now,
                 tx.actor.name,
                 self.report.file_name,
@@ -127,7 +129,7 @@ class TimingImport:
                 self.report.accepted,
                 self.report.rejected,
             ],
-        )[0][0]
+        )
         tx.execute(
             "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at,"
             " duration_minutes, loops, rework_minutes)"

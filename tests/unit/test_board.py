@@ -35,6 +35,8 @@ from aiops.report.summary import summarize
 from aiops.store import Store
 from aiops.workflow import Workflow
 
+pytestmark = pytest.mark.both_stores
+
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("x")'
 Q3 = Period.quarter(2026, 3)

@@ -24,6 +24,8 @@ from aiops.metrics import Period, rollup, workflow_metrics
 from aiops.store import Store
 from aiops.workflow import Workflow
 
+pytestmark = pytest.mark.both_stores
+
 COLUMNS = ["workflow_id", "phase", "measured_at", "duration_minutes", "loops", "rework_minutes"]
 BEFORE_START = datetime(2026, 1, 5, 9, 0)
 AFTER_START = datetime(2026, 4, 6, 9, 0)

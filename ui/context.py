@@ -36,13 +36,9 @@ def store() -> Store:
 def revision() -> str:
     """The key of cached reads: the database and its last audit row, read from the database. Every
     write appends to the audit log, so any write (from any session, or on PostgreSQL from any
-    process) changes it; the time of that row tells a restore (which rewinds ids) from the past."""
-    row = store().query_one(
-        "SELECT coalesce(max(audit_id), 0), max(recorded_at) FROM audit_log "
-        "WHERE audit_id = (SELECT max(audit_id) FROM audit_log)"
-    )
-    count, at = row if row else (0, None)
-    return f"{store().path}#{count}@{at}"
+    process) changes it; the latest time tells a restore (which rewinds ids) from the past."""
+    row = store().query_one("SELECT coalesce(max(audit_id), 0), max(recorded_at) FROM audit_log")
+    return f"{store().path}#{row[0]}@{row[1]}"
 
 
 def auth_configured() -> bool:

@@ -291,8 +291,9 @@ class Store(Reader):
                     f"{self.path} has schema version {current}, newer than this aiops knows ({latest})",
                     "upgrade Saved Loops (pip install -U saved-loops) or open another database",
                 )
-            for version, name, sql in migrations():
-                if current < version <= (target or latest):
+            applied = {r[0] for r in pg.query(cursor, "SELECT version FROM schema_version")}
+            for version, name, sql in migrations():  # by set, as on DuckDB: 004 may ship after 006
+                if version not in applied and version <= (target or latest):
                     for statement in _statements(sql):
                         pg.execute(cursor, pg.ddl(statement))
                     pg.execute(

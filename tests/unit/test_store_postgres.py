@@ -115,7 +115,8 @@ def half(tx):
         [batch],
     )
     tx.execute(
-        "INSERT INTO timing_samples SELECT ?, 'w', 'before', TIMESTAMP '2026-01-01', 1, 1, 0"
+        "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at, duration_minutes, loops,"
+        " rework_minutes) SELECT ?, 'w', 'before', TIMESTAMP '2026-01-01', 1, 1, 0"
         " FROM range(10000)",
         [batch],
     )

@@ -24,7 +24,7 @@ from aiops.report.format import DEFINITIONS, age, estimate, interval, money, n_p
 from aiops.workflow import slugify
 from ui import data
 from ui.context import revision
-from ui.text import safe_frame
+from ui.text import md_escape, safe_frame
 from ui.widgets import (
     chart,
     count_metric,
@@ -38,7 +38,7 @@ from ui.widgets import (
 
 rev = revision()
 default, reason, first, last = data.default_period(rev)
-st.title(f"Saved Loops — {data.company_settings(rev).name}", anchor=False)
+st.title(f"Saved Loops — {md_escape(data.company_settings(rev).name)}", anchor=False)
 
 if data.workflow_count(rev) == 0:
     st.info(

@@ -148,7 +148,7 @@ with single:
                 badge(c.status)
             st.caption(plain(c.status_reason))
             for stop in c.stop_conditions:
-                st.error(f"`{stop.code}` — {stop.reason}", icon=":material/pause_circle:")
+                st.error(f"`{stop.code}` — {plain(stop.reason)}", icon=":material/pause_circle:")
             st.markdown("**Why this risk**")
             signal_list(c.signals)
             st.markdown("**Rollout rules**")

@@ -60,7 +60,7 @@ with b3:
     badge(c.evidence)
 st.markdown(f"**Status:** {plain(c.status_reason)}")
 for stop in c.stop_conditions:
-    st.error(f"Stop condition `{stop.code}`: {stop.reason}", icon=":material/pause_circle:")
+    st.error(f"Stop condition `{stop.code}`: {plain(stop.reason)}", icon=":material/pause_circle:")
 
 batches = data.batches(rev)
 mine = batches[batches.workflow_ids.map(lambda ids: workflow_id in list(ids))]
@@ -174,7 +174,7 @@ with checkpoints_tab:
         if removed:
             st.rerun()
     else:
-        st.info(f"No checkpoint may be removed now: {advice.reason}.")
+        st.info(f"No checkpoint may be removed now: {plain(advice.reason)}.")
     with st.form("sign_off"):
         st.markdown(
             "**Sign-off** — a named approver clears the permission/billing/production stop "

@@ -51,6 +51,7 @@ def errors(page) -> list[str]:
 
 def confirm_disabled(page) -> bool:
     button = page.get_by_role("button", name=CONFIRM)
+    button.first.wait_for(timeout=30_000)  # the page may still be drawing below the message
     assert button.count() == 1
     return button.is_disabled()
 

@@ -225,3 +225,15 @@ class Workflow(BaseModel):
         for field in LIST_FIELDS:
             row[field] = f"{LIST_SEPARATOR} ".join(row[field])
         return {name: "" if value is None else value for name, value in row.items()}
+
+
+def carry_unshown(edited: Workflow, stored: Workflow | None, shown: Iterable[str]) -> Workflow:
+    """An edit made through a form that shows only the ``shown`` fields: every other field keeps
+    its stored value (a form without the comparison or the sign-off must not wipe them). Carried
+    values are stored ones, so they are not checked against the input bounds again."""
+    if stored is None:
+        return edited
+    visible = set(shown)
+    return edited.model_copy(
+        update={field: getattr(stored, field) for field in Workflow.model_fields if field not in visible}
+    )

@@ -6,7 +6,7 @@ import streamlit as st
 
 from aiops.charts import STOP_LABELS, adoption_share, saving_intervals, themed, weekly_hours
 from aiops.classifier import STOP_CONDITIONS
-from aiops.report.format import DEFINITIONS, design_words, share
+from aiops.report.format import DEFINITIONS, NOT_RECORDED, design_name, share
 from ui import data
 from ui.context import revision
 from ui.text import safe_frame
@@ -64,7 +64,7 @@ with right, st.container(border=True):
     st.caption(
         f"{row['paused']} of {row['workflows']} workflows paused · loaded hourly cost "
         f"{view.company_settings.rate_for(department):,.0f} {view.currency}"
-        + (f" · AI share of loops {share(totals.adoption)}" if totals.adoption is not None else "")
+        + f" · AI share of loops {share(totals.adoption)}"
     )
 evidence_legend()
 comparison = view.department_comparisons.get(department)
@@ -110,9 +110,10 @@ st.dataframe(
                 "ai_cost",
                 "adoption",
             ]
-        ].assign(design=mine.design.map(design_words))
+        ].assign(design=mine.design.map(design_name), adoption=mine.adoption.map(share))
     ),
     hide_index=True,
+    placeholder=NOT_RECORDED,
     column_config={
         "saved_per_loop": st.column_config.NumberColumn(
             "min saved / loop", format="%.1f", help=DEFINITIONS["saved_per_loop"]
@@ -124,7 +125,7 @@ st.dataframe(
         "hours_returned": st.column_config.NumberColumn("hours returned", format="%.1f"),
         "value": st.column_config.NumberColumn(f"value ({view.currency})", format="%,.0f"),
         "ai_cost": st.column_config.NumberColumn(f"AI cost ({view.currency})", format="%,.0f"),
-        "adoption": st.column_config.NumberColumn("AI share", format="percent"),
+        "adoption": st.column_config.TextColumn("AI share", help=DEFINITIONS["adoption"]),
     },
 )
 st.subheader("How each saving was measured")

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from aiops.charts import (
+    STOP_LABELS,
     adoption_share,
     hours_by_department,
     stop_conditions_by_department,
@@ -20,7 +21,7 @@ from aiops.charts import (
     weekly_banked,
 )
 from aiops.report.board import build_board_pack, render_html, render_pdf
-from aiops.report.format import DEFINITIONS, age, estimate, interval, money, n_phrase
+from aiops.report.format import DEFINITIONS, NOT_RECORDED, age, estimate, interval, money, n_phrase, share
 from aiops.workflow import slugify
 from ui import data
 from ui.context import revision
@@ -154,8 +155,9 @@ table = departments[
     ]
 ]
 st.dataframe(
-    safe_frame(table),
+    safe_frame(table.assign(adoption=table.adoption.map(share)) if adoption_known else table),
     hide_index=True,
+    placeholder=NOT_RECORDED,
     column_config={
         "hours_returned": st.column_config.NumberColumn(
             "hours (banked)", format="%.0f", help=DEFINITIONS["hours_returned"]
@@ -174,9 +176,7 @@ st.dataframe(
         "net_value": st.column_config.NumberColumn(
             f"net ({view.currency})", format="%,.0f", help=DEFINITIONS["net_value"]
         ),
-        "adoption": st.column_config.NumberColumn(
-            "AI share of loops", format="percent", help=DEFINITIONS["adoption"]
-        ),
+        "adoption": st.column_config.TextColumn("AI share of loops", help=DEFINITIONS["adoption"]),
         "open_stop_conditions": st.column_config.NumberColumn("open stops"),
     },
 )
@@ -216,11 +216,12 @@ if len(risky):
                 "samples_after",
                 "evidence",
             ]
-        ]
+        ].assign(stop_conditions=risky.stop_conditions.map(lambda cs: [STOP_LABELS.get(c, c) for c in cs]))
     )
     st.dataframe(
         risky_table,
         hide_index=True,
+        placeholder=NOT_RECORDED,
         column_config={
             "hours_returned": st.column_config.NumberColumn("hours at risk", format="%.1f"),
             "hours_returned_low": st.column_config.NumberColumn("95% low", format="%.1f"),
@@ -243,6 +244,7 @@ st.dataframe(
         fresh[["department", "last upload", "last_measured", "baseline_until", "baseline age", "uploads"]]
     ),
     hide_index=True,
+    placeholder=NOT_RECORDED,
     column_config={
         "last_measured": st.column_config.DatetimeColumn("last loop measured", format="YYYY-MM-DD"),
         "baseline_until": st.column_config.DatetimeColumn("baseline measured until", format="YYYY-MM-DD"),

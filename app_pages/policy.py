@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from aiops.classifier import FOUR_QUESTIONS, STOP_CONDITIONS
+from aiops.estimates import DESIGN_HELP
 from aiops.governance import policy_history
+from aiops.report.format import ESTIMATE_DESIGNS, designs_phrase
 from ui.context import store
 
 policy = store().policy
@@ -90,11 +92,17 @@ with right:
     st.markdown("#### Evidence and the checkpoint ladder")
     st.markdown(
         f"- at least **{e.min_samples_per_phase}** samples per phase, else *insufficient*\n"
-        f"- **{e.interval_level:.0%}** Welch interval for the saving per loop\n"
+        f"- **{e.interval_level:.0%}** interval for the saving per loop, from the workflow's design: "
+        f"{designs_phrase()} (below)\n"
         f"- a loop above **{e.max_loop_minutes:,.0f}** minutes is rejected at upload\n"
         f"- hours per week: run rate over the last **{e.run_rate_weeks}** weeks\n"
         f"- after a checkpoint goes: **{k.fresh_evidence_weeks}** weeks and **{k.fresh_evidence_samples}** "
         "fresh after-samples, with no incident, before the next"
+    )
+    st.markdown("#### How a saving is measured")
+    st.markdown(
+        "The strongest design the data supports, per workflow:\n"
+        + "\n".join(f"- **{code.replace('_', ' ')}** — {DESIGN_HELP[code]}" for code in ESTIMATE_DESIGNS)
     )
 
 st.markdown("#### History")

@@ -19,6 +19,7 @@ from aiops.workflow import (
     DATA_TOUCHED,
     REVIEW_REQUIREMENTS,
     Workflow,
+    carry_unshown,
     derive_workflow_id,
 )
 from aiops.workflow_reads import departments
@@ -33,6 +34,40 @@ me = actor()
 known = departments(store())
 allowed = known if me.role == "admin" else list(me.departments)
 single, bulk = st.tabs(["One workflow", "Import a spreadsheet"])
+currency = data.company_settings(revision()).currency
+
+
+def with_current(base: tuple[str, ...] | list[str], key: str) -> list[str]:
+    """A picker's options plus any value it holds outside them (filled in from a stored workflow
+    with a value outside the vocabulary: shown and kept, never dropped)."""
+    held = st.session_state.get(key) or []
+    held = [held] if isinstance(held, str) else held
+    return list(dict.fromkeys([*base, *held]))
+
+
+def fill_from(stored: Workflow) -> None:
+    """Put a stored workflow's values into the form, to edit it rather than retype it."""
+    st.session_state.update(
+        reg_name=stored.name,
+        reg_department=stored.department,
+        reg_id=stored.workflow_id,
+        reg_manual=stored.manual_process,
+        reg_output=stored.expected_output,
+        reg_data=list(stored.data_touched),
+        reg_changes=list(stored.changes),
+        reg_impact=stored.customer_impact,
+        reg_owner=stored.owner,
+        reg_reviewer=stored.reviewer,
+        reg_review=stored.review_requirement,
+        reg_success=stored.success_metric,
+        reg_trigger=stored.trigger,
+        reg_acceptable=stored.acceptable_output,
+        reg_failure_plan=stored.failure_plan,
+        reg_detection=stored.failure_detection,
+        reg_checkpoints="\n".join(stored.checkpoints),
+        reg_ai_cost=stored.ai_monthly_cost,
+    )
+
 
 with single:
     form, preview = st.columns([3, 2], gap="large")
@@ -77,13 +112,23 @@ with single:
             ).strip()
             or derived
         )
+        stored = data.stored_workflow(revision(), workflow_id) if workflow_id else None
+        if stored is not None and stored.department in options:
+            st.button(
+                "Fill in its stored values",
+                key="reg_fill",
+                on_click=fill_from,
+                args=(stored,),
+                help="This id is registered: load its values to edit them. Fields this form does "
+                "not show (sign-off, comparison workflow) are kept as stored either way.",
+            )
         manual_process = st.text_area("Current manual process", key="reg_manual", height=80)
         expected_output = st.text_input("Expected output", key="reg_output")
-        data_touched = st.multiselect("Data touched", DATA_TOUCHED, key="reg_data")
-        changes = st.multiselect("What it changes", CHANGES, key="reg_changes")
+        data_touched = st.multiselect("Data touched", with_current(DATA_TOUCHED, "reg_data"), key="reg_data")
+        changes = st.multiselect("What it changes", with_current(CHANGES, "reg_changes"), key="reg_changes")
         impact = st.selectbox(
             "Who sees the output",
-            ["", *CUSTOMER_IMPACT],
+            with_current(("", *CUSTOMER_IMPACT), "reg_impact"),
             key="reg_impact",
             format_func=lambda v: v or "— choose —",
         )
@@ -92,7 +137,7 @@ with single:
         reviewer = c2.text_input("Reviewer", key="reg_reviewer")
         review = c1.selectbox(
             "Review requirement",
-            ["", *REVIEW_REQUIREMENTS],
+            with_current(("", *REVIEW_REQUIREMENTS), "reg_review"),
             key="reg_review",
             format_func=lambda v: v or "— choose —",
         )
@@ -102,28 +147,40 @@ with single:
         failure_plan = st.text_input("What happens when it fails?", key="reg_failure_plan")
         detection = st.text_input("How would a failure be noticed?", key="reg_detection")
         checkpoints = st.text_area("Checkpoints in place (one per line)", key="reg_checkpoints", height=80)
+        ai_cost = st.number_input(
+            f"AI monthly cost ({currency}, optional)",
+            min_value=0.0,
+            max_value=1e9,
+            value=None,
+            step=50.0,
+            key="reg_ai_cost",
+            help="Licences and usage per month. Empty means not recorded: no net return is shown.",
+        )
 
     workflow: Workflow | None
+    shown = {
+        "workflow_id": workflow_id or "pending",
+        "name": name,
+        "department": department,
+        "manual_process": manual_process,
+        "data_touched": data_touched,
+        "changes": changes,
+        "customer_impact": impact,
+        "expected_output": expected_output,
+        "owner": owner,
+        "reviewer": reviewer,
+        "review_requirement": review,
+        "success_metric": success,
+        "trigger": trigger,
+        "acceptable_output": acceptable,
+        "failure_plan": failure_plan,
+        "failure_detection": detection,
+        "checkpoints": [line.strip() for line in checkpoints.splitlines() if line.strip()],
+        "ai_monthly_cost": ai_cost,
+    }
     try:
-        workflow = Workflow(
-            workflow_id=workflow_id or "pending",
-            name=name,
-            department=department,
-            manual_process=manual_process,
-            data_touched=data_touched,
-            changes=changes,
-            customer_impact=impact,
-            expected_output=expected_output,
-            owner=owner,
-            reviewer=reviewer,
-            review_requirement=review,
-            success_metric=success,
-            trigger=trigger,
-            acceptable_output=acceptable,
-            failure_plan=failure_plan,
-            failure_detection=detection,
-            checkpoints=[line.strip() for line in checkpoints.splitlines() if line.strip()],
-        )
+        # An edit keeps every field this form does not show (sign-off, comparison workflow) as stored.
+        workflow = carry_unshown(Workflow(**shown), stored, shown)
         problem = None
     except ValidationError as e:
         workflow, problem = (

@@ -7,7 +7,7 @@ import streamlit as st
 from aiops.classifier import STATUSES, STOP_CONDITIONS
 from aiops.metrics import EVIDENCE_LABELS
 from aiops.report.export import safe_csv
-from aiops.report.format import DEFINITIONS, design_words
+from aiops.report.format import DEFINITIONS, NOT_RECORDED, design_words
 from ui import data
 from ui.context import revision
 from ui.text import safe_frame
@@ -86,6 +86,7 @@ table.insert(0, "open", "/workflow?id=" + table.workflow_id)
 st.dataframe(
     safe_frame(table),
     hide_index=True,
+    placeholder=NOT_RECORDED,
     key="workflow_table",
     column_config={
         "open": st.column_config.LinkColumn("", display_text="open", width="small"),

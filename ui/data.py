@@ -14,7 +14,8 @@ from aiops.ingest.batches import list_batches
 from aiops.period import Period
 from aiops.period import default_period as default_period_of
 from aiops.views import CompanySettings, View, build_view, data_bounds, load_company
-from aiops.workflow_reads import known_department, known_workflow_id
+from aiops.workflow import Workflow
+from aiops.workflow_reads import get_workflow, known_department, known_workflow_id
 from ui.context import store
 
 
@@ -100,3 +101,10 @@ def stored_department(revision: str, name: str) -> str | None:
 @st.cache_data(show_spinner=False, max_entries=64)
 def workflow_exists(revision: str, workflow_id: str) -> bool:
     return store().query_one("SELECT 1 FROM workflows WHERE workflow_id = ?", [workflow_id]) is not None
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def stored_workflow(revision: str, workflow_id: str) -> Workflow | None:
+    """The stored workflow with this id (matched ignoring case and spacing), or None."""
+    found = known_workflow_id(store(), workflow_id)
+    return None if found is None else get_workflow(store(), found)

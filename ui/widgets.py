@@ -12,9 +12,11 @@ from aiops.charts import EVIDENCE_COLORS
 from aiops.period import Period, recent_quarters
 from aiops.report.format import (
     DEFINITIONS,
+    NOT_RECORDED,
     design_words,
     evidence_phrase,
     interval,
+    intervals_note,
     money,
     n_phrase,
     number,
@@ -100,6 +102,7 @@ def design_table(workflows: pd.DataFrame) -> None:
     st.dataframe(
         safe_frame(frame),
         hide_index=True,
+        placeholder=NOT_RECORDED,
         column_config={"warnings": st.column_config.ListColumn("warnings")},
     )
 
@@ -119,7 +122,7 @@ def evidence_legend() -> None:
     st.caption(
         "Evidence: "
         + " · ".join(f":{BADGE_COLORS[k]}[{k}]" for k in EVIDENCE_COLORS)
-        + " — before/after is observational; intervals are 95% Welch intervals."
+        + f" — {md_escape(intervals_note())}."
     )
 
 

@@ -16,6 +16,7 @@ from aiops.estimates.codes import (
     GATE_DESIGNS,
     WARNING_HELP,
     WARNINGS,
+    design_method,
 )
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "GATE_DESIGNS",
     "WARNING_HELP",
     "WARNINGS",
+    "design_method",
     "estimate",
     "load_cells",
 ]

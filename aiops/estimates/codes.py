@@ -4,24 +4,29 @@ from __future__ import annotations
 
 DESIGNS = ("concurrent", "comparison", "trend_adjusted", "before_after", "none")
 
+# Each text opens with the method's name (``design_method``) and says how its 95% interval is made:
+# every surface that names the designs or their intervals derives its words from here.
 DESIGN_HELP = {
     "concurrent": (
-        "After go-live, loops done with and without the AI in the same weeks (and the same segment) "
-        "are compared directly: whatever else changed that week affected both."
+        "Concurrent comparison: after go-live, loops done with and without the AI in the same weeks "
+        "(and the same segment) are compared directly, so whatever else changed that week affected "
+        "both. The interval is that of the weighted difference of means."
     ),
     "comparison": (
         "Difference-in-differences: the change in this workflow is compared with the change, over the "
-        "same weeks, in a comparison workflow that did not adopt AI; shared shocks cancel out."
+        "same weeks, in a comparison workflow that did not adopt AI; shared shocks cancel out. The "
+        "interval allows for week-to-week correlation (Newey-West)."
     ),
     "trend_adjusted": (
         "Interrupted time series: the weekly level and trend before go-live (and the season, once a "
         "year of baseline exists) are projected into the after period; the saving is the gap between "
-        "that projection and what happened. Intervals allow for week-to-week correlation."
+        "that projection and what happened. The interval allows for week-to-week correlation "
+        "(Newey-West)."
     ),
     "before_after": (
-        "Unadjusted: the plain difference between the before and after means, used only because there "
-        "are too few weeks for a stronger design. Anything else that changed at the same time is "
-        "counted as the AI's effect."
+        "Unadjusted before/after: the plain difference between the before and after means (Welch "
+        "interval), used only because there are too few weeks for a stronger design. Anything else "
+        "that changed at the same time is counted as the AI's effect."
     ),
     "none": "No estimate: the workflow has no timings in one of the phases.",
 }
@@ -72,3 +77,8 @@ BLOCKING_WARNINGS = frozenset({"stale_baseline", "elapsed_time", "censored_windo
 
 # The designs whose `saving` may promote a workflow (before_after never does).
 GATE_DESIGNS = frozenset({"concurrent", "comparison", "trend_adjusted"})
+
+
+def design_method(code: str) -> str:
+    """The method's name, as its ``DESIGN_HELP`` text opens: `Interrupted time series`."""
+    return DESIGN_HELP[code].split(":", 1)[0]

@@ -498,6 +498,8 @@ def _environment() -> jinja2.Environment:
         STOP_CONDITIONS=STOP_CONDITIONS,
         STOP_COLORS=STOP_COLORS,
         STOP_LABELS=STOP_LABELS,
+        ESTIMATE_DESIGNS=fmt.ESTIMATE_DESIGNS,
+        INTERVALS_NOTE=fmt.intervals_note(),
     )
     return env
 

@@ -8,7 +8,29 @@ from typing import Any
 
 import pandas as pd
 
-from aiops.estimates import DESIGN_HELP, WARNING_HELP
+from aiops.estimates import DESIGN_HELP, WARNING_HELP, design_method
+
+# What every table and sentence shows where a figure was not recorded (or cannot be computed).
+NOT_RECORDED = "—"
+
+# The designs a saving can come from, strongest first (``aiops.estimates.choose`` picks one per workflow).
+ESTIMATE_DESIGNS = ("concurrent", "comparison", "trend_adjusted", "before_after")
+
+
+def designs_phrase() -> str:
+    """`concurrent comparison, difference-in-differences, interrupted time series or unadjusted
+    before/after`, from ``DESIGN_HELP``."""
+    names = [design_method(code)[0].lower() + design_method(code)[1:] for code in ESTIMATE_DESIGNS]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def intervals_note() -> str:
+    """Where every interval comes from, in one sentence (captions, the Policy page, the pack)."""
+    return (
+        f"each 95% interval comes from the workflow's design ({designs_phrase()}); "
+        "every design is observational, not a controlled experiment"
+    )
+
 
 DEFINITIONS = {
     "hours_returned": (
@@ -27,7 +49,10 @@ DEFINITIONS = {
     ),
     "net_value": "Value − AI cost, with the value's 95% interval shifted by the cost (the cost is known).",
     "roi": "Net value ÷ AI cost.",
-    "adoption": "Share of after-phase loops done with AI, among loops whose upload records it (ai_assisted).",
+    "adoption": (
+        "Share of after-phase loops done with AI, among loops whose upload records it (ai_assisted); "
+        f"{NOT_RECORDED} where no upload records it."
+    ),
     "loops_removed": (
         "Human time returned, counted in baseline loops: minutes saved per loop × after loops ÷ "
         "baseline minutes per loop. 'The time of 1,240 manual triages.'"
@@ -37,13 +62,13 @@ DEFINITIONS = {
         "a late upload does not look like a decline)."
     ),
     "saved_per_loop": (
-        "Baseline mean minutes per loop − after mean (after includes rework minutes), with a 95% "
-        "Welch interval for the difference of means."
+        "Minutes per loop without the AI − with it (rework minutes included), as the workflow's design "
+        f"estimates it, with its 95% interval: {designs_phrase()}."
     ),
     "evidence": (
         "insufficient: too few samples in a phase · inconclusive: the 95% interval includes zero · "
         "saving: the interval is above zero · slower: the interval is below zero. "
-        "Before/after is observational, not a controlled experiment."
+        f"{intervals_note().capitalize()}."
     ),
     "open_stop_conditions": (
         "Reasons a workflow must pause: no owner, customer data without review, changes to "
@@ -55,7 +80,7 @@ DEFINITIONS = {
 
 def number(value: float | None, decimals: int = 0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
+        return NOT_RECORDED
     return f"{value:,.{decimals}f}"
 
 
@@ -103,7 +128,8 @@ def money_estimate(value: float | None, low: float | None, high: float | None, c
 
 
 def share(value: float | None) -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.0%}"
+    missing = value is None or (isinstance(value, float) and math.isnan(value))
+    return NOT_RECORDED if missing else f"{value:.0%}"
 
 
 def design_words(code: object) -> str:
@@ -112,6 +138,13 @@ def design_words(code: object) -> str:
         return "before/after (unadjusted)"
     text = DESIGN_HELP.get(str(code), str(code).replace("_", " "))
     return f"{str(code).replace('_', ' ')}: {text}"
+
+
+def design_name(code: object) -> str:
+    """A design code as its method's name (`Interrupted time series`), for narrow table columns."""
+    if code is None or (isinstance(code, float) and math.isnan(code)) or code == "":
+        code = "before_after"
+    return design_method(str(code)) if str(code) in DESIGN_HELP else str(code).replace("_", " ")
 
 
 def warning_words(code: object) -> str:

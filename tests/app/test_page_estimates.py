@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from aiops.estimates import DESIGN_HELP, WARNING_HELP
+from aiops.estimates import DESIGN_HELP, WARNING_HELP, design_method
+from aiops.report.format import ESTIMATE_DESIGNS, NOT_RECORDED
 from tests.app.conftest import open_page, shown
 
 pytestmark = pytest.mark.slow
@@ -47,3 +48,25 @@ def test_workflow_detail_names_the_design_and_each_warning(app: AppTest):
     assert "Design:" in text and DESIGN_HELP["trend_adjusted"] in text
     warnings = [shown(w.value) for w in at.warning]
     assert any(w.startswith("baseline trend: ") for w in warnings), warnings
+
+
+def test_pages_say_where_intervals_come_from_and_mark_what_was_not_recorded(app: AppTest):
+    """Intervals come from each workflow's design (not "Welch" for all); a figure not recorded shows
+    the same dash on every table, never "None"."""
+    at = open_page(app, "overview")
+    legend = next(shown(c.value) for c in at.caption if c.value.startswith("Evidence"))
+    assert "Welch" not in legend
+    assert all(design_method(code).lower() in legend.lower() for code in ESTIMATE_DESIGNS), legend
+    assert [df.proto.placeholder for df in at.dataframe] == [NOT_RECORDED] * len(at.dataframe)
+    by_department = next(df.value for df in at.dataframe if "adoption" in df.value.columns)
+    shares = dict(zip(by_department.department, by_department.adoption, strict=True))
+    assert shares["Engineering"] == NOT_RECORDED and shares["Support"].endswith("%")  # Support records it
+
+    at = open_page(app, "departments", department="Engineering")
+    assert any("AI share of loops " + NOT_RECORDED in shown(c.value) for c in at.caption)
+    assert [df.proto.placeholder for df in at.dataframe] == [NOT_RECORDED] * len(at.dataframe)
+
+    at = open_page(app, "policy")
+    policy = " ".join(shown(m.value) for m in at.markdown)
+    assert "Welch interval for the saving" not in policy
+    assert all(DESIGN_HELP[code] in policy for code in ESTIMATE_DESIGNS)

@@ -149,6 +149,10 @@ def test_pdf_text_holds_period_company_totals_every_department_and_methodology(h
         "What must stay human",
     ):
         assert phrase in text, phrase
+    # The methodology names every design's interval as aiops.estimates says it, never "Welch" for all.
+    assert flat(fmt.intervals_note().capitalize()) in text
+    for code in fmt.ESTIMATE_DESIGNS:
+        assert flat(fmt.design_words(code)) in text, code
 
 
 def test_pdf_has_title_page_and_numbered_pages(hostile_pack, hostile_pdf):

@@ -26,12 +26,15 @@ demo: $(VENV)/.installed
 run: $(VENV)/.installed $(DB)
 	AIOPS_DB=$(DB) $(BIN)/streamlit run dashboard.py --server.port $(PORT)
 
+# Test files are spread over the cores (a file stays on one worker, so module fixtures are built once).
+XDIST := -n auto --maxprocesses 4 --dist loadfile
+
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 
 # The quick loop while developing: everything but the tests marked slow (`make test` runs all).
 test-fast: $(VENV)/.installed
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest $(XDIST) -m "not slow"
 
 bench: $(VENV)/.installed
 	@for script in $(filter-out bench/__init__.py,$(wildcard bench/*.py)); do \

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+ADMIN = Actor(name="admin@test", role="admin")
+
+
 @pytest.fixture
 def admin() -> Actor:
-    return Actor(name="admin@test", role="admin")
+    return ADMIN
+
+
+@contextmanager
+def module_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
+    """A store and a folder for a module-scoped fixture: data set up once, read by many tests."""
+    folder = tmp_path_factory.mktemp("module")
+    with Store(folder / "test.duckdb") as s:
+        yield s, folder
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from aiops.inventory import save_workflows
 from aiops.metrics import Period, rollup, workflow_metrics
 from aiops.store import Store
 from aiops.workflow import Workflow
+from tests.conftest import ADMIN, module_store
 
 COLUMNS = ["workflow_id", "phase", "measured_at", "duration_minutes", "loops", "rework_minutes"]
 BEFORE_START = datetime(2026, 1, 5, 9, 0)
@@ -90,11 +92,12 @@ HAND_BEFORE = rows("ops-hand", "before", [30, 50, 40], loops=[1, 2, 1])  # 120 m
 HAND_AFTER = rows("ops-hand", "after", [10, 25, 8], loops=[1, 2, 1], rework=[2, 1, 0])  # 46 / 4 = 11.5
 
 
-@pytest.fixture
-def hand(store, admin, folder) -> pd.Series:
-    register(store, admin, {"ops-hand": "Operations"})
-    upload(store, admin, folder, HAND_BEFORE + HAND_AFTER)
-    return metrics(store).loc["ops-hand"]
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory) -> Iterator[pd.Series]:
+    with module_store(tmp_path_factory) as (store, folder):
+        register(store, ADMIN, {"ops-hand": "Operations"})
+        upload(store, ADMIN, folder, HAND_BEFORE + HAND_AFTER)
+        yield metrics(store).loc["ops-hand"]
 
 
 def test_mean_per_loop_with_aggregated_rows_is_total_minutes_over_total_loops(hand):
@@ -215,23 +218,25 @@ def test_workflow_without_timings_is_insufficient(store, admin):
 # -- the period and the run rate ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def quarters(store, admin, folder) -> None:
+@pytest.fixture(scope="module")
+def quarters(tmp_path_factory) -> Iterator[Store]:
     """Before in 2026-Q2; after: 10 loops in Q3, 6 loops in Q4, and 2027 samples that are much slower."""
-    register(store, admin, {"sales-q": "Sales"})
-    upload(
-        store,
-        admin,
-        folder,
-        rows("sales-q", "before", [60, 40, 50], start=datetime(2026, 5, 4))
-        + rows("sales-q", "after", [40, 30], loops=[4, 6], start=datetime(2026, 8, 3))
-        + rows("sales-q", "after", [20, 10], loops=[3, 3], start=datetime(2026, 11, 2))
-        + rows("sales-q", "after", [500], loops=[5], start=datetime(2027, 2, 1)),
-    )
+    with module_store(tmp_path_factory) as (store, folder):
+        register(store, ADMIN, {"sales-q": "Sales"})
+        upload(
+            store,
+            ADMIN,
+            folder,
+            rows("sales-q", "before", [60, 40, 50], start=datetime(2026, 5, 4))
+            + rows("sales-q", "after", [40, 30], loops=[4, 6], start=datetime(2026, 8, 3))
+            + rows("sales-q", "after", [20, 10], loops=[3, 3], start=datetime(2026, 11, 2))
+            + rows("sales-q", "after", [500], loops=[5], start=datetime(2027, 2, 1)),
+        )
+        yield store
 
 
-def test_period_counts_hours_only_for_after_loops_measured_inside_it(store, quarters):
-    m = metrics(store, Period.quarter(2026, 4)).loc["sales-q"]
+def test_period_counts_hours_only_for_after_loops_measured_inside_it(quarters):
+    m = metrics(quarters, Period.quarter(2026, 4)).loc["sales-q"]
     saved = 50.0 - (40 + 30 + 20 + 10) / 16  # the saving uses every sample before the period's end
     assert m.period_loops_after == 6
     assert m.saved_per_loop == pytest.approx(saved)
@@ -239,16 +244,16 @@ def test_period_counts_hours_only_for_after_loops_measured_inside_it(store, quar
     assert m.loops_removed == pytest.approx(saved * 6 / 50.0)
 
 
-def test_period_leaves_samples_after_its_end_out_of_the_saving(store, quarters):
-    within = metrics(store, Period.quarter(2026, 4)).loc["sales-q"]
-    everything = metrics(store).loc["sales-q"]
+def test_period_leaves_samples_after_its_end_out_of_the_saving(quarters):
+    within = metrics(quarters, Period.quarter(2026, 4)).loc["sales-q"]
+    everything = metrics(quarters).loc["sales-q"]
     assert (within.samples_after, within.loops_after) == (4, 16)
     assert (everything.samples_after, everything.loops_after) == (5, 21)
     assert everything.mean_per_loop_after == pytest.approx((100 + 500) / 21)
 
 
-def test_period_from_to_dates_is_half_open(store, quarters):
-    m = metrics(store, Period(date(2026, 8, 3), date(2026, 11, 2))).loc["sales-q"]
+def test_period_from_to_dates_is_half_open(quarters):
+    m = metrics(quarters, Period(date(2026, 8, 3), date(2026, 11, 2))).loc["sales-q"]
     assert m.period_loops_after == 10  # 2026-08-03 09:00 and 10:00 in, 2026-11-02 09:00 out
 
 
@@ -274,11 +279,10 @@ def test_run_rate_per_week_uses_the_last_run_rate_weeks(store, admin, folder):
 # -- department and company totals --------------------------------------------------------------------
 
 
-@pytest.fixture
-def company(store, admin, folder) -> pd.DataFrame:
+@pytest.fixture(scope="module")
+def company(tmp_path_factory) -> Iterator[pd.DataFrame]:
     """Support: a saving, an inconclusive one and an insufficient one; Sales: a saving."""
     rng = np.random.default_rng(21)
-    register(store, admin, {"sup-a": "Support", "sup-b": "Support", "sup-few": "Support", "sal-a": "Sales"})
     samples = []
     for wid, before, after, n_before in (
         ("sup-a", 40, 25, 40),
@@ -288,8 +292,12 @@ def company(store, admin, folder) -> pd.DataFrame:
     ):
         samples += rows(wid, "before", np.round(rng.lognormal(math.log(before), 0.5, n_before), 2))
         samples += rows(wid, "after", np.round(rng.lognormal(math.log(after), 0.5, 30), 2))
-    upload(store, admin, folder, samples)
-    return metrics(store).reset_index()
+    with module_store(tmp_path_factory) as (store, folder):
+        register(
+            store, ADMIN, {"sup-a": "Support", "sup-b": "Support", "sup-few": "Support", "sal-a": "Sales"}
+        )
+        upload(store, ADMIN, folder, samples)
+        yield metrics(store).reset_index()
 
 
 def test_workflow_labels_in_the_totals_fixture_are_as_designed(company):
@@ -517,16 +525,19 @@ def test_simulation_interval_covers_the_true_saving_93_to_97_percent_with_aggreg
     assert 0.93 <= _coverage(result, truths["aggregated"]) <= 0.97
 
 
+@pytest.mark.slow
 def test_simulation_clear_saving_is_labelled_saving(simulation):
     result, truths, _ = simulation
     assert set(result.loc[list(truths["saving"])].evidence) == {"saving"}
 
 
+@pytest.mark.slow
 def test_simulation_clear_slowdown_is_labelled_slower(simulation):
     result, truths, _ = simulation
     assert set(result.loc[list(truths["slower"])].evidence) == {"slower"}
 
 
+@pytest.mark.slow
 def test_simulation_no_difference_is_inconclusive_93_to_97_percent_of_the_time(simulation):
     result, truths, _ = simulation
     labels = result.loc[list(truths["same"])].evidence
@@ -534,6 +545,7 @@ def test_simulation_no_difference_is_inconclusive_93_to_97_percent_of_the_time(s
     assert 0.93 <= float((labels == "inconclusive").mean()) <= 0.97
 
 
+@pytest.mark.slow
 def test_simulation_tiny_samples_are_labelled_insufficient_even_with_a_clear_saving(simulation):
     result, truths, few = simulation
     tiny = result.loc[list(truths["tiny"])]

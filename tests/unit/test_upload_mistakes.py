@@ -15,7 +15,7 @@ import pytest
 
 from aiops.auth import Actor
 from aiops.cli import main
-from aiops.errors import IngestError, MappingError
+from aiops.errors import IngestError, MappingError, StoreError
 from aiops.ingest.profile import profile_columns, timestamp_guesses
 from aiops.ingest.recognise import recognise_file
 from aiops.ingest.sniff import open_source
@@ -289,15 +289,17 @@ def test_an_id_in_another_case_is_the_same_workflow_and_another_lead_may_not_tak
     assert demo.query_one("SELECT count(*) FROM workflows WHERE lower(workflow_id) = ?", [WF]) == (1,)
 
 
-def test_legacy_case_twins_never_get_a_sample_twice(demo, tmp_path):
-    demo.write(
-        ADMIN,
-        lambda tx: tx.execute(
-            "INSERT INTO workflows SELECT * REPLACE (upper(workflow_id) AS workflow_id, "
-            "created_at + INTERVAL 1 DAY AS created_at) FROM workflows WHERE workflow_id = ?",
-            [WF],
-        ),
-    )
+def test_case_twins_cannot_be_stored_and_an_upload_names_one_workflow(demo, tmp_path):
+    # Migration 005's index: even a write past the inventory's identity check cannot store a twin.
+    with pytest.raises(StoreError, match="nothing was saved"):
+        demo.write(
+            ADMIN,
+            lambda tx: tx.execute(
+                "INSERT INTO workflows SELECT * REPLACE (upper(workflow_id) AS workflow_id, "
+                "created_at + INTERVAL 1 DAY AS created_at) FROM workflows WHERE workflow_id = ?",
+                [WF],
+            ),
+        )
     path = write(tmp_path, "t.csv", "workflow,opened,closed\n"
                  f"{WF},2024-01-02T09:00:00Z,2024-01-02T10:00:00Z\n"
                  f"{WF.upper()},2024-06-05T09:00:00Z,2024-06-05T09:30:00Z\n")  # fmt: skip

@@ -124,6 +124,8 @@ def cmd_workflows_import(args: argparse.Namespace, out: Output) -> int:
             f"  created {len(report.saved.created)}, updated {len(report.saved.updated)}, "
             f"unchanged {len(report.saved.unchanged)}"
         )
+    for note in report.notes:
+        out.line(f"  {note}")
     for name, values in report.unknown_values.items():
         shown = ", ".join(f"{v} ({n})" for v, n in list(values.items())[:8])
         out.line(f"  unknown {name} values (treated as at least medium risk): {shown}")

@@ -257,6 +257,8 @@ with bulk:
                 f"{report.encoding}, {report.dialect}. Columns used: "
                 + ", ".join(f"{k} ← '{plain(v)}'" for k, v in report.mapping.items())
             )
+            for note in report.notes:
+                st.caption(plain(note))
             for field, values in report.unknown_values.items():
                 st.warning(
                     f"Unknown {field} values (treated as at least medium risk): "

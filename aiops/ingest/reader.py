@@ -9,6 +9,7 @@ when some record is rejected.
 from __future__ import annotations
 
 import contextlib
+import csv
 import uuid
 from dataclasses import dataclass, field
 
@@ -159,6 +160,44 @@ def stage_csv(
     if len(rejects_frame):
         _physical_lines_for_rejects(staged)
     return staged
+
+
+def short_record_lines(source: SourceFile) -> list[int]:
+    """The physical line where each record that omits trailing fields starts (read as empty), for
+    the note that says so. One pass of Python's csv module, only over a file the sniffer saw
+    short records in."""
+    if not source.short_records:
+        return []
+    width, lines, line = len(source.header), [], 0
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    with source.path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=source.dialect.delimiter, quotechar=source.dialect.quote)
+        for row in reader:
+            if line and 1 < len(row) < width:  # a one-cell line is a footer, not a record to pad
+                lines.append(line + 1)
+            line = reader.line_num
+    return lines
+
+
+def source_notes(source: SourceFile) -> list[str]:
+    """What the reader did that the user should know, in plain words."""
+    notes = []
+    short = short_record_lines(source)
+    if short:
+        shown = ", ".join(map(str, short[:10])) + (", …" if len(short) > 10 else "")
+        notes.append(
+            f"{len(short):,} record{'s have' if len(short) > 1 else ' has'} fewer fields than the "
+            f"header (as many tools write), on line{'s' if len(short) > 1 else ''} {shown}: "
+            "the missing trailing fields were read as empty."
+        )
+    if source.cr_only:
+        notes.append("Old-Mac line endings (CR only) were read as line breaks.")
+    if source.mixed_breaks:
+        notes.append(
+            "Line breaks are mixed (CR, LF, CRLF): each one outside quotes ended a record, "
+            "as spreadsheet tools read it."
+        )
+    return notes
 
 
 def sample_csv(cursor: duckdb.DuckDBPyConnection, source: SourceFile, rows: int = 2000) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import hashlib
 import io
 import shutil
@@ -59,6 +60,7 @@ class SourceFile:
     longest_line: int = 0  # bytes; a line above the reader's maximum is rejected, never dropped
     short_records: bool = False  # some records omit trailing fields: read as empty
     cr_only: bool = False  # old-Mac line endings (read as line feeds)
+    mixed_breaks: bool = False  # CR, LF and CRLF mixed: records as Python's csv module reads them
 
     @cached_property
     def json_lines(self) -> list[int] | None:
@@ -86,6 +88,7 @@ class _Scan:
     latin1_only: bool
     longest_line: int = 0
     cr_only: bool = False
+    mixed_breaks: bool = False  # a bare CR beside line feeds, or a bare LF beside CRLFs
 
 
 def _scan(path: Path) -> _Scan:
@@ -95,7 +98,8 @@ def _scan(path: Path) -> _Scan:
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8, latin1_only = True, False
     run = longest = 0  # bytes since the last line feed; the longest such run seen
-    saw_lf = saw_cr = False
+    crs = lfs = crlfs = 0
+    ended_cr = False
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
             digest.update(chunk)
@@ -109,17 +113,19 @@ def _scan(path: Path) -> _Scan:
             if first < 0:
                 run += len(chunk)
             else:
-                saw_lf = True
                 longest = max(longest, run + first)
                 run = len(chunk) - chunk.rfind(b"\n") - 1
-            saw_cr = saw_cr or b"\r" in chunk
+            crs, lfs = crs + chunk.count(b"\r"), lfs + chunk.count(b"\n")
+            crlfs += chunk.count(b"\r\n") + (ended_cr and chunk.startswith(b"\n"))
+            ended_cr = chunk.endswith(b"\r")
     longest = max(longest, run)
     if utf8:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
-    return _Scan(digest.hexdigest(), utf8, latin1_only, longest, saw_cr and not saw_lf)
+    mixed = bool((crs > crlfs and lfs) or (crlfs and lfs > crlfs))
+    return _Scan(digest.hexdigest(), utf8, latin1_only, longest, bool(crs and not lfs), mixed)
 
 
 def detect_encoding(path: Path, scan: _Scan | None = None) -> str:
@@ -168,6 +174,23 @@ def _utf8_copy(path: Path, encoding: str, directory: Path, cr_only: bool = False
     return target
 
 
+def _records_rewritten(path: Path, dialect: Dialect, directory: Path) -> tuple[Path, Dialect]:
+    """A copy of a file whose line breaks are mixed, with the records Python's csv module reads
+    (and spreadsheet tools show) written as RFC 4180 with CRLF: DuckDB stops at a bare CR in an
+    unquoted cell, and reads no record of a CRLF file where one ends with a bare LF. Each record
+    keeps its line (a break inside quotes stays in its cell); only files with mixed breaks pay this."""
+    target = directory / "source.records.csv"
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    with (
+        path.open("r", encoding="utf-8-sig", newline="") as src,
+        target.open("w", encoding="utf-8", newline="") as dst,
+    ):
+        # CRLF as the terminator makes the writer quote any cell holding a CR or a LF.
+        writer = csv.writer(dst, delimiter=dialect.delimiter, quotechar=dialect.quote, lineterminator="\r\n")
+        writer.writerows(csv.reader(src, delimiter=dialect.delimiter, quotechar=dialect.quote))
+    return target, dataclasses.replace(dialect, newline="\r\n")
+
+
 def _is_json(path: Path) -> bool:
     with path.open("rb") as f:
         head = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -181,17 +204,18 @@ def _sample_text(path: Path) -> str:
 
 
 def sniff_dialect(sample: str) -> Dialect:
-    """The delimiter that splits the sample into the most consistent records of 2+ fields.
+    """The delimiter that splits the header into 2+ fields and the most records into as many.
 
-    DuckDB's sniffer can misread small semicolon files; this looks at whole records instead.
+    DuckDB's sniffer can misread small semicolon files; this looks at whole records instead. The
+    header sets the width: quoted cells holding tabs in every row must not make a tab file.
     """
     best, best_score = ",", (-1.0, 0)
     for delimiter in DELIMITERS:
         counts = _field_counts(sample, delimiter)
         if not counts:
             continue
-        width, hits = Counter(counts).most_common(1)[0]
-        score = (hits / len(counts) if width > 1 else 0.0, width)
+        width = counts[0]
+        score = (counts.count(width) / len(counts) if width > 1 else 0.0, width)
         if score > best_score:
             best, best_score = delimiter, score
     return Dialect(
@@ -216,7 +240,7 @@ def _records(sample: str, delimiter: str) -> list[list[str]]:
     text = sample.rsplit("\n", 1)[0] if len(sample) >= SAMPLE_BYTES - 4 else sample
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # a 128 KB field is no empty file
     rows: list[list[str]] = []
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     while len(rows) < 200:
         try:
             row = next(reader)
@@ -306,6 +330,9 @@ def open_source(
                 decimal_separator=_decimal_separator(sample, delimiter),
                 newline=record_terminator(sample),
             )
+        if scan.mixed_breaks and encoding != "json":
+            readable, dialect = _records_rewritten(readable, dialect, Path(tmp))
+            sample = _sample_text(readable)
         header = read_header(sample, dialect)
         widths = _field_counts(sample, dialect.delimiter)
         yield SourceFile(
@@ -321,4 +348,5 @@ def open_source(
             longest_line=scan.longest_line,
             short_records=any(1 < w < len(header) for w in widths[1:]),  # not a one-cell footer
             cr_only=scan.cr_only,
+            mixed_breaks=scan.mixed_breaks,
         )

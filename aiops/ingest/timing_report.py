@@ -9,8 +9,7 @@ import pandas as pd
 
 from aiops.ingest.checks import all_rejects
 from aiops.ingest.mapping import TimingMapping, header_key
-from aiops.ingest.reader import Staged
-from aiops.ingest.sniff import SourceFile
+from aiops.ingest.reader import Staged, source_notes
 from aiops.ingest.timing_sql import Plan
 
 
@@ -78,19 +77,6 @@ class TimingReport:
 # Above this share of rejected records, the preview says most of the file was rejected.
 MAX_REJECTED_SHARE = 0.2
 ID_KEYS = ("id", "key", "number", "ticket", "issue", "case")
-
-
-def source_notes(source: SourceFile) -> list[str]:
-    """What the reader did that the user should know, in plain words."""
-    notes = []
-    if source.short_records:
-        notes.append(
-            "Some records have fewer fields than the header (as many tools write): "
-            "their missing trailing fields were read as empty."
-        )
-    if source.cr_only:
-        notes.append("Old-Mac line endings (CR only) were read as line breaks.")
-    return notes
 
 
 def row_id_column(staged: Staged, plan: Plan) -> str | None:

@@ -19,7 +19,7 @@ from aiops.auth import Actor
 from aiops.errors import MappingError
 from aiops.ingest.checks import Check, all_rejects, reject_columns
 from aiops.ingest.mapping import find_column, header_key, require_column
-from aiops.ingest.reader import drop_staged, stage_csv
+from aiops.ingest.reader import drop_staged, source_notes, stage_csv
 from aiops.ingest.sniff import SourceFile, open_source
 from aiops.inventory import SaveResult, save_workflows
 from aiops.sql import quote_ident
@@ -65,6 +65,7 @@ class WorkflowImportReport:
     accepted: int
     rejects: pd.DataFrame
     unknown_values: dict[str, dict[str, int]]
+    notes: list[str] = field(default_factory=list)  # what the reader did that the user should know
     committed: bool = False
     saved: SaveResult = field(default_factory=SaveResult)
     workflows: list[Workflow] = field(default_factory=list, repr=False)
@@ -86,6 +87,7 @@ class WorkflowImportReport:
             "dialect": self.dialect,
             "mapping": self.mapping,
             "unknown_values": self.unknown_values,
+            "notes": self.notes,
             "rejects": self.rejects.to_dict("records"),
         }
 
@@ -250,6 +252,7 @@ def read_workflows(
             accepted=len(workflows),
             rejects=rejects,
             unknown_values=_unknown_values(workflows),
+            notes=source_notes(source),
             workflows=workflows,
         )
 

@@ -63,6 +63,27 @@ def test_old_mac_cr_only_line_endings_are_read_not_called_empty(demo, tmp_path):
     assert any("CR only" in n for n in report.notes)
 
 
+def test_a_bare_cr_in_an_unquoted_cell_ends_a_record_as_python_csv_reads_it(demo, tmp_path):
+    # DuckDB 1.5.5 stopped the whole file here ("The CSV Parser state machine reached an invalid state").
+    path = tmp_path / "bare-cr.csv"
+    body = rows()
+    body[2] = body[2].replace("T2,", "T2 a\rb,")  # Python's csv: a record "T2 a", then "b,..."
+    path.write_bytes(("id,opened,closed (UTC)\n" + "\n".join(body) + "\n").encode())
+    report = check(demo, path, 8)
+    assert (report.accepted, report.rejected) == (7, 1)
+    assert report.rejects.iloc[0][["line", "reason"]].tolist() == [4, "wrong field count (too few fields)"]
+    assert any("Line breaks are mixed" in n for n in report.notes)
+
+
+def test_a_bare_lf_in_a_crlf_file_loses_no_record(demo, tmp_path):
+    # DuckDB 1.5.5, told the file ends records with CRLF, read 0 records and reported no reject.
+    path = tmp_path / "bare-lf.csv"
+    body = rows()
+    body[4] += "\n" + body[4].replace("T4,", "T44,")  # one record ended by LF alone
+    path.write_bytes(('id,opened,"closed\n(UTC)"\r\n' + "\r\n".join(body) + "\r\n").encode())
+    assert check(demo, path, 8).accepted == 8
+
+
 def test_a_field_over_128_kb_near_the_top_is_read_not_called_empty(demo, tmp_path):
     path = tmp_path / "wide.csv"
     first, *rest = rows()
@@ -96,6 +117,10 @@ def test_workflows_rows_that_omit_the_trailing_empty_field_are_read_with_a_note(
     )
     report = read_workflows(demo, path)
     assert (report.rows, report.accepted, report.rejected) == (3, 3, 0)
+    assert report.notes == [
+        "1 record has fewer fields than the header (as many tools write), on line 3: "
+        "the missing trailing fields were read as empty."
+    ]
 
 
 def test_timing_rows_that_omit_trailing_fields_are_read_with_a_note(demo, tmp_path):
@@ -104,19 +129,23 @@ def test_timing_rows_that_omit_trailing_fields_are_read_with_a_note(demo, tmp_pa
                     + "\n".join(rows(7)[3:]) + "\n")  # fmt: skip
     report = check(demo, path, 7)
     assert report.accepted == 7
-    assert any("fewer fields than the header" in n for n in report.notes)
+    assert (
+        "4 records have fewer fields than the header (as many tools write), on lines 5, 6, 7, 8: "
+        "the missing trailing fields were read as empty." in report.notes
+    )
 
 
 # -- the property: generated files, counted by Python's csv module ---------------------------------
 
 TEXT = st.text(alphabet=st.sampled_from(list("abc ,;\"'\n\r\t-:0123456789éß")), min_size=0, max_size=12)
 STAMP = st.sampled_from(["2024-01-05T09:00:00Z", "2024-05-06T10:30:00Z", "2024-02-01 08:00", "soon", ""])
+NEWLINE = st.sampled_from(["\n", "\r\n", "\r"])
 LONG = st.integers(min_value=130_000, max_value=200_000).map(lambda n: "z" * n)
 
 
 @st.composite
 def generated_csv(draw) -> tuple[bytes, str]:
-    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    newline = draw(NEWLINE)
     records = draw(
         st.lists(
             st.tuples(
@@ -130,20 +159,25 @@ def generated_csv(draw) -> tuple[bytes, str]:
         )
     )
     always_quote = draw(st.booleans())
+    # Not RFC 4180, as real exports are: line breaks and quotes left unquoted inside cells (a
+    # break there ends the record for Python's csv), records ended by mixed CR, LF and CRLF.
+    rfc4180 = draw(st.booleans())
 
     def cell(value: str) -> str:
-        # RFC 4180: a field holding a delimiter, a quote or a line break is quoted (a bare CR
-        # inside a field as well: DuckDB and Python's csv disagree on an unquoted one).
+        # RFC 4180: a field holding a delimiter, a quote or a line break is quoted.
         if newline == "\r":  # old-Mac files break lines inside cells with CR too
             value = value.replace("\r\n", "\r").replace("\n", "\r")
-        if always_quote or any(c in value for c in ',"\r\n'):
+        if always_quote or any(c in value for c in (',"\r\n' if rfc4180 else ",")):
             return '"' + value.replace('"', '""') + '"'
-        return value
+        return "x" + value if value.startswith('"') else value  # a quote opens a field only first
 
     header = ["id", "opened", "closed\n(UTC)" if draw(st.booleans()) else "closed (UTC)"]
-    lines = [",".join(cell(h) for h in header)]
+    lines = [",".join('"' + h + '"' if "\n" in h else h for h in header)]
     lines += [",".join(cell(v) for v in (i, o, c, *extra)) for i, o, c, extra in records]
-    text = newline.join(lines) + (newline if draw(st.booleans()) else "")
+    n = len(lines)
+    ends = [newline] * n if rfc4180 else draw(st.lists(NEWLINE, min_size=n, max_size=n))
+    text = "".join(line + end for line, end in zip(lines, ends, strict=True))
+    text = text if draw(st.booleans()) else text.removesuffix(ends[-1])
     bom = codecs.BOM_UTF8 if draw(st.booleans()) else b""
     return bom + text.encode(), newline
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from aiops.auth import Actor
 from aiops.errors import AiopsError, Conflict, MappingError
 from aiops.ingest.guards import check_roles
-from aiops.ingest.mapping import UNITS, parse_go_live
+from aiops.ingest.mapping import MEASURE_OPTIONS, UNITS, field_choices, parse_go_live
 from aiops.ingest.presets import Preset, PresetTarget, check_preset_target
 from aiops.ingest.recognise import FileRecognition, recognise_file
 from aiops.ingest.sniff import open_source
@@ -158,9 +158,7 @@ def recognised(upload: Upload) -> tuple[Preset | None, str, dict[str, object]]:
     return r.preset, r.reason, dict(r.prefill)
 
 
-def _column(
-    label: str, upload: Upload, default: object, key: str, optional: bool = False
-) -> str | None:
+def _column(label: str, upload: Upload, default: object, key: str, optional: bool = False) -> str | None:
     """A column picker showing each column's kind and three sample values."""
     options = ([NONE] if optional else []) + list(upload.headers)
     index = options.index(default) if default in options else 0
@@ -168,6 +166,31 @@ def _column(
         label, options, index=index, key=key, format_func=lambda h: h if h == NONE else upload.describe(h)
     )
     return None if picked == NONE else picked
+
+
+def _measure_controls(upload: Upload, prefill: dict[str, object], key: str) -> dict[str, object]:
+    """What the upload measures: one control per ``MEASURE_OPTIONS`` field (the CLI's --time-kind,
+    --phase, --ai-assisted-column, --segment-column), labelled and checked by its declaration."""
+    answers: dict[str, object] = {}
+    with st.expander("What the loops measure (time kind, one phase only, AI-assisted and segment columns)"):
+        for name in MEASURE_OPTIONS:
+            text = str(TimingMapping.model_fields[name].description)
+            label = text.split(" (")[0].split(":")[0]
+            label, wkey = (label[:1].upper() + label[1:]).replace("_", "-"), f"{key}_{name}"
+            choices = field_choices(name)
+            if choices is None:  # a column of the file
+                answers[name] = _column(label, upload, prefill.get(name), wkey, optional=True)
+                continue
+            options = [NONE, *choices]
+            answers[name] = st.selectbox(
+                label,
+                options,
+                index=options.index(prefill[name]) if prefill.get(name) in options else 0,
+                format_func=lambda c: "not said (the default)" if c == NONE else c.replace("_", "-"),
+                help=text,
+                key=wkey,
+            )
+    return {name: None if value == NONE else value for name, value in answers.items()}
 
 
 def mapping_form(
@@ -266,14 +289,13 @@ def mapping_form(
             )
     else:
         with left:
-            fields["case_column"] = _column(
-                "Case id column", upload, prefill.get("case_column"), f"{k}_case"
-            )
+            fields["case_column"] = _column("Case id column", upload, prefill.get("case_column"), f"{k}_case")
         with right:
             fields["timestamp_column"] = _column(
                 "Event timestamp column", upload, prefill.get("timestamp_column"), f"{k}_ts"
             )
 
+    fields |= _measure_controls(upload, prefill, k)
     st.markdown("**Before or after AI**")
     phase_mode = st.radio(
         "Phase",
@@ -297,10 +319,10 @@ def mapping_form(
             key=f"{base}_golive_time",
             help="Without a time, go-live is the start of the day in the time zone below.",
         ).strip()
-        if fields["go_live"] is None:
-            st.caption("Pick the date the AI workflow went live.")
+        if fields["go_live"] is None and not fields["phase_only"]:
+            st.caption("Pick the date the AI workflow went live (or say the file is one phase only).")
             return None
-        if at:
+        if at and fields["go_live"] is not None:
             try:
                 day = pd.Timestamp(fields["go_live"]).date().isoformat()
                 fields["go_live"] = parse_go_live(f"{day}T{at}")

@@ -56,3 +56,36 @@ def test_jira_export_goes_from_upload_to_a_committed_batch_and_back(app, demo_pa
         assert store.query_one(
             "SELECT undone_at IS NOT NULL FROM upload_batches WHERE batch_id = ?", [batch_id]
         ) == (True,)
+
+
+def test_the_form_sets_what_the_loops_measure_as_the_cli_options_do(app, demo_path):
+    # --time-kind elapsed --phase after --ai-assisted-column ai --segment-column priority, by hand.
+    rows = "".join(
+        f"T{i},2024-05-0{i}T09:00:00Z,2024-05-0{i}T11:00:00Z,{'yes' if i % 2 else 'no'},P{i % 3}\n"
+        for i in range(1, 7)
+    )
+    content = ("ticket,opened,solved,ai,priority\n" + rows).encode()
+    at = open_page(app.run(), "upload")
+    at.file_uploader[0].upload("tickets.csv", content, "text/csv").run()
+    _by_label(at.selectbox, "Workflow").set_value("eng-pr-review-prep")
+    _by_label(at.selectbox, "Start column").set_value("opened")
+    _by_label(at.selectbox, "End column").set_value("solved")
+    _by_label(at.selectbox, "Hands-on working time, or elapsed").set_value("elapsed")
+    _by_label(at.selectbox, "The whole file is one phase").set_value("after")
+    _by_label(at.selectbox, "Column saying per loop if the AI helped").set_value("ai")
+    _by_label(at.selectbox, "Column with a segment per loop").set_value("priority").run()
+    assert not at.exception
+    at.button(key="preview").click().run()  # no go-live: the file is one phase
+    assert {m.label: m.value for m in at.metric}["Accepted"] == "6"
+    at.button(key="confirm").click().run()
+    assert not at.exception
+    with Store(demo_path) as store:
+        batch_id, kind, phase_only = store.query_one(
+            "SELECT batch_id, time_kind, phase_only FROM upload_batches ORDER BY batch_id DESC LIMIT 1"
+        )
+        assert (kind, phase_only) == ("elapsed", "after")
+        assert store.query(
+            "SELECT phase, time_kind, ai_assisted, segment FROM timing_samples WHERE batch_id = ? "
+            "ORDER BY measured_at LIMIT 2",
+            [batch_id],
+        ) == [("after", "elapsed", True, "P1"), ("after", "elapsed", False, "P2")]

@@ -181,12 +181,13 @@ def _measure_controls(upload: Upload, prefill: dict[str, object], key: str) -> d
             if choices is None:  # a column of the file
                 answers[name] = _column(label, upload, prefill.get(name), wkey, optional=True)
                 continue
-            options = [NONE, *choices]
+            options: list[str] = [NONE, *map(str, choices)]
+            given = str(prefill.get(name, NONE))
             answers[name] = st.selectbox(
                 label,
                 options,
-                index=options.index(prefill[name]) if prefill.get(name) in options else 0,
-                format_func=lambda c: "not said (the default)" if c == NONE else c.replace("_", "-"),
+                index=options.index(given) if given in options else 0,
+                format_func=lambda c: "not said (the default)" if c == NONE else str(c).replace("_", "-"),
                 help=text,
                 key=wkey,
             )

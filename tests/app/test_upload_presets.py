@@ -186,6 +186,7 @@ def test_confirm_can_save_the_mapping_as_a_preset(app, demo_path):
         "start_column": "opened_at",
         "end_column": "resolved_at",
         "unit": "minutes",
+        "time_kind": "elapsed",  # what the loops measured (the built-in preset's), shown in the form
     }
 
 

@@ -7,7 +7,9 @@ Two inventories of 10,000 workflows, each classified with the default policy:
 - a stress case: the US federal inventory's use cases (long free-text purpose paragraphs),
   repeated to 10,000.
 The baseline, measured in the same run, is building the same 10,000 Workflow models with pydantic:
-classification should cost a small multiple of just reading the workflows.
+classification should cost a small multiple of just reading the workflows. Times are the best of
+three, as wall time and as this process's CPU time; the target is judged on CPU time, which other
+people's load on a shared machine does not inflate (the load average is printed with it).
 
     python -m bench.classifier_speed [--count 10000]
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import sys
 import time
 
@@ -52,38 +55,44 @@ def federal_inventory(count: int) -> list[Workflow]:
     return list(itertools.islice(itertools.cycle(source), count))
 
 
-def best_of(runs: int, action) -> float:
-    times = []
+def best_of(runs: int, action) -> tuple[float, float]:
+    """Best wall time and best CPU time of this process over ``runs`` runs. On a machine others
+    load, wall time includes waiting for a core; CPU time does not (it is the work done)."""
+    walls, cpus = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         action()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - start_cpu)
+    return min(walls), min(cpus)
 
 
-def measure(label: str, workflows: list[Workflow]) -> float:
+def measure(label: str, workflows: list[Workflow]) -> tuple[float, float]:
     policy = load_policy()
     rows = [w.model_dump() for w in workflows]
-    baseline = best_of(3, lambda: [Workflow.model_validate(r) for r in rows])
-    classify = best_of(3, lambda: [classify_workflow(w, policy) for w in workflows])
+    baseline, baseline_cpu = best_of(3, lambda: [Workflow.model_validate(r) for r in rows])
+    classify, classify_cpu = best_of(3, lambda: [classify_workflow(w, policy) for w in workflows])
     chars = sum(len(w.name) + len(w.manual_process) + len(w.expected_output) for w in workflows)
     print(f"{label}: {len(workflows):,} workflows, avg {chars / len(workflows):.0f} chars of free text")
-    print(f"   baseline  pydantic Workflow.model_validate: {baseline:.3f} s")
+    print(f"   baseline  pydantic Workflow.model_validate: {baseline:.3f} s wall, {baseline_cpu:.3f} s CPU")
     print(
-        f"   classify  classify_workflow:                {classify:.3f} s "
-        f"({classify / len(workflows) * 1e6:.0f} µs each, {classify / baseline:.1f}x the baseline)"
+        f"   classify  classify_workflow:                {classify:.3f} s wall, {classify_cpu:.3f} s CPU "
+        f"({classify_cpu / len(workflows) * 1e6:.0f} µs CPU each, {classify_cpu / baseline_cpu:.1f}x the baseline)"
     )
-    return classify
+    return classify, classify_cpu
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     args = parser.parse_args()
-    company = measure("company inventory", company_inventory(args.count))
+    wall, cpu = measure("company inventory", company_inventory(args.count))
     measure("federal inventory (stress: long texts)", federal_inventory(args.count))
-    met = company < 1.0
-    print(f"target: {args.count:,} company workflows under 1 s -> {'MET' if met else 'NOT MET'}")
+    met = cpu < 1.0
+    print(
+        f"target: {args.count:,} company workflows under 1 s of CPU -> {'MET' if met else 'NOT MET'}"
+        f" (wall {wall:.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
     return 0 if met else 1
 
 

@@ -75,9 +75,10 @@ def measure(label: str, workflows: list[Workflow]) -> tuple[float, float]:
     chars = sum(len(w.name) + len(w.manual_process) + len(w.expected_output) for w in workflows)
     print(f"{label}: {len(workflows):,} workflows, avg {chars / len(workflows):.0f} chars of free text")
     print(f"   baseline  pydantic Workflow.model_validate: {baseline:.3f} s wall, {baseline_cpu:.3f} s CPU")
+    each, ratio = classify_cpu / len(workflows) * 1e6, classify_cpu / baseline_cpu
     print(
         f"   classify  classify_workflow:                {classify:.3f} s wall, {classify_cpu:.3f} s CPU "
-        f"({classify_cpu / len(workflows) * 1e6:.0f} µs CPU each, {classify_cpu / baseline_cpu:.1f}x the baseline)"
+        f"({each:.0f} µs CPU each, {ratio:.1f}x the baseline)"
     )
     return classify, classify_cpu
 

@@ -7,6 +7,10 @@ they are plain files. Restore never touches the live database until the copy is 
 it copies the backup into a temporary file beside the target (hashing what it copied), opens that
 copy and checks it (manifest hash, schema version, every table readable, row counts as in the
 manifest), and only then renames it over the target in one atomic step.
+
+A PostgreSQL store is backed up as one consistent snapshot (a repeatable-read transaction) written
+into a DuckDB file, the same format; its restore stages and verifies the backup the same way in a
+temporary directory, then replaces every row in one server transaction (dashboards may stay up).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import hashlib
 import json
 import os
 import stat
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -24,6 +29,8 @@ import duckdb
 from aiops.auth import Actor
 from aiops.errors import AiopsError, StoreError
 from aiops.store import Store, latest_schema_version, utcnow
+from aiops.store.postgres import is_postgres
+from aiops.store.transfer import restore_from_file, snapshot_to_file
 
 BACKUP_FILE = "aiops.duckdb"
 MANIFEST = "manifest.json"
@@ -79,7 +86,7 @@ def _counts(query: Callable[[str], list[tuple[Any, ...]]]) -> dict[str, int]:
         r[0]
         for r in query(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND NOT temporary ORDER BY 1"
+            "AND schema_name = current_schema() AND NOT temporary ORDER BY 1"
         )
     ]
     return {t: query(f'SELECT count(*) FROM "{t}"')[0][0] for t in tables}
@@ -97,6 +104,8 @@ def backup(store: Store, actor: Actor, out_dir: str | Path) -> dict[str, Any]:
         raise AiopsError(f"{out} already holds a backup", "choose an empty directory")
     out.mkdir(parents=True, exist_ok=True)
     store.write(actor, lambda tx: tx.audit("database.backup", "database", str(out), {"out": str(out)}))
+    if store.postgres:
+        return _backup_postgres(store, actor, out)
     digest = hashlib.sha256()
     with store.exclusive(), _open_plain(Path(store.path)) as source, _create_new(out / BACKUP_FILE) as copy:
         _copy(source, copy, digest)
@@ -108,6 +117,23 @@ def backup(store: Store, actor: Actor, out_dir: str | Path) -> dict[str, Any]:
             "tables": table_counts(store),
             "sha256": digest.hexdigest(),
         }
+    with _create_new(out / MANIFEST) as f:
+        f.write(json.dumps(manifest, indent=2).encode("utf-8"))
+    return manifest
+
+
+def _backup_postgres(store: Store, actor: Actor, out: Path) -> dict[str, Any]:
+    """A PostgreSQL store's backup: one consistent snapshot (a repeatable-read transaction) written
+    as a DuckDB file, the same format as the embedded store's backup."""
+    tables = snapshot_to_file(store, actor, out / BACKUP_FILE)
+    manifest = {
+        "created_at": utcnow().isoformat(timespec="seconds"),
+        "source": store.path,  # the URL without its password
+        "schema_version": store.schema_version(),
+        "policy_version": store.policy.version,
+        "tables": dict(sorted(tables.items())),
+        "sha256": _sha256(out / BACKUP_FILE),
+    }
     with _create_new(out / MANIFEST) as f:
         f.write(json.dumps(manifest, indent=2).encode("utf-8"))
     return manifest
@@ -135,6 +161,12 @@ def restore(backup_dir: str | Path, db_path: str | Path, actor: Actor) -> dict[s
     """Replace the database at ``db_path`` with the backup, verified before it replaces anything."""
     actor.require_admin("restore the database")
     manifest = read_manifest(backup_dir)
+    if is_postgres(db_path):
+        with tempfile.TemporaryDirectory(prefix="aiops-restore-") as tmp:
+            staged = _stage_copy(Path(backup_dir) / BACKUP_FILE, Path(tmp) / BACKUP_FILE, manifest)
+            detail = {"from": str(backup_dir), "backup_created_at": manifest.get("created_at")}
+            restore_from_file(staged, str(db_path), actor, detail)  # one transaction on the server
+        return manifest
     target = Path(db_path)
     if target.is_symlink():
         raise AiopsError(f"{target} is a symbolic link", "restore to the database file itself")

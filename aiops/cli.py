@@ -51,7 +51,11 @@ class Output:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("common options")
-    group.add_argument("--db", help="database file (default: data/aiops.duckdb; env AIOPS_DB)")
+    group.add_argument(
+        "--db",
+        help="database file, or postgresql://user@host:port/dbname (password from PGPASSWORD or"
+        " ~/.pgpass); default: data/aiops.duckdb; env AIOPS_DB",
+    )
     group.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     group.add_argument("--policy", help="policy file to classify with (default: settings / built in)")
     group.add_argument("--actor", help="who is acting, for the audit log (default: the OS user)")
@@ -92,9 +96,9 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> int:
                 strict=True,
             )
         )
-    out.json({"db": str(path), "as_of": as_of, **counts})
+    out.json({"db": store.path, "as_of": as_of, **counts})
     out.line(
-        f"Demo database written to {path}: {counts['workflows']} workflows, "
+        f"Demo database written to {store.path}: {counts['workflows']} workflows, "
         f"{counts['timing_samples']} timing samples in {counts['batches']} uploads."
     )
     return EXIT_OK
@@ -508,10 +512,28 @@ def cmd_backup(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_restore(args: argparse.Namespace, out: Output) -> int:
     from aiops.backup import restore
+    from aiops.store.postgres import redact
 
     manifest = restore(args.backup_dir, _settings(args).db, _actor(args))
     out.json(manifest)
-    out.line(f"Restored {_settings(args).db} from the backup of {manifest['created_at']} (UTC)")
+    out.line(f"Restored {redact(_settings(args).db)} from the backup of {manifest['created_at']} (UTC)")
+    return EXIT_OK
+
+
+def cmd_store_copy(args: argparse.Namespace, out: Output) -> int:
+    from aiops.store import Store
+    from aiops.store.transfer import copy_rows
+
+    actor = _actor(args)
+    actor.require_admin("copy the database")
+    with Store(args.source) as source, Store(args.target) as target:
+        tables = copy_rows(source, target, actor, audit=("store.copied", {"from": source.path}))
+        shown = {"from": source.path, "to": target.path, "tables": tables}
+    out.json(shown)
+    out.line(
+        f"Copied {sum(tables.values()):,} rows in {len(tables)} tables from {shown['from']} to {shown['to']};"
+        " every table's row count matches."
+    )
     return EXIT_OK
 
 
@@ -655,6 +677,18 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--out", required=True, help="an empty directory for the backup")
     restore = _add(nouns, "restore", cmd_restore, "replace the database with a backup (verified first)")
     restore.add_argument("backup_dir", help="a directory written by `aiops backup`")
+
+    store = nouns.add_parser("store", help="move a company's data between stores")
+    sverbs = store.add_subparsers(dest="verb", required=True, metavar="VERB")
+    copy = _add(
+        sverbs,
+        "copy",
+        cmd_store_copy,
+        "copy every row (workflows, timings, batches, audit, presets, policy versions) into an empty"
+        " store, e.g. a DuckDB file into PostgreSQL; row counts verified",
+    )
+    copy.add_argument("--from", dest="source", required=True, help="the database to copy (file or URL)")
+    copy.add_argument("--to", dest="target", required=True, help="an empty database (file or URL)")
 
     serve = _add(nouns, "serve", cmd_serve, "run the dashboard")
     serve.add_argument("--port", type=int, default=8501)

@@ -5,9 +5,10 @@ Built once per entry point (CLI run, dashboard process) and passed in; never an 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,12 +20,21 @@ from pydantic_settings import (
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AIOPS_", toml_file="aiops.toml", extra="ignore")
 
-    db: Path = Field(Path("data/aiops.duckdb"), description="the DuckDB database file")
+    db: str = Field(
+        "data/aiops.duckdb",
+        description="the DuckDB database file, or postgresql://user[:password]@host:port/dbname "
+        "(the password may come from PGPASSWORD or ~/.pgpass instead)",
+    )
     policy: Path | None = Field(None, description="the company's policy file (default: built in)")
     roles_file: Path | None = Field(None, description="who has which role, when sign-in is on")
     max_upload_mb: int = Field(200, ge=1, description="largest upload accepted, in megabytes")
     lock_timeout_s: float = Field(5.0, ge=0, description="how long to wait for a busy database")
     memory_limit: str = Field("1GB", description="DuckDB's memory limit; beyond it, it spills to disk")
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: object) -> object:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
 
     @classmethod
     def settings_customise_sources(

@@ -4,7 +4,9 @@ and the command line run in-process."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,8 @@ from aiops.auth import Actor
 from aiops.cli import main
 from aiops.demo import build_demo
 from aiops.store import Store
+from aiops.store.transfer import copy_rows
+from tests import pg_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -49,9 +53,101 @@ def module_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sto
         yield s, folder
 
 
+# -- the two stores ----------------------------------------------------------------------------
+# A test module marked `pytest.mark.both_stores` runs its `store`/`demo` tests on a DuckDB file and
+# on PostgreSQL; every other test uses the DuckDB file only.
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_kind" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_stores") is not None
+        metafunc.parametrize("store_kind", ["duckdb", "postgres"] if both else ["duckdb"])
+
+
+_PG_UNAVAILABLE = "AIOPS_TEST_PG_UNAVAILABLE"  # why the run's cluster did not start (for the workers)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, one throwaway cluster for the whole run, started before the workers (they
+    inherit ``AIOPS_TEST_PG``); a run in one process starts its own when a test first needs it."""
+    if os.environ.get("AIOPS_TEST_PG") or hasattr(config, "workerinput"):
+        return
+    if not getattr(config.option, "numprocesses", None):
+        return
+    folder = tempfile.mkdtemp(prefix="aiops-test-pg-")
+    try:
+        os.environ["AIOPS_TEST_PG"] = pg_cluster.start(folder)
+        config.stash[_CLUSTER] = folder
+    except pg_cluster.Unavailable as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ[_PG_UNAVAILABLE] = str(e)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_CLUSTER, None)
+    if folder is not None:
+        pg_cluster.stop(folder)
+        os.environ.pop("AIOPS_TEST_PG", None)
+
+
+_CLUSTER = pytest.StashKey[str]()
+
+
+def _no_postgres(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL is required under CI: {reason}")
+    pytest.skip(f"no PostgreSQL for these tests ({reason}); set AIOPS_TEST_PG or install postgresql")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A PostgreSQL server's URL: ``AIOPS_TEST_PG``, else a throwaway cluster for this session.
+    Under CI=true a missing PostgreSQL fails the tests that need it; elsewhere it skips them."""
+    given = os.environ.get("AIOPS_TEST_PG")
+    if given:
+        yield given
+        return
+    if os.environ.get(_PG_UNAVAILABLE):
+        _no_postgres(os.environ[_PG_UNAVAILABLE])
+    folder = tempfile.mkdtemp(prefix="aiops-test-pg-")
+    try:
+        url = pg_cluster.start(folder)
+    except pg_cluster.Unavailable as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        _no_postgres(str(e))
+    try:
+        yield url
+    finally:
+        pg_cluster.stop(folder)
+
+
+@pytest.fixture(scope="session")
+def pg_session_database(pg_server: str) -> Iterator[str]:
+    """One database at the latest schema for the whole session, migrated once; each test that asks
+    for ``pg_database`` gets it emptied (a TRUNCATE is ~20x cheaper than a database per test)."""
+    url = pg_cluster.create_database(pg_server)
+    Store(url).close()
+    yield url
+    pg_cluster.drop_database(pg_server, url)
+
+
 @pytest.fixture
-def store(tmp_path: Path):
-    with Store(tmp_path / "test.duckdb") as s:
+def pg_database(pg_session_database: str) -> str:
+    """The session's PostgreSQL database with the schema, no rows and fresh ids."""
+    pg_cluster.empty_database(pg_session_database)
+    return pg_session_database
+
+
+@pytest.fixture
+def store_location(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if store_kind == "postgres":
+        return request.getfixturevalue("pg_database")
+    return str(tmp_path / "test.duckdb")
+
+
+@pytest.fixture
+def store(store_location: str):
+    with Store(store_location) as s:
         yield s
 
 
@@ -63,6 +159,18 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def demo_pg_template(pg_server: str, demo_template: Path) -> Iterator[str]:
+    """The demo on PostgreSQL, once per session: a template database that tests copy. It is the
+    DuckDB demo moved by the copy `aiops store copy` makes (seconds, where building it row by row
+    on the server takes far longer)."""
+    url = pg_cluster.create_database(pg_server)
+    with Store(demo_template) as source, Store(url) as target:
+        copy_rows(source, target, Actor(name="admin@test", role="admin"))
+    yield url.rpartition("/")[2]
+    pg_cluster.drop_database(pg_server, url)
+
+
 @pytest.fixture
 def demo_path(demo_template: Path, tmp_path: Path) -> Path:
     path = tmp_path / "demo.duckdb"
@@ -71,8 +179,20 @@ def demo_path(demo_template: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def demo(demo_path: Path):
-    with Store(demo_path) as s:
+def demo_location(store_kind: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A writable copy of the demo: a DuckDB file, or a PostgreSQL database made from the template."""
+    if store_kind == "duckdb":
+        yield str(request.getfixturevalue("demo_path"))
+        return
+    server = request.getfixturevalue("pg_server")
+    url = pg_cluster.create_database(server, template=request.getfixturevalue("demo_pg_template"))
+    yield url
+    pg_cluster.drop_database(server, url)
+
+
+@pytest.fixture
+def demo(demo_location: str):
+    with Store(demo_location) as s:
         yield s
 
 

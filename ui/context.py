@@ -18,7 +18,8 @@ from ui.text import md_escape
 
 @st.cache_resource(show_spinner=False)
 def _store(db: str) -> Store:
-    # One Store per database file and process: it owns the file; every run reads via a cursor.
+    # One Store per database and process: it owns a DuckDB file, or shares a PostgreSQL server
+    # with other processes; every run reads via a cursor.
     return open_store(Settings(db=db))
 
 
@@ -31,10 +32,12 @@ def store() -> Store:
 
 
 def revision() -> str:
-    """The key of cached reads: the database and its last audit row. Every write appends to the
-    audit log, so any write (from any session) changes it."""
-    audit_id = store().query_value("SELECT coalesce(max(audit_id), 0) FROM audit_log")
-    return f"{settings().db}#{audit_id}"
+    """The key of cached reads: the database and its last audit row, read from the database. Every
+    write appends to the audit log, so any write (from any session, or on PostgreSQL from any
+    process) changes it; the latest time tells a restore (which rewinds ids) from the past."""
+    row = store().query_one("SELECT coalesce(max(audit_id), 0), max(recorded_at) FROM audit_log")
+    audit_id, latest = row if row is not None else (0, None)
+    return f"{store().path}#{audit_id}@{latest}"
 
 
 def auth_configured() -> bool:

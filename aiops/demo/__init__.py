@@ -23,10 +23,12 @@ from pydantic import BaseModel, ConfigDict
 
 from aiops import governance
 from aiops.auth import Actor
+from aiops.errors import Conflict
 from aiops.ingest.timings import import_timings
 from aiops.ingest.workflows import import_workflows
 from aiops.inventory import record_incident, remove_checkpoint, sign_off
 from aiops.store import Store
+from aiops.store.postgres import is_postgres
 from aiops.views.company import seed_demo_money
 from aiops.workflow import Workflow
 
@@ -200,10 +202,17 @@ def _zendesk(rows: pd.DataFrame, as_of: date) -> pd.DataFrame:
 
 def build_demo(path: str | Path, as_of: date = AS_OF) -> Store:
     """(Re)create the demo database at ``path`` and return it open."""
-    path = Path(path)
-    for stale in (path, path.with_name(path.name + ".wal")):
-        stale.unlink(missing_ok=True)
+    if not is_postgres(path):  # a PostgreSQL database is used as given (create it empty)
+        path = Path(path)
+        for stale in (path, path.with_name(path.name + ".wal")):
+            stale.unlink(missing_ok=True)
     store = Store(path)
+    if store.postgres and store.query_value("SELECT count(*) FROM audit_log"):
+        store.close()
+        raise Conflict(
+            f"{store.path} already holds data; the demo is built only into an empty database",
+            "create a new database for the demo (CREATE DATABASE ...); nothing was written",
+        )
     admin = Actor(name=email(CONFIG["admin"]), role="admin")
     governance.apply_policy(store, admin, store.policy)
     with resources.as_file(DATA.joinpath("workflows.csv")) as workflows:

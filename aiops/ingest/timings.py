@@ -121,11 +121,13 @@ class TimingImport:
         if existing is not None:
             self.report.duplicate_of = existing
             raise Conflict(*_duplicate_message(self.report, existing))
-        batch_id = tx.query(
-            "INSERT INTO upload_batches (uploaded_at, actor, file_name, file_sha256, workflow_ids,"
-            " mapping, rows_total, accepted, rejected, time_kind, phase_only)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING batch_id",
+        batch_id = tx.next_id("batch_seq")  # PostgreSQL's attached tables take no RETURNING
+        tx.execute(
+            "INSERT INTO upload_batches (batch_id, uploaded_at, actor, file_name, file_sha256,"
+            " workflow_ids, mapping, rows_total, accepted, rejected, time_kind, phase_only)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
+                batch_id,
                 tx.now,
                 tx.actor.name,
                 self.report.file_name,
@@ -138,7 +140,7 @@ class TimingImport:
                 self.report.mapping.kind,
                 self.report.mapping.phase_only,
             ],
-        )[0][0]
+        )
         tx.execute(
             "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at,"
             " duration_minutes, loops, rework_minutes, time_kind, ai_assisted, segment)"

@@ -1,4 +1,4 @@
-"""The DuckDB store: schema, migrations and the one write path."""
+"""The store (a DuckDB file, or PostgreSQL attached by DuckDB): schema, migrations, the one write path."""
 
 from aiops.store.store import Reader, Store, Tx, latest_schema_version, utcnow
 

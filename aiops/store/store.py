@@ -1,7 +1,10 @@
-"""The DuckDB store: schema migrations, reads through cursors, and the one write path.
+"""The store: schema migrations, reads through cursors, and the one write path.
 
-One process owns the database file. Reads take a fresh cursor; every write goes through
-``Store.write``: one lock, one explicit transaction, audit rows appended in the same transaction.
+Two kinds, one SQL dialect (DuckDB's): a DuckDB file, which one process owns (the embedded
+default), or a PostgreSQL server (``postgresql://...``) that DuckDB attaches, which any number of
+processes share (see ``aiops.store.postgres``). Reads take a cursor per thread; every write goes
+through ``Store.write``: one lock (in-process, and on PostgreSQL a server lock across processes),
+one explicit transaction, audit rows appended in the same transaction.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import pandas as pd
 from aiops.auth import Actor
 from aiops.errors import StoreError
 from aiops.policy import Policy, load_policy
+from aiops.store import postgres as pg
 from aiops.store.twins import merge_identity_twins
 
 T = TypeVar("T")
@@ -85,7 +89,7 @@ class Reader:
         try:
             yield
         except duckdb.Error as e:
-            raise StoreError(f"{self.failure}: {_first_line(e)}") from e
+            raise StoreError(f"{self.failure}: {pg.redact(_first_line(e))}") from e
 
 
 class Tx(Reader):
@@ -94,12 +98,27 @@ class Tx(Reader):
     failure = "write failed, nothing was saved"
 
     def __init__(
-        self, cursor: duckdb.DuckDBPyConnection, actor: Actor, now: datetime, policy: Policy
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        actor: Actor,
+        now: datetime,
+        policy: Policy,
+        postgres: bool = False,
     ) -> None:
         self.cursor = cursor
         self.actor = actor
         self.now = now
         self.policy = policy
+        self.postgres = postgres
+
+    def next_id(self, sequence: str) -> int:
+        """The next value of ``sequence`` (PostgreSQL tables take no ``INSERT ... RETURNING``)."""
+        if not re.fullmatch(r"\w+", sequence):
+            raise ValueError(f"not a sequence name: {sequence!r}")
+        with self._translate():
+            if self.postgres:
+                return int(pg.query(self.cursor, f"SELECT nextval('{sequence}')")[0][0])
+            return int(self.cursor.execute(f"SELECT nextval('{sequence}')").fetchall()[0][0])
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         return self.cursor
@@ -137,7 +156,9 @@ class Tx(Reader):
 
 
 class Store(Reader):
-    """A DuckDB file (or ``:memory:``), migrated to the latest schema on open.
+    """A DuckDB file (or ``:memory:``) or a PostgreSQL URL, migrated to the latest schema on open.
+
+    ``path`` is what to show: a file path, or the URL without its password.
 
     ``policy`` is the rules writes classify with; make a new one active with
     ``governance.apply_policy`` so the change is recorded and audited.
@@ -152,20 +173,28 @@ class Store(Reader):
         max_upload_bytes: int | None = None,
         memory_limit: str = "1GB",
     ) -> None:
-        self.path = str(path)
+        location = str(path)
+        self.postgres = pg.is_postgres(location)
+        self.path = pg.redact(location) if self.postgres else location
+        self.location = location  # may hold a password: never shown, logged or audited
         self.policy = policy or load_policy()
         self.max_upload_bytes = max_upload_bytes  # imports refuse larger files
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # Beyond memory_limit DuckDB spills to <db>.tmp instead of growing: big imports stay bounded.
-        self._con = _connect(self.path, lock_timeout_s, {"memory_limit": memory_limit})
+        self.lock_timeout_s = lock_timeout_s
+        self._pg_alias = ""
+        if self.postgres:
+            self._con, self._pg_alias = pg.connect(location, memory_limit)
+        else:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # Beyond memory_limit DuckDB spills to <db>.tmp instead of growing: big imports stay bounded.
+            self._con = _connect(self.path, lock_timeout_s, {"memory_limit": memory_limit})
         self._con.execute("SET enable_progress_bar = false")
         self._write_lock = threading.Lock()
         self._local = threading.local()
         try:
             self._migrate()
         except BaseException:
-            self._con.close()
+            self.close()
             raise
 
     # -- reads ------------------------------------------------------------------------------------
@@ -180,6 +209,8 @@ class Store(Reader):
         """A private connection to the same database (for imports that create temporary tables).
         Every cursor reads timestamps without an offset as UTC, whatever the machine's zone."""
         cursor = self._con.cursor()
+        if self.postgres:
+            cursor.execute(f"USE {self._pg_alias}")  # a cursor does not inherit its connection's USE
         cursor.execute("SET TimeZone = 'UTC'")
         cursor.execute("SET enable_progress_bar = false")  # never draw on a CLI's stderr
         return cursor
@@ -197,13 +228,15 @@ class Store(Reader):
             cursor = cursor or self.new_cursor()
             try:
                 cursor.execute("BEGIN TRANSACTION")
-                result = fn(Tx(cursor, actor, utcnow(), self.policy))
+                if self.postgres:
+                    pg.lock_for_write(cursor, self.lock_timeout_s)
+                result = fn(Tx(cursor, actor, utcnow(), self.policy, self.postgres))
                 cursor.execute("COMMIT")
                 return result
             except BaseException as e:
                 _rollback(cursor)
                 if isinstance(e, duckdb.Error):
-                    raise StoreError(f"write failed, nothing was saved: {_first_line(e)}") from e
+                    raise StoreError(f"write failed, nothing was saved: {_busy_or(e)}") from e
                 raise
             finally:
                 if own_cursor:
@@ -211,13 +244,18 @@ class Store(Reader):
 
     @contextmanager
     def exclusive(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Hold the write lock with a checkpointed database (for a consistent backup)."""
+        """Hold the write lock with a checkpointed database file (for a consistent backup)."""
+        if self.postgres:
+            raise StoreError("a PostgreSQL store is backed up from a snapshot, not a file copy")
         with self._write_lock:
             self._con.execute("CHECKPOINT")
             yield self._con
 
     def close(self) -> None:
-        self._con.close()
+        if self.postgres:
+            pg.detach(self._con, self._pg_alias)
+        else:
+            self._con.close()
 
     def __enter__(self) -> Store:
         return self
@@ -227,6 +265,9 @@ class Store(Reader):
 
     # -- schema -----------------------------------------------------------------------------------
     def schema_version(self) -> int:
+        if self.postgres:
+            row = self.query_one("SELECT max(version) FROM schema_version")
+            return (row[0] if row else 0) or 0
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS schema_version "
             "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
@@ -235,6 +276,9 @@ class Store(Reader):
         return row[0] or 0
 
     def _migrate(self, target: int | None = None) -> None:
+        if self.postgres:
+            self._migrate_postgres(target)
+            return
         current = self.schema_version()
         latest = latest_schema_version()
         if current > latest:
@@ -248,6 +292,48 @@ class Store(Reader):
         for version, name, sql in migrations():
             if version not in applied and version <= (target or latest):
                 self._apply(version, name, sql)
+
+    def _migrate_postgres(self, target: int | None) -> None:
+        """The same migrations in PostgreSQL's dialect, in one server transaction under the write
+        lock: several processes starting at once migrate once."""
+        cursor = self.new_cursor()
+        try:
+            try:
+                pg.execute(cursor, PG_VERSION_TABLE)
+            except duckdb.Error:  # two processes creating it at once: one wins, the other retries
+                pg.execute(cursor, PG_VERSION_TABLE)
+            cursor.execute("BEGIN TRANSACTION")
+            pg.lock_for_write(cursor, self.lock_timeout_s)
+            current = pg.query(cursor, "SELECT coalesce(max(version), 0) FROM schema_version")[0][0]
+            latest = latest_schema_version()
+            if current > latest:
+                raise StoreError(
+                    f"{self.path} has schema version {current}, newer than this aiops knows ({latest})",
+                    "upgrade Saved Loops (pip install -U saved-loops) or open another database",
+                )
+            applied = {r[0] for r in pg.query(cursor, "SELECT version FROM schema_version")}
+            for version, name, sql in migrations():  # by set, as on DuckDB: 004 may ship after 006
+                if version not in applied and version <= (target or latest):
+                    step = DATA_STEPS.get(version)
+                    if step is not None:  # in the same transaction: PostgreSQL's indexes see the deletes
+                        actor = Actor(name=f"migration {version:03d}", role="admin")
+                        step(Tx(cursor, actor, utcnow(), self.policy, postgres=True))
+                    for statement in _statements(sql):
+                        pg.execute(cursor, pg.ddl(statement))
+                    pg.execute(
+                        cursor,
+                        f"INSERT INTO schema_version VALUES ({version}, '{name}', now() AT TIME ZONE 'UTC')",
+                    )
+            cursor.execute("COMMIT")
+        except duckdb.Error as e:
+            _rollback(cursor)
+            raise StoreError(f"migrating {self.path} failed: {pg.redact(_first_line(e))}") from None
+        except BaseException:
+            _rollback(cursor)
+            raise
+        finally:
+            cursor.close()
+        pg.clear_cache(self._con)
 
     def _apply(self, version: int, name: str, sql: str) -> None:
         step = DATA_STEPS.get(version)
@@ -286,6 +372,19 @@ class Store(Reader):
 # Data steps that a migration's SQL cannot express portably (a refusal with a list, audit rows):
 # each runs before its migration's SQL, through a ``Tx`` acting as the migration (audited as it).
 DATA_STEPS: dict[int, Callable[[Tx], None]] = {5: merge_identity_twins}
+
+
+PG_VERSION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_version "
+    "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+)
+
+
+def _busy_or(error: duckdb.Error) -> str:
+    """A lock wait that ran out reads as a busy database; anything else as its first line."""
+    if "lock timeout" in str(error):
+        return "the database was busy with other writes for too long; try again"
+    return pg.redact(_first_line(error))
 
 
 def _statements(sql: str) -> list[str]:

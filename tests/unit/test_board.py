@@ -35,7 +35,8 @@ from aiops.report.summary import summarize
 from aiops.store import Store
 from aiops.workflow import Workflow
 
-pytestmark = pytest.mark.slow  # renders board packs (PDF, HTML, charts): seconds each
+# renders board packs (PDF, HTML, charts): seconds each
+pytestmark = [pytest.mark.slow, pytest.mark.both_stores]
 
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("x")'

@@ -265,6 +265,7 @@ def test_cli_timings_presets_json_lists_the_builtin_presets(capsys, demo_path):
 # -- every reject reason: line, column, reason --------------------------------------------------------
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_canonical_file_with_one_bad_row_per_reason_reports_each_line_column_and_reason(demo, admin):
     report = import_timings(demo, admin, TIMINGS / "canonical_one_reject_per_reason.csv", dry_run=True)
     assert_rejects(
@@ -347,6 +348,7 @@ def test_whole_file_workflow_that_is_not_registered_raises_not_found(demo, admin
         import_timings(demo, admin, TIMINGS / "span_rejects.csv", mapping, dry_run=True)
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_workflow_ids_match_case_insensitively_and_store_the_registered_spelling(demo, admin):
     report = import_timings(demo, admin, TIMINGS / "workflow_ids_other_case.csv")
     stored = demo.query(
@@ -426,6 +428,7 @@ def test_accepted_plus_rejected_equals_the_records_of_every_sample_file(demo, ad
 # -- canonical format, phases, defaults ---------------------------------------------------------------
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_canonical_file_needs_no_mapping(demo, admin):
     report = import_timings(demo, admin, TIMINGS / "canonical_without_loops_and_rework.csv")
     assert (report.rows, report.accepted, report.rejected) == (2, 2, 0)
@@ -648,6 +651,7 @@ def test_go_live_puts_loops_that_started_on_or_after_it_in_after(demo, admin):
     ]
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_event_log_gives_one_loop_per_case_from_first_to_last_event(demo, admin):
     mapping = TimingMapping(
         workflow=WF, case_column="CaseID", timestamp_column="CompleteTimestamp", go_live="2026-03-01"
@@ -728,6 +732,7 @@ def test_cli_same_file_for_the_same_workflow_is_refused_as_duplicate(capsys, dem
         ]
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_same_file_twice_through_the_api_raises_conflict_and_writes_nothing(demo, admin):
     import_timings(demo, admin, TICKETS, _tickets())
     before = demo.query_one("SELECT count(*) FROM timing_samples")[0]
@@ -745,6 +750,7 @@ def test_same_file_for_another_workflow_is_accepted(demo, admin):
     ]
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_file_can_be_uploaded_again_after_its_batch_is_undone(demo, admin):
     first = import_timings(demo, admin, TICKETS, _tickets())
     undo_batch(demo, admin, first.batch_id)
@@ -752,6 +758,7 @@ def test_file_can_be_uploaded_again_after_its_batch_is_undone(demo, admin):
     assert again.batch_id != first.batch_id and len(batch_rows(demo, again.batch_id)) == 10
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_batch_records_who_when_file_hash_mapping_and_counts(demo, admin):
     report = import_timings(
         demo,
@@ -781,6 +788,7 @@ def test_batch_records_who_when_file_hash_mapping_and_counts(demo, admin):
     assert (rows, accepted, rejected) == (6, 1, 5)
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_dry_run_writes_nothing(demo, admin):
     samples, batches = demo.query_one(
         "SELECT (SELECT count(*) FROM timing_samples), (SELECT count(*) FROM upload_batches)"
@@ -799,6 +807,7 @@ def _state(store: Store) -> tuple[list, list]:
     )
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_upload_then_undo_restores_the_exact_prior_state(demo, admin):
     prior = _state(demo)
     report = import_timings(
@@ -819,6 +828,7 @@ def test_upload_then_undo_restores_the_exact_prior_state(demo, admin):
     assert _state(demo) == prior
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_upload_and_undo_are_audited(demo, admin):
     report = import_timings(demo, admin, TICKETS, _tickets())
     undo_batch(demo, admin, report.batch_id)
@@ -859,6 +869,7 @@ def test_cli_undo_removes_the_batch_and_a_second_undo_exits_1(capsys, demo_path)
     assert listed["undone_at"] is not None
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_undoing_a_batch_twice_raises_conflict(demo, admin):
     report = import_timings(demo, admin, TICKETS, _tickets())
     undo_batch(demo, admin, report.batch_id)

@@ -83,6 +83,7 @@ def test_encodings_and_delimiters_are_detected(store, name, encoding):
     assert report.workflows[0].workflow_id == "people-resume-shortlist-drafts"
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_bad_rows_are_reported_with_line_column_and_reason_and_nothing_is_written(store, admin):
     report = import_workflows(store, admin, DATA / "workflows_bad_rows.csv")
     assert report.rows == 8 and report.accepted + report.rejected == report.rows
@@ -99,18 +100,21 @@ def test_bad_rows_are_reported_with_line_column_and_reason_and_nothing_is_writte
     assert store.query("SELECT count(*) FROM workflows") == [(0,)]
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_skip_invalid_imports_the_valid_rows_and_still_reports_every_reject(store, admin):
     report = import_workflows(store, admin, DATA / "workflows_bad_rows.csv", skip_invalid=True)
     assert report.committed and report.rejected == 6
     assert sorted(w.workflow_id for w in load_workflows(store)) == ["ok-1", "ok-5"]
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_dry_run_writes_nothing(store, admin):
     report = import_workflows(store, admin, DATA / "workflows_valid.csv", dry_run=True)
     assert report.accepted == 2 and not report.committed
     assert store.query("SELECT count(*) FROM workflows") == [(0,)]
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_upsert_updates_changed_fields_and_audits_before_and_after(store, admin, tmp_path):
     import_workflows(store, admin, DATA / "workflows_valid.csv")
     changed = tmp_path / "changed.csv"
@@ -132,6 +136,7 @@ def test_unknown_field_in_map_is_a_usage_error(store):
         read_workflows(store, DATA / "workflows_valid.csv", {"colour": "name"})
 
 
+@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 @pytest.mark.parametrize("suffix", [".csv", ".json"])
 def test_export_then_import_round_trips_every_field(store, admin, tmp_path, suffix):
     import_workflows(store, admin, DATA / "workflows_valid.csv")

@@ -26,6 +26,10 @@ from aiops.store import Store
 from aiops.workflow import Workflow
 from tests.conftest import ADMIN, module_store
 
+# The read path on PostgreSQL: the tests that write their own data run on both stores, and one test
+# checks the module-scoped data sets give the same metrics on PostgreSQL as on DuckDB.
+both_stores = pytest.mark.both_stores
+
 COLUMNS = ["workflow_id", "phase", "measured_at", "duration_minutes", "loops", "rework_minutes"]
 BEFORE_START = datetime(2026, 1, 5, 9, 0)
 AFTER_START = datetime(2026, 4, 6, 9, 0)
@@ -147,6 +151,7 @@ def test_welch_interval_matches_scipy_when_every_row_is_one_loop(store, admin, f
     )
 
 
+@both_stores
 def test_welch_interval_with_aggregated_rows_uses_the_ratio_variance(store, admin, folder):
     rng = np.random.default_rng(12)
     loops_b, loops_a = rng.integers(1, 9, 40), rng.integers(1, 9, 30)
@@ -203,12 +208,14 @@ def test_evidence_is_insufficient_with_one_sample_fewer_than_the_policy_minimum(
     assert m.samples_before == few and m.evidence == "insufficient"
 
 
+@both_stores
 def test_evidence_is_judged_at_exactly_the_policy_minimum_of_samples(store, admin, folder):
     enough = store.policy.evidence.min_samples_per_phase
     m = _two_phases(store, admin, folder, "w", np.linspace(50, 70, enough), np.linspace(20, 40, enough))
     assert m.evidence == "saving"
 
 
+@both_stores
 def test_workflow_without_timings_is_insufficient(store, admin):
     register(store, admin, {"no-timings": "Support"})
     m = metrics(store).loc["no-timings"]
@@ -218,20 +225,20 @@ def test_workflow_without_timings_is_insufficient(store, admin):
 # -- the period and the run rate ----------------------------------------------------------------------
 
 
+QUARTER_SAMPLES = (
+    rows("sales-q", "before", [60, 40, 50], start=datetime(2026, 5, 4))
+    + rows("sales-q", "after", [40, 30], loops=[4, 6], start=datetime(2026, 8, 3))
+    + rows("sales-q", "after", [20, 10], loops=[3, 3], start=datetime(2026, 11, 2))
+    + rows("sales-q", "after", [500], loops=[5], start=datetime(2027, 2, 1))
+)
+
+
 @pytest.fixture(scope="module")
 def quarters(tmp_path_factory) -> Iterator[Store]:
     """Before in 2026-Q2; after: 10 loops in Q3, 6 loops in Q4, and 2027 samples that are much slower."""
     with module_store(tmp_path_factory) as (store, folder):
         register(store, ADMIN, {"sales-q": "Sales"})
-        upload(
-            store,
-            ADMIN,
-            folder,
-            rows("sales-q", "before", [60, 40, 50], start=datetime(2026, 5, 4))
-            + rows("sales-q", "after", [40, 30], loops=[4, 6], start=datetime(2026, 8, 3))
-            + rows("sales-q", "after", [20, 10], loops=[3, 3], start=datetime(2026, 11, 2))
-            + rows("sales-q", "after", [500], loops=[5], start=datetime(2027, 2, 1)),
-        )
+        upload(store, ADMIN, folder, QUARTER_SAMPLES)
         yield store
 
 
@@ -257,6 +264,7 @@ def test_period_from_to_dates_is_half_open(quarters):
     assert m.period_loops_after == 10  # 2026-08-03 09:00 and 10:00 in, 2026-11-02 09:00 out
 
 
+@both_stores
 def test_run_rate_per_week_uses_the_last_run_rate_weeks(store, admin, folder):
     weeks = store.policy.evidence.run_rate_weeks
     as_of = datetime(2026, 12, 1)
@@ -279,9 +287,10 @@ def test_run_rate_per_week_uses_the_last_run_rate_weeks(store, admin, folder):
 # -- department and company totals --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def company(tmp_path_factory) -> Iterator[pd.DataFrame]:
-    """Support: a saving, an inconclusive one and an insufficient one; Sales: a saving."""
+COMPANY = {"sup-a": "Support", "sup-b": "Support", "sup-few": "Support", "sal-a": "Sales"}
+
+
+def company_samples() -> list[tuple]:
     rng = np.random.default_rng(21)
     samples = []
     for wid, before, after, n_before in (
@@ -292,11 +301,15 @@ def company(tmp_path_factory) -> Iterator[pd.DataFrame]:
     ):
         samples += rows(wid, "before", np.round(rng.lognormal(math.log(before), 0.5, n_before), 2))
         samples += rows(wid, "after", np.round(rng.lognormal(math.log(after), 0.5, 30), 2))
+    return samples
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory) -> Iterator[pd.DataFrame]:
+    """Support: a saving, an inconclusive one and an insufficient one; Sales: a saving."""
     with module_store(tmp_path_factory) as (store, folder):
-        register(
-            store, ADMIN, {"sup-a": "Support", "sup-b": "Support", "sup-few": "Support", "sal-a": "Sales"}
-        )
-        upload(store, ADMIN, folder, samples)
+        register(store, ADMIN, COMPANY)
+        upload(store, ADMIN, folder, company_samples())
         yield metrics(store).reset_index()
 
 
@@ -348,6 +361,23 @@ def test_insufficient_workflows_are_counted_but_not_summed(company):
     summed = company[company.workflow_id != "sup-few"].hours_returned.sum()
     assert total.hours_returned == pytest.approx(summed, rel=1e-12)
     assert total.samples_before == 40 + 40 + 5 + 35  # samples still count every workflow
+
+
+
+def test_postgres_gives_the_same_metrics_as_duckdb_for_every_data_set(
+    pg_database, tmp_path, company, quarters
+):
+    """The module's data sets (read on DuckDB by the tests above) read the same on PostgreSQL."""
+    with Store(pg_database) as pg:
+        register(pg, ADMIN, {**COMPANY, "sales-q": "Sales", "ops-hand": "Operations"})
+        upload(pg, ADMIN, tmp_path, company_samples() + QUARTER_SAMPLES + HAND_BEFORE + HAND_AFTER)
+        on_pg = metrics(pg).reset_index()
+        on_pg_q4 = metrics(pg, Period.quarter(2026, 4)).loc[["sales-q"]]
+    expected = company.set_index("workflow_id").sort_index()
+    pd.testing.assert_frame_equal(on_pg.set_index("workflow_id").loc[expected.index], expected, rtol=1e-9)
+    q4 = metrics(quarters, Period.quarter(2026, 4)).loc[["sales-q"]]
+    pd.testing.assert_frame_equal(on_pg_q4, q4, rtol=1e-9)
+    assert on_pg.set_index("workflow_id").loc["ops-hand"].mean_per_loop_after == pytest.approx(11.5)
 
 
 # -- the report summary, through the CLI --------------------------------------------------------------

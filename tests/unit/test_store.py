@@ -9,6 +9,8 @@ from aiops.errors import StoreError
 from aiops.store import Store, latest_schema_version
 from aiops.store.store import _statements, migrations
 
+pytestmark = pytest.mark.both_stores
+
 
 def _create_at_version(path, version: int) -> None:
     """A database as an older aiops left it: only the first ``version`` migrations applied."""

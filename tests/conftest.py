@@ -39,6 +39,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 ADMIN = Actor(name="admin@test", role="admin")
 
+# A roles file for sign-in tests: the CTO is admin, Dana leads Support, everyone else views.
+ROLES = """
+default_role = "viewer"
+[[grants]]
+email = "cto@northwind.example"
+role = "admin"
+[[grants]]
+email = "dana.lee@northwind.example"
+role = "lead"
+departments = ["Support"]
+"""
+
 
 @pytest.fixture
 def admin() -> Actor:

@@ -15,21 +15,16 @@ from aiops.inventory import save_workflow, sign_off
 from aiops.store import Store
 from aiops.workflow_reads import get_workflow
 from tests.app.conftest import DASHBOARD, shown
+from tests.conftest import ROLES as NORTHWIND_ROLES
 
-ROLES = """
-default_role = "viewer"
-[[grants]]
-email = "cto@northwind.example"
-role = "admin"
-[[grants]]
-email = "dana.lee@northwind.example"
-role = "lead"
-departments = ["Support"]
-[[grants]]
+ROLES = (
+    NORTHWIND_ROLES
+    + """[[grants]]
 group = "sales-leads"
 role = "lead"
 departments = ["Sales"]
 """
+)
 AUTH = {
     "redirect_uri": "http://localhost:8501/oauth2callback",
     "cookie_secret": "test-only-secret",

@@ -14,18 +14,8 @@ import pytest
 
 from aiops.store import Store
 from tests.browser.conftest import _free_port, _wait_healthy, screenshot, settle
-from tests.conftest import ROOT
+from tests.conftest import ROLES, ROOT
 
-ROLES = """
-default_role = "viewer"
-[[grants]]
-email = "cto@northwind.example"
-role = "admin"
-[[grants]]
-email = "dana.lee@northwind.example"
-role = "lead"
-departments = ["Support"]
-"""
 # sub -> ID-token claims. Dana's provider spells her address in capitals: it is still her.
 USERS = {
     "viewer": {"email": "viewer@northwind.example", "email_verified": True},

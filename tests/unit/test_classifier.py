@@ -942,7 +942,7 @@ FAMILY_CASES = [
     ),
     ("speech", "Remove posts from the community forum that break the posting rules"),
     ("identity", "Identity verification of customers opening an account online"),
-    ("translation", "Translate what the applicant says during the interview with the caseworker"),
+    ("translation", "Translate the decision notices sent to applicants into their own language"),
 ]
 
 
@@ -999,10 +999,17 @@ def test_definition_wording_and_morphology_reach_their_family(text, family):
     assert result.risk == "high" and cited, [s.reason for s in result.signals]
 
 
-def test_translation_for_public_web_pages_is_not_a_decision():
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Translate the public web pages into Spanish",
+        "Translate the user research interviews for the product team",
+    ],
+)
+def test_translation_that_decides_nothing_is_not_high(text):
     # §6(o) covers translation that is binding or informs a decision, not any translation.
-    result = classify(wf(manual_process="Translate the public web pages into Spanish"))
-    assert not [s for s in result.signals if s.level == "high"]
+    result = classify(wf(manual_process=text))
+    assert not [s for s in result.signals if s.level == "high"], [s.reason for s in result.signals]
 
 
 def test_the_purpose_must_be_near_the_concept():

@@ -7,6 +7,7 @@ import streamlit as st
 from aiops.charts import STOP_LABELS, adoption_share, saving_intervals, themed, weekly_hours
 from aiops.classifier import STOP_CONDITIONS
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, design_name, share
+from aiops.views.columns import SAMPLES, SAVED_PER_LOOP, STANDING
 from ui import data
 from ui.context import revision
 from ui.text import safe_frame
@@ -94,21 +95,8 @@ st.dataframe(
     safe_frame(
         mine[
             [
-                "name",
-                "owner",
-                "risk",
-                "status",
-                "evidence",
-                "design",
-                "saved_per_loop",
-                "saved_low",
-                "saved_high",
-                "samples_before",
-                "samples_after",
-                "hours_returned",
-                "value",
-                "ai_cost",
-                "adoption",
+                *("name", "owner", *STANDING, "design", *SAVED_PER_LOOP, *SAMPLES),
+                *("hours_returned", "value", "ai_cost", "adoption"),
             ]
         ].assign(design=mine.design.map(design_name), adoption=mine.adoption.map(share))
     ),

@@ -20,11 +20,12 @@ from aiops.charts import (
     themed,
     weekly_banked,
 )
-from aiops.report.board import build_board_pack, render_html, render_pdf
+from aiops.report.board import build_board_pack, render_html
+from aiops.report.bounded import render_pdf_bounded
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, age, estimate, interval, money, n_phrase, share
 from aiops.workflow import slugify
 from ui import data
-from ui.context import revision
+from ui.context import revision, session_still_open
 from ui.text import md_escape, safe_frame
 from ui.widgets import (
     chart,
@@ -265,8 +266,11 @@ def _render_pack(render: Callable[[Any], Any], view: Any) -> Any:
     return render(build_board_pack(view))
 
 
-FORMATS = [
-    ("PDF", render_pdf, "pdf", "application/pdf", ":material/picture_as_pdf:", "board_pack"),
+# The PDF is printed by a child process that is killed if this browser session goes away (or after
+# a time bound): a closed tab does not leave the server printing (issue 14).
+print_pdf = partial(render_pdf_bounded, still_wanted=session_still_open())
+FORMATS: list[tuple[str, Callable[[Any], Any], str, str, str, str]] = [
+    ("PDF", print_pdf, "pdf", "application/pdf", ":material/picture_as_pdf:", "board_pack"),
     ("HTML", render_html, "html", "text/html", ":material/html:", "board_pack_html"),
 ]
 for column, (label, render, suffix, mime, icon, key) in zip(st.columns(2), FORMATS, strict=True):

@@ -8,6 +8,7 @@ from aiops.classifier import STATUSES, STOP_CONDITIONS
 from aiops.metrics import EVIDENCE_LABELS
 from aiops.report.export import safe_csv
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, design_words
+from aiops.views.columns import HOURS_RETURNED, HOW_MEASURED, SAMPLES, SAVED_PER_LOOP, STANDING, WHO
 from ui import data
 from ui.context import revision
 from ui.text import safe_frame
@@ -59,27 +60,8 @@ table = shown.assign(
     design=shown.design.map(design_words), warnings=shown.warnings.map(lambda c: "; ".join(map(str, c)))
 )[
     [
-        "workflow_id",
-        "name",
-        "department",
-        "owner",
-        "risk",
-        "status",
-        "evidence",
-        "design",
-        "warnings",
-        "stop_conditions",
-        "saved_per_loop",
-        "saved_low",
-        "saved_high",
-        "samples_before",
-        "samples_after",
-        "hours_returned",
-        "hours_returned_low",
-        "hours_returned_high",
-        "value",
-        "ai_cost",
-        "net_value",
+        *(*WHO, *STANDING, *HOW_MEASURED, "stop_conditions", *SAVED_PER_LOOP, *SAMPLES, *HOURS_RETURNED),
+        *("value", "ai_cost", "net_value"),
     ]
 ].copy()
 table.insert(0, "open", "/workflow?id=" + table.workflow_id)

@@ -101,3 +101,17 @@ def _run(action: Callable[[], Any], success: str | None) -> Any:
     if success:
         st.toast(success, icon=":material/check_circle:")
     return result
+
+
+def session_still_open() -> Callable[[], bool]:
+    """A check, callable from any thread, that this browser session is still connected: work done
+    for it after the script run (a deferred download) stops when it turns false. Without a
+    Streamlit server (AppTest, bare mode) there is no connection to lose: always true."""
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return lambda: True
+    server, session_id = runtime.get_instance(), ctx.session_id
+    return lambda: server.is_active_session(session_id)

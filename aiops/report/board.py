@@ -31,12 +31,14 @@ from aiops.charts import (
 )
 from aiops.classifier import STOP_CONDITIONS
 from aiops.errors import AiopsError
+from aiops.estimates import DESIGN_HELP, WARNING_HELP
 from aiops.metrics import EVIDENCE_HELP, EVIDENCE_LABELS
 from aiops.period import Period, default_period
 from aiops.report import format as fmt
 from aiops.report.export import safe_csv
 from aiops.store import Store
 from aiops.views import Comparison, Totals, View, build_view, data_bounds
+from aiops.views.columns import ESTIMATES, HOW_MEASURED, SAMPLES, STANDING, WHO
 
 if TYPE_CHECKING:
     import jinja2
@@ -46,25 +48,7 @@ CHART_WIDTH = 430  # plot width in pixels (axis labels and legend come on top): 
 NAME_CHARS = 70  # names are cut for display (full names in the appendix table)
 LISTED = 6  # workflows named per list on the executive summary; the rest are in the appendix
 RISK_LEVELS = ("high", "medium", "low")
-# Each estimate with its 95% interval: never one without the other.
-ESTIMATE_COLUMNS = (
-    "saved_per_loop",
-    "saved_low",
-    "saved_high",
-    "hours_returned",
-    "hours_returned_low",
-    "hours_returned_high",
-    "loops_removed",
-    "loops_removed_low",
-    "loops_removed_high",
-    "value",
-    "value_low",
-    "value_high",
-    "ai_cost",
-    "net_value",
-    "net_value_low",
-    "net_value_high",
-)
+ESTIMATE_COLUMNS = ESTIMATES  # each estimate with its 95% interval (aiops.views.columns)
 
 
 # -- the pack -----------------------------------------------------------------------------------------
@@ -486,8 +470,6 @@ def _environment() -> jinja2.Environment:
         stop=lambda code: STOP_LABELS.get(str(code), str(code).replace("_", " ")),
         money=fmt.money,
         share=fmt.share,
-        design=fmt.design_words,
-        warning=fmt.warning_words,
         short=short,
         n_phrase=fmt.n_phrase,
     )
@@ -499,6 +481,8 @@ def _environment() -> jinja2.Environment:
         STOP_COLORS=STOP_COLORS,
         STOP_LABELS=STOP_LABELS,
         ESTIMATE_DESIGNS=fmt.ESTIMATE_DESIGNS,
+        DESIGN_HELP=DESIGN_HELP,
+        WARNING_HELP=WARNING_HELP,
         INTERVALS_NOTE=fmt.intervals_note(),
     )
     return env
@@ -511,31 +495,14 @@ def render_html(pack: BoardPack) -> str:
 
 def render_pdf(pack: BoardPack) -> bytes:
     """The same HTML, printed by WeasyPrint (its print CSS: pages, running footer, page numbers)."""
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
+    from aiops.report.printing import pdf_from_html  # WeasyPrint: imported when first printed
 
-    # Only data: URIs may load: the pack never reaches the network, whatever a string holds.
-    offline = URLFetcher(allowed_protocols={"data"})
-    return HTML(string=render_html(pack), url_fetcher=offline).write_pdf()
+    return pdf_from_html(render_html(pack))
 
 
 BOARD_CSV_COLUMNS = [
-    "workflow_id",
-    "name",
-    "department",
-    "owner",
-    "risk",
-    "status",
-    "evidence",
-    "stop_conditions",
-    "samples_before",
-    "samples_after",
-    "after_loops",
-    "design",
-    "warnings",
-    "banked",
-    "at_risk",
-    *ESTIMATE_COLUMNS,
+    *WHO, *STANDING, "stop_conditions", *SAMPLES, "after_loops", *HOW_MEASURED, "banked", "at_risk",
+    *ESTIMATES,
 ]
 
 

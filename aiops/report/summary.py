@@ -11,58 +11,9 @@ import pandas as pd
 from aiops.period import Period
 from aiops.store import Store
 from aiops.views import View, build_view
+from aiops.views.columns import SUMMARY_COLUMNS
 
-WORKFLOW_COLUMNS = [
-    "workflow_id",
-    "name",
-    "department",
-    "owner",
-    "risk",
-    "status",
-    "evidence",
-    "design",
-    "warnings",
-    "time_kind",
-    "stop_conditions",
-    "samples_before",
-    "samples_after",
-    "loops_before",
-    "loops_after",
-    "mean_per_loop_before",
-    "mean_per_loop_after",
-    "median_per_loop_before",
-    "median_per_loop_after",
-    "rework_minutes_after",
-    "saved_per_loop",
-    "saved_low",
-    "saved_high",
-    "period_loops_after",
-    "hours_returned",
-    "hours_returned_low",
-    "hours_returned_high",
-    "hours_per_week",
-    "banked",
-    "at_risk",
-    "loops_removed",
-    "loops_removed_low",
-    "loops_removed_high",
-    "hourly_cost",
-    "value",
-    "value_low",
-    "value_high",
-    "ai_monthly_cost",
-    "ai_cost",
-    "net_value",
-    "net_value_low",
-    "net_value_high",
-    "roi",
-    "adoption",
-    "cycle_time_change_days",
-    "cycle_time_change_low",
-    "cycle_time_change_high",
-    "last_measured",
-    "baseline_until",
-]
+WORKFLOW_COLUMNS = list(SUMMARY_COLUMNS)  # aiops.views.columns: declared once
 
 
 def summarize(

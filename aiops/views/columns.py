@@ -1,0 +1,53 @@
+"""The workflow frame's columns, declared once in groups; the summary, the board pack's CSV and the
+dashboard's tables list the groups they show (each estimate always with its 95% interval)."""
+
+from __future__ import annotations
+
+WHO = ("workflow_id", "name", "department", "owner")
+STANDING = ("risk", "status", "evidence")
+HOW_MEASURED = ("design", "warnings")
+SAMPLES = ("samples_before", "samples_after")
+
+SAVED_PER_LOOP = ("saved_per_loop", "saved_low", "saved_high")
+HOURS_RETURNED = ("hours_returned", "hours_returned_low", "hours_returned_high")
+LOOPS_REMOVED = ("loops_removed", "loops_removed_low", "loops_removed_high")
+VALUE = ("value", "value_low", "value_high")
+NET_VALUE = ("net_value", "net_value_low", "net_value_high")
+# Each estimate with its 95% interval: never one without the other (the AI cost is known).
+ESTIMATES = (*SAVED_PER_LOOP, *HOURS_RETURNED, *LOOPS_REMOVED, *VALUE, "ai_cost", *NET_VALUE)
+
+# What `aiops report summary --json` lists per workflow, in this order.
+SUMMARY_COLUMNS = (
+    *WHO,
+    *STANDING,
+    *HOW_MEASURED,
+    "time_kind",
+    "stop_conditions",
+    *SAMPLES,
+    "loops_before",
+    "loops_after",
+    "mean_per_loop_before",
+    "mean_per_loop_after",
+    "median_per_loop_before",
+    "median_per_loop_after",
+    "rework_minutes_after",
+    *SAVED_PER_LOOP,
+    "period_loops_after",
+    *HOURS_RETURNED,
+    "hours_per_week",
+    "banked",
+    "at_risk",
+    *LOOPS_REMOVED,
+    "hourly_cost",
+    *VALUE,
+    "ai_monthly_cost",
+    "ai_cost",
+    *NET_VALUE,
+    "roi",
+    "adoption",
+    "cycle_time_change_days",
+    "cycle_time_change_low",
+    "cycle_time_change_high",
+    "last_measured",
+    "baseline_until",
+)

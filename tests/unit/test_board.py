@@ -345,22 +345,19 @@ def test_cli_report_board_unknown_suffix_exits_1_with_one_line(capsys, demo_path
     assert not out.exists()
 
 
-def test_a_2000_character_name_is_cut_for_display_and_renders_as_fast(demo_path, tmp_path):
-    import time
-
+def test_a_2000_character_name_is_cut_for_display_and_full_only_in_appendix_a(demo_path, tmp_path):
+    """Behaviour only: how fast it renders is measured by bench/board.py (a ratio against the
+    normal pack in the same run), not asserted here, where the suite's parallel workers share cores."""
     admin = Actor(name="admin@test", role="admin")
     long_name = ("Summarise " + "very long " * 199).strip()  # ~2,000 characters
     with Store(demo_path) as store:
-        started = time.perf_counter()
-        render_pdf(build_board_pack(store, Q3, as_of=datetime(2026, 11, 16)))
-        normal = time.perf_counter() - started
         save_workflow(
             store,
             admin,
             Workflow(workflow_id="long-name", name="Summarise", department="Support", owner="Dana Lee"),
         )
         # Names are bounded at the domain now (400 characters); a database written before the bound
-        # may still hold a longer one, and the pack must stay fast on it.
+        # may still hold a longer one, and the pack must still render it.
         store.write(
             admin,
             lambda tx: tx.execute(
@@ -369,12 +366,9 @@ def test_a_2000_character_name_is_cut_for_display_and_renders_as_fast(demo_path,
         )
         import_timings(store, admin, _timings_csv(tmp_path / "long.csv", ["long-name"]))
         pack = build_board_pack(store, Q3, as_of=datetime(2026, 11, 16))
-        started = time.perf_counter()
-        pdf = render_pdf(pack)
-        long = time.perf_counter() - started
-    assert long < normal * 1.5 + 0.5
     html = render_html(pack)
-    summary_pages = html.split('id="departments"')[0]
-    assert long_name not in summary_pages  # cut on the summary pages ...
-    assert long_name in html.split('id="workflows"')[1]  # ... in full in the appendix
-    assert len(PdfReader(io.BytesIO(pdf)).pages) < 20
+    before_appendix, appendix_a = html.split('id="workflows"')
+    appendix_a, after_appendix_a = appendix_a.split('id="stops"')
+    assert long_name not in before_appendix and long_name not in after_appendix_a  # cut everywhere ...
+    assert long_name in appendix_a  # ... but in the appendix table, where it is in full
+    assert len(PdfReader(io.BytesIO(render_pdf(pack))).pages) <= 14  # 11 for the demo, + the long row

@@ -15,6 +15,7 @@ Facts this module relies on (measured with DuckDB 1.5.5 and PostgreSQL 15, see t
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import re
 import shutil
@@ -27,6 +28,8 @@ from typing import Any
 import duckdb
 
 from aiops.errors import StoreError
+
+log = logging.getLogger(__name__)
 
 ALIAS = "aiops_pg"  # each store attaches the server as aiops_pg_<n> in the shared engine
 SCHEMES = ("postgresql://", "postgres://")
@@ -112,10 +115,9 @@ def connect(location: str, memory_limit: str) -> tuple[duckdb.DuckDBPyConnection
         try:
             con.execute(f"ATTACH {_literal(location)} AS {alias} (TYPE postgres)")
         except duckdb.Error as e:
-            raise StoreError(
-                f"cannot connect to {redact(location)}: {redact(_first_line(e))}",
-                "check the server, the database name, and the password (PGPASSWORD or ~/.pgpass)",
-            ) from None  # the original error text holds the connection string
+            message, hint = explain(e)
+            raise StoreError(f"cannot connect to {redact(location)}: {message}", hint) from None
+            # (not chained: the driver's text holds the connection string)
         con.execute(f"USE {alias}")
     except BaseException:
         con.close()
@@ -168,6 +170,67 @@ def ddl(statement: str) -> str:
     for pattern, replacement in _DUCKDB_TO_PG:
         statement = pattern.sub(replacement, statement)
     return statement
+
+
+_CHECK_URL = "check the host, port, user and database in the URL, and the password (PGPASSWORD or ~/.pgpass)"
+_FAILURES = (
+    (
+        r"password authentication failed|no password supplied|authentication failed",
+        "the server refused the user name or password",
+        _CHECK_URL,
+    ),
+    (
+        r"database \S+ does not exist",
+        "the database named in the URL does not exist on the server",
+        "create it first (createdb NAME) or correct the name in the URL",
+    ),
+    (
+        r"too many connections|remaining connection slots",
+        "the server has no free connections",
+        "raise the server's max_connections, or run fewer dashboard processes",
+    ),
+    (
+        r"connection refused|could not connect|could not translate host|timeout expired"
+        r"|no route to host|network is unreachable|is the server running",
+        "the PostgreSQL server cannot be reached",
+        "check the host and port in the URL and that the server is running",
+    ),
+    (
+        r"lock timeout|could not serialize|deadlock detected",
+        "the database was busy with other writes for too long",
+        "try again; nothing was saved",
+    ),
+    (
+        r"server closed the connection|terminating connection|connection.*(lost|closed)|ssl syscall",
+        "the connection to the PostgreSQL server was lost",
+        "try again; a write that was under way was rolled back",
+    ),
+    (
+        r"permission denied|must be owner",
+        "the PostgreSQL user may not use this database's tables",
+        "grant the user rights on the database (its owner can: GRANT ALL ON ALL TABLES ...)",
+    ),
+    (
+        r"read-only transaction|recovery is in progress",
+        "the PostgreSQL server is read-only (a standby?)",
+        "point the URL at the primary server",
+    ),
+)
+_FAILURE_PATTERNS = tuple((re.compile(p, re.IGNORECASE), m, h) for p, m, h in _FAILURES)
+
+
+def explain(error: Exception) -> tuple[str, str]:
+    """What a server or extension failure means, in plain words, with what to do: (message, hint).
+    The driver's own text never reaches a user; it is logged, without any password."""
+    text = str(error)
+    log.warning("PostgreSQL store: %s", redact(text.strip()))
+    for pattern, message, hint in _FAILURE_PATTERNS:
+        if pattern.search(text):
+            return message, hint
+    return (
+        "the PostgreSQL server refused the request",
+        "try again; if it keeps failing, the dashboard's or the CLI's log holds the server's reason",
+    )
 
 
 def _literal(value: str) -> str:

@@ -83,13 +83,17 @@ class Reader:
             return self._cursor().execute(sql, params or []).df()
 
     failure = "database error"
+    postgres = False
 
     @contextmanager
     def _translate(self) -> Iterator[None]:
         try:
             yield
         except duckdb.Error as e:
-            raise StoreError(f"{self.failure}: {pg.redact(_first_line(e))}") from e
+            if self.postgres:  # the server's own words stay in the log
+                message, hint = pg.explain(e)
+                raise StoreError(f"{self.failure}: {message}", hint) from None
+            raise StoreError(f"{self.failure}: {_first_line(e)}") from e
 
 
 class Tx(Reader):
@@ -236,7 +240,10 @@ class Store(Reader):
             except BaseException as e:
                 _rollback(cursor)
                 if isinstance(e, duckdb.Error):
-                    raise StoreError(f"write failed, nothing was saved: {_busy_or(e)}") from e
+                    if self.postgres:
+                        message, hint = pg.explain(e)
+                        raise StoreError(f"write failed, nothing was saved: {message}", hint) from None
+                    raise StoreError(f"write failed, nothing was saved: {_first_line(e)}") from e
                 raise
             finally:
                 if own_cursor:
@@ -327,7 +334,8 @@ class Store(Reader):
             cursor.execute("COMMIT")
         except duckdb.Error as e:
             _rollback(cursor)
-            raise StoreError(f"migrating {self.path} failed: {pg.redact(_first_line(e))}") from None
+            message, hint = pg.explain(e)
+            raise StoreError(f"migrating {self.path} failed: {message}", hint) from None
         except BaseException:
             _rollback(cursor)
             raise
@@ -378,13 +386,6 @@ PG_VERSION_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_version "
     "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
 )
-
-
-def _busy_or(error: duckdb.Error) -> str:
-    """A lock wait that ran out reads as a busy database; anything else as its first line."""
-    if "lock timeout" in str(error):
-        return "the database was busy with other writes for too long; try again"
-    return pg.redact(_first_line(error))
 
 
 def _statements(sql: str) -> list[str]:

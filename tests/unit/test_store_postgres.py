@@ -207,3 +207,20 @@ def test_the_demo_is_never_built_over_a_database_that_holds_data(pg_database):
         build_demo(pg_database)
     with Store(pg_database) as store:
         assert store.query("SELECT action FROM audit_log") == [("something",)]
+
+
+def test_server_failures_reach_the_user_in_plain_words_with_a_hint(pg_database, caplog):
+    with Store(pg_database) as store:
+        with pytest.raises(StoreError) as caught:
+            store.write(ADMIN, lambda tx: tx.execute("INSERT INTO schema_version VALUES (1, 'x', now())"))
+        assert (
+            caught.value.message
+            == "write failed, nothing was saved: the PostgreSQL server refused the request"
+        )
+        assert caught.value.hint and "duplicate" not in str(caught.value).lower()
+        assert "duplicate key" in caplog.text  # the server's reason is logged, for whoever runs it
+    missing = pg_cluster.with_database(pg_database, "no_such_database")
+    with pytest.raises(StoreError) as caught:
+        Store(missing)
+    assert "does not exist on the server" in caught.value.message and "createdb" in caught.value.hint
+    assert '"no_such_database"' not in caught.value.message  # the driver's sentence is not shown

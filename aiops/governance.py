@@ -47,8 +47,11 @@ _POLICY_HISTORY = (
 )
 
 
-def evidence_by_workflow(db: Reader, policy: Policy, now: datetime) -> dict[str, Evidence]:
-    metrics = workflow_metrics(db, policy.evidence, as_of=now)
+def evidence_by_workflow(
+    db: Reader, policy: Policy, now: datetime, workflow_ids: list[str] | None = None
+) -> dict[str, Evidence]:
+    """Evidence for every workflow, or for ``workflow_ids`` only (an upload estimates just its own)."""
+    metrics = workflow_metrics(db, policy.evidence, as_of=now, workflow_ids=workflow_ids)
     events = {row[0]: row[1:] for row in db.query(_EVENTS)}
     since = dict(db.query(_SINCE_RESET))
     evidence = {}
@@ -72,7 +75,8 @@ def classify_stored(
     db: Reader, policy: Policy, now: datetime, workflow_ids: Iterable[str] | None = None
 ) -> list[Classification]:
     workflows = load_workflows(db, workflow_ids)
-    evidence = evidence_by_workflow(db, policy, now)
+    scope = None if workflow_ids is None else [w.workflow_id for w in workflows]
+    evidence = evidence_by_workflow(db, policy, now, scope)
     return [classify_workflow(w, policy, evidence.get(w.workflow_id), now) for w in workflows]
 
 

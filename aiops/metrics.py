@@ -38,6 +38,7 @@ SELECT w.workflow_id, w.name, w.department, w.owner, w.comparison_workflow_id,
        coalesce(c.risk, 'unclassified') AS risk, coalesce(c.status, 'unclassified') AS status,
        coalesce(c.stop_conditions, []) AS stop_conditions
 FROM workflows w LEFT JOIN classifications c USING (workflow_id)
+WHERE $scope IS NULL OR w.workflow_id IN (SELECT unnest($scope))
 """
 
 _PHASE_COLUMNS = [
@@ -66,20 +67,23 @@ def workflow_metrics(
     rules: EvidenceRules,
     period: Period = Period(),
     as_of: datetime | None = None,
+    workflow_ids: list[str] | None = None,
 ) -> pd.DataFrame:
-    """One row per workflow: samples and loops per phase, the saving with its design, warnings,
-    interval and evidence, loops removed, hours returned in the period and per week (run rate),
-    cycle-time change for elapsed-time workflows, freshness."""
+    """One row per workflow (or per workflow in ``workflow_ids``): samples and loops per phase, the
+    saving with its design, warnings, interval and evidence, loops removed, hours returned in the
+    period and per week (run rate), cycle-time change for elapsed-time workflows, freshness."""
     start, end = period.bounds()
     # The run rate looks back from the period's end, or from ``as_of`` (the read model passes the
     # end of the last complete week of data) when that is earlier.
     now = as_of or datetime.now()
     run_rate_end = min(end, now) if end else now
     recent_start = run_rate_end - timedelta(weeks=rules.run_rate_weeks)
-    cells = load_cells(db, rules, start, end, (recent_start, run_rate_end))
-    frame = db.query_df(_WORKFLOWS)
+    frame = db.query_df(_WORKFLOWS, {"scope": workflow_ids})
     comparisons = frame.dropna(subset=["comparison_workflow_id"])
     comparisons = dict(zip(comparisons.workflow_id, comparisons.comparison_workflow_id, strict=True))
+    # A workflow's comparison design also reads its comparison workflow's cells.
+    scope = None if workflow_ids is None else sorted({*workflow_ids, *comparisons.values()})
+    cells = load_cells(db, rules, start, end, (recent_start, run_rate_end), scope)
     wide, est = estimate(cells, comparisons, rules, start)
     columns = [f"{c}_{p}" for p in ("before", "after") for c in _PHASE_COLUMNS]
     frame = frame.join(wide.reindex(columns=columns), on="workflow_id").join(est, on="workflow_id")

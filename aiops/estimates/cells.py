@@ -37,7 +37,8 @@ WITH s AS (
            (t.duration_minutes + t.rework_minutes) / t.loops AS per_loop,
            epoch(t.measured_at) / 60.0 AS end_minute
     FROM timing_samples t
-    WHERE CAST($end AS TIMESTAMP) IS NULL OR t.measured_at < CAST($end AS TIMESTAMP)
+    WHERE (CAST($end AS TIMESTAMP) IS NULL OR t.measured_at < CAST($end AS TIMESTAMP))
+      AND ($scope IS NULL OR t.workflow_id IN (SELECT unnest($scope)))
 ),
 phase_bounds AS (
     SELECT workflow_id, phase, count(*) AS raw_samples,
@@ -119,10 +120,13 @@ def load_cells(
     start: datetime | None,
     end: datetime | None,
     recent: tuple[datetime, datetime],
+    scope: list[str] | None = None,
 ) -> pd.DataFrame:
     """Cells for timing rows before ``end``; ``period_loops`` count rows from ``start``, and
-    ``recent_loops`` rows in the half-open run-rate window ``recent``."""
+    ``recent_loops`` rows in the half-open run-rate window ``recent``. Only the workflows in
+    ``scope`` when it is given (each workflow's cells depend on its own rows alone)."""
     params = {
+        "scope": scope,
         "start": start,
         "end": end,
         "recent_start": recent[0],

@@ -390,6 +390,18 @@ def _summary(capsys, demo_path: Path, *extra: str) -> dict:
     return json.loads(captured.out)
 
 
+def test_metrics_for_some_workflows_equal_their_rows_in_the_whole_company(demo):
+    """Reclassification after an upload estimates only the uploaded workflows: their rows must be
+    what the whole-company run gives, the comparison design (which reads its twin) included."""
+    rules, as_of = demo.policy.evidence, datetime(2026, 11, 27)
+    everything = workflow_metrics(demo, rules, as_of=as_of).set_index("workflow_id")
+    scope = ["fin-invoice-coding", "sup-ticket-triage"]
+    some = workflow_metrics(demo, rules, as_of=as_of, workflow_ids=scope).set_index("workflow_id")
+    assert sorted(some.index) == sorted(scope)
+    assert some.loc["fin-invoice-coding", "design"] == "comparison"
+    pd.testing.assert_frame_equal(some.loc[scope], everything.loc[scope], check_like=True)
+
+
 def test_cli_report_summary_json_has_period_company_departments_and_workflows(capsys, demo_path):
     summary = _summary(capsys, demo_path)
     company = summary["company"]

@@ -4,6 +4,9 @@ characters). Every other value is bound as a parameter (``?`` or ``$name``), nev
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -11,3 +14,9 @@ def quote_ident(name: str) -> str:
 
 def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def bound(sql: str, values: Mapping[str, object]) -> dict[str, object]:
+    """The named parameters (``$name``) that ``sql`` uses, from ``values``: SQL composed from
+    fragments uses some of them, and DuckDB refuses a parameter the statement does not name."""
+    return {name: value for name, value in values.items() if re.search(rf"\${name}\b", sql)}

@@ -7,7 +7,8 @@ import duckdb
 from aiops.ingest.checks import Check, reject_columns
 from aiops.ingest.measurement import fixed_phase
 from aiops.ingest.reader import Staged
-from aiops.ingest.timing_sql import Plan, cleaned_rows, go_live_phase, workflow_join
+from aiops.ingest.timing_sql import Plan, cleaned_rows, go_live_phase, mapping_params, workflow_join
+from aiops.sql import bound
 
 
 def check_events(
@@ -25,10 +26,12 @@ def check_events(
     m = plan.mapping
     checks.append(Check("workflow_id IS NULL", plan.columns.get("workflow", ""), "unknown workflow"))
     events = f"{checked}_events"
-    cursor.execute(
+    values = mapping_params(m)
+    statement = (
         f"CREATE TEMP TABLE {events} AS SELECT *, {reject_columns(checks)} FROM ("
         f"{workflow_join(f'SELECT {projection} FROM ({cleaned_rows(plan, staged.table)})')})"
     )
+    cursor.execute(statement, bound(statement, values))
     first_phase = (
         "arg_min(phase, event_at) FILTER (WHERE reject_reason IS NULL)" if m.phase_column else "NULL"
     )
@@ -59,10 +62,11 @@ def check_events(
             ),
         ]
     )
-    cursor.execute(
+    statement = (
         f"CREATE TEMP TABLE {accepted}_checked_cases AS SELECT *, {phase} AS phase, "
         f"{case_checks} FROM {accepted}_cases"
     )
+    cursor.execute(statement, bound(statement, values))
     cursor.execute(f"""
         CREATE TEMP TABLE {checked} AS
         SELECT e.rid, coalesce(e.reject_column, c.reject_column) AS reject_column,

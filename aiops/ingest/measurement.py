@@ -56,7 +56,7 @@ def loop_labels(columns: dict[str, str], text: Callable[[str], str], checks: lis
 def fixed_phase(mapping: TimingMapping) -> str | None:
     """SQL for the phase of every loop of a one-phase file with no other phase source."""
     if mapping.phase_only and mapping.go_live is None and mapping.phase_column is None:
-        return sql_literal(mapping.phase_only)
+        return "$phase_only::VARCHAR"  # bound: see ``timing_sql.mapping_params``
     return None
 
 

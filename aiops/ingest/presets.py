@@ -264,29 +264,6 @@ def recognize(db: Reader, headers: list[str], actor: Actor | None = None) -> Rec
     return Recognition(best, reason)
 
 
-def resolve_preset(
-    db: Reader,
-    name: str,
-    headers: list[str],
-    loop: str | None,
-    overrides: dict[str, object],
-    actor: Actor | None = None,
-) -> tuple[TimingMapping, str]:
-    """A named preset (or ``auto``: recognised from the headers) applied to this file, and why."""
-    if name == "auto":
-        recognition = recognize(db, headers, actor)
-        if recognition.preset is None:
-            raise MappingError(
-                f"--preset auto: {recognition.reason}",
-                "map the columns with --start-column/--end-column and friends",
-            )
-        preset, reason = recognition.preset, recognition.reason
-    else:
-        preset, reason = find_preset(db, name, actor), f"preset {name}"
-    mapping = preset.resolve(headers, loop, overrides)
-    return mapping, f"{reason}; loop: {preset.loop(loop).label}"
-
-
 def preset_name(name: str) -> str:
     """The name a user's preset would be saved under; built-in names are taken."""
     name = name.strip()

@@ -18,7 +18,6 @@ import pandas as pd
 
 from aiops.errors import IngestError
 from aiops.ingest.sniff import SourceFile
-from aiops.sql import sql_literal
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 _CAST_REASONS = {
@@ -70,21 +69,23 @@ class Staged:
 
 def read_options(
     source: SourceFile, types: dict[str, str] | None = None, null_markers: tuple[str, ...] = ()
-) -> str:
-    """Explicit read_csv options for a sniffed file: nothing left to DuckDB's own detection."""
+) -> tuple[str, dict[str, object]]:
+    """Explicit read_csv options for a sniffed file (nothing left to DuckDB's own detection), as
+    SQL naming parameters and their values (bound, never inlined): ``read_csv($path, {sql})``."""
     types = types or {}
-    columns = (
-        "{"
-        + ", ".join(f"{sql_literal(c)}: {sql_literal(types.get(c, 'VARCHAR'))}" for c in source.columns)
-        + "}"
-    )
+    values: dict[str, object] = {
+        "path": str(source.path),
+        "delim": source.dialect.delimiter,
+        "quote": source.dialect.quote,
+        "columns": {c: types.get(c, "VARCHAR") for c in source.columns},
+    }
     options = [
-        f"delim={sql_literal(source.dialect.delimiter)}",
-        f"quote={sql_literal(source.dialect.quote)}",
-        f"escape={sql_literal(source.dialect.quote)}",
+        "delim=$delim",
+        "quote=$quote",
+        "escape=$quote",
         "header=true",
         "auto_detect=false",
-        f"columns={columns}",
+        "columns=$columns",
         f"max_line_size={MAX_LINE_BYTES}",
     ]
     if source.dialect.newline == "\r\n":
@@ -94,7 +95,7 @@ def read_options(
     if source.longest_line > MAX_LINE_BYTES:
         # DuckDB skips a line longer than its buffer without a word: a buffer that holds it makes
         # the line a counted reject ("line too long").
-        options.append(f"buffer_size={source.longest_line + (1 << 20)}")
+        options.append(f"buffer_size={int(source.longest_line) + (1 << 20)}")
     if source.short_records:
         # Records that omit trailing fields read them as empty (as pandas and Python's csv do);
         # DuckDB pads only with its single-threaded reader when quoted fields span lines.
@@ -102,10 +103,11 @@ def read_options(
     else:
         options.append("null_padding=false")
     if null_markers:
-        options.append("nullstr=[" + ", ".join(sql_literal(m) for m in null_markers) + "]")
+        options.append("nullstr=$nullstr")
+        values["nullstr"] = list(null_markers)
     if source.dialect.decimal_separator == ",":  # "1.234,5": a decimal comma, dots group thousands
         options += ["decimal_separator=','", "thousands='.'"]
-    return ", ".join(options)
+    return ", ".join(options), values
 
 
 def stage_csv(
@@ -119,13 +121,13 @@ def stage_csv(
     the wrong number of fields."""
     table = f"staged_{uuid.uuid4().hex[:12]}"
     rejects = f"{table}_rejects"
-    options = (
-        f"{read_options(source, types, null_markers)}, store_rejects=true, "
-        f"rejects_table={sql_literal(rejects)}, rejects_scan={sql_literal(rejects + '_scan')}"
-    )
+    options, values = read_options(source, types, null_markers)
+    values |= {"rejects": rejects, "rejects_scan": rejects + "_scan"}
     try:
         cursor.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT * FROM read_csv({sql_literal(str(source.path))}, {options})"
+            f"CREATE TEMP TABLE {table} AS SELECT * FROM read_csv($path, {options}, "
+            "store_rejects=true, rejects_table=$rejects, rejects_scan=$rejects_scan)",
+            values,
         )
         parsed = cursor.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         raw = cursor.execute(
@@ -205,9 +207,11 @@ def sample_csv(cursor: duckdb.DuckDBPyConnection, source: SourceFile, rows: int 
     table = f"sample_{uuid.uuid4().hex[:12]}"
     try:
         # ignore_errors is safe here: the sample only shows formats; nothing is counted from it.
+        options, values = read_options(source)
         cursor.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT * FROM read_csv({sql_literal(str(source.path))}, "
-            f"{read_options(source)}, ignore_errors=true) LIMIT {int(rows)}"
+            f"CREATE TEMP TABLE {table} AS SELECT * FROM read_csv($path, {options}, ignore_errors=true) "
+            f"LIMIT {int(rows)}",
+            values,
         )
     except duckdb.Error as e:
         raise IngestError(
@@ -219,12 +223,12 @@ def sample_csv(cursor: duckdb.DuckDBPyConnection, source: SourceFile, rows: int 
 
 _RECORD_STARTS = """
 CREATE TEMP TABLE {name} AS
-WITH raw AS (SELECT string_split(content, chr(10)) AS parts FROM read_text({path})),
+WITH raw AS (SELECT string_split(content, chr(10)) AS parts FROM read_text($path)),
 numbered AS (SELECT generate_subscripts(parts, 1) AS line, unnest(parts) AS l FROM raw),
 measured AS (
     SELECT line, l,
            coalesce(sum(strlen(l) + 1) OVER prior, 0) AS byte_offset,
-           coalesce(sum(length(l) - length(replace(l, {quote}, ''))) OVER prior, 0) AS quotes_before
+           coalesce(sum(length(l) - length(replace(l, $quote, ''))) OVER prior, 0) AS quotes_before
     FROM numbered
     WINDOW prior AS (ORDER BY line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 )
@@ -239,11 +243,8 @@ def _record_starts(staged: Staged) -> str:
     name = f"{staged.table}_starts"
     if not staged._starts_built:
         staged.cursor.execute(
-            _RECORD_STARTS.format(
-                name=name,
-                path=sql_literal(str(staged.source.path)),
-                quote=sql_literal(staged.source.dialect.quote),
-            )
+            _RECORD_STARTS.format(name=name),
+            {"path": str(staged.source.path), "quote": staged.source.dialect.quote},
         )
         if staged.source.json_lines is not None:
             _use_json_lines(staged.cursor, name, staged.source.json_lines)

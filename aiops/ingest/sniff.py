@@ -115,8 +115,12 @@ def _scan(path: Path) -> _Scan:
             else:
                 longest = max(longest, run + first)
                 run = len(chunk) - chunk.rfind(b"\n") - 1
-            crs, lfs = crs + chunk.count(b"\r"), lfs + chunk.count(b"\n")
-            crlfs += chunk.count(b"\r\n") + (ended_cr and chunk.startswith(b"\n"))
+            cr = chunk.count(b"\r")
+            if cr or ended_cr:  # a file without CR (most) is not counted further
+                crs, lfs = crs + cr, lfs + chunk.count(b"\n")
+                crlfs += chunk.count(b"\r\n") + (ended_cr and chunk.startswith(b"\n"))
+            else:
+                lfs += first >= 0  # a lower bound is enough: is there a line feed at all
             ended_cr = chunk.endswith(b"\r")
     longest = max(longest, run)
     if utf8:

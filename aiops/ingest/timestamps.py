@@ -14,7 +14,7 @@ from typing import Literal
 import duckdb
 
 from aiops.errors import MappingError
-from aiops.sql import quote_ident, sql_literal
+from aiops.sql import bound, quote_ident, sql_literal
 
 DateOrder = Literal["dmy", "mdy"]
 _TIMES = ("%H:%M:%S.%f", "%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p")
@@ -57,7 +57,7 @@ class TimestampFormat:
 
     def sql(self, text: str) -> str:
         """A SQL expression turning ``text`` (SQL) into naive UTC, NULL when it does not parse."""
-        zone = sql_literal(self.timezone)
+        zone = "$timezone"  # bound: see ``aiops.sql.bound``
         if self.family == "iso":
             # Most exports carry no offset: a plain TIMESTAMP cast is five times faster than
             # TIMESTAMPTZ, so only values that end like an offset (Z, +hh, +hhmm, +hh:mm) take it.
@@ -80,24 +80,26 @@ def detect_format(
     """The family that parses the most of the column's values, or None when its dates could be
     day-first or month-first alike (no day above 12) and ``date_order`` does not say which."""
     text = f"trim({quote_ident(column)})"
-    sample = f"SELECT DISTINCT {text} AS v FROM {table} WHERE nullif({text}, '') IS NOT NULL LIMIT {SAMPLE}"
+    # The first rows, not the first distinct values of all rows: DISTINCT before LIMIT hashes the
+    # whole column. A value the sample missed that does not parse is rejected with its line anyway.
+    sample = (
+        f"SELECT DISTINCT v FROM (SELECT {text} AS v FROM {table} "
+        f"WHERE nullif({text}, '') IS NOT NULL LIMIT {SAMPLE * 10})"
+    )
     iso = TimestampFormat("iso", timezone)
-    total, iso_ok = cursor.execute(f"SELECT count(*), count({iso.sql('v')}) FROM ({sample})").fetchall()[0]
+    query = f"SELECT count(*), count({iso.sql('v')}) FROM ({sample})"
+    total, iso_ok = cursor.execute(query, bound(query, {"timezone": timezone})).fetchall()[0]
     if total == 0 or iso_ok == total:
         return iso
     # Not ISO: count every family over all distinct values, so one day above 12 decides.
     everything = f"SELECT DISTINCT {text} AS v FROM {table} WHERE nullif({text}, '') IS NOT NULL"
-    counts = dict(
-        zip(
-            ("iso", *FAMILIES),
-            cursor.execute(
-                f"SELECT count({iso.sql('v')}), "
-                + ", ".join(f"count({TimestampFormat(f, timezone).sql('v')})" for f in FAMILIES)
-                + f" FROM ({everything})"
-            ).fetchall()[0],
-            strict=True,
-        )
+    query = (
+        f"SELECT count({iso.sql('v')}), "
+        + ", ".join(f"count({TimestampFormat(f, timezone).sql('v')})" for f in FAMILIES)
+        + f" FROM ({everything})"
     )
+    found = cursor.execute(query, bound(query, {"timezone": timezone})).fetchall()[0]
+    counts = dict(zip(("iso", *FAMILIES), found, strict=True))
     best = max(counts, key=counts.__getitem__)
     if counts[best] == 0:
         return iso  # nothing parses: every row is reported as an unparseable timestamp

@@ -150,7 +150,7 @@ def row_projection(plan: Plan, max_minutes: float) -> tuple[str, list[Check]]:
         fields["workflow_raw"] = role_text("workflow")
         checks.append(Check("workflow_raw IS NULL", plan.col("workflow"), "missing value"))
     else:
-        fields["workflow_raw"] = sql_literal(m.workflow or "")
+        fields["workflow_raw"] = "$workflow::VARCHAR"
     if m.mode == "duration":
         col = plan.col("duration")
         fields["duration_minutes"] = (
@@ -253,15 +253,26 @@ def _count_field(plan: Plan, role: str, default: str, checks: list[Check], decim
     return value
 
 
+def mapping_params(mapping: TimingMapping) -> dict[str, object]:
+    """The user's values that the compiled SQL names (``$workflow``...): always bound, never
+    inlined; pass ``aiops.sql.bound(sql, mapping_params(m))`` with each statement."""
+    go_live = mapping.go_live
+    return {
+        "workflow": mapping.workflow or "",
+        "timezone": mapping.timezone,
+        "phase_only": mapping.phase_only,
+        "go_live": None if go_live is None else (go_live_utc(go_live) or go_live).isoformat(),
+    }
+
+
 def go_live_phase(go_live: date | datetime, timestamp: str, timezone: str) -> str:
     """'after' for loops that started on or after go-live (a day begins at midnight) in the
     mapping's time zone, or at the go-live's own offset when it has one."""
-    utc = go_live_utc(go_live)
-    moment = f"{sql_literal((utc or go_live).isoformat())}::TIMESTAMP"
+    moment = "$go_live::TIMESTAMP"  # bound: see ``mapping_params``
     start = (
         moment
-        if utc is not None or timezone == "UTC"
-        else f"(timezone({sql_literal(timezone)}, {moment}) AT TIME ZONE 'UTC')"
+        if go_live_utc(go_live) is not None or timezone == "UTC"
+        else f"(timezone($timezone, {moment}) AT TIME ZONE 'UTC')"
     )
     return f"CASE WHEN {timestamp} >= {start} THEN 'after' ELSE 'before' END"
 

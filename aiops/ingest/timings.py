@@ -18,15 +18,16 @@ import duckdb
 
 from aiops import governance
 from aiops.auth import Actor
-from aiops.errors import Conflict, IngestError, MappingError, NotFound
+from aiops.errors import Conflict, IngestError, NotFound
 from aiops.ingest.checks import Check, reject_columns
 from aiops.ingest.events import check_events
 from aiops.ingest.guards import check_roles, check_workflow_column, refuse_workflows_sheet
-from aiops.ingest.mapping import TimingMapping, find_column, with_options
+from aiops.ingest.mapping import TimingMapping, with_options
 from aiops.ingest.measurement import fixed_phase, long_loop_warning, phase_problems
-from aiops.ingest.presets import PresetTarget, check_preset_target, resolve_preset, save_preset
+from aiops.ingest.presets import PresetTarget, check_preset_target, save_preset
 from aiops.ingest.reader import Staged, drop_staged, stage_csv
-from aiops.ingest.sniff import SourceFile, open_source
+from aiops.ingest.recognise import canonical_mapping, mapping_for
+from aiops.ingest.sniff import open_source
 from aiops.ingest.timing_report import TimingReport, build_report
 from aiops.ingest.timing_sql import (
     NULL_MARKERS,
@@ -35,10 +36,12 @@ from aiops.ingest.timing_sql import (
     go_live_phase,
     make_plan,
     mapped_columns,
+    mapping_params,
     read_types,
     row_projection,
     workflow_join,
 )
+from aiops.sql import bound
 from aiops.store import Store, Tx
 
 __all__ = [
@@ -49,28 +52,6 @@ __all__ = [
     "import_timings",
     "open_timing_import",
 ]
-
-CANONICAL = ("workflow_id", "phase", "measured_at", "duration_minutes", "loops", "rework_minutes")
-
-
-def canonical_mapping(source: SourceFile, phase_only: str | None = None) -> TimingMapping | None:
-    """The data contract's own columns need no mapping (a one-phase file may omit the phase)."""
-    required = ("workflow_id", "measured_at", "duration_minutes") + (() if phase_only else ("phase",))
-    if not all(find_column(source, c) for c in required):
-        return None
-    return TimingMapping(
-        workflow_column="workflow_id",
-        phase_column="phase" if find_column(source, "phase") else None,
-        phase_only=phase_only,
-        ai_assisted_column="ai_assisted" if find_column(source, "ai_assisted") else None,
-        segment_column="segment" if find_column(source, "segment") else None,
-        measured_at_column="measured_at",
-        duration_column="duration_minutes",
-        unit="minutes",
-        loops_column="loops" if find_column(source, "loops") else None,
-        rework_column="rework_minutes" if find_column(source, "rework_minutes") else None,
-    )
-
 
 # -- the import -----------------------------------------------------------------------------------
 
@@ -192,19 +173,20 @@ def open_timing_import(
 ) -> Iterator[TimingImport]:
     """Read and check an export; yield the import for preview and commit; drop staging after.
 
-    The mapping is given, or a ``preset`` (a name, or ``auto`` to recognise the file) is applied
-    with the user's ``answers`` (workflow, go-live...), or the file is in the canonical format.
+    The mapping is given, or a ``preset`` (a name, or ``auto``: recognised as the upload page does)
+    is applied with the user's ``answers`` (workflow, go-live...), or the file is in the canonical
+    format (see ``recognise.mapping_for``).
     ``options`` (``time_kind``, ``phase_only``...) apply to whichever mapping that is.
     Saved presets are those ``actor`` can see (without one: only the company's).
     ``preview`` adds a sample of minutes per loop for the before/after chart."""
     with open_source(path, name, max_bytes=store.max_upload_bytes) as source:
         refuse_workflows_sheet(source)
         notes = []
-        if preset:
-            mapping, why = resolve_preset(store, preset, source.header, loop, answers or {}, actor)
-            notes.append(why[:1].upper() + why[1:] + ".")
         given = {k: v for k, v in (options or {}).items() if v is not None}
-        mapping = with_options(mapping or _require_canonical(source, given.get("phase_only")), given)
+        if mapping is None:
+            mapping, why = mapping_for(store, source, actor, preset, loop, answers or {}, given)
+            notes += [why[:1].upper() + why[1:] + "."] if why else []
+        mapping = with_options(mapping, given)
         columns = mapped_columns(source, mapping)
         check_roles(columns)
         cursor = store.new_cursor()
@@ -239,17 +221,6 @@ def _unreadable(error: duckdb.Error) -> IngestError:
     )
 
 
-def _require_canonical(source: SourceFile, phase_only: object = None) -> TimingMapping:
-    mapping = canonical_mapping(source, None if phase_only is None else str(phase_only))
-    if mapping is None:
-        raise MappingError(
-            f"{source.name} is not in the canonical timings format ({', '.join(CANONICAL)})",
-            "map its columns (--workflow/--workflow-column, --duration-column or --start-column/"
-            "--end-column, --phase-column or --go-live) or pick a preset",
-        )
-    return mapping
-
-
 def _check(store: Store, staged: Staged, plan: Plan, preview: bool) -> TimingImport:
     mapping = plan.mapping
     if (
@@ -279,13 +250,14 @@ def _check(store: Store, staged: Staged, plan: Plan, preview: bool) -> TimingImp
         phase = fixed_phase(mapping) or phase
         checks.append(Check("workflow_id IS NULL", plan.columns.get("workflow", ""), "unknown workflow"))
         # Only the typed fields and the verdict are stored; the raw texts live in the query.
-        cursor.execute(
+        statement = (
             f"CREATE TEMP TABLE {checked} AS SELECT rid, workflow_id, department, final_phase,"
             " measured_at, duration_minutes, TRY_CAST(loops AS BIGINT) AS loops, rework_minutes,"
             " ai_assisted, segment, reject_column, reject_reason"
             f" FROM (SELECT *, {phase} AS final_phase, {reject_columns(checks)} FROM ("
             f"{workflow_join(f'SELECT {projection} FROM ({cleaned_rows(plan, staged.table)})')}))"
         )
+        cursor.execute(statement, bound(statement, mapping_params(mapping)))
         # A view, not a copy: the commit reads the accepted rows straight from the checked table.
         cursor.execute(
             f"CREATE TEMP VIEW {accepted} AS SELECT workflow_id, department, final_phase AS phase,"

@@ -731,3 +731,28 @@ def test_json_record_lines_count_only_record_braces(tmp_path):
     lines = tmp_path / "lines.json"
     lines.write_text('{"n": 1, "labels": [{"name": "bug"}]}\n{"n": 2}\n')
     assert object_start_lines(lines) == [1, 2]
+
+
+def test_cli_preset_auto_recognises_as_the_upload_page_does(capsys, demo_path, tmp_path):
+    # The canonical columns, which the page pre-fills: --preset auto imports them too.
+    canonical = tmp_path / "canonical.csv"
+    canonical.write_text(
+        "workflow_id,phase,measured_at,duration_minutes\n"
+        f"{SUPPORT},before,2024-01-02T09:00:00Z,12\n{SUPPORT},after,2024-04-02T09:00:00Z,7\n"
+    )
+    code, payload, err = run_cli(
+        capsys, "timings", "import", str(canonical), "--preset", "auto", "--db", str(demo_path), "--json"
+    )
+    assert code == 0, err
+    assert payload["accepted"] == 2
+    assert payload["notes"][0] == "The file uses the canonical timings columns."
+    # No preset and no canonical columns: the guesses the page would pre-fill are named, not used.
+    odd = tmp_path / "odd.csv"
+    odd.write_text("ticket,created_at,solved_at\nT1,2024-01-02T09:00:00Z,2024-01-02T10:00:00Z\n")
+    code, _, err = run_cli(
+        capsys, "timings", "import", str(odd), "--preset", "auto", "--workflow", SUPPORT,
+        "--go-live", GO_LIVE, "--db", str(demo_path),
+    )  # fmt: skip
+    assert code != 0
+    assert "no preset recognises these columns" in err
+    assert "--start-column 'created_at' --end-column 'solved_at'" in err

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from aiops.ingest.reader import Staged
-from aiops.sql import quote_ident, sql_literal
+from aiops.sql import bound, quote_ident
 
 
 @dataclass(frozen=True)
@@ -30,21 +30,24 @@ class Check:
 def reject_columns(checks: list[Check]) -> str:
     """SQL for ``reject_check, reject_column, reject_reason``: NULL when every check passes.
     The checks are evaluated once (the number of the first that fails); the column and reason
-    are looked up from it."""
+    are looked up from it, bound: pass ``reject_values(checks)`` with the statement."""
     if not checks:
         return "NULL::INTEGER AS reject_check, NULL::VARCHAR AS reject_column, NULL::VARCHAR AS reject_reason"
     first = " ".join(f"WHEN {c.failed} THEN {number}" for number, c in enumerate(checks, start=1))
-    columns = ", ".join(sql_literal(c.column) for c in checks)
-    reasons = ", ".join(sql_literal(c.reason) for c in checks)
-    reason = f"[{reasons}][reject_check]"
+    reason = "($reject_reasons::VARCHAR[])[reject_check]"
     if any(c.show for c in checks):
         quote = "''''"  # SQL for a single quote
         shows = ", ".join(f"': ' || {quote} || {c.show} || {quote}" if c.show else "NULL" for c in checks)
         reason = f"{reason} || coalesce([{shows}][reject_check], '')"
     return (
-        f"CASE {first} END AS reject_check, [{columns}][reject_check] AS reject_column, "
+        f"CASE {first} END AS reject_check, ($reject_columns::VARCHAR[])[reject_check] AS reject_column, "
         f"{reason} AS reject_reason"
     )
+
+
+def reject_values(checks: list[Check]) -> dict[str, object]:
+    """The values ``reject_columns`` names (columns are the file's own headers: user text, bound)."""
+    return {"reject_columns": [c.column for c in checks], "reject_reasons": [c.reason for c in checks]}
 
 
 def all_rejects(
@@ -70,19 +73,19 @@ def all_rejects(
         extra, join = "", ""
         if details:
             whens = " ".join(
-                f"WHEN {sql_literal(c)} THEN CAST(s.{quote_ident(c)} AS VARCHAR)" for c in value_columns
+                f"WHEN ($value_columns::VARCHAR[])[{k}] THEN CAST(s.{quote_ident(c)} AS VARCHAR)"
+                for k, c in enumerate(value_columns, start=1)
             )
             value = f"CASE c.reject_column {whens} END" if whens else "NULL::VARCHAR"
             row_id = f"CAST(s.{quote_ident(id_column)} AS VARCHAR)" if id_column else "NULL::VARCHAR"
             extra = f", {value} AS value, {row_id} AS id"
             join = f" JOIN {staged.table} s ON s.rowid = c.rid"
-        frames.append(
-            staged.cursor.execute(
-                f"SELECT l.line, c.reject_column AS column, c.reject_reason AS reason{extra} "
-                f"FROM {checked} c JOIN {lines} l ON l.rowid = c.rid{join} "
-                f"WHERE c.reject_reason IS NOT NULL"
-            ).df()
+        query = (
+            f"SELECT l.line, c.reject_column AS column, c.reject_reason AS reason{extra} "
+            f"FROM {checked} c JOIN {lines} l ON l.rowid = c.rid{join} "
+            f"WHERE c.reject_reason IS NOT NULL"
         )
+        frames.append(staged.cursor.execute(query, bound(query, {"value_columns": list(value_columns)})).df())
     rejects = (
         pd.concat([f for f in frames if len(f)], ignore_index=True)
         if any(len(f) for f in frames)

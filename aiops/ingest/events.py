@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from aiops.ingest.checks import Check, reject_columns
+from aiops.ingest.checks import Check, reject_columns, reject_values
 from aiops.ingest.measurement import fixed_phase
 from aiops.ingest.reader import Staged
 from aiops.ingest.timing_sql import Plan, cleaned_rows, go_live_phase, mapping_params, workflow_join
@@ -31,7 +31,7 @@ def check_events(
         f"CREATE TEMP TABLE {events} AS SELECT *, {reject_columns(checks)} FROM ("
         f"{workflow_join(f'SELECT {projection} FROM ({cleaned_rows(plan, staged.table)})')})"
     )
-    cursor.execute(statement, bound(statement, values))
+    cursor.execute(statement, bound(statement, values | reject_values(checks)))
     first_phase = (
         "arg_min(phase, event_at) FILTER (WHERE reject_reason IS NULL)" if m.phase_column else "NULL"
     )
@@ -48,25 +48,22 @@ def check_events(
     phase = fixed_phase(m) or (
         go_live_phase(m.go_live, "started_at", m.timezone) if m.go_live else "phase_of_first"
     )
-    case_checks = reject_columns(
-        [
-            # A loop is measured from all of its events or not at all: never silently shortened.
-            Check(
-                "rejected_events > 0", plan.col("case"), "case incomplete: another of its events was rejected"
-            ),
-            Check("workflows > 1", plan.columns.get("workflow", ""), "case spans several workflows"),
-            Check(
-                f"duration_minutes > {max_minutes}",
-                plan.col("timestamp"),
-                f"case lasts above the policy's plausible maximum ({max_minutes:g} minutes)",
-            ),
-        ]
-    )
+    case_list = [
+        # A loop is measured from all of its events or not at all: never silently shortened.
+        Check("rejected_events > 0", plan.col("case"), "case incomplete: another of its events was rejected"),
+        Check("workflows > 1", plan.columns.get("workflow", ""), "case spans several workflows"),
+        Check(
+            f"duration_minutes > {max_minutes}",
+            plan.col("timestamp"),
+            f"case lasts above the policy's plausible maximum ({max_minutes:g} minutes)",
+        ),
+    ]
+    case_checks = reject_columns(case_list)
     statement = (
         f"CREATE TEMP TABLE {accepted}_checked_cases AS SELECT *, {phase} AS phase, "
         f"{case_checks} FROM {accepted}_cases"
     )
-    cursor.execute(statement, bound(statement, values))
+    cursor.execute(statement, bound(statement, values | reject_values(case_list)))
     cursor.execute(f"""
         CREATE TEMP TABLE {checked} AS
         SELECT e.rid, coalesce(e.reject_column, c.reject_column) AS reject_column,

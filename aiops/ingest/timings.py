@@ -19,7 +19,7 @@ import duckdb
 from aiops import governance
 from aiops.auth import Actor
 from aiops.errors import Conflict, IngestError, NotFound
-from aiops.ingest.checks import Check, reject_columns
+from aiops.ingest.checks import Check, reject_columns, reject_values
 from aiops.ingest.events import check_events
 from aiops.ingest.guards import check_roles, check_workflow_column, refuse_workflows_sheet
 from aiops.ingest.mapping import TimingMapping, with_options
@@ -257,7 +257,7 @@ def _check(store: Store, staged: Staged, plan: Plan, preview: bool) -> TimingImp
             f" FROM (SELECT *, {phase} AS final_phase, {reject_columns(checks)} FROM ("
             f"{workflow_join(f'SELECT {projection} FROM ({cleaned_rows(plan, staged.table)})')}))"
         )
-        cursor.execute(statement, bound(statement, mapping_params(mapping)))
+        cursor.execute(statement, bound(statement, mapping_params(mapping) | reject_values(checks)))
         # A view, not a copy: the commit reads the accepted rows straight from the checked table.
         cursor.execute(
             f"CREATE TEMP VIEW {accepted} AS SELECT workflow_id, department, final_phase AS phase,"

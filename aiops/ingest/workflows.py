@@ -17,7 +17,7 @@ import pandas as pd
 
 from aiops.auth import Actor
 from aiops.errors import MappingError
-from aiops.ingest.checks import Check, all_rejects, reject_columns
+from aiops.ingest.checks import Check, all_rejects, reject_columns, reject_values
 from aiops.ingest.mapping import find_column, header_key, require_column
 from aiops.ingest.reader import drop_staged, source_notes, stage_csv
 from aiops.ingest.sniff import SourceFile, open_source
@@ -123,7 +123,7 @@ def _text(mapping: dict[str, str], name: str) -> str:
     return f"trim(coalesce({quote_ident(column)}, ''))" if column else "''"
 
 
-def _parsed_sql(table: str, mapping: dict[str, str]) -> str:
+def _parsed_sql(table: str, mapping: dict[str, str]) -> tuple[str, dict[str, object]]:
     has_id = "workflow_id" in mapping
     texts = ",\n       ".join(
         f"{_text(mapping, n)} AS {quote_ident(n)}" for n in FIELDS if n != "workflow_id"
@@ -173,7 +173,9 @@ def _parsed_sql(table: str, mapping: dict[str, str]) -> str:
             if n != "workflow_id" and n in mapping
         ),
     ]
-    return f"""
+    kept = [c for c in checks if c]
+    return (
+        f"""
         WITH base AS (SELECT rowid AS rid, {base_id} AS base_id,
                              {texts}
                       FROM {table}),
@@ -184,8 +186,10 @@ def _parsed_sql(table: str, mapping: dict[str, str]) -> str:
                            SELECT lower(workflow_id) FROM identified
                            UNION ALL SELECT lower(workflow_id) FROM {KNOWN_IDS}) AS comparison_known
                        FROM identified)
-        SELECT *, {reject_columns([c for c in checks if c])}
-        FROM referenced"""
+        SELECT *, {reject_columns(kept)}
+        FROM referenced""",
+        reject_values(kept),
+    )
 
 
 KNOWN_IDS = "known_workflow_ids"  # a registered frame: the ids already in the inventory
@@ -231,7 +235,8 @@ def read_workflows(
         cursor.register(KNOWN_IDS, known)
         try:
             checked = f"{staged.table}_checked"
-            cursor.execute(f"CREATE TEMP TABLE {checked} AS {_parsed_sql(staged.table, mapping)}")
+            parsed, values = _parsed_sql(staged.table, mapping)
+            cursor.execute(f"CREATE TEMP TABLE {checked} AS {parsed}", values)
             rows = cursor.execute(
                 f"SELECT {', '.join(quote_ident(n) for n in FIELDS)} FROM {checked} "
                 f"WHERE reject_reason IS NULL ORDER BY rid"

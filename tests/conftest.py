@@ -19,6 +19,7 @@ from aiops.cli import main
 from aiops.demo import build_demo
 from aiops.store import Store
 from aiops.store.transfer import copy_rows
+from aiops.workflow import Workflow
 from tests import pg_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 ADMIN = Actor(name="admin@test", role="admin")
+
+
+def answered_workflow(**fields: Any) -> Workflow:
+    """A fully answered, owned, measurable, low-risk workflow with one checkpoint; ``fields`` override."""
+    defaults: dict[str, Any] = dict(
+        workflow_id="wf-1",
+        name="Example workflow",
+        department="Operations",
+        data_touched=["internal_docs"],
+        changes=["drafts"],
+        customer_impact="internal",
+        owner="Ann Owner",
+        reviewer="Rex Reviewer",
+        review_requirement="spot_check",
+        success_metric="Minutes per item",
+        trigger="A new item arrives",
+        acceptable_output="Correct and complete",
+        failure_plan="Switch off, back to the manual process",
+        failure_detection="Weekly audit of a sample",
+        checkpoints=["Owner reads each output"],
+    )
+    return Workflow(**{**defaults, **fields})
+
 
 # A roles file for sign-in tests: the CTO is admin, Dana leads Support, everyone else views.
 ROLES = """

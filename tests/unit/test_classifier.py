@@ -17,6 +17,7 @@ from aiops.inventory import remove_checkpoint, save_workflow, sign_off
 from aiops.policy import RISK_ORDER, load_policy
 from aiops.workflow import CHANGES, CUSTOMER_IMPACT, DATA_TOUCHED, REVIEW_REQUIREMENTS, Workflow
 from aiops.workflow_reads import get_workflow
+from tests.conftest import answered_workflow
 
 POLICY = load_policy()
 NOW = datetime(2026, 6, 1, 12, 0)
@@ -48,26 +49,7 @@ STRONG_KEYWORDS = (
 FREE_TEXT_FIELDS = ("name", "manual_process", "expected_output")
 
 
-def wf(**fields) -> Workflow:
-    """A fully answered, owned, measurable, low-risk workflow with one checkpoint."""
-    defaults = dict(
-        workflow_id="wf-1",
-        name="Example workflow",
-        department="Operations",
-        data_touched=["internal_docs"],
-        changes=["drafts"],
-        customer_impact="internal",
-        owner="Ann Owner",
-        reviewer="Rex Reviewer",
-        review_requirement="spot_check",
-        success_metric="Minutes per item",
-        trigger="A new item arrives",
-        acceptable_output="Correct and complete",
-        failure_plan="Switch off, back to the manual process",
-        failure_detection="Weekly audit of a sample",
-        checkpoints=["Owner reads each output"],
-    )
-    return Workflow(**{**defaults, **fields})
+wf = answered_workflow  # a fully answered, owned, measurable, low-risk workflow
 
 
 def classify(workflow: Workflow, evidence: Evidence | None = None, policy=POLICY):

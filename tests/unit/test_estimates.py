@@ -17,6 +17,7 @@ from aiops.estimates import BLOCKING_WARNINGS, DESIGN_HELP, DESIGNS, WARNING_HEL
 from aiops.policy import load_policy
 from aiops.workflow import Workflow
 from bench.estimates import estimate_rows, interval
+from tests.conftest import answered_workflow
 
 MONDAY = datetime(2025, 1, 6)
 RULES = load_policy().evidence
@@ -253,19 +254,6 @@ def test_mix_shift_reweights_the_after_phase_to_the_baseline_mix():
 
 # -- evidence gate -------------------------------------------------------------------------------------
 
-ANSWERED = dict(
-    owner="o",
-    reviewer="r",
-    review_requirement="spot_check",
-    success_metric="m",
-    trigger="t",
-    acceptable_output="a",
-    failure_plan="f",
-    failure_detection="d",
-    data_touched=["internal_docs"],
-    changes=["drafts"],
-)
-
 
 @pytest.mark.parametrize(
     ("design", "warnings", "status"),
@@ -278,7 +266,9 @@ ANSWERED = dict(
     ],
 )
 def test_evidence_gate(design, warnings, status):
-    workflow = Workflow(workflow_id="w", name="Summaries", department="Ops", **ANSWERED)
+    workflow = answered_workflow(
+        workflow_id="w", name="Summaries", department="Ops", checkpoints=[], customer_impact=""
+    )
     evidence = Evidence(label="saving", n_before=40, n_after=40, design=design, warnings=warnings)
     result = classify_workflow(workflow, load_policy(), evidence)
     assert result.status == status

@@ -16,7 +16,7 @@ from aiops.governance import active_policy_version, apply_policy, stored_classif
 from aiops.inventory import save_workflow
 from aiops.policy import default_policy_text, load_policy, parse_policy
 from aiops.workflow import CHANGES, CUSTOMER_IMPACT, DATA_TOUCHED, Workflow
-from tests.conftest import DATA
+from tests.conftest import DATA, answered_workflow
 
 POLICIES = DATA / "policies"
 ROLLOUT_KEYS = {
@@ -43,23 +43,9 @@ def default_policy_with(version: str, *, high_changes: tuple[str, ...] = ()) -> 
 def notes_workflow(**fields) -> Workflow:
     """A low-risk workflow: internal notes drafted for the team, fully answered."""
     defaults = dict(
-        workflow_id="ops-team-notes",
-        name="Team notes digest",
-        department="Operations",
-        data_touched=["internal_docs"],
-        changes=["drafts"],
-        customer_impact="internal",
-        owner="Ann Owner",
-        reviewer="Rex Reviewer",
-        review_requirement="spot_check",
-        success_metric="Minutes per digest",
-        trigger="Friday afternoon",
-        acceptable_output="Accurate digest",
-        failure_plan="Switch off",
-        failure_detection="Readers reply",
-        checkpoints=["Owner reads each digest"],
+        workflow_id="ops-team-notes", name="Team notes digest", success_metric="Minutes per digest"
     )
-    return Workflow(**{**defaults, **fields})
+    return answered_workflow(**{**defaults, **fields})
 
 
 def audit(store, action: str, entity_id: str | None = None) -> list[dict]:
@@ -84,16 +70,8 @@ def test_default_policy_loads_and_validates():
 
 def test_default_policy_keeps_the_data_contract_risk_signals():
     risk = load_policy().risk
-    assert set(risk.high.changes) >= {
-        "customer_records",
-        "permissions",
-        "billing",
-        "production",
-        "security_settings",
-        "public_content",
-        "regulated_content",
-        "decisions_about_people",
-    }
+    contract = "customer_records permissions billing production security_settings public_content"
+    assert set(risk.high.changes) >= {*contract.split(), "regulated_content", "decisions_about_people"}
     assert set(risk.high.data_touched) >= {"credentials", "health_data"}
     assert "customer_facing" in risk.medium.customer_impact
     assert set(risk.medium.data_touched) >= {"customer_data", "personal_data", "financial_data"}

@@ -36,8 +36,10 @@ from aiops.report.summary import summarize
 from aiops.store import Store
 from aiops.workflow import Workflow
 
-# renders board packs (PDF, HTML, charts): seconds each
-pytestmark = [pytest.mark.slow, pytest.mark.both_stores]
+pytestmark = pytest.mark.slow  # renders board packs (PDF, HTML, charts): seconds each
+# The pack read from PostgreSQL: a comparison of two quarters and an empty database (the rendering
+# after the read is the same code on both stores).
+both_stores = pytest.mark.both_stores
 
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("x")'
@@ -214,6 +216,7 @@ def test_stop_conditions_list_names_each_owner_or_its_absence(hostile_pack, host
 # -- periods ------------------------------------------------------------------------------------------
 
 
+@both_stores
 def test_a_quarter_is_compared_with_the_previous_quarter(demo):
     assert previous_period(Period.quarter(2026, 4)) == Q3
     assert previous_period(Period.quarter(2026, 1)) == Period.quarter(2025, 4)
@@ -250,6 +253,7 @@ def test_a_date_range_uses_the_period_of_the_same_length_before():
     assert period_name(period) == "2026-08-01 to 2026-08-31"
 
 
+@both_stores
 def test_an_empty_database_gives_a_pack_that_says_so(store):
     pack = build_board_pack(store, Q3)
     assert pack.workflows == () and not pack.company.has_estimate and pack.charts == {}

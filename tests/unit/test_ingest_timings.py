@@ -428,7 +428,6 @@ def test_accepted_plus_rejected_equals_the_records_of_every_sample_file(demo, ad
 # -- canonical format, phases, defaults ---------------------------------------------------------------
 
 
-@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_canonical_file_needs_no_mapping(demo, admin):
     report = import_timings(demo, admin, TIMINGS / "canonical_without_loops_and_rework.csv")
     assert (report.rows, report.accepted, report.rejected) == (2, 2, 0)
@@ -750,7 +749,6 @@ def test_same_file_for_another_workflow_is_accepted(demo, admin):
     ]
 
 
-@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_file_can_be_uploaded_again_after_its_batch_is_undone(demo, admin):
     first = import_timings(demo, admin, TICKETS, _tickets())
     undo_batch(demo, admin, first.batch_id)
@@ -828,7 +826,6 @@ def test_upload_then_undo_restores_the_exact_prior_state(demo, admin):
     assert _state(demo) == prior
 
 
-@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_upload_and_undo_are_audited(demo, admin):
     report = import_timings(demo, admin, TICKETS, _tickets())
     undo_batch(demo, admin, report.batch_id)
@@ -869,7 +866,6 @@ def test_cli_undo_removes_the_batch_and_a_second_undo_exits_1(capsys, demo_path)
     assert listed["undone_at"] is not None
 
 
-@pytest.mark.both_stores  # the write path on DuckDB and PostgreSQL
 def test_undoing_a_batch_twice_raises_conflict(demo, admin):
     report = import_timings(demo, admin, TICKETS, _tickets())
     undo_batch(demo, admin, report.batch_id)

@@ -45,28 +45,39 @@ def with_current(base: tuple[str, ...] | list[str], key: str) -> list[str]:
     return list(dict.fromkeys([*base, *held]))
 
 
+# The Workflow fields this form shows, and the widget that holds each; every other field is kept as
+# stored when the form edits a workflow (``carry_unshown``).
+FORM_KEYS = {
+    "name": "reg_name",
+    "department": "reg_department",
+    "workflow_id": "reg_id",
+    "manual_process": "reg_manual",
+    "expected_output": "reg_output",
+    "data_touched": "reg_data",
+    "changes": "reg_changes",
+    "customer_impact": "reg_impact",
+    "owner": "reg_owner",
+    "reviewer": "reg_reviewer",
+    "review_requirement": "reg_review",
+    "success_metric": "reg_success",
+    "trigger": "reg_trigger",
+    "acceptable_output": "reg_acceptable",
+    "failure_plan": "reg_failure_plan",
+    "failure_detection": "reg_detection",
+    "checkpoints": "reg_checkpoints",
+    "ai_monthly_cost": "reg_ai_cost",
+}
+
+
 def fill_from(stored: Workflow) -> None:
     """Put a stored workflow's values into the form, to edit it rather than retype it."""
-    st.session_state.update(
-        reg_name=stored.name,
-        reg_department=stored.department,
-        reg_id=stored.workflow_id,
-        reg_manual=stored.manual_process,
-        reg_output=stored.expected_output,
-        reg_data=list(stored.data_touched),
-        reg_changes=list(stored.changes),
-        reg_impact=stored.customer_impact,
-        reg_owner=stored.owner,
-        reg_reviewer=stored.reviewer,
-        reg_review=stored.review_requirement,
-        reg_success=stored.success_metric,
-        reg_trigger=stored.trigger,
-        reg_acceptable=stored.acceptable_output,
-        reg_failure_plan=stored.failure_plan,
-        reg_detection=stored.failure_detection,
-        reg_checkpoints="\n".join(stored.checkpoints),
-        reg_ai_cost=stored.ai_monthly_cost,
-    )
+
+    def as_widget(field: str, value: object) -> object:
+        if field == "checkpoints":
+            return "\n".join(stored.checkpoints)  # one per line, as the text area takes them
+        return list(value) if isinstance(value, list) else value
+
+    st.session_state.update({key: as_widget(f, getattr(stored, f)) for f, key in FORM_KEYS.items()})
 
 
 with single:
@@ -158,7 +169,7 @@ with single:
         )
 
     workflow: Workflow | None
-    shown = {
+    shown = {  # one value per FORM_KEYS field
         "workflow_id": workflow_id or "pending",
         "name": name,
         "department": department,
@@ -180,7 +191,7 @@ with single:
     }
     try:
         # An edit keeps every field this form does not show (sign-off, comparison workflow) as stored.
-        workflow = carry_unshown(Workflow(**shown), stored, shown)
+        workflow = carry_unshown(Workflow(**shown), stored, FORM_KEYS)
         problem = None
     except ValidationError as e:
         workflow, problem = (

@@ -2,8 +2,9 @@
 
 The demo (Northwind Labs) is built in a temporary folder, then `write_board_pack` is timed for one
 quarter, PDF and HTML, best of N. Each time is printed twice: the CPU time of this process (all
-its threads) and the wall time. The target is checked on CPU time: on a shared machine (2 cores,
-several people) the wall time mostly measures the neighbours; on an idle one the two agree.
+its threads, and its child processes) and the wall time. The target is checked on CPU time: on a
+shared machine (2 cores, several people) the wall time mostly measures the neighbours; on an idle
+one the two agree.
 
 Baselines, measured in the same run, so the ratios hold on any machine:
 - `summarize()` for the same period: the figures alone (what rendering costs on top of computing);
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import re
 import subprocess
 import sys
@@ -34,6 +36,7 @@ from typing import Any
 from aiops.demo import build_demo
 from aiops.period import Period
 from aiops.report.board import build_board_pack, render_html, render_pdf, write_board_pack
+from aiops.report.bounded import render_pdf_bounded
 from aiops.report.summary import summarize
 from aiops.store import Store
 
@@ -51,10 +54,16 @@ class Took:
         return f"{self.cpu:6.2f} s CPU {self.wall:6.2f} s wall"
 
 
+def cpu_time() -> float:
+    """This process's CPU time, all threads, plus that of its finished child processes."""
+    times = os.times()
+    return time.process_time() + times.children_user + times.children_system
+
+
 def timed(action: Callable[[], Any]) -> Took:
-    cpu, wall = time.process_time(), time.perf_counter()
+    cpu, wall = cpu_time(), time.perf_counter()
     action()
-    return Took(time.process_time() - cpu, time.perf_counter() - wall)
+    return Took(cpu_time() - cpu, time.perf_counter() - wall)
 
 
 def best_of(runs: int, action: Callable[[], Any]) -> Took:
@@ -119,6 +128,8 @@ def main() -> int:
         pairs = [(timed(lambda: render_pdf(pack)), timed(lambda: render_pdf(long_pack))) for _ in range(runs)]
         render = Took(min(p[0].cpu for p in pairs), min(p[0].wall for p in pairs))
         render_long = Took(min(p[1].cpu for p in pairs), min(p[1].wall for p in pairs))
+        # The dashboard's download: the same print in a child process it can kill (issue 14).
+        bounded = best_of(runs, lambda: render_pdf_bounded(pack, lambda: True))
         command = [sys.executable, "-m", "aiops.cli", "report", "board", "--out", str(pdf)]
         command += ["--db", str(db), "--period", args.period]
         cli = timed(lambda: subprocess.run(command, check=True, capture_output=True))
@@ -136,8 +147,9 @@ def main() -> int:
     row("baseline  WeasyPrint, the pack without Appendix A", no_appendix, one_page)
     row("render_pdf(pack) (the whole pack, WeasyPrint)", render, no_appendix)
     row("render_pdf, one name 2,000 characters long", render_long, render)
+    row("render_pdf_bounded (the dashboard: a child process)", bounded, render)
     row(f"PDF   first in the process{' (NOT cold)' if loaded else ''} [information]", cold)
-    row("aiops report board --out x.pdf, fresh process (wall) [information]", cli)
+    row("aiops report board --out x.pdf, fresh process [information]", cli)
     print(f"   files: {sizes}")
 
     checks = {"PDF": warm_pdf.cpu, "HTML": warm_html.cpu}

@@ -70,6 +70,14 @@ def extension_directory() -> Path:
     finally:
         con.close()
     root = Path(tempfile.gettempdir()) / f"saved-loops-duckdb-extensions-{os.getuid()}"
+    root.mkdir(mode=0o700, exist_ok=True)
+    owner = root.lstat()
+    if root.is_symlink() or owner.st_uid != os.getuid() or owner.st_mode & 0o022:
+        # In a shared temporary folder: code is loaded from here, so it must be this user's alone.
+        raise StoreError(
+            f"{root} is not this user's own folder (another owner, a link, or writable by others)",
+            "remove it; Saved Loops creates it again, readable only by this user",
+        )
     target = root / version / platform / "postgres_scanner.duckdb_extension"
     if not target.is_file() or target.stat().st_size != source.stat().st_size:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ import pytest
 from aiops.auth import Actor
 from aiops.demo import build_demo
 from aiops.errors import Conflict, StoreError
-from aiops.store import Store, latest_schema_version
+from aiops.store import Store, latest_schema_version, postgres
 from aiops.store.postgres import ddl, redact
 from aiops.store.store import migrations
 from tests import pg_cluster
@@ -224,3 +224,15 @@ def test_server_failures_reach_the_user_in_plain_words_with_a_hint(pg_database, 
         Store(missing)
     assert "does not exist on the server" in caught.value.message and "createdb" in caught.value.hint
     assert '"no_such_database"' not in caught.value.message  # the driver's sentence is not shown
+
+
+def test_the_extension_is_never_loaded_from_a_folder_others_can_write(tmp_path, monkeypatch):
+    monkeypatch.setattr(postgres.tempfile, "gettempdir", lambda: str(tmp_path))
+    shared = tmp_path / f"saved-loops-duckdb-extensions-{os.getuid()}"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(StoreError, match="not this user's own folder"):
+        postgres.extension_directory()
+    shared.rmdir()
+    found = postgres.extension_directory()  # created again, this user's only
+    assert (found.stat().st_mode & 0o777) == 0o700 and any(found.rglob("postgres_scanner.duckdb_extension"))

@@ -17,14 +17,20 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-$(DB): | $(VENV)/.installed
-	$(BIN)/aiops demo --db $(DB)
+# DB may be a PostgreSQL URL (make run DB=postgresql://...): used as it is, no demo is built into it;
+# a DuckDB file that is missing gets the demo.
+DB_FILE := $(if $(findstring ://,$(DB)),,$(DB))
+
+ifneq ($(DB_FILE),)
+$(DB_FILE): | $(VENV)/.installed
+	$(BIN)/aiops demo --db $(DB_FILE)
+endif
 
 demo: $(VENV)/.installed
 	$(BIN)/aiops demo --db $(DB)
 
-run: $(VENV)/.installed $(DB)
-	AIOPS_DB=$(DB) $(BIN)/streamlit run dashboard.py --server.port $(PORT)
+run: $(VENV)/.installed $(DB_FILE)
+	AIOPS_DB="$(DB)" $(BIN)/streamlit run dashboard.py --server.port $(PORT)
 
 # Test files are spread over the cores (a file stays on one worker, so module fixtures are built once).
 XDIST := -n auto --maxprocesses 4 --dist loadfile

@@ -40,6 +40,7 @@ _STORED = (
 )
 _DELETE_STORED = "DELETE FROM classifications WHERE $scope IS NULL OR workflow_id IN (SELECT unnest($scope))"
 _DETAIL = "SELECT detail FROM classifications WHERE workflow_id = $workflow_id"
+_DEPENDANTS = "SELECT workflow_id FROM workflows WHERE comparison_workflow_id IN (SELECT unnest($ids))"
 _ACTIVE_POLICY = "SELECT version, sha256 FROM policy_versions ORDER BY applied_at DESC, version DESC LIMIT 1"
 _POLICY_SHA = "SELECT sha256 FROM policy_versions WHERE version = $version"
 _POLICY_HISTORY = (
@@ -81,13 +82,14 @@ def classify_stored(
 
 
 def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classification]:
-    """Refresh stored classifications (all when ``workflow_ids`` is None); audit each change."""
+    """Refresh stored classifications (all when ``workflow_ids`` is None, else those workflows and
+    the ones that use them as their comparison); audit each change."""
+    if workflow_ids is not None:
+        dependants = [r[0] for r in tx.query(_DEPENDANTS, {"ids": workflow_ids})]
+        workflow_ids = list(dict.fromkeys([*workflow_ids, *dependants]))
     fresh = classify_stored(tx, tx.policy, tx.now, workflow_ids)
     scope = [c.workflow_id for c in fresh] if workflow_ids is not None else None
-    old = {
-        row[0]: row[1:]
-        for row in tx.query(_STORED, {"scope": scope})
-    }
+    old = {row[0]: row[1:] for row in tx.query(_STORED, {"scope": scope})}
     tx.audit_many(
         "classification.changed",
         "workflow",
@@ -178,4 +180,3 @@ def apply_policy(store: Store, actor: Actor, policy: Policy) -> bool:
 
 def policy_history(db: Reader) -> pd.DataFrame:
     return db.query_df(_POLICY_HISTORY)
-

@@ -32,15 +32,22 @@ def _as_stored(tx: Tx, workflows: list[Workflow]) -> list[Workflow]:
     ids: dict[str, str] = {}
     for (workflow_id,) in tx.query("SELECT workflow_id FROM workflows ORDER BY created_at, workflow_id"):
         ids.setdefault(identity_key(workflow_id), workflow_id)
+    for w in workflows:  # first: a comparison may name a workflow later in the same batch
+        ids.setdefault(identity_key(w.workflow_id), w.workflow_id.strip())
     names: dict[str, str] = {}
     for department in departments(tx):
         names.setdefault(identity_key(department), department)
     out = []
     for w in workflows:
-        workflow_id = ids.setdefault(identity_key(w.workflow_id), w.workflow_id.strip())
-        department = names.setdefault(identity_key(w.department), " ".join(w.department.split()))
-        if (workflow_id, department) != (w.workflow_id, w.department):
-            w = w.model_copy(update={"workflow_id": workflow_id, "department": department})
+        comparison = w.comparison_workflow_id
+        update = {
+            "workflow_id": ids[identity_key(w.workflow_id)],
+            "department": names.setdefault(identity_key(w.department), " ".join(w.department.split())),
+            # stored in its workflow's spelling, so estimates and merges find it
+            "comparison_workflow_id": comparison and ids.get(identity_key(comparison), comparison.strip()),
+        }
+        if update != {k: getattr(w, k) for k in update}:
+            w = w.model_copy(update=update)
         out.append(w)
     return list({w.workflow_id: w for w in out}.values())  # the last row of an id wins
 

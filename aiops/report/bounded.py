@@ -15,6 +15,7 @@ WeasyPrint's import, about a second.
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,8 @@ from pathlib import Path
 
 from aiops.errors import AiopsError
 from aiops.report.board import BoardPack, render_html
+
+logger = logging.getLogger(__name__)
 
 PDF_TIMEOUT_S = 60.0  # a demo pack prints in ~3 s; one that takes 20 times that is stopped
 POLL_S = 0.1
@@ -82,9 +85,7 @@ def _stopped(kind: type[RenderStopped], message: str, child: subprocess.Popen[by
     return kind(message, "download the pack again when you need it", child.pid, child.returncode)
 
 
-def print_pdf_bounded(
-    html: str, still_wanted: Callable[[], bool], timeout: float = PDF_TIMEOUT_S
-) -> bytes:
+def print_pdf_bounded(html: str, still_wanted: Callable[[], bool], timeout: float = PDF_TIMEOUT_S) -> bytes:
     """``html`` printed to PDF by a child process that dies with the request (``run_bounded``)."""
     with tempfile.TemporaryDirectory(prefix="saved-loops-pack-") as folder:
         source, target, log = Path(folder, "pack.html"), Path(folder, "pack.pdf"), Path(folder, "errors")
@@ -92,8 +93,9 @@ def print_pdf_bounded(
         command = [sys.executable, "-m", "aiops.report.printing", str(source), str(target)]
         code = run_bounded(command, still_wanted, timeout, log)
         if code != 0 or not target.exists():
-            last = (log.read_text(errors="replace").strip().splitlines() or ["no message"])[-1]
-            raise AiopsError(f"the board pack could not be printed: {last[:300]}", "see the server log")
+            # The printer's own words (a traceback) go to the server log, not to the reader.
+            logger.error("board pack printer exited %s:\n%s", code, log.read_text(errors="replace"))
+            raise AiopsError("the board pack could not be printed", "see the server log")
         return target.read_bytes()
 
 

@@ -111,8 +111,13 @@ def _workflow_twins(tx: _Tx) -> list[list[_Workflow]]:
     return [group for group in by_key.values() if len(group) > 1]
 
 
+_NAMING = "SELECT workflow_id FROM workflows WHERE comparison_workflow_id = ? ORDER BY workflow_id"
+
+
 def _fold(tx: _Tx, twin: str, keep: str) -> None:
     (row,) = tx.query("SELECT to_json(w)::VARCHAR FROM workflows w WHERE workflow_id = ?", [twin])
+    # Workflows whose comparison named the twin now name the kept one (the kept one itself: none).
+    naming = [r[0] for r in tx.query(_NAMING, [twin])]
     tx.execute(
         "UPDATE workflows SET comparison_workflow_id = CASE WHEN workflow_id = ? THEN NULL ELSE ? END "
         "WHERE comparison_workflow_id = ?",
@@ -134,6 +139,8 @@ def _fold(tx: _Tx, twin: str, keep: str) -> None:
             "source": "migration 005",
             "merged": twin,
             "undone_batches_renamed": renamed,
+            "comparisons_repointed": [w for w in naming if w != keep],
+            "comparison_cleared": keep in naming,
             "removed": json.loads(row[0]),
         },
     )

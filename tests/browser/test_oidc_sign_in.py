@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from playwright.sync_api import expect
 
 from aiops.store import Store
 from tests.browser.conftest import _free_port, _wait_healthy, screenshot, settle
@@ -160,7 +161,8 @@ def test_viewer_lead_and_admin_sign_in_with_their_verified_email(app_server, bro
     context.close()
 
     context, page = sign_in(browser, url, "mallory")
-    assert "Sign-in refused" in page.locator('[data-testid="stMain"]').inner_text()
+    # The refusal is drawn after the page's title: wait for it rather than read the first frame.
+    expect(page.locator('[data-testid="stMain"]')).to_contain_text("Sign-in refused", timeout=60_000)
     assert "Signed in as" not in page.locator("body").inner_text()
     screenshot(page, "oidc_refused")
     context.close()

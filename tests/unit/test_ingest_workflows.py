@@ -192,8 +192,16 @@ def test_comparison_workflow_round_trips_through_import_and_export(store, admin,
 def test_comparison_workflow_may_name_a_workflow_already_in_the_inventory(store, admin, tmp_path):
     import_workflows(store, admin, DATA / "workflows_valid.csv")
     source = tmp_path / "later.csv"
-    source.write_text("workflow_id,name,department,comparison_workflow_id\nnew-1,New,Support,SUP-TRIAGE\n")
+    source.write_text(
+        "workflow_id,name,department,comparison_workflow_id\n"
+        "new-1,New,Support,SUP-TRIAGE\n"
+        "new-2,Newer,Support,NEW-3\n"
+        "new-3,Newest,Support,\n"
+    )
     assert import_workflows(store, admin, source).committed
+    # Stored in the spelling of the workflow it names (the estimates look it up exactly).
+    assert get_workflow(store, "new-1").comparison_workflow_id == "sup-triage"
+    assert get_workflow(store, "new-2").comparison_workflow_id == "new-3"
 
 
 def test_comparison_workflow_naming_itself_or_nothing_is_rejected_with_its_line(store, admin, tmp_path):

@@ -19,6 +19,7 @@ from scipy import stats
 
 from aiops.auth import Actor
 from aiops.cli import main
+from aiops.governance import reclassify
 from aiops.ingest.timings import import_timings
 from aiops.inventory import save_workflows
 from aiops.metrics import Period, rollup, workflow_metrics
@@ -363,7 +364,6 @@ def test_insufficient_workflows_are_counted_but_not_summed(company):
     assert total.samples_before == 40 + 40 + 5 + 35  # samples still count every workflow
 
 
-
 def test_postgres_gives_the_same_metrics_as_duckdb_for_every_data_set(
     pg_database, tmp_path, company, quarters
 ):
@@ -400,6 +400,11 @@ def test_metrics_for_some_workflows_equal_their_rows_in_the_whole_company(demo):
     assert sorted(some.index) == sorted(scope)
     assert some.loc["fin-invoice-coding", "design"] == "comparison"
     pd.testing.assert_frame_equal(some.loc[scope], everything.loc[scope], check_like=True)
+
+
+def test_reclassifying_a_comparison_workflow_refreshes_the_workflows_compared_with_it(demo):
+    fresh = demo.write(ADMIN, lambda tx: reclassify(tx, ["fin-po-matching"]))
+    assert sorted(c.workflow_id for c in fresh) == ["fin-invoice-coding", "fin-po-matching"]
 
 
 def test_cli_report_summary_json_has_period_company_departments_and_workflows(capsys, demo_path):

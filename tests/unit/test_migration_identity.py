@@ -99,6 +99,8 @@ def test_twins_holding_nothing_merge_into_the_twin_with_data_audited(tmp_path):
             ("migration 005", "workflow.merged", "ENG-PR-REVIEW", "eng-pr-review", "name of eng-pr-review"),
             ("migration 005", "workflow.merged", "Triage-Old", "triage-old", "name of triage-old"),
         ]
+        repointed = "SELECT detail->'comparisons_repointed' FROM audit_log WHERE entity_id = 'ENG-PR-REVIEW'"
+        assert store.query(repointed) == [('["triage"]',)]
         # The rule is now structural: a twin written past the write path is refused by the index.
         with pytest.raises(duckdb.ConstraintException):
             store.new_cursor().execute(CREATE_WORKFLOW, [" eng-PR-review", "x", "Support", 9, None])

@@ -161,9 +161,8 @@ def test_kill_9_mid_commit_leaves_no_partial_batch_and_frees_the_lock(pg_databas
     with Store(pg_database) as store:
         assert store.query("SELECT count(*) FROM upload_batches") == [(0,)]
         assert store.query("SELECT count(*) FROM timing_samples") == [(0,)]
-        started = time.monotonic()
-        store.write(ADMIN, lambda tx: tx.audit("after.kill", "thing", "t"))  # the lock was released
-        assert time.monotonic() - started < 10
+        # The lock was released: a held lock would make this write fail as busy after its timeout.
+        store.write(ADMIN, lambda tx: tx.audit("after.kill", "thing", "t"))
         assert store.query("SELECT count(*) FROM audit_log") == [(1,)]
 
 

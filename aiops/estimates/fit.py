@@ -1,9 +1,4 @@
-"""Small regressions on weekly means: OLS with Newey-West (HAC) standard errors.
-
-In numpy: statsmodels' ``OLS(...).fit()`` and ``cov_hac`` (Bartlett weights, small-sample
-correction) give the same numbers (``tests/unit/test_fit.py`` checks it), but importing them costs
-about a second and a half of CPU in every fresh process (`aiops report board`, the CLI).
-"""
+"""Small regressions on weekly means: statsmodels OLS with Newey-West (HAC) standard errors."""
 
 from __future__ import annotations
 
@@ -11,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import stdtr
+from statsmodels.regression.linear_model import OLS
+from statsmodels.stats.sandwich_covariance import cov_hac
 
 YEAR_DAYS = 365.2425
 
@@ -37,23 +34,11 @@ def hac_fit(y: np.ndarray, x: np.ndarray, columns: tuple[int, ...]) -> list[Coef
     """OLS of ``y`` on ``x``; the chosen coefficients with HAC (Newey-West) variances, never below
     the classical OLS variance (with few weeks the HAC estimate is itself noisy and biased low),
     and the residual degrees of freedom."""
-    nobs, k = x.shape
-    pinv_x = np.linalg.pinv(x)
-    params = pinv_x @ y
-    xtx_inv = pinv_x @ pinv_x.T
-    resid = y - x @ params
-    df_resid = float(nobs - np.linalg.matrix_rank(x))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        classical = np.diag(xtx_inv) * (np.float64(resid @ resid) / np.float64(df_resid))
-        scores = x * resid[:, None]
-        lags = newey_west_lags(nobs)
-        meat = scores.T @ scores
-        for lag in range(1, lags + 1):  # Bartlett weights
-            cross = scores[lag:].T @ scores[:-lag]
-            meat += (1 - lag / (lags + 1)) * (cross + cross.T)
-        hac = np.diag(xtx_inv @ meat @ xtx_inv) * (nobs / np.float64(nobs - k))
-    dof = max(df_resid, 1.0)
-    return [Coef(float(params[c]), float(max(hac[c], classical[c])), dof) for c in columns]
+    result = OLS(y, x).fit()
+    hac = np.diag(cov_hac(result, nlags=newey_west_lags(len(y))))
+    classical = np.diag(result.cov_params())
+    dof = max(float(result.df_resid), 1.0)
+    return [Coef(float(result.params[c]), float(max(hac[c], classical[c])), dof) for c in columns]
 
 
 def seasonal_terms(days: np.ndarray) -> np.ndarray:

@@ -684,7 +684,8 @@ def build_parser() -> argparse.ArgumentParser:
         sverbs,
         "copy",
         cmd_store_copy,
-        "copy every row (workflows, timings, batches, audit, presets, policy versions) into an empty"
+        "copy every table (workflows, timings, batches, classifications, checkpoint events, audit, presets,"
+        " policy versions, company settings) into an empty"
         " store, e.g. a DuckDB file into PostgreSQL; row counts verified",
     )
     copy.add_argument("--from", dest="source", required=True, help="the database to copy (file or URL)")

@@ -23,31 +23,10 @@ from pathlib import Path
 
 from aiops.ingest.timings import import_timings
 from bench.ingest import ADMIN, _register, write_canonical
-from bench.pages import ROOT as APP_ROOT
-from bench.pages import build, run_overview
+from bench.pages import build, measure
 from tests import pg_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def measure(location: str | Path, repeats: int = 3) -> dict[str, float]:
-    """The Overview run cold (first run of a process), uncached (Streamlit's data cache cleared;
-    the read model rebuilt) and cached (a rerun the caches answer): the best of ``repeats`` runs
-    each, since one run on a shared machine measures the queue for a core as much as the page."""
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
-    os.environ["AIOPS_DB"] = str(location)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(APP_ROOT / "dashboard.py"), default_timeout=600)
-    cold = run_overview(at)
-    uncached = []
-    for _ in range(repeats):
-        st.cache_data.clear()
-        uncached.append(run_overview(at))
-    cached = [run_overview(at) for _ in range(repeats)]
-    return {"cold": cold, "uncached": min(uncached), "cached": min(cached)}
 
 
 def time_import(location: str, csv: Path) -> tuple[float, int]:

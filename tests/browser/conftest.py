@@ -94,30 +94,26 @@ def server_db(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return db
 
 
-@pytest.fixture(scope="module")
-def server(server_db: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "AIOPS_DB": str(server_db)}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "dashboard.py"),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
+def start_dashboard(db: str | Path, port: int, *options: str, **env: str) -> subprocess.Popen:
+    """`streamlit run dashboard.py` over ``db`` on ``port`` (headless; extra ``options`` and
+    environment ``env``); wait for it with ``_wait_healthy``."""
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+               "--server.port", str(port), "--server.headless", "true",
+               "--browser.gatherUsageStats", "false", *options]  # fmt: skip
+    return subprocess.Popen(
+        command,
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **env, "AIOPS_DB": str(db)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+@pytest.fixture(scope="module")
+def server(server_db: Path) -> Iterator[str]:
+    port = _free_port()
+    process = start_dashboard(server_db, port)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process)

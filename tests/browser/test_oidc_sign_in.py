@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
 from aiops.store import Store
-from tests.browser.conftest import _free_port, _wait_healthy, screenshot, settle
-from tests.conftest import ROLES, ROOT
+from tests.browser.conftest import _free_port, _wait_healthy, screenshot, settle, start_dashboard
+from tests.conftest import ROLES
 
 # sub -> ID-token claims. Dana's provider spells her address in capitals: it is still her.
 USERS = {
@@ -60,18 +58,14 @@ def app_server(idp, demo_template, tmp_path_factory):
         'client_secret = "test-only"\n'
         f'server_metadata_url = "{idp}/.well-known/openid-configuration"\n'
     )
-    env = {
-        **os.environ,
-        "AIOPS_DB": str(db),
-        "AIOPS_ROLES_FILE": str(folder / "roles.toml"),
-        "AUTHLIB_INSECURE_TRANSPORT": "1",  # the mock provider speaks plain http on localhost
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--secrets.files", str(folder / "secrets.toml")],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    process = start_dashboard(
+        db,
+        port,
+        "--secrets.files",
+        str(folder / "secrets.toml"),
+        AIOPS_ROLES_FILE=str(folder / "roles.toml"),
+        AUTHLIB_INSECURE_TRANSPORT="1",  # the mock provider speaks plain http on localhost
+    )
     try:
         _wait_healthy(url, process)
         yield url, db, process, before

@@ -6,7 +6,6 @@ while eight uploads are confirmed at once across both dashboards; nothing is los
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import pytest
 
 from aiops.store import Store
 from tests import pg_cluster
-from tests.browser.conftest import LAUNCH_ARGS, _free_port, _wait_healthy, settle
+from tests.browser.conftest import LAUNCH_ARGS, _free_port, _wait_healthy, settle, start_dashboard
 from tests.conftest import ROOT
 
 WORKFLOW = "eng-pr-review-prep"  # a demo workflow
@@ -48,26 +47,7 @@ def dashboards(shared_db: str) -> Iterator[list[str]]:
     try:
         for _ in range(2):
             port = _free_port()
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "streamlit",
-                    "run",
-                    str(ROOT / "dashboard.py"),
-                    "--server.port",
-                    str(port),
-                    "--server.headless",
-                    "true",
-                    "--browser.gatherUsageStats",
-                    "false",
-                ],
-                cwd=ROOT,
-                env={**os.environ, "AIOPS_DB": shared_db},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
+            process = start_dashboard(shared_db, port)
             processes.append(process)
             urls.append(f"http://127.0.0.1:{port}")
         for url, process in zip(urls, processes, strict=True):

@@ -161,7 +161,28 @@ def stage_csv(
     staged = Staged(cursor, table, source, parsed, rejects_frame)
     if len(rejects_frame):
         _physical_lines_for_rejects(staged)
+    if source.malformed_lines:
+        _add_malformed(staged)
     return staged
+
+
+def _add_malformed(staged: Staged) -> None:
+    """Records the rewrite of a file with mixed line breaks found malformed (not given to DuckDB):
+    rejects, as DuckDB rejects an unclosed quote in an LF file."""
+    lines = staged.source.malformed_lines
+    malformed = pd.DataFrame(
+        {
+            "line": pd.Series(lines, dtype="int64"),
+            "column": "(whole record)",
+            "reason": "malformed quoting",
+            "duckdb_byte": pd.Series([-1] * len(lines), dtype="int64"),
+            "csv_line": pd.Series([None] * len(lines), dtype=object),
+        }
+    )
+    frames = [f for f in (staged.parse_rejects, malformed) if len(f)]
+    staged.parse_rejects = (
+        pd.concat(frames, ignore_index=True).sort_values("line", kind="stable").reset_index(drop=True)
+    )
 
 
 def short_record_lines(source: SourceFile) -> list[int]:

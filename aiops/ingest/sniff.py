@@ -61,6 +61,7 @@ class SourceFile:
     short_records: bool = False  # some records omit trailing fields: read as empty
     cr_only: bool = False  # old-Mac line endings (read as line feeds)
     mixed_breaks: bool = False  # CR, LF and CRLF mixed: records as Python's csv module reads them
+    malformed_lines: list[int] = field(default_factory=list)  # records rejected by the rewrite
 
     @cached_property
     def json_lines(self) -> list[int] | None:
@@ -88,7 +89,7 @@ class _Scan:
     latin1_only: bool
     longest_line: int = 0
     cr_only: bool = False
-    mixed_breaks: bool = False  # a bare CR beside line feeds, or a bare LF beside CRLFs
+    mixed_breaks: bool = False  # a bare CR beside line feeds, or a bare LF beside CRLFs, quoted or not
 
 
 def _scan(path: Path) -> _Scan:
@@ -178,21 +179,93 @@ def _utf8_copy(path: Path, encoding: str, directory: Path, cr_only: bool = False
     return target
 
 
-def _records_rewritten(path: Path, dialect: Dialect, directory: Path) -> tuple[Path, Dialect]:
+class _RawLines:
+    """The lines a csv reader reads, kept as read until ``take``: one record's own text."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self._taken: list[str] = []
+
+    def __iter__(self) -> _RawLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self._taken.append(line)
+        return line
+
+    def take(self) -> str:
+        text = "".join(self._taken)
+        self._taken.clear()
+        return text
+
+
+def _ending(text: str) -> str:
+    return "\r\n" if text.endswith("\r\n") else text[-1:] if text.endswith(("\r", "\n")) else ""
+
+
+def breaks_mixed(path: Path, dialect: Dialect) -> bool:
+    """Whether some record ends with a line break other than CRLF (outside quotes, as Python's csv
+    module splits records), in a file the byte scan saw more than one kind of break in. Records
+    all ended by CRLF, with line feeds only inside quoted cells (Excel), DuckDB reads as they are;
+    any other mix it misreads."""
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    with path.open("r", encoding="utf-8-sig", newline="") as src:
+        lines = _RawLines(src)
+        for _ in csv.reader(lines, delimiter=dialect.delimiter, quotechar=dialect.quote):
+            if _ending(lines.take()) not in ("\r\n", ""):  # the last record may end the file
+                return True
+    return False
+
+
+def _well_quoted(text: str, dialect: Dialect) -> bool:
+    """Whether a record's text reads without a quoting error (a quote never closed, or text
+    after a closing quote), which Python's lenient csv reader would silently absorb."""
+    if dialect.quote not in text:
+        return True
+    strict = csv.reader(
+        io.StringIO(text, newline=""), delimiter=dialect.delimiter, quotechar=dialect.quote, strict=True
+    )
+    try:
+        list(strict)
+    except csv.Error:
+        return False
+    return True
+
+
+def _write_record(dst: io.TextIOBase, row: list[str], text: str, dialect: Dialect) -> int:
+    """Write one record as RFC 4180 with CRLF; a record with malformed quoting becomes blank lines
+    (DuckDB skips them), its line breaks kept. The line feeds written, negated if malformed."""
+    if not _well_quoted(text, dialect):
+        dst.write("\r\n" * max(1, text.count("\n")))
+        return -max(1, text.count("\n"))
+    # CRLF as the terminator makes the writer quote any cell holding a CR or a LF.
+    csv.writer(dst, delimiter=dialect.delimiter, quotechar=dialect.quote, lineterminator="\r\n").writerow(row)
+    return 1 + sum(cell.count("\n") for cell in row)
+
+
+def _records_rewritten(path: Path, dialect: Dialect, directory: Path) -> tuple[Path, Dialect, list[int]]:
     """A copy of a file whose line breaks are mixed, with the records Python's csv module reads
     (and spreadsheet tools show) written as RFC 4180 with CRLF: DuckDB stops at a bare CR in an
     unquoted cell, and reads no record of a CRLF file where one ends with a bare LF. Each record
-    keeps its line (a break inside quotes stays in its cell); only files with mixed breaks pay this."""
-    target = directory / "source.records.csv"
+    keeps its line (a break inside quotes stays in its cell); only files with mixed breaks pay this.
+
+    A record with malformed quoting (read strictly: leniently, an unclosed quote swallows the rest
+    of the file into one cell) is not written; its line is returned, to be counted as a reject,
+    as DuckDB rejects it in an LF file."""
+    target, malformed, line = directory / "source.records.csv", [], 1
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
     with (
         path.open("r", encoding="utf-8-sig", newline="") as src,
         target.open("w", encoding="utf-8", newline="") as dst,
     ):
-        # CRLF as the terminator makes the writer quote any cell holding a CR or a LF.
-        writer = csv.writer(dst, delimiter=dialect.delimiter, quotechar=dialect.quote, lineterminator="\r\n")
-        writer.writerows(csv.reader(src, delimiter=dialect.delimiter, quotechar=dialect.quote))
-    return target, dataclasses.replace(dialect, newline="\r\n")
+        lines = _RawLines(src)
+        for row in csv.reader(lines, delimiter=dialect.delimiter, quotechar=dialect.quote):
+            text = lines.take()
+            written = _write_record(dst, row, text if line > 1 else "", dialect)  # the header as read
+            malformed += [line] if written < 0 else []
+            line += abs(written)
+    return target, dataclasses.replace(dialect, newline="\r\n"), malformed
 
 
 def _is_json(path: Path) -> bool:
@@ -334,8 +407,10 @@ def open_source(
                 decimal_separator=_decimal_separator(sample, delimiter),
                 newline=record_terminator(sample),
             )
-        if scan.mixed_breaks and encoding != "json":
-            readable, dialect = _records_rewritten(readable, dialect, Path(tmp))
+        mixed = scan.mixed_breaks and encoding != "json" and breaks_mixed(readable, dialect)
+        malformed: list[int] = []
+        if mixed:
+            readable, dialect, malformed = _records_rewritten(readable, dialect, Path(tmp))
             sample = _sample_text(readable)
         header = read_header(sample, dialect)
         widths = _field_counts(sample, dialect.delimiter)
@@ -352,5 +427,6 @@ def open_source(
             longest_line=scan.longest_line,
             short_records=any(1 < w < len(header) for w in widths[1:]),  # not a one-cell footer
             cr_only=scan.cr_only,
-            mixed_breaks=scan.mixed_breaks,
+            mixed_breaks=mixed,
+            malformed_lines=malformed,
         )

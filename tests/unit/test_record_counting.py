@@ -8,11 +8,13 @@ import codecs
 import csv
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aiops.auth import Actor
 from aiops.ingest.reader import MAX_LINE_BYTES
+from aiops.ingest.sniff import open_source
 from aiops.ingest.timings import TimingMapping, import_timings
 from aiops.ingest.workflows import read_workflows
 
@@ -82,6 +84,56 @@ def test_a_bare_lf_in_a_crlf_file_loses_no_record(demo, tmp_path):
     body[4] += "\n" + body[4].replace("T4,", "T44,")  # one record ended by LF alone
     path.write_bytes(('id,opened,"closed\n(UTC)"\r\n' + "\r\n".join(body) + "\r\n").encode())
     assert check(demo, path, 8).accepted == 8
+
+
+def test_an_excel_crlf_file_with_line_feeds_in_quoted_cells_is_not_mixed(demo, tmp_path):
+    # Excel: CRLF between records, a bare LF inside a quoted multi-line cell. Only breaks outside
+    # quotes end records, so nothing is mixed: no rewrite through Python, no note.
+    path = tmp_path / "excel-notes.csv"
+    path.write_bytes(b'id,notes\r\n1,"line one\nline two"\r\n2,plain\r\n')
+    with open_source(path) as source:
+        assert (source.mixed_breaks, source.path, source.dialect.newline) == (False, path, "\r\n")
+    path = tmp_path / "excel-timings.csv"
+    body = [row + (',"line one\nline two"' if i % 2 else ",plain") for i, row in enumerate(rows())]
+    path.write_bytes(("id,opened,closed (UTC),notes\r\n" + "\r\n".join(body) + "\r\n").encode())
+    report = check(demo, path, 7)
+    assert report.accepted == 7
+    assert not any("Line breaks are mixed" in n for n in report.notes)
+
+
+UNCLOSED = ["id,opened,closed (UTC)", *rows(4)]
+UNCLOSED_CASES = {  # case: (the record made malformed, how, the line breaks after each line)
+    "unclosed after a CRLF": (1, ("T0,", 'T0,"'), ["\r\n", "\r\n", "\n", "\r\n", "\r\n"]),
+    "unclosed after a bare LF": (2, ("T1,", 'T1,"'), ["\r\n", "\n", "\r\n", "\r\n", "\n"]),
+    "text after a closing quote": (2, ("T1,", '"T1"x,'), ["\r\n", "\r\n", "\n", "\r\n", "\r\n"]),
+}
+
+
+@pytest.mark.parametrize("case", UNCLOSED_CASES)
+def test_malformed_quoting_with_mixed_breaks_is_rejected_as_in_an_lf_file(demo, tmp_path, case):
+    # The rewrite of mixed breaks read leniently: an unclosed quote swallowed records unseen.
+    index, (old, new), ends = UNCLOSED_CASES[case]
+    lines = [*UNCLOSED[:index], UNCLOSED[index].replace(old, new), *UNCLOSED[index + 1 :]]
+    mixed, plain = tmp_path / "mixed.csv", tmp_path / "plain.csv"
+    mixed.write_bytes("".join(line + end for line, end in zip(lines, ends, strict=True)).encode())
+    plain.write_bytes("".join(line + "\n" for line in lines).encode())
+    expected = import_timings(demo, ADMIN, plain, MAPPING, dry_run=True)
+    report = check(demo, mixed, expected.rows)
+    assert (report.accepted, report.rejected) == (expected.accepted, expected.rejected)
+    assert report.rejects.line.tolist() == expected.rejects.line.tolist()
+    line, reason = report.rejects[["line", "reason"]].values.tolist()[0]
+    assert line == index + 1  # the record's own line
+    if case != "unclosed after a CRLF":  # mixed outside quotes: rewritten, the record named malformed
+        assert reason == "malformed quoting"
+
+
+def test_the_reviewed_unclosed_quote_is_one_reject_not_one_accepted_record(demo, tmp_path):
+    path = tmp_path / "unclosed.csv"
+    path.write_bytes(b'a,b\r\n1,"x\r\n2,3\n4,5\r\n6,7\r\n')
+    mapping = TimingMapping(workflow=WF, start_column="a", end_column="b", go_live="2024-03-01")
+    report = import_timings(demo, ADMIN, path, mapping, dry_run=True)
+    assert (report.rows, report.rejected) == (1, 1)
+    assert report.rejects[["line", "reason"]].values.tolist() == [[2, "malformed quoting"]]
 
 
 def test_a_field_over_128_kb_near_the_top_is_read_not_called_empty(demo, tmp_path):

@@ -32,10 +32,18 @@ SLOW_FOLDERS = {"app", "browser"}  # every AppTest page run and every real brows
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests under tests/app and tests/browser are slow; slow unit tests carry the marker themselves."""
+    """Tests under tests/app and tests/browser are slow, and so is every test on PostgreSQL (the quick
+    loop runs the embedded store; `make test` runs both); slow unit tests carry the marker themselves."""
     for item in items:
-        if item.path.parent.name in SLOW_FOLDERS and item.path.parent.parent == ROOT / "tests":
+        in_slow_folder = item.path.parent.name in SLOW_FOLDERS and item.path.parent.parent == ROOT / "tests"
+        if in_slow_folder or _on_postgres(item):
             item.add_marker(pytest.mark.slow)
+
+
+def _on_postgres(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    on_pg = callspec is not None and callspec.params.get("store_kind") == "postgres"
+    return on_pg or any(name.startswith("pg_") for name in getattr(item, "fixturenames", ()))
 
 
 ADMIN = Actor(name="admin@test", role="admin")

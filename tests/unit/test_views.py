@@ -18,6 +18,7 @@ from aiops.store import Store
 from aiops.views import build_view, save_company
 from aiops.views.company import set_ai_costs
 from aiops.workflow import Workflow
+from tests.conftest import answered_workflow
 
 BEFORE = date(2026, 4, 6)  # a Monday
 GO_LIVE = date(2026, 6, 29)  # a Monday
@@ -28,22 +29,8 @@ SAVED = 10.0  # minutes per loop: 30 before, 20 after (±1, alternating: a varia
 
 
 def _workflow(workflow_id: str, owner: str) -> Workflow:
-    return Workflow(
-        workflow_id=workflow_id,
-        name=f"Workflow {workflow_id}",
-        department="Support",
-        owner=owner,
-        reviewer="Lead",
-        review_requirement="spot_check",
-        success_metric="minutes per ticket",
-        trigger="a ticket arrives",
-        acceptable_output="a tagged ticket",
-        failure_plan="route by hand",
-        failure_detection="weekly audit",
-        data_touched=["internal_docs"],
-        changes=["drafts"],
-        customer_impact="internal",
-        checkpoints=["Lead spot-checks"],
+    return answered_workflow(
+        workflow_id=workflow_id, name=f"Workflow {workflow_id}", department="Support", owner=owner
     )
 
 

@@ -10,14 +10,13 @@ from aiops.report.format import DEFINITIONS, NOT_RECORDED, design_name, share
 from aiops.views.columns import SAMPLES, SAVED_PER_LOOP, STANDING
 from ui import data
 from ui.context import revision
-from ui.text import safe_frame
+from ui.text import md_escape, safe_frame
 from ui.widgets import (
     chart,
     design_table,
     estimate_metric,
     evidence_legend,
     period_picker,
-    plain,
     value_metric,
 )
 
@@ -45,7 +44,7 @@ if totals is None:  # the picker lists the view's departments only
 row = totals.record()
 st.caption(
     f"**{view.name}** ({period.label})"
-    + (f" · :orange[{plain(view.period_note)}]" if view.period_note else "")
+    + (f" · :orange[{md_escape(view.period_note)}]" if view.period_note else "")
 )
 
 left, middle, right = st.columns(3)
@@ -132,10 +131,10 @@ if len(adoption):
 st.subheader("Open stop conditions")
 paused = mine[mine.stop_conditions.map(len) > 0]
 if paused.empty:
-    st.success(f"No open stop conditions in {plain(department)}.", icon=":material/verified:")
+    st.success(f"No open stop conditions in {md_escape(department)}.", icon=":material/verified:")
 for workflow in paused.itertuples(index=False):
     with st.container(border=True):
-        st.markdown(f"**{plain(workflow.name)}** — owner: {plain(workflow.owner or 'none')}")
+        st.markdown(f"**{md_escape(workflow.name)}** — owner: {md_escape(workflow.owner or 'none')}")
         for code in workflow.stop_conditions:
             st.markdown(f"- **{STOP_LABELS.get(code, code)}**: {STOP_CONDITIONS[code]}")
         st.page_link(

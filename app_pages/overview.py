@@ -34,7 +34,6 @@ from ui.widgets import (
     estimate_metric,
     evidence_legend,
     period_picker,
-    plain,
     value_metric,
 )
 
@@ -56,8 +55,8 @@ period = period_picker(default, last.date() if last is not None else None)
 view = data.view(rev, period.start, period.end)
 company = view.company.record()
 st.caption(
-    f"Showing **{view.name}** ({period.label}). Opens on {plain(reason)}. "
-    + (f":orange[{plain(view.period_note)}] " if view.period_note else "")
+    f"Showing **{view.name}** ({period.label}). Opens on {md_escape(reason)}. "
+    + (f":orange[{md_escape(view.period_note)}] " if view.period_note else "")
     + "Savings per loop use every sample up to the period's end; hours count the after-phase loops "
     "inside the period. Hours and value count workflows with no open stop condition."
 )

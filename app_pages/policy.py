@@ -10,6 +10,7 @@ from aiops.estimates import DESIGN_HELP
 from aiops.governance import policy_history
 from aiops.report.format import ESTIMATE_DESIGNS, designs_phrase
 from ui.context import store
+from ui.text import md_escape
 
 policy = store().policy
 st.title("Policy")
@@ -40,12 +41,13 @@ for level, column in zip(("high", "medium", "low"), st.columns(3), strict=True):
         holder = st.expander(f"{len(families)} text families") if len(families) > 8 else st.container()
         with holder:
             for family, keywords in families.items():
-                examples = [e for k in keywords for e in k.examples(6)][:8]
-                needs = sorted({p for k in keywords for p in k.purposes})
+                # Policy text is text: a stem such as `adjudicat*` must not open an emphasis.
+                examples = [md_escape(e) for k in keywords for e in k.examples(6)][:8]
+                needs = sorted({md_escape(p) for k in keywords for p in k.purposes})
                 purpose = f" *(with a purpose: {', '.join(needs)})*" if needs else ""
-                st.markdown(f"- **{family}** — " + ", ".join(examples) + purpose)
+                st.markdown(f"- **{md_escape(family)}** — " + ", ".join(examples) + purpose)
                 if keywords[0].source:
-                    st.caption(keywords[0].source)
+                    st.caption(md_escape(keywords[0].source))
 st.caption(
     f"Text signals are whole words in the name, manual process and expected output. A family's "
     f"people and objects count only with a purpose nearby (decide, prioritise, flag, score, ...): "

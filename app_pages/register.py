@@ -25,9 +25,9 @@ from aiops.workflow import (
 from aiops.workflow_reads import departments
 from ui import data
 from ui.context import actor, revision, run_action, run_write, settings, store
-from ui.text import md_frame
+from ui.text import md_escape, md_frame
 from ui.upload_form import forget_sheet, keep_sheet
-from ui.widgets import badge, plain, signal_list
+from ui.widgets import badge, signal_list
 
 st.title("Register workflow")
 me = actor()
@@ -108,8 +108,8 @@ with single:
             twin = data.stored_department(revision(), department)
             if twin is not None:
                 st.warning(
-                    f"Did you mean {plain(twin)}? Department names ignore case and spacing: "
-                    f"this workflow is registered under {plain(twin)}.",
+                    f"Did you mean {md_escape(twin)}? Department names ignore case and spacing: "
+                    f"this workflow is registered under {md_escape(twin)}.",
                     icon=":material/help:",
                 )
                 department = twin
@@ -205,7 +205,7 @@ with single:
             st.caption(
                 "Fill in the name and department to see the classification."
                 if not name
-                else f"Not valid yet: {plain(problem)}"
+                else f"Not valid yet: {md_escape(problem)}"
             )
         else:
             c = classify_workflow(workflow, store().policy)
@@ -214,9 +214,9 @@ with single:
                 badge(c.risk, "risk")
             with b2:
                 badge(c.status)
-            st.caption(plain(c.status_reason))
+            st.caption(md_escape(c.status_reason))
             for stop in c.stop_conditions:
-                st.error(f"`{stop.code}` — {plain(stop.reason)}", icon=":material/pause_circle:")
+                st.error(f"`{stop.code}` — {md_escape(stop.reason)}", icon=":material/pause_circle:")
             st.markdown("**Why this risk**")
             signal_list(c.signals)
             st.markdown("**Rollout rules**")
@@ -231,14 +231,14 @@ with single:
             exists = data.stored_workflow_id(revision(), workflow.workflow_id)
             if exists is not None and exists != workflow.workflow_id:
                 st.warning(
-                    f"Did you mean {plain(exists)}? Ids ignore case and spacing: registering "
-                    f"updates {plain(exists)} (audited).",
+                    f"Did you mean {md_escape(exists)}? Ids ignore case and spacing: registering "
+                    f"updates {md_escape(exists)} (audited).",
                     icon=":material/help:",
                 )
             elif exists:
                 st.warning("A workflow with this id exists: registering updates it (audited).")
             registered = st.button("Register", type="primary", key="register") and run_write(
-                partial(save_workflow, store(), me, workflow), f"Registered {plain(workflow.name)}."
+                partial(save_workflow, store(), me, workflow), f"Registered {md_escape(workflow.name)}."
             )
             if registered:
                 st.switch_page("app_pages/workflow_detail.py", query_params={"id": workflow.workflow_id})
@@ -266,14 +266,14 @@ with bulk:
             c3.metric("Rejected", f"{report.rejected:,}")
             st.caption(
                 f"{report.encoding}, {report.dialect}. Columns used: "
-                + ", ".join(f"{k} ← '{plain(v)}'" for k, v in report.mapping.items())
+                + ", ".join(f"{k} ← '{md_escape(v)}'" for k, v in report.mapping.items())
             )
             for note in report.notes:
-                st.caption(plain(note))
+                st.caption(md_escape(note))
             for field, values in report.unknown_values.items():
                 st.warning(
                     f"Unknown {field} values (treated as at least medium risk): "
-                    + plain(", ".join(f"{v} ({n})" for v, n in list(values.items())[:10]))
+                    + md_escape(", ".join(f"{v} ({n})" for v, n in list(values.items())[:10]))
                 )
             if report.rejected:
                 st.dataframe(report.rejects, hide_index=True, height=200)

@@ -12,6 +12,7 @@ from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.report.export import safe_csv
 from ui import data
 from ui.context import actor, revision, run_action, run_write, settings, store
+from ui.text import md_escape
 from ui.upload_form import (
     forget_upload,
     keep_upload,
@@ -20,7 +21,7 @@ from ui.upload_form import (
     recognised,
     workflow_choices,
 )
-from ui.widgets import chart, plain
+from ui.widgets import chart
 
 st.title("Upload timings")
 st.caption(
@@ -47,12 +48,12 @@ else:
         st.stop()
     preset, reason, prefill = recognised(upload)
     if upload.refusal:
-        st.error(plain(upload.refusal), icon=":material/error:")
+        st.error(md_escape(upload.refusal), icon=":material/error:")
         st.button("Confirm upload", type="primary", disabled=True, key="confirm")
         st.stop()
     st.info(
-        f"**{plain(upload.name)}** — {upload.encoding}, {upload.dialect}, {len(upload.headers)} "
-        f"columns. {plain(reason)[:1].upper() + plain(reason)[1:]}.",
+        f"**{md_escape(upload.name)}** — {upload.encoding}, {upload.dialect}, {len(upload.headers)} "
+        f"columns. {md_escape(reason)[:1].upper() + md_escape(reason)[1:]}.",
         icon=":material/search:",
     )
     with st.container(border=True):
@@ -82,11 +83,11 @@ else:
         if report.mapping.mode == "events":
             st.caption(f"{report.loops_found:,} loops (one per case).")
         for note in report.notes:
-            st.caption(plain(note))
+            st.caption(md_escape(note))
         for problem in report.problems:
-            st.error(plain(problem[:1].upper() + problem[1:]) + ".", icon=":material/block:")
+            st.error(md_escape(problem[:1].upper() + problem[1:]) + ".", icon=":material/block:")
         for warning in report.warnings:
-            st.warning(plain(warning[:1].upper() + warning[1:]) + ".", icon=":material/warning:")
+            st.warning(md_escape(warning[:1].upper() + warning[1:]) + ".", icon=":material/warning:")
         st.dataframe(
             report.summary,
             hide_index=True,
@@ -155,8 +156,8 @@ else:
 done = st.session_state.pop("upload_done", None)
 if done:
     st.success(
-        f"Committed batch {done[0]}: {done[1]:,} records for {plain(', '.join(done[2]))}."
-        + (f" Saved the mapping as preset '{plain(done[3].name)}' ({done[3].scope})." if done[3] else ""),
+        f"Committed batch {done[0]}: {done[1]:,} records for {md_escape(', '.join(done[2]))}."
+        + (f" Saved the mapping as preset '{md_escape(done[3].name)}' ({done[3].scope})." if done[3] else ""),
         icon=":material/check_circle:",
     )
 

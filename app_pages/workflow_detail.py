@@ -17,7 +17,7 @@ from aiops.workflow_reads import get_workflow
 from ui import data
 from ui.context import actor, revision, run_write, store
 from ui.text import md_escape, md_frame
-from ui.widgets import badge, chart, plain, signal_list
+from ui.widgets import badge, chart, signal_list
 
 st.title("Workflow detail")
 rev = revision()
@@ -58,9 +58,9 @@ with b2:
     badge(c.status)
 with b3:
     badge(c.evidence)
-st.markdown(f"**Status:** {plain(c.status_reason)}")
+st.markdown(f"**Status:** {md_escape(c.status_reason)}")
 for stop in c.stop_conditions:
-    st.error(f"Stop condition `{stop.code}`: {plain(stop.reason)}", icon=":material/pause_circle:")
+    st.error(f"Stop condition `{stop.code}`: {md_escape(stop.reason)}", icon=":material/pause_circle:")
 
 batches = data.batches(rev)
 mine = batches[batches.workflow_ids.map(lambda ids: workflow_id in list(ids))]
@@ -87,9 +87,9 @@ with st.container(border=True):
             f"value {money(m.value, view.currency)} at {m.hourly_cost:,.0f} {view.currency}/h · "
             f"AI cost {money(m.ai_cost, view.currency)}"
         )
-    st.markdown(f"**Design:** {plain(design_words(m.design))}")
+    st.markdown(f"**Design:** {md_escape(design_words(m.design))}")
     for code in m.warnings:
-        st.warning(plain(warning_words(code)), icon=":material/report:")
+        st.warning(md_escape(warning_words(code)), icon=":material/report:")
     if m.time_kind == "elapsed" and not pd.isna(m.cycle_time_change_days):
         st.caption(
             "Elapsed (open → close) time: reported as cycle time, never as hours returned — "
@@ -156,14 +156,15 @@ with checkpoints_tab:
     st.subheader("Checkpoints in place", anchor=False)
     if workflow.checkpoints:
         for number, checkpoint in enumerate(workflow.checkpoints, start=1):
-            st.markdown(f"{number}. {plain(checkpoint)}")
+            st.markdown(f"{number}. {md_escape(checkpoint)}")
     else:
         st.caption("No checkpoints.")
     advice = c.next_checkpoint
     removable = advice.checkpoint
     if removable:
         st.success(
-            f"Eligible to remove one checkpoint: **{plain(advice.checkpoint)}**. {plain(advice.reason)}."
+            f"Eligible to remove one checkpoint: **{md_escape(advice.checkpoint)}**. "
+            f"{md_escape(advice.reason)}."
         )
         removed = st.button("Remove this one checkpoint", key="remove_checkpoint", type="primary") and (
             run_write(
@@ -174,7 +175,7 @@ with checkpoints_tab:
         if removed:
             st.rerun()
     else:
-        st.info(f"No checkpoint may be removed now: {plain(advice.reason)}.")
+        st.info(f"No checkpoint may be removed now: {md_escape(advice.reason)}.")
     with st.form("sign_off"):
         st.markdown(
             "**Sign-off** — a named approver clears the permission/billing/production stop "
@@ -200,10 +201,10 @@ with uploads_tab:
         with st.container(border=True):
             undone = batch.undone_at is not None and not pd.isna(batch.undone_at)
             st.markdown(
-                f"**Batch {batch.batch_id}** · {plain(batch.file_name)} · "
+                f"**Batch {batch.batch_id}** · {md_escape(batch.file_name)} · "
                 f"{batch.accepted:,} accepted, {batch.rejected:,} rejected · by "
-                f"{plain(batch.actor)} on {batch.uploaded_at:%Y-%m-%d %H:%M}"
-                + (f" · undone by {plain(batch.undone_by)}" if undone else "")
+                f"{md_escape(batch.actor)} on {batch.uploaded_at:%Y-%m-%d %H:%M}"
+                + (f" · undone by {md_escape(batch.undone_by)}" if undone else "")
             )
             undo = not undone and st.button("Undo this upload", key=f"undo_{batch.batch_id}")
             if undo and run_write(

@@ -138,7 +138,7 @@ _CLUSTER = pytest.StashKey[str]()
 
 
 def _no_postgres(reason: str) -> None:
-    if os.environ.get("CI") == "true":
+    if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"PostgreSQL is required under CI: {reason}")
     pytest.skip(f"no PostgreSQL for these tests ({reason}); set AIOPS_TEST_PG or install postgresql")
 

@@ -176,14 +176,11 @@ def url_multiselect(label: str, options: list[str], param: str, help_text: str |
     return st.multiselect(label, options, key=key, on_change=to_url, help=help_text)
 
 
-plain = md_escape  # the older name of `ui.text.md_escape`, kept for the pages that use it
-
-
 def signal_list(signals) -> None:
     """Every risk signal as one line: its level, then why (user text made inert)."""
     if not signals:
         st.caption("No signal fired: low risk.")
     for signal in signals:
         # The rule's published source (EU AI Act, OMB M-25-21, the seed), when it has one.
-        source = f" — source: {plain(signal.source)}" if getattr(signal, "source", "") else ""
-        st.markdown(f":{BADGE_COLORS[signal.level]}-badge[{signal.level}] {plain(signal.reason)}{source}")
+        source = f" — source: {md_escape(signal.source)}" if getattr(signal, "source", "") else ""
+        st.markdown(f":{BADGE_COLORS[signal.level]}-badge[{signal.level}] {md_escape(signal.reason)}{source}")

@@ -925,6 +925,8 @@ FAMILY_CASES = [
     ("speech", "Remove posts from the community forum that break the posting rules"),
     ("identity", "Identity verification of customers opening an account online"),
     ("translation", "Translate the decision notices sent to applicants into their own language"),
+    # M-25-21 §5 definition (1): a significant effect on an individual's privacy.
+    ("privacy", "Decide which personal information in the exported customer files is redacted"),
 ]
 
 
@@ -953,6 +955,8 @@ def test_decision_about_people_in_a_published_area_is_high_with_its_source(famil
         ("Collect published articles about hospitals for the reading list", "health and medical"),
         ("Draft the newsletter section about our students' summer projects", "education"),
         ("Tidy the wording of the housing page on the intranet", "credit, insurance and housing"),
+        ("Summarise the personal data inventory for the privacy team", "privacy"),
+        ("Book the radiology reading room for the imaging team", "health and medical"),
     ],
 )
 def test_a_mention_without_a_decision_purpose_is_medium_not_high(text, family):
@@ -973,6 +977,25 @@ def test_a_mention_without_a_decision_purpose_is_medium_not_high(text, family):
         ("Filter the applicants for the warehouse roles", "employment"),
         # M-25-21 §6(b)-(e): kinetic measures and hazardous agents.
         ("Targeting support for active defense of the site", "safety-critical operations"),
+        # M-25-21 §6(f) with the FD&C Act's device definitions: in vitro diagnostics, and
+        # software that processes a medical signal (FDA CDS guidance, criterion 1), a device's function.
+        ("In vitro diagnostics for the home test kits", "health and medical"),
+        ("Process the ECG signals uploaded from the wards", "health and medical"),
+        ("Predict when the infusion pumps need a different rate", "health and medical"),
+        # EU AI Act Annex III point 2: supply of heating; safety components.
+        ("Decide when the district heating network switches boilers", "safety-critical operations"),
+        # M-25-21 §6(k): foreign nationals seeking access to the territory.
+        ("Assess foreign nationals asking our office for travel approval", "migration and borders"),
+        # EU AI Act Annex III point 8(a): used like a judicial authority in dispute resolution.
+        ("Recommend settlements to the arbitrators in customer disputes", "justice and democratic processes"),
+        # EU AI Act Annex III point 6(a); M-25-21 §6(j): risk assessments about individuals.
+        ("Victimisation risk scores for the neighbourhood patrol", "law enforcement"),
+        # EU AI Act Annex III point 1(a); M-25-21 §6(l): one-to-many identification.
+        ("One-to-many searches of the visitor photo database", "biometrics"),
+        # M-25-21 §6(n): performance management.
+        ("Draft performance management plans for the support agents", "employment"),
+        # M-25-21 §6(m): access to public housing.
+        ("Prioritise the waiting list for public housing", "benefits and services"),
     ],
 )
 def test_definition_wording_and_morphology_reach_their_family(text, family):

@@ -59,7 +59,9 @@ def all_rejects(
 ) -> pd.DataFrame:
     """Parse rejects and check failures of table ``checked`` (which keeps ``rid``), by line.
     With ``value_columns`` (staging columns that checks name), a check failure carries the
-    offending ``value``; with ``id_column``, every rejected record that parsed carries its ``id``."""
+    offending ``value``; with ``id_column``, every rejected record that parsed carries its ``id``.
+    When the checks ran while reading (``checked`` is the staged table), the table's rows are the
+    records in order and it carries ``reject_value`` and ``reject_id`` itself."""
     failures = staged.cursor.execute(
         f"SELECT count(*) FROM {checked} WHERE reject_reason IS NOT NULL"
     ).fetchall()[0][0]
@@ -70,8 +72,11 @@ def all_rejects(
     frames = [parse]
     if failures:
         lines = staged.line_table()
+        one_pass = checked == staged.table
         extra, join = "", ""
-        if details:
+        if details and one_pass:
+            extra = ", c.reject_value AS value, c.reject_id AS id"
+        elif details:
             whens = " ".join(
                 f"WHEN ($value_columns::VARCHAR[])[{k}] THEN CAST(s.{quote_ident(c)} AS VARCHAR)"
                 for k, c in enumerate(value_columns, start=1)
@@ -80,9 +85,10 @@ def all_rejects(
             row_id = f"CAST(s.{quote_ident(id_column)} AS VARCHAR)" if id_column else "NULL::VARCHAR"
             extra = f", {value} AS value, {row_id} AS id"
             join = f" JOIN {staged.table} s ON s.rowid = c.rid"
+        rid = "c.rowid" if one_pass else "c.rid"
         query = (
             f"SELECT l.line, c.reject_column AS column, c.reject_reason AS reason{extra} "
-            f"FROM {checked} c JOIN {lines} l ON l.rowid = c.rid{join} "
+            f"FROM {checked} c JOIN {lines} l ON l.rowid = {rid}{join} "
             f"WHERE c.reject_reason IS NOT NULL"
         )
         frames.append(staged.cursor.execute(query, bound(query, {"value_columns": list(value_columns)})).df())

@@ -18,6 +18,7 @@ import pandas as pd
 
 from aiops.errors import IngestError
 from aiops.ingest.sniff import SourceFile
+from aiops.sql import bound, quote_ident
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 _CAST_REASONS = {
@@ -115,20 +116,32 @@ def stage_csv(
     source: SourceFile,
     types: dict[str, str] | None = None,
     null_markers: tuple[str, ...] = (),
+    select: str = "SELECT * FROM {rows}",
+    values: dict[str, object] | None = None,
 ) -> Staged:
     """Read the whole file into a staging table. Columns are text unless ``types`` says otherwise;
     a value that does not fit its type rejects its record (reason by the type), like a record with
-    the wrong number of fields."""
+    the wrong number of fields. ``select`` (SQL over ``{rows}``, the file's records, with its
+    named ``values``) may type and check every record in the same statement: one pass over the
+    file; the table keeps the records' order (its ``rowid`` is the record's ordinal)."""
     table = f"staged_{uuid.uuid4().hex[:12]}"
     rejects = f"{table}_rejects"
-    options, values = read_options(source, types, null_markers)
-    values |= {"rejects": rejects, "rejects_scan": rejects + "_scan"}
+    options, read_values = read_options(source, types, null_markers)
+    read_values |= {"rejects": rejects, "rejects_scan": rejects + "_scan"} | (values or {})
+    rows = (
+        f"read_csv($path, {options}, store_rejects=true, rejects_table=$rejects, rejects_scan=$rejects_scan)"
+    )
+    statement = f"CREATE TEMP TABLE {table} AS " + select.replace("{rows}", rows)
     try:
-        cursor.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT * FROM read_csv($path, {options}, "
-            "store_rejects=true, rejects_table=$rejects, rejects_scan=$rejects_scan)",
-            values,
-        )
+        cursor.execute(statement, bound(statement, read_values))
+    except duckdb.Error as e:
+        if select != "SELECT * FROM {rows}" and _readable(cursor, source, types, null_markers):
+            raise  # the file reads: the failure is in the checks (the caller names it)
+        raise IngestError(
+            "the file could not be read as CSV",
+            "check that it is a CSV export; nothing was written",
+        ) from e
+    try:
         parsed = cursor.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         raw = cursor.execute(
             f"SELECT line, line_byte_position, column_name, error_type, error_message, csv_line "
@@ -164,6 +177,21 @@ def stage_csv(
     if source.malformed_lines:
         _add_malformed(staged)
     return staged
+
+
+def _readable(
+    cursor: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    types: dict[str, str] | None,
+    null_markers: tuple[str, ...],
+) -> bool:
+    """Whether the file reads with these options at all (rejected records aside)."""
+    options, values = read_options(source, types, null_markers)
+    try:
+        cursor.execute(f"SELECT count(*) FROM read_csv($path, {options}, store_rejects=true)", values)
+    except duckdb.Error:
+        return False
+    return True
 
 
 def _add_malformed(staged: Staged) -> None:
@@ -223,15 +251,24 @@ def source_notes(source: SourceFile) -> list[str]:
     return notes
 
 
-def sample_csv(cursor: duckdb.DuckDBPyConnection, source: SourceFile, rows: int = 2000) -> str:
-    """The first ``rows`` records as text, in a temporary table (reading stops early)."""
+def sample_csv(
+    cursor: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    rows: int = 2000,
+    null_markers: tuple[str, ...] = (),
+    columns: tuple[str, ...] | None = None,
+) -> str:
+    """The first ``rows`` records as text, in a temporary table (reading stops early); with
+    ``columns``, only those, from every record (the whole file is read)."""
     table = f"sample_{uuid.uuid4().hex[:12]}"
     try:
         # ignore_errors is safe here: the sample only shows formats; nothing is counted from it.
-        options, values = read_options(source)
+        options, values = read_options(source, null_markers=null_markers)
+        picked = ", ".join(quote_ident(c) for c in columns) if columns else "*"
+        limit = "" if columns else f" LIMIT {int(rows)}"
         cursor.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT * FROM read_csv($path, {options}, ignore_errors=true) "
-            f"LIMIT {int(rows)}",
+            f"CREATE TEMP TABLE {table} AS SELECT {picked} "
+            f"FROM read_csv($path, {options}, ignore_errors=true){limit}",
             values,
         )
     except duckdb.Error as e:

@@ -10,6 +10,7 @@ import pandas as pd
 from aiops.ingest.checks import all_rejects
 from aiops.ingest.mapping import TimingMapping, header_key
 from aiops.ingest.reader import Staged, source_notes
+from aiops.ingest.sniff import SourceFile
 from aiops.ingest.timing_sql import Plan
 
 
@@ -79,12 +80,12 @@ MAX_REJECTED_SHARE = 0.2
 ID_KEYS = ("id", "key", "number", "ticket", "issue", "case")
 
 
-def row_id_column(staged: Staged, plan: Plan) -> str | None:
+def row_id_column(source: SourceFile, columns: dict[str, str]) -> str | None:
     """The column that names a record in its own tool (ticket_id, Issue key, number...), if any."""
-    if "case" in plan.columns:
-        return plan.columns["case"]
-    mapped = set(plan.columns.values())
-    for header, column in zip(staged.source.header, staged.source.columns, strict=True):
+    if "case" in columns:
+        return columns["case"]
+    mapped = set(columns.values())
+    for header, column in zip(source.header, source.columns, strict=True):
         key = header_key(header)
         if column not in mapped and (key in ID_KEYS or key.endswith(tuple("_" + k for k in ID_KEYS))):
             return column
@@ -100,7 +101,7 @@ def build_report(
     max_rejected_share: float = MAX_REJECTED_SHARE,
 ) -> TimingReport:
     cursor = staged.cursor
-    id_column = row_id_column(staged, plan)
+    id_column = row_id_column(staged.source, plan.columns)
     rejects = all_rejects(
         staged, checked, value_columns=tuple(dict.fromkeys(plan.columns.values())), id_column=id_column
     )

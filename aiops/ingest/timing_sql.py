@@ -51,12 +51,12 @@ def role_text(role: str) -> str:
     return quote_ident(f"t_{role}")
 
 
-def cleaned_rows(plan: Plan, table: str) -> str:
-    """Each mapped column under its role's name (null markers were read as NULL already)."""
-    columns = ", ".join(
-        f"{quote_ident(column)} AS {role_text(role)}" for role, column in plan.columns.items()
-    )
-    return f"SELECT rowid AS rid{', ' if columns else ''}{columns} FROM {table}"
+def cleaned_rows(plan: Plan, table: str, rid: str = "rowid", extra: dict[str, str] | None = None) -> str:
+    """Each mapped column under its role's name (null markers were read as NULL already), and
+    the ``extra`` columns (name -> the file's column) under theirs."""
+    named = {role_text(role): column for role, column in plan.columns.items()} | (extra or {})
+    columns = "".join(f", {quote_ident(column)} AS {name}" for name, column in named.items())
+    return f"SELECT {rid} AS rid{columns} FROM {table}"
 
 
 def _number(text: str, decimal_separator: str) -> str:
@@ -129,9 +129,14 @@ def read_types(
     return types
 
 
+def text_stamps(columns: dict[str, str], types: dict[str, str]) -> dict[str, str]:
+    """role -> column of the timestamp columns read as text (their format is detected)."""
+    return {role: columns[role] for role in STAMP_ROLES if role in columns and role not in types}
+
+
 def make_plan(staged: Staged, mapping: TimingMapping, columns: dict[str, str], types: dict[str, str]) -> Plan:
-    text_stamps = {role: columns[role] for role in STAMP_ROLES if role in columns and role not in types}
-    formats = detect_formats(staged.cursor, staged.table, text_stamps, mapping.date_order, mapping.timezone)
+    stamps = text_stamps(columns, types)
+    formats = detect_formats(staged.cursor, staged.table, stamps, mapping.date_order, mapping.timezone)
     return Plan(mapping, staged.source, columns, formats, types)
 
 

@@ -19,29 +19,17 @@ import duckdb
 from aiops import governance
 from aiops.auth import Actor
 from aiops.errors import Conflict, IngestError, NotFound
-from aiops.ingest.checks import Check, reject_columns, reject_values
 from aiops.ingest.events import check_events
 from aiops.ingest.guards import check_roles, check_workflow_column, refuse_workflows_sheet
 from aiops.ingest.mapping import TimingMapping, with_options
-from aiops.ingest.measurement import fixed_phase, long_loop_warning, phase_problems
+from aiops.ingest.measurement import long_loop_warning, phase_problems
 from aiops.ingest.presets import PresetTarget, check_preset_target, save_preset
 from aiops.ingest.reader import Staged, drop_staged, stage_csv
 from aiops.ingest.recognise import canonical_mapping, mapping_for
 from aiops.ingest.sniff import open_source
+from aiops.ingest.timing_pass import read_checked
 from aiops.ingest.timing_report import TimingReport, build_report
-from aiops.ingest.timing_sql import (
-    NULL_MARKERS,
-    Plan,
-    cleaned_rows,
-    go_live_phase,
-    make_plan,
-    mapped_columns,
-    mapping_params,
-    read_types,
-    row_projection,
-    workflow_join,
-)
-from aiops.sql import bound
+from aiops.ingest.timing_sql import NULL_MARKERS, Plan, make_plan, mapped_columns, read_types, row_projection
 from aiops.store import Store, Tx
 
 __all__ = [
@@ -95,7 +83,7 @@ class TimingImport:
         return self.report
 
     def _write(self, tx: Tx, save_preset_as: PresetTarget | str | None) -> int:
-        departments = [r[0] for r in tx.query(f"SELECT DISTINCT department FROM {self.accepted_table}")]
+        departments = [r[0] for r in tx.query(_DEPARTMENTS, {"ids": self.report.workflow_ids})]
         for department in departments:
             tx.actor.require_write(department, "upload timings")
         existing = duplicate_batch(tx, self.report.sha256, self.report.workflow_ids)
@@ -189,27 +177,49 @@ def open_timing_import(
         mapping = with_options(mapping, given)
         columns = mapped_columns(source, mapping)
         check_roles(columns)
+        if mapping.workflow and store.query_one(_KNOWN, [mapping.workflow]) is None:
+            raise NotFound(f"no workflow '{mapping.workflow}'", "register it first, or pick another")
         cursor = store.new_cursor()
+        staged: Staged | None = None
         try:
             types = read_types(cursor, source, mapping, columns)
-            staged = stage_csv(cursor, source, {columns[r]: t for r, t in types.items()}, NULL_MARKERS)
+            if mapping.mode == "events":
+                staged = stage_csv(cursor, source, {columns[r]: t for r, t in types.items()}, NULL_MARKERS)
+                if "workflow" in columns:
+                    check_workflow_column(cursor, staged.table, columns["workflow"], columns["workflow"])
+                plan = make_plan(staged, mapping, columns, types)
+                checked, accepted = _check_events(store, staged, plan)
+            else:
+                limit = store.policy.evidence.max_loop_minutes
+                staged, plan, accepted = read_checked(cursor, source, mapping, columns, types, limit)
+                checked = staged.table
+            upload = _report(store, staged, plan, checked, accepted, preview)
         except duckdb.Error as e:
-            cursor.close()
+            _close(staged, cursor)
             raise _unreadable(e) from e
         except BaseException:
-            cursor.close()
+            _close(staged, cursor)
             raise
         try:
-            if "workflow" in columns:
-                check_workflow_column(cursor, staged.table, columns["workflow"], columns["workflow"])
-            upload = _check(store, staged, make_plan(staged, mapping, columns, types), preview)
             upload.report.notes[:0] = notes
             yield upload
         except duckdb.Error as e:
             raise _unreadable(e) from e
         finally:
-            drop_staged(staged)
-            cursor.close()
+            _close(staged, cursor)
+
+
+_KNOWN = "SELECT 1 FROM workflows WHERE lower(workflow_id) = lower(?)"
+# The departments of the accepted rows: those of the stored workflows they were matched to.
+_DEPARTMENTS = (
+    "SELECT DISTINCT department FROM workflows WHERE workflow_id IN (SELECT unnest($ids::VARCHAR[]))"
+)
+
+
+def _close(staged: Staged | None, cursor: duckdb.DuckDBPyConnection) -> None:
+    if staged is not None:
+        drop_staged(staged)
+    cursor.close()
 
 
 def _unreadable(error: duckdb.Error) -> IngestError:
@@ -221,49 +231,20 @@ def _unreadable(error: duckdb.Error) -> IngestError:
     )
 
 
-def _check(store: Store, staged: Staged, plan: Plan, preview: bool) -> TimingImport:
-    mapping = plan.mapping
-    if (
-        mapping.workflow
-        and store.query_one("SELECT 1 FROM workflows WHERE lower(workflow_id) = lower(?)", [mapping.workflow])
-        is None
-    ):
-        raise NotFound(f"no workflow '{mapping.workflow}'", "register it first, or pick another")
+def _check_events(store: Store, staged: Staged, plan: Plan) -> tuple[str, str]:
+    """An event log's checked and accepted tables (its loops span records: see ``events``)."""
     projection, checks = row_projection(plan, store.policy.evidence.max_loop_minutes)
     checked = f"{staged.table}_checked"
     accepted = f"{staged.table}_accepted"
-    cursor = staged.cursor
-    if mapping.mode == "events":
-        check_events(
-            cursor,
-            staged,
-            plan,
-            projection,
-            checks,
-            checked,
-            accepted,
-            store.policy.evidence.max_loop_minutes,
-        )
-    else:
-        phase_ref = "started_at" if mapping.mode == "span" else "measured_at"
-        phase = go_live_phase(mapping.go_live, phase_ref, mapping.timezone) if mapping.go_live else "phase"
-        phase = fixed_phase(mapping) or phase
-        checks.append(Check("workflow_id IS NULL", plan.columns.get("workflow", ""), "unknown workflow"))
-        # Only the typed fields and the verdict are stored; the raw texts live in the query.
-        statement = (
-            f"CREATE TEMP TABLE {checked} AS SELECT rid, workflow_id, department, final_phase,"
-            " measured_at, duration_minutes, TRY_CAST(loops AS BIGINT) AS loops, rework_minutes,"
-            " ai_assisted, segment, reject_column, reject_reason"
-            f" FROM (SELECT *, {phase} AS final_phase, {reject_columns(checks)} FROM ("
-            f"{workflow_join(f'SELECT {projection} FROM ({cleaned_rows(plan, staged.table)})')}))"
-        )
-        cursor.execute(statement, bound(statement, mapping_params(mapping) | reject_values(checks)))
-        # A view, not a copy: the commit reads the accepted rows straight from the checked table.
-        cursor.execute(
-            f"CREATE TEMP VIEW {accepted} AS SELECT workflow_id, department, final_phase AS phase,"
-            f" measured_at, duration_minutes, loops, rework_minutes, ai_assisted, segment FROM {checked} "
-            f"WHERE reject_reason IS NULL"
-        )
+    max_minutes = store.policy.evidence.max_loop_minutes
+    check_events(staged.cursor, staged, plan, projection, checks, checked, accepted, max_minutes)
+    return checked, accepted
+
+
+def _report(
+    store: Store, staged: Staged, plan: Plan, checked: str, accepted: str, preview: bool
+) -> TimingImport:
+    mapping, cursor = plan.mapping, staged.cursor
     report = build_report(staged, plan, checked, accepted, preview)
     existing = duplicate_batch(store, report.sha256, report.workflow_ids)
     if existing is not None:

@@ -1,0 +1,145 @@
+"""One pass over a timing upload: read, type and check every record in one statement.
+
+DuckDB's ``read_csv`` feeds the projection of ``timing_sql`` directly (no staging copy of the
+file's text): the table it fills holds, per record in file order, the typed fields, the first
+failing check's column and reason, and for a rejected record its offending value and id. Workflow
+ids are matched after, once per spelling (few), and a record naming no registered workflow gets
+the last check's reject. The commit copies the accepted rows. Event logs, whose loops span
+records, are staged first (``events``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import duckdb
+
+from aiops.errors import MappingError
+from aiops.ingest.checks import Check, reject_columns, reject_values
+from aiops.ingest.guards import check_workflow_column
+from aiops.ingest.mapping import TimingMapping
+from aiops.ingest.measurement import fixed_phase
+from aiops.ingest.reader import Staged, sample_csv, stage_csv
+from aiops.ingest.sniff import SourceFile
+from aiops.ingest.timestamps import SAMPLE, TimestampFormat, detect_formats
+from aiops.ingest.timing_report import row_id_column
+from aiops.ingest.timing_sql import (
+    NULL_MARKERS,
+    Plan,
+    cleaned_rows,
+    go_live_phase,
+    mapping_params,
+    role_text,
+    row_projection,
+    text_stamps,
+)
+
+ID_TEXT = '"t_row_id"'
+
+
+def sampled_formats(
+    cursor: duckdb.DuckDBPyConnection, source: SourceFile, mapping: TimingMapping, stamps: dict[str, str]
+) -> dict[str, TimestampFormat]:
+    """Timestamp formats from the file's first records; only when those are not all ISO (or
+    leave the date order open) are the timestamp columns of every record read to decide."""
+    if not stamps:
+        return {}
+    wanted = tuple(dict.fromkeys(stamps.values()))
+    for columns in (None, wanted):
+        table = sample_csv(cursor, source, SAMPLE * 10, NULL_MARKERS, columns)
+        try:
+            formats = detect_formats(cursor, table, stamps, mapping.date_order, mapping.timezone)
+            if columns or all(f.family == "iso" for f in formats.values()):
+                return formats
+        except MappingError:
+            if columns:
+                raise
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    raise AssertionError("unreachable: the second read returns or raises")
+
+
+def read_checked(
+    cursor: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    mapping: TimingMapping,
+    columns: dict[str, str],
+    types: dict[str, str],
+    max_minutes: float,
+) -> tuple[Staged, Plan, str]:
+    """Read and check the file in one statement; return the checked table (as ``Staged``), the
+    plan and the name of the view of its accepted rows (stored workflow ids and departments)."""
+    id_column = row_id_column(source, columns)
+    formats = sampled_formats(cursor, source, mapping, text_stamps(columns, types))
+    plan = Plan(mapping, source, columns, formats, types)
+    projection, checks = row_projection(plan, max_minutes)
+    phase_ref = "started_at" if mapping.mode == "span" else "measured_at"
+    phase = go_live_phase(mapping.go_live, phase_ref, mapping.timezone) if mapping.go_live else "phase"
+    phase = fixed_phase(mapping) or phase
+    role_of = {column: role for role, column in columns.items()}
+    values = " ".join(
+        f"WHEN {k} THEN CAST({role_text(role_of[c.column])} AS VARCHAR)"
+        for k, c in enumerate(checks, start=1)
+        if c.column in role_of
+    )
+    # The id of a record is kept when it is rejected, or may be (its workflow is matched after).
+    keep_id = "TRUE" if mapping.workflow_column else "reject_check IS NOT NULL"
+    row_id = f"CASE WHEN {keep_id} THEN CAST({ID_TEXT} AS VARCHAR) END" if id_column else "NULL::VARCHAR"
+    texts = "".join(f", {role_text(role)}" for role in columns) + (f", {ID_TEXT}" if id_column else "")
+    cleaned = cleaned_rows(plan, "{rows}", rid="NULL", extra={ID_TEXT: id_column} if id_column else None)
+    select = (
+        "SELECT workflow_raw, final_phase AS phase, measured_at, duration_minutes,"
+        " TRY_CAST(loops AS BIGINT) AS loops, rework_minutes, ai_assisted, segment, reject_column,"
+        f" reject_reason, {f'CASE reject_check {values} END' if values else 'NULL::VARCHAR'} AS reject_value,"
+        f" {row_id} AS reject_id"
+        f" FROM (SELECT *, {phase} AS final_phase, {reject_columns(checks)}"
+        f" FROM (SELECT {projection}{texts} FROM ({cleaned})))"
+    )
+    params = mapping_params(mapping) | reject_values(checks)
+    typed = {columns[r]: t for r, t in types.items()}
+    staged = stage_csv(cursor, source, typed, NULL_MARKERS, select=select, values=params)
+    raws = f"{staged.table}_raws"
+    cursor.execute(
+        f"CREATE TEMP TABLE {raws} AS SELECT DISTINCT workflow_raw AS raw FROM {staged.table}"
+        " WHERE workflow_raw IS NOT NULL"
+    )
+    if "workflow" in columns:
+        check_workflow_column(cursor, raws, columns["workflow"], "raw")
+    unknown = Check("", columns.get("workflow", ""), "unknown workflow")
+    return staged, plan, _match_workflows(staged, raws, unknown)
+
+
+def _match_workflows(staged: Staged, raws: str, unknown: Check) -> str:
+    """Match each spelling of a workflow id once (case-insensitively; the stored spelling, the
+    first written where case-twins were stored before identities were case-insensitive); reject
+    records naming none. Returns the view of the accepted rows (their stored workflow ids)."""
+    cursor, table = staged.cursor, staged.table
+    spelled, accepted = f"{table}_spelled", f"{table}_accepted"
+    cursor.execute(
+        f"CREATE TEMP TABLE {spelled} AS SELECT s.raw, arg_min(w.workflow_id, w.created_at) AS workflow_id,"
+        " arg_min(w.department, w.created_at) AS department"
+        f" FROM {raws} s"
+        " JOIN workflows w ON lower(trim(w.workflow_id)) = lower(trim(s.raw)) GROUP BY s.raw"
+    )
+    spellings, matched, renamed = cursor.execute(
+        f"SELECT (SELECT count(*) FROM {raws}), count(*), count(*) FILTER (WHERE raw <> workflow_id)"
+        f" FROM {spelled}"
+    ).fetchall()[0]
+    if matched < spellings:
+        cursor.execute(
+            f"UPDATE {table} SET reject_column = $column, reject_reason = $reason,"
+            " reject_value = workflow_raw WHERE reject_reason IS NULL"
+            f" AND NOT EXISTS (SELECT 1 FROM {spelled} s WHERE s.raw = workflow_raw)",
+            {"column": unknown.column, "reason": unknown.reason},
+        )
+    # Files mostly spell ids as stored: then the accepted rows are read without a join.
+    workflow, join = "c.workflow_raw", ""
+    if renamed:
+        workflow, join = "s.workflow_id", f" JOIN {spelled} s ON s.raw = c.workflow_raw"
+    cursor.execute(
+        f"CREATE TEMP VIEW {accepted} AS SELECT {workflow} AS workflow_id, c.phase, c.measured_at,"
+        " c.duration_minutes, c.loops, c.rework_minutes, c.ai_assisted, c.segment"
+        f" FROM {table} c{join} WHERE c.reject_reason IS NULL"
+    )
+    return accepted

@@ -7,7 +7,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from operator import itemgetter
 from pathlib import Path
@@ -584,11 +584,9 @@ def _required_literals(pattern: str) -> tuple[tuple[str, ...], ...]:
 def parse_policy(text: str, source: str = "policy") -> Policy:
     """Validate a policy's TOML text; a bad policy names the key and the problem."""
     try:
-        data = tomllib.loads(text)
+        return _validated(text)
     except tomllib.TOMLDecodeError as e:
         raise PolicyError(f"{source}: not valid TOML: {e}", "fix the syntax") from e
-    try:
-        return Policy.model_validate({**data, "source_text": text})
     except ValidationError as e:
         first = e.errors()[0]
         key = ".".join(str(part) for part in first["loc"])
@@ -596,6 +594,13 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
         raise PolicyError(
             f"{source}: key '{key}': {first['msg']}{more}", "see aiops/policies/default.toml"
         ) from e
+
+
+@lru_cache(maxsize=16)
+def _validated(text: str) -> Policy:
+    """A policy is immutable, so one validated object per text serves the whole process: its
+    compiled matchers are built once, not once per store opened (errors are not cached)."""
+    return Policy.model_validate({**tomllib.loads(text), "source_text": text})
 
 
 def default_policy_text() -> str:

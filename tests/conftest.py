@@ -3,11 +3,12 @@ and the command line run in-process."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -182,11 +183,34 @@ def pg_database(pg_session_database: str) -> str:
     return pg_session_database
 
 
+def _built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A file built once for the whole run and shared by every pytest-xdist worker (they share the
+    parent of their temporary folders): the first worker builds it under a lock, the others wait."""
+    base = factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    path = shared / name
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            partial = shared / f"{name}.partial"
+            build(partial)
+            partial.rename(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty DuckDB store at the latest schema: copying it is a third of creating one."""
+    return _built_once(tmp_path_factory, "empty.duckdb", lambda path: Store(path).close())
+
+
 @pytest.fixture
 def store_location(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if store_kind == "postgres":
         return request.getfixturevalue("pg_database")
-    return str(tmp_path / "test.duckdb")
+    path = tmp_path / "test.duckdb"
+    shutil.copy(request.getfixturevalue("empty_template"), path)
+    return str(path)
 
 
 @pytest.fixture
@@ -197,10 +221,8 @@ def store(store_location: str):
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo database, built once per test session; copy it before writing to it."""
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    build_demo(path).close()
-    return path
+    """The demo database, built once per test run; copy it before writing to it."""
+    return _built_once(tmp_path_factory, "demo.duckdb", lambda path: build_demo(path).close())
 
 
 @pytest.fixture(scope="session")

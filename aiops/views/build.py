@@ -1,7 +1,8 @@
 """Build the one view every surface renders: the dashboard pages, the board pack and the summary.
 
 ``build_view(store, period)`` runs every query once for that period (and its previous period) and
-returns a frozen ``View``. ``view_for`` caches it per (store, revision, period): any write appends an
+returns a frozen ``View``; on PostgreSQL they all read one copy of the timing rows
+(``aiops.views.snapshot``). ``view_for`` caches it per (store, revision, period): any write appends an
 audit row and so changes the revision.
 """
 
@@ -18,9 +19,11 @@ import pandas as pd
 from aiops.metrics import freshness as department_freshness
 from aiops.metrics import weekly_series, workflow_metrics
 from aiops.period import DAYS_PER_MONTH, Period, complete_weeks_end, default_period
-from aiops.store import Store, utcnow
+from aiops.policy import EvidenceRules
+from aiops.store import Reader, Store, utcnow
 from aiops.views.company import CompanySettings, load_company
 from aiops.views.compare import Comparison
+from aiops.views.snapshot import on_server, timing_snapshot
 from aiops.views.totals import Totals, add_money, totals_for
 
 # Optional columns of the metrics frame (the statistics slice adds them); passed through when present.
@@ -123,8 +126,13 @@ class View:
         return self.workflows[self.workflows.at_risk]
 
 
-def data_bounds(store: Store) -> tuple[datetime | None, datetime | None]:
-    row = store.query_one("SELECT min(measured_at), max(measured_at) FROM timing_samples")
+_BOUNDS = "SELECT min(measured_at), max(measured_at) FROM timing_samples"
+
+
+def data_bounds(db: Reader) -> tuple[datetime | None, datetime | None]:
+    """The first and last timing (on a PostgreSQL store the server computes them: two values cross
+    the wire, not every timing row)."""
+    row = db.query_one(on_server(_BOUNDS) if isinstance(db, Store) and db.postgres else _BOUNDS)
     return (row[0], row[1]) if row else (None, None)
 
 
@@ -152,8 +160,8 @@ def view_for(store: Store, period: Period | None = None) -> View:
     return view
 
 
-def _has_column(store: Store, table: str, column: str) -> bool:
-    row = store.query_one(
+def _has_column(db: Reader, table: str, column: str) -> bool:
+    row = db.query_one(
         "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
         [table, column],
     )
@@ -173,13 +181,13 @@ HAVING sum(t.loops) FILTER (WHERE t.ai_assisted IS NOT NULL) > 0
 """
 
 
-def _adoption(store: Store, period: Period) -> pd.DataFrame:
+def _adoption(db: Reader, period: Period) -> pd.DataFrame:
     """Per workflow and week (after go-live): loops done with AI among loops that record it."""
     empty = pd.DataFrame(columns=["workflow_id", "department", "week", "ai_loops", "adoption_loops", "share"])
-    if not _has_column(store, "timing_samples", "ai_assisted"):
+    if not _has_column(db, "timing_samples", "ai_assisted"):
         return empty
     start, end = period.bounds()
-    weeks = store.query_df(_ADOPTION, [start, start, end, end])
+    weeks = db.query_df(_ADOPTION, [start, start, end, end])
     if weeks.empty:
         return empty
     weeks["share"] = weeks.ai_loops / weeks.adoption_loops
@@ -187,7 +195,8 @@ def _adoption(store: Store, period: Period) -> pd.DataFrame:
 
 
 def _frame(
-    store: Store,
+    db: Reader,
+    rules: EvidenceRules,
     period: Period,
     company: CompanySettings,
     data_through: datetime | None,
@@ -195,14 +204,13 @@ def _frame(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The metrics frame for ``period`` with the view's columns: counted/banked/at_risk, money,
     adoption. Returns (frame, weekly adoption)."""
-    rules = store.policy.evidence
     as_of = datetime.combine(run_rate_end, datetime.min.time()) if run_rate_end else None
-    f = workflow_metrics(store, rules, period, as_of)
-    extra = store.query_df("SELECT workflow_id, ai_monthly_cost FROM workflows")
+    f = workflow_metrics(db, rules, period, as_of)
+    extra = db.query_df("SELECT workflow_id, ai_monthly_cost FROM workflows")
     f = f.join(extra.set_index("workflow_id"), on="workflow_id")
     advice = {
         workflow_id: json.loads(detail).get("next_checkpoint", {}).get("checkpoint")
-        for workflow_id, detail in store.query("SELECT workflow_id, detail FROM classifications")
+        for workflow_id, detail in db.query("SELECT workflow_id, detail FROM classifications")
     }
     f["next_checkpoint"] = f.workflow_id.map(advice)
     for column in PASS_THROUGH:
@@ -228,7 +236,7 @@ def _frame(
         for first in first_after
     ]
     f = add_money(f, rates, pd.Series(months, index=f.index))
-    adoption = _adoption(store, period)
+    adoption = _adoption(db, period)
     per_workflow = adoption.groupby("workflow_id")[["ai_loops", "adoption_loops"]].sum()
     f = f.join(per_workflow, on="workflow_id")
     f["ai_loops"] = f.ai_loops.fillna(0).astype(float)
@@ -268,16 +276,22 @@ def build_view(
 ) -> View:
     """Compute the view for ``period``. ``as_of`` anchors ages (default: now, UTC); the run rate
     and "to date" are anchored to the data, never to today."""
-    period = period or Period()
+    with timing_snapshot(store) as db:
+        return _build(store, db, period or Period(), as_of, company)
+
+
+def _build(
+    store: Store, db: Reader, period: Period, as_of: datetime | None, company: CompanySettings | None
+) -> View:
     generated_at = utcnow()
     as_of = as_of or generated_at
-    company = company or load_company(store)
+    company = company or load_company(db)
     rules = store.policy.evidence
     level = rules.interval_level
-    first, last = data_bounds(store)
+    first, last = data_bounds(db)
     weeks_end = complete_weeks_end(last) if last is not None else None
     run_rate_end = min(weeks_end, period.end) if weeks_end and period.end else weeks_end
-    frame, adoption = _frame(store, period, company, last, run_rate_end)
+    frame, adoption = _frame(db, rules, period, company, last, run_rate_end)
     company_totals, departments = _totals(frame, level, company.currency)
     complete = period.is_complete(last)
 
@@ -290,7 +304,7 @@ def build_view(
             else "No comparison: the period is open-ended, so there is no previous period of the same length."
         )
     else:
-        prev_frame, _ = _frame(store, previous, company, last, None)
+        prev_frame, _ = _frame(db, rules, previous, company, last, None)
         prev_company, prev_departments = _totals(prev_frame, level, company.currency)
         if prev_company.has_estimate:
             first_day = first.date() if first is not None else None
@@ -309,10 +323,10 @@ def build_view(
                 f"(n = {prev_company.samples_before:,} before / {prev_company.samples_after:,} after)."
             )
 
-    weekly = weekly_series(store, frame, period)
+    weekly = weekly_series(db, frame, period)
     weekly = weekly.join(frame.set_index("workflow_id")[["banked", "at_risk", "name"]], on="workflow_id")
     default, reason = default_period(first, last)
-    active = store.query_one("SELECT sha256 FROM policy_versions WHERE version = ?", [store.policy.version])
+    active = db.query_one("SELECT sha256 FROM policy_versions WHERE version = ?", [store.policy.version])
     return View(
         period=period,
         complete=complete,
@@ -329,7 +343,7 @@ def build_view(
         policy_name=store.policy.name,
         policy_sha256=active[0] if active else store.policy.sha256,
         classification_versions=tuple(
-            r[0] for r in store.query("SELECT DISTINCT policy_version FROM classifications ORDER BY 1")
+            r[0] for r in db.query("SELECT DISTINCT policy_version FROM classifications ORDER BY 1")
         ),
         human_rules=tuple(
             (
@@ -351,6 +365,6 @@ def build_view(
         workflows=frame,
         weekly=weekly,
         adoption_weekly=adoption,
-        freshness=department_freshness(store),
+        freshness=department_freshness(db),
         stop_counts=_stop_counts(frame),
     )

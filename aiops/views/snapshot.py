@@ -1,0 +1,87 @@
+"""What the read model reads from: on PostgreSQL, one local copy of the timing rows per view.
+
+DuckDB reads an attached PostgreSQL table by copying its rows over the wire, so every query over
+``timing_samples`` costs a full transfer (~0.5 s at 1M rows) however small its answer; a view ran
+eight of them (cells, adoption and their previous period, weekly means, freshness, data bounds).
+``timing_snapshot`` copies the tables the read model reads once (of the timing rows, the columns it
+reads), into temporary tables of the same names on a private cursor: every query of the view then
+runs unchanged (one SQL dialect) on local tables, joins included. The copies are made in one
+transaction, so they are one consistent PostgreSQL snapshot (the extension reads each DuckDB
+transaction as one REPEATABLE READ transaction), then committed (DuckDB scans committed tables faster
+than a transaction's own rows). On the embedded store the file is already local: the store itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+from aiops.store import Reader, Store
+
+# The tables a view reads, with the columns it reads of the big one (all but batch_id).
+TIMING_COLUMNS = (
+    "workflow_id",
+    "phase",
+    "measured_at",
+    "duration_minutes",
+    "rework_minutes",
+    "loops",
+    "time_kind",
+    "ai_assisted",
+    "segment",
+)
+TABLES = {
+    "timing_samples": ", ".join(TIMING_COLUMNS),
+    "workflows": "*",
+    "classifications": "*",
+    "upload_batches": "*",
+    "company_settings": "*",
+    "policy_versions": "*",
+}
+
+
+class _Snapshot(Reader):
+    """Reads through one cursor whose ``TABLES`` are temporary local copies."""
+
+    postgres = True
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self.cursor = cursor
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.cursor
+
+
+@contextmanager
+def timing_snapshot(store: Store) -> Iterator[Reader]:
+    """A reader for one view build: on PostgreSQL, local copies of the tables a view reads (see the
+    module); on a DuckDB file, the store. The copies go with the cursor when the block ends."""
+    if not store.postgres:
+        yield store
+        return
+    cursor = store.new_cursor()
+    try:
+        reader = _Snapshot(cursor)
+        reader.query("BEGIN TRANSACTION")
+        try:
+            for table, columns in TABLES.items():
+                # The name resolves to the server's table here, and to the temporary copy afterwards
+                # (DuckDB looks in the temp catalog first).
+                reader.query(f"CREATE TEMP TABLE {table} AS SELECT {columns} FROM {table}")
+            reader.query("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                cursor.execute("ROLLBACK")
+            raise
+        yield reader
+    finally:
+        cursor.close()
+
+
+def on_server(sql: str) -> str:
+    """``sql`` (a query both dialects read alike) run by PostgreSQL itself when the store is a
+    server, so only its answer crosses the wire: for a small aggregate over every timing row."""
+    return f"SELECT * FROM postgres_query(current_database(), '{sql.replace(chr(39), chr(39) * 2)}')"

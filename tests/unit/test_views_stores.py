@@ -1,0 +1,83 @@
+"""The read model reads the same on both stores. On PostgreSQL a view's queries run on one local
+copy of the tables it reads (``aiops.views.snapshot``); on the DuckDB file, on the file itself: the
+demo's views (every design, warning, stop condition, adoption and comparison it teaches) must agree
+to the last displayed digit, and n, labels, designs and warnings exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from aiops.period import Period, default_period
+from aiops.store import Store
+from aiops.views import View, build_view, data_bounds
+from aiops.views.snapshot import timing_snapshot
+from tests import pg_cluster
+
+AS_OF = datetime(2026, 11, 27, 12)
+RTOL = 1e-9  # sums of a million floats differ in their last bits with the order DuckDB adds them
+
+
+def _same(left: Any, right: Any, where: str) -> None:
+    if isinstance(left, pd.DataFrame):
+        pd.testing.assert_frame_equal(left, right, rtol=RTOL, obj=where)
+    elif dataclasses.is_dataclass(left) and not isinstance(left, type):
+        for f in dataclasses.fields(left):
+            if f.name != "generated_at":
+                _same(getattr(left, f.name), getattr(right, f.name), f"{where}.{f.name}")
+    elif isinstance(left, dict):
+        assert left.keys() == right.keys(), where
+        for key in left:
+            _same(left[key], right[key], f"{where}[{key}]")
+    elif isinstance(left, tuple):
+        assert len(left) == len(right), where
+        for i, (a, b) in enumerate(zip(left, right, strict=True)):
+            _same(a, b, f"{where}[{i}]")
+    elif isinstance(left, float) and not (math.isnan(left) and math.isnan(right)):
+        assert right == pytest.approx(left, rel=RTOL), where
+    elif not isinstance(left, float):
+        assert left == right, where
+
+
+@pytest.fixture
+def both(demo_path, pg_server, demo_pg_template):
+    """The demo on a DuckDB file and the same rows on PostgreSQL (copied by `aiops store copy`)."""
+    url = pg_cluster.create_database(pg_server, template=demo_pg_template)
+    try:
+        with Store(demo_path) as duck, Store(url) as pg:
+            yield duck, pg
+    finally:
+        pg_cluster.drop_database(pg_server, url)
+
+
+def test_the_view_on_postgresql_equals_the_view_on_duckdb(both):
+    duck, pg = both
+    assert data_bounds(pg) == data_bounds(duck)
+    default = default_period(*data_bounds(duck))[0]
+    to_date = Period.quarter(AS_OF.year, (AS_OF.month - 1) // 3 + 1)
+    compared = []
+    for period in (default, to_date, Period()):  # a whole quarter, one to date, all time
+        on_duck: View = build_view(duck, period, as_of=AS_OF)
+        on_pg: View = build_view(pg, period, as_of=AS_OF)
+        assert on_duck.company.has_estimate and len(on_duck.adoption_weekly) and len(on_duck.stop_counts)
+        compared.append(on_duck.comparison is not None)
+        _same(on_duck, on_pg, period.name)
+    assert compared == [False, True, False]  # the quarter to date is compared per week with Q3
+
+
+def test_a_snapshot_reads_local_copies_private_to_the_build(both):
+    _, pg = both
+    where = "SELECT database_name FROM duckdb_tables() WHERE table_name = 'timing_samples' ORDER BY 1"
+    with timing_snapshot(pg) as db:
+        assert ("temp",) in db.query(where)  # shadows the server's table for this build's queries
+        assert db.query_value("SELECT count(*) FROM timing_samples") == pg.query_value(
+            "SELECT count(*) FROM timing_samples"
+        )
+        assert ("temp",) not in pg.query(where)  # every other reader still reads the server
+    with pytest.raises(Exception):  # noqa: B017 - the copy went with its closed cursor
+        db.query(where)

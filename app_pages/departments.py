@@ -9,6 +9,7 @@ from aiops.classifier import STOP_CONDITIONS
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, design_name, share
 from aiops.views.columns import SAMPLES, SAVED_PER_LOOP, STANDING
 from ui import data
+from ui.columns import estimate_columns, money_columns, sample_columns
 from ui.context import revision
 from ui.text import md_escape, safe_frame
 from ui.widgets import (
@@ -102,16 +103,12 @@ st.dataframe(
     hide_index=True,
     placeholder=NOT_RECORDED,
     column_config={
-        "saved_per_loop": st.column_config.NumberColumn(
-            "min saved / loop", format="%.1f", help=DEFINITIONS["saved_per_loop"]
+        **estimate_columns(SAVED_PER_LOOP, "min saved / loop", "%.1f"),
+        **sample_columns(),
+        "hours_returned": st.column_config.NumberColumn(
+            "hours returned", format="%.1f", help=DEFINITIONS["hours_returned"]
         ),
-        "saved_low": st.column_config.NumberColumn("95% low", format="%.1f"),
-        "saved_high": st.column_config.NumberColumn("95% high", format="%.1f"),
-        "samples_before": st.column_config.NumberColumn("n before"),
-        "samples_after": st.column_config.NumberColumn("n after"),
-        "hours_returned": st.column_config.NumberColumn("hours returned", format="%.1f"),
-        "value": st.column_config.NumberColumn(f"value ({view.currency})", format="%,.0f"),
-        "ai_cost": st.column_config.NumberColumn(f"AI cost ({view.currency})", format="%,.0f"),
+        **money_columns(view.currency, "value", "ai_cost"),
         "adoption": st.column_config.TextColumn("AI share", help=DEFINITIONS["adoption"]),
     },
 )

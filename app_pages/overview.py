@@ -23,8 +23,10 @@ from aiops.charts import (
 from aiops.report.board import build_board_pack, render_html
 from aiops.report.bounded import render_pdf_bounded
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, age, estimate, interval, money, n_phrase, share
+from aiops.views.columns import HOURS_RETURNED
 from aiops.workflow import slugify
 from ui import data
+from ui.columns import estimate_columns, money_columns, sample_columns
 from ui.context import revision, session_still_open
 from ui.text import md_escape, safe_frame
 from ui.widgets import (
@@ -159,23 +161,11 @@ st.dataframe(
     hide_index=True,
     placeholder=NOT_RECORDED,
     column_config={
-        "hours_returned": st.column_config.NumberColumn(
-            "hours (banked)", format="%.0f", help=DEFINITIONS["hours_returned"]
-        ),
-        "hours_returned_low": st.column_config.NumberColumn("95% low", format="%.0f"),
-        "hours_returned_high": st.column_config.NumberColumn("95% high", format="%.0f"),
+        **estimate_columns(HOURS_RETURNED, "hours (banked)", "%.0f"),
         "hours_at_risk": st.column_config.NumberColumn(
             "hours at risk", format="%.0f", help=DEFINITIONS["hours_at_risk"]
         ),
-        "value": st.column_config.NumberColumn(
-            f"value ({view.currency})", format="%,.0f", help=DEFINITIONS["value"]
-        ),
-        "ai_cost": st.column_config.NumberColumn(
-            f"AI cost ({view.currency})", format="%,.0f", help=DEFINITIONS["ai_cost"]
-        ),
-        "net_value": st.column_config.NumberColumn(
-            f"net ({view.currency})", format="%,.0f", help=DEFINITIONS["net_value"]
-        ),
+        **money_columns(view.currency, "value", "ai_cost", "net_value"),
         "adoption": st.column_config.TextColumn("AI share of loops", help=DEFINITIONS["adoption"]),
         "open_stop_conditions": st.column_config.NumberColumn("open stops"),
     },
@@ -223,11 +213,8 @@ if len(risky):
         hide_index=True,
         placeholder=NOT_RECORDED,
         column_config={
-            "hours_returned": st.column_config.NumberColumn("hours at risk", format="%.1f"),
-            "hours_returned_low": st.column_config.NumberColumn("95% low", format="%.1f"),
-            "hours_returned_high": st.column_config.NumberColumn("95% high", format="%.1f"),
-            "samples_before": st.column_config.NumberColumn("n before"),
-            "samples_after": st.column_config.NumberColumn("n after"),
+            **estimate_columns(HOURS_RETURNED, "hours at risk", "%.1f", DEFINITIONS["hours_at_risk"]),
+            **sample_columns(),
             "stop_conditions": st.column_config.ListColumn("open stop conditions"),
         },
     )

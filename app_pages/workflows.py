@@ -10,6 +10,7 @@ from aiops.report.export import safe_csv
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, design_words
 from aiops.views.columns import HOURS_RETURNED, HOW_MEASURED, SAMPLES, SAVED_PER_LOOP, STANDING, WHO
 from ui import data
+from ui.columns import estimate_columns, money_columns, sample_columns
 from ui.context import revision
 from ui.text import safe_frame
 from ui.widgets import evidence_legend, url_multiselect
@@ -74,22 +75,11 @@ st.dataframe(
         "open": st.column_config.LinkColumn("", display_text="open", width="small"),
         "workflow_id": None,
         "stop_conditions": st.column_config.ListColumn("open stop conditions"),
-        "saved_per_loop": st.column_config.NumberColumn(
-            "min saved / loop", format="%.1f", help=DEFINITIONS["saved_per_loop"]
-        ),
-        "saved_low": st.column_config.NumberColumn("95% low", format="%.1f"),
-        "saved_high": st.column_config.NumberColumn("95% high", format="%.1f"),
-        "samples_before": st.column_config.NumberColumn("n before", help=DEFINITIONS["n"]),
-        "samples_after": st.column_config.NumberColumn("n after", help=DEFINITIONS["n"]),
-        "hours_returned": st.column_config.NumberColumn(
-            "hours returned", format="%.1f", help=DEFINITIONS["hours_returned"]
-        ),
-        "hours_returned_low": st.column_config.NumberColumn("95% low", format="%.1f"),
-        "hours_returned_high": st.column_config.NumberColumn("95% high", format="%.1f"),
+        **estimate_columns(SAVED_PER_LOOP, "min saved / loop", "%.1f"),
+        **sample_columns(),
+        **estimate_columns(HOURS_RETURNED, "hours returned", "%.1f"),
         "evidence": st.column_config.TextColumn("evidence", help=DEFINITIONS["evidence"]),
-        "value": st.column_config.NumberColumn(f"value ({view.currency})", format="%,.0f"),
-        "ai_cost": st.column_config.NumberColumn(f"AI cost ({view.currency})", format="%,.0f"),
-        "net_value": st.column_config.NumberColumn(f"net ({view.currency})", format="%,.0f"),
+        **money_columns(view.currency, "value", "ai_cost", "net_value"),
     },
 )
 st.download_button(

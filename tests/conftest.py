@@ -49,6 +49,17 @@ def _on_postgres(item: pytest.Item) -> bool:
 
 ADMIN = Actor(name="admin@test", role="admin")
 
+# The seven rollout rules PRODUCT.md gives every classified workflow.
+ROLLOUT_KEYS = (
+    "risk_level",
+    "owner",
+    "approval_checkpoint",
+    "logging_requirement",
+    "rollback_path",
+    "success_metric",
+    "stays_human",
+)
+
 
 def answered_workflow(**fields: Any) -> Workflow:
     """A fully answered, owned, measurable, low-risk workflow with one checkpoint; ``fields`` override."""

@@ -17,20 +17,11 @@ from aiops.inventory import remove_checkpoint, save_workflow, sign_off
 from aiops.policy import RISK_ORDER, load_policy
 from aiops.workflow import CHANGES, CUSTOMER_IMPACT, DATA_TOUCHED, REVIEW_REQUIREMENTS, Workflow
 from aiops.workflow_reads import get_workflow
-from tests.conftest import answered_workflow
+from tests.conftest import ROLLOUT_KEYS, answered_workflow
 
 POLICY = load_policy()
 NOW = datetime(2026, 6, 1, 12, 0)
 SAVING = Evidence(label="saving", n_before=40, n_after=40, design="trend_adjusted")
-ROLLOUT_KEYS = (
-    "risk_level",
-    "owner",
-    "approval_checkpoint",
-    "logging_requirement",
-    "rollback_path",
-    "success_metric",
-    "stays_human",
-)
 # Keywords the default policy keeps whatever else changes in its lists.
 STRONG_KEYWORDS = (
     "refund",

@@ -16,18 +16,9 @@ from aiops.governance import active_policy_version, apply_policy, stored_classif
 from aiops.inventory import save_workflow
 from aiops.policy import default_policy_text, load_policy, parse_policy
 from aiops.workflow import CHANGES, CUSTOMER_IMPACT, DATA_TOUCHED, Workflow
-from tests.conftest import DATA, answered_workflow
+from tests.conftest import DATA, ROLLOUT_KEYS, answered_workflow
 
 POLICIES = DATA / "policies"
-ROLLOUT_KEYS = {
-    "risk_level",
-    "owner",
-    "approval_checkpoint",
-    "logging_requirement",
-    "rollback_path",
-    "success_metric",
-    "stays_human",
-}
 
 
 def default_policy_with(version: str, *, high_changes: tuple[str, ...] = ()) -> str:
@@ -299,7 +290,7 @@ def test_classify_json_has_the_contract_keys(cli):
         assert all(isinstance(code, str) for code in result["stop_conditions"])
         # Each signal keeps its explanation: field, phrase matched, family and source.
         assert result["signals"] and all(set(s) == SIGNAL_KEYS for s in result["signals"])
-        assert set(result["rollout"]) == ROLLOUT_KEYS
+        assert set(result["rollout"]) == set(ROLLOUT_KEYS)
         assert all(result["rollout"].values())
         assert result["policy_version"] == load_policy().version
 

@@ -284,6 +284,8 @@ MAPPINGS = st.one_of(
         st.sampled_from([None, "dmy", "mdy"]),
     ),
 )
+
+
 @pytest.fixture(scope="module")
 def fuzz_store():
     """One store for all fuzzed examples (hypothesis runs them inside one test call)."""

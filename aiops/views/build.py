@@ -160,14 +160,6 @@ def view_for(store: Store, period: Period | None = None) -> View:
     return view
 
 
-def _has_column(db: Reader, table: str, column: str) -> bool:
-    row = db.query_one(
-        "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
-        [table, column],
-    )
-    return bool(row and row[0])
-
-
 _ADOPTION = """
 SELECT t.workflow_id, w.department, date_trunc('week', t.measured_at) AS week,
        coalesce(sum(t.loops) FILTER (WHERE t.ai_assisted), 0) AS ai_loops,
@@ -184,8 +176,6 @@ HAVING sum(t.loops) FILTER (WHERE t.ai_assisted IS NOT NULL) > 0
 def _adoption(db: Reader, period: Period) -> pd.DataFrame:
     """Per workflow and week (after go-live): loops done with AI among loops that record it."""
     empty = pd.DataFrame(columns=["workflow_id", "department", "week", "ai_loops", "adoption_loops", "share"])
-    if not _has_column(db, "timing_samples", "ai_assisted"):
-        return empty
     start, end = period.bounds()
     weeks = db.query_df(_ADOPTION, [start, start, end, end])
     if weeks.empty:

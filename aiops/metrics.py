@@ -68,6 +68,7 @@ def workflow_metrics(
     period: Period = Period(),
     as_of: datetime | None = None,
     workflow_ids: list[str] | None = None,
+    samples: str = "timing_samples",
 ) -> pd.DataFrame:
     """One row per workflow (or per workflow in ``workflow_ids``): samples and loops per phase, the
     saving with its design, warnings, interval and evidence, loops removed, hours returned in the
@@ -83,7 +84,7 @@ def workflow_metrics(
     comparisons = dict(zip(comparisons.workflow_id, comparisons.comparison_workflow_id, strict=True))
     # A workflow's comparison design also reads its comparison workflow's cells.
     scope = None if workflow_ids is None else sorted({*workflow_ids, *comparisons.values()})
-    cells = load_cells(db, rules, start, end, (recent_start, run_rate_end), scope)
+    cells = load_cells(db, rules, start, end, (recent_start, run_rate_end), scope, samples)
     wide, est = estimate(cells, comparisons, rules, start)
     columns = [f"{c}_{p}" for p in ("before", "after") for c in _PHASE_COLUMNS]
     frame = frame.join(wide.reindex(columns=columns), on="workflow_id").join(est, on="workflow_id")

@@ -36,7 +36,7 @@ WITH s AS (
            t.duration_minutes + t.rework_minutes AS minutes, t.rework_minutes,
            (t.duration_minutes + t.rework_minutes) / t.loops AS per_loop,
            epoch(t.measured_at) / 60.0 AS end_minute
-    FROM timing_samples t
+    FROM {samples} t
     WHERE (CAST($end AS TIMESTAMP) IS NULL OR t.measured_at < CAST($end AS TIMESTAMP))
       AND ($scope IS NULL OR t.workflow_id IN (SELECT unnest($scope)))
 ),
@@ -121,10 +121,13 @@ def load_cells(
     end: datetime | None,
     recent: tuple[datetime, datetime],
     scope: list[str] | None = None,
+    samples: str = "timing_samples",
 ) -> pd.DataFrame:
     """Cells for timing rows before ``end``; ``period_loops`` count rows from ``start``, and
     ``recent_loops`` rows in the half-open run-rate window ``recent``. Only the workflows in
-    ``scope`` when it is given (each workflow's cells depend on its own rows alone)."""
+    ``scope`` when it is given (each workflow's cells depend on its own rows alone). ``samples``
+    is the table (or parenthesised query) the rows come from: an upload classifies with its own
+    rows before they are copied into ``timing_samples`` (see ``governance.reclassify``)."""
     params = {
         "scope": scope,
         "start": start,
@@ -136,4 +139,4 @@ def load_cells(
         "long_minutes": rules.long_loop_hours * 60,
         "restrict_typical": RESTRICT_TYPICAL,
     }
-    return db.query_df(CELLS, params)
+    return db.query_df(CELLS.replace("{samples}", samples), params)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import duckdb
 import pandas as pd
 
 from aiops.ingest.checks import Check
@@ -64,13 +63,14 @@ def _day(value: object) -> str:
     return pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
-def phase_problems(cursor: duckdb.DuckDBPyConnection, accepted: str, mapping: TimingMapping) -> list[str]:
+def phase_problems(figures: pd.DataFrame, mapping: TimingMapping) -> list[str]:
     """Why this upload cannot be committed as mapped: a go-live outside the data, or a one-phase
-    file with loops in the other phase."""
-    counts = dict(cursor.execute(f"SELECT phase, sum(loops) FROM {accepted} GROUP BY phase").fetchall())
-    first, last = cursor.execute(f"SELECT min(measured_at), max(measured_at) FROM {accepted}").fetchall()[0]
-    if first is None:
+    file with loops in the other phase. ``figures``: the accepted rows' loops, first and last
+    measured per workflow and phase (``timing_report.build_report``)."""
+    if figures.empty:
         return []
+    counts = figures.groupby("phase").loops.sum().to_dict()
+    first, last = figures.first_measured.min(), figures.last_measured.max()
     span = f"the file's loops run from {_day(first)} to {_day(last)}"
     if mapping.phase_only:
         other = "after" if mapping.phase_only == "before" else "before"
@@ -92,18 +92,13 @@ def phase_problems(cursor: duckdb.DuckDBPyConnection, accepted: str, mapping: Ti
     return []
 
 
-def long_loop_warning(
-    cursor: duckdb.DuckDBPyConnection, accepted: str, mapping: TimingMapping, rules: EvidenceRules
-) -> list[str]:
-    """A hands-on upload whose loops mostly last longer than a working day looks like calendar time."""
+def long_loop_warning(figures: pd.DataFrame, mapping: TimingMapping, rules: EvidenceRules) -> list[str]:
+    """A hands-on upload whose loops mostly last longer than a working day looks like calendar time.
+    ``figures``: per workflow and phase, the accepted rows' ``loops`` and ``long_loops`` (those
+    longer than ``long_loop_hours``)."""
     if mapping.kind != "hands_on":
         return []
-    limit = rules.long_loop_hours * 60
-    long, total = cursor.execute(
-        f"SELECT coalesce(sum(loops) FILTER (WHERE (duration_minutes + rework_minutes) / loops > ?), 0),"
-        f" coalesce(sum(loops), 0) FROM {accepted}",
-        [limit],
-    ).fetchall()[0]
+    long, total = int(figures.long_loops.sum()), int(figures.loops.sum())
     if not total or long / total <= rules.long_loop_share:
         return []
     return [

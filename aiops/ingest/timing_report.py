@@ -98,8 +98,11 @@ def build_report(
     checked: str,
     accepted: str,
     preview: bool,
+    long_loop_minutes: float,
     max_rejected_share: float = MAX_REJECTED_SHARE,
-) -> TimingReport:
+) -> tuple[TimingReport, pd.DataFrame]:
+    """The report, and per workflow and phase the figures its checks read (``measurement``):
+    samples, loops, first and last measured, and ``long_loops`` (above ``long_loop_minutes``)."""
     cursor = staged.cursor
     id_column = row_id_column(staged.source, plan.columns)
     rejects = all_rejects(
@@ -107,12 +110,18 @@ def build_report(
     )
     rows = staged.records
     accepted_count = rows - len(rejects)
-    summary = cursor.execute(f"""
+    # One pass over the accepted rows for every figure the preview and its checks need.
+    query = f"""
         SELECT workflow_id, phase, count(*) AS samples, sum(loops) AS loops,
                sum(duration_minutes + rework_minutes) / sum(loops) AS mean_minutes,
                median((duration_minutes + rework_minutes) / loops) AS median_minutes,
-               min(measured_at) AS first_measured, max(measured_at) AS last_measured
-        FROM {accepted} GROUP BY ALL ORDER BY workflow_id, phase DESC""").df()
+               min(measured_at) AS first_measured, max(measured_at) AS last_measured,
+               count(*) FILTER (WHERE duration_minutes = 0) AS zero_length,
+               coalesce(sum(loops) FILTER (WHERE (duration_minutes + rework_minutes) / loops > $long), 0)
+                   AS long_loops
+        FROM {accepted} GROUP BY ALL ORDER BY workflow_id, phase DESC"""
+    figures = cursor.execute(query, {"long": long_loop_minutes}).df()
+    summary = figures.drop(columns=["zero_length", "long_loops"])
     distribution = (
         cursor.execute(f"""
             SELECT workflow_id, phase, (duration_minutes + rework_minutes) / loops AS minutes_per_loop
@@ -120,9 +129,7 @@ def build_report(
         if preview
         else pd.DataFrame(columns=["workflow_id", "phase", "minutes_per_loop"])
     )
-    loops_found, zero_length = cursor.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE duration_minutes = 0) FROM {accepted}"
-    ).fetchall()[0]
+    loops_found, zero_length = int(figures.samples.sum()), int(figures.zero_length.sum())
     notes = list(source_notes(staged.source))
     if plan.mapping.business_hours:
         notes.append("Durations are business hours, not calendar time.")
@@ -148,7 +155,7 @@ def build_report(
         id_column=id_column,
     )
     _judge(report, max_rejected_share)
-    return report
+    return report, figures
 
 
 def _judge(report: TimingReport, max_rejected_share: float) -> None:

@@ -30,6 +30,7 @@ from aiops.ingest.sniff import open_source
 from aiops.ingest.timing_pass import read_checked
 from aiops.ingest.timing_report import TimingReport, build_report
 from aiops.ingest.timing_sql import NULL_MARKERS, Plan, make_plan, mapped_columns, read_types, row_projection
+from aiops.sql import sql_literal
 from aiops.store import Store, Tx
 
 __all__ = [
@@ -110,13 +111,6 @@ class TimingImport:
                 self.report.mapping.phase_only,
             ],
         )
-        tx.execute(
-            "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at,"
-            " duration_minutes, loops, rework_minutes, time_kind, ai_assisted, segment)"
-            " SELECT ?, workflow_id, phase, measured_at, duration_minutes,"
-            f" loops, rework_minutes, ?, ai_assisted, segment FROM {self.accepted_table}",
-            [batch_id, self.report.mapping.kind],
-        )
         tx.audit(
             "upload.committed",
             "batch",
@@ -131,7 +125,22 @@ class TimingImport:
                 "mapping": self.report.mapping.model_dump(mode="json"),
             },
         )
-        governance.reclassify(tx, self.report.workflow_ids)
+        # Classified from the stored rows and this upload's, read from its checked table: rows just
+        # copied into timing_samples read slower within the transaction that wrote them.
+        columns = "workflow_id, phase, measured_at, duration_minutes, loops, rework_minutes"
+        kind = sql_literal(self.report.mapping.kind)  # hands_on or elapsed (validated), not user text
+        samples = (
+            f"(SELECT {columns}, time_kind, ai_assisted, segment FROM timing_samples UNION ALL "
+            f"SELECT {columns}, {kind} AS time_kind, ai_assisted, segment FROM {self.accepted_table})"
+        )
+        governance.reclassify(tx, self.report.workflow_ids, samples)
+        tx.execute(
+            "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at,"
+            " duration_minutes, loops, rework_minutes, time_kind, ai_assisted, segment)"
+            " SELECT ?, workflow_id, phase, measured_at, duration_minutes,"
+            f" loops, rework_minutes, ?, ai_assisted, segment FROM {self.accepted_table}",
+            [batch_id, self.report.mapping.kind],
+        )
         if save_preset_as is not None:
             save_preset(tx, save_preset_as, self.report.mapping)
         return batch_id
@@ -244,14 +253,15 @@ def _check_events(store: Store, staged: Staged, plan: Plan) -> tuple[str, str]:
 def _report(
     store: Store, staged: Staged, plan: Plan, checked: str, accepted: str, preview: bool
 ) -> TimingImport:
-    mapping, cursor = plan.mapping, staged.cursor
-    report = build_report(staged, plan, checked, accepted, preview)
+    mapping = plan.mapping
+    rules = store.policy.evidence
+    report, figures = build_report(staged, plan, checked, accepted, preview, rules.long_loop_hours * 60)
     existing = duplicate_batch(store, report.sha256, report.workflow_ids)
     if existing is not None:
         report.duplicate_of = existing
         report.problems.insert(0, _duplicate_message(report, existing)[0])
-    report.problems += phase_problems(cursor, accepted, mapping)
-    report.warnings += long_loop_warning(cursor, accepted, mapping, store.policy.evidence)
+    report.problems += phase_problems(figures, mapping)
+    report.warnings += long_loop_warning(figures, mapping, rules)
     return TimingImport(store, staged, plan, accepted, report)
 
 

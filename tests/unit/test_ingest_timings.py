@@ -887,7 +887,7 @@ from aiops.auth import Actor
 from aiops.ingest.timings import import_timings
 from aiops.store import Store
 
-def reclassify_then_hang(tx, workflow_ids=None):
+def reclassify_then_hang(tx, workflow_ids=None, samples=None):
     # Called inside the upload's transaction, after its samples were inserted.
     inside = tx.query_one("SELECT count(*) FROM timing_samples")[0]
     print("IN_TRANSACTION", inside, flush=True)

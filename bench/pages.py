@@ -92,17 +92,36 @@ def measure(location: str | Path, repeats: int = 3) -> dict[str, float]:
     """The Overview run cold (first run of a process), uncached (Streamlit's data cache cleared;
     the read model rebuilt) and cached (a rerun the caches answer): the best of ``repeats`` runs
     each, since one run on a shared machine measures the queue for a core as much as the page."""
-    os.environ["AIOPS_DB"] = str(location)
+    return measure_side_by_side({"": location}, repeats)[""]
+
+
+def measure_side_by_side(locations: dict[str, str | Path], repeats: int = 3) -> dict[str, dict[str, float]]:
+    """``measure`` for several databases, their runs interleaved (one of each per round): a burst
+    of load from the machine's other users then slows every database's runs alike, and a ratio
+    between them measures the databases, not the moment each one was measured."""
     st.cache_data.clear()
     st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
-    cold = run_overview(at)
-    uncached = []
+    apps = {label: AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600) for label in locations}
+
+    def run(label: str, clear: bool) -> float:
+        os.environ["AIOPS_DB"] = str(locations[label])
+        if clear:
+            st.cache_data.clear()
+        return run_overview(apps[label])
+
+    cold = {label: run(label, clear=False) for label in locations}
+    uncached: dict[str, list[float]] = {label: [] for label in locations}
+    cached: dict[str, list[float]] = {label: [] for label in locations}
     for _ in range(repeats):
-        st.cache_data.clear()
-        uncached.append(run_overview(at))
-    cached = [run_overview(at) for _ in range(repeats)]
-    return {"cold": cold, "uncached": min(uncached), "cached": min(cached)}
+        for label in locations:
+            uncached[label].append(run(label, clear=True))
+    for _ in range(repeats):
+        for label in locations:
+            cached[label].append(run(label, clear=False))
+    return {
+        label: {"cold": cold[label], "uncached": min(uncached[label]), "cached": min(cached[label])}
+        for label in locations
+    }
 
 
 def main() -> int:

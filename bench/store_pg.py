@@ -10,7 +10,7 @@
 PostgreSQL is ``AIOPS_BENCH_PG`` (a server URL; a database is created in it and dropped), or a
 throwaway cluster started for the run (like the tests').
 
-    python -m bench.store_pg [--rows 1000000]
+    python -m bench.store_pg [--rows 1000000] [--statements]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from aiops.ingest.timings import import_timings
 from bench.ingest import ADMIN, _register, write_canonical
-from bench.pages import build, measure_side_by_side
+from bench.pages import build, measure_side_by_side, statements
 from tests import pg_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,15 @@ def verdict(ratio: float, limit: float) -> str:
     return "MET" if ratio <= limit else "NOT MET"
 
 
-def run(server: str, rows: int, tmp: Path) -> bool:
+def print_statements(location: str | Path, label: str) -> None:
+    log = statements(location)
+    total = sum(t for t, _ in log)
+    print(f"  SQL of one uncached Overview run ({label}): {len(log)} statements, {total:.2f} s")
+    for seconds, sql in log:
+        print(f"    {seconds:6.3f} s  {sql[:110]}")
+
+
+def run(server: str, rows: int, tmp: Path, show_statements: bool = False) -> bool:
     overview_pg = pg_cluster.create_database(server)
     import_pg = pg_cluster.create_database(server)
     try:
@@ -64,6 +72,9 @@ def run(server: str, rows: int, tmp: Path) -> bool:
                 f"  Overview ({label}): cold {r['cold']:.2f} s, uncached {r['uncached']:.2f} s, "
                 f"cached {r['cached']:.3f} s"
             )
+        if show_statements:
+            print_statements(embedded_db, "embedded")
+            print_statements(overview_pg, "postgres")
         csv = tmp / "timings.csv"
         write_canonical(csv, rows)
         imports = {
@@ -93,6 +104,9 @@ def load_average() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--statements", action="store_true", help="also list each SQL statement of one uncached run"
+    )
     args = parser.parse_args()
     print(f"load average (1/5/15 min) at the start: {load_average()} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="aiops-store-pg-") as tmp:
@@ -102,7 +116,7 @@ def main() -> int:
             cluster = tempfile.mkdtemp(prefix="aiops-bench-pg-")
             server = pg_cluster.start(cluster)
         try:
-            ok = run(server, args.rows, Path(tmp))
+            ok = run(server, args.rows, Path(tmp), args.statements)
         finally:
             if cluster:
                 pg_cluster.stop(cluster)

@@ -9,6 +9,10 @@ runs unchanged (one SQL dialect) on local tables, joins included. The copies are
 transaction, so they are one consistent PostgreSQL snapshot (the extension reads each DuckDB
 transaction as one REPEATABLE READ transaction), then committed (DuckDB scans committed tables faster
 than a transaction's own rows). On the embedded store the file is already local: the store itself.
+
+The copy is held in memory (about 100 bytes a timing row, close to the size of the server's table):
+it is made while the server's table takes at most ``MAX_COPY_BYTES``; above that a view reads the
+server's tables directly, slower but without holding them.
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ TABLES = {
 }
 
 
+MAX_COPY_BYTES = 512 * 1024**2  # about 5M timing rows: half the store's default memory limit (1GB)
+_SERVER_BYTES = "SELECT pg_relation_size('timing_samples')"
+
+
 class _Snapshot(Reader):
     """Reads through one cursor whose ``TABLES`` are temporary local copies."""
 
@@ -59,7 +67,7 @@ class _Snapshot(Reader):
 def timing_snapshot(store: Store) -> Iterator[Reader]:
     """A reader for one view build: on PostgreSQL, local copies of the tables a view reads (see the
     module); on a DuckDB file, the store. The copies go with the cursor when the block ends."""
-    if not store.postgres:
+    if not store.postgres or store.query_value(on_server(_SERVER_BYTES)) > MAX_COPY_BYTES:
         yield store
         return
     cursor = store.new_cursor()

@@ -15,7 +15,7 @@ import pytest
 
 from aiops.period import Period, default_period
 from aiops.store import Store
-from aiops.views import View, build_view, data_bounds
+from aiops.views import View, build_view, data_bounds, snapshot
 from aiops.views.snapshot import timing_snapshot
 from tests import pg_cluster
 
@@ -81,3 +81,12 @@ def test_a_snapshot_reads_local_copies_private_to_the_build(both):
         assert ("temp",) not in pg.query(where)  # every other reader still reads the server
     with pytest.raises(Exception):  # noqa: B017 - the copy went with its closed cursor
         db.query(where)
+
+
+def test_a_table_too_big_to_copy_is_read_on_the_server_with_the_same_view(both, monkeypatch):
+    duck, pg = both
+    monkeypatch.setattr(snapshot, "MAX_COPY_BYTES", 0)
+    with timing_snapshot(pg) as db:
+        assert db is pg  # no copy: every query reads the server's tables
+    period = default_period(*data_bounds(duck))[0]
+    _same(build_view(duck, period, as_of=AS_OF), build_view(pg, period, as_of=AS_OF), period.name)

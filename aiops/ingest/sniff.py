@@ -104,12 +104,16 @@ def _scan(path: Path) -> _Scan:
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
             digest.update(chunk)
-            if utf8:
+            # An ASCII chunk after a complete character is valid UTF-8 and holds no byte that
+            # Windows-1252 leaves undefined: checked in C, without decoding (most exports).
+            ascii_only = chunk.isascii() and not decoder.getstate()[0]
+            if utf8 and not ascii_only:
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
                     utf8 = False
-            latin1_only = latin1_only or any(byte in chunk for byte in CP1252_UNDEFINED)
+            if not ascii_only:
+                latin1_only = latin1_only or any(byte in chunk for byte in CP1252_UNDEFINED)
             first = chunk.find(b"\n")
             if first < 0:
                 run += len(chunk)

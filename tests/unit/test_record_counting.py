@@ -244,3 +244,23 @@ def test_generated_files_accepted_plus_rejected_equals_records_counted_by_python
     report = import_timings(demo, ADMIN, path, MAPPING, dry_run=True)
     assert report.rows == expected
     assert report.accepted + report.rejected == expected
+
+
+@pytest.mark.parametrize(
+    ("tail", "encoding"),
+    [
+        ("12345é,x\n", "utf-8"),  # bytes 15-16: split by the chunk boundary, ASCII after
+        ("\x81,x\n", "latin-1"),  # Windows-1252 leaves 0x81 undefined
+        ("\x92,x\n", "cp1252"),  # a curly apostrophe: Windows-1252, not UTF-8
+        ("12345\xc3,x\n", "cp1252"),  # a UTF-8 lead byte with no continuation, ASCII after
+    ],
+)
+def test_the_encoding_scan_reads_characters_across_ascii_chunks(tmp_path, monkeypatch, tail, encoding):
+    # The scan skips decoding ASCII chunks; a character split across chunks is still decoded.
+    from aiops.ingest import sniff
+
+    monkeypatch.setattr(sniff, "CHUNK", 8)
+    path = tmp_path / "f.csv"
+    body = "a,b\n123,x\n" + tail + "456,y\n" * 3
+    path.write_bytes(body.encode("utf-8") if encoding == "utf-8" else body.encode("latin-1"))
+    assert sniff.detect_encoding(path) == encoding

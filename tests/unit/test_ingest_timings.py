@@ -978,3 +978,24 @@ def test_go_live_day_begins_at_midnight_in_the_mapping_time_zone(demo, admin, tm
     report = import_timings(demo, admin, file, mapping, dry_run=True)
     phases = dict(zip(report.summary.phase, report.summary.samples, strict=True))
     assert phases == {"before": 1, "after": 1}
+
+
+def test_rejects_deep_in_a_file_read_in_parallel_keep_their_lines(demo, admin, tmp_path):
+    # Read, typed and checked in one statement: the checked table's order is the file's (DuckDB
+    # reads it in parallel), so a check failure far down names its own line and value.
+    path = tmp_path / "deep.csv"
+    duckdb.sql(
+        f"COPY (SELECT '{WF}' AS workflow_id,"
+        " CASE WHEN i % 2 = 0 THEN 'baseline' ELSE 'with AI' END AS phase,"
+        " TIMESTAMP '2026-01-01' + to_seconds(i) AS measured_at,"
+        " CASE i WHEN 150001 THEN -3 WHEN 299997 THEN -9 ELSE 10 + i % 17 END AS duration_minutes,"
+        " CASE WHEN i = 200002 THEN 'later' ELSE 'x' END AS note"
+        f" FROM range(300000) t(i)) TO '{path}' (HEADER)"
+    )
+    report = import_timings(demo, admin, path, dry_run=True)
+    assert (report.rows, report.accepted) == (300_000, 299_998)
+    found = report.rejects[["line", "column", "reason", "value"]].values.tolist()
+    assert found == [
+        [150_003, "duration_minutes", "negative duration", "-3.0"],
+        [299_999, "duration_minutes", "negative duration", "-9.0"],
+    ]

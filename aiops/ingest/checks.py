@@ -1,6 +1,6 @@
 """Row checks in SQL: the first failing check of a row names its column and reason.
 
-Both importers compute their fields in one SQL projection over the staging table, add a
+Both importers compute their fields in one SQL projection over the file's records, add a
 ``reject_column``/``reject_reason`` pair from their checks, and report rejects here, with the
 parse rejects of the reader, as one list sorted by line.
 """

@@ -121,10 +121,10 @@ def read_types(
     cursor: duckdb.DuckDBPyConnection, source: SourceFile, mapping: TimingMapping, columns: dict[str, str]
 ) -> dict[str, str]:
     """Which columns DuckDB can parse itself while reading (fast, and a value that does not parse
-    rejects its record): numbers. Timestamps stay text and are parsed in SQL after staging (ISO with
-    or without an offset, h:mm:ss, day-first dates, a time zone of the mapping): DuckDB 1.5's
-    read_csv turns an unparseable TIMESTAMPTZ value into NULL without a reject, which would report
-    "missing value" for a value that is present but unreadable."""
+    rejects its record): numbers. Timestamps are read as text and parsed in SQL in the same
+    statement (ISO with or without an offset, h:mm:ss, day-first dates, a time zone of the
+    mapping): DuckDB 1.5's read_csv turns an unparseable TIMESTAMPTZ value into NULL without a
+    reject, which would report "missing value" for a value that is present but unreadable."""
     types: dict[str, str] = {role: "DOUBLE" for role in ("loops", "rework") if role in columns}
     if "duration" in columns and mapping.unit != "hms":
         types["duration"] = "DOUBLE"

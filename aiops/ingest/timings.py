@@ -1,4 +1,4 @@
-"""Timing uploads: an export → staging → checks in SQL → preview → one committed batch.
+"""Timing uploads: an export → one read that types and checks it → preview → one committed batch.
 
 A mapping says where each canonical field comes from: the workflow (a column or one for the whole
 file), the loop duration (a column with its unit, start and end timestamps, or an event log's
@@ -47,7 +47,7 @@ __all__ = [
 
 @dataclass
 class TimingImport:
-    """An upload read into staging tables on its own cursor, checked, ready to preview/commit."""
+    """An upload read and checked into temporary tables on its own cursor, ready to preview/commit."""
 
     store: Store
     staged: Staged
@@ -170,7 +170,7 @@ def open_timing_import(
     options: dict[str, object] | None = None,
     actor: Actor | None = None,
 ) -> Iterator[TimingImport]:
-    """Read and check an export; yield the import for preview and commit; drop staging after.
+    """Read and check an export; yield the import for preview and commit; drop its tables after.
 
     The mapping is given, or a ``preset`` (a name, or ``auto``: recognised as the upload page does)
     is applied with the user's ``answers`` (workflow, go-live...), or the file is in the canonical

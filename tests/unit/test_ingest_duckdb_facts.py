@@ -55,3 +55,15 @@ def test_a_bare_lf_in_an_unquoted_cell_of_a_crlf_file_is_not_read_as_python_read
     except duckdb.InvalidInputException:
         read = None
     assert read != 4
+
+
+def test_a_long_in_list_is_planned_as_a_join_and_list_contains_is_not():
+    # The one-pass read keeps the file's order (rowid = record) only without a join in its
+    # statement: phase synonyms are looked up with list_contains (timing_sql._phase).
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT i::VARCHAR AS v FROM range(10) r(i)")
+    words = "'a', 'b', 'c', 'd', 'e'"
+    in_list = con.execute(f"EXPLAIN SELECT v IN ({words}) FROM t").fetchall()[0][1]
+    contains = con.execute(f"EXPLAIN SELECT list_contains([{words}], v) FROM t").fetchall()[0][1]
+    assert "JOIN" in in_list
+    assert "JOIN" not in contains

@@ -166,8 +166,8 @@ SELECT t.workflow_id, w.department, date_trunc('week', t.measured_at) AS week,
        coalesce(sum(t.loops) FILTER (WHERE t.ai_assisted IS NOT NULL), 0) AS adoption_loops
 FROM timing_samples t JOIN workflows w USING (workflow_id)
 WHERE t.phase = 'after'
-  AND (CAST(? AS TIMESTAMP) IS NULL OR t.measured_at >= CAST(? AS TIMESTAMP))
-  AND (CAST(? AS TIMESTAMP) IS NULL OR t.measured_at < CAST(? AS TIMESTAMP))
+  AND (CAST($start AS TIMESTAMP) IS NULL OR t.measured_at >= CAST($start AS TIMESTAMP))
+  AND (CAST($end AS TIMESTAMP) IS NULL OR t.measured_at < CAST($end AS TIMESTAMP))
 GROUP BY ALL
 HAVING sum(t.loops) FILTER (WHERE t.ai_assisted IS NOT NULL) > 0
 """
@@ -177,7 +177,7 @@ def _adoption(db: Reader, period: Period) -> pd.DataFrame:
     """Per workflow and week (after go-live): loops done with AI among loops that record it."""
     empty = pd.DataFrame(columns=["workflow_id", "department", "week", "ai_loops", "adoption_loops", "share"])
     start, end = period.bounds()
-    weeks = db.query_df(_ADOPTION, [start, start, end, end])
+    weeks = db.query_df(_ADOPTION, {"start": start, "end": end})
     if weeks.empty:
         return empty
     weeks["share"] = weeks.ai_loops / weeks.adoption_loops

@@ -27,20 +27,27 @@ class Check:
     show: str | None = None  # SQL of the offending value, quoted after the reason
 
 
+def first_failure(checks: list[Check]) -> str:
+    """SQL for the number of the first check that fails (from 1), NULL when every check passes."""
+    if not checks:
+        return "NULL::INTEGER"
+    return "CASE " + " ".join(f"WHEN {c.failed} THEN {k}" for k, c in enumerate(checks, start=1)) + " END"
+
+
 def reject_columns(checks: list[Check]) -> str:
     """SQL for ``reject_check, reject_column, reject_reason``: NULL when every check passes.
     The checks are evaluated once (the number of the first that fails); the column and reason
     are looked up from it, bound: pass ``reject_values(checks)`` with the statement."""
     if not checks:
         return "NULL::INTEGER AS reject_check, NULL::VARCHAR AS reject_column, NULL::VARCHAR AS reject_reason"
-    first = " ".join(f"WHEN {c.failed} THEN {number}" for number, c in enumerate(checks, start=1))
     reason = "($reject_reasons::VARCHAR[])[reject_check]"
     if any(c.show for c in checks):
         quote = "''''"  # SQL for a single quote
         shows = ", ".join(f"': ' || {quote} || {c.show} || {quote}" if c.show else "NULL" for c in checks)
         reason = f"{reason} || coalesce([{shows}][reject_check], '')"
     return (
-        f"CASE {first} END AS reject_check, ($reject_columns::VARCHAR[])[reject_check] AS reject_column, "
+        f"{first_failure(checks)} AS reject_check, "
+        "($reject_columns::VARCHAR[])[reject_check] AS reject_column, "
         f"{reason} AS reject_reason"
     )
 
@@ -56,15 +63,18 @@ def all_rejects(
     limit: int | None = None,
     value_columns: tuple[str, ...] = (),
     id_column: str | None = None,
+    checks: list[Check] | None = None,
 ) -> pd.DataFrame:
     """Parse rejects and check failures of table ``checked`` (which keeps ``rid``), by line.
     With ``value_columns`` (staging columns that checks name), a check failure carries the
     offending ``value``; with ``id_column``, every rejected record that parsed carries its ``id``.
-    When the checks ran while reading (``checked`` is the staged table), the table's rows are the
-    records in order and it carries ``reject_value`` and ``reject_id`` itself."""
-    failures = staged.cursor.execute(
-        f"SELECT count(*) FROM {checked} WHERE reject_reason IS NOT NULL"
-    ).fetchall()[0][0]
+    With ``checks``, the checks ran while reading (``checked`` is the staged table): its rows are
+    the records in order, each with the number of its failed check (``reject_check``), the
+    offending ``reject_value`` and, with ``id_column``, the ``reject_id``."""
+    one_pass = checks is not None
+    verdict = "reject_check" if one_pass else "reject_reason"
+    count = f"SELECT count(*) FROM {checked} WHERE {verdict} IS NOT NULL"
+    failures = staged.cursor.execute(count).fetchall()[0][0]
     details = bool(value_columns or id_column)
     parse = staged.parse_rejects[["line", "column", "reason"]]
     if details:
@@ -72,10 +82,11 @@ def all_rejects(
     frames = [parse]
     if failures:
         lines = staged.line_table()
-        one_pass = checked == staged.table
-        extra, join = "", ""
+        verdicts, extra, join = "c.reject_column AS column, c.reject_reason AS reason", "", ""
+        if one_pass:
+            verdicts = _looked_up()
         if details and one_pass:
-            extra = ", c.reject_value AS value, c.reject_id AS id"
+            extra = f", c.reject_value AS value, {'c.reject_id' if id_column else 'NULL::VARCHAR'} AS id"
         elif details:
             whens = " ".join(
                 f"WHEN ($value_columns::VARCHAR[])[{k}] THEN CAST(s.{quote_ident(c)} AS VARCHAR)"
@@ -87,11 +98,13 @@ def all_rejects(
             join = f" JOIN {staged.table} s ON s.rowid = c.rid"
         rid = "c.rowid" if one_pass else "c.rid"
         query = (
-            f"SELECT l.line, c.reject_column AS column, c.reject_reason AS reason{extra} "
+            f"SELECT l.line, {verdicts}{extra} "
             f"FROM {checked} c JOIN {lines} l ON l.rowid = {rid}{join} "
-            f"WHERE c.reject_reason IS NOT NULL"
+            f"WHERE c.{verdict} IS NOT NULL"
         )
-        frames.append(staged.cursor.execute(query, bound(query, {"value_columns": list(value_columns)})).df())
+        values = {"value_columns": list(value_columns)} | reject_values(checks or [])
+        values["reject_shows"] = [bool(c.show) for c in checks or []]
+        frames.append(staged.cursor.execute(query, bound(query, values)).df())
     rejects = (
         pd.concat([f for f in frames if len(f)], ignore_index=True)
         if any(len(f) for f in frames)
@@ -100,6 +113,18 @@ def all_rejects(
     rejects = rejects.sort_values("line", kind="stable").reset_index(drop=True)
     rejects["line"] = rejects["line"].astype("int64")
     return rejects.head(limit) if limit else rejects
+
+
+def _looked_up() -> str:
+    """The column and reason of a record's failed check, from its number (bound lists); a check
+    that shows its value quotes the record's ``reject_value``."""
+    quote = "''''"  # SQL for a single quote
+    value = f"{quote} || c.reject_value || {quote}"
+    shown = f"CASE WHEN ($reject_shows::BOOLEAN[])[c.reject_check] THEN {value} END"
+    return (
+        "($reject_columns::VARCHAR[])[c.reject_check] AS column, "
+        f"($reject_reasons::VARCHAR[])[c.reject_check] || coalesce(': ' || {shown}, '') AS reason"
+    )
 
 
 def _parse_reject_details(staged: Staged, id_column: str | None) -> dict[str, list[str | None]]:

@@ -15,7 +15,7 @@ import contextlib
 import duckdb
 
 from aiops.errors import MappingError
-from aiops.ingest.checks import Check, reject_columns, reject_values
+from aiops.ingest.checks import Check, first_failure
 from aiops.ingest.guards import check_workflow_column
 from aiops.ingest.mapping import TimingMapping
 from aiops.ingest.measurement import fixed_phase
@@ -67,9 +67,10 @@ def read_checked(
     columns: dict[str, str],
     types: dict[str, str],
     max_minutes: float,
-) -> tuple[Staged, Plan, str]:
+) -> tuple[Staged, Plan, str, list[Check]]:
     """Read and check the file in one statement; return the checked table (as ``Staged``), the
-    plan and the name of the view of its accepted rows (stored workflow ids and departments)."""
+    plan, the name of the view of its accepted rows (stored workflow ids) and the checks (the
+    table keeps each rejected record's check by number: see ``checks.all_rejects``)."""
     id_column = row_id_column(source, columns)
     formats = sampled_formats(cursor, source, mapping, text_stamps(columns, types))
     plan = Plan(mapping, source, columns, formats, types)
@@ -83,20 +84,25 @@ def read_checked(
         for k, c in enumerate(checks, start=1)
         if c.column in role_of
     )
-    # The id of a record is kept when it is rejected, or may be (its workflow is matched after).
+    # Only what the commit copies and a reject reports is kept, narrow (10M rows stay in memory):
+    # the phase as a flag, the failed check's number, the optional fields only when mapped, and
+    # a record's id when it is rejected or may be (its workflow is matched after).
+    labels: list[str] = [c for c in ("ai_assisted", "segment") if c in columns]
+    kept = list(labels)
     keep_id = "TRUE" if mapping.workflow_column else "reject_check IS NOT NULL"
-    row_id = f"CASE WHEN {keep_id} THEN CAST({ID_TEXT} AS VARCHAR) END" if id_column else "NULL::VARCHAR"
+    if id_column:
+        kept.append(f"CASE WHEN {keep_id} THEN CAST({ID_TEXT} AS VARCHAR) END AS reject_id")
     texts = "".join(f", {role_text(role)}" for role in columns) + (f", {ID_TEXT}" if id_column else "")
     cleaned = cleaned_rows(plan, "{rows}", rid="NULL", extra={ID_TEXT: id_column} if id_column else None)
     select = (
-        "SELECT workflow_raw, final_phase AS phase, measured_at, duration_minutes,"
-        " TRY_CAST(loops AS BIGINT) AS loops, rework_minutes, ai_assisted, segment, reject_column,"
-        f" reject_reason, {f'CASE reject_check {values} END' if values else 'NULL::VARCHAR'} AS reject_value,"
-        f" {row_id} AS reject_id"
-        f" FROM (SELECT *, {phase} AS final_phase, {reject_columns(checks)}"
+        "SELECT workflow_raw, final_phase = 'after' AS is_after, measured_at, duration_minutes,"
+        " TRY_CAST(loops AS BIGINT) AS loops, rework_minutes, reject_check,"
+        f" {f'CASE reject_check {values} END' if values else 'NULL::VARCHAR'} AS reject_value"
+        f"{''.join(', ' + k for k in kept)}"
+        f" FROM (SELECT *, {phase} AS final_phase, {first_failure(checks)} AS reject_check"
         f" FROM (SELECT {projection}{texts} FROM ({cleaned})))"
     )
-    params = mapping_params(mapping) | reject_values(checks)
+    params = mapping_params(mapping)
     typed = {columns[r]: t for r, t in types.items()}
     staged = stage_csv(cursor, source, typed, NULL_MARKERS, select=select, values=params)
     raws = f"{staged.table}_raws"
@@ -106,14 +112,16 @@ def read_checked(
     )
     if "workflow" in columns:
         check_workflow_column(cursor, raws, columns["workflow"], "raw")
-    unknown = Check("", columns.get("workflow", ""), "unknown workflow")
-    return staged, plan, _match_workflows(staged, raws, unknown)
+    checks.append(Check("", columns.get("workflow", ""), "unknown workflow"))
+    accepted = _match_workflows(staged, raws, len(checks), labels)
+    return staged, plan, accepted, checks
 
 
-def _match_workflows(staged: Staged, raws: str, unknown: Check) -> str:
+def _match_workflows(staged: Staged, raws: str, unknown: int, labels: list[str]) -> str:
     """Match each spelling of a workflow id once (case-insensitively; the stored spelling, the
     first written where case-twins were stored before identities were case-insensitive); reject
-    records naming none. Returns the view of the accepted rows (their stored workflow ids)."""
+    records naming none (check number ``unknown``). Returns the view of the accepted rows (their
+    stored workflow ids; the ``labels`` of ai_assisted and segment that the file maps)."""
     cursor, table = staged.cursor, staged.table
     spelled, accepted = f"{table}_spelled", f"{table}_accepted"
     cursor.execute(
@@ -128,18 +136,22 @@ def _match_workflows(staged: Staged, raws: str, unknown: Check) -> str:
     ).fetchall()[0]
     if matched < spellings:
         cursor.execute(
-            f"UPDATE {table} SET reject_column = $column, reject_reason = $reason,"
-            " reject_value = workflow_raw WHERE reject_reason IS NULL"
+            f"UPDATE {table} SET reject_check = $unknown, reject_value = workflow_raw"
+            f" WHERE reject_check IS NULL"
             f" AND NOT EXISTS (SELECT 1 FROM {spelled} s WHERE s.raw = workflow_raw)",
-            {"column": unknown.column, "reason": unknown.reason},
+            {"unknown": unknown},
         )
+    ai = "c.ai_assisted" if "ai_assisted" in labels else "NULL::BOOLEAN"
+    segment = "c.segment" if "segment" in labels else "NULL::VARCHAR"
     # Files mostly spell ids as stored: then the accepted rows are read without a join.
     workflow, join = "c.workflow_raw", ""
     if renamed:
         workflow, join = "s.workflow_id", f" JOIN {spelled} s ON s.raw = c.workflow_raw"
     cursor.execute(
-        f"CREATE TEMP VIEW {accepted} AS SELECT {workflow} AS workflow_id, c.phase, c.measured_at,"
-        " c.duration_minutes, c.loops, c.rework_minutes, c.ai_assisted, c.segment"
-        f" FROM {table} c{join} WHERE c.reject_reason IS NULL"
+        f"CREATE TEMP VIEW {accepted} AS SELECT {workflow} AS workflow_id,"
+        " CASE WHEN c.is_after THEN 'after' WHEN NOT c.is_after THEN 'before' END AS phase,"
+        " c.measured_at, c.duration_minutes, c.loops, c.rework_minutes,"
+        f" {ai} AS ai_assisted, {segment} AS segment"
+        f" FROM {table} c{join} WHERE c.reject_check IS NULL"
     )
     return accepted

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from aiops.ingest.checks import all_rejects
+from aiops.ingest.checks import Check, all_rejects
 from aiops.ingest.mapping import TimingMapping, header_key
 from aiops.ingest.reader import Staged, source_notes
 from aiops.ingest.sniff import SourceFile
@@ -99,15 +99,15 @@ def build_report(
     accepted: str,
     preview: bool,
     long_loop_minutes: float,
+    checks: list[Check] | None = None,
     max_rejected_share: float = MAX_REJECTED_SHARE,
 ) -> tuple[TimingReport, pd.DataFrame]:
     """The report, and per workflow and phase the figures its checks read (``measurement``):
     samples, loops, first and last measured, and ``long_loops`` (above ``long_loop_minutes``)."""
     cursor = staged.cursor
     id_column = row_id_column(staged.source, plan.columns)
-    rejects = all_rejects(
-        staged, checked, value_columns=tuple(dict.fromkeys(plan.columns.values())), id_column=id_column
-    )
+    value_columns = tuple(dict.fromkeys(plan.columns.values()))
+    rejects = all_rejects(staged, checked, value_columns=value_columns, id_column=id_column, checks=checks)
     rows = staged.records
     accepted_count = rows - len(rejects)
     # One pass over the accepted rows for every figure the preview and its checks need.

@@ -19,6 +19,7 @@ import duckdb
 from aiops import governance
 from aiops.auth import Actor
 from aiops.errors import Conflict, IngestError, NotFound
+from aiops.ingest.checks import Check
 from aiops.ingest.events import check_events
 from aiops.ingest.guards import check_roles, check_workflow_column, refuse_workflows_sheet
 from aiops.ingest.mapping import TimingMapping, with_options
@@ -200,11 +201,12 @@ def open_timing_import(
                     check_workflow_column(cursor, staged.table, columns["workflow"], columns["workflow"])
                 plan = make_plan(staged, mapping, columns, types)
                 checked, accepted = _check_events(store, staged, plan)
+                checks = None
             else:
                 limit = store.policy.evidence.max_loop_minutes
-                staged, plan, accepted = read_checked(cursor, source, mapping, columns, types, limit)
+                staged, plan, accepted, checks = read_checked(cursor, source, mapping, columns, types, limit)
                 checked = staged.table
-            upload = _report(store, staged, plan, checked, accepted, preview)
+            upload = _report(store, staged, plan, (checked, accepted, checks), preview)
         except duckdb.Error as e:
             _close(staged, cursor)
             raise _unreadable(e) from e
@@ -253,11 +255,15 @@ def _check_events(store: Store, staged: Staged, plan: Plan) -> tuple[str, str]:
 
 
 def _report(
-    store: Store, staged: Staged, plan: Plan, checked: str, accepted: str, preview: bool
+    store: Store, staged: Staged, plan: Plan, tables: tuple[str, str, list[Check] | None], preview: bool
 ) -> TimingImport:
+    """``tables``: the checked table, the accepted rows, and the checks when the checked table
+    keeps them by number (one pass: ``timing_pass``)."""
+    checked, accepted, checks = tables
     mapping = plan.mapping
     rules = store.policy.evidence
-    report, figures = build_report(staged, plan, checked, accepted, preview, rules.long_loop_hours * 60)
+    long_minutes = rules.long_loop_hours * 60
+    report, figures = build_report(staged, plan, checked, accepted, preview, long_minutes, checks)
     existing = duplicate_batch(store, report.sha256, report.workflow_ids)
     if existing is not None:
         report.duplicate_of = existing

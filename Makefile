@@ -41,8 +41,9 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(XDIST)
 
 # The quick loop while developing: everything but the tests marked slow (`make test` runs all).
+# These wait on nothing but the CPU, so one worker per core (on 2 cores: 54 s, against 72 s with 4).
 test-fast: $(VENV)/.installed
-	$(BIN)/python -m pytest $(XDIST) -m "not slow"
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not slow"
 
 bench: $(VENV)/.installed
 	@for script in $(filter-out bench/__init__.py,$(wildcard bench/*.py)); do \

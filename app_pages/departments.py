@@ -7,9 +7,9 @@ import streamlit as st
 from aiops.charts import STOP_LABELS, adoption_share, saving_intervals, themed, weekly_hours
 from aiops.classifier import STOP_CONDITIONS
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, design_name, share
-from aiops.views.columns import SAMPLES, SAVED_PER_LOOP, STANDING
+from aiops.views.columns import HOURS_RETURNED, SAMPLES, SAVED_PER_LOOP, STANDING
 from ui import data
-from ui.columns import estimate_columns, money_columns, sample_columns
+from ui.columns import estimate_columns, money_columns, money_frame_columns, sample_columns
 from ui.context import revision
 from ui.text import md_escape, safe_frame
 from ui.widgets import (
@@ -96,7 +96,7 @@ st.dataframe(
         mine[
             [
                 *("name", "owner", *STANDING, "design", *SAVED_PER_LOOP, *SAMPLES),
-                *("hours_returned", "value", "ai_cost", "adoption"),
+                *(*HOURS_RETURNED, *money_frame_columns("value", "ai_cost"), "adoption"),
             ]
         ].assign(design=mine.design.map(design_name), adoption=mine.adoption.map(share))
     ),
@@ -105,9 +105,7 @@ st.dataframe(
     column_config={
         **estimate_columns(SAVED_PER_LOOP, "min saved / loop", "%.1f"),
         **sample_columns(),
-        "hours_returned": st.column_config.NumberColumn(
-            "hours returned", format="%.1f", help=DEFINITIONS["hours_returned"]
-        ),
+        **estimate_columns(HOURS_RETURNED, "hours returned", "%.1f"),
         **money_columns(view.currency, "value", "ai_cost"),
         "adoption": st.column_config.TextColumn("AI share", help=DEFINITIONS["adoption"]),
     },

@@ -23,10 +23,10 @@ from aiops.charts import (
 from aiops.report.board import build_board_pack, render_html
 from aiops.report.bounded import render_pdf_bounded
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, age, estimate, interval, money, n_phrase, share
-from aiops.views.columns import HOURS_RETURNED
+from aiops.views.columns import HOURS_AT_RISK, HOURS_RETURNED
 from aiops.workflow import slugify
 from ui import data
-from ui.columns import estimate_columns, money_columns, sample_columns
+from ui.columns import estimate_columns, money_columns, money_frame_columns, sample_columns
 from ui.context import revision, session_still_open
 from ui.text import md_escape, safe_frame
 from ui.widgets import (
@@ -145,13 +145,9 @@ adoption_known = departments.adoption.notna().any()
 table = departments[
     [
         "department",
-        "hours_returned",
-        "hours_returned_low",
-        "hours_returned_high",
-        "hours_at_risk",
-        "value",
-        "ai_cost",
-        "net_value",
+        *HOURS_RETURNED,
+        *HOURS_AT_RISK,
+        *money_frame_columns("value", "ai_cost", "net_value"),
         *(["adoption"] if adoption_known else []),
         "open_stop_conditions",
     ]
@@ -162,9 +158,7 @@ st.dataframe(
     placeholder=NOT_RECORDED,
     column_config={
         **estimate_columns(HOURS_RETURNED, "hours (banked)", "%.0f"),
-        "hours_at_risk": st.column_config.NumberColumn(
-            "hours at risk", format="%.0f", help=DEFINITIONS["hours_at_risk"]
-        ),
+        **estimate_columns(HOURS_AT_RISK, "hours at risk", "%.0f"),
         **money_columns(view.currency, "value", "ai_cost", "net_value"),
         "adoption": st.column_config.TextColumn("AI share of loops", help=DEFINITIONS["adoption"]),
         "open_stop_conditions": st.column_config.NumberColumn("open stops"),

@@ -10,7 +10,7 @@ from aiops.report.export import safe_csv
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, design_words
 from aiops.views.columns import HOURS_RETURNED, HOW_MEASURED, SAMPLES, SAVED_PER_LOOP, STANDING, WHO
 from ui import data
-from ui.columns import estimate_columns, money_columns, sample_columns
+from ui.columns import estimate_columns, money_columns, money_frame_columns, sample_columns
 from ui.context import revision
 from ui.text import safe_frame
 from ui.widgets import evidence_legend, url_multiselect
@@ -62,7 +62,7 @@ table = shown.assign(
 )[
     [
         *(*WHO, *STANDING, *HOW_MEASURED, "stop_conditions", *SAVED_PER_LOOP, *SAMPLES, *HOURS_RETURNED),
-        *("value", "ai_cost", "net_value"),
+        *money_frame_columns("value", "ai_cost", "net_value"),
     ]
 ].copy()
 table.insert(0, "open", "/workflow?id=" + table.workflow_id)

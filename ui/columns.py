@@ -9,9 +9,9 @@ from typing import Any
 import streamlit as st
 
 from aiops.report.format import DEFINITIONS
-from aiops.views.columns import SAMPLES
+from aiops.views.columns import NET_VALUE, SAMPLES, VALUE
 
-MONEY_LABELS = {"value": "value", "ai_cost": "AI cost", "net_value": "net"}
+MONEY = {"value": ("value", VALUE), "ai_cost": ("AI cost", None), "net_value": ("net", NET_VALUE)}
 
 
 def estimate_columns(
@@ -20,10 +20,11 @@ def estimate_columns(
     """An estimate and its two interval bounds (``columns`` as declared in aiops.views.columns)."""
     value, low, high = columns
     help_text = help_text or DEFINITIONS.get(value)
+    bound_help = f"The 95% interval of {label}"
     return {
         value: st.column_config.NumberColumn(label, format=number_format, help=help_text),
-        low: st.column_config.NumberColumn("95% low", format=number_format),
-        high: st.column_config.NumberColumn("95% high", format=number_format),
+        low: st.column_config.NumberColumn("95% low", format=number_format, help=bound_help),
+        high: st.column_config.NumberColumn("95% high", format=number_format, help=bound_help),
     }
 
 
@@ -36,10 +37,19 @@ def sample_columns() -> dict[str, Any]:
 
 
 def money_columns(currency: str, *names: str) -> dict[str, Any]:
-    """Money columns (value, AI cost, net) in the company's currency, whole units."""
-    return {
-        name: st.column_config.NumberColumn(
-            f"{MONEY_LABELS[name]} ({currency})", format="%,.0f", help=DEFINITIONS[name]
-        )
-        for name in names
-    }
+    """Money columns in the company's currency, whole units: value and net with their 95% interval
+    (list ``money_frame_columns(*names)`` in the table), the AI cost alone (it is known)."""
+    columns: dict[str, Any] = {}
+    for name in names:
+        label, estimate = MONEY[name]
+        label = f"{label} ({currency})"
+        if estimate is None:
+            columns[name] = st.column_config.NumberColumn(label, format="%,.0f", help=DEFINITIONS[name])
+        else:
+            columns.update(estimate_columns(estimate, label, "%,.0f"))
+    return columns
+
+
+def money_frame_columns(*names: str) -> tuple[str, ...]:
+    """The frame's columns that ``money_columns(currency, *names)`` labels, in order."""
+    return tuple(column for name in names for column in (MONEY[name][1] or (name,)))

@@ -13,6 +13,7 @@ HOURS_RETURNED = ("hours_returned", "hours_returned_low", "hours_returned_high")
 LOOPS_REMOVED = ("loops_removed", "loops_removed_low", "loops_removed_high")
 VALUE = ("value", "value_low", "value_high")
 NET_VALUE = ("net_value", "net_value_low", "net_value_high")
+HOURS_AT_RISK = ("hours_at_risk", "hours_at_risk_low", "hours_at_risk_high")  # department totals
 # Each estimate with its 95% interval: never one without the other (the AI cost is known).
 ESTIMATES = (*SAVED_PER_LOOP, *HOURS_RETURNED, *LOOPS_REMOVED, *VALUE, "ai_cost", *NET_VALUE)
 

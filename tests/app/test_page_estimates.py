@@ -11,6 +11,10 @@ from tests.app.conftest import open_page, shown
 
 pytestmark = pytest.mark.slow
 
+# Estimates a table may show; each needs its two bounds in the same table.
+ESTIMATE_COLUMNS = {"saved_per_loop", "hours_returned", "hours_at_risk", "value", "net_value"}
+SAVED_BOUNDS = {"saved_low", "saved_high"}
+
 # The demo's teaching case: a loop time already falling before go-live, and no AI effect.
 TREND_CASE = "prod-market-digests"
 
@@ -70,3 +74,18 @@ def test_pages_say_where_intervals_come_from_and_mark_what_was_not_recorded(app:
     policy = " ".join(shown(m.value) for m in at.markdown)
     assert "Welch interval for the saving" not in policy
     assert all(DESIGN_HELP[code] in policy for code in ESTIMATE_DESIGNS)
+
+
+@pytest.mark.parametrize(
+    ("page", "params"),
+    [("overview", {}), ("departments", {"department": "Engineering"}), ("workflows", {})],
+)
+def test_every_estimate_in_a_table_comes_with_its_95_interval(app: AppTest, page: str, params: dict):
+    """Hours, value, net and the saving per loop are never shown without their interval bounds."""
+    tables = [set(df.value.columns) for df in open_page(app, page, **params).dataframe]
+    shown_estimates = {c for columns in tables for c in columns if c in ESTIMATE_COLUMNS}
+    assert shown_estimates, f"no estimate in the tables of {page}"
+    for columns in tables:
+        for estimate in columns & ESTIMATE_COLUMNS:
+            bounds = {f"{estimate}_low", f"{estimate}_high"} if estimate != "saved_per_loop" else SAVED_BOUNDS
+            assert bounds <= columns, (page, estimate, sorted(columns))

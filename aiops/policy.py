@@ -249,8 +249,9 @@ class PurposeFinder:
 
     def _scan(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, purpose name) of every whole-word purpose phrase in ``text``, in order."""
-        if self._last[0] is text:
-            return self._last[1]
+        last = self._last  # one read: the policy (and this finder) is shared by every session's thread
+        if last[0] is text:
+            return last[1]
         words = text.encode().translate(_PART_BYTES).split()
         candidates = self._short + [
             branch

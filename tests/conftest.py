@@ -204,6 +204,8 @@ def _built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Pat
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not path.exists():
             partial = shared / f"{name}.partial"
+            for leftover in (partial, partial.with_name(partial.name + ".wal")):  # a failed build's
+                leftover.unlink(missing_ok=True)
             build(partial)
             partial.rename(path)
     return path

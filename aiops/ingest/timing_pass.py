@@ -33,6 +33,7 @@ from aiops.ingest.timing_sql import (
     row_projection,
     text_stamps,
 )
+from aiops.sql import quote_ident
 
 ID_TEXT = '"t_row_id"'
 
@@ -49,7 +50,9 @@ def sampled_formats(
         table = sample_csv(cursor, source, SAMPLE * 10, NULL_MARKERS, columns)
         try:
             formats = detect_formats(cursor, table, stamps, mapping.date_order, mapping.timezone)
-            if columns or all(f.family == "iso" for f in formats.values()):
+            if columns or (
+                all(f.family == "iso" for f in formats.values()) and _sample_decides(cursor, table, wanted)
+            ):
                 return formats
         except MappingError:
             if columns:
@@ -58,6 +61,15 @@ def sampled_formats(
             with contextlib.suppress(duckdb.Error):
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
     raise AssertionError("unreachable: the second read returns or raises")
+
+
+def _sample_decides(cursor: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]) -> bool:
+    """Whether the first records decide as the whole file would: they are the whole file, or every
+    one of them has each timestamp (so the sample holds each column's first values, which is what
+    the format is detected from). A column empty in the first records is read whole."""
+    filled = ", ".join(f"count(nullif(trim({quote_ident(c)}), ''))" for c in columns)
+    total, *counts = cursor.execute(f"SELECT count(*), {filled} FROM {table}").fetchall()[0]
+    return bool(total < SAMPLE * 10 or all(n == total for n in counts))
 
 
 def read_checked(

@@ -561,6 +561,22 @@ def test_month_first_dates_are_decided_by_a_day_above_12(demo, admin):
     ]
 
 
+def test_a_timestamp_empty_in_the_first_records_is_detected_from_the_records_that_have_it(
+    demo, admin, tmp_path
+):
+    """Open tickets first (no end yet), then day-first end times: the format comes from the values
+    that exist, not from an empty sample read as ISO (which rejected every valid record)."""
+    from aiops.ingest.timestamps import SAMPLE
+
+    ends = [""] * (SAMPLE * 10 + 500) + ["21/04/2024 10:00"] * 40
+    path = tmp_path / "open_first.csv"
+    path.write_text("start,end\n" + "".join(f"2024-04-01 09:00,{end}\n" for end in ends))
+    mapping = TimingMapping(workflow=WF, start_column="start", end_column="end", go_live="2024-04-04")
+    report = import_timings(demo, admin, path, mapping, dry_run=True)
+    assert report.accepted == 40 and report.rows == len(ends)
+    assert report.rejects.reason.str.startswith("missing value").all(), report.rejects.reason.unique()
+
+
 def test_ambiguous_dates_raise_mapping_error_asking_for_date_order(demo, admin):
     mapping = TimingMapping(workflow=WF, start_column="start", end_column="end", go_live="2024-04-04")
     with pytest.raises(MappingError, match="--date-order"):

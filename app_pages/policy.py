@@ -14,8 +14,8 @@ from ui.text import md_escape
 
 policy = store().policy
 st.title("Policy")
-st.subheader(policy.name, anchor=False)
-st.caption(f"Version **{policy.version}** · {policy.mission}")
+st.subheader(md_escape(policy.name), anchor=False)
+st.caption(f"Version **{md_escape(policy.version)}** · {md_escape(policy.mission)}")
 
 st.markdown("#### Risk levels — a workflow takes the highest level any signal reaches")
 LEVEL_TEXT = {

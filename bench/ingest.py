@@ -9,8 +9,13 @@
    against a process that only runs DuckDB's `read_csv` of the same file into a table (target: ≤ 2×).
 3. Peak memory (max RSS of a fresh process) importing 10,000,000 rows (target: ≤ 1.5 GB).
 
+Each timing is the best of ``--repeat`` runs (default 3, each on a fresh store), the two sides
+interleaved: this machine's other work only ever adds time. The import's line also says how much
+of it re-estimated the upload's workflows (their classification must be current when the batch
+commits, so it runs in the same transaction).
+
     python -m bench.ingest [--rows 1000000] [--process-rows 3000000] [--memory-rows 10000000]
-                           [--skip-process] [--skip-memory]
+                           [--repeat 3] [--skip-process] [--skip-memory]
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from aiops import governance
 from aiops.auth import Actor
+from aiops.ingest import timings
 from aiops.ingest.timings import import_timings
 from aiops.store import Store
 from aiops.workflow import Workflow
@@ -66,22 +73,49 @@ def _register(tx) -> None:
     )
 
 
-def time_product_import(csv: Path, workdir: Path) -> tuple[float, int]:
-    with fresh_store(workdir / "product.duckdb") as store:
+def time_product_import(csv: Path, db: Path) -> tuple[float, float, int]:
+    """(seconds of the whole import, seconds of it spent re-estimating, records accepted)."""
+    spent = [0.0]
+
+    def timed_reclassify(*args, **kwargs):  # the bench's own stopwatch around the product's call
         start = time.perf_counter()
-        report = import_timings(store, ADMIN, csv)
-        elapsed = time.perf_counter() - start
+        try:
+            return reclassify(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - start
+
+    reclassify = governance.reclassify
+    with fresh_store(db) as store:
+        timings.governance.reclassify = timed_reclassify
+        try:
+            start = time.perf_counter()
+            report = import_timings(store, ADMIN, csv)
+            elapsed = time.perf_counter() - start
+        finally:
+            timings.governance.reclassify = reclassify
         assert report.rejected == 0, report.rejects.head()
-        return elapsed, report.accepted
+    return elapsed, spent[0], report.accepted
 
 
-def time_raw_read_csv(csv: Path, workdir: Path) -> float:
-    con = duckdb.connect(str(workdir / "raw.duckdb"))
+def time_raw_read_csv(csv: Path, db: Path) -> float:
+    con = duckdb.connect(str(db))
     start = time.perf_counter()
     con.execute(f"CREATE TABLE raw AS SELECT * FROM read_csv('{csv}')")
     elapsed = time.perf_counter() - start
     con.close()
     return elapsed
+
+
+def best_of(repeat: int, csv: Path, workdir: Path) -> tuple[float, tuple[float, float, int]]:
+    """The raw read and the import, interleaved ``repeat`` times on fresh databases; the fastest of
+    each (the import's re-estimate share is from its fastest run)."""
+    raws, imports = [], []
+    for i in range(repeat):
+        raws.append(time_raw_read_csv(csv, workdir / f"raw{i}.duckdb"))
+        imports.append(time_product_import(csv, workdir / f"product{i}.duckdb"))
+        for db in workdir.glob("*.duckdb*"):
+            db.unlink()
+    return min(raws), min(imports)
 
 
 class TimingSample(BaseModel):
@@ -132,22 +166,31 @@ def _child(code: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def whole_processes(rows: int, workdir: Path) -> tuple[float, float]:
+def whole_processes(rows: int, workdir: Path, repeat: int) -> tuple[float, float]:
     """Wall time of a fresh process importing ``rows`` and of one only reading them with DuckDB,
-    each from `python -c` to exit (the import's figure includes Python's start and imports)."""
+    each from `python -c` to exit (the import's figure includes Python's start and imports);
+    the best of ``repeat`` interleaved runs of each."""
     csv = workdir / f"timings_{rows}.csv"
     write_canonical(csv, rows)
     root = str(Path(__file__).resolve().parent.parent)
-    timed = []
-    for code in (
-        _RAW_CHILD.format(db=str(workdir / "raw_p.duckdb"), csv=str(csv)),
-        _CHILD.format(root=root, db=str(workdir / "import_p.duckdb"), csv=str(csv)),
-    ):
-        start = time.perf_counter()
-        _child(code)
-        timed.append(time.perf_counter() - start)
+    raw_db, import_db = workdir / "raw_p.duckdb", workdir / "import_p.duckdb"
+    timed: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for spent, code in zip(
+            timed,
+            (
+                _RAW_CHILD.format(db=str(raw_db), csv=str(csv)),
+                _CHILD.format(root=root, db=str(import_db), csv=str(csv)),
+            ),
+            strict=True,
+        ):
+            start = time.perf_counter()
+            _child(code)
+            spent.append(time.perf_counter() - start)
+        for db in workdir.glob("*_p.duckdb*"):
+            db.unlink()
     csv.unlink()
-    return timed[0], timed[1]
+    return min(timed[0]), min(timed[1])
 
 
 def peak_memory(rows: int, workdir: Path) -> dict:
@@ -165,6 +208,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--memory-rows", type=int, default=10_000_000)
     parser.add_argument("--process-rows", type=int, default=3_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-process", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
@@ -174,12 +218,16 @@ def main() -> int:
         csv = workdir / "timings.csv"
         write_canonical(csv, args.rows)
         size_mb = csv.stat().st_size / 1e6
-        raw = time_raw_read_csv(csv, workdir)
-        product, accepted = time_product_import(csv, workdir)
+        raw, (product, estimating, accepted) = best_of(args.repeat, csv, workdir)
         pandas = time_pandas_pydantic(csv)
-        print(f"file: {args.rows:,} canonical rows, {size_mb:.0f} MB")
+        print(f"file: {args.rows:,} canonical rows, {size_mb:.0f} MB; best of {args.repeat} runs")
         print(f"raw DuckDB read_csv into a table:          {raw:.2f} s")
         print(f"Saved Loops validated import (committed):  {product:.2f} s  ({accepted:,} accepted)")
+        print(
+            f"  of which re-estimating its {len(WORKFLOWS)} workflows: {estimating:.2f} s; "
+            f"read, check, preview and write: {product - estimating:.2f} s "
+            f"= {(product - estimating) / raw:.2f}x the raw read"
+        )
         print(f"pandas read_csv + per-row pydantic:         {pandas:.2f} s")
         ratio_raw, speedup = product / raw, pandas / product
         print(
@@ -192,7 +240,7 @@ def main() -> int:
         )
         failed |= ratio_raw > 1.5 or speedup < 20
         if not args.skip_process:
-            raw_p, import_p = whole_processes(args.process_rows, workdir)
+            raw_p, import_p = whole_processes(args.process_rows, workdir, args.repeat)
             ratio_p = import_p / raw_p
             print(
                 f"whole processes, {args.process_rows:,} rows: import {import_p:.2f} s / "

@@ -123,12 +123,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 _PG_UNAVAILABLE = "AIOPS_TEST_PG_UNAVAILABLE"  # why the run's cluster did not start (for the workers)
 
 
+QUICK_LOOP = "not slow"  # `make test-fast`: every PostgreSQL test is slow, so it needs no cluster
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Under pytest-xdist, one throwaway cluster for the whole run, started before the workers (they
     inherit ``AIOPS_TEST_PG``); a run in one process starts its own when a test first needs it."""
     if os.environ.get("AIOPS_TEST_PG") or hasattr(config, "workerinput"):
         return
-    if not getattr(config.option, "numprocesses", None):
+    if not getattr(config.option, "numprocesses", None) or config.option.markexpr == QUICK_LOOP:
         return
     folder = tempfile.mkdtemp(prefix="aiops-test-pg-")
     try:

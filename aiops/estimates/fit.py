@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import stdtr
-from statsmodels.regression.linear_model import OLS
-from statsmodels.stats.sandwich_covariance import cov_hac
 
 YEAR_DAYS = 365.2425
 
@@ -34,6 +32,11 @@ def hac_fit(y: np.ndarray, x: np.ndarray, columns: tuple[int, ...]) -> list[Coef
     """OLS of ``y`` on ``x``; the chosen coefficients with HAC (Newey-West) variances, never below
     the classical OLS variance (with few weeks the HAC estimate is itself noisy and biased low),
     and the residual degrees of freedom."""
+    # Imported on first fit: statsmodels takes about a second to import, and an upload or a
+    # command whose workflows need no regression (no trend, no comparison) should not pay it.
+    from statsmodels.regression.linear_model import OLS
+    from statsmodels.stats.sandwich_covariance import cov_hac
+
     result = OLS(y, x).fit()
     hac = np.diag(cov_hac(result, nlags=newey_west_lags(len(y))))
     classical = np.diag(result.cov_params())

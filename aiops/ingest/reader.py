@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -116,14 +117,15 @@ def stage_csv(
     source: SourceFile,
     types: dict[str, str] | None = None,
     null_markers: tuple[str, ...] = (),
-    select: str = "SELECT * FROM {rows}",
+    select: Callable[[str], str] | None = None,
     values: dict[str, object] | None = None,
 ) -> Staged:
     """Read the whole file into a staging table. Columns are text unless ``types`` says otherwise;
     a value that does not fit its type rejects its record (reason by the type), like a record with
-    the wrong number of fields. ``select`` (SQL over ``{rows}``, the file's records, with its
-    named ``values``) may type and check every record in the same statement: one pass over the
-    file; the table keeps the records' order (its ``rowid`` is the record's ordinal)."""
+    the wrong number of fields. ``select`` (given the file's records as a relation, the SQL over
+    them, with its named ``values``) may type and check every record in the same statement: one
+    pass over the file; the table keeps the records' order (its ``rowid`` is the record's ordinal).
+    It is a function, not a template, so no header can be mistaken for a placeholder."""
     table = f"staged_{uuid.uuid4().hex[:12]}"
     rejects = f"{table}_rejects"
     options, read_values = read_options(source, types, null_markers)
@@ -131,11 +133,11 @@ def stage_csv(
     rows = (
         f"read_csv($path, {options}, store_rejects=true, rejects_table=$rejects, rejects_scan=$rejects_scan)"
     )
-    statement = f"CREATE TEMP TABLE {table} AS " + select.replace("{rows}", rows)
+    statement = f"CREATE TEMP TABLE {table} AS " + (select(rows) if select else f"SELECT * FROM {rows}")
     try:
         cursor.execute(statement, bound(statement, read_values))
     except duckdb.Error as e:
-        if select != "SELECT * FROM {rows}" and _readable(cursor, source, types, null_markers):
+        if select is not None and _readable(cursor, source, types, null_markers):
             raise  # the file reads: the failure is in the checks (the caller names it)
         raise IngestError(
             "the file could not be read as CSV",

@@ -105,15 +105,18 @@ def read_checked(
     if id_column:
         kept.append(f"CASE WHEN {keep_id} THEN CAST({ID_TEXT} AS VARCHAR) END AS reject_id")
     texts = "".join(f", {role_text(role)}" for role in columns) + (f", {ID_TEXT}" if id_column else "")
-    cleaned = cleaned_rows(plan, "{rows}", rid="NULL", extra={ID_TEXT: id_column} if id_column else None)
-    select = (
-        "SELECT workflow_raw, final_phase = 'after' AS is_after, measured_at, duration_minutes,"
-        " TRY_CAST(loops AS BIGINT) AS loops, rework_minutes, reject_check,"
-        f" {f'CASE reject_check {values} END' if values else 'NULL::VARCHAR'} AS reject_value"
-        f"{''.join(', ' + k for k in kept)}"
-        f" FROM (SELECT *, {phase} AS final_phase, {first_failure(checks)} AS reject_check"
-        f" FROM (SELECT {projection}{texts} FROM ({cleaned})))"
-    )
+    reject_value = f"CASE reject_check {values} END" if values else "NULL::VARCHAR"
+
+    def select(rows: str) -> str:
+        cleaned = cleaned_rows(plan, rows, rid="NULL", extra={ID_TEXT: id_column} if id_column else None)
+        return (
+            "SELECT workflow_raw, final_phase = 'after' AS is_after, measured_at, duration_minutes,"
+            " TRY_CAST(loops AS BIGINT) AS loops, rework_minutes, reject_check,"
+            f" {reject_value} AS reject_value{''.join(', ' + k for k in kept)}"
+            f" FROM (SELECT *, {phase} AS final_phase, {first_failure(checks)} AS reject_check"
+            f" FROM (SELECT {projection}{texts} FROM ({cleaned})))"
+        )
+
     params = mapping_params(mapping)
     typed = {columns[r]: t for r, t in types.items()}
     staged = stage_csv(cursor, source, typed, NULL_MARKERS, select=select, values=params)

@@ -31,7 +31,6 @@ from aiops.ingest.sniff import open_source
 from aiops.ingest.timing_pass import read_checked
 from aiops.ingest.timing_report import TimingReport, build_report
 from aiops.ingest.timing_sql import NULL_MARKERS, Plan, make_plan, mapped_columns, read_types, row_projection
-from aiops.sql import sql_literal
 from aiops.store import Store, Tx
 
 __all__ = [
@@ -84,6 +83,20 @@ class TimingImport:
         self.report.batch_id = batch_id
         return self.report
 
+    def _samples_with_upload(self, tx: Tx) -> str:
+        """The stored timing rows with this upload's accepted rows, as a query to classify from.
+        Classifying before the copy reads the checked table: the cells query over rows just
+        written in the same transaction took twice as long (1M rows: 2.3 s against 1 s). The
+        upload's time kind comes from a one-row table, so that it is bound, not spliced."""
+        kind = f"{self.accepted_table}_kind"
+        bound = [self.report.mapping.kind]
+        tx.execute(f"CREATE OR REPLACE TEMP TABLE {kind} AS SELECT ?::VARCHAR AS time_kind", bound)
+        columns = "workflow_id, phase, measured_at, duration_minutes, loops, rework_minutes"
+        return (
+            f"(SELECT {columns}, time_kind, ai_assisted, segment FROM timing_samples UNION ALL"
+            f" SELECT {columns}, k.time_kind, ai_assisted, segment FROM {self.accepted_table}, {kind} k)"
+        )
+
     def _write(self, tx: Tx, save_preset_as: PresetTarget | str | None) -> int:
         departments = [r[0] for r in tx.query(_DEPARTMENTS, {"ids": self.report.workflow_ids})]
         for department in departments:
@@ -126,6 +139,7 @@ class TimingImport:
                 "mapping": self.report.mapping.model_dump(mode="json"),
             },
         )
+        governance.reclassify(tx, self.report.workflow_ids, samples=self._samples_with_upload(tx))
         tx.execute(
             "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at,"
             " duration_minutes, loops, rework_minutes, time_kind, ai_assisted, segment)"
@@ -133,17 +147,6 @@ class TimingImport:
             f" loops, rework_minutes, ?, ai_assisted, segment FROM {self.accepted_table}",
             [batch_id, self.report.mapping.kind],
         )
-        # Classified from the other batches' rows and this upload's, read from its checked table:
-        # the cells query over rows just written, in the transaction that wrote them, took twice as
-        # long (1M rows: 2.3 s against 1 s).
-        columns = "workflow_id, phase, measured_at, duration_minutes, loops, rework_minutes"
-        kind = sql_literal(self.report.mapping.kind)  # hands_on or elapsed (validated), not user text
-        samples = (
-            f"(SELECT {columns}, time_kind, ai_assisted, segment FROM timing_samples"
-            f" WHERE batch_id <> {int(batch_id)} UNION ALL "
-            f"SELECT {columns}, {kind} AS time_kind, ai_assisted, segment FROM {self.accepted_table})"
-        )
-        governance.reclassify(tx, self.report.workflow_ids, samples=samples)
         if save_preset_as is not None:
             save_preset(tx, save_preset_as, self.report.mapping)
         return batch_id

@@ -38,3 +38,13 @@ def test_import_linter_contracts_hold():
     result = subprocess.run([str(linter)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(contracts)} kept, 0 broken" in result.stdout
+
+
+@pytest.mark.slow
+def test_the_command_line_loads_statsmodels_only_when_a_workflow_needs_a_fit():
+    """statsmodels takes about a second to import: a command whose workflows need no regression
+    (an upload with no trend or comparison design, a list) does not pay it."""
+    code = "import sys, aiops.cli, aiops.ingest.timings, aiops.views\nprint('statsmodels' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -898,18 +898,20 @@ KILL_ROWS = 1_000_000
 _CHILD = """
 import sys
 import time
-from aiops import governance
 from aiops.auth import Actor
 from aiops.ingest.timings import import_timings
-from aiops.store import Store
+from aiops.store import Store, Tx
 
-def reclassify_then_hang(tx, workflow_ids=None, samples=None):
-    # Called inside the upload's transaction, after its samples were inserted.
-    inside = tx.query_one("SELECT count(*) FROM timing_samples")[0]
-    print("IN_TRANSACTION", inside, flush=True)
-    time.sleep(120)
+execute = Tx.execute
 
-governance.reclassify = reclassify_then_hang
+def execute_then_hang(tx, sql, params=None):
+    # Inside the upload's transaction, once its samples are inserted: hang there.
+    execute(tx, sql, params)
+    if sql.startswith("INSERT INTO timing_samples"):
+        print("IN_TRANSACTION", tx.query_one("SELECT count(*) FROM timing_samples")[0], flush=True)
+        time.sleep(120)
+
+Tx.execute = execute_then_hang
 store = Store(sys.argv[1])
 import_timings(store, Actor(name="killed@test", role="admin"), sys.argv[2])
 print("COMMITTED", flush=True)

@@ -234,6 +234,7 @@ def generated_csv(draw) -> tuple[bytes, str]:
     return bom + text.encode(), newline
 
 
+@pytest.mark.slow  # a property run: 30 generated files
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(generated_csv())
 def test_generated_files_accepted_plus_rejected_equals_records_counted_by_python_csv(demo, tmp_path, case):

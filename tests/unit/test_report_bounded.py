@@ -26,6 +26,7 @@ def _gone(pid: int) -> bool:
     return False
 
 
+@pytest.mark.slow  # prints a PDF for seconds
 def test_session_that_goes_away_mid_render_kills_the_printer():
     started = time.monotonic()
 
@@ -45,6 +46,7 @@ def test_a_render_past_its_time_bound_is_killed():
     assert stopped.value.exitcode == -signal.SIGKILL and _gone(stopped.value.pid)
 
 
+@pytest.mark.slow  # starts a PDF printer
 def test_a_wanted_render_returns_the_pdf():
     pdf = print_pdf_bounded("<html><body><p>One page.</p></body></html>", lambda: True, timeout=120)
     assert pdf.startswith(b"%PDF")

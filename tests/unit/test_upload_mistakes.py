@@ -309,3 +309,20 @@ def test_case_twins_cannot_be_stored_and_an_upload_names_one_workflow(demo, tmp_
     report = import_timings(demo, ADMIN, path, mapping)
     assert report.accepted == 2 and report.workflow_ids == [WF]
     assert demo.query_one("SELECT count(*) FROM timing_samples WHERE batch_id = ?", [report.batch_id]) == (2,)
+
+
+def test_a_header_that_spells_sql_or_a_placeholder_is_only_a_column_name(demo, tmp_path):
+    """The one-pass read composes its SQL around the file's records: a header such as ``{rows}``
+    or one with quotes and a semicolon is quoted as a name, never read as part of the statement."""
+    names = ["{rows}", 'ph"ase; DROP TABLE workflows', "$path"]
+    header = 'duration_minutes,{rows},"ph""ase; DROP TABLE workflows",$path\n'
+    text = header + f"5,{WF},before,2024-03-01 10:00\n4,{WF},after,2024-03-08 10:00\n"
+    mapping = TimingMapping(workflow_column=names[0], phase_column=names[1], measured_at_column=names[2],
+                            duration_column="duration_minutes")  # fmt: skip
+    report = import_timings(demo, ADMIN, write(tmp_path, "odd_headers.csv", text), mapping)
+    assert (report.accepted, report.rejected) == (2, 0)
+    stored = "SELECT phase, duration_minutes FROM timing_samples WHERE batch_id = ? ORDER BY measured_at"
+    assert demo.query(stored, [report.batch_id]) == [
+        ("before", 5.0),
+        ("after", 4.0),
+    ]

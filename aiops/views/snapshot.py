@@ -10,14 +10,16 @@ transaction, so they are one consistent PostgreSQL snapshot (the extension reads
 transaction as one REPEATABLE READ transaction), then committed (DuckDB scans committed tables faster
 than a transaction's own rows). On the embedded store the file is already local: the store itself.
 
-The copy is held in memory (about 100 bytes a timing row, close to the size of the server's table):
-it is made while the server's table takes at most ``MAX_COPY_BYTES``; above that a view reads the
-server's tables directly, slower but without holding them.
+The copy is held in memory (about 100 bytes a timing row, close to the size of the server's table).
+All the builds of a process share ``MAX_COPY_BYTES``: a build copies when the server's table fits
+beside the copies other builds hold at that moment, and otherwise reads the server's tables
+directly, slower but without holding them (sessions building views at once never hold more).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -51,6 +53,30 @@ MAX_COPY_BYTES = 512 * 1024**2  # about 5M timing rows: half the store's default
 _SERVER_BYTES = "SELECT pg_relation_size('timing_samples')"
 
 
+class _CopyBudget:
+    """The bytes of copies the view builds of this process hold, within ``MAX_COPY_BYTES``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held = 0
+
+    @contextmanager
+    def reserve(self, size: int) -> Iterator[bool]:
+        """Whether ``size`` more bytes fit now; if they do, they are held until the block ends."""
+        with self._lock:
+            fits = self._held + size <= MAX_COPY_BYTES
+            self._held += size if fits else 0
+        try:
+            yield fits
+        finally:
+            if fits:
+                with self._lock:
+                    self._held -= size
+
+
+_BUDGET = _CopyBudget()
+
+
 class _Snapshot(Reader):
     """Reads through one cursor whose ``TABLES`` are temporary local copies."""
 
@@ -67,26 +93,34 @@ class _Snapshot(Reader):
 def timing_snapshot(store: Store) -> Iterator[Reader]:
     """A reader for one view build: on PostgreSQL, local copies of the tables a view reads (see the
     module); on a DuckDB file, the store. The copies go with the cursor when the block ends."""
-    if not store.postgres or store.query_value(on_server(_SERVER_BYTES)) > MAX_COPY_BYTES:
+    if not store.postgres:
         yield store
         return
-    cursor = store.new_cursor()
-    try:
-        reader = _Snapshot(cursor)
-        reader.query("BEGIN TRANSACTION")
+    with _BUDGET.reserve(store.query_value(on_server(_SERVER_BYTES))) as fits:
+        if not fits:
+            yield store
+            return
+        cursor = store.new_cursor()
         try:
-            for table, columns in TABLES.items():
-                # The name resolves to the server's table here, and to the temporary copy afterwards
-                # (DuckDB looks in the temp catalog first).
-                reader.query(f"CREATE TEMP TABLE {table} AS SELECT {columns} FROM {table}")
-            reader.query("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):
-                cursor.execute("ROLLBACK")
-            raise
-        yield reader
-    finally:
-        cursor.close()
+            yield _copied(cursor)
+        finally:
+            cursor.close()
+
+
+def _copied(cursor: duckdb.DuckDBPyConnection) -> Reader:
+    reader = _Snapshot(cursor)
+    reader.query("BEGIN TRANSACTION")
+    try:
+        for table, columns in TABLES.items():
+            # The name resolves to the server's table here, and to the temporary copy afterwards
+            # (DuckDB looks in the temp catalog first).
+            reader.query(f"CREATE TEMP TABLE {table} AS SELECT {columns} FROM {table}")
+        reader.query("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            cursor.execute("ROLLBACK")
+        raise
+    return reader
 
 
 def on_server(sql: str) -> str:

@@ -90,3 +90,17 @@ def test_a_table_too_big_to_copy_is_read_on_the_server_with_the_same_view(both, 
         assert db is pg  # no copy: every query reads the server's tables
     period = default_period(*data_bounds(duck))[0]
     _same(build_view(duck, period, as_of=AS_OF), build_view(pg, period, as_of=AS_OF), period.name)
+
+
+def test_builds_at_once_share_one_memory_bound_for_their_copies(both, monkeypatch):
+    """Sessions building views at the same time never hold more than ``MAX_COPY_BYTES`` of copies:
+    a build that would pass it reads the server's tables, and the bytes come back when a build ends."""
+    _, pg = both
+    size = pg.query_value(snapshot.on_server("SELECT pg_relation_size('timing_samples')"))
+    monkeypatch.setattr(snapshot, "MAX_COPY_BYTES", size + size // 2)  # room for one copy, not two
+    with timing_snapshot(pg) as first:
+        assert first is not pg
+        with timing_snapshot(pg) as second:
+            assert second is pg  # the first build's copy holds most of the bound
+    with timing_snapshot(pg) as again:
+        assert again is not pg  # released

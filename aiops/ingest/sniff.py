@@ -273,9 +273,17 @@ def _records_rewritten(path: Path, dialect: Dialect, directory: Path) -> tuple[P
 
 
 def _is_json(path: Path) -> bool:
+    """Whether the file starts as JSON does: an object's first key is a string (``{"``, ``{}``), an
+    array's first value starts ``{ [ " ] -``, a digit, ``true``, ``false`` or ``null``. A CSV header
+    such as ``{rows},...`` or ``[id],...`` does not."""
     with path.open("rb") as f:
         head = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head[:1] in (b"[", b"{")
+    rest = head[1:].lstrip(b" \t\r\n")
+    if head[:1] == b"{":
+        return rest[:1] in (b'"', b"}")
+    if head[:1] == b"[":
+        return rest[:1] in b'{["]-0123456789' or rest.startswith((b"true", b"false", b"null"))
+    return False
 
 
 def _sample_text(path: Path) -> str:

@@ -315,8 +315,8 @@ def test_a_header_that_spells_sql_or_a_placeholder_is_only_a_column_name(demo, t
     """The one-pass read composes its SQL around the file's records: a header such as ``{rows}``
     or one with quotes and a semicolon is quoted as a name, never read as part of the statement."""
     names = ["{rows}", 'ph"ase; DROP TABLE workflows', "$path"]
-    header = 'duration_minutes,{rows},"ph""ase; DROP TABLE workflows",$path\n'
-    text = header + f"5,{WF},before,2024-03-01 10:00\n4,{WF},after,2024-03-08 10:00\n"
+    header = '{rows},"ph""ase; DROP TABLE workflows",$path,duration_minutes\n'  # and not JSON: no {"
+    text = header + f"{WF},before,2024-03-01 10:00,5\n{WF},after,2024-03-08 10:00,4\n"
     mapping = TimingMapping(workflow_column=names[0], phase_column=names[1], measured_at_column=names[2],
                             duration_column="duration_minutes")  # fmt: skip
     report = import_timings(demo, ADMIN, write(tmp_path, "odd_headers.csv", text), mapping)
@@ -326,3 +326,21 @@ def test_a_header_that_spells_sql_or_a_placeholder_is_only_a_column_name(demo, t
         ("before", 5.0),
         ("after", 4.0),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "is_json"),
+    [
+        ('[{"number": 1, "createdAt": "2024-03-01T10:00:00Z"}]', True),
+        ('\ufeff[\n  {"number": 1}\n]', True),
+        ('{"number": 1}\n{"number": 2}\n', True),  # one object a line
+        ("{rows},phase\nw,before\n", False),
+        ("[id],name\n1,x\n", False),
+        ("[name],x\n1,y\n", False),
+    ],
+)
+def test_only_a_file_that_starts_as_json_does_is_read_as_json(tmp_path, text, is_json):
+    """A CSV whose first header starts with a brace or a bracket is a CSV: JSON keys are strings, and
+    an array's first value is not a bare word."""
+    with open_source(write(tmp_path, "upload.txt", text)) as source:
+        assert (source.json_origin is not None) == is_json

@@ -16,7 +16,12 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# Quoted names and string literals: a header spelled "$workflow" is a name, not a parameter.
+_QUOTED = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'')
+
+
 def bound(sql: str, values: Mapping[str, object]) -> dict[str, object]:
     """The named parameters (``$name``) that ``sql`` uses, from ``values``: SQL composed from
     fragments uses some of them, and DuckDB refuses a parameter the statement does not name."""
-    return {name: value for name, value in values.items() if re.search(rf"\${name}\b", sql)}
+    code = _QUOTED.sub("", sql)
+    return {name: value for name, value in values.items() if re.search(rf"\${name}\b", code)}

@@ -926,8 +926,10 @@ def test_import_killed_mid_transaction_leaves_no_partial_batch(demo_path, tmp_pa
         "TIMESTAMP '2026-01-01' + to_seconds(i) AS measured_at, 10 + i % 17 AS duration_minutes, "
         f"1 AS loops, 0 AS rework_minutes FROM range({KILL_ROWS}) t(i)) TO '{big}' (HEADER)"
     )
+    classified = "SELECT * FROM classifications WHERE workflow_id = ?"
     with Store(demo_path) as store:
         samples_before = store.query_one("SELECT count(*) FROM timing_samples")[0]
+        classification_before = store.query(classified, [WF])
     size_before = demo_path.stat().st_size
     child = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(_CHILD), str(demo_path), str(big)],
@@ -950,6 +952,7 @@ def test_import_killed_mid_transaction_leaves_no_partial_batch(demo_path, tmp_pa
         assert store.query("SELECT count(*) FROM upload_batches WHERE file_name = ?", [big.name]) == [(0,)]
         assert store.query_one("SELECT count(*) FROM timing_samples")[0] == samples_before
         assert store.query("SELECT count(*) FROM audit_log WHERE actor = 'killed@test'") == [(0,)]
+        assert store.query(classified, [WF]) == classification_before  # re-estimated, then rolled back
         after_restart = import_timings(store, admin, TICKETS, _tickets())  # and the file still takes writes
         assert after_restart.accepted == 10
 

@@ -312,13 +312,14 @@ def test_case_twins_cannot_be_stored_and_an_upload_names_one_workflow(demo, tmp_
 
 
 def test_a_header_that_spells_sql_or_a_placeholder_is_only_a_column_name(demo, tmp_path):
-    """The one-pass read composes its SQL around the file's records: a header such as ``{rows}``
-    or one with quotes and a semicolon is quoted as a name, never read as part of the statement."""
-    names = ["{rows}", 'ph"ase; DROP TABLE workflows', "$path"]
-    header = '{rows},"ph""ase; DROP TABLE workflows",$path,duration_minutes\n'  # and not JSON: no {"
+    """The one-pass read composes its SQL around the file's records: a header such as ``{rows}``,
+    ``$workflow`` (the name of a parameter the read binds) or one with quotes and a semicolon is
+    quoted as a name, never read as part of the statement."""
+    names = ["{rows}", 'ph"ase; DROP TABLE workflows', "$path", "$workflow"]  # $workflow: a parameter
+    header = '{rows},"ph""ase; DROP TABLE workflows",$path,$workflow\n'  # and not JSON: no {"
     text = header + f"{WF},before,2024-03-01 10:00,5\n{WF},after,2024-03-08 10:00,4\n"
     mapping = TimingMapping(workflow_column=names[0], phase_column=names[1], measured_at_column=names[2],
-                            duration_column="duration_minutes")  # fmt: skip
+                            duration_column=names[3])  # fmt: skip
     report = import_timings(demo, ADMIN, write(tmp_path, "odd_headers.csv", text), mapping)
     assert (report.accepted, report.rejected) == (2, 0)
     stored = "SELECT phase, duration_minutes FROM timing_samples WHERE batch_id = ? ORDER BY measured_at"

@@ -75,10 +75,10 @@ def run() -> None:
         else:
             st.warning(
                 "**Local mode**: no sign-in is configured, so everyone acts as the local admin "
-                f"({actor.name}). See the README to turn on sign-in.",
+                f"({md_escape(actor.name)}). See the README to turn on sign-in.",
                 icon=":material/lock_open:",
             )
-        st.caption(f"Policy {store.policy.version}")
+        st.caption(md_escape(f"Policy {store.policy.version}"))
     navigation.run()
 
 

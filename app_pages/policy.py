@@ -10,7 +10,7 @@ from aiops.estimates import DESIGN_HELP
 from aiops.governance import policy_history
 from aiops.report.format import ESTIMATE_DESIGNS, designs_phrase
 from ui.context import store
-from ui.text import md_escape
+from ui.text import md_escape, md_frame
 
 policy = store().policy
 st.title("Policy")
@@ -33,6 +33,7 @@ for level, column in zip(("high", "medium", "low"), st.columns(3), strict=True):
             ("who sees it", rules.customer_impact),
         ):
             if values:
+                # Values from the policy's fixed vocabulary (validated): identifiers, shown as code.
                 st.markdown(f"*{label}:* " + ", ".join(f"`{v}`" for v in values))
         families: dict[str, list] = {}
         for keyword in rules.keywords:
@@ -67,7 +68,7 @@ rows = {
     "what must stay human": [policy.rollout.for_level(lv).stays_human for lv in levels],
     "checkpoints that always stay": [str(policy.rollout.for_level(lv).min_checkpoints) for lv in levels],
 }
-st.table(pd.DataFrame(rows, index=list(levels)).T)
+st.table(md_frame(pd.DataFrame(rows, index=list(levels)).T))
 st.caption(
     "Plus the workflow's risk level, its owner and its success metric. A workflow's own "
     "answers override these where they are at least as strict."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pyarrow as pa
 import pytest
@@ -13,10 +14,12 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from aiops.auth import Actor
 from aiops.inventory import save_workflow
 from aiops.metrics import rollup, workflow_metrics
+from aiops.policy import default_policy_text
 from aiops.report.board import build_board_pack, render_html
 from aiops.store import Store
 from aiops.workflow_reads import get_workflow
-from tests.app.conftest import PAGES, open_page
+from tests.app.conftest import PAGES, open_page, shown
+from ui.text import md_escape
 
 
 def chart_data(element) -> list[dict]:
@@ -164,3 +167,18 @@ def test_overview_and_departments_chart_adoption_when_uploads_record_it(app, dem
     assert 0.6 < share < 0.9 and all(0 <= r["share"] <= 1 for r in rows)  # ~3 in 4 rows with AI
     at = open_page(at, "departments", department="Support")
     assert any("series" in r for c in at.get("vega_lite_chart") for r in chart_data(c))
+
+
+def test_a_company_policy_is_shown_as_text_on_the_policy_page_and_in_the_sidebar(app, tmp_path, monkeypatch):
+    """A company's policy file is its own text: its version and rollout rules render exactly as
+    typed (st.table renders cells as markdown), never as emphasis, links or code."""
+    version, rule = "v**2**", "[Owner](http://evil.example) signs **each** `run`"
+    text = re.sub(r'(?m)^version = ".*"$', f'version = "{version}"', default_policy_text())
+    text = re.sub(r'(\[rollout\.high\]\napproval_checkpoint = )".*"', rf'\1"{rule}"', text)
+    (tmp_path / "company.toml").write_text(text)
+    monkeypatch.setenv("AIOPS_POLICY", str(tmp_path / "company.toml"))
+    at = open_page(app.run(), "policy")
+    sidebar = [c.value for c in at.sidebar.caption]
+    assert md_escape(f"Policy {version}") in sidebar
+    assert at.table[0].value.loc["approval checkpoint", "high"] == md_escape(rule)
+    assert rule in shown(at.table[0].value.loc["approval checkpoint", "high"])

@@ -95,8 +95,8 @@ def reclassify(
 ) -> list[Classification]:
     """Refresh stored classifications (all when ``workflow_ids`` is None, else those workflows and
     the ones that use them as their comparison); audit each change. ``samples`` names the timing
-    rows to classify from: an upload passes the other batches' rows with its own, read from its
-    checked table (the cells query runs slower over rows just written in the same transaction)."""
+    rows to classify from: an upload passes the stored rows with its own checked rows, before it
+    copies them (see ``TimingImport._samples_with_upload``)."""
     if workflow_ids is not None:
         dependants = [r[0] for r in tx.query(_DEPENDANTS, {"ids": workflow_ids})]
         workflow_ids = list(dict.fromkeys([*workflow_ids, *dependants]))

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from aiops.estimates.codes import BLOCKING_WARNINGS
+from aiops.estimates.codes import blocking as blocking_warnings
 from aiops.policy import REVIEW_ORDER, RISK_ORDER, Policy, RiskLevel
 from aiops.workflow import SENSITIVE_DATA, Workflow
 
@@ -59,9 +59,14 @@ class Evidence(_Frozen):
     # How the saving was measured and what could be wrong with it (aiops.estimates).
     design: str = "none"
     warnings: tuple[str, ...] = ()
+    # Segments in both phases: a mix shift is reweighted, not blocking (aiops.estimates.codes.blocking).
+    segmented: bool = False
 
 
 NO_EVIDENCE = Evidence()
+
+# Data whose workflow always keeps its last human checkpoint, whatever its risk level.
+SENSITIVE_DATA = frozenset({"customer_data", "personal_data", "financial_data", "health_data"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +287,7 @@ def evidence_gate(evidence: Evidence, policy: Policy) -> str | None:
     if evidence.design not in policy.evidence.gate_designs:
         trusted = ", ".join(policy.evidence.gate_designs)
         return f"Saving measured by {evidence.design} only (unadjusted); proven needs one of: {trusted}"
-    blocking = sorted(set(evidence.warnings) & BLOCKING_WARNINGS)
+    blocking = sorted(blocking_warnings(evidence.warnings, evidence.segmented))
     if blocking:
         return "Saving, but blocking warning(s) to resolve first: " + ", ".join(blocking)
     return None
@@ -321,12 +326,16 @@ def checkpoint_advice(
     policy: Policy,
     now: datetime | None = None,
 ) -> CheckpointAdvice:
-    """Which one checkpoint may go next, if any: one at a time, never the last for high risk."""
+    """Which one checkpoint may go next, if any: one at a time; never the last human check of a
+    medium or high risk workflow, nor of one touching customer, personal, financial or health data."""
     if status != "proven" or not workflow.checkpoints:
         return CheckpointAdvice(checkpoint=None, reason="Only a proven workflow may drop a checkpoint")
-    keep = policy.rollout.for_level(risk).min_checkpoints
+    keep, why = policy.rollout.for_level(risk).min_checkpoints, f"{risk} risk"
+    sensitive = sorted(set(workflow.data_touched) & SENSITIVE_DATA)
+    if keep < 1 and (risk != "low" or sensitive):
+        keep, why = 1, (f"{risk} risk" if risk != "low" else "touching " + ", ".join(sensitive))
     if len(workflow.checkpoints) <= keep:
-        return CheckpointAdvice(checkpoint=None, reason=f"{risk} risk keeps at least {keep} checkpoint(s)")
+        return CheckpointAdvice(checkpoint=None, reason=f"{why} keeps at least {keep} human checkpoint(s)")
     # The clock restarts at the last removal or the last incident, whichever came later.
     moments = {"removal": evidence.last_checkpoint_removed_at, "incident": evidence.last_incident_at}
     known = {event: at for event, at in moments.items() if at is not None}

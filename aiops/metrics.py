@@ -18,6 +18,7 @@ import pandas as pd
 from scipy.special import stdtrit
 
 from aiops.estimates import estimate, load_cells
+from aiops.estimates.codes import is_proven
 from aiops.period import Period
 from aiops.policy import EvidenceRules
 from aiops.store import Reader
@@ -54,8 +55,11 @@ _PHASE_COLUMNS = [
     "recent_loops",
     "var_mean",
     "raw_samples",
+    "outlier_samples",
+    "censored_samples",
 ]
-_INT_COLUMNS = ("samples", "loops", "period_loops", "recent_loops", "raw_samples")
+_INT_COLUMNS = ("samples", "loops", "period_loops", "recent_loops", "raw_samples", "outlier_samples")
+_INT_COLUMNS += ("censored_samples",)
 
 
 def _t_quantile(df: np.ndarray | float, level: float) -> np.ndarray:
@@ -97,23 +101,38 @@ def _finish(f: pd.DataFrame, rules: EvidenceRules) -> pd.DataFrame:
             f[f"{col}_{phase}"] = f[f"{col}_{phase}"].fillna(0).astype("int64")
     f["samples_excluded"] = f.raw_samples_before + f.raw_samples_after - f.samples_before - f.samples_after
     f["design"] = f.design.fillna("none")
-    f["warnings"] = [w if isinstance(w, list) else [] for w in f.warnings]
+    for codes in ("warnings", "blocking"):
+        f[codes] = [w if isinstance(w, list) else [] for w in f[codes]]
+    f["segmented"] = f.segmented.fillna(False).astype(bool)
     f["time_kind"] = f.time_kind.fillna("hands_on")
-    f["saved_per_loop"] = f.saved_per_loop.astype(float)
-    se, dof = np.sqrt(f.saved_var.astype(float)), f.saved_dof.astype(float)
-    t = np.where(se > 0, _t_quantile(dof.fillna(1.0), rules.interval_level), 0.0)
-    half = np.where(np.isnan(se), np.nan, t * se)
-    f["saved_dof"] = np.where(se > 0, dof, np.inf)
-    f["saved_low"] = f.saved_per_loop - half
-    f["saved_high"] = f.saved_per_loop + half
+    se, t = _interval(f, "saved", rules.interval_level)
+    _interval(f, "current", rules.interval_level)
+    _interval(f, "concurrent", rules.interval_level)
+    # Status follows the current saving (the run-rate window); the period average is shown beside.
     f["evidence"] = _evidence_labels(f, rules)
+    f["proven"] = [
+        is_proven(label, design, warnings, segmented, rules.gate_designs)
+        for label, design, warnings, segmented in zip(f.evidence, f.design, f.warnings, f.segmented, strict=True)
+    ]
     _hours(f, rules, se, t)
     elapsed = f.time_kind == "elapsed"
     for col, src in (("days", "saved_per_loop"), ("low", "saved_low"), ("high", "saved_high")):
         f[f"cycle_time_change_{col}"] = np.where(elapsed, f[src] / MINUTES_PER_DAY, np.nan)
     f["last_measured"] = f[["last_measured_before", "last_measured_after"]].max(axis=1)
     f["baseline_until"] = f.last_measured_before
-    return f.drop(columns=["saved_var"])
+    return f.drop(columns=["saved_var", "current_var", "concurrent_var"])
+
+
+def _interval(f: pd.DataFrame, name: str, level: float) -> tuple[pd.Series, np.ndarray]:
+    """``<name>_low`` / ``<name>_high`` from ``<name>_per_loop``, ``_var``, ``_dof``; (se, t)."""
+    value = f[f"{name}_per_loop"] = f[f"{name}_per_loop"].astype(float)
+    se, dof = np.sqrt(f[f"{name}_var"].astype(float)), f[f"{name}_dof"].astype(float)
+    t = np.where(se > 0, _t_quantile(dof.fillna(1.0), level), 0.0)
+    half = np.where(np.isnan(se), np.nan, t * se)
+    f[f"{name}_dof"] = np.where(se > 0, dof, np.inf)
+    f[f"{name}_low"] = value - half
+    f[f"{name}_high"] = value + half
+    return se, t
 
 
 def _hours(f: pd.DataFrame, rules: EvidenceRules, se: pd.Series, t: np.ndarray) -> None:
@@ -127,7 +146,8 @@ def _hours(f: pd.DataFrame, rules: EvidenceRules, se: pd.Series, t: np.ndarray) 
     for side, sign in (("low", -1), ("high", 1)):
         f[f"hours_returned_{side}"] = (f.hours_returned + sign * t * np.sqrt(f.hours_var)).where(counts)
     recent = f.treated_recent_loops.fillna(0).astype(float)
-    f["hours_per_week"] = (f.saved_per_loop * recent / 60 / rules.run_rate_weeks).where(counts, 0.0)
+    # The run rate is the current saving (the run-rate window's) on the window's loops.
+    f["hours_per_week"] = (f.current_per_loop * recent / 60 / rules.run_rate_weeks).where(counts, 0.0)
     # Loops removed = loops x saving / counterfactual mean; before/after: after x (1 - after/before)
     # with the delta-method variance of the ratio, else the design's variance over the baseline.
     mb = f.mean_per_loop_before.astype(float)
@@ -150,7 +170,7 @@ def _evidence_labels(f: pd.DataFrame, rules: EvidenceRules) -> pd.Series:
         f.raw_samples_after < rules.min_samples_per_phase
     )
     label = np.select(
-        [few | f.saved_low.isna(), f.saved_low > 0, f.saved_high < 0],
+        [few | f.current_low.isna(), f.current_low > 0, f.current_high < 0],
         ["insufficient", "saving", "slower"],
         default="inconclusive",
     )

@@ -167,11 +167,18 @@ class EvidenceRules(_Strict):
     # Loops longer than this are not hands-on time; when more than ``long_loop_share`` of an
     # upload's loops are, it is flagged (elapsed_time).
     long_loop_hours: float = Field(default=8, gt=0)
-    long_loop_share: float = Field(default=0.5, gt=0, lt=1)
+    long_loop_share: float = Field(default=0.1, gt=0, lt=1)
+    quick_quarter_hours: float = Field(default=4, gt=0)
     outlier_fence: float = Field(default=6, ge=3)
+    long_outlier_fence: float = Field(default=4.5, ge=3)
     dominant_share: float = Field(default=0.25, gt=0, le=1)
     censor_fraction: float = Field(default=0.1, gt=0, le=1)
     mix_shift_distance: float = Field(default=0.1, gt=0, le=1)
+    volume_step_share: float = Field(default=0.25, gt=0)
+    spread_ratio: float = Field(default=1.25, gt=1)
+    shift_p_value: float = Field(default=0.01, gt=0, lt=1)
+    late_data_days: int = Field(default=14, ge=1)
+    material_share: float = Field(default=0.1, gt=0, lt=1)
     gate_designs: list[Literal["concurrent", "comparison", "trend_adjusted", "before_after"]] = Field(
         default=["concurrent", "comparison", "trend_adjusted"]
     )

@@ -69,7 +69,7 @@ class Recipe(BaseModel):
     ratio: float
     sigma: float = 0.7
     per_week: int = 12
-    go_live_week: int = 10
+    go_live_week: int = 38
     after_per_week: int | None = None
     loops_per_row: int = 1
     rework_share: float = 0.0
@@ -85,6 +85,9 @@ class Recipe(BaseModel):
     segments: list[Segment] = []
     export: Literal["canonical", "zendesk"] = "canonical"
     phase_only: Literal["before", "after"] | None = None
+    hidden_segments: bool = False
+    fade: tuple[int, int] | None = None
+    ends_weeks_early: int = 0
 
     @property
     def own_file(self) -> bool:
@@ -95,6 +98,20 @@ class Recipe(BaseModel):
 
     def go_live(self, as_of: date) -> date:
         return self.first_week(as_of) + timedelta(weeks=self.go_live_week)
+
+    @property
+    def last_week(self) -> int:
+        """The week after the export's last one (a late export stops early)."""
+        return self.weeks - self.ends_weeks_early
+
+    def ratio_in(self, week: int) -> float:
+        """The AI's time ratio in ``week`` (a novelty effect fades back to 1 after go-live)."""
+        if self.fade is None:
+            return self.ratio
+        full, gone = self.fade
+        since = week - self.go_live_week
+        share = 1.0 if since < full else max(0.0, (gone - since) / (gone - full))
+        return 1.0 - (1.0 - self.ratio) * share
 
 
 RECIPES = [Recipe.model_validate(r) for r in CONFIG["recipes"] + CONFIG["case"]]
@@ -129,7 +146,7 @@ def _pick(rng: np.random.Generator, segments: list[Segment], share: str) -> Segm
 def _rows(recipe: Recipe, rng: np.random.Generator, as_of: date) -> Iterator[dict[str, object]]:
     """One workflow's rows, week by week (a plain recipe draws exactly what it always drew)."""
     start = datetime.combine(recipe.first_week(as_of), datetime.min.time())
-    for week in range(recipe.weeks):
+    for week in range(recipe.last_week):
         after = week >= recipe.go_live_week
         if not after and recipe.baseline_weeks is not None and week >= recipe.baseline_weeks:
             continue
@@ -137,7 +154,7 @@ def _rows(recipe: Recipe, rng: np.random.Generator, as_of: date) -> Iterator[dic
         for _ in range(max(int(rng.poisson(volume)), 0)):
             assisted = after and (recipe.ai_share is None or bool(rng.random() < recipe.ai_share))
             segment = _pick(rng, recipe.segments, _share(recipe, after, assisted))
-            factor = (recipe.ratio if assisted else 1.0) * (segment.factor if segment else 1.0)
+            factor = (recipe.ratio_in(week) if assisted else 1.0) * (segment.factor if segment else 1.0)
             loops = recipe.loops_per_row
             if loops != 1:
                 loops = max(1, int(rng.poisson(loops)))
@@ -155,6 +172,22 @@ def _rows(recipe: Recipe, rng: np.random.Generator, as_of: date) -> Iterator[dic
         for _ in range(recipe.outliers.count):
             moment = start + timedelta(minutes=float(rng.uniform(first, last) * 7 * 24 * 60))
             yield _row(recipe, after, moment, recipe.outliers.minutes, 1, 0.0, False, None)
+
+
+def recipe_truth(recipe: Recipe, weeks: int, per_ai_loop: bool) -> tuple[float, float]:
+    """What the recipe's AI saves in minutes per loop (after includes rework), averaged over its after
+    weeks and over the last ``weeks`` of them: per after loop whichever loops used the AI (intention
+    to treat), or per AI-assisted loop (``per_ai_loop``: the concurrent design, rework cancels)."""
+    share = 1.0 if recipe.ai_share is None or per_ai_loop else recipe.ai_share
+    mix = [(s.assisted if s.assisted is not None else s.after, s.factor) for s in recipe.segments]
+    total = sum(w for w, _ in mix)
+    factor = sum(w * f for w, f in mix) / total if mix else 1.0
+    rework = 0.0 if per_ai_loop and recipe.ai_share is not None else recipe.rework_share * recipe.rework_minutes
+    after = range(recipe.go_live_week, recipe.last_week)
+    saving = [
+        share * _level(recipe, w) * factor * (1 - recipe.ratio_in(w)) - rework for w in after
+    ]
+    return float(np.mean(saving)), float(np.mean(saving[-weeks:]))
 
 
 def _share(recipe: Recipe, after: bool, assisted: bool) -> str:
@@ -181,7 +214,7 @@ def _row(
         "loops": loops,
         "rework_minutes": round(rework, 2),
         "ai_assisted": ("yes" if assisted else "no") if recipe.ai_share is not None else None,
-        "segment": segment.name if segment else None,
+        "segment": segment.name if segment and not recipe.hidden_segments else None,
     }
 
 
@@ -226,10 +259,11 @@ def build_demo(path: str | Path, as_of: date = AS_OF) -> Store:
 def _upload_timings(store: Store, as_of: date) -> None:
     """Department leads upload their timings: one canonical file per department, and the
     recipes with an export shape or a one-phase file of their own."""
-    rng = np.random.default_rng(SEED)
     departments = {w.workflow_id: w.department for w in demo_workflows()}
     files: dict[str, list[tuple[Recipe, pd.DataFrame]]] = {}
     for recipe in RECIPES:
+        # Each recipe its own random stream: editing one recipe leaves the others' loops as they were.
+        rng = np.random.default_rng([SEED, *recipe.workflow.encode()])
         rows = pd.DataFrame(list(_rows(recipe, rng, as_of)))
         files.setdefault(recipe.workflow if recipe.own_file else departments[recipe.workflow], []).append(
             (recipe, rows)

@@ -6,14 +6,18 @@ that a stray 60-day loop cannot trigger the censoring restriction):
   (the interquartile range of the log / 1.349) above its phase's median is left out. On a log
   scale a lognormal loop time is normal, so on clean data the fence (6 sd, wide because quartiles
   from 20 rows are noisy) drops about one row in a billion: the mean is not biased; a 60-day ticket
-  among 30-minute loops sits ~10 sd out and is dropped;
+  among 30-minute loops sits ~10 sd out and is dropped. A row longer than a working day is left out
+  from ``long_outlier_fence`` (4.5) sd: a timer left running for two days in a 30-minute workflow;
 - censoring: when the longest loop is longer than a working day (``long_loop_hours``) and exceeds
-  ``censor_fraction`` of the shorter phase window (first to last loop of a phase), only loops that
-  had the same time (``horizon``, half the shorter window) to finish in both phases are kept:
-  started at least ``horizon`` before the phase's end (go-live, or the export's last loop),
-  after-loops started after go-live, and no longer than ``horizon``. When the horizon is shorter
-  than four typical (median) loops the restriction would leave little to compare: the workflow is
-  only flagged.
+  ``censor_fraction`` of the shorter phase window (the baseline's first start to its last close; the
+  after phase's follow-up, go-live to the export's end), only loops that had the same time
+  (``horizon``, half that window) to finish are kept in both phases: no longer than ``horizon``, and
+  started at least ``horizon`` before their phase's observation ended (a baseline loop: the last
+  baseline close, so a split by start date keeps baseline loops that closed after go-live; an after
+  loop: the export's end). When the horizon is shorter than four typical (median) loops the
+  restriction would leave little to compare, or when it would leave a phase fewer loops than
+  ``min_samples_per_phase``: the workflow is only flagged. Each phase's loops left
+  out as outliers or out of the window are counted, so the figure can say what it lost and why.
 Cells carry sums (n, loops, minutes, cross products) so phase means, their ratio-estimator variances
 and weekly means are all exact sums of cells.
 """
@@ -30,7 +34,7 @@ from aiops.store import Reader
 RESTRICT_TYPICAL = 4
 
 CELLS = """
-WITH s AS (
+WITH s0 AS (
     SELECT t.workflow_id, t.phase, t.measured_at, t.loops, t.ai_assisted, t.segment,
            t.time_kind = 'elapsed' AS elapsed,
            t.duration_minutes + t.rework_minutes AS minutes, t.rework_minutes,
@@ -40,55 +44,100 @@ WITH s AS (
     WHERE (CAST($end AS TIMESTAMP) IS NULL OR t.measured_at < CAST($end AS TIMESTAMP))
       AND ($scope IS NULL OR t.workflow_id IN (SELECT unnest($scope)))
 ),
+window_ AS (
+    -- Each workflow's run-rate window ends at the end of its own last complete week of data when that
+    -- is earlier than the view's: a late export's run rate covers the weeks it has, not empty ones.
+    SELECT workflow_id,
+           least(CAST($recent_end AS TIMESTAMP),
+                 CAST(date_trunc('week', CAST(max(measured_at) AS DATE) + 1) AS TIMESTAMP)) AS recent_end
+    FROM s0 GROUP BY workflow_id
+),
+s AS (
+    -- current: from the window's start on (the current saving); recent: inside it (the run rate,
+    -- complete weeks only).
+    SELECT s0.*, s0.measured_at >= w.recent_end - to_days(CAST($recent_days AS INTEGER)) AS current,
+           s0.measured_at >= w.recent_end - to_days(CAST($recent_days AS INTEGER))
+               AND s0.measured_at < w.recent_end AS recent
+    FROM s0 JOIN window_ w USING (workflow_id)
+),
 phase_bounds AS (
     SELECT workflow_id, phase, count(*) AS raw_samples,
            quantile_cont(per_loop, [0.25, 0.5, 0.75]) AS q,
-           max(per_loop) AS longest, min(end_minute) AS first_end, max(end_minute) AS last_end,
+           max(per_loop) AS longest, min(end_minute - per_loop) AS first_start, max(end_minute) AS last_end,
            -- Loops done count whether or not they enter the estimate (outliers, censoring).
            coalesce(sum(loops) FILTER (WHERE CAST($start AS TIMESTAMP) IS NULL
                                         OR measured_at >= CAST($start AS TIMESTAMP)), 0)
                AS phase_period_loops,
-           coalesce(sum(loops) FILTER (WHERE measured_at >= CAST($recent_start AS TIMESTAMP)
-                                        AND measured_at < CAST($recent_end AS TIMESTAMP)), 0)
-               AS phase_recent_loops
+           coalesce(sum(loops) FILTER (WHERE recent), 0) AS phase_recent_loops
     FROM s GROUP BY workflow_id, phase
 ),
 fence AS (
-    -- Robust sd of the log: the interquartile range of the log over 1.349 (normal: 1 sd).
+    -- Robust sd of the log: the interquartile range of the log over 1.349 (normal: 1 sd). A loop is
+    -- left out beyond the wide fence, or beyond the long-loop fence when it also lasts longer than a
+    -- working day (a timer left running in a workflow of minutes).
     SELECT *, q[2] AS median_per_loop,
            CASE WHEN q[1] > 0 AND q[3] > q[1]
-                THEN exp(ln(q[2]) + $outlier_fence * (ln(q[3]) - ln(q[1])) / 1.349) END AS upper
+                THEN least(exp(ln(q[2]) + $outlier_fence * (ln(q[3]) - ln(q[1])) / 1.349),
+                           greatest($long_minutes,
+                                    exp(ln(q[2]) + $long_outlier_fence * (ln(q[3]) - ln(q[1])) / 1.349)))
+           END AS upper
     FROM phase_bounds
 ),
 bounds AS (
+    -- The after window starts at go-live (the first after loop's start), never at the last close of a
+    -- baseline loop; before loops are observed until the last one closed.
     SELECT workflow_id,
-           max(last_end) FILTER (WHERE phase = 'before') AS go_live,
+           max(last_end) FILTER (WHERE phase = 'before') AS before_end,
+           min(first_start) FILTER (WHERE phase = 'after') AS go_live,
            max(last_end) AS export_end,
-           least(max(last_end - first_end) FILTER (WHERE phase = 'before'),
-                 max(last_end - first_end) FILTER (WHERE phase = 'after')) AS span,
+           max(last_end) FILTER (WHERE phase = 'before') - min(first_start) FILTER (WHERE phase = 'before')
+               AS before_window,
+           max(last_end) - min(first_start) FILTER (WHERE phase = 'after') AS after_window,
            max(least(longest, coalesce(upper, longest))) AS longest,
            max(median_per_loop) AS typical
     FROM fence GROUP BY workflow_id
 ),
 horizon AS (
-    SELECT workflow_id, go_live, export_end,
+    SELECT workflow_id, before_end, go_live, export_end,
+           least(before_window, after_window) AS span, longest, typical
+    FROM bounds
+),
+censoring AS (
+    SELECT workflow_id, before_end, go_live, export_end,
            span > 0 AND longest > $long_minutes AND longest > $censor_fraction * span AS censored,
            CASE WHEN span > 0 AND longest > $long_minutes AND longest > $censor_fraction * span
                  AND span / 2 >= $restrict_typical * typical THEN span / 2 END AS horizon
-    FROM bounds
+    FROM horizon
 ),
-limits AS (
-    SELECT f.workflow_id, f.phase, f.upper, h.horizon, h.censored,
-           CASE WHEN f.phase = 'before' THEN h.go_live ELSE h.export_end END AS phase_end,
-           CASE WHEN f.phase = 'before' THEN -1e300 ELSE h.go_live END AS phase_start
-    FROM fence f JOIN horizon h USING (workflow_id)
+flagged AS (
+    -- Every kept loop had ``horizon`` to finish: before loops until the last baseline close, after
+    -- loops until the export's end.
+    SELECT s.*, f.upper IS NOT NULL AND s.per_loop > f.upper AS outlier,
+           c.horizon IS NOT NULL AND NOT (
+               s.per_loop <= c.horizon
+               AND s.end_minute - s.per_loop + c.horizon
+                   <= CASE WHEN s.phase = 'before' THEN c.before_end ELSE c.export_end END
+           ) AS out_of_window
+    FROM s JOIN fence f USING (workflow_id, phase) JOIN censoring c USING (workflow_id)
 ),
-kept AS (
-    SELECT s.* FROM s JOIN limits l USING (workflow_id, phase)
-    WHERE (l.upper IS NULL OR s.per_loop <= l.upper)
-      AND (l.horizon IS NULL
-           OR (s.per_loop <= l.horizon AND s.end_minute - s.per_loop + l.horizon <= l.phase_end
-               AND s.end_minute - s.per_loop >= l.phase_start))
+kept_counts AS (
+    SELECT workflow_id, phase, count(*) FILTER (WHERE NOT outlier AND NOT out_of_window) AS kept
+    FROM flagged GROUP BY workflow_id, phase
+),
+restrictable AS (
+    -- The restriction must leave each phase enough loops to compare; otherwise it is only flagged.
+    SELECT workflow_id, count(*) = 2 AND min(kept) >= $min_samples AS restrict
+    FROM kept_counts GROUP BY workflow_id
+),
+marked AS (
+    SELECT f.* REPLACE (f.out_of_window AND r.restrict AS out_of_window)
+    FROM flagged f JOIN restrictable r USING (workflow_id)
+),
+dropped AS (
+    SELECT workflow_id, phase,
+           count(*) FILTER (WHERE outlier) AS outlier_samples,
+           count(*) FILTER (WHERE out_of_window AND NOT outlier) AS censored_samples
+    FROM marked GROUP BY workflow_id, phase
 ),
 cells AS (
     -- Monday-based week number (1970-01-05 was a Monday): an integer key groups faster than a date.
@@ -101,16 +150,20 @@ cells AS (
            min(measured_at) AS first_measured, max(measured_at) AS last_measured,
            coalesce(sum(loops) FILTER (WHERE CAST($start AS TIMESTAMP) IS NULL
                                         OR measured_at >= CAST($start AS TIMESTAMP)), 0) AS period_loops,
-           coalesce(sum(loops) FILTER (WHERE measured_at >= CAST($recent_start AS TIMESTAMP)
-                                        AND measured_at < CAST($recent_end AS TIMESTAMP)), 0) AS recent_loops,
+           coalesce(sum(loops) FILTER (WHERE recent), 0) AS recent_loops,
+           bool_or(current) AS current,
            bool_or(elapsed) AS elapsed,
            coalesce(sum(loops) FILTER (WHERE per_loop > $long_minutes), 0) AS long_loops
-    FROM kept GROUP BY workflow_id, phase, week_number, ai_assisted, segment
+    FROM marked WHERE NOT outlier AND NOT out_of_window
+    GROUP BY workflow_id, phase, week_number, ai_assisted, segment
 )
 SELECT c.* EXCLUDE (week_number),
        TIMESTAMP '1970-01-05' + to_days(CAST(c.week_number * 7 AS INTEGER)) AS week,
-       f.median_per_loop, f.raw_samples, f.phase_period_loops, f.phase_recent_loops, h.censored
-FROM cells c JOIN fence f USING (workflow_id, phase) JOIN horizon h USING (workflow_id)
+       f.median_per_loop, f.q[1] AS q1_per_loop, f.q[3] AS q3_per_loop, f.raw_samples,
+       f.phase_period_loops, f.phase_recent_loops, d.outlier_samples, d.censored_samples,
+       h.censored, h.horizon IS NOT NULL AND r.restrict AS restricted
+FROM cells c JOIN fence f USING (workflow_id, phase) JOIN censoring h USING (workflow_id)
+JOIN dropped d USING (workflow_id, phase) JOIN restrictable r USING (workflow_id)
 """
 
 
@@ -132,11 +185,13 @@ def load_cells(
         "scope": scope,
         "start": start,
         "end": end,
-        "recent_start": recent[0],
         "recent_end": recent[1],
+        "recent_days": (recent[1] - recent[0]).days,
         "censor_fraction": rules.censor_fraction,
         "outlier_fence": rules.outlier_fence,
+        "long_outlier_fence": rules.long_outlier_fence,
         "long_minutes": rules.long_loop_hours * 60,
         "restrict_typical": RESTRICT_TYPICAL,
+        "min_samples": rules.min_samples_per_phase,
     }
     return db.query_df(CELLS.replace("{samples}", samples), params)

@@ -6,51 +6,105 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
 
+from aiops.estimates.codes import WarningCode
 from aiops.estimates.designs import WeeklySeries
-from aiops.estimates.fit import Coef, slope
+from aiops.estimates.fit import Coef, ols_hac, slope
 from aiops.policy import EvidenceRules
+
+# Asymptotic sd of a sample interquartile range over the range itself, for a normal variable
+# (here the log of a loop time): 0.5 / (f(q1) * 1.349 sd) with f(q1) = 0.3178 / sd.
+IQR_RELATIVE_SD = 1.166
 
 
 def phase_warnings(
     wide: pd.DataFrame, rules: EvidenceRules, period_start: datetime | None
-) -> dict[str, list[str]]:
-    """elapsed_time, censored_window, outliers and stale_baseline per workflow."""
+) -> dict[str, list[WarningCode]]:
+    """elapsed_time, censored_window, outliers, stale_baseline and the spread part of mix_shift."""
 
     def col(name: str) -> pd.Series:
         return wide[name].astype(float).fillna(0)
 
     loops = col("loops_before") + col("loops_after")
     long_share = (col("long_loops_before") + col("long_loops_after")) / loops.where(loops > 0)
+    quick_quarter = np.maximum(col("q1_per_loop_before"), col("q1_per_loop_after"))
     elapsed = (
-        wide.elapsed_before.eq(True) | wide.elapsed_after.eq(True) | (long_share > rules.long_loop_share)
+        wide.elapsed_before.eq(True)
+        | wide.elapsed_after.eq(True)
+        | (long_share > rules.long_loop_share)
+        | (quick_quarter >= rules.quick_quarter_hours * 60)
     )
     censored = wide.censored_before.eq(True) | wide.censored_after.eq(True)
-    dropped = (col("raw_samples_before") > col("samples_before")) | (
-        col("raw_samples_after") > col("samples_after")
-    )
+    restricted = wide.restricted_before.eq(True) | wide.restricted_after.eq(True)
+    lost = col("censored_samples_before") + col("censored_samples_after")
     dominant = pd.Series(False, index=wide.index)
     for phase in ("before", "after"):
         share = col(f"largest_{phase}") / col(f"minutes_{phase}").where(col(f"minutes_{phase}") > 0)
         dominant |= (share > rules.dominant_share) & (col(f"samples_{phase}") >= rules.min_samples_per_phase)
+    flags = {
+        WarningCode.ELAPSED_TIME: elapsed,
+        # Flagged when loops were left out, or when the window was too short to restrict at all.
+        WarningCode.CENSORED_WINDOW: censored & (lost.gt(0) | ~restricted),
+        WarningCode.OUTLIERS: (col("outlier_samples_before") + col("outlier_samples_after")).gt(0) | dominant,
+        WarningCode.STALE_BASELINE: _stale(wide, rules, period_start),
+        WarningCode.MIX_SHIFT: spread_shift(wide, rules) & ~censored,
+    }
+    matrix = pd.DataFrame(flags, index=wide.index).fillna(False).astype(bool).to_numpy()
+    codes = np.array(list(flags), dtype=object)
+    return {w: list(codes[row]) for w, row in zip(wide.index, matrix, strict=True)}
+
+
+def _stale(wide: pd.DataFrame, rules: EvidenceRules, period_start: datetime | None) -> pd.Series:
     after_start = pd.to_datetime(wide.first_measured_after)
     reference = after_start if period_start is None else after_start.clip(lower=pd.Timestamp(period_start))
-    stale = (reference - pd.to_datetime(wide.last_measured_before)) > timedelta(
-        weeks=rules.stale_baseline_weeks
-    )
+    limit = timedelta(weeks=rules.stale_baseline_weeks)
+    stale = (reference - pd.to_datetime(wide.last_measured_before)) > limit
     # Without the after phase in the period, the reference is the period start itself.
     if period_start is not None:
         gap = pd.Timestamp(period_start) - pd.to_datetime(wide.last_measured_before)
-        stale |= after_start.isna() & (gap > timedelta(weeks=rules.stale_baseline_weeks))
-    flags = {
-        "elapsed_time": elapsed,
-        "censored_window": censored,
-        "outliers": dropped & ~censored | dominant,
-        "stale_baseline": stale.fillna(False),
+        stale |= after_start.isna() & (gap > limit)
+    return stale.fillna(False)
+
+
+def spread_shift(wide: pd.DataFrame, rules: EvidenceRules) -> pd.Series:
+    """The spread of log loop times (interquartile range) changed at go-live by at least
+    ``spread_ratio``, significantly: the shape of the work changed, not only its speed (a common
+    saving moves every loop by the same factor and leaves the spread of the logs as it was)."""
+    iqr = {
+        phase: np.log(wide[f"q3_per_loop_{phase}"].astype(float))
+        - np.log(wide[f"q1_per_loop_{phase}"].astype(float).where(lambda q: q > 0))
+        for phase in ("before", "after")
     }
-    matrix = pd.DataFrame(flags, index=wide.index).fillna(False).astype(bool).to_numpy()
-    codes = np.array(list(flags))
-    return {w: codes[row].tolist() for w, row in zip(wide.index, matrix, strict=True)}
+    n_b, n_a = (wide[f"raw_samples_{p}"].astype(float) for p in ("before", "after"))
+    spread = {phase: width.where(width > 0) for phase, width in iqr.items()}
+    ratio = np.log(spread["after"] / spread["before"])
+    z = ratio / (IQR_RELATIVE_SD * np.sqrt(1 / n_b + 1 / n_a))
+    enough = (n_b >= rules.min_samples_per_phase) & (n_a >= rules.min_samples_per_phase)
+    p = 2 * ndtr(-np.abs(z.astype(float)))
+    return (enough & (ratio.abs() >= np.log(rules.spread_ratio)) & (p < rules.shift_p_value)).fillna(False)
+
+
+def volume_step(series: WeeklySeries, rules: EvidenceRules) -> bool:
+    """Loops per week stepped at go-live (log scale, level and trend of the baseline projected), by
+    at least ``volume_step_share`` and significantly. Edge weeks and the go-live week (each cut in
+    part) are left out."""
+    days, counts = np.unique(series.day, return_counts=True)
+    whole = days[(counts == 1) & (days != days.min()) & (days != days.max())]
+    keep = np.isin(series.day, whole)
+    week = series.select(keep)
+    if min(week.weeks(False), week.weeks(True)) < 4:
+        return False
+    t = week.t - week.t.mean()
+    fit = ols_hac(np.log(week.loops), np.column_stack([np.ones_like(t), t, week.post.astype(float)]), week.day)
+    step = fit.coef(2)
+    return abs(step.value) >= np.log1p(rules.volume_step_share) and step.p_value < rules.shift_p_value
+
+
+def significant(estimate: Coef, level: float) -> bool:
+    """The ``level`` interval excludes zero."""
+    low, high = estimate.conf_int(level)
+    return bool(low > 0 or high < 0)
 
 
 def baseline_trend(series: WeeklySeries, trend: Coef | None, rules: EvidenceRules) -> bool:

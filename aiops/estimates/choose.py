@@ -1,36 +1,32 @@
 """Choose each workflow's design (the strongest its data supports) and compute its warnings.
 
 Order: concurrent > comparison > trend_adjusted > before_after. Every design gives the saving in
-minutes per loop with a variance and degrees of freedom, the counterfactual mean per loop (for loops
-removed) and the loops it applies to (AI-assisted loops for concurrent, all after loops otherwise).
+minutes per loop averaged over the period (hours to date) and in the run-rate window (the current
+saving: status and run rate), the counterfactual mean per loop (for loops removed) and the loops it
+applies to (AI-assisted loops for concurrent, all after loops otherwise).
+
+Concurrent is trusted only when the loops left to people after go-live look like the baseline
+projected past go-live; when they got harder or easier (``selection``: the AI was given another kind
+of work) the figure is the intention-to-treat one, all loops after go-live against the projected
+baseline, with the AI vs non-AI difference kept beside it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from aiops.estimates.checks import baseline_trend, phase_warnings
+from aiops.estimates.checks import baseline_trend, phase_warnings, significant, volume_step
+from aiops.estimates.codes import Design, WarningCode
 from aiops.estimates.concurrent import concurrent
 from aiops.estimates.designs import DesignFit, WeeklySeries, comparison, trend_adjusted
+from aiops.estimates.fit import Coef, difference
 from aiops.estimates.phases import mix_distance, phase_stats, reweighted_after, segment_shares, welch
+from aiops.estimates.record import NO_SAVING, Estimate, to_frame
 from aiops.estimates.weekly import pooled_weekly, series_by_id, split, weekly_means
 from aiops.policy import EvidenceRules
-
-RESULT = [
-    "design",
-    "saved_per_loop",
-    "saved_var",
-    "saved_dof",
-    "baseline_mean",
-    "treated_loops",
-    "treated_recent_loops",
-    "warnings",
-    "time_kind",
-]
 
 
 def _pivot(phases: pd.DataFrame) -> pd.DataFrame:
@@ -48,49 +44,121 @@ def estimate(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(phase statistics per workflow as ``<column>_<phase>``, the estimate per workflow)."""
     if cells.empty:
-        return pd.DataFrame(), pd.DataFrame(columns=RESULT)
+        return pd.DataFrame(), to_frame([])
     wide = _pivot(phase_stats(cells))
-    both = wide.index[wide.samples_before.fillna(0).gt(0) & wide.samples_after.fillna(0).gt(0)]
-    warnings = phase_warnings(wide, rules, period_start)
-    shares = segment_shares(cells, "phase") if cells.segment.notna().any() else None
-    distance = mix_distance(shares, "before", "after") if shares is not None else pd.Series(dtype=float)
-    mixed = set(distance[distance > rules.mix_shift_distance].index) & set(both)
-    out = _before_after(wide, cells, shares, mixed)
-    conc = concurrent(cells, rules.min_concurrent_weeks, rules.min_samples_per_phase)
-    weeks = weekly_means(cells, shares, mixed - set(conc.index))
+    return wide, to_frame(estimate_records(cells, wide, comparisons, rules, period_start))
+
+
+class _Inputs:
+    """What every workflow's record is built from (computed once for all workflows)."""
+
+    def __init__(self, cells: pd.DataFrame, wide: pd.DataFrame, rules: EvidenceRules) -> None:
+        self.rules = rules
+        self.wide = wide
+        ids = wide.index
+        self.both = set(ids[wide.samples_before.fillna(0).gt(0) & wide.samples_after.fillna(0).gt(0)])
+        self.shares = segment_shares(cells, "phase") if cells.segment.notna().any() else None
+        shares = self.shares
+        self.segmented = set() if shares is None or "before" not in shares or "after" not in shares else set(
+            shares.dropna(subset=["before", "after"], how="any").index.get_level_values(0)
+        )
+        distance = mix_distance(shares, "before", "after") if shares is not None else pd.Series(dtype=float)
+        self.mixed = set(distance[distance > rules.mix_shift_distance].index) & self.both
+        after = cells.phase == "after"
+        current = cells[~after | cells.current]
+        early = cells[~after | ~cells.current]
+        self.plain = _before_after(cells, wide, shares, self.mixed)
+        self.plain_now = _before_after(current, _pivot(phase_stats(current)), shares, self.mixed)
+        self.after_early = _after_means(early[early.phase == "after"])
+        self.after_now = _after_means(current[current.phase == "after"])
+        self.conc = concurrent(cells, rules.min_concurrent_weeks, rules.min_samples_per_phase)
+        self.conc_now = concurrent(current, 1, 2)
+        self.conc_early = concurrent(early, 1, 2)
+
+
+def estimate_records(
+    cells: pd.DataFrame,
+    wide: pd.DataFrame,
+    comparisons: dict[str, str],
+    rules: EvidenceRules,
+    period_start: datetime | None = None,
+) -> list[Estimate]:
+    """One record per workflow in ``wide``."""
+    inputs = _Inputs(cells, wide, rules)
+    warnings = {w: set(codes) for w, codes in phase_warnings(wide, rules, period_start).items()}
+    selected = _selection(cells, inputs)
+    concurrent_ids = set(inputs.conc.index) - selected
+    weeks = weekly_means(cells, inputs.shares, inputs.mixed - concurrent_ids)
     others = series_by_id(pooled_weekly(cells[cells.workflow_id.isin(set(comparisons.values()))]))
     # Censored exports: weekly means by close date are shaped by the window itself (early weeks
     # can only hold short loops), so only the restricted before/after comparison is sound.
-    censored = wide.censored_before.eq(True) | wide.censored_after.eq(True)
-    modelled = set(both) - set(wide.index[censored])
-    fitted: dict[str, list[Any]] = {}
-    for workflow_id, series in split(weeks[weeks.workflow_id.isin(modelled)]):
+    censored = set(wide.index[wide.censored_before.eq(True) | wide.censored_after.eq(True)])
+    fits: dict[str, tuple[Design, DesignFit | None]] = {}
+    for workflow_id, series in split(weeks[weeks.workflow_id.isin(inputs.both - censored)]):
         other = others.get(comparisons.get(workflow_id, ""))
-        design, fit, found = _design(workflow_id in conc.index, series, other, rules)
-        warnings[workflow_id] += found
-        if design == "concurrent":
-            c = conc.loc[workflow_id]
-            fitted[workflow_id] = [design, c.saving, c["var"], c.dof, c.baseline]
-            fitted[workflow_id] += [c.period_loops, c.recent_loops]
-            if c.mix > rules.mix_shift_distance:
-                warnings[workflow_id].append("mix_shift")
-            continue
-        if workflow_id in mixed:
-            warnings[workflow_id].append("mix_shift")
-        if fit is not None:
-            s = fit.saving
-            fitted[workflow_id] = [design, s.value, s.var, s.dof, fit.baseline]
-    for width in (5, 7):
-        chosen = {w: v for w, v in fitted.items() if len(v) == width}
-        if chosen:
-            values = pd.DataFrame(list(chosen.values()), index=list(chosen), columns=RESULT[:width])
-            out.update(values)
-    out["warnings"] = [sorted(set(warnings.get(w, []))) for w in out.index]
-    elapsed = wide.elapsed_before.astype("boolean").fillna(False) | wide.elapsed_after.astype(
-        "boolean"
-    ).fillna(False)
-    out["time_kind"] = np.where(elapsed.reindex(out.index), "elapsed", "hands_on")
-    return wide, out[RESULT]
+        design, fit, found = _design(workflow_id in concurrent_ids, series, other, rules)
+        warnings[workflow_id] |= found
+        if workflow_id not in inputs.segmented and volume_step(series, rules):
+            warnings[workflow_id].add(WarningCode.MIX_SHIFT)
+        fits[workflow_id] = (design, fit)
+    for workflow_id in selected:
+        warnings[workflow_id].add(WarningCode.SELECTION)
+    return [_record(w, fits.get(w), warnings[w], inputs) for w in wide.index]
+
+
+def _record(
+    workflow_id: str,
+    fitted: tuple[Design, DesignFit | None] | None,
+    warnings: set[WarningCode],
+    inputs: _Inputs,
+) -> Estimate:
+    wide, rules = inputs.wide.loc[workflow_id], inputs.rules
+    design, fit = fitted or (Design.BEFORE_AFTER, None)
+    treated, recent = float(np.nan_to_num(wide.period_loops_after)), float(np.nan_to_num(wide.recent_loops_after))
+    conc = _coef(inputs.conc, workflow_id)
+    if design is Design.CONCURRENT:
+        row = inputs.conc.loc[workflow_id]
+        saving, baseline = conc or NO_SAVING, float(row.baseline)
+        current = _coef(inputs.conc_now, workflow_id) or saving
+        early = _coef(inputs.conc_early, workflow_id)
+        fade = difference(early, current) if early is not None and current is not saving else None
+        treated, recent = float(row.period_loops), float(row.recent_loops)
+        if row.mix > rules.mix_shift_distance:
+            warnings.add(WarningCode.MIX_SHIFT)
+    elif fit is not None:
+        saving, current, fade, baseline = fit.saving, fit.current, fit.fade, fit.baseline
+    else:
+        design = design if workflow_id in inputs.both else Design.NONE
+        plain = inputs.plain.loc[workflow_id]
+        saving, baseline = Coef(plain.value, plain["var"], plain.dof), float(plain.baseline)
+        current = _coef(inputs.plain_now, workflow_id) or saving
+        early, now = _coef(inputs.after_early, workflow_id), _coef(inputs.after_now, workflow_id)
+        fade = difference(now, early) if early is not None and now is not None else None
+    if design is not Design.CONCURRENT and workflow_id in inputs.mixed:
+        warnings.add(WarningCode.MIX_SHIFT)
+    if fade is not None and fade.conf_int(FADING_LEVEL)[0] > 0:
+        warnings.add(WarningCode.FADING)
+    return Estimate(
+        workflow_id=workflow_id,
+        design=design,
+        saving=saving,
+        current=current,
+        baseline_mean=baseline,
+        treated_loops=treated,
+        treated_recent_loops=recent,
+        warnings=frozenset(warnings),
+        segmented=workflow_id in inputs.segmented,
+        elapsed=bool(wide.elapsed_before == True or wide.elapsed_after == True),  # noqa: E712 (NaN: no)
+        concurrent=conc if WarningCode.SELECTION in warnings else None,
+    )
+
+
+def _coef(frame: pd.DataFrame, workflow_id: str) -> Coef | None:
+    if workflow_id not in frame.index:
+        return None
+    row = frame.loc[workflow_id]
+    value, var = float(row["value"] if "value" in row else row.saving), float(row["var"])
+    return Coef(value, var, float(row.dof)) if np.isfinite(value) and np.isfinite(var) else None
 
 
 def _design(
@@ -98,52 +166,101 @@ def _design(
     series: WeeklySeries,
     other: tuple[np.ndarray, np.ndarray] | None,
     rules: EvidenceRules,
-) -> tuple[str, DesignFit | None, list[str]]:
-    found: list[str] = []
-    design, fit = ("concurrent" if has_concurrent else "before_after"), None
+) -> tuple[Design, DesignFit | None, set[WarningCode]]:
+    found: set[WarningCode] = set()
+    design, fit = (Design.CONCURRENT if has_concurrent else Design.BEFORE_AFTER), None
     if not has_concurrent and other is not None:
         candidate = comparison(series, other[0], other[1], rules.min_comparison_weeks)
         if candidate is not None:
             trend = candidate.pre_trend
             if trend is not None and trend.p_value < rules.trend_p_value:
-                found.append("nonparallel_comparison")
+                found.add(WarningCode.NONPARALLEL_COMPARISON)
             else:
-                design, fit = "comparison", candidate
-    weeks_ok = series.weeks(False) >= rules.min_weeks_before and series.weeks(True) >= rules.min_weeks_after
-    if design == "before_after" and weeks_ok:
-        before_days = series.day[~series.post]
-        seasonal = (before_days.max() - before_days.min()) / 7 + 1 >= rules.seasonal_weeks
-        design, fit = "trend_adjusted", trend_adjusted(series, seasonal)
-    if baseline_trend(
-        series, fit.pre_trend if design == "trend_adjusted" and fit is not None else None, rules
-    ):
-        found.append("baseline_trend")
+                design, fit = Design.COMPARISON, candidate
+    if design is Design.BEFORE_AFTER and _weeks_ok(series, rules):
+        design, fit = Design.TREND_ADJUSTED, trend_adjusted(series, _seasonal(series, rules))
+    pre_trend = fit.pre_trend if design is Design.TREND_ADJUSTED and fit is not None else None
+    if baseline_trend(series, pre_trend, rules):
+        found.add(WarningCode.BASELINE_TREND)
     return design, fit, found
 
 
+def _weeks_ok(series: WeeklySeries, rules: EvidenceRules) -> bool:
+    return series.weeks(False) >= rules.min_weeks_before and series.weeks(True) >= rules.min_weeks_after
+
+
+def _seasonal(series: WeeklySeries, rules: EvidenceRules) -> bool:
+    before_days = series.day[~series.post]
+    return bool((before_days.max() - before_days.min()) / 7 + 1 >= rules.seasonal_weeks)
+
+
+# Selection is tested against the baseline's mean week when the baseline has no trend (precise:
+# nothing is extrapolated), else against the baseline projected past go-live. Loops left to
+# people that got harder make the AI vs non-AI difference a false saving, so "harder" is raised at
+# one-sided 5%; "easier" (the difference then understates the saving) only at one-sided 0.5%.
+HARDER_LEVEL = 0.80
+# Fading is raised when the early weeks' saving is above the current one at one-sided 5%.
+FADING_LEVEL = 0.90
+EASIER_LEVEL = 0.99
+
+
+def _selection(cells: pd.DataFrame, inputs: _Inputs) -> set[str]:
+    """Concurrent workflows whose non-AI loops after go-live differ from the baseline (at the
+    baseline segment mix when segments exist): the AI was given another kind of work."""
+    ids = set(inputs.conc.index)
+    if not ids:
+        return set()
+    by_hand = cells.ai_assisted.astype("boolean").eq(False).fillna(False)
+    rows = cells[cells.workflow_id.isin(ids) & ((cells.phase == "before") | by_hand)]
+    weeks = weekly_means(rows, inputs.shares, ids & inputs.segmented)
+    return {w for w, series in split(weeks) if _left_to_people_differ(series, inputs.rules)}
+
+
+def _left_to_people_differ(series: WeeklySeries, rules: EvidenceRules) -> bool:
+    """The non-AI loops' gap to the baseline (baseline minus non-AI) is off: against the baseline's
+    mean week when the baseline has no trend, else against its projection."""
+    fit = trend_adjusted(series, seasonal=False) if _weeks_ok(series, rules) else None
+    if min(series.weeks(False), series.weeks(True)) < 2:
+        return False
+    if baseline_trend(series, fit.pre_trend if fit else None, rules):
+        if fit is None:
+            return False
+        gap = fit.saving
+    else:
+        gap = _weekly_difference(series)
+    return bool(gap.conf_int(HARDER_LEVEL)[1] < 0 or gap.conf_int(EASIER_LEVEL)[0] > 0)
+
+
+def _weekly_difference(series: WeeklySeries) -> Coef:
+    """Mean of the before weeks minus mean of the after weeks, each week one observation."""
+    parts = []
+    for post in (False, True):
+        y = series.y[series.post == post]
+        parts.append(Coef(float(y.mean()), float(y.var(ddof=1) / len(y)), float(len(y) - 1)))
+    return difference(parts[0], parts[1])
+
+
+def _after_means(after: pd.DataFrame) -> pd.DataFrame:
+    """Per workflow: the after phase's mean per loop with its variance (value, var, dof)."""
+    if after.empty:
+        return pd.DataFrame(columns=["value", "var", "dof"])
+    stats = phase_stats(after).xs("after", level="phase")
+    return pd.DataFrame(
+        {"value": stats.mean_per_loop, "var": stats.var_mean, "dof": (stats.samples - 1).clip(lower=1)}
+    ).astype(float)
+
+
 def _before_after(
-    wide: pd.DataFrame, cells: pd.DataFrame, shares: pd.DataFrame, mixed: set[str]
+    cells: pd.DataFrame, wide: pd.DataFrame, shares: pd.DataFrame | None, mixed: set[str]
 ) -> pd.DataFrame:
-    """The unadjusted difference for every workflow (the default design); after phase at the
-    baseline segment mix where the mix shifted."""
+    """The unadjusted difference for every workflow (value, var, dof, baseline); the after phase at
+    the baseline segment mix where the mix shifted."""
     ma, va = wide.mean_per_loop_after.astype(float), wide.var_mean_after.astype(float)
-    if mixed:
+    if mixed and shares is not None:
         adjusted = reweighted_after(cells, shares, mixed)
         ma = adjusted.mean_per_loop.combine_first(ma)
         va = adjusted.var_mean.combine_first(va)
     nb, na = wide.samples_before.fillna(0), wide.samples_after.fillna(0)
     mb, vb = wide.mean_per_loop_before.astype(float), wide.var_mean_before.astype(float)
     saving, var, dof = welch(mb, vb, nb, ma, va, na)
-    both = (nb > 0) & (na > 0)
-    return pd.DataFrame(
-        {
-            "design": np.where(both, "before_after", "none"),
-            "saved_per_loop": saving,
-            "saved_var": var,
-            "saved_dof": dof,
-            "baseline_mean": mb,
-            "treated_loops": wide.period_loops_after.fillna(0),
-            "treated_recent_loops": wide.recent_loops_after.fillna(0),
-        },
-        index=wide.index,
-    ).astype({"saved_per_loop": float, "saved_var": float, "saved_dof": float, "baseline_mean": float})
+    return pd.DataFrame({"value": saving, "var": var, "dof": dof, "baseline": mb}, index=wide.index).astype(float)

@@ -1,7 +1,13 @@
 """The per-workflow designs on weekly means: trend_adjusted (interrupted time series) and comparison
-(difference-in-differences). Inputs are numpy arrays of weekly rows; a week holding go-live appears
-once per phase. ``saving`` is minutes per loop saved (counterfactual minus actual), averaged over
-the after loops: weeks are weighted by their loops where the effect may vary.
+(difference-in-differences). Inputs are numpy arrays of weekly rows in time order; a week holding
+go-live appears once per phase. ``saving`` is minutes per loop saved (counterfactual minus actual)
+averaged over the after loops; ``current`` the saving in the run-rate window (the last weeks of data).
+
+Every after week has its own effect (an event study): the counterfactual (level, trend, season; for
+comparison, the mean gap) is fitted on the baseline weeks alone and each after week's gap to it is
+that week's effect. An effect that grows or fades (novelty) then biases neither the baseline's trend
+nor the averages: the period saving weights the weeks by their loops, the current saving averages
+the run-rate window's weeks, and ``fade`` is the early weeks' saving minus the current one.
 """
 
 from __future__ import annotations
@@ -10,9 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aiops.estimates.fit import Coef, hac_fit, seasonal_terms, slope
-
-SLOPE_CHANGE = False
+from aiops.estimates.fit import Coef, Fit, ols_hac, seasonal_terms, slope
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +25,7 @@ class WeeklySeries:
     post: np.ndarray  # bool: after go-live
     y: np.ndarray  # mean minutes per loop that week (and phase)
     loops: np.ndarray
+    current: np.ndarray  # bool: an after week inside the run-rate window
 
     @property
     def t(self) -> np.ndarray:
@@ -29,46 +34,82 @@ class WeeklySeries:
     def weeks(self, post: bool) -> int:
         return int(np.unique(self.day[self.post == post]).size)
 
+    @property
+    def splits(self) -> bool:
+        """Early after weeks and run-rate weeks both present (at least two early weeks)."""
+        early = self.post & ~self.current
+        return bool(self.current.any()) and np.unique(self.day[early]).size >= 2
+
+    def select(self, keep: np.ndarray) -> WeeklySeries:
+        return WeeklySeries(self.day[keep], self.post[keep], self.y[keep], self.loops[keep], self.current[keep])
+
 
 @dataclass(frozen=True, slots=True)
 class DesignFit:
-    saving: Coef
+    saving: Coef  # averaged over the after loops
+    current: Coef  # in the run-rate window (the average when the after weeks do not split)
+    fade: Coef | None  # early saving minus current saving (None without a split)
     baseline: float  # counterfactual minutes per after loop (for loops removed)
     pre_trend: Coef | None  # weekly slope of the baseline (trend_adjusted) or of the gap (comparison)
 
 
+def _effect_columns(series: WeeklySeries) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """One indicator column per after row, and the contrast weights (over those columns) that
+    average them by loops: ``average``, and ``current`` and ``early`` when the after weeks split."""
+    rows = np.flatnonzero(series.post)
+    columns = np.zeros((len(series.y), len(rows)))
+    columns[rows, np.arange(len(rows))] = 1.0
+    loops = series.loops[rows].astype(float)
+    parts = {"average": np.ones(len(rows), dtype=bool)}
+    if series.splits:
+        current = series.current[rows]
+        parts |= {"current": current, "early": ~current}
+    return columns, {name: np.where(keep, loops, 0.0) / loops[keep].sum() for name, keep in parts.items()}
+
+
+def _savings(fit: Fit, first: int, weights: dict[str, np.ndarray]) -> tuple[Coef, Coef, Coef | None]:
+    """(average, current, fade) savings from the after-row effects starting at column ``first``."""
+    pad = np.zeros(first)
+    average = -fit.contrast(np.r_[pad, weights["average"]])
+    if "current" not in weights:
+        return average, average, None
+    current = -fit.contrast(np.r_[pad, weights["current"]])
+    # early saving - current saving = (-c_early) - (-c_current)
+    return average, current, fit.contrast(np.r_[pad, weights["current"] - weights["early"]])
+
+
+def _actual(series: WeeklySeries) -> float:
+    return float(np.average(series.y[series.post], weights=series.loops[series.post]))
+
+
 def trend_adjusted(series: WeeklySeries, seasonal: bool) -> DesignFit:
-    """y = a + b t [+ season] + c post + d post (t - t_bar): ``t_bar`` is the loop-weighted mean
-    week of the after phase, so ``-c`` is the saving averaged over after loops even when the
-    effect grows or fades linearly."""
-    post = series.post.astype(float)
+    """y = a + b t [+ season] + c_k (after row k): the saving is minus the loop-weighted mean of c."""
     t = series.t - series.t[series.post].min()
-    t_bar = np.average(t[series.post], weights=series.loops[series.post])
-    parts = [np.ones_like(t), t, post] + ([post * (t - t_bar)] if SLOPE_CHANGE else [])
-    x = np.column_stack(parts + ([seasonal_terms(series.day)] if seasonal else []))
-    level, trend = hac_fit(series.y, x, (2, 1))
-    after = series.post
-    actual = np.average(series.y[after], weights=series.loops[after])
-    saving = Coef(-level.value, level.var, level.dof)
-    return DesignFit(saving=saving, baseline=actual + saving.value, pre_trend=trend)
+    effects, weights = _effect_columns(series)
+    season = [seasonal_terms(series.day)] if seasonal else []
+    x = np.column_stack([np.ones_like(t), t, *season, effects])
+    fit = ols_hac(series.y, x, series.day)
+    average, current, fade = _savings(fit, x.shape[1] - effects.shape[1], weights)
+    return DesignFit(average, current, fade, _actual(series) + average.value, fit.coef(1))
 
 
 def comparison(
     series: WeeklySeries, other_day: np.ndarray, other_y: np.ndarray, min_weeks: int
 ) -> DesignFit | None:
     """Difference-in-differences on the weekly gap to the comparison workflow (same weeks only):
-    gap = a + c post; ``-c`` is the saving. ``pre_trend`` is the gap's slope before go-live (the
+    gap = a + c_k (after row k); minus the loop-weighted mean of c is the saving. ``pre_trend`` is the gap's slope before go-live (the
     parallel-trend check). None with fewer than ``min_weeks`` shared weeks in a phase."""
     index = {d: i for i, d in enumerate(other_day.tolist())}
     match = np.array([index.get(d, -1) for d in series.day.tolist()])
     keep = match >= 0
     if not keep.any():
         return None
-    gap = series.y[keep] - other_y[match[keep]]
-    post, t = series.post[keep], series.t[keep]
+    shared = series.select(keep)
+    gap = shared.y - other_y[match[keep]]
+    post, t = shared.post, shared.t
     if min(np.unique(t[post]).size, np.unique(t[~post]).size) < min_weeks:
         return None
-    (effect,) = hac_fit(gap, np.column_stack([np.ones_like(gap), post.astype(float)]), (1,))
-    saving = Coef(-effect.value, effect.var, effect.dof)
-    actual = np.average(series.y[series.post], weights=series.loops[series.post])
-    return DesignFit(saving=saving, baseline=actual + saving.value, pre_trend=slope(t[~post], gap[~post]))
+    effects, weights = _effect_columns(shared)
+    fit = ols_hac(gap, np.column_stack([np.ones_like(gap), effects]), shared.day)
+    average, current, fade = _savings(fit, 1, weights)
+    return DesignFit(average, current, fade, _actual(series) + average.value, slope(t[~post], gap[~post]))

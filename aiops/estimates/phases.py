@@ -32,7 +32,8 @@ def phase_stats(cells: pd.DataFrame) -> pd.DataFrame:
     f["first_measured"] = g.first_measured.min()
     f["last_measured"] = g.last_measured.max()
     f["elapsed"] = g.elapsed.max().astype(bool)
-    firsts = ["median_per_loop", "raw_samples", "censored", "phase_period_loops", "phase_recent_loops"]
+    firsts = ["median_per_loop", "q1_per_loop", "q3_per_loop", "raw_samples", "outlier_samples"]
+    firsts += ["censored_samples", "censored", "restricted", "phase_period_loops", "phase_recent_loops"]
     f[firsts] = g[firsts].first()
     # Every loop done in the period counts, also those left out of the estimate.
     f["period_loops"], f["recent_loops"] = f.pop("phase_period_loops"), f.pop("phase_recent_loops")

@@ -17,9 +17,13 @@ def _days(weeks: pd.Series) -> np.ndarray:
 
 
 def weekly_means(cells: pd.DataFrame, shares: pd.DataFrame | None, reweight: set[str]) -> pd.DataFrame:
-    """Rows (workflow_id, phase, week, day, loops, y). For workflows in ``reweight`` the after weeks'
-    means are taken at the baseline segment mix (``shares["before"]``) over the segments present."""
-    weeks = cells.groupby(["workflow_id", "phase", "week"], sort=True)[["loops", "minutes"]].sum()
+    """Rows (workflow_id, week, phase, day, loops, y, current) in time order per workflow (the HAC
+    variances assume it). For workflows in ``reweight`` the after weeks' means are taken at the
+    baseline segment mix (``shares["before"]``) over the segments present."""
+    keys = ["workflow_id", "week", "phase"]
+    weeks = cells.groupby(keys, sort=True).agg(
+        loops=("loops", "sum"), minutes=("minutes", "sum"), current=("current", "any")
+    )
     weeks["y"] = weeks.minutes / weeks.loops
     if reweight and shares is not None and "before" in shares:
         after = cells[(cells.phase == "after") & cells.workflow_id.isin(reweight) & cells.segment.notna()]
@@ -27,16 +31,9 @@ def weekly_means(cells: pd.DataFrame, shares: pd.DataFrame | None, reweight: set
         p = shares["before"].reindex(seg.index.droplevel("week")).to_numpy()
         seg["pm"], seg["p"] = p * seg.minutes / seg.loops, p
         seg = seg[np.isfinite(seg.p)].groupby(level=["workflow_id", "week"])[["pm", "p"]].sum()
-        adjusted = (seg.pm / seg.p).rename("y_mix")
-        adjusted.index = pd.MultiIndex.from_arrays(
-            [
-                adjusted.index.get_level_values(0),
-                ["after"] * len(adjusted),
-                adjusted.index.get_level_values(1),
-            ],
-            names=["workflow_id", "phase", "week"],
-        )
-        weeks = weeks.join(adjusted)
+        adjusted = (seg.pm / seg.p).rename("y_mix").to_frame()
+        adjusted["phase"] = "after"
+        weeks = weeks.join(adjusted.set_index("phase", append=True))
         weeks["y"] = weeks.y_mix.fillna(weeks.y)
         weeks = weeks.drop(columns="y_mix")
     weeks = weeks.reset_index()
@@ -65,8 +62,9 @@ def split(weeks: pd.DataFrame) -> Iterator[tuple[str, WeeklySeries]]:
     ids = weeks.workflow_id.to_numpy()
     day, y, loops = weeks.day.to_numpy(), weeks.y.to_numpy(float), weeks.loops.to_numpy(float)
     post = (weeks.phase == "after").to_numpy()
+    current = post & weeks.current.to_numpy(bool)
     for a, b in _bounds(ids):
-        yield ids[a], WeeklySeries(day=day[a:b], post=post[a:b], y=y[a:b], loops=loops[a:b])
+        yield ids[a], WeeklySeries(day[a:b], post[a:b], y[a:b], loops[a:b], current[a:b])
 
 
 def series_by_id(weeks: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:

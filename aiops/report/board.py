@@ -31,7 +31,8 @@ from aiops.charts import (
 )
 from aiops.classifier import STOP_CONDITIONS
 from aiops.errors import AiopsError
-from aiops.estimates import DESIGN_HELP, WARNING_HELP
+from aiops.estimates import DESIGN_HELP, GATE_DESIGNS, WARNING_HELP
+from aiops.estimates.codes import HEADLINE_RULE
 from aiops.metrics import EVIDENCE_HELP, EVIDENCE_LABELS
 from aiops.period import Period, default_period
 from aiops.report import format as fmt
@@ -88,12 +89,18 @@ class WorkflowRow:
     samples_after: int
     after_loops: int
     banked: bool
+    unproven: bool
     at_risk: bool
     next_checkpoint: str | None
     roi: float | None
+    baseline_mean: float | None
+    data_through: datetime | None
     saved_per_loop: float | None
     saved_low: float | None
     saved_high: float | None
+    current_per_loop: float | None
+    current_low: float | None
+    current_high: float | None
     hours_returned: float | None
     hours_returned_low: float | None
     hours_returned_high: float | None
@@ -124,6 +131,16 @@ class WorkflowRow:
     def counted(self) -> bool:
         """Summed into the totals: banked, or at risk (beside them)."""
         return self.banked or self.at_risk
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """A recorded incident: it restarts the evidence clock of its workflow's checkpoints."""
+
+    workflow: str
+    department: str
+    recorded_at: datetime | None
+    note: str
 
 
 @dataclass(frozen=True)
@@ -206,6 +223,7 @@ class BoardPack:
     evidence_mix: tuple[tuple[str, int], ...]
     design_mix: tuple[tuple[str, int], ...]
     warning_mix: tuple[tuple[str, int], ...]
+    incidents: tuple[IncidentRow, ...] = ()
     charts: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -318,7 +336,8 @@ def build_board_pack(
             for r, human, check in view.human_rules
         ),
         freshness=freshness,
-        decisions=_decisions(workflows),
+        decisions=_decisions(workflows, view.material_share),
+        incidents=tuple(_incidents(view.incidents)),
         evidence_mix=tuple((label, int((frame.evidence == label).sum())) for label in EVIDENCE_LABELS),
         design_mix=_mix(frame.design.map(lambda d: d or "before_after").where(frame.saved_per_loop.notna())),
         warning_mix=_mix(frame.warnings.explode()),
@@ -353,7 +372,7 @@ def _stop_mix(frame: pd.DataFrame) -> tuple[tuple[str, int, float], ...]:
     return tuple(rows)
 
 
-def _decisions(workflows: tuple[WorkflowRow, ...]) -> Decisions:
+def _decisions(workflows: tuple[WorkflowRow, ...], material_share: float) -> Decisions:
     ready = tuple(
         (w, w.next_checkpoint or "")
         for w in sorted(workflows, key=lambda w: -(w.hours_returned or 0))
@@ -361,8 +380,9 @@ def _decisions(workflows: tuple[WorkflowRow, ...]) -> Decisions:
     )
     pause = []
     for w in workflows:
-        if w.evidence == "slower":
-            pause.append((w, "AI made the loop slower (95% interval below zero)"))
+        if _materially_slower(w, material_share):
+            pause.append((w, f"AI made the loop slower: now {-(w.current_high or 0):,.1f} to "
+                          f"{-(w.current_low or 0):,.1f} min more per loop (95% interval)"))
         elif w.banked and w.net_value_high is not None and w.net_value_high < 0:
             pause.append((w, "costs more than the time it returns (whole interval of net value below zero)"))
     fund = tuple(
@@ -371,6 +391,14 @@ def _decisions(workflows: tuple[WorkflowRow, ...]) -> Decisions:
         if w.banked and w.evidence == "saving" and (w.net_value_low or 0) > 0
     )
     return Decisions(remove_checkpoint=ready, pause=tuple(pause), fund=fund[:LISTED])
+
+
+def _materially_slower(w: WorkflowRow, material_share: float) -> bool:
+    """Advice to pause needs what a saving needs to be proven: an adjusted design, and the whole
+    interval of the current change a slowdown of at least ``material_share`` of the loop."""
+    if w.evidence != "slower" or w.design not in GATE_DESIGNS or w.current_high is None:
+        return False
+    return w.baseline_mean is not None and w.current_high < -material_share * w.baseline_mean
 
 
 def _workflow_rows(frame: pd.DataFrame) -> list[WorkflowRow]:
@@ -394,13 +422,23 @@ def _workflow_rows(frame: pd.DataFrame) -> list[WorkflowRow]:
                 samples_after=int(r["samples_after"]),
                 after_loops=int(r["period_loops_after"]),
                 banked=bool(r["banked"]),
+                unproven=bool(r["unproven"]),
                 at_risk=bool(r["at_risk"]),
+                baseline_mean=_float(r["baseline_mean"]),
+                data_through=_moment(r["data_through"]),
                 next_checkpoint=r["next_checkpoint"] if isinstance(r["next_checkpoint"], str) else None,
                 roi=_float(r["roi"]),
                 **{key: _float(r[key]) for key in ESTIMATE_COLUMNS},
             )
         )
     return rows
+
+
+def _incidents(frame: pd.DataFrame) -> list[IncidentRow]:
+    return [
+        IncidentRow(str(r["name"]), str(r["department"]), _moment(r["recorded_at"]), str(r["note"]))
+        for r in frame.to_dict("records")
+    ]
 
 
 def _freshness(frame: pd.DataFrame, as_of: datetime) -> list[FreshnessRow]:
@@ -474,6 +512,7 @@ def _environment() -> jinja2.Environment:
         n_phrase=fmt.n_phrase,
     )
     env.globals.update(
+        HEADLINE_RULE=HEADLINE_RULE,
         EVIDENCE_LABELS=EVIDENCE_LABELS,
         EVIDENCE_HELP=EVIDENCE_HELP,
         DEFINITIONS=fmt.DEFINITIONS,

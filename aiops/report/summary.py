@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from aiops.estimates.codes import HEADLINE_RULE
 from aiops.period import Period
 from aiops.store import Store
 from aiops.views import View, build_view
@@ -48,6 +49,7 @@ def summary_of(view: View) -> dict[str, Any]:
         "currency": view.currency,
         "policy_version": view.policy_version,
         "interval_level": view.interval_level,
+        "headline_rule": HEADLINE_RULE,
         "company": _clean(company),
         "departments": [_clean(d.record("department")) for d in view.departments],
         "workflows": [_clean(w) for w in view.workflows[WORKFLOW_COLUMNS].to_dict("records")],

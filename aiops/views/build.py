@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from aiops.estimates.codes import WarningCode
 from aiops.metrics import freshness as department_freshness
 from aiops.metrics import weekly_series, workflow_metrics
 from aiops.period import DAYS_PER_MONTH, Period, complete_weeks_end, default_period
@@ -71,6 +72,8 @@ class View:
     adoption_weekly: pd.DataFrame = field(default_factory=pd.DataFrame)
     freshness: pd.DataFrame = field(default_factory=pd.DataFrame)
     stop_counts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    incidents: pd.DataFrame = field(default_factory=pd.DataFrame)
+    material_share: float = 0.1  # the least slowdown (share of the loop) that advice to pause needs
 
     @property
     def name(self) -> str:
@@ -127,6 +130,11 @@ class View:
 
 
 _BOUNDS = "SELECT min(measured_at), max(measured_at) FROM timing_samples"
+_INCIDENTS = """
+SELECT e.workflow_id, w.name, w.department, e.recorded_at, e.note
+FROM checkpoint_events e JOIN workflows w USING (workflow_id)
+WHERE e.kind = 'incident' ORDER BY e.recorded_at DESC
+"""
 
 
 def data_bounds(db: Reader) -> tuple[datetime | None, datetime | None]:
@@ -211,21 +219,28 @@ def _frame(
     )
     f["stop_conditions"] = f.stop_conditions.map(list)
     elapsed = f.time_kind.eq("elapsed")
-    # counts_in_hours: also False for hands-on uploads of mostly day-long loops (elapsed_time warning)
+    # counts_in_hours: also False for hands-on uploads shaped like calendar time (elapsed_time)
     counts = f.counts_in_hours.fillna(False).astype(bool) if "counts_in_hours" in f else True
     f["counted"] = (f.evidence != "insufficient") & ~elapsed & f.hours_returned.notna() & counts
     has_stops = f.stop_conditions.map(len) > 0
-    f["banked"] = f.counted & ~has_stops
+    proven = f.proven.fillna(False).astype(bool)
+    # The headline (banked) counts proven hours only; other savings stand beside it, never added.
+    f["banked"] = f.counted & proven & ~has_stops
+    f["unproven"] = f.counted & ~proven & ~has_stops
     f["at_risk"] = f.counted & has_stops
+    late = _late_data(f, _reference_end(period, data_through), rules.late_data_days)
     rates = f.department.map(company.rate_for)
-    first_after = pd.to_datetime(f.first_measured_after)
-    months = [
-        period.covered_days(None if pd.isna(first) else first.date(), data_through) / DAYS_PER_MONTH
-        if not pd.isna(first)
-        else 0.0
-        for first in first_after
-    ]
-    f = add_money(f, rates, pd.Series(months, index=f.index))
+    months = pd.DataFrame(
+        [
+            _cost_months(period, first, last if is_late else None, data_through)
+            for first, last, is_late in zip(
+                pd.to_datetime(f.first_measured_after), pd.to_datetime(f.last_measured), late, strict=True
+            )
+        ],
+        columns=["with_data", "without_data"],
+        index=f.index,
+    )
+    f = add_money(f, rates, months.with_data, months.without_data)
     adoption = _adoption(db, period)
     per_workflow = adoption.groupby("workflow_id")[["ai_loops", "adoption_loops"]].sum()
     f = f.join(per_workflow, on="workflow_id")
@@ -233,6 +248,43 @@ def _frame(
     f["adoption_loops"] = f.adoption_loops.fillna(0).astype(float)
     f["adoption"] = (f.ai_loops / f.adoption_loops).where(f.adoption_loops > 0)
     return f.sort_values(["department", "name", "workflow_id"]).reset_index(drop=True), adoption
+
+
+def _late_data(f: pd.DataFrame, reference: datetime | None, days: int) -> pd.Series:
+    """``data_through`` per workflow; ``late_data`` when its data ends ``days`` or more before
+    ``reference`` (the company's last timing, or the period's end): its figures cover only the weeks
+    it has."""
+    f["data_through"] = f.last_measured
+    if reference is None:
+        return pd.Series(False, index=f.index)
+    late = pd.to_datetime(f.last_measured) <= pd.Timestamp(reference) - pd.Timedelta(days=days)
+    late = late.fillna(False).astype(bool)
+    f["warnings"] = [
+        sorted({*codes, WarningCode.LATE_DATA.value}) if is_late else codes
+        for codes, is_late in zip(f.warnings, late, strict=True)
+    ]
+    return late
+
+
+def _reference_end(period: Period, data_through: datetime | None) -> datetime | None:
+    """What a workflow's data should reach: the company's last timing, or the period's end."""
+    if data_through is None or period.end is None:
+        return data_through
+    return min(data_through, datetime.combine(period.end, datetime.min.time()) - timedelta(seconds=1))
+
+
+def _cost_months(
+    period: Period, first_after: pd.Timestamp, late_last: pd.Timestamp | None, data_through: datetime | None
+) -> tuple[float, float]:
+    """Months of AI cost in the period (from the first after loop) with data, and for a late
+    workflow (``late_last``: where its data ends) the months after that until the company's data
+    ends (shown apart, never netted)."""
+    if pd.isna(first_after):
+        return 0.0, 0.0
+    first = first_after.date()
+    everyone = period.covered_days(first, data_through)
+    own = everyone if late_last is None else period.covered_days(first, late_last.to_pydatetime())
+    return own / DAYS_PER_MONTH, max(everyone - own, 0.0) / DAYS_PER_MONTH
 
 
 def _totals(frame: pd.DataFrame, level: float, currency: str) -> tuple[Totals, tuple[Totals, ...]]:
@@ -357,4 +409,6 @@ def _build(
         adoption_weekly=adoption,
         freshness=department_freshness(db),
         stop_counts=_stop_counts(frame),
+        incidents=db.query_df(_INCIDENTS),
+        material_share=rules.material_share,
     )

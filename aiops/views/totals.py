@@ -1,6 +1,8 @@
 """Totals for a department or the company: banked hours and value, hours at risk, AI cost, net.
 
-Banked: workflows with evidence (an interval), hands-on time and no open stop condition.
+Banked (the headline): workflows whose saving is proven (``saving`` by an adjusted design, no
+blocking warning), hands-on time and no open stop condition. Not yet proven: the other savings of
+workflows without a stop condition, shown beside the headline and never added in.
 At risk: workflows with evidence and at least one open stop condition — shown beside, never added.
 Value = hours × the department's loaded hourly cost (its interval scales with the hours'); AI cost is
 what every live workflow costs in the period (paused or not: the money is spent either way); net
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aiops.estimates.codes import WarningCode
 from aiops.metrics import EVIDENCE_LABELS, total_with_interval
 
 
@@ -33,6 +36,10 @@ class Totals:
     hours_at_risk: float
     hours_at_risk_low: float
     hours_at_risk_high: float
+    unproven_workflows: int  # a saving shown beside the headline, not proven (never added in)
+    hours_unproven: float
+    hours_unproven_low: float
+    hours_unproven_high: float
     loops_removed: float
     loops_removed_low: float
     loops_removed_high: float
@@ -50,6 +57,7 @@ class Totals:
     value_high: float
     value_at_risk: float
     ai_cost: float
+    ai_cost_without_data: float  # AI cost of months after a workflow's data ends: never netted
     net_value: float
     net_value_low: float
     net_value_high: float
@@ -57,6 +65,7 @@ class Totals:
     currency: str
     adoption: float | None
     last_measured: datetime | None
+    late_workflows: int  # workflows whose data ends before the company's (late_data)
 
     @property
     def has_estimate(self) -> bool:
@@ -82,6 +91,8 @@ def totals_for(group: pd.DataFrame, scope: str, level: float, currency: str) -> 
     at_risk = group[group.at_risk]
     hours = _interval(banked, "hours_returned", "hours_var", level)
     risk = _interval(at_risk, "hours_returned", "hours_var", level)
+    unproven = group[group.unproven]
+    not_yet = _interval(unproven, "hours_returned", "hours_var", level)
     loops = _interval(banked, "loops_removed", "loops_removed_var", level)
     value = _interval(banked, "value", "value_var", level)
     ai_cost = float(group.ai_cost.sum())
@@ -100,6 +111,10 @@ def totals_for(group: pd.DataFrame, scope: str, level: float, currency: str) -> 
         hours_at_risk=risk[0],
         hours_at_risk_low=risk[1],
         hours_at_risk_high=risk[2],
+        unproven_workflows=len(unproven),
+        hours_unproven=not_yet[0],
+        hours_unproven_low=not_yet[1],
+        hours_unproven_high=not_yet[2],
         loops_removed=loops[0],
         loops_removed_low=loops[1],
         loops_removed_high=loops[2],
@@ -114,6 +129,7 @@ def totals_for(group: pd.DataFrame, scope: str, level: float, currency: str) -> 
         value_high=value[2],
         value_at_risk=float(at_risk.value.sum()),
         ai_cost=ai_cost,
+        ai_cost_without_data=float(group.ai_cost_without_data.sum()),
         net_value=value[0] - ai_cost,
         net_value_low=value[1] - ai_cost,
         net_value_high=value[2] - ai_cost,
@@ -121,12 +137,16 @@ def totals_for(group: pd.DataFrame, scope: str, level: float, currency: str) -> 
         currency=currency,
         adoption=float(group.ai_loops.sum() / recorded) if recorded > 0 else None,
         last_measured=None if last is None or pd.isna(last) else pd.Timestamp(last).to_pydatetime(),
+        late_workflows=int(group.warnings.map(lambda w: WarningCode.LATE_DATA in w).sum()),
     )
 
 
-def add_money(frame: pd.DataFrame, rates: pd.Series, cost_months: pd.Series) -> pd.DataFrame:
+def add_money(
+    frame: pd.DataFrame, rates: pd.Series, cost_months: pd.Series, months_without_data: pd.Series
+) -> pd.DataFrame:
     """Per workflow: hourly ``rate``, ``value`` (with its variance and interval), ``ai_cost`` for the
-    months the AI ran inside the period, ``net_value`` and ``roi``."""
+    months the AI ran inside the period with data, ``ai_cost_without_data`` for the months after the
+    workflow's data ends (shown apart), ``net_value`` and ``roi``."""
     f = frame
     f["hourly_cost"] = rates.to_numpy(dtype=float)
     hours = f.hours_returned.fillna(0.0).where(f.counted, 0.0)
@@ -134,7 +154,9 @@ def add_money(frame: pd.DataFrame, rates: pd.Series, cost_months: pd.Series) -> 
     f["value_var"] = f.hours_var.fillna(0.0).where(f.counted, 0.0) * f.hourly_cost**2
     f["value_low"] = np.where(f.counted, f.hours_returned_low * f.hourly_cost, np.nan)
     f["value_high"] = np.where(f.counted, f.hours_returned_high * f.hourly_cost, np.nan)
-    f["ai_cost"] = f.ai_monthly_cost.fillna(0.0).to_numpy(dtype=float) * cost_months.to_numpy(dtype=float)
+    monthly = f.ai_monthly_cost.fillna(0.0).to_numpy(dtype=float)
+    f["ai_cost"] = monthly * cost_months.to_numpy(dtype=float)
+    f["ai_cost_without_data"] = monthly * months_without_data.to_numpy(dtype=float)
     f["net_value"] = f.value - f.ai_cost
     f["net_value_low"] = f.value_low - f.ai_cost
     f["net_value_high"] = f.value_high - f.ai_cost

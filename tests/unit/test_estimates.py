@@ -128,15 +128,19 @@ def test_comparison_drifting_apart_before_go_live_is_not_used():
 
 
 def _concurrent_rows(ai_share: dict[str, float]) -> pd.DataFrame:
-    """After go-live, each week: per segment 10 loops, a share of them done with the AI (25% faster)."""
-    frames = [loops("w", range(4), lambda w: 30, phase=lambda w: False)]
+    """Per segment 10 loops a week; after go-live a share of them done with the AI (25% faster).
+    Loops are given to the AI at random within a segment: the loops left to people look like the
+    baseline's (same means, week for week), so nothing raises `selection`."""
+    frames = []
     for segment, base in (("simple", 20.0), ("complex", 60.0)):
+        minutes = lambda w, b=base: b + (w % 3)  # noqa: E731
+        frames.append(loops("w", range(6), minutes, phase=lambda w: False, segment=segment))
         ai = np.arange(10) < round(10 * ai_share[segment])
         for flag in (True, False):
             frames.append(
                 loops(
                     "w",
-                    range(4, 10),
+                    range(6, 12),
                     lambda w, b=base, f=flag: b * (0.75 if f else 1.0) + (w % 3),
                     per_week=int((ai == flag).sum()),
                     phase=lambda w: True,

@@ -265,24 +265,34 @@ def test_period_from_to_dates_is_half_open(quarters):
     assert m.period_loops_after == 10  # 2026-08-03 09:00 and 10:00 in, 2026-11-02 09:00 out
 
 
-@both_stores
-def test_run_rate_per_week_uses_the_last_run_rate_weeks(store, admin, folder):
-    weeks = store.policy.evidence.run_rate_weeks
-    as_of = datetime(2026, 12, 1)
-    recent = as_of - timedelta(weeks=weeks)
-    register(store, admin, {"rr": "Support"})
-    upload(
-        store,
-        admin,
-        folder,
-        rows("rr", "before", [60, 60, 60], start=datetime(2026, 6, 1))
-        + rows("rr", "after", [21, 9], loops=[3, 5], start=recent + timedelta(days=1))
-        + rows("rr", "after", [12], loops=[4], start=recent - timedelta(days=1)),
+def _run_rate_rows(workflow_id: str, window_end: datetime, weeks: int) -> list[tuple]:
+    """A baseline in June; after go-live, 12 loops in the ``weeks`` weeks before ``window_end`` (a
+    Monday; the data ends the Sunday before it) and 4 loops just before that window."""
+    recent = window_end - timedelta(weeks=weeks)
+    return (
+        rows(workflow_id, "before", [60, 60, 60], start=datetime(2026, 6, 1))
+        + rows(workflow_id, "after", [12], loops=[4], start=recent - timedelta(days=1))
+        + rows(workflow_id, "after", [21, 9], loops=[3, 5], start=recent + timedelta(days=1))
+        + rows(workflow_id, "after", [6], loops=[2], start=window_end - timedelta(days=1))
     )
-    m = metrics(store, as_of=as_of).loc["rr"]
-    saved = 60.0 - 42 / 12
-    assert m.recent_loops_after == 8
-    assert m.hours_per_week == pytest.approx(saved * 8 / 60 / weeks)
+
+
+@both_stores
+def test_run_rate_is_the_current_saving_over_each_workflows_last_complete_weeks(store, admin, folder):
+    weeks = store.policy.evidence.run_rate_weeks
+    as_of = datetime(2026, 11, 30)  # a Monday: the view's run-rate window ends here
+    late_end = as_of - timedelta(weeks=5)  # a late export: its data ends five weeks earlier
+    register(store, admin, {"rr": "Support", "late": "Support"})
+    upload(store, admin, folder, _run_rate_rows("rr", as_of, weeks) + _run_rate_rows("late", late_end, weeks))
+    m = metrics(store, as_of=as_of)
+    for workflow_id in ("rr", "late"):
+        row = m.loc[workflow_id]
+        # The current saving uses the window's after loops only: (21 + 9 + 6) minutes over 10 loops.
+        current = 60.0 - 36 / 10
+        assert row.recent_loops_after == 10
+        assert row.current_per_loop == pytest.approx(current)
+        assert row.saved_per_loop == pytest.approx(60.0 - 48 / 14)
+        assert row.hours_per_week == pytest.approx(current * 10 / 60 / weeks)
 
 
 # -- department and company totals --------------------------------------------------------------------

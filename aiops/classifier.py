@@ -65,9 +65,6 @@ class Evidence(_Frozen):
 
 NO_EVIDENCE = Evidence()
 
-# Data whose workflow always keeps its last human checkpoint, whatever its risk level.
-SENSITIVE_DATA = frozenset({"customer_data", "personal_data", "financial_data", "health_data"})
-
 
 @dataclass(frozen=True, slots=True)
 class Signal:

@@ -61,7 +61,15 @@ def evidence_by_workflow(
     events = {row[0]: row[1:] for row in db.query(_EVENTS)}
     since = dict(db.query(_SINCE_RESET.replace("{samples}", samples)))
     evidence = {}
-    columns = ["workflow_id", "evidence", "samples_before", "samples_after", "design", "warnings", "segmented"]
+    columns = [
+        "workflow_id",
+        "evidence",
+        "samples_before",
+        "samples_after",
+        "design",
+        "warnings",
+        "segmented",
+    ]
     for row in metrics[columns].itertuples(index=False):
         removed_at, incident_at = events.get(row.workflow_id, (None, None))
         evidence[row.workflow_id] = Evidence(

@@ -112,7 +112,9 @@ def _finish(f: pd.DataFrame, rules: EvidenceRules) -> pd.DataFrame:
     f["evidence"] = _evidence_labels(f, rules)
     f["proven"] = [
         is_proven(label, design, warnings, segmented, rules.gate_designs)
-        for label, design, warnings, segmented in zip(f.evidence, f.design, f.warnings, f.segmented, strict=True)
+        for label, design, warnings, segmented in zip(
+            f.evidence, f.design, f.warnings, f.segmented, strict=True
+        )
     ]
     _hours(f, rules, se, t)
     elapsed = f.time_kind == "elapsed"

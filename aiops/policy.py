@@ -175,7 +175,6 @@ class EvidenceRules(_Strict):
     censor_fraction: float = Field(default=0.1, gt=0, le=1)
     mix_shift_distance: float = Field(default=0.1, gt=0, le=1)
     volume_step_share: float = Field(default=0.25, gt=0)
-    spread_ratio: float = Field(default=1.25, gt=1)
     shift_p_value: float = Field(default=0.01, gt=0, lt=1)
     late_data_days: int = Field(default=14, ge=1)
     material_share: float = Field(default=0.1, gt=0, lt=1)

@@ -165,7 +165,9 @@ def _break_found(rows: pd.DataFrame, s: Scenario) -> float:
         per_week = group.groupby("week").duration_minutes.agg(["mean", "size"])
         day = per_week.index.to_numpy(float) * 7
         post = per_week.index.to_numpy() >= s.weeks_before + s.stated_shift
-        series = WeeklySeries(day, post, per_week["mean"].to_numpy(), per_week["size"].to_numpy(float), post & False)
+        series = WeeklySeries(
+            day, post, per_week["mean"].to_numpy(), per_week["size"].to_numpy(float), post & False
+        )
         found.append(likely_break(series, min_gap_weeks=2) is not None)
     return float(np.mean(found))
 
@@ -205,6 +207,7 @@ def run(s: Scenario, runs: int, rules: EvidenceRules, seed: int) -> dict:
         "shift": shift,
         "target": s.target,
     }
+
 
 # -- scenarios ------------------------------------------------------------------------------------
 
@@ -372,7 +375,15 @@ SCENARIOS = [
     Scenario("weekly AR(1) shocks rho 0.5", 26, 26, 25, _ar1, 6.0, "coverage90"),
     Scenario("weekly AR(1) shocks rho 0.7", 26, 26, 25, _ar1_07, 6.0, "coverage92"),
     Scenario(
-        "concurrent, segment mix shift", 8, 12, 60, _mix, _mix_truth(), "coverage", _mix_rows, truth_itt=_mix_itt()
+        "concurrent, segment mix shift",
+        8,
+        12,
+        60,
+        _mix,
+        _mix_truth(),
+        "coverage",
+        _mix_rows,
+        truth_itt=_mix_itt(),
     ),
     Scenario(
         "comparison workflow, shared AR(1) shocks + trend",
@@ -388,44 +399,115 @@ SCENARIOS = [
     # -- how company data really goes wrong (each a trap with a named warning) --------------------
     Scenario(
         "selection: easy loops to the AI, no segments",
-        12, 12, 60, _flat(1, 0), 0.0, "trap", _selection_rows, warning="selection",
+        12,
+        12,
+        60,
+        _flat(1, 0),
+        0.0,
+        "trap",
+        _selection_rows,
+        warning="selection",
     ),
     Scenario(
         "mix + volume step at go-live, no segments",
-        12, 12, 50, _flat(1, 0), 0.0, "trap", _volume_rows, warning="mix_shift",
+        12,
+        12,
+        50,
+        _flat(1, 0),
+        0.0,
+        "trap",
+        _volume_rows,
+        warning="mix_shift",
     ),
     Scenario(
         "fading: 10 min for 4 weeks, none from week 8",
-        12, 12, 50, _fading, 65 / 12, "trap", truth_now=0.0, warning="fading", truth_per_week=0.0,
+        12,
+        12,
+        50,
+        _fading,
+        65 / 12,
+        "trap",
+        truth_now=0.0,
+        warning="fading",
+        truth_per_week=0.0,
     ),
     Scenario(
         "fading, 100 loops a week",
-        12, 12, 100, _fading, 65 / 12, "trap", truth_now=0.0, warning="fading", truth_per_week=0.0,
+        12,
+        12,
+        100,
+        _fading,
+        65 / 12,
+        "trap",
+        truth_now=0.0,
+        warning="fading",
+        truth_per_week=0.0,
     ),
     Scenario(
         "5-hour calendar loops declared hands-on",
-        12, 12, 50, _flat(1, 0), 0.0, "trap", _calendar_rows, warning="elapsed_time",
+        12,
+        12,
+        50,
+        _flat(1, 0),
+        0.0,
+        "trap",
+        _calendar_rows,
+        warning="elapsed_time",
     ),
     Scenario(
         "6-week falling baseline, then after data",
-        6, 12, 50, _falling_6_weeks, 0.0, "false_saving", warning="baseline_trend",
+        6,
+        12,
+        50,
+        _falling_6_weeks,
+        0.0,
+        "false_saving",
+        warning="baseline_trend",
     ),
     Scenario(
         "three 2-day loops (timer left running)",
-        12, 12, 50, _flat(30, 0), 0.0, "trap", _timer_rows, True, warning="outliers",
+        12,
+        12,
+        50,
+        _flat(30, 0),
+        0.0,
+        "trap",
+        _timer_rows,
+        True,
+        warning="outliers",
     ),
     Scenario(
         "go-live stated right (effect 12 of 30)",
-        12, 12, 100, _flat(30, 12), 12.0, "no_alarm", warning="go_live",
+        12,
+        12,
+        100,
+        _flat(30, 12),
+        12.0,
+        "no_alarm",
+        warning="go_live",
     ),
     Scenario(
         "go-live stated 2 weeks early (effect 12 of 30)",
-        12, 12, 100, _flat(30, 12), 12.0 * 10 / 12, "trap", warning="go_live", stated_shift=-2,
+        12,
+        12,
+        100,
+        _flat(30, 12),
+        12.0 * 10 / 12,
+        "trap",
+        warning="go_live",
+        stated_shift=-2,
         truth_now=12.0,
     ),
     Scenario(
         "go-live stated 2 weeks late (effect 12 of 30)",
-        12, 12, 100, _flat(30, 12), 12.0, "trap", warning="go_live", stated_shift=2,
+        12,
+        12,
+        100,
+        _flat(30, 12),
+        12.0,
+        "trap",
+        warning="go_live",
+        stated_shift=2,
     ),
 ]
 
@@ -478,7 +560,8 @@ def main() -> None:
         print(
             f"| {r['scenario']} | {r['runs']} | {r['design']} | {r['truth']:.2f} / {r['truth_now']:.2f} "
             f"| {r['mean_estimate']:.2f} | {_cell(r['coverage'])} / {_cell(r['coverage_now'])} "
-            f"| {_cell(r['false_saving'])} | {_cell(r['proven'])} | {warned} | {rate} | {_cell(r['counted'], 2)} "
+            f"| {_cell(r['false_saving'])} | {_cell(r['proven'])} | {warned} | {rate} "
+            f"| {_cell(r['counted'], 2)} "
             f"| {_cell(r['shift'], 2)} | {r['target']}: {verdict(r)} ({time.perf_counter() - t0:.0f}s) |",
             flush=True,
         )

@@ -182,11 +182,11 @@ def recipe_truth(recipe: Recipe, weeks: int, per_ai_loop: bool) -> tuple[float, 
     mix = [(s.assisted if s.assisted is not None else s.after, s.factor) for s in recipe.segments]
     total = sum(w for w, _ in mix)
     factor = sum(w * f for w, f in mix) / total if mix else 1.0
-    rework = 0.0 if per_ai_loop and recipe.ai_share is not None else recipe.rework_share * recipe.rework_minutes
+    rework = (
+        0.0 if per_ai_loop and recipe.ai_share is not None else recipe.rework_share * recipe.rework_minutes
+    )
     after = range(recipe.go_live_week, recipe.last_week)
-    saving = [
-        share * _level(recipe, w) * factor * (1 - recipe.ratio_in(w)) - rework for w in after
-    ]
+    saving = [share * _level(recipe, w) * factor * (1 - recipe.ratio_in(w)) - rework for w in after]
     return float(np.mean(saving)), float(np.mean(saving[-weeks:]))
 
 

@@ -6,22 +6,17 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
 
 from aiops.estimates.codes import WarningCode
 from aiops.estimates.designs import WeeklySeries
 from aiops.estimates.fit import Coef, ols_hac, slope
 from aiops.policy import EvidenceRules
 
-# Asymptotic sd of a sample interquartile range over the range itself, for a normal variable
-# (here the log of a loop time): 0.5 / (f(q1) * 1.349 sd) with f(q1) = 0.3178 / sd.
-IQR_RELATIVE_SD = 1.166
-
 
 def phase_warnings(
     wide: pd.DataFrame, rules: EvidenceRules, period_start: datetime | None
 ) -> dict[str, list[WarningCode]]:
-    """elapsed_time, censored_window, outliers, stale_baseline and the spread part of mix_shift."""
+    """elapsed_time, censored_window, outliers and stale_baseline."""
 
     def col(name: str) -> pd.Series:
         return wide[name].astype(float).fillna(0)
@@ -48,7 +43,6 @@ def phase_warnings(
         WarningCode.CENSORED_WINDOW: censored & (lost.gt(0) | ~restricted),
         WarningCode.OUTLIERS: (col("outlier_samples_before") + col("outlier_samples_after")).gt(0) | dominant,
         WarningCode.STALE_BASELINE: _stale(wide, rules, period_start),
-        WarningCode.MIX_SHIFT: spread_shift(wide, rules) & ~censored,
     }
     matrix = pd.DataFrame(flags, index=wide.index).fillna(False).astype(bool).to_numpy()
     codes = np.array(list(flags), dtype=object)
@@ -67,24 +61,6 @@ def _stale(wide: pd.DataFrame, rules: EvidenceRules, period_start: datetime | No
     return stale.fillna(False)
 
 
-def spread_shift(wide: pd.DataFrame, rules: EvidenceRules) -> pd.Series:
-    """The spread of log loop times (interquartile range) changed at go-live by at least
-    ``spread_ratio``, significantly: the shape of the work changed, not only its speed (a common
-    saving moves every loop by the same factor and leaves the spread of the logs as it was)."""
-    iqr = {
-        phase: np.log(wide[f"q3_per_loop_{phase}"].astype(float))
-        - np.log(wide[f"q1_per_loop_{phase}"].astype(float).where(lambda q: q > 0))
-        for phase in ("before", "after")
-    }
-    n_b, n_a = (wide[f"raw_samples_{p}"].astype(float) for p in ("before", "after"))
-    spread = {phase: width.where(width > 0) for phase, width in iqr.items()}
-    ratio = np.log(spread["after"] / spread["before"])
-    z = ratio / (IQR_RELATIVE_SD * np.sqrt(1 / n_b + 1 / n_a))
-    enough = (n_b >= rules.min_samples_per_phase) & (n_a >= rules.min_samples_per_phase)
-    p = 2 * ndtr(-np.abs(z.astype(float)))
-    return (enough & (ratio.abs() >= np.log(rules.spread_ratio)) & (p < rules.shift_p_value)).fillna(False)
-
-
 def volume_step(series: WeeklySeries, rules: EvidenceRules) -> bool:
     """Loops per week stepped at go-live (log scale, level and trend of the baseline projected), by
     at least ``volume_step_share`` and significantly. Edge weeks and the go-live week (each cut in
@@ -96,7 +72,9 @@ def volume_step(series: WeeklySeries, rules: EvidenceRules) -> bool:
     if min(week.weeks(False), week.weeks(True)) < 4:
         return False
     t = week.t - week.t.mean()
-    fit = ols_hac(np.log(week.loops), np.column_stack([np.ones_like(t), t, week.post.astype(float)]), week.day)
+    fit = ols_hac(
+        np.log(week.loops), np.column_stack([np.ones_like(t), t, week.post.astype(float)]), week.day
+    )
     step = fit.coef(2)
     return abs(step.value) >= np.log1p(rules.volume_step_share) and step.p_value < rules.shift_p_value
 

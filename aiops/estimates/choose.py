@@ -18,7 +18,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from aiops.estimates.checks import baseline_trend, phase_warnings, significant, volume_step
+from aiops.estimates.checks import baseline_trend, phase_warnings, volume_step
 from aiops.estimates.codes import Design, WarningCode
 from aiops.estimates.concurrent import concurrent
 from aiops.estimates.designs import DesignFit, WeeklySeries, comparison, trend_adjusted
@@ -59,8 +59,10 @@ class _Inputs:
         self.both = set(ids[wide.samples_before.fillna(0).gt(0) & wide.samples_after.fillna(0).gt(0)])
         self.shares = segment_shares(cells, "phase") if cells.segment.notna().any() else None
         shares = self.shares
-        self.segmented = set() if shares is None or "before" not in shares or "after" not in shares else set(
-            shares.dropna(subset=["before", "after"], how="any").index.get_level_values(0)
+        self.segmented = (
+            set()
+            if shares is None or "before" not in shares or "after" not in shares
+            else set(shares.dropna(subset=["before", "after"], how="any").index.get_level_values(0))
         )
         distance = mix_distance(shares, "before", "after") if shares is not None else pd.Series(dtype=float)
         self.mixed = set(distance[distance > rules.mix_shift_distance].index) & self.both
@@ -114,7 +116,10 @@ def _record(
 ) -> Estimate:
     wide, rules = inputs.wide.loc[workflow_id], inputs.rules
     design, fit = fitted or (Design.BEFORE_AFTER, None)
-    treated, recent = float(np.nan_to_num(wide.period_loops_after)), float(np.nan_to_num(wide.recent_loops_after))
+    treated, recent = (
+        float(np.nan_to_num(wide.period_loops_after)),
+        float(np.nan_to_num(wide.recent_loops_after)),
+    )
     conc = _coef(inputs.conc, workflow_id)
     if design is Design.CONCURRENT:
         row = inputs.conc.loc[workflow_id]
@@ -157,7 +162,7 @@ def _coef(frame: pd.DataFrame, workflow_id: str) -> Coef | None:
     if workflow_id not in frame.index:
         return None
     row = frame.loc[workflow_id]
-    value, var = float(row["value"] if "value" in row else row.saving), float(row["var"])
+    value, var = float(row.get("value", row.get("saving"))), float(row["var"])
     return Coef(value, var, float(row.dof)) if np.isfinite(value) and np.isfinite(var) else None
 
 
@@ -263,4 +268,6 @@ def _before_after(
     nb, na = wide.samples_before.fillna(0), wide.samples_after.fillna(0)
     mb, vb = wide.mean_per_loop_before.astype(float), wide.var_mean_before.astype(float)
     saving, var, dof = welch(mb, vb, nb, ma, va, na)
-    return pd.DataFrame({"value": saving, "var": var, "dof": dof, "baseline": mb}, index=wide.index).astype(float)
+    return pd.DataFrame({"value": saving, "var": var, "dof": dof, "baseline": mb}, index=wide.index).astype(
+        float
+    )

@@ -88,8 +88,8 @@ WARNING_HELP = {
     ),
     "mix_shift": (
         "The kind or amount of work changed at go-live: the segment mix (priority, ticket type) differs "
-        "between the compared groups, or without a segment column the loops per week or the spread of "
-        "loop times stepped at go-live. With segments the after phase is reweighted to the baseline mix; "
+        "between the compared groups, or without a segment column the loops per week stepped at go-live. "
+        "With segments the after phase is reweighted to the baseline mix; "
         "without them the figure may be a change of work, not a saving: upload a segment column."
     ),
     "nonparallel_comparison": (

@@ -41,7 +41,9 @@ class WeeklySeries:
         return bool(self.current.any()) and np.unique(self.day[early]).size >= 2
 
     def select(self, keep: np.ndarray) -> WeeklySeries:
-        return WeeklySeries(self.day[keep], self.post[keep], self.y[keep], self.loops[keep], self.current[keep])
+        return WeeklySeries(
+            self.day[keep], self.post[keep], self.y[keep], self.loops[keep], self.current[keep]
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +99,9 @@ def comparison(
     series: WeeklySeries, other_day: np.ndarray, other_y: np.ndarray, min_weeks: int
 ) -> DesignFit | None:
     """Difference-in-differences on the weekly gap to the comparison workflow (same weeks only):
-    gap = a + c_k (after row k); minus the loop-weighted mean of c is the saving. ``pre_trend`` is the gap's slope before go-live (the
-    parallel-trend check). None with fewer than ``min_weeks`` shared weeks in a phase."""
+    gap = a + c_k (after row k); minus the loop-weighted mean of c is the saving. ``pre_trend`` is
+    the gap's slope before go-live (the parallel-trend check). None with fewer than ``min_weeks``
+    shared weeks in a phase."""
     index = {d: i for i, d in enumerate(other_day.tolist())}
     match = np.array([index.get(d, -1) for d in series.day.tolist()])
     keep = match >= 0

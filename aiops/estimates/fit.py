@@ -81,7 +81,9 @@ def residual_autocorrelation(residual: np.ndarray, day: np.ndarray, dof: float) 
     return float(np.clip(rho + (1 + 3 * rho) / n, 0.0, 0.95))
 
 
-def ar1_covariance(x: np.ndarray, day: np.ndarray, rho: float, sigma2: float, bread: np.ndarray) -> np.ndarray:
+def ar1_covariance(
+    x: np.ndarray, day: np.ndarray, rho: float, sigma2: float, bread: np.ndarray
+) -> np.ndarray:
     """(X'X)^-1 X' Omega X (X'X)^-1 sigma^2 with Omega_ij = rho^(|day_i - day_j| / 7)."""
     weeks = np.abs(day[:, None] - day[None, :]) / 7.0
     omega = rho**weeks

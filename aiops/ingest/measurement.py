@@ -6,8 +6,9 @@ the optional per-loop columns (AI-assisted, segment).
   ticket, issue, pull-request, deal and case exports say `elapsed`.
 - A go-live outside the file's data (no loop before it, or none after) is refused at preview, with
   the file's date range, unless the lead says the file is one phase only (``phase_only``).
-- A hands-on upload whose loops mostly last longer than the policy's ``long_loop_hours`` is
-  flagged: it looks like calendar time.
+- A hands-on upload shaped like calendar time is flagged (the estimates' own rule): more than the
+  policy's ``long_loop_share`` of its loops last longer than ``long_loop_hours``, or even its
+  quickest quarter of loops takes ``quick_quarter_hours``.
 """
 
 from __future__ import annotations
@@ -93,16 +94,21 @@ def phase_problems(figures: pd.DataFrame, mapping: TimingMapping) -> list[str]:
 
 
 def long_loop_warning(figures: pd.DataFrame, mapping: TimingMapping, rules: EvidenceRules) -> list[str]:
-    """A hands-on upload whose loops mostly last longer than a working day looks like calendar time.
-    ``figures``: per workflow and phase, the accepted rows' ``loops`` and ``long_loops`` (those
-    longer than ``long_loop_hours``)."""
-    if mapping.kind != "hands_on":
+    """A hands-on upload shaped like open -> close calendar time: the question the preview asks.
+    ``figures``: per workflow and phase, the accepted rows' ``loops``, ``long_loops`` (longer than
+    ``long_loop_hours``) and ``q1_minutes`` (the first quartile of minutes per loop)."""
+    if mapping.kind != "hands_on" or figures.empty:
         return []
     long, total = int(figures.long_loops.sum()), int(figures.loops.sum())
-    if not total or long / total <= rules.long_loop_share:
+    quick = float(figures.q1_minutes.max())
+    if total and long / total > rules.long_loop_share:
+        shape = f"{long / total:.0%} of the loops last longer than {rules.long_loop_hours:g} hours"
+    elif quick >= rules.quick_quarter_hours * 60:
+        shape = f"even the quickest quarter of the loops takes {quick / 60:,.1f} hours or more"
+    else:
         return []
     return [
-        f"{long / total:.0%} of the loops last longer than {rules.long_loop_hours:g} hours: this looks like "
-        "open → close calendar time, not hands-on time. Upload it as elapsed time (--time-kind elapsed); "
-        "until then it is flagged (elapsed_time) and its hours are not counted as returned"
+        f"{shape}: these look like open → close calendar times, not hands-on time. Upload them as elapsed "
+        "time? (Time kind: elapsed on the upload page, --time-kind elapsed on the command line.) Until "
+        "then they are flagged (elapsed_time) and their hours are not counted as returned"
     ]

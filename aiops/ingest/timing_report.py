@@ -115,13 +115,14 @@ def build_report(
         SELECT workflow_id, phase, count(*) AS samples, sum(loops) AS loops,
                sum(duration_minutes + rework_minutes) / sum(loops) AS mean_minutes,
                median((duration_minutes + rework_minutes) / loops) AS median_minutes,
+               quantile_cont((duration_minutes + rework_minutes) / loops, 0.25) AS q1_minutes,
                min(measured_at) AS first_measured, max(measured_at) AS last_measured,
                count(*) FILTER (WHERE duration_minutes = 0) AS zero_length,
                coalesce(sum(loops) FILTER (WHERE (duration_minutes + rework_minutes) / loops > $long), 0)
                    AS long_loops
         FROM {accepted} GROUP BY ALL ORDER BY workflow_id, phase DESC"""
     figures = cursor.execute(query, {"long": long_loop_minutes}).df()
-    summary = figures.drop(columns=["zero_length", "long_loops"])
+    summary = figures.drop(columns=["zero_length", "long_loops", "q1_minutes"])
     distribution = (
         cursor.execute(f"""
             SELECT workflow_id, phase, (duration_minutes + rework_minutes) / loops AS minutes_per_loop

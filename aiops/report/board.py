@@ -381,8 +381,13 @@ def _decisions(workflows: tuple[WorkflowRow, ...], material_share: float) -> Dec
     pause = []
     for w in workflows:
         if _materially_slower(w, material_share):
-            pause.append((w, f"AI made the loop slower: now {-(w.current_high or 0):,.1f} to "
-                          f"{-(w.current_low or 0):,.1f} min more per loop (95% interval)"))
+            pause.append(
+                (
+                    w,
+                    f"AI made the loop slower: now {-(w.current_high or 0):,.1f} to "
+                    f"{-(w.current_low or 0):,.1f} min more per loop (95% interval)",
+                )
+            )
         elif w.banked and w.net_value_high is not None and w.net_value_high < 0:
             pause.append((w, "costs more than the time it returns (whole interval of net value below zero)"))
     fund = tuple(
@@ -540,7 +545,14 @@ def render_pdf(pack: BoardPack) -> bytes:
 
 
 BOARD_CSV_COLUMNS = [
-    *WHO, *STANDING, "stop_conditions", *SAMPLES, "after_loops", *HOW_MEASURED, "banked", "at_risk",
+    *WHO,
+    *STANDING,
+    "stop_conditions",
+    *SAMPLES,
+    "after_loops",
+    *HOW_MEASURED,
+    "banked",
+    "at_risk",
     *ESTIMATES,
 ]
 

@@ -258,7 +258,7 @@ def test_an_empty_database_gives_a_pack_that_says_so(store):
     pack = build_board_pack(store, Q3)
     assert pack.workflows == () and not pack.company.has_estimate and pack.charts == {}
     html = render_html(pack)
-    assert "has enough samples" in html and "No open stop conditions" in html
+    assert "has a proven saving yet" in html and "No open stop conditions" in html
     assert pdf_text(render_pdf(pack)).count("Page ") >= 5
 
 

@@ -150,9 +150,9 @@ def test_demo_one_phase_and_elapsed_uploads_are_recorded_per_batch(demo):
 
 
 def test_demo_shows_every_design_and_warning_on_the_case_that_teaches_it(demo):
-    from aiops.metrics import workflow_metrics
+    from aiops.views import build_view
 
-    metrics = workflow_metrics(demo, demo.policy.evidence).set_index("workflow_id")
+    metrics = build_view(demo).workflows.set_index("workflow_id")  # late_data needs the company's view
     cases = {
         "sup-escalation-summaries": ("concurrent", {"mix_shift"}),
         "fin-invoice-coding": ("comparison", set()),
@@ -161,6 +161,9 @@ def test_demo_shows_every_design_and_warning_on_the_case_that_teaches_it(demo):
         "sales-rfp-answers": (None, {"stale_baseline"}),
         "sup-ticket-resolution": (None, {"elapsed_time", "censored_window"}),
         "ops-change-writeups": (None, {"outliers"}),
+        "sup-ticket-translation": ("trend_adjusted", {"selection"}),
+        "ops-alert-enrichment": (None, {"fading"}),
+        "people-policy-answers": (None, {"late_data"}),
     }
     for workflow_id, (design, warnings) in cases.items():
         row = metrics.loc[workflow_id]
@@ -174,3 +177,66 @@ def test_demo_shows_every_design_and_warning_on_the_case_that_teaches_it(demo):
     assert metrics.loc["prod-market-digests", "evidence"] != "saving"
     # Elapsed time never enters hours returned.
     assert not metrics.loc["sup-ticket-resolution", "hours_returned"]
+    # The AI that was given the easy loops saves nothing: never proven, never in the headline.
+    assert not metrics.loc["sup-ticket-translation", "proven"]
+    assert not metrics.loc["ops-alert-enrichment", "banked"]
+
+
+# -- the demo as a test of itself: every recipe has a known truth ------------------------------------
+
+
+def _truths(metrics) -> dict[str, tuple[float, float]]:
+    """Each hands-on recipe's true saving (period average, current) in the metric its design
+    reports: per AI-assisted loop for the concurrent design, per after loop otherwise. Elapsed and
+    censored recipes are left out: their comparison keeps only loops that could finish."""
+    from aiops.demo import recipe_truth
+
+    weeks = load_weeks()
+    out = {}
+    for recipe in RECIPES:
+        if recipe.workflow not in metrics.index or recipe.export != "canonical" or recipe.phase_only:
+            continue
+        row = metrics.loc[recipe.workflow]
+        out[recipe.workflow] = recipe_truth(recipe, weeks, per_ai_loop=row.design == "concurrent")
+    return out
+
+
+def load_weeks() -> int:
+    from aiops.policy import load_policy
+
+    return load_policy().evidence.run_rate_weeks
+
+
+def test_demo_intervals_cover_their_recipes_truth(demo):
+    from aiops.metrics import workflow_metrics
+
+    metrics = workflow_metrics(demo, demo.policy.evidence).set_index("workflow_id")
+    truths = _truths(metrics)
+    covered = []
+    for workflow_id, (average, current) in truths.items():
+        row = metrics.loc[workflow_id]
+        for low, high, truth in (
+            (row.saved_low, row.saved_high, average),
+            (row.current_low, row.current_high, current),
+        ):
+            if low == low:  # an interval exists (NaN otherwise)
+                covered.append((workflow_id, low <= truth <= high))
+    share = sum(ok for _, ok in covered) / len(covered)
+    assert len(covered) >= 40
+    assert share >= 0.93, [w for w, ok in covered if not ok]
+
+
+def test_no_advice_in_the_demo_pack_contradicts_a_recipe(demo):
+    from aiops.metrics import workflow_metrics
+    from aiops.report.board import build_board_pack
+
+    pack = build_board_pack(demo, charts=False)
+    truths = _truths(workflow_metrics(demo, demo.policy.evidence).set_index("workflow_id"))
+    for w, _ in pack.decisions.pause:
+        if w.workflow_id in truths and w.evidence == "slower":
+            assert truths[w.workflow_id][1] < 0, (w.workflow_id, truths[w.workflow_id])
+    for w in [*pack.decisions.fund, *(w for w, _ in pack.decisions.remove_checkpoint)]:
+        if w.workflow_id in truths:
+            assert truths[w.workflow_id][1] > 0, (w.workflow_id, truths[w.workflow_id])
+    # The recorded incident is in the pack.
+    assert [i.workflow for i in pack.incidents] == ["Refund decisions under $50"]

@@ -260,20 +260,27 @@ def test_mix_shift_reweights_the_after_phase_to_the_baseline_mix():
 
 
 @pytest.mark.parametrize(
-    ("design", "warnings", "status"),
+    ("design", "warnings", "segmented", "status"),
     [
-        ("trend_adjusted", (), "autonomous"),
-        ("concurrent", ("mix_shift", "baseline_trend"), "autonomous"),
-        ("before_after", (), "pilot"),
-        ("trend_adjusted", ("outliers",), "pilot"),
-        ("comparison", ("elapsed_time",), "pilot"),
+        ("trend_adjusted", (), False, "autonomous"),
+        # A mix shift that segments explain (reweighted) does not block; without segments it does.
+        ("concurrent", ("mix_shift", "baseline_trend"), True, "autonomous"),
+        ("trend_adjusted", ("mix_shift",), False, "pilot"),
+        ("before_after", (), False, "pilot"),
+        ("trend_adjusted", ("outliers",), False, "pilot"),
+        ("comparison", ("elapsed_time",), False, "pilot"),
+        ("trend_adjusted", ("selection",), False, "pilot"),
+        ("concurrent", ("fading",), True, "pilot"),
+        ("trend_adjusted", ("late_data",), False, "autonomous"),
     ],
 )
-def test_evidence_gate(design, warnings, status):
+def test_evidence_gate(design, warnings, segmented, status):
     workflow = answered_workflow(
         workflow_id="w", name="Summaries", department="Ops", checkpoints=[], customer_impact=""
     )
-    evidence = Evidence(label="saving", n_before=40, n_after=40, design=design, warnings=warnings)
+    evidence = Evidence(
+        label="saving", n_before=40, n_after=40, design=design, warnings=warnings, segmented=segmented
+    )
     result = classify_workflow(workflow, load_policy(), evidence)
     assert result.status == status
     if status == "pilot":

@@ -232,16 +232,26 @@ def test_one_phase_canonical_file_needs_no_phase_column(db, admin, tmp_path):
 # -- a hands-on upload that looks like calendar time -----------------------------------------------
 
 
-def test_hands_on_upload_with_mostly_long_loops_is_flagged_in_the_report(db, admin, tmp_path):
+def test_hands_on_upload_shaped_like_calendar_time_is_asked_about_in_the_report(db, admin, tmp_path):
     rows = "".join(f"ops-triage,{p},2024-03-0{d} 10:00,{m}\n" for p, d, m in
                    [("before", 1, 600), ("before", 2, 700), ("after", 8, 30), ("after", 9, 900)])  # fmt: skip
     path = write(tmp_path, "long.csv", CANONICAL + rows)
-    report = import_timings(db, admin, path, dry_run=True)
-    assert report.warnings == [
-        "75% of the loops last longer than 8 hours: this looks like open → close calendar time, not "
-        "hands-on time. Upload it as elapsed time (--time-kind elapsed); until then it is flagged "
-        "(elapsed_time) and its hours are not counted as returned"
-    ]
+    (warning,) = import_timings(db, admin, path, dry_run=True).warnings
+    assert warning.startswith("75% of the loops last longer than 8 hours: these look like open → close")
+    assert "Time kind: elapsed" in warning and "not counted as returned" in warning
     assert import_timings(db, admin, path, dry_run=True, options={"time_kind": "elapsed"}).warnings == []
-    half = write(tmp_path, "half.csv", CANONICAL + rows.replace(",700", ",70"))
-    assert import_timings(db, admin, half, dry_run=True).warnings == []  # 50% is not "mostly"
+    # Every loop between 5 and 7 hours: none is longer than a working day, but even the quickest
+    # quarter takes hours (an open -> close time, not someone's hands-on minutes).
+    hours = "".join(f"ops-triage,{p},2024-03-{d:02d} 10:00,{300 + 10 * d}\n" for p, d in
+                    [("before", d) for d in range(1, 6)] + [("after", d) for d in range(10, 15)])  # fmt: skip
+    (quick,) = import_timings(
+        db, admin, write(tmp_path, "hours.csv", CANONICAL + hours), dry_run=True
+    ).warnings
+    assert quick.startswith("even the quickest quarter of the loops takes 6.8 hours or more: ")
+    # A workflow of minutes with one long loop in twenty is not calendar time (outliers see to it).
+    minutes = "".join(f"ops-triage,{'before' if d < 11 else 'after'},2024-03-{d:02d} 10:00,{30 + d}\n"
+                      for d in range(1, 21)).replace(",31\n", ",600\n")  # fmt: skip
+    assert (
+        import_timings(db, admin, write(tmp_path, "minutes.csv", CANONICAL + minutes), dry_run=True).warnings
+        == []
+    )

@@ -455,7 +455,7 @@ def test_cli_report_summary_period_restricts_hours_to_that_quarter(capsys, demo_
             )
         )
     assert summary["period"]["label"] == "2026-10-01 to 2026-12-31"
-    expected_total = 0.0
+    expected_total = expected_unproven = 0.0
     for w in summary["workflows"]:
         assert w["period_loops_after"] == q4_loops.get(w["workflow_id"], 0), w["workflow_id"]
         if "elapsed_time" in w["warnings"]:  # cycle time, never hours
@@ -464,9 +464,16 @@ def test_cli_report_summary_period_restricts_hours_to_that_quarter(capsys, demo_
             concurrent = w["design"] == "concurrent"
             loops = q4_ai_loops.get(w["workflow_id"], 0) if concurrent else w["period_loops_after"]
             assert w["hours_returned"] == pytest.approx(w["saved_per_loop"] * loops / 60), w["workflow_id"]
-            if not w["stop_conditions"]:  # the headline banks workflows with no open stop condition
+            # The headline banks proven savings of workflows with no open stop condition.
+            if not w["stop_conditions"] and w["proven"]:
                 expected_total += w["hours_returned"]
+                assert w["banked"], w["workflow_id"]
+            elif not w["stop_conditions"]:
+                expected_unproven += w["hours_returned"]
+                assert w["unproven"] and not w["banked"], w["workflow_id"]
     assert summary["company"]["hours_returned"] == pytest.approx(expected_total)
+    assert summary["company"]["hours_unproven"] == pytest.approx(expected_unproven)
+    assert summary["headline_rule"].startswith("The headline counts only proven hours")
     all_time = _summary(capsys, demo_path, "--period", "all")
     assert all_time["period"]["label"] == "all time"
     assert 0 < summary["company"]["hours_returned"] < all_time["company"]["hours_returned"]

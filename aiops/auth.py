@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from aiops.bounded_input import load_toml
 from aiops.errors import AiopsError, PermissionDenied
 
 Role = Literal["admin", "lead", "viewer"]
@@ -148,7 +149,7 @@ def load_roles(path: str | Path | None) -> Roles:
     if path is None:
         return Roles()
     try:
-        data = tomllib.loads(Path(path).read_text("utf-8"))
+        data = load_toml(Path(path).read_text("utf-8"), f"roles file {path}", AiopsError)
         return Roles.model_validate(data)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise AiopsError(f"cannot read roles file {path}: {e}", "see README: Sign-in and roles") from e

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from aiops.bounded_input import load_toml
 from aiops.errors import PolicyError
 from aiops.workflow import CHANGES, CUSTOMER_IMPACT, DATA_TOUCHED, REVIEW_REQUIREMENTS
 
@@ -585,7 +586,7 @@ def _required_literals(pattern: str) -> tuple[tuple[str, ...], ...]:
 def parse_policy(text: str, source: str = "policy") -> Policy:
     """Validate a policy's TOML text; a bad policy names the key and the problem."""
     try:
-        return _validated(text)
+        return _validated(text, source)
     except tomllib.TOMLDecodeError as e:
         raise PolicyError(f"{source}: not valid TOML: {e}", "fix the syntax") from e
     except ValidationError as e:
@@ -598,10 +599,10 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
 
 
 @lru_cache(maxsize=16)
-def _validated(text: str) -> Policy:
+def _validated(text: str, source: str) -> Policy:
     """A policy is immutable, so one validated object per text serves the whole process: its
     compiled matchers are built once, not once per store opened (errors are not cached)."""
-    return Policy.model_validate({**tomllib.loads(text), "source_text": text})
+    return Policy.model_validate({**load_toml(text, source), "source_text": text})
 
 
 def default_policy_text() -> str:

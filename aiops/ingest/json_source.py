@@ -14,6 +14,7 @@ from typing import cast
 import duckdb
 from duckdb.sqltypes import DuckDBPyType
 
+from aiops.bounded_input import check_json_upload
 from aiops.errors import IngestError
 from aiops.sql import quote_ident, sql_literal
 
@@ -74,6 +75,7 @@ def object_start_lines(path: Path) -> list[int]:
 
 def json_to_csv(path: Path, target: Path) -> Path:
     """Write the JSON upload at ``path`` as a flat CSV at ``target``."""
+    check_json_upload(path)  # before DuckDB's reader, which recurses into every level
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")

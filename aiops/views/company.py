@@ -17,6 +17,7 @@ import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aiops.auth import Actor
+from aiops.bounded_input import load_toml
 from aiops.errors import PolicyError
 from aiops.store import Reader, Store, Tx
 
@@ -43,7 +44,7 @@ class CompanySettings(BaseModel):
     @classmethod
     def from_toml(cls, text: str) -> CompanySettings:
         try:
-            return cls.model_validate(tomllib.loads(text))
+            return cls.model_validate(load_toml(text, "company settings"))
         except tomllib.TOMLDecodeError as e:
             raise PolicyError(
                 f"company settings are not valid TOML: {e}", "see `aiops company set --help`"

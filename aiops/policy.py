@@ -26,7 +26,8 @@ Review = Literal["none", "spot_check", "approve_each", "two_person"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A threshold of nan or inf passes every `gt`/`le` bound it is not compared against: refused.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class KeywordSignal(_Strict):

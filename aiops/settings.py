@@ -18,7 +18,9 @@ from pydantic_settings import (
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AIOPS_", toml_file="aiops.toml", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="AIOPS_", toml_file="aiops.toml", extra="ignore", allow_inf_nan=False
+    )
 
     db: str = Field(
         "data/aiops.duckdb",

@@ -225,7 +225,7 @@ def open_timing_import(
             _close(staged, cursor)
 
 
-_KNOWN = "SELECT 1 FROM workflows WHERE lower(workflow_id) = lower(?)"
+_KNOWN = "SELECT 1 FROM workflows WHERE identity_key(workflow_id) = identity_key(?)"
 # The departments of the accepted rows: those of the stored workflows they were matched to.
 _DEPARTMENTS = (
     "SELECT DISTINCT department FROM workflows WHERE workflow_id IN (SELECT unnest($ids::VARCHAR[]))"

@@ -179,12 +179,13 @@ def _parsed_sql(table: str, mapping: dict[str, str]) -> tuple[str, dict[str, obj
         WITH base AS (SELECT rowid AS rid, {base_id} AS base_id,
                              {texts}
                       FROM {table}),
-        numbered AS (SELECT *, row_number() OVER (PARTITION BY lower(base_id) ORDER BY rid) AS occurrence
+        numbered AS (SELECT *,
+                            row_number() OVER (PARTITION BY identity_key(base_id) ORDER BY rid) AS occurrence
                      FROM base),
         identified AS (SELECT *, {workflow_id} AS workflow_id FROM numbered),
-        referenced AS (SELECT *, lower(comparison_workflow_id) IN (
-                           SELECT lower(workflow_id) FROM identified
-                           UNION ALL SELECT lower(workflow_id) FROM {KNOWN_IDS}) AS comparison_known
+        referenced AS (SELECT *, identity_key(comparison_workflow_id) IN (
+                           SELECT identity_key(workflow_id) FROM identified
+                           UNION ALL SELECT identity_key(workflow_id) FROM {KNOWN_IDS}) AS comparison_known
                        FROM identified)
         SELECT *, {reject_columns(kept)}
         FROM referenced""",
@@ -208,7 +209,7 @@ def _comparison_checks(mapping: dict[str, str]) -> list[Check]:
             "invalid comparison_workflow_id (letters, digits, '-', '_' and '.'; at most 128)",
         ),
         Check(
-            f"{named} AND lower(comparison_workflow_id) = lower(workflow_id)",
+            f"{named} AND identity_key(comparison_workflow_id) = identity_key(workflow_id)",
             column,
             "comparison_workflow_id names the workflow itself: name another workflow that did not adopt AI",
         ),

@@ -41,10 +41,12 @@ def safe_csv(frame: pd.DataFrame) -> str:
 
 
 def write_rows_csv(path: Path, header: list[str], rows: Iterable[dict[str, Any]]) -> int:
+    """The data contract's ``header`` (plain names, as written) and ``rows``, every text cell
+    escaped and quoted."""
     count = 0
     with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerow(header)
         writer = csv.DictWriter(f, fieldnames=header, quoting=csv.QUOTE_NONNUMERIC)
-        writer.writeheader()
         for row in rows:
             writer.writerow({k: escape_cell(v) for k, v in row.items()})
             count += 1

@@ -20,6 +20,7 @@ from aiops.amounts import MAX_AI_MONTHLY_COST, HourlyCost, is_amount
 from aiops.auth import Actor
 from aiops.bounded_input import load_toml
 from aiops.errors import PolicyError
+from aiops.identity import identity_key
 from aiops.store import Reader, Store, Tx
 
 DEFAULT_TEXT = 'name = "Your company"\ncurrency = "USD"\nhourly_cost = 75\n'
@@ -36,9 +37,9 @@ class CompanySettings(BaseModel):
     def rate_for(self, department: str) -> float:
         """The department's loaded hourly cost (departments compare case-insensitively), else the
         company default."""
-        wanted = department.casefold()
+        wanted = identity_key(department)
         for name, rate in self.hourly_cost_by_department.items():
-            if name.casefold() == wanted:
+            if identity_key(name) == wanted:
                 return float(rate)
         return float(self.hourly_cost)
 

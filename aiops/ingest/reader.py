@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from aiops.errors import IngestError
+from aiops.ingest.failures import read_failure
 from aiops.ingest.sniff import SourceFile
 from aiops.sql import bound, quote_ident
 
@@ -112,6 +112,12 @@ def read_options(
     return ", ".join(options), values
 
 
+NOT_CSV, NOT_CSV_HINT = (
+    "the file could not be read as CSV",
+    "check that it is a CSV export; nothing was written",
+)
+
+
 def stage_csv(
     cursor: duckdb.DuckDBPyConnection,
     source: SourceFile,
@@ -139,10 +145,7 @@ def stage_csv(
     except duckdb.Error as e:
         if select is not None and _readable(cursor, source, types, null_markers):
             raise  # the file reads: the failure is in the checks (the caller names it)
-        raise IngestError(
-            "the file could not be read as CSV",
-            "check that it is a CSV export; nothing was written",
-        ) from e
+        raise read_failure(e, NOT_CSV, NOT_CSV_HINT) from e
     try:
         parsed = cursor.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         raw = cursor.execute(
@@ -150,10 +153,7 @@ def stage_csv(
             f"FROM {rejects} ORDER BY line"
         ).df()
     except duckdb.Error as e:
-        raise IngestError(
-            "the file could not be read as CSV",
-            "check that it is a CSV export; nothing was written",
-        ) from e
+        raise read_failure(e, NOT_CSV, NOT_CSV_HINT) from e
     # One reject per record: DuckDB may report several errors for it (even under two line numbers);
     # the byte where the record starts identifies it.
     raw = raw.drop_duplicates("line_byte_position").reset_index(drop=True)
@@ -274,10 +274,7 @@ def sample_csv(
             values,
         )
     except duckdb.Error as e:
-        raise IngestError(
-            "the file could not be read as CSV",
-            "check that it is a CSV export; nothing was written",
-        ) from e
+        raise read_failure(e, NOT_CSV, NOT_CSV_HINT) from e
     return table
 
 

@@ -265,6 +265,9 @@ def recognize(db: Reader, headers: list[str], actor: Actor | None = None) -> Rec
     return Recognition(best, reason)
 
 
+AUTO = "auto"  # `--preset auto`: recognise the file (a preset of that name would hide it)
+
+
 def preset_name(name: str) -> str:
     """The name a user's preset would be saved under; built-in names are taken."""
     name = name.strip()
@@ -274,6 +277,10 @@ def preset_name(name: str) -> str:
         raise MappingError(f"a preset name is {len(name):,} characters long; the limit is {MAX_NAME}")
     if any(p.name.lower() == name.lower() for p in builtin_presets()):
         raise MappingError(f"'{name}' is a built-in preset", "pick another name")
+    if name.lower() == AUTO:
+        raise MappingError(
+            f"'{name}' cannot name a preset: `--preset {AUTO}` recognises the file", "pick another name"
+        )
     return name
 
 

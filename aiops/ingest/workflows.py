@@ -19,7 +19,7 @@ from aiops.auth import Actor
 from aiops.errors import MappingError
 from aiops.ingest.checks import Check, all_rejects, reject_columns, reject_values
 from aiops.ingest.mapping import find_column, header_key, require_column
-from aiops.ingest.reader import drop_staged, source_notes, stage_csv
+from aiops.ingest.reader import absorbed_lines_notes, drop_staged, source_notes, stage_csv
 from aiops.ingest.sniff import SourceFile, open_source
 from aiops.inventory import SaveResult, save_workflows
 from aiops.sql import quote_ident
@@ -243,6 +243,7 @@ def read_workflows(
                 f"WHERE reject_reason IS NULL ORDER BY rid"
             ).df()
             rejects = all_rejects(staged, checked)
+            notes = source_notes(source) + absorbed_lines_notes(staged, rejects)
             cursor.execute(f"DROP TABLE {checked}")
         finally:
             cursor.unregister(KNOWN_IDS)
@@ -258,7 +259,7 @@ def read_workflows(
             accepted=len(workflows),
             rejects=rejects,
             unknown_values=_unknown_values(workflows),
-            notes=source_notes(source),
+            notes=notes,
             workflows=workflows,
         )
 

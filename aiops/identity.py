@@ -36,4 +36,12 @@ def has_lookalikes(text: str) -> bool:
 
 def register_sql(con: duckdb.DuckDBPyConnection) -> None:
     """Make ``identity_key(VARCHAR)`` callable in SQL on ``con`` and its cursors (NULL stays NULL)."""
-    con.create_function(SQL_FUNCTION, identity_key, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"))
+    try:
+        con.create_function(
+            SQL_FUNCTION, identity_key, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR")
+        )
+    except duckdb.CatalogException as e:
+        # Connections to one file in one process share its database (DuckDB's instance cache),
+        # and with it the function another connection registered.
+        if "already exists" not in str(e):
+            raise

@@ -35,6 +35,13 @@ def test_the_sql_function_runs_on_every_cursor_and_keeps_null(store):
     ]
 
 
+def test_two_stores_on_one_file_in_one_process_share_the_function(tmp_path):
+    """DuckDB shares one database between a process's connections to a file, and its functions."""
+    with Store(tmp_path / "one.duckdb") as first, Store(tmp_path / "one.duckdb") as second:
+        assert first.query_value("SELECT identity_key('Ａ')") == "a"
+        assert second.query_value("SELECT identity_key(' A ')") == "a"
+
+
 @given(st.text(alphabet=st.sampled_from(TRICKY) | st.characters(codec="utf-8"), max_size=12))
 def test_the_key_is_idempotent(text):
     assert identity_key(identity_key(text)) == identity_key(text)

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from aiops.auth import Actor, local_admin
 from aiops.errors import AiopsError, MappingError, exit_code_for
-from aiops.settings import Settings
+from aiops.settings import Settings, load_settings
 
 if TYPE_CHECKING:  # the commands import what they need when they run, to start fast
     import pandas as pd
@@ -63,7 +63,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {"db": args.db} if args.db else {}
-    return Settings(**overrides)
+    return load_settings(**overrides)
 
 
 def _actor(args: argparse.Namespace) -> Actor:

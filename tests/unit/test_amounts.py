@@ -70,10 +70,16 @@ def test_a_policy_limit_of_inf_or_nan_is_refused(limit, value):
         parse_policy("\n".join(lines), "policy.toml")
 
 
-def test_a_lock_timeout_of_inf_is_refused(monkeypatch):
+def test_a_lock_timeout_of_inf_is_refused_in_one_line(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("AIOPS_LOCK_TIMEOUT_S", "inf")
     with pytest.raises(ValidationError, match="finite number"):
         Settings()
+    code, out, err = cli_text(capsys, "company", "show", "--db", str(tmp_path / "t.duckdb"))
+    assert (code, out) == (1, "")
+    assert err == (
+        "aiops: error: setting 'lock_timeout_s' (AIOPS_LOCK_TIMEOUT_S or aiops.toml): Input should be a"
+        " finite number (fix the environment variable or aiops.toml)\n"
+    )
 
 
 # -- who may set AI costs (issue 25, smaller items) -----------------------------------------------------

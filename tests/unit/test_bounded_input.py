@@ -148,6 +148,16 @@ def test_a_policy_and_a_roles_file_nested_deep_are_refused(tmp_path):
         load_roles(roles)
 
 
+def test_an_aiops_toml_nested_deep_is_one_line_not_a_traceback(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "aiops.toml").write_text(DEEP_TOML["arrays"])
+    code, _, err = cli_text(capsys, "company", "show", "--db", str(tmp_path / "t.duckdb"))
+    assert code == 1 and err == (
+        "aiops: error: aiops.toml nests more than 32 levels deep (arrays, inline tables or dotted keys)"
+        " (a settings or policy file nests two or three levels)\n"
+    )
+
+
 def test_a_toml_file_above_the_size_limit_is_refused():
     with pytest.raises(PolicyError, match="characters long; the limit is"):
         load_toml("# " + "x" * bounded_input.MAX_TOML_CHARS, "company settings")

@@ -159,7 +159,7 @@ def _parsed_sql(table: str, mapping: dict[str, str]) -> tuple[str, dict[str, obj
             "ai_monthly_cost <> '' AND coalesce(TRY_CAST(replace(ai_monthly_cost, ',', '') AS DOUBLE) < 0"
             " OR TRY_CAST(replace(ai_monthly_cost, ',', '') AS DOUBLE) > 1e9, TRUE)",
             mapping.get("ai_monthly_cost", ""),
-            "ai_monthly_cost is not an amount per month (a number ≥ 0, e.g. 1200)",
+            "ai_monthly_cost is not an amount per month (a finite number from 0 to 1e9, e.g. 1200)",
         )
         if "ai_monthly_cost" in mapping
         else None,

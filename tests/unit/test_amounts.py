@@ -93,3 +93,16 @@ def test_set_ai_costs_needs_write_access_to_the_workflow_department(store, admin
             set_ai_costs(store, outsider, {"wf-1": 10.0})
     lead = Actor(name="d@x", role="lead", departments=("Support",))
     assert set_ai_costs(store, lead, {"wf-1": 10.0}) == 1
+
+
+def test_a_workflows_sheet_rejects_each_ai_monthly_cost_that_is_not_an_amount(store, admin, tmp_path):
+    from aiops.ingest.workflows import import_workflows
+
+    sheet = tmp_path / "sheet.csv"
+    rows = "".join(f"wf-{n},Name {n},Ops,{value}\n" for n, value in enumerate([*BAD, '"1,200"']))
+    sheet.write_text("workflow_id,name,department,ai_monthly_cost\n" + rows)
+    report = import_workflows(store, admin, sheet, dry_run=True)
+    assert report.rejects.line.tolist() == [2, 3, 4, 5, 6]
+    assert set(report.rejects.reason) == {
+        "ai_monthly_cost is not an amount per month (a finite number from 0 to 1e9, e.g. 1200)"
+    }

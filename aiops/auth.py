@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from aiops.bounded_input import load_toml
 from aiops.errors import AiopsError, PermissionDenied
@@ -69,6 +69,14 @@ class RoleGrant(BaseModel):
     group: str | None = None
     role: Role
     departments: tuple[str, ...] = ()
+
+    @field_validator("email")
+    @classmethod
+    def _plain_email(cls, email: str | None) -> str | None:
+        """A grant names an address as sign-in sees it: one with look-alikes would be folded."""
+        if email is not None and has_lookalikes(email):
+            raise ValueError(f"{email!r} holds look-alike characters; write the address in plain letters")
+        return email
 
 
 class IdentityClaim(BaseModel):

@@ -132,3 +132,13 @@ def test_sign_off_incident_and_remove_checkpoint_match_the_id_ignoring_case(caps
             "AND kind IN ('sign_off', 'checkpoint_removed', 'incident') ORDER BY recorded_at"
         )
     assert [k for (k,) in kinds][-3:] == ["sign_off", "checkpoint_removed", "incident"]
+
+
+def test_a_roles_file_granting_a_look_alike_address_is_refused(tmp_path):
+    from aiops.auth import load_roles
+    from aiops.errors import AiopsError
+
+    roles = tmp_path / "roles.toml"
+    roles.write_text('[[grants]]\nemail = "staﬀ@x.example"\nrole = "admin"\n')
+    with pytest.raises(AiopsError, match="grants.0.email.*look-alike characters"):
+        load_roles(roles)

@@ -8,9 +8,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aiops.bounded_input import load_toml
 from aiops.errors import AiopsError, PermissionDenied
+from aiops.identity import has_lookalikes, identity_key
 
 Role = Literal["admin", "lead", "viewer"]
 
@@ -31,7 +33,7 @@ class Actor(BaseModel):
             return False
         if department is None:
             return bool(self.departments)
-        return department.casefold() in {d.casefold() for d in self.departments}
+        return identity_key(department) in {identity_key(d) for d in self.departments}
 
     def require_write(self, department: str | None = None, what: str = "change data") -> None:
         if not self.can_write(department):
@@ -68,6 +70,14 @@ class RoleGrant(BaseModel):
     role: Role
     departments: tuple[str, ...] = ()
 
+    @field_validator("email")
+    @classmethod
+    def _plain_email(cls, email: str | None) -> str | None:
+        """A grant names an address as sign-in sees it: one with look-alikes would be folded."""
+        if email is not None and has_lookalikes(email):
+            raise ValueError(f"{email!r} holds look-alike characters; write the address in plain letters")
+        return email
+
 
 class IdentityClaim(BaseModel):
     """A provider whose tokens carry no (verified) email may name its users by another claim, e.g.
@@ -91,15 +101,15 @@ class Roles(BaseModel):
     def identity_for(self, claims: Mapping[str, object]) -> str:
         """Who the signed-in user is: their email when the provider says it is verified, or the
         configured claim from the configured provider. Never the display name (anyone can pick
-        one); refused when neither is there. Identities are lower-cased: they compare and audit
-        as one person however the provider spells them."""
+        one); refused when neither is there. Identities are ``identity_key``s: they compare and
+        audit as one person however the provider spells their case and spacing."""
         if self.identity is not None and _same_issuer(claims.get("iss"), self.identity.provider):
             value = claims.get(self.identity.claim)
             if isinstance(value, str) and value.strip():
-                return value.strip().casefold()
+                return _identity(value)
         email = claims.get("email")
         if isinstance(email, str) and "@" in email and _is_true(claims.get("email_verified")):
-            return email.strip().casefold()
+            return _identity(email)
         raise SignInRefused(
             "your account did not give a verified email address, so Saved Loops cannot tell who you are",
             "ask your identity provider's admin to verify your email"
@@ -116,13 +126,13 @@ class Roles(BaseModel):
     def actor_for(self, identity: str, groups: list[str] | tuple[str, ...] = ()) -> Actor:
         """A verified identity's role: an identity (email) grant first, then group grants, then the
         default. A lead's departments are the union of every matching lead grant."""
-        key = identity.strip().casefold()
+        key = _identity(identity)
         if not key:
             raise SignInRefused("a sign-in without an identity", "sign in again")
-        matching = [g for g in self.grants if g.email and g.email.strip().casefold() == key]
+        matching = [g for g in self.grants if g.email and identity_key(g.email) == key]
         if not matching:
-            wanted = {g.casefold() for g in groups}
-            matching = [g for g in self.grants if g.group and g.group.casefold() in wanted]
+            wanted = {identity_key(g) for g in groups}
+            matching = [g for g in self.grants if g.group and identity_key(g.group) in wanted]
         if not matching:
             return Actor(name=key, role=self.default_role)
         order = {"viewer": 0, "lead": 1, "admin": 2}
@@ -133,6 +143,19 @@ class Roles(BaseModel):
 
 class SignInRefused(PermissionDenied):
     """The identity provider did not say who the user is in a way Saved Loops can trust."""
+
+
+def _identity(value: str) -> str:
+    """A verified email (or claim) as an identity. One holding look-alike characters is refused, not
+    folded: ``staﬀ@x`` (a ligature) is a mailbox of its own, and folding it would hand it the role
+    of ``staff@x``."""
+    if has_lookalikes(value):
+        raise SignInRefused(
+            f"the identity {value!r} holds look-alike characters (a ligature, full-width or styled letters,"
+            " a long s) that read as another person's address",
+            "sign in with an address written in plain letters",
+        )
+    return identity_key(value)
 
 
 def _is_true(value: object) -> bool:
@@ -148,7 +171,7 @@ def load_roles(path: str | Path | None) -> Roles:
     if path is None:
         return Roles()
     try:
-        data = tomllib.loads(Path(path).read_text("utf-8"))
+        data = load_toml(Path(path).read_text("utf-8"), f"roles file {path}", AiopsError)
         return Roles.model_validate(data)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise AiopsError(f"cannot read roles file {path}: {e}", "see README: Sign-in and roles") from e

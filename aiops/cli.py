@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from aiops.auth import Actor, local_admin
 from aiops.errors import AiopsError, MappingError, exit_code_for
-from aiops.settings import Settings
+from aiops.settings import Settings, load_settings
 
 if TYPE_CHECKING:  # the commands import what they need when they run, to start fast
     import pandas as pd
@@ -63,7 +63,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {"db": args.db} if args.db else {}
-    return Settings(**overrides)
+    return load_settings(**overrides)
 
 
 def _actor(args: argparse.Namespace) -> Actor:
@@ -152,6 +152,7 @@ def _print_rejects(out: Output, rejects: pd.DataFrame, lines_shown: int = 8) -> 
 
 
 def cmd_workflows_list(args: argparse.Namespace, out: Output) -> int:
+    from aiops.identity import identity_key
     from aiops.report.summary import summarize
 
     with _open(args) as store:
@@ -159,7 +160,7 @@ def cmd_workflows_list(args: argparse.Namespace, out: Output) -> int:
     for key in ("department", "risk", "status"):
         wanted = getattr(args, key)
         if wanted:
-            workflows = [w for w in workflows if str(w[key]).casefold() == wanted.casefold()]
+            workflows = [w for w in workflows if identity_key(str(w[key])) == identity_key(wanted)]
     out.json(workflows)
     for w in workflows:
         stops = ", ".join(w["stop_conditions"]) or "-"
@@ -186,10 +187,10 @@ def cmd_workflows_sign_off(args: argparse.Namespace, out: Output) -> int:
     from aiops.inventory import sign_off
 
     with _open(args) as store:
-        sign_off(store, _actor(args), args.workflow_id, args.by)
-        c = stored_classification(store, args.workflow_id)
+        workflow = sign_off(store, _actor(args), args.workflow_id, args.by)
+        c = stored_classification(store, workflow.workflow_id)
     out.json(c.to_dict())
-    out.line(f"{args.workflow_id} signed off by {args.by}: status {c.status} ({c.status_reason})")
+    out.line(f"{workflow.workflow_id} signed off by {args.by}: status {c.status} ({c.status_reason})")
     return EXIT_OK
 
 
@@ -199,17 +200,17 @@ def cmd_workflows_remove_checkpoint(args: argparse.Namespace, out: Output) -> in
 
     with _open(args) as store:
         workflow = remove_checkpoint(store, _actor(args), args.workflow_id, args.checkpoint)
-        c = stored_classification(store, args.workflow_id)
+        c = stored_classification(store, workflow.workflow_id)
     out.json(
         {
-            "workflow_id": args.workflow_id,
+            "workflow_id": workflow.workflow_id,
             "checkpoints": workflow.checkpoints,
             "status": c.status,
             "next_checkpoint": asdict(c.next_checkpoint),
         }
     )
     out.line(
-        f"Removed '{args.checkpoint}' from {args.workflow_id}; "
+        f"Removed '{args.checkpoint}' from {workflow.workflow_id}; "
         f"{len(workflow.checkpoints)} checkpoint(s) left. Next: {c.next_checkpoint.reason}"
     )
     return EXIT_OK

@@ -12,9 +12,10 @@ import pandas as pd
 from aiops import governance
 from aiops.auth import Actor
 from aiops.errors import AiopsError, Conflict
+from aiops.identity import identity_key
 from aiops.store import Store, Tx
 from aiops.workflow import FIELDS, Workflow, check_length
-from aiops.workflow_reads import COLUMNS, departments, get_workflow, identity_key, load_workflows
+from aiops.workflow_reads import COLUMNS, departments, get_workflow, load_workflows
 
 _CREATED_AT = "SELECT workflow_id, created_at FROM workflows WHERE workflow_id IN (SELECT unnest($ids))"
 
@@ -88,15 +89,15 @@ def _check_comparisons(tx: Tx, workflows: list[Workflow]) -> None:
     named = {w.workflow_id: w.comparison_workflow_id for w in workflows if w.comparison_workflow_id}
     if not named:
         return
-    known = {r[0].lower() for r in tx.query("SELECT workflow_id FROM workflows")}
-    known |= {w.workflow_id.lower() for w in workflows}
+    known = {identity_key(r[0]) for r in tx.query("SELECT workflow_id FROM workflows")}
+    known |= {identity_key(w.workflow_id) for w in workflows}
     for workflow_id, comparison in named.items():
-        if comparison.lower() == workflow_id.lower():
+        if identity_key(comparison) == identity_key(workflow_id):
             raise Conflict(
                 f"workflow '{workflow_id}' names itself as its comparison workflow",
                 "name another workflow that did not adopt AI, or leave comparison_workflow_id empty",
             )
-        if comparison.lower() not in known:
+        if identity_key(comparison) not in known:
             raise Conflict(
                 f"workflow '{workflow_id}' names comparison workflow '{comparison}', which does not exist",
                 "register the comparison workflow first (or in the same file)",
@@ -141,7 +142,7 @@ def sign_off(store: Store, actor: Actor, workflow_id: str, approver: str) -> Wor
     _bounded("signed_off_by", approver)
 
     def run(tx: Tx) -> Workflow:
-        workflow = get_workflow(tx, workflow_id)
+        workflow = get_workflow(tx, workflow_id)  # any case or spacing: the stored spelling
         tx.actor.require_write(workflow.department, "sign off workflows")
         updated = workflow.model_copy(update={"signed_off_by": approver})
         _update_fields(
@@ -150,9 +151,9 @@ def sign_off(store: Store, actor: Actor, workflow_id: str, approver: str) -> Wor
         tx.execute(
             "INSERT INTO checkpoint_events (workflow_id, kind, note, actor, recorded_at) "
             "VALUES (?, 'sign_off', ?, ?, ?)",
-            [workflow_id, f"signed off by {approver}", tx.actor.name, tx.now],
+            [workflow.workflow_id, f"signed off by {approver}", tx.actor.name, tx.now],
         )
-        governance.reclassify(tx, [workflow_id])
+        governance.reclassify(tx, [workflow.workflow_id])
         return updated
 
     return store.write(actor, run)
@@ -162,9 +163,9 @@ def remove_checkpoint(store: Store, actor: Actor, workflow_id: str, checkpoint: 
     """Remove one checkpoint, only the one the ladder suggests now (audited)."""
 
     def run(tx: Tx) -> Workflow:
-        workflow = get_workflow(tx, workflow_id)
+        workflow = get_workflow(tx, workflow_id)  # any case or spacing: the stored spelling
         tx.actor.require_write(workflow.department, "remove checkpoints")
-        advice = governance.stored_classification(tx, workflow_id).next_checkpoint
+        advice = governance.stored_classification(tx, workflow.workflow_id).next_checkpoint
         if advice.checkpoint != checkpoint:
             raise Conflict(
                 f"checkpoint '{checkpoint}' may not be removed now: {advice.reason}",
@@ -176,9 +177,9 @@ def remove_checkpoint(store: Store, actor: Actor, workflow_id: str, checkpoint: 
         tx.execute(
             "INSERT INTO checkpoint_events (workflow_id, kind, checkpoint, actor, recorded_at) "
             "VALUES (?, 'checkpoint_removed', ?, ?, ?)",
-            [workflow_id, checkpoint, tx.actor.name, tx.now],
+            [workflow.workflow_id, checkpoint, tx.actor.name, tx.now],
         )
-        governance.reclassify(tx, [workflow_id])
+        governance.reclassify(tx, [workflow.workflow_id])
         return updated
 
     return store.write(actor, run)
@@ -190,15 +191,15 @@ def record_incident(store: Store, actor: Actor, workflow_id: str, note: str) -> 
     _bounded("note", note)
 
     def run(tx: Tx) -> None:
-        workflow = get_workflow(tx, workflow_id)
+        workflow = get_workflow(tx, workflow_id)  # any case or spacing: the stored spelling
         tx.actor.require_write(workflow.department, "record incidents")
         tx.execute(
             "INSERT INTO checkpoint_events (workflow_id, kind, note, actor, recorded_at) "
             "VALUES (?, 'incident', ?, ?, ?)",
-            [workflow_id, note, tx.actor.name, tx.now],
+            [workflow.workflow_id, note, tx.actor.name, tx.now],
         )
-        tx.audit("incident.recorded", "workflow", workflow_id, {"note": note})
-        governance.reclassify(tx, [workflow_id])
+        tx.audit("incident.recorded", "workflow", workflow.workflow_id, {"note": note})
+        governance.reclassify(tx, [workflow.workflow_id])
 
     store.write(actor, run)
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from aiops.bounded_input import load_toml
 from aiops.errors import PolicyError
 from aiops.workflow import CHANGES, CUSTOMER_IMPACT, DATA_TOUCHED, REVIEW_REQUIREMENTS
 
@@ -25,7 +26,8 @@ Review = Literal["none", "spot_check", "approve_each", "two_person"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A threshold of nan or inf passes every `gt`/`le` bound it is not compared against: refused.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class KeywordSignal(_Strict):
@@ -591,7 +593,7 @@ def _required_literals(pattern: str) -> tuple[tuple[str, ...], ...]:
 def parse_policy(text: str, source: str = "policy") -> Policy:
     """Validate a policy's TOML text; a bad policy names the key and the problem."""
     try:
-        return _validated(text)
+        return _validated(text, source)
     except tomllib.TOMLDecodeError as e:
         raise PolicyError(f"{source}: not valid TOML: {e}", "fix the syntax") from e
     except ValidationError as e:
@@ -604,10 +606,10 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
 
 
 @lru_cache(maxsize=16)
-def _validated(text: str) -> Policy:
+def _validated(text: str, source: str) -> Policy:
     """A policy is immutable, so one validated object per text serves the whole process: its
     compiled matchers are built once, not once per store opened (errors are not cached)."""
-    return Policy.model_validate({**tomllib.loads(text), "source_text": text})
+    return Policy.model_validate({**load_toml(text, source), "source_text": text})
 
 
 def default_policy_text() -> str:

@@ -6,9 +6,12 @@ Built once per entry point (CLI run, dashboard process) and passed in; never an 
 from __future__ import annotations
 
 import os
+import tomllib
+from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -16,9 +19,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from aiops.bounded_input import load_toml
+from aiops.errors import AiopsError
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AIOPS_", toml_file="aiops.toml", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="AIOPS_", toml_file="aiops.toml", extra="ignore", allow_inf_nan=False
+    )
 
     db: str = Field(
         "data/aiops.duckdb",
@@ -45,8 +53,31 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        return (init_settings, env_settings, _MeasuredToml(settings_cls))
 
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+
+class _MeasuredToml(TomlConfigSettingsSource):
+    """``aiops.toml`` read as every TOML file people write: measured before it is parsed."""
+
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        return load_toml(file_path.read_text("utf-8"), str(file_path), AiopsError)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings, or one line saying which setting (an ``AIOPS_*`` variable or a key of
+    ``aiops.toml``) is wrong and why: never a traceback."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = ".".join(str(part) for part in first["loc"])
+        raise AiopsError(
+            f"setting '{name}' (AIOPS_{name.upper()} or aiops.toml): {first['msg']}",
+            "fix the environment variable or aiops.toml",
+        ) from e
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:
+        raise AiopsError(f"cannot read aiops.toml: {e}", "fix or remove aiops.toml") from e

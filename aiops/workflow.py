@@ -13,6 +13,8 @@ from typing import Annotated, cast
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
+from aiops.amounts import AiMonthlyCost
+
 DATA_TOUCHED = (
     "internal_docs",
     "public_info",
@@ -125,6 +127,8 @@ def _optional_amount(value: object) -> float | None:
         return float(value)
     text = str(value).strip().replace(",", "").replace("_", "")
     return float(text) if text else None
+
+
 # Bounds on stored text: a name is a label (tables, headings, the board pack), text is an answer.
 # Longer input is rejected with the field and the limit, never cut silently. A workflow's own name
 # may be longer than a person's or a department's: real use-case names run to 342 characters (the
@@ -180,9 +184,7 @@ class Workflow(BaseModel):
     # A workflow that did not adopt AI, compared against this one (difference-in-differences).
     comparison_workflow_id: OptionalText = Field(default=None, pattern=ID_PATTERN)
     # What the AI costs per month (licences and usage), in the company's currency; None = not recorded.
-    ai_monthly_cost: Annotated[float | None, BeforeValidator(_optional_amount)] = Field(
-        default=None, ge=0, le=1e9
-    )
+    ai_monthly_cost: Annotated[AiMonthlyCost | None, BeforeValidator(_optional_amount)] = None
 
     @field_validator("*")
     @classmethod

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from aiops.errors import NotFound
+from aiops.identity import identity_key
 from aiops.store import Reader
 from aiops.workflow import FIELDS, Workflow
 
@@ -26,7 +27,9 @@ def load_workflows(db: Reader, workflow_ids: Iterable[str] | None = None) -> lis
 
 
 def get_workflow(db: Reader, workflow_id: str) -> Workflow:
-    found = load_workflows(db, [workflow_id])
+    """The workflow ``workflow_id`` names, whatever its case and spacing (``identity_key``)."""
+    stored = known_workflow_id(db, workflow_id)
+    found = load_workflows(db, [stored]) if stored is not None else []
     if not found:
         raise NotFound(f"no workflow with id '{workflow_id}'", "see `aiops workflows list`")
     return found[0]
@@ -34,11 +37,6 @@ def get_workflow(db: Reader, workflow_id: str) -> Workflow:
 
 def departments(db: Reader) -> list[str]:
     return [r[0] for r in db.query(_DEPARTMENTS)]
-
-
-def identity_key(text: str) -> str:
-    """Workflow ids and department names are one identity whatever their case and spacing."""
-    return " ".join(text.split()).lower()
 
 
 def known_department(db: Reader, name: str) -> str | None:
@@ -50,7 +48,7 @@ def known_department(db: Reader, name: str) -> str | None:
 def known_workflow_id(db: Reader, workflow_id: str) -> str | None:
     """The stored spelling of the workflow id that ``workflow_id`` names ignoring case and spacing."""
     row = db.query_one(
-        "SELECT workflow_id FROM workflows WHERE lower(trim(workflow_id)) = lower(trim(?)) "
+        "SELECT workflow_id FROM workflows WHERE identity_key(workflow_id) = identity_key(?) "
         "ORDER BY created_at LIMIT 1",
         [workflow_id],
     )

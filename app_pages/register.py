@@ -10,6 +10,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from aiops.classifier import classify_workflow
+from aiops.identity import identity_key
 from aiops.ingest.workflows import WorkflowImportReport, import_workflows, read_workflows
 from aiops.inventory import save_workflow
 from aiops.report.export import safe_csv
@@ -84,8 +85,8 @@ with single:
     form, preview = st.columns([3, 2], gap="large")
     with form:
         name = st.text_input("Name *", placeholder="e.g. Support ticket triage", key="reg_name")
-        mine = {d.casefold() for d in me.departments}
-        own = [d for d in allowed if d.casefold() in mine]  # the lead's own departments first
+        mine = {identity_key(d) for d in me.departments}
+        own = [d for d in allowed if identity_key(d) in mine]  # the lead's own departments first
         options = own + [d for d in allowed if d not in own]
         options += ["New department…"] if me.role == "admin" else []
         picked = (

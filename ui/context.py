@@ -10,7 +10,7 @@ from streamlit.errors import StreamlitSecretNotFoundError
 
 from aiops.auth import Actor, load_roles, local_admin
 from aiops.errors import AiopsError, PermissionDenied
-from aiops.settings import Settings
+from aiops.settings import Settings, load_settings
 from aiops.store import Store
 from aiops.workspace import open_store
 from ui.text import md_escape
@@ -20,11 +20,11 @@ from ui.text import md_escape
 def _store(db: str) -> Store:
     # One Store per database and process: it owns a DuckDB file, or shares a PostgreSQL server
     # with other processes; every run reads via a cursor.
-    return open_store(Settings(db=db))
+    return open_store(load_settings(db=db))
 
 
 def settings() -> Settings:
-    return Settings()
+    return load_settings()
 
 
 def store() -> Store:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from aiops.auth import Actor
 from aiops.errors import AiopsError, Conflict, MappingError
+from aiops.identity import identity_key
 from aiops.ingest.guards import check_roles
 from aiops.ingest.mapping import MEASURE_OPTIONS, UNITS, field_choices, parse_go_live
 from aiops.ingest.presets import Preset, PresetTarget, check_preset_target
@@ -120,13 +121,13 @@ def workflow_choices(metrics, batches, me) -> dict[str, str]:
     for b in batches.itertuples(index=False):
         if b.undone_at is None or str(b.undone_at) == "NaT":
             for workflow_id in b.workflow_ids:
-                key = workflow_id.casefold()
+                key = identity_key(workflow_id)
                 last_used[key] = max(last_used.get(key, b.uploaded_at), b.uploaded_at)
-    own = {d.casefold() for d in me.departments}
+    own = {identity_key(d) for d in me.departments}
     rows = [w for w in metrics.itertuples(index=False) if me.can_write(w.department)]
-    rows.sort(key=lambda w: (w.department.casefold(), w.name.casefold()))
-    rows.sort(key=lambda w: last_used.get(w.workflow_id.casefold(), pd.Timestamp.min), reverse=True)
-    rows.sort(key=lambda w: w.department.casefold() not in own)
+    rows.sort(key=lambda w: (identity_key(w.department), w.name.casefold()))
+    rows.sort(key=lambda w: last_used.get(identity_key(w.workflow_id), pd.Timestamp.min), reverse=True)
+    rows.sort(key=lambda w: identity_key(w.department) not in own)
     return {w.workflow_id: f"{w.department} · {w.name}" for w in rows}
 
 

@@ -77,7 +77,7 @@ def check_workflow_column(
         f"WITH v AS (SELECT DISTINCT CAST({quote_ident(typed_column)} AS VARCHAR) AS raw FROM {table} "
         f"WHERE {quote_ident(typed_column)} IS NOT NULL), "
         "k AS (SELECT raw, EXISTS (SELECT 1 FROM workflows w "
-        "WHERE lower(trim(w.workflow_id)) = lower(trim(v.raw))) AS known FROM v) "
+        "WHERE identity_key(w.workflow_id) = identity_key(v.raw)) AS known FROM v) "
         "SELECT count(*) FILTER (WHERE known), count(*), list(raw ORDER BY raw)[1:3] FROM k"
     ).fetchall()[0]
     if total and not known:

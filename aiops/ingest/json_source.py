@@ -14,7 +14,9 @@ from typing import cast
 import duckdb
 from duckdb.sqltypes import DuckDBPyType
 
+from aiops.bounded_input import check_json_upload
 from aiops.errors import IngestError
+from aiops.ingest.failures import read_failure
 from aiops.sql import quote_ident, sql_literal
 
 
@@ -74,6 +76,7 @@ def object_start_lines(path: Path) -> list[int]:
 
 def json_to_csv(path: Path, target: Path) -> Path:
     """Write the JSON upload at ``path`` as a flat CSV at ``target``."""
+    check_json_upload(path)  # before DuckDB's reader, which recurses into every level
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -91,7 +94,8 @@ def json_to_csv(path: Path, target: Path) -> Path:
             f"COPY (SELECT {select} FROM upload) TO {sql_literal(str(target))} (HEADER, DELIMITER ',')"
         )
     except duckdb.Error as e:
-        raise IngestError(
+        raise read_failure(
+            e,
             "the file is not JSON we can read (not an array of objects, or malformed)",
             "upload an array of objects, e.g. the output of `gh pr list --json ...`",
         ) from e

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aiops.auth import Actor
 from aiops.errors import Conflict, MappingError, NotFound
+from aiops.identity import identity_key
 from aiops.ingest.mapping import TimingMapping, header_key
 from aiops.store import Reader, Tx
 from aiops.workflow import MAX_NAME
@@ -170,9 +171,9 @@ class PresetTarget:
 
 def _scope_key(actor: Actor, target: PresetTarget) -> str:
     if target.scope == "personal":
-        return actor.name.strip().lower()
+        return identity_key(actor.name)
     if target.scope == "department":
-        return (target.department or "").strip().lower()
+        return identity_key(target.department or "")
     return ""
 
 
@@ -183,13 +184,13 @@ def user_presets(db: Reader, actor: Actor | None = None) -> list[Preset]:
     where, params = "scope = 'company'", []
     if actor is not None:
         where += " OR (scope = 'personal' AND scope_key = ?)"
-        params.append(actor.name.strip().lower())
+        params.append(identity_key(actor.name))
         if actor.role == "admin":
             where += " OR scope = 'department'"
         elif actor.departments:
             marks = ", ".join("?" * len(actor.departments))
             where += f" OR (scope = 'department' AND scope_key IN ({marks}))"
-            params += [d.strip().lower() for d in actor.departments]
+            params += [identity_key(d) for d in actor.departments]
     presets = []
     for name, scope, text in db.query(
         f"SELECT name, scope, mapping FROM mapping_presets WHERE {where} ORDER BY name, scope",
@@ -264,6 +265,9 @@ def recognize(db: Reader, headers: list[str], actor: Actor | None = None) -> Rec
     return Recognition(best, reason)
 
 
+AUTO = "auto"  # `--preset auto`: recognise the file (a preset of that name would hide it)
+
+
 def preset_name(name: str) -> str:
     """The name a user's preset would be saved under; built-in names are taken."""
     name = name.strip()
@@ -273,6 +277,10 @@ def preset_name(name: str) -> str:
         raise MappingError(f"a preset name is {len(name):,} characters long; the limit is {MAX_NAME}")
     if any(p.name.lower() == name.lower() for p in builtin_presets()):
         raise MappingError(f"'{name}' is a built-in preset", "pick another name")
+    if name.lower() == AUTO:
+        raise MappingError(
+            f"'{name}' cannot name a preset: `--preset {AUTO}` recognises the file", "pick another name"
+        )
     return name
 
 

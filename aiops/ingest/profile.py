@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from aiops.errors import IngestError
+from aiops.ingest.failures import read_failure
 from aiops.ingest.mapping import header_key
 from aiops.ingest.reader import sample_csv
 from aiops.ingest.sniff import SourceFile
@@ -57,7 +57,7 @@ def profile_columns(cursor: duckdb.DuckDBPyConnection, source: SourceFile) -> di
             profiles[header] = ColumnProfile(kind, tuple(samples or ()))
         return profiles
     except duckdb.Error as e:
-        raise IngestError("the file's columns could not be read", "check that it is a CSV export") from e
+        raise read_failure(e, "the file's columns could not be read", "check that it is a CSV export") from e
     finally:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
 

@@ -13,12 +13,13 @@ import csv
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from aiops.errors import IngestError
-from aiops.ingest.sniff import SourceFile
+from aiops.ingest.failures import read_failure
+from aiops.ingest.sniff import CHUNK, SourceFile
 from aiops.sql import bound, quote_ident
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -112,6 +113,12 @@ def read_options(
     return ", ".join(options), values
 
 
+NOT_CSV, NOT_CSV_HINT = (
+    "the file could not be read as CSV",
+    "check that it is a CSV export; nothing was written",
+)
+
+
 def stage_csv(
     cursor: duckdb.DuckDBPyConnection,
     source: SourceFile,
@@ -139,10 +146,7 @@ def stage_csv(
     except duckdb.Error as e:
         if select is not None and _readable(cursor, source, types, null_markers):
             raise  # the file reads: the failure is in the checks (the caller names it)
-        raise IngestError(
-            "the file could not be read as CSV",
-            "check that it is a CSV export; nothing was written",
-        ) from e
+        raise read_failure(e, NOT_CSV, NOT_CSV_HINT) from e
     try:
         parsed = cursor.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         raw = cursor.execute(
@@ -150,10 +154,7 @@ def stage_csv(
             f"FROM {rejects} ORDER BY line"
         ).df()
     except duckdb.Error as e:
-        raise IngestError(
-            "the file could not be read as CSV",
-            "check that it is a CSV export; nothing was written",
-        ) from e
+        raise read_failure(e, NOT_CSV, NOT_CSV_HINT) from e
     # One reject per record: DuckDB may report several errors for it (even under two line numbers);
     # the byte where the record starts identifies it.
     raw = raw.drop_duplicates("line_byte_position").reset_index(drop=True)
@@ -253,6 +254,47 @@ def source_notes(source: SourceFile) -> list[str]:
     return notes
 
 
+# A rejected record over this many physical lines most likely holds a stray quote: the lines after it
+# were read as the text of one cell. (A quoted cell over two lines is common; a legitimate one over
+# three that is also rejected is rare, and the note then says only what happened.)
+ABSORBED_LINES = 3
+
+
+def absorbed_lines_notes(staged: Staged, rejects: pd.DataFrame) -> list[str]:
+    """A note for each rejected record that runs over ``ABSORBED_LINES`` or more physical lines: a
+    quote opened on its first line closes only lines later, or never, so the lines it absorbed are
+    neither records nor rejects of their own, and the counts alone do not show it."""
+    if rejects.empty or staged.source.json_origin is not None:
+        return []
+    physical = _line_count(staged.source.path)
+    if staged.records + 1 >= physical:  # the header and each record on one line: nothing absorbed
+        return []
+    spans = staged.cursor.execute(
+        f"SELECT r.line, (SELECT min(s.line) FROM {_record_starts(staged)} s WHERE s.line > r.line) - 1"
+        " FROM (SELECT DISTINCT unnest(?::BIGINT[]) AS line) r ORDER BY 1",
+        [rejects.line.astype("int64").tolist()],
+    ).fetchall()
+    quote, notes = staged.source.dialect.quote, []
+    for line, last in spans:
+        end = physical if last is None else last
+        if end - line + 1 >= ABSORBED_LINES:
+            closes = "is never closed" if last is None else f"closes only on line {end}"
+            notes.append(
+                f"The rejected record on line {line} runs over {end - line + 1} lines, to line {end}: a quote"
+                f" ({quote}) opened on line {line} {closes}, so those lines were read as one record. If"
+                " the quote is a stray, remove it and upload the file again."
+            )
+    return notes
+
+
+def _line_count(path: Path) -> int:
+    count, last = 0, b""
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            count, last = count + chunk.count(b"\n"), chunk[-1:]
+    return count + (last not in (b"\n", b""))
+
+
 def sample_csv(
     cursor: duckdb.DuckDBPyConnection,
     source: SourceFile,
@@ -274,10 +316,7 @@ def sample_csv(
             values,
         )
     except duckdb.Error as e:
-        raise IngestError(
-            "the file could not be read as CSV",
-            "check that it is a CSV export; nothing was written",
-        ) from e
+        raise read_failure(e, NOT_CSV, NOT_CSV_HINT) from e
     return table
 
 

@@ -142,6 +142,11 @@ def detect_encoding(path: Path, scan: _Scan | None = None) -> str:
     with path.open("rb") as f:
         head = f.read(4096)
     if head.startswith(codecs.BOM_UTF8):
+        if not (scan or _scan(path)).utf8:  # DuckDB would stop mid-read, past the checks
+            raise IngestError(
+                "the file starts with a UTF-8 byte-order mark but holds bytes that are not UTF-8",
+                "save it again as UTF-8, or without the mark in your tool's own encoding",
+            )
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"

@@ -143,7 +143,7 @@ def _match_workflows(staged: Staged, raws: str, unknown: int, labels: list[str])
         f"CREATE TEMP TABLE {spelled} AS SELECT s.raw, arg_min(w.workflow_id, w.created_at) AS workflow_id,"
         " arg_min(w.department, w.created_at) AS department"
         f" FROM {raws} s"
-        " JOIN workflows w ON lower(trim(w.workflow_id)) = lower(trim(s.raw)) GROUP BY s.raw"
+        " JOIN workflows w ON identity_key(w.workflow_id) = identity_key(s.raw) GROUP BY s.raw"
     )
     spellings, matched, renamed = cursor.execute(
         f"SELECT (SELECT count(*) FROM {raws}), count(*), count(*) FILTER (WHERE raw <> workflow_id)"

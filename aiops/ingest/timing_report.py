@@ -9,7 +9,7 @@ import pandas as pd
 
 from aiops.ingest.checks import Check, all_rejects
 from aiops.ingest.mapping import TimingMapping, header_key
-from aiops.ingest.reader import Staged, source_notes
+from aiops.ingest.reader import Staged, absorbed_lines_notes, source_notes
 from aiops.ingest.sniff import SourceFile
 from aiops.ingest.timing_sql import Plan
 
@@ -131,7 +131,7 @@ def build_report(
         else pd.DataFrame(columns=["workflow_id", "phase", "minutes_per_loop"])
     )
     loops_found, zero_length = int(figures.samples.sum()), int(figures.zero_length.sum())
-    notes = list(source_notes(staged.source))
+    notes = source_notes(staged.source) + absorbed_lines_notes(staged, rejects)
     if plan.mapping.business_hours:
         notes.append("Durations are business hours, not calendar time.")
     notes += [

@@ -294,7 +294,7 @@ def workflow_join(checked_columns: str) -> str:
         "spelled AS (SELECT s.raw, arg_min(w.workflow_id, w.created_at) AS workflow_id, "
         "            arg_min(w.department, w.created_at) AS department "
         "            FROM (SELECT DISTINCT workflow_raw AS raw FROM p) s "
-        "            JOIN workflows w ON lower(trim(w.workflow_id)) = lower(trim(s.raw)) GROUP BY s.raw) "
+        "            JOIN workflows w ON identity_key(w.workflow_id) = identity_key(s.raw) GROUP BY s.raw) "
         "SELECT p.*, spelled.workflow_id, spelled.department FROM p "
         "LEFT JOIN spelled ON spelled.raw = p.workflow_raw"
     )

@@ -21,6 +21,7 @@ from aiops.auth import Actor
 from aiops.errors import Conflict, IngestError, NotFound
 from aiops.ingest.checks import Check
 from aiops.ingest.events import check_events
+from aiops.ingest.failures import read_failure
 from aiops.ingest.guards import check_roles, check_workflow_column, refuse_workflows_sheet
 from aiops.ingest.mapping import TimingMapping, with_options
 from aiops.ingest.measurement import long_loop_warning, phase_problems
@@ -225,7 +226,7 @@ def open_timing_import(
             _close(staged, cursor)
 
 
-_KNOWN = "SELECT 1 FROM workflows WHERE lower(workflow_id) = lower(?)"
+_KNOWN = "SELECT 1 FROM workflows WHERE identity_key(workflow_id) = identity_key(?)"
 # The departments of the accepted rows: those of the stored workflows they were matched to.
 _DEPARTMENTS = (
     "SELECT DISTINCT department FROM workflows WHERE workflow_id IN (SELECT unnest($ids::VARCHAR[]))"
@@ -240,7 +241,8 @@ def _close(staged: Staged | None, cursor: duckdb.DuckDBPyConnection) -> None:
 
 def _unreadable(error: duckdb.Error) -> IngestError:
     """No database text reaches a user: the failure is named in the upload's own words."""
-    return IngestError(
+    return read_failure(
+        error,
         "the mapping does not fit this file: a mapped column holds values of another kind",
         "check that each column holds what its role says (timestamps, numbers, workflow ids) and the unit; "
         "nothing was written",

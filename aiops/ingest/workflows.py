@@ -19,7 +19,7 @@ from aiops.auth import Actor
 from aiops.errors import MappingError
 from aiops.ingest.checks import Check, all_rejects, reject_columns, reject_values
 from aiops.ingest.mapping import find_column, header_key, require_column
-from aiops.ingest.reader import drop_staged, source_notes, stage_csv
+from aiops.ingest.reader import absorbed_lines_notes, drop_staged, source_notes, stage_csv
 from aiops.ingest.sniff import SourceFile, open_source
 from aiops.inventory import SaveResult, save_workflows
 from aiops.sql import quote_ident
@@ -159,7 +159,7 @@ def _parsed_sql(table: str, mapping: dict[str, str]) -> tuple[str, dict[str, obj
             "ai_monthly_cost <> '' AND coalesce(TRY_CAST(replace(ai_monthly_cost, ',', '') AS DOUBLE) < 0"
             " OR TRY_CAST(replace(ai_monthly_cost, ',', '') AS DOUBLE) > 1e9, TRUE)",
             mapping.get("ai_monthly_cost", ""),
-            "ai_monthly_cost is not an amount per month (a number ≥ 0, e.g. 1200)",
+            "ai_monthly_cost is not an amount per month (a finite number from 0 to 1e9, e.g. 1200)",
         )
         if "ai_monthly_cost" in mapping
         else None,
@@ -179,12 +179,13 @@ def _parsed_sql(table: str, mapping: dict[str, str]) -> tuple[str, dict[str, obj
         WITH base AS (SELECT rowid AS rid, {base_id} AS base_id,
                              {texts}
                       FROM {table}),
-        numbered AS (SELECT *, row_number() OVER (PARTITION BY lower(base_id) ORDER BY rid) AS occurrence
+        numbered AS (SELECT *,
+                            row_number() OVER (PARTITION BY identity_key(base_id) ORDER BY rid) AS occurrence
                      FROM base),
         identified AS (SELECT *, {workflow_id} AS workflow_id FROM numbered),
-        referenced AS (SELECT *, lower(comparison_workflow_id) IN (
-                           SELECT lower(workflow_id) FROM identified
-                           UNION ALL SELECT lower(workflow_id) FROM {KNOWN_IDS}) AS comparison_known
+        referenced AS (SELECT *, identity_key(comparison_workflow_id) IN (
+                           SELECT identity_key(workflow_id) FROM identified
+                           UNION ALL SELECT identity_key(workflow_id) FROM {KNOWN_IDS}) AS comparison_known
                        FROM identified)
         SELECT *, {reject_columns(kept)}
         FROM referenced""",
@@ -208,7 +209,7 @@ def _comparison_checks(mapping: dict[str, str]) -> list[Check]:
             "invalid comparison_workflow_id (letters, digits, '-', '_' and '.'; at most 128)",
         ),
         Check(
-            f"{named} AND lower(comparison_workflow_id) = lower(workflow_id)",
+            f"{named} AND identity_key(comparison_workflow_id) = identity_key(workflow_id)",
             column,
             "comparison_workflow_id names the workflow itself: name another workflow that did not adopt AI",
         ),
@@ -242,6 +243,7 @@ def read_workflows(
                 f"WHERE reject_reason IS NULL ORDER BY rid"
             ).df()
             rejects = all_rejects(staged, checked)
+            notes = source_notes(source) + absorbed_lines_notes(staged, rejects)
             cursor.execute(f"DROP TABLE {checked}")
         finally:
             cursor.unregister(KNOWN_IDS)
@@ -257,7 +259,7 @@ def read_workflows(
             accepted=len(workflows),
             rejects=rejects,
             unknown_values=_unknown_values(workflows),
-            notes=source_notes(source),
+            notes=notes,
             workflows=workflows,
         )
 

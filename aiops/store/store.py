@@ -26,6 +26,7 @@ import pandas as pd
 
 from aiops.auth import Actor
 from aiops.errors import StoreError
+from aiops.identity import register_sql
 from aiops.policy import Policy, load_policy
 from aiops.store import postgres as pg
 from aiops.store.twins import merge_identity_twins
@@ -410,7 +411,9 @@ def _connect(
     deadline = time.monotonic() + lock_timeout_s
     while True:
         try:
-            return duckdb.connect(path, config=config)
+            con = duckdb.connect(path, config=config)
+            register_sql(con)  # identities compare in SQL exactly as in Python
+            return con
         except duckdb.IOException as e:
             if "lock" not in str(e).lower():
                 raise StoreError(f"cannot open database {path}: {e}") from e

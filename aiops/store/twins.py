@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiops.errors import StoreError
+from aiops.identity import identity_key
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
@@ -34,12 +35,6 @@ class _Tx(Protocol):
     def audit(
         self, action: str, entity: str, entity_id: str | None, detail: dict[str, Any] | None = None
     ) -> None: ...
-
-
-def identity_key(text: str) -> str:
-    """The identity of a workflow id or department name: case and spacing ignored (the same rule
-    as ``aiops.workflow_reads.identity_key``, which imports the store and so cannot be used here)."""
-    return " ".join(text.split()).lower()
 
 
 @dataclass

@@ -16,8 +16,11 @@ import tomllib
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from aiops.amounts import MAX_AI_MONTHLY_COST, HourlyCost, is_amount
 from aiops.auth import Actor
+from aiops.bounded_input import load_toml
 from aiops.errors import PolicyError
+from aiops.identity import identity_key
 from aiops.store import Reader, Store, Tx
 
 DEFAULT_TEXT = 'name = "Your company"\ncurrency = "USD"\nhourly_cost = 75\n'
@@ -28,22 +31,22 @@ class CompanySettings(BaseModel):
 
     name: str = Field("Your company", min_length=1, max_length=200)
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
-    hourly_cost: float = Field(75.0, ge=0, le=100_000)
-    hourly_cost_by_department: dict[str, float] = {}
+    hourly_cost: HourlyCost = 75.0
+    hourly_cost_by_department: dict[str, HourlyCost] = {}
 
     def rate_for(self, department: str) -> float:
         """The department's loaded hourly cost (departments compare case-insensitively), else the
         company default."""
-        wanted = department.casefold()
+        wanted = identity_key(department)
         for name, rate in self.hourly_cost_by_department.items():
-            if name.casefold() == wanted:
+            if identity_key(name) == wanted:
                 return float(rate)
         return float(self.hourly_cost)
 
     @classmethod
     def from_toml(cls, text: str) -> CompanySettings:
         try:
-            return cls.model_validate(tomllib.loads(text))
+            return cls.model_validate(load_toml(text, "company settings"))
         except tomllib.TOMLDecodeError as e:
             raise PolicyError(
                 f"company settings are not valid TOML: {e}", "see `aiops company set --help`"
@@ -77,19 +80,25 @@ def save_company(store: Store, actor: Actor, text: str) -> CompanySettings:
 
 
 def set_ai_costs(store: Store, actor: Actor, costs: dict[str, float]) -> int:
-    """Set each workflow's AI cost per month (licences and usage); audited. Returns rows changed."""
-    bad = {k: v for k, v in costs.items() if not isinstance(v, int | float) or v < 0}
+    """Set each workflow's AI cost per month (licences and usage); audited. Returns rows changed.
+    Admins, and leads for their departments' workflows (as when they edit a workflow)."""
+    actor.require_write(what="set AI costs")
+    bad = {k: v for k, v in costs.items() if not is_amount(v, 0, MAX_AI_MONTHLY_COST)}
     if bad:
         raise PolicyError(
-            f"AI monthly costs must be numbers ≥ 0: {sorted(bad)}", "e.g. eng-pr-review-prep = 1900"
+            f"AI monthly costs must be finite numbers from 0 to 1e9: {sorted(bad)}",
+            "e.g. eng-pr-review-prep = 1900",
         )
 
     def run(tx: Tx) -> int:
         changed = 0
         for workflow_id, cost in costs.items():
-            found = tx.query_one("SELECT ai_monthly_cost FROM workflows WHERE workflow_id = ?", [workflow_id])
+            found = tx.query_one(
+                "SELECT ai_monthly_cost, department FROM workflows WHERE workflow_id = ?", [workflow_id]
+            )
             if found is None:
                 continue
+            tx.actor.require_write(found[1], f"set the AI cost of {workflow_id}")
             tx.execute(
                 "UPDATE workflows SET ai_monthly_cost = ? WHERE workflow_id = ?", [float(cost), workflow_id]
             )

@@ -89,3 +89,15 @@ def test_the_form_sets_what_the_loops_measure_as_the_cli_options_do(app, demo_pa
             "ORDER BY measured_at LIMIT 2",
             [batch_id],
         ) == [("after", "elapsed", True, "P1"), ("after", "elapsed", False, "P2")]
+
+
+def test_a_deeply_nested_json_upload_is_refused_on_the_page_and_the_page_keeps_working(app, demo_path):
+    """Issue 25: a 200 KB JSON nested 100,000 deep took the Streamlit server down for every user."""
+    at = open_page(app.run(), "upload")
+    deep = "[" + '{"a":' * 100_000 + "1" + "}" * 100_000 + "]"
+    at.file_uploader[0].upload("deep.json", deep.encode(), "application/json").run()
+    assert not at.exception
+    assert any("nested more than 32 levels" in shown(e.value) for e in at.error)
+    content = realdata("timings", "jira_apache_avro-issues.csv").read_bytes()
+    at.file_uploader[0].upload("jira_apache_avro-issues.csv", content, "text/csv").run()
+    assert not at.exception and any("Jira issues" in i.value for i in at.info)

@@ -691,6 +691,15 @@ def test_cli_saving_a_preset_under_a_builtin_name_is_refused_before_anything_is_
     assert batch_count(demo_path) == before, "the batch was committed although the command failed"
 
 
+@pytest.mark.parametrize("name", ["auto", " Auto "])
+def test_cli_saving_a_preset_named_auto_is_refused_it_would_hide_recognition(capsys, demo_path, name):
+    before = batch_count(demo_path)
+    code, _, err = auto_import(capsys, demo_path, "jira.csv", SUPPORT, "--save-preset", name)
+    assert code == 2
+    assert "cannot name a preset: `--preset auto` recognises the file" in one_line(err)
+    assert batch_count(demo_path) == before
+
+
 def test_cli_dry_run_with_save_preset_writes_nothing(capsys, demo_path):
     code = main(
         ["timings", "import", str(EXPORTS / "zendesk.csv"), "--preset", "zendesk", "--loop", "first-reply",

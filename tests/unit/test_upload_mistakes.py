@@ -345,3 +345,50 @@ def test_only_a_file_that_starts_as_json_does_is_read_as_json(tmp_path, text, is
     an array's first value is not a bare word."""
     with open_source(write(tmp_path, "upload.txt", text)) as source:
         assert (source.json_origin is not None) == is_json
+
+
+# -- an unclosed quote (issue 25) ----------------------------------------------------------------------
+UNCLOSED = (
+    "workflow_id,phase,measured_at,duration_minutes\n"
+    f"{WF},before,2026-01-01,5\n"
+    f'{WF},"before,2026-01-02,6\n' + "".join(f"{WF},before,2026-01-{day:02d},{day}\n" for day in range(3, 9))
+)
+
+
+def test_an_unclosed_quote_that_absorbs_lines_into_one_rejected_record_gets_a_note(
+    capsys, demo_path, tmp_path
+):
+    upload = write(tmp_path, "unclosed.csv", UNCLOSED)
+    code, out = run_cli(
+        capsys, "timings", "import", str(upload), "--dry-run", "--json", "--db", str(demo_path)
+    )
+    report = json.loads(out)
+    assert (code, report["rows"], report["rejected"]) == (0, 2, 1)
+    assert [r["line"] for r in report["rejects"]] == [3]
+    assert (
+        'The rejected record on line 3 runs over 7 lines, to line 9: a quote (") opened on line 3 is never'
+        " closed, so those lines were read as one record." in " ".join(report["notes"])
+    )
+
+
+def test_a_workflows_sheet_with_a_stray_quote_says_which_lines_it_absorbed(capsys, tmp_path):
+    upload = write(
+        tmp_path,
+        "sheet.csv",
+        "workflow_id,name,department\nok-1,Fine,Ops\n"
+        'bad-1,"Stray quote,Ops\nok-2,Next,Ops\nok-3,Last,Ops\nok-4,"Closes",Ops\n',
+    )
+    code, out = run_cli(
+        capsys, "workflows", "import", str(upload), "--json", "--db", str(tmp_path / "t.duckdb")
+    )
+    report = json.loads(out)
+    assert code == 1
+    assert any("runs over 4 lines, to line 6" in note for note in report["notes"])
+
+
+def test_a_quoted_cell_over_two_lines_is_no_stray(capsys, tmp_path):
+    upload = write(tmp_path, "sheet.csv", 'workflow_id,name,department\nbad id!,"Two\nlines",Ops\n')
+    code, out = run_cli(
+        capsys, "workflows", "import", str(upload), "--json", "--db", str(tmp_path / "t.duckdb")
+    )
+    assert code == 1 and not [n for n in json.loads(out)["notes"] if "runs over" in n]

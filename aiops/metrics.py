@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtrit
 
+from aiops.clock import utcnow
 from aiops.estimates import estimate, load_cells
 from aiops.period import Period
 from aiops.policy import EvidenceRules
@@ -76,7 +77,7 @@ def workflow_metrics(
     start, end = period.bounds()
     # The run rate looks back from the period's end, or from ``as_of`` (the read model passes the
     # end of the last complete week of data) when that is earlier.
-    now = as_of or datetime.now()
+    now = as_of or utcnow()
     run_rate_end = min(end, now) if end else now
     recent_start = run_rate_end - timedelta(weeks=rules.run_rate_weeks)
     frame = db.query_df(_WORKFLOWS, {"scope": workflow_ids})

@@ -13,6 +13,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from aiops.auth import Actor
+from aiops.clock import utcnow
 from aiops.errors import AiopsError, Conflict, MappingError
 from aiops.ingest.guards import check_roles
 from aiops.ingest.mapping import MEASURE_OPTIONS, UNITS, field_choices, parse_go_live
@@ -312,7 +313,7 @@ def mapping_form(
             "Go-live date (loops that started on or after it are 'after')",
             value=None,
             min_value=date(1990, 1, 1),
-            max_value=date.today() + timedelta(days=366),
+            max_value=utcnow().date() + timedelta(days=366),
             key=f"{base}_golive",
         )
         at = st.text_input(

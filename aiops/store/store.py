@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 
 from aiops.auth import Actor
+from aiops.clock import utcnow
 from aiops.errors import StoreError
 from aiops.policy import Policy, load_policy
 from aiops.store import postgres as pg
@@ -32,11 +33,6 @@ from aiops.store.twins import merge_identity_twins
 
 T = TypeVar("T")
 MIGRATION_NAME = re.compile(r"^(\d{3})_(\w+)\.sql$")
-
-
-def utcnow() -> datetime:
-    """Timestamps are stored as naive UTC."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def migrations() -> list[tuple[int, str, str]]:

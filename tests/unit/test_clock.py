@@ -39,7 +39,8 @@ def test_the_run_rate_window_ends_at_utc_now_whatever_the_machine_zone(tmp_path,
             ADMIN,
             lambda tx: tx.execute(
                 "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at, duration_minutes,"
-                " loops, rework_minutes) VALUES (1, 'wf', 'before', ?, 10, 1, 0), (1, 'wf', 'after', ?, 5, 3, 0)",
+                " loops, rework_minutes) VALUES (1, 'wf', 'before', ?, 10, 1, 0),"
+                " (1, 'wf', 'after', ?, 5, 3, 0)",
                 [inside - timedelta(weeks=1), inside],
             ),
         )

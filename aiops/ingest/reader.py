@@ -20,6 +20,7 @@ import pandas as pd
 from aiops.errors import IngestError
 from aiops.ingest.sniff import SourceFile
 from aiops.sql import bound, quote_ident
+from aiops.store import Cursor
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 _CAST_REASONS = {
@@ -42,7 +43,7 @@ _REJECT_REASONS = {
 class Staged:
     """A staging table: one text row per parsed record, in file order (``rowid``)."""
 
-    cursor: duckdb.DuckDBPyConnection
+    cursor: Cursor
     table: str
     source: SourceFile
     parsed: int
@@ -113,7 +114,7 @@ def read_options(
 
 
 def stage_csv(
-    cursor: duckdb.DuckDBPyConnection,
+    cursor: Cursor,
     source: SourceFile,
     types: dict[str, str] | None = None,
     null_markers: tuple[str, ...] = (),
@@ -182,7 +183,7 @@ def stage_csv(
 
 
 def _readable(
-    cursor: duckdb.DuckDBPyConnection,
+    cursor: Cursor,
     source: SourceFile,
     types: dict[str, str] | None,
     null_markers: tuple[str, ...],
@@ -254,7 +255,7 @@ def source_notes(source: SourceFile) -> list[str]:
 
 
 def sample_csv(
-    cursor: duckdb.DuckDBPyConnection,
+    cursor: Cursor,
     source: SourceFile,
     rows: int = 2000,
     null_markers: tuple[str, ...] = (),
@@ -312,7 +313,7 @@ def _record_starts(staged: Staged) -> str:
     return name
 
 
-def _use_json_lines(cursor: duckdb.DuckDBPyConnection, starts: str, json_lines: list[int]) -> None:
+def _use_json_lines(cursor: Cursor, starts: str, json_lines: list[int]) -> None:
     """Record k of the flattened CSV is the k-th object of the JSON the user uploaded."""
     objects = pd.DataFrame({"line": json_lines})
     objects["ordinal"] = objects.index + 1

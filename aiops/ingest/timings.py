@@ -31,7 +31,7 @@ from aiops.ingest.sniff import open_source
 from aiops.ingest.timing_pass import read_checked
 from aiops.ingest.timing_report import TimingReport, build_report
 from aiops.ingest.timing_sql import NULL_MARKERS, Plan, make_plan, mapped_columns, read_types, row_projection
-from aiops.store import Store, Tx
+from aiops.store import Cursor, Store, Tx
 
 __all__ = [
     "TimingImport",
@@ -232,7 +232,7 @@ _DEPARTMENTS = (
 )
 
 
-def _close(staged: Staged | None, cursor: duckdb.DuckDBPyConnection) -> None:
+def _close(staged: Staged | None, cursor: Cursor) -> None:
     if staged is not None:
         drop_staged(staged)
     cursor.close()

@@ -21,7 +21,7 @@ from aiops.ingest.presets import Preset, PresetTarget, check_preset_target
 from aiops.ingest.recognise import FileRecognition, recognise_file
 from aiops.ingest.sniff import open_source
 from aiops.ingest.tempfiles import discard, keep_bytes, sweep
-from aiops.ingest.timings import TimingMapping
+from aiops.ingest.timings import TimingMapping, discard_upload
 from aiops.workflow_reads import departments
 from ui.context import actor, run_action, settings, store
 from ui.text import md_escape
@@ -106,12 +106,19 @@ class _Cleanup:
 
 
 def forget_upload() -> None:
-    """Delete the session's kept upload (confirmed, cancelled or replaced)."""
+    """Delete the session's kept upload (confirmed, cancelled or replaced), and its preview's rows."""
     kept: Upload | None = st.session_state.pop("upload_file", None)
     st.session_state.pop("upload_file_cleanup", None)
-    st.session_state.pop("upload_report", None)
+    discard_preview()
     if kept is not None:
         discard(kept.path)
+
+
+def discard_preview() -> None:
+    """Forget the session's preview; the pending batch it wrote (if any) goes with it."""
+    held = st.session_state.pop("upload_report", None)
+    if held is not None and held[2].batch_id is not None:
+        discard_upload(store(), actor(), held[2])
 
 
 def workflow_choices(metrics, batches, me) -> dict[str, str]:

@@ -40,7 +40,7 @@ TIMING_COLUMNS = (
     "segment",
 )
 TABLES = {
-    "timing_samples": ", ".join(TIMING_COLUMNS),
+    "committed_samples": ", ".join(TIMING_COLUMNS),
     "workflows": "*",
     "classifications": "*",
     "upload_batches": "*",

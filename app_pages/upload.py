@@ -26,7 +26,7 @@ from ui.widgets import chart
 st.title("Upload timings")
 st.caption(
     "Upload what your tool exports (tickets, pull requests, deals…). Say which workflow it "
-    "measures and when the AI went live; check the preview; confirm. Nothing is written until "
+    "measures and when the AI went live; check the preview; confirm. Nothing counts anywhere until "
     "you confirm, and a batch can be undone as a whole."
 )
 rev = revision()

@@ -117,7 +117,7 @@ def forget_upload() -> None:
 def discard_preview() -> None:
     """Forget the session's preview; the pending batch it wrote (if any) goes with it."""
     held = st.session_state.pop("upload_report", None)
-    if held is not None and held[2].batch_id is not None:
+    if held is not None and held[2].pending_batch is not None:
         discard_upload(store(), actor(), held[2])
 
 

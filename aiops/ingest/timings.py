@@ -83,7 +83,7 @@ class TimingImport:
         if refusal is not None:
             raise refusal
         batch_id = self.store.write(actor, self._write_pending, cursor=self.staged.cursor)
-        self.report.batch_id = batch_id
+        self.report.pending_batch = batch_id
         return batch_id
 
     def _write_pending(self, tx: Tx) -> int:
@@ -135,7 +135,7 @@ def confirm_upload(
     as a preset in that same transaction."""
     if save_preset_as is not None:
         check_preset_target(store, actor, save_preset_as)
-    batch_id = report.batch_id
+    batch_id = report.pending_batch
     if batch_id is None:
         raise Conflict("this upload was not previewed", "preview it first")
 
@@ -156,14 +156,16 @@ def confirm_upload(
             save_preset(tx, save_preset_as, report.mapping)
 
     store.write(actor, confirm)
+    report.batch_id, report.pending_batch = batch_id, None
     return report
 
 
 def discard_upload(store: Store, actor: Actor, report: TimingReport) -> None:
     """Cancel a staged upload: its pending batch and rows go (a confirmed batch is never touched)."""
-    if report.batch_id is not None:
-        batch_id = report.batch_id
+    batch_id = report.pending_batch
+    if batch_id is not None:
         store.write(actor, lambda tx: pending.discard(tx, [batch_id]))
+        report.pending_batch = None
 
 
 def _record(tx: Tx, report: TimingReport, batch_id: int) -> None:

@@ -20,7 +20,7 @@ from aiops.ingest.batches import list_batches, undo_batch
 from aiops.ingest.timings import confirm_upload, discard_upload, open_timing_import
 from aiops.inventory import save_workflows
 from aiops.settings import Settings
-from aiops.store import Statement, Store, tracer
+from aiops.store import Statement, Store, pending, tracer
 from aiops.store.pending import owner
 from aiops.views import build_view
 from aiops.workflow import Workflow
@@ -104,15 +104,26 @@ def test_confirm_copies_no_row_and_re_estimates_only_the_uploads_workflows(regis
     assert scopes == [["wf-b"]]  # the weekly cells of the upload's workflow only
 
 
-def test_cancel_removes_the_pending_rows_and_a_later_confirm_is_refused(registered, tmp_path):
+def test_cancel_removes_the_pending_rows(registered, tmp_path):
     store = registered
     report = stage(store, canonical(tmp_path, "a.csv", "wf-a", 40))
+    assert report.batch_id is None and report.pending_batch is not None  # not committed yet
     discard_upload(store, ADMIN, report)
     assert counts(store) == (0, 0, 0)
+    assert store.query_value("SELECT count(*) FROM pending_batches") == 0
+    with pytest.raises(Conflict, match="not previewed"):
+        confirm_upload(store, ADMIN, report)
+
+
+def test_a_confirm_after_its_preview_was_removed_is_refused_and_writes_nothing(registered, tmp_path):
+    store = registered
+    report = stage(store, canonical(tmp_path, "a.csv", "wf-a", 40))
+    held = report.pending_batch
+    store.write(ADMIN, lambda tx: pending.discard(tx, [held]))  # as a restart's sweep would
     with pytest.raises(Conflict, match="no longer held"):
         confirm_upload(store, ADMIN, report)
     assert counts(store) == (0, 0, 0)
-    assert store.query_value("SELECT count(*) FROM pending_batches") == 0
+    assert store.query_value("SELECT count(*) FROM audit_log WHERE action = 'upload.committed'") == 0
 
 
 def test_two_previews_of_one_file_commit_once_and_undo_still_works(registered, tmp_path):

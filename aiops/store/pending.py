@@ -1,6 +1,6 @@
 """Pending batches: an upload's rows written at preview, which no read sees until Confirm.
 
-Reads of timing rows go through the ``committed_samples`` view (``SAMPLES``), which leaves out
+Every read of timing rows goes through the ``committed_samples`` view (migration 008): it leaves out
 every batch listed in ``pending_batches``; Confirm deletes the batch's row there, in the
 transaction that records the upload. A preview that is never confirmed (cancelled, its session
 closed, its process killed) is removed at the next start (``sweep``, run by ``open_store``): on a
@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from aiops.auth import Actor
 from aiops.store.store import Store, Tx
 
-SAMPLES = "committed_samples"  # the one relation every read of timing rows goes through
 MAX_AGE = timedelta(days=1)  # a preview left unconfirmed this long is abandoned, wherever it was made
 
 

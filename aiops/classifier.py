@@ -7,11 +7,12 @@ brief's precedence (paused > experiment > pilot > proven > autonomous).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
+from aiops.clock import utcnow
 from aiops.estimates.codes import blocking as blocking_warnings
 from aiops.policy import REVIEW_ORDER, RISK_ORDER, Policy, RiskLevel
 from aiops.workflow import SENSITIVE_DATA, Workflow
@@ -339,7 +340,7 @@ def checkpoint_advice(
     if known:
         event, since = max(known.items(), key=lambda item: item[1])
         rules = policy.checkpoints
-        now = now or datetime.now(UTC).replace(tzinfo=None)  # stored times are naive UTC
+        now = now or utcnow()
         if now - since < timedelta(weeks=rules.fresh_evidence_weeks):
             return CheckpointAdvice(
                 checkpoint=None,

@@ -89,7 +89,7 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> int:
             zip(
                 ("workflows", "timing_samples", "batches"),
                 store.query_one(
-                    "SELECT (SELECT count(*) FROM workflows), (SELECT count(*) FROM timing_samples), "
+                    "SELECT (SELECT count(*) FROM workflows), (SELECT count(*) FROM committed_samples), "
                     "(SELECT count(*) FROM upload_batches)"
                 )
                 or (),

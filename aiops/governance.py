@@ -28,7 +28,7 @@ FROM checkpoint_events GROUP BY workflow_id
 """
 _SINCE_RESET = """
 SELECT t.workflow_id, count(*) AS samples
-FROM {samples} t
+FROM committed_samples t
 JOIN (SELECT workflow_id, max(recorded_at) AS reset_at FROM checkpoint_events
       WHERE kind IN ('checkpoint_removed', 'incident') GROUP BY 1) r USING (workflow_id)
 WHERE t.phase = 'after' AND t.measured_at >= r.reset_at
@@ -53,13 +53,12 @@ def evidence_by_workflow(
     policy: Policy,
     now: datetime,
     workflow_ids: list[str] | None = None,
-    samples: str = "timing_samples",
 ) -> dict[str, Evidence]:
     """Evidence for every workflow, or for ``workflow_ids`` only (an upload estimates just its own),
-    from the timing rows of ``samples`` (see ``reclassify``)."""
-    metrics = workflow_metrics(db, policy.evidence, as_of=now, workflow_ids=workflow_ids, samples=samples)
+    from the committed timing rows (``committed_samples``: pending uploads are left out)."""
+    metrics = workflow_metrics(db, policy.evidence, as_of=now, workflow_ids=workflow_ids)
     events = {row[0]: row[1:] for row in db.query(_EVENTS)}
-    since = dict(db.query(_SINCE_RESET.replace("{samples}", samples)))
+    since = dict(db.query(_SINCE_RESET))
     evidence = {}
     columns = [
         "workflow_id",
@@ -91,25 +90,21 @@ def classify_stored(
     policy: Policy,
     now: datetime,
     workflow_ids: Iterable[str] | None = None,
-    samples: str = "timing_samples",
 ) -> list[Classification]:
     workflows = load_workflows(db, workflow_ids)
     scope = None if workflow_ids is None else [w.workflow_id for w in workflows]
-    evidence = evidence_by_workflow(db, policy, now, scope, samples)
+    evidence = evidence_by_workflow(db, policy, now, scope)
     return [classify_workflow(w, policy, evidence.get(w.workflow_id), now) for w in workflows]
 
 
-def reclassify(
-    tx: Tx, workflow_ids: list[str] | None = None, samples: str = "timing_samples"
-) -> list[Classification]:
+def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classification]:
     """Refresh stored classifications (all when ``workflow_ids`` is None, else those workflows and
-    the ones that use them as their comparison); audit each change. ``samples`` names the timing
-    rows to classify from: an upload passes the stored rows with its own checked rows, before it
-    copies them (see ``TimingImport._samples_with_upload``)."""
+    the ones that use them as their comparison); audit each change. An upload's Confirm passes its
+    workflows: its batch was made visible earlier in the same transaction."""
     if workflow_ids is not None:
         dependants = [r[0] for r in tx.query(_DEPENDANTS, {"ids": workflow_ids})]
         workflow_ids = list(dict.fromkeys([*workflow_ids, *dependants]))
-    fresh = classify_stored(tx, tx.policy, tx.now, workflow_ids, samples)
+    fresh = classify_stored(tx, tx.policy, tx.now, workflow_ids)
     scope = [c.workflow_id for c in fresh] if workflow_ids is not None else None
     old = {row[0]: row[1:] for row in tx.query(_STORED, {"scope": scope})}
     tx.audit_many(

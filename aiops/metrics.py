@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtrit
 
+from aiops.clock import utcnow
 from aiops.estimates import estimate, load_cells
 from aiops.estimates.codes import is_proven
 from aiops.period import Period
@@ -72,7 +73,7 @@ def workflow_metrics(
     period: Period = Period(),
     as_of: datetime | None = None,
     workflow_ids: list[str] | None = None,
-    samples: str = "timing_samples",
+    samples: str = "committed_samples",
 ) -> pd.DataFrame:
     """One row per workflow (or per workflow in ``workflow_ids``): samples and loops per phase, the
     saving with its design, warnings, interval and evidence, loops removed, hours returned in the
@@ -80,7 +81,7 @@ def workflow_metrics(
     start, end = period.bounds()
     # The run rate looks back from the period's end, or from ``as_of`` (the read model passes the
     # end of the last complete week of data) when that is earlier.
-    now = as_of or datetime.now()
+    now = as_of or utcnow()
     run_rate_end = min(end, now) if end else now
     recent_start = run_rate_end - timedelta(weeks=rules.run_rate_weeks)
     frame = db.query_df(_WORKFLOWS, {"scope": workflow_ids})
@@ -235,7 +236,7 @@ _WEEKLY = """
 SELECT t.workflow_id, w.department, date_trunc('week', t.measured_at) AS week, t.phase,
        count(*) AS samples, sum(t.loops) AS loops,
        sum(t.duration_minutes + t.rework_minutes) / sum(t.loops) AS mean_per_loop
-FROM timing_samples t JOIN workflows w USING (workflow_id)
+FROM committed_samples t JOIN workflows w USING (workflow_id)
 WHERE (CAST($start AS TIMESTAMP) IS NULL OR t.measured_at >= CAST($start AS TIMESTAMP))
   AND (CAST($end AS TIMESTAMP) IS NULL OR t.measured_at < CAST($end AS TIMESTAMP))
 GROUP BY ALL
@@ -268,7 +269,7 @@ _FRESHNESS = """
 WITH per_workflow AS (
     SELECT workflow_id, max(measured_at) AS last_measured,
            max(measured_at) FILTER (WHERE phase = 'before') AS baseline_until
-    FROM timing_samples GROUP BY workflow_id
+    FROM committed_samples GROUP BY workflow_id
 ),
 uploads AS (
     SELECT unnest(workflow_ids) AS workflow_id, batch_id, uploaded_at

@@ -8,7 +8,7 @@ from aiops.auth import Actor
 from aiops.governance import apply_policy
 from aiops.policy import load_policy
 from aiops.settings import Settings
-from aiops.store import Store
+from aiops.store import Store, pending, utcnow
 
 # A policy file named in the settings is a deployment decision; it is recorded under this name.
 CONFIGURED = Actor(name="policy file (settings)", role="admin")
@@ -18,6 +18,7 @@ def open_store(settings: Settings, policy_path: str | Path | None = None, actor:
     """The database in ``settings``, with ``policy_path`` (or the configured policy) active.
 
     A policy version not seen before is recorded, audited and re-classifies every workflow.
+    Pending uploads nobody can confirm any more are removed.
     """
     policy = load_policy(policy_path or settings.policy)
     store = Store(
@@ -29,6 +30,7 @@ def open_store(settings: Settings, policy_path: str | Path | None = None, actor:
     )
     try:
         apply_policy(store, actor, policy)
+        pending.sweep(store, utcnow())  # previews a closed session or an ended process left
     except BaseException:
         store.close()
         raise

@@ -6,14 +6,14 @@ import streamlit as st
 
 from aiops.charts import before_after_distribution, themed
 from aiops.ingest.batches import undo_batch
-from aiops.ingest.presets import check_preset_target
-from aiops.ingest.timings import TimingReport, open_timing_import
+from aiops.ingest.timings import TimingReport, confirm_upload, open_timing_import
 from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.report.export import safe_csv
 from ui import data
 from ui.context import actor, revision, run_action, run_write, settings, store
 from ui.text import md_escape
 from ui.upload_form import (
+    discard_preview,
     forget_upload,
     keep_upload,
     mapping_form,
@@ -26,7 +26,7 @@ from ui.widgets import chart
 st.title("Upload timings")
 st.caption(
     "Upload what your tool exports (tickets, pull requests, deals…). Say which workflow it "
-    "measures and when the AI went live; check the preview; confirm. Nothing is written until "
+    "measures and when the AI went live; check the preview; confirm. Nothing counts anywhere until "
     "you confirm, and a batch can be undone as a whole."
 )
 rev = revision()
@@ -61,7 +61,10 @@ else:
     if mapping is not None and st.button("Preview", type="primary", key="preview"):
 
         def check() -> TimingReport:
+            discard_preview()  # the rows an earlier preview of this session wrote
             with open_timing_import(store(), upload.path, mapping, upload.name, preview=True) as pending:
+                if pending.committable:
+                    pending.stage(me)  # written now, seen by no read until Confirm flips them
                 return pending.report
 
         report = run_action(check)
@@ -127,19 +130,9 @@ else:
             disabled=report.accepted == 0 or bool(report.problems),
             key="confirm",
         ):
-            progress = st.progress(0.1, text="Reading the file again…")
-
-            def commit() -> TimingReport:
-                if target is not None:  # refused before the file is read again
-                    check_preset_target(store(), me, target)
-                with open_timing_import(store(), upload.path, mapping, upload.name, actor=me) as pending:
-                    progress.progress(0.6, text="Writing the batch in one transaction…")
-                    return pending.commit(me, save_preset_as=target)
-
-            result = run_action(commit)
-            if result is None:
-                progress.empty()  # a full bar would look like success: the error above says why
-            else:
+            result = run_action(lambda: confirm_upload(store(), me, report, save_preset_as=target))
+            if result is not None:
+                st.session_state.pop("upload_report")  # confirmed: nothing left to discard
                 forget_upload()
                 st.session_state["upload_done"] = (
                     result.batch_id,

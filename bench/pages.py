@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -26,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 from aiops import governance
 from aiops.auth import Actor
 from aiops.inventory import save_workflows
-from aiops.store import Reader, Store
+from aiops.store import Statement, Store, tracer
 from aiops.workflow import Workflow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,33 +124,16 @@ def measure_side_by_side(locations: dict[str, str | Path], repeats: int = 3) -> 
     }
 
 
-def statements(location: str | Path) -> list[tuple[float, str]]:
-    """Every SQL statement one uncached Overview run executes, with its seconds, in order (the
-    store's read helpers timed; run after ``measure`` so the store is open and warm)."""
-    log: list[tuple[float, str]] = []
-    originals = {name: getattr(Reader, name) for name in ("query", "query_df")}
-
-    def timed(original: Any) -> Any:
-        def wrapper(self: Reader, sql: str, params: Any = None) -> Any:
-            start = time.perf_counter()
-            try:
-                return original(self, sql, params)
-            finally:
-                log.append((time.perf_counter() - start, " ".join(sql.split())))
-
-        return wrapper
-
+def statements(location: str | Path) -> list[Statement]:
+    """Every SQL statement one uncached Overview run executes, with its seconds, in order (seen by
+    the store's statement tracer; run after ``measure`` so the store is open and warm)."""
+    log: list[Statement] = []
     os.environ["AIOPS_DB"] = str(location)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
     run_overview(at)
     st.cache_data.clear()
-    for name, original in originals.items():
-        setattr(Reader, name, timed(original))
-    try:
+    with tracer(log.append):
         run_overview(at)
-    finally:
-        for name, original in originals.items():
-            setattr(Reader, name, original)
     return log
 
 

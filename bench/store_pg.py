@@ -49,10 +49,10 @@ def verdict(ratio: float, limit: float) -> str:
 
 def print_statements(location: str | Path, label: str) -> None:
     log = statements(location)
-    total = sum(t for t, _ in log)
+    total = sum(s.seconds for s in log)
     print(f"  SQL of one uncached Overview run ({label}): {len(log)} statements, {total:.2f} s")
-    for seconds, sql in log:
-        print(f"    {seconds:6.3f} s  {sql[:110]}")
+    for statement in log:
+        print(f"    {statement.seconds:6.3f} s  {' '.join(statement.sql.split())[:110]}")
 
 
 def run(server: str, rows: int, tmp: Path, show_statements: bool = False) -> bool:

@@ -74,7 +74,7 @@ def samples(revision: str, workflow_id: str) -> pd.DataFrame:
     # The sample clause applies before WHERE, so filter in a subquery first.
     return store().query_df(
         "SELECT * FROM (SELECT phase, (duration_minutes + rework_minutes) / loops AS minutes_per_loop "
-        "FROM timing_samples WHERE workflow_id = ?) USING SAMPLE reservoir(4000 ROWS) REPEATABLE (3)",
+        "FROM committed_samples WHERE workflow_id = ?) USING SAMPLE reservoir(4000 ROWS) REPEATABLE (3)",
         [workflow_id],
     )
 

@@ -13,6 +13,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from aiops.auth import Actor
+from aiops.clock import utcnow
 from aiops.errors import AiopsError, Conflict, MappingError
 from aiops.identity import identity_key
 from aiops.ingest.guards import check_roles
@@ -21,7 +22,7 @@ from aiops.ingest.presets import Preset, PresetTarget, check_preset_target
 from aiops.ingest.recognise import FileRecognition, recognise_file
 from aiops.ingest.sniff import open_source
 from aiops.ingest.tempfiles import discard, keep_bytes, sweep
-from aiops.ingest.timings import TimingMapping
+from aiops.ingest.timings import TimingMapping, discard_upload
 from aiops.workflow_reads import departments
 from ui.context import actor, run_action, settings, store
 from ui.text import md_escape
@@ -106,12 +107,19 @@ class _Cleanup:
 
 
 def forget_upload() -> None:
-    """Delete the session's kept upload (confirmed, cancelled or replaced)."""
+    """Delete the session's kept upload (confirmed, cancelled or replaced), and its preview's rows."""
     kept: Upload | None = st.session_state.pop("upload_file", None)
     st.session_state.pop("upload_file_cleanup", None)
-    st.session_state.pop("upload_report", None)
+    discard_preview()
     if kept is not None:
         discard(kept.path)
+
+
+def discard_preview() -> None:
+    """Forget the session's preview; the pending batch it wrote (if any) goes with it."""
+    held = st.session_state.pop("upload_report", None)
+    if held is not None and held[2].pending_batch is not None:
+        discard_upload(store(), actor(), held[2])
 
 
 def workflow_choices(metrics, batches, me) -> dict[str, str]:
@@ -313,7 +321,7 @@ def mapping_form(
             "Go-live date (loops that started on or after it are 'after')",
             value=None,
             min_value=date(1990, 1, 1),
-            max_value=date.today() + timedelta(days=366),
+            max_value=utcnow().date() + timedelta(days=366),
             key=f"{base}_golive",
         )
         at = st.text_input(

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from aiops.charts import EVIDENCE_COLORS
+from aiops.clock import utcnow
 from aiops.period import Period, recent_quarters
 from aiops.report.format import (
     DEFINITIONS,
@@ -129,7 +130,7 @@ def evidence_legend() -> None:
 def period_picker(default: Period, latest: date | None, key: str = "period") -> Period:
     """Quarter (default: ``default``, the last complete quarter with data), last 90 days, a custom
     range, or all time. Quarters are listed back from the one holding the latest timing."""
-    latest = latest or date.today()
+    latest = latest or utcnow().date()
     mode = st.segmented_control(
         "Period",
         ["Quarter", "Last 90 days", "Custom", "All time"],

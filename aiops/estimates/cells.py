@@ -179,8 +179,8 @@ def load_cells(
     """Cells for timing rows before ``end``; ``period_loops`` count rows from ``start``, and
     ``recent_loops`` rows in the half-open run-rate window ``recent``. Only the workflows in
     ``scope`` when it is given (each workflow's cells depend on its own rows alone). ``samples``
-    is the table (or parenthesised query) the rows come from: an upload classifies with its own
-    rows before they are copied into ``timing_samples`` (see ``governance.reclassify``)."""
+    is the relation the rows come from (the store's readers pass ``committed_samples``, which
+    leaves pending uploads out)."""
     params = {
         "scope": scope,
         "start": start,

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import duckdb
-
 from aiops.ingest.checks import Check, reject_columns, reject_values
 from aiops.ingest.measurement import fixed_phase
 from aiops.ingest.reader import Staged
 from aiops.ingest.timing_sql import Plan, cleaned_rows, go_live_phase, mapping_params, workflow_join
 from aiops.sql import bound
+from aiops.store import Cursor
 
 
 def check_events(
-    cursor: duckdb.DuckDBPyConnection,
+    cursor: Cursor,
     staged: Staged,
     plan: Plan,
     projection: str,

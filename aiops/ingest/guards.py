@@ -4,12 +4,11 @@ serving two roles, a workflow column that holds no workflow id. Each is a one-li
 
 from __future__ import annotations
 
-import duckdb
-
 from aiops.errors import MappingError
 from aiops.ingest.mapping import header_key
 from aiops.ingest.sniff import SourceFile
 from aiops.sql import quote_ident
+from aiops.store import Cursor
 
 # The headers that make a file a workflows sheet (the register/inventory contract), not timings.
 WORKFLOW_SHEET_KEYS = ("workflow_id", "name", "department")
@@ -68,9 +67,7 @@ def check_roles(columns: dict[str, str]) -> None:
             )
 
 
-def check_workflow_column(
-    cursor: duckdb.DuckDBPyConnection, table: str, column: str, typed_column: str
-) -> None:
+def check_workflow_column(cursor: Cursor, table: str, column: str, typed_column: str) -> None:
     """A workflow column that matches no registered workflow id is a wrong column, not 100%
     rejected rows. ``typed_column`` is the staging column's name."""
     known, total, shown = cursor.execute(

@@ -14,6 +14,7 @@ from aiops.ingest.mapping import header_key
 from aiops.ingest.reader import sample_csv
 from aiops.ingest.sniff import SourceFile
 from aiops.sql import quote_ident
+from aiops.store import Cursor
 
 SAMPLE_ROWS = 200
 START_WORDS = ("created", "create", "opened", "open", "started", "start", "submitted", "received", "begin")
@@ -33,7 +34,7 @@ class ColumnProfile:
         return f"{self.kind}: {shown}" if shown else self.kind
 
 
-def profile_columns(cursor: duckdb.DuckDBPyConnection, source: SourceFile) -> dict[str, ColumnProfile]:
+def profile_columns(cursor: Cursor, source: SourceFile) -> dict[str, ColumnProfile]:
     """header -> its kind and up to three distinct sample values from the first records."""
     table = sample_csv(cursor, source, SAMPLE_ROWS)
     try:

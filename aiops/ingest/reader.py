@@ -21,6 +21,7 @@ import pandas as pd
 from aiops.ingest.failures import read_failure
 from aiops.ingest.sniff import CHUNK, SourceFile
 from aiops.sql import bound, quote_ident
+from aiops.store import Cursor
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 _CAST_REASONS = {
@@ -43,7 +44,7 @@ _REJECT_REASONS = {
 class Staged:
     """A staging table: one text row per parsed record, in file order (``rowid``)."""
 
-    cursor: duckdb.DuckDBPyConnection
+    cursor: Cursor
     table: str
     source: SourceFile
     parsed: int
@@ -120,7 +121,7 @@ NOT_CSV, NOT_CSV_HINT = (
 
 
 def stage_csv(
-    cursor: duckdb.DuckDBPyConnection,
+    cursor: Cursor,
     source: SourceFile,
     types: dict[str, str] | None = None,
     null_markers: tuple[str, ...] = (),
@@ -183,7 +184,7 @@ def stage_csv(
 
 
 def _readable(
-    cursor: duckdb.DuckDBPyConnection,
+    cursor: Cursor,
     source: SourceFile,
     types: dict[str, str] | None,
     null_markers: tuple[str, ...],
@@ -296,7 +297,7 @@ def _line_count(path: Path) -> int:
 
 
 def sample_csv(
-    cursor: duckdb.DuckDBPyConnection,
+    cursor: Cursor,
     source: SourceFile,
     rows: int = 2000,
     null_markers: tuple[str, ...] = (),
@@ -351,7 +352,7 @@ def _record_starts(staged: Staged) -> str:
     return name
 
 
-def _use_json_lines(cursor: duckdb.DuckDBPyConnection, starts: str, json_lines: list[int]) -> None:
+def _use_json_lines(cursor: Cursor, starts: str, json_lines: list[int]) -> None:
     """Record k of the flattened CSV is the k-th object of the JSON the user uploaded."""
     objects = pd.DataFrame({"line": json_lines})
     objects["ordinal"] = objects.index + 1

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import duckdb
-
 from aiops.errors import MappingError
 from aiops.sql import bound, quote_ident, sql_literal
+from aiops.store import Cursor
 
 DateOrder = Literal["dmy", "mdy"]
 _TIMES = ("%H:%M:%S.%f", "%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p")
@@ -71,7 +70,7 @@ class TimestampFormat:
 
 
 def detect_format(
-    cursor: duckdb.DuckDBPyConnection,
+    cursor: Cursor,
     table: str,
     column: str,
     date_order: DateOrder | None = None,
@@ -109,7 +108,7 @@ def detect_format(
 
 
 def detect_formats(
-    cursor: duckdb.DuckDBPyConnection,
+    cursor: Cursor,
     table: str,
     columns: dict[str, str],
     date_order: DateOrder | None = None,

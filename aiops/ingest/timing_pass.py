@@ -34,12 +34,13 @@ from aiops.ingest.timing_sql import (
     text_stamps,
 )
 from aiops.sql import quote_ident
+from aiops.store import Cursor
 
 ID_TEXT = '"t_row_id"'
 
 
 def sampled_formats(
-    cursor: duckdb.DuckDBPyConnection, source: SourceFile, mapping: TimingMapping, stamps: dict[str, str]
+    cursor: Cursor, source: SourceFile, mapping: TimingMapping, stamps: dict[str, str]
 ) -> dict[str, TimestampFormat]:
     """Timestamp formats from the file's first records; only when those are not all ISO (or
     leave the date order open) are the timestamp columns of every record read to decide."""
@@ -63,7 +64,7 @@ def sampled_formats(
     raise AssertionError("unreachable: the second read returns or raises")
 
 
-def _sample_decides(cursor: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]) -> bool:
+def _sample_decides(cursor: Cursor, table: str, columns: tuple[str, ...]) -> bool:
     """Whether the first records decide as the whole file would: they are the whole file, or every
     one of them has each timestamp (so the sample holds each column's first values, which is what
     the format is detected from). A column empty in the first records is read whole."""
@@ -73,7 +74,7 @@ def _sample_decides(cursor: duckdb.DuckDBPyConnection, table: str, columns: tupl
 
 
 def read_checked(
-    cursor: duckdb.DuckDBPyConnection,
+    cursor: Cursor,
     source: SourceFile,
     mapping: TimingMapping,
     columns: dict[str, str],

@@ -31,7 +31,8 @@ class TimingReport:
     distribution: pd.DataFrame
     workflow_ids: list[str]
     duplicate_of: int | None = None
-    batch_id: int | None = None
+    batch_id: int | None = None  # once committed
+    pending_batch: int | None = None  # previewed and written, not yet confirmed (not in the JSON)
     notes: list[str] = field(default_factory=list)
     # Why the upload cannot be committed as mapped (shown at preview; Confirm disabled, commit refuses).
     problems: list[str] = field(default_factory=list)

@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import duckdb
-
 from aiops.ingest.checks import Check
 from aiops.ingest.mapping import TimingMapping, Unit, go_live_utc, require_column
 from aiops.ingest.measurement import loop_labels
@@ -16,6 +14,7 @@ from aiops.ingest.reader import Staged
 from aiops.ingest.sniff import SourceFile
 from aiops.ingest.timestamps import TimestampFormat, detect_formats
 from aiops.sql import quote_ident, sql_literal
+from aiops.store import Cursor
 
 UNIT_MINUTES = {"seconds": 1 / 60, "minutes": 1.0, "hours": 60.0, "days": 1440.0}
 PHASE_SYNONYMS = {
@@ -118,7 +117,7 @@ def mapped_columns(source: SourceFile, mapping: TimingMapping) -> dict[str, str]
 
 
 def read_types(
-    cursor: duckdb.DuckDBPyConnection, source: SourceFile, mapping: TimingMapping, columns: dict[str, str]
+    cursor: Cursor, source: SourceFile, mapping: TimingMapping, columns: dict[str, str]
 ) -> dict[str, str]:
     """Which columns DuckDB can parse itself while reading (fast, and a value that does not parse
     rejects its record): numbers. Timestamps are read as text and parsed in SQL in the same

@@ -1,4 +1,6 @@
-"""Timing uploads: an export → one read that types and checks it → preview → one committed batch.
+"""Timing uploads: an export → one read that types and checks it → preview (its accepted rows
+written as a pending batch no read sees) → Confirm (the batch made visible, its workflows
+re-estimated) → one committed batch.
 
 A mapping says where each canonical field comes from: the workflow (a column or one for the whole
 file), the loop duration (a column with its unit, start and end timestamps, or an event log's
@@ -18,7 +20,7 @@ import duckdb
 
 from aiops import governance
 from aiops.auth import Actor
-from aiops.errors import Conflict, IngestError, NotFound
+from aiops.errors import AiopsError, Conflict, IngestError, NotFound
 from aiops.ingest.checks import Check
 from aiops.ingest.events import check_events
 from aiops.ingest.failures import read_failure
@@ -32,13 +34,15 @@ from aiops.ingest.sniff import open_source
 from aiops.ingest.timing_pass import read_checked
 from aiops.ingest.timing_report import TimingReport, build_report
 from aiops.ingest.timing_sql import NULL_MARKERS, Plan, make_plan, mapped_columns, read_types, row_projection
-from aiops.store import Store, Tx
+from aiops.store import Cursor, Store, Tx, pending
 
 __all__ = [
     "TimingImport",
     "TimingMapping",
     "TimingReport",
     "canonical_mapping",
+    "confirm_upload",
+    "discard_upload",
     "import_timings",
     "open_timing_import",
 ]
@@ -57,90 +61,36 @@ class TimingImport:
     report: TimingReport
 
     def commit(self, actor: Actor, save_preset_as: PresetTarget | str | None = None) -> TimingReport:
-        """Write the accepted samples as one batch, in one transaction (refused if a duplicate);
-        with ``save_preset_as``, the mapping is saved as a preset in that same transaction."""
+        """Preview and Confirm in one go (the command line): ``stage`` the accepted rows, then
+        ``confirm_upload``; a confirm that is refused leaves nothing behind."""
         if save_preset_as is not None:
             # a preset that cannot be saved (name, scope, taken) stops the upload before it starts
             check_preset_target(self.store, actor, save_preset_as)
-        if self.report.rows == 0:
-            raise Conflict(
-                "the file has a header but no records: nothing to commit",
-                "export again with the rows included",
-            )
-        if self.report.accepted == 0:
-            raise Conflict(
-                "no row was accepted: nothing to commit",
-                "fix the mapping or the file (see the rejected lines)",
-            )
-        if self.report.duplicate_of is not None:
-            raise Conflict(*_duplicate_message(self.report, self.report.duplicate_of))
-        if self.report.problems:
-            raise IngestError(
-                self.report.problems[0], "fix the mapping or the file (see the preview); nothing was written"
-            )
-        batch_id = self.store.write(
-            actor, lambda tx: self._write(tx, save_preset_as), cursor=self.staged.cursor
-        )
-        self.report.batch_id = batch_id
-        return self.report
+        self.stage(actor)
+        try:
+            return confirm_upload(self.store, actor, self.report, save_preset_as)
+        except BaseException:
+            discard_upload(self.store, actor, self.report)
+            raise
 
-    def _samples_with_upload(self, tx: Tx) -> str:
-        """The stored timing rows with this upload's accepted rows, as a query to classify from.
-        Classifying before the copy reads the checked table: the cells query over rows just
-        written in the same transaction took twice as long (1M rows: 2.3 s against 1 s). The
-        upload's time kind comes from a one-row table, so that it is bound, not spliced."""
-        kind = f"{self.accepted_table}_kind"
-        bound = [self.report.mapping.kind]
-        tx.execute(f"CREATE OR REPLACE TEMP TABLE {kind} AS SELECT ?::VARCHAR AS time_kind", bound)
-        columns = "workflow_id, phase, measured_at, duration_minutes, loops, rework_minutes"
-        return (
-            f"(SELECT {columns}, time_kind, ai_assisted, segment FROM timing_samples UNION ALL"
-            f" SELECT {columns}, k.time_kind, ai_assisted, segment FROM {self.accepted_table}, {kind} k)"
-        )
+    @property
+    def committable(self) -> bool:
+        return _refusal(self.report) is None
 
-    def _write(self, tx: Tx, save_preset_as: PresetTarget | str | None) -> int:
-        departments = [r[0] for r in tx.query(_DEPARTMENTS, {"ids": self.report.workflow_ids})]
-        for department in departments:
-            tx.actor.require_write(department, "upload timings")
-        existing = duplicate_batch(tx, self.report.sha256, self.report.workflow_ids)
-        if existing is not None:
-            self.report.duplicate_of = existing
-            raise Conflict(*_duplicate_message(self.report, existing))
+    def stage(self, actor: Actor) -> int:
+        """Write the accepted rows now, as a pending batch no read sees (see ``aiops.store.pending``):
+        Confirm then flips it instead of copying every row. Refused as a commit would be."""
+        refusal = _refusal(self.report)
+        if refusal is not None:
+            raise refusal
+        batch_id = self.store.write(actor, self._write_pending, cursor=self.staged.cursor)
+        self.report.pending_batch = batch_id
+        return batch_id
+
+    def _write_pending(self, tx: Tx) -> int:
+        _require_write(tx, self.report)
         batch_id = tx.next_id("batch_seq")  # PostgreSQL's attached tables take no RETURNING
-        tx.execute(
-            "INSERT INTO upload_batches (batch_id, uploaded_at, actor, file_name, file_sha256,"
-            " workflow_ids, mapping, rows_total, accepted, rejected, time_kind, phase_only)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                batch_id,
-                tx.now,
-                tx.actor.name,
-                self.report.file_name,
-                self.report.sha256,
-                self.report.workflow_ids,
-                self.report.mapping.model_dump_json(),
-                self.report.rows,
-                self.report.accepted,
-                self.report.rejected,
-                self.report.mapping.kind,
-                self.report.mapping.phase_only,
-            ],
-        )
-        tx.audit(
-            "upload.committed",
-            "batch",
-            str(batch_id),
-            {
-                "file_name": self.report.file_name,
-                "sha256": self.report.sha256,
-                "rows": self.report.rows,
-                "accepted": self.report.accepted,
-                "rejected": self.report.rejected,
-                "workflow_ids": self.report.workflow_ids,
-                "mapping": self.report.mapping.model_dump(mode="json"),
-            },
-        )
-        governance.reclassify(tx, self.report.workflow_ids, samples=self._samples_with_upload(tx))
+        pending.hold(tx, batch_id)
         tx.execute(
             "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at,"
             " duration_minutes, loops, rework_minutes, time_kind, ai_assisted, segment)"
@@ -148,9 +98,112 @@ class TimingImport:
             f" loops, rework_minutes, ?, ai_assisted, segment FROM {self.accepted_table}",
             [batch_id, self.report.mapping.kind],
         )
-        if save_preset_as is not None:
-            save_preset(tx, save_preset_as, self.report.mapping)
         return batch_id
+
+
+def _refusal(report: TimingReport) -> AiopsError | None:
+    """Why an upload cannot be committed as previewed, if it cannot."""
+    if report.rows == 0:
+        return Conflict(
+            "the file has a header but no records: nothing to commit",
+            "export again with the rows included",
+        )
+    if report.accepted == 0:
+        return Conflict(
+            "no row was accepted: nothing to commit",
+            "fix the mapping or the file (see the rejected lines)",
+        )
+    if report.duplicate_of is not None:
+        return Conflict(*_duplicate_message(report, report.duplicate_of))
+    if report.problems:
+        return IngestError(
+            report.problems[0], "fix the mapping or the file (see the preview); nothing was written"
+        )
+    return None
+
+
+def _require_write(tx: Tx, report: TimingReport) -> None:
+    for (department,) in tx.query(_DEPARTMENTS, {"ids": report.workflow_ids}):
+        tx.actor.require_write(department, "upload timings")
+
+
+def confirm_upload(
+    store: Store, actor: Actor, report: TimingReport, save_preset_as: PresetTarget | str | None = None
+) -> TimingReport:
+    """Confirm a staged upload: in one transaction its pending batch becomes visible and is recorded
+    as an upload (refused if the same file was committed meanwhile), and only its workflows (and
+    those comparing against them) are re-estimated. With ``save_preset_as``, the mapping is saved
+    as a preset in that same transaction."""
+    if save_preset_as is not None:
+        check_preset_target(store, actor, save_preset_as)
+    batch_id = report.pending_batch
+    if batch_id is None:
+        raise Conflict("this upload was not previewed", "preview it first")
+
+    def confirm(tx: Tx) -> None:
+        _require_write(tx, report)
+        existing = duplicate_batch(tx, report.sha256, report.workflow_ids)
+        if existing is not None:
+            report.duplicate_of = existing
+            raise Conflict(*_duplicate_message(report, existing))
+        if not pending.release(tx, batch_id):
+            raise Conflict(
+                "this preview is no longer held (the dashboard restarted, or it was cancelled)",
+                "preview the file again; nothing was written",
+            )
+        _record(tx, report, batch_id)
+        governance.reclassify(tx, report.workflow_ids)
+        if save_preset_as is not None:
+            save_preset(tx, save_preset_as, report.mapping)
+
+    store.write(actor, confirm)
+    report.batch_id, report.pending_batch = batch_id, None
+    return report
+
+
+def discard_upload(store: Store, actor: Actor, report: TimingReport) -> None:
+    """Cancel a staged upload: its pending batch and rows go (a confirmed batch is never touched)."""
+    batch_id = report.pending_batch
+    if batch_id is not None:
+        store.write(actor, lambda tx: pending.discard(tx, [batch_id]))
+        report.pending_batch = None
+
+
+def _record(tx: Tx, report: TimingReport, batch_id: int) -> None:
+    """The upload's batch row and its audit row."""
+    tx.execute(
+        "INSERT INTO upload_batches (batch_id, uploaded_at, actor, file_name, file_sha256,"
+        " workflow_ids, mapping, rows_total, accepted, rejected, time_kind, phase_only)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            batch_id,
+            tx.now,
+            tx.actor.name,
+            report.file_name,
+            report.sha256,
+            report.workflow_ids,
+            report.mapping.model_dump_json(),
+            report.rows,
+            report.accepted,
+            report.rejected,
+            report.mapping.kind,
+            report.mapping.phase_only,
+        ],
+    )
+    tx.audit(
+        "upload.committed",
+        "batch",
+        str(batch_id),
+        {
+            "file_name": report.file_name,
+            "sha256": report.sha256,
+            "rows": report.rows,
+            "accepted": report.accepted,
+            "rejected": report.rejected,
+            "workflow_ids": report.workflow_ids,
+            "mapping": report.mapping.model_dump(mode="json"),
+        },
+    )
 
 
 def duplicate_batch(db: Tx | Store, sha256: str, workflow_ids: list[str]) -> int | None:
@@ -233,7 +286,7 @@ _DEPARTMENTS = (
 )
 
 
-def _close(staged: Staged | None, cursor: duckdb.DuckDBPyConnection) -> None:
+def _close(staged: Staged | None, cursor: Cursor) -> None:
     if staged is not None:
         drop_staged(staged)
     cursor.close()

@@ -1,5 +1,7 @@
 """The store (a DuckDB file, or PostgreSQL attached by DuckDB): schema, migrations, the one write path."""
 
-from aiops.store.store import Reader, Store, Tx, latest_schema_version, utcnow
+from aiops.clock import utcnow
+from aiops.store.store import Reader, Store, Tx, latest_schema_version
+from aiops.store.trace import Cursor, Statement, tracer
 
-__all__ = ["Reader", "Store", "Tx", "latest_schema_version", "utcnow"]
+__all__ = ["Cursor", "Reader", "Statement", "Store", "Tx", "latest_schema_version", "tracer", "utcnow"]

@@ -29,6 +29,7 @@ import duckdb
 
 from aiops.errors import StoreError
 from aiops.identity import register_sql
+from aiops.store.trace import Cursor
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def _shared_engine() -> duckdb.DuckDBPyConnection:
         return _engine
 
 
-def connect(location: str, memory_limit: str) -> tuple[duckdb.DuckDBPyConnection, str]:
+def connect(location: str, memory_limit: str) -> tuple[Cursor, str]:
     """A connection to the process's in-memory DuckDB (staging, temporary tables) with the server
     attached under a new alias and made the default catalog: unqualified table names are the
     server's tables. Returns the connection and the alias (``detach`` it when done)."""
@@ -132,10 +133,10 @@ def connect(location: str, memory_limit: str) -> tuple[duckdb.DuckDBPyConnection
     except BaseException:
         con.close()
         raise
-    return con, alias
+    return Cursor(con), alias
 
 
-def detach(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+def detach(con: Cursor, alias: str) -> None:
     """Close ``con`` (and the cursors made from it) and the alias's server connections."""
     con.close()
     cursor = _shared_engine().cursor()
@@ -147,23 +148,23 @@ def detach(con: duckdb.DuckDBPyConnection, alias: str) -> None:
         cursor.close()
 
 
-def execute(cursor: duckdb.DuckDBPyConnection, sql: str) -> None:
+def execute(cursor: Cursor, sql: str) -> None:
     """Run ``sql`` on the cursor's server as written (inside a transaction: on its connection)."""
     cursor.execute(f"CALL postgres_execute(current_database(), {_literal(sql)})")
 
 
-def query(cursor: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+def query(cursor: Cursor, sql: str) -> list[tuple[Any, ...]]:
     return cursor.execute(f"SELECT * FROM postgres_query(current_database(), {_literal(sql)})").fetchall()
 
 
-def lock_for_write(cursor: duckdb.DuckDBPyConnection, wait_s: float) -> None:
+def lock_for_write(cursor: Cursor, wait_s: float) -> None:
     """The cross-process write lock: the first statement of the write transaction, before any read
     takes the transaction's snapshot, so the writer sees every write committed before it."""
     wait_ms = int(max(wait_s, MIN_LOCK_WAIT_S) * 1000)
     execute(cursor, f"SET LOCAL lock_timeout = {wait_ms}; {WRITE_LOCK}")
 
 
-def clear_cache(cursor: duckdb.DuckDBPyConnection) -> None:
+def clear_cache(cursor: Cursor) -> None:
     """Forget the attached catalog's cached table list (after DDL ran on the server)."""
     cursor.execute("CALL pg_clear_cache()")
 

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,19 +25,16 @@ import duckdb
 import pandas as pd
 
 from aiops.auth import Actor
+from aiops.clock import utcnow
 from aiops.errors import StoreError
 from aiops.identity import register_sql
 from aiops.policy import Policy, load_policy
 from aiops.store import postgres as pg
+from aiops.store.trace import Cursor
 from aiops.store.twins import merge_identity_twins
 
 T = TypeVar("T")
 MIGRATION_NAME = re.compile(r"^(\d{3})_(\w+)\.sql$")
-
-
-def utcnow() -> datetime:
-    """Timestamps are stored as naive UTC."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -61,12 +58,12 @@ Params = Sequence[Any] | Mapping[str, Any] | None
 class Reader:
     """Read helpers shared by the store and a transaction (which sees its own writes)."""
 
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
+    def _cursor(self) -> Cursor:
         raise NotImplementedError
 
     def query(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         with self._translate():
-            return self._cursor().execute(sql, params or []).fetchall()
+            return self._cursor().run(sql, params or [], _rows)
 
     def query_one(self, sql: str, params: Params = None) -> tuple[Any, ...] | None:
         rows = self.query(sql, params)
@@ -81,7 +78,7 @@ class Reader:
 
     def query_df(self, sql: str, params: Params = None) -> pd.DataFrame:
         with self._translate():
-            return self._cursor().execute(sql, params or []).df()
+            return self._cursor().run(sql, params or [], _frame)
 
     failure = "database error"
     postgres = False
@@ -104,7 +101,7 @@ class Tx(Reader):
 
     def __init__(
         self,
-        cursor: duckdb.DuckDBPyConnection,
+        cursor: Cursor,
         actor: Actor,
         now: datetime,
         policy: Policy,
@@ -125,7 +122,7 @@ class Tx(Reader):
                 return int(pg.query(self.cursor, f"SELECT nextval('{sequence}')")[0][0])
             return int(self.cursor.execute(f"SELECT nextval('{sequence}')").fetchall()[0][0])
 
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
+    def _cursor(self) -> Cursor:
         return self.cursor
 
     def execute(self, sql: str, params: Params = None) -> None:
@@ -192,7 +189,7 @@ class Store(Reader):
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             # Beyond memory_limit DuckDB spills to <db>.tmp instead of growing: big imports stay bounded.
-            self._con = _connect(self.path, lock_timeout_s, {"memory_limit": memory_limit})
+            self._con = Cursor(_connect(self.path, lock_timeout_s, {"memory_limit": memory_limit}))
         self._con.execute("SET enable_progress_bar = false")
         self._write_lock = threading.Lock()
         self._local = threading.local()
@@ -203,14 +200,14 @@ class Store(Reader):
             raise
 
     # -- reads ------------------------------------------------------------------------------------
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
+    def _cursor(self) -> Cursor:
         # A cursor per thread: threads sharing one connection get "connection is busy".
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
             cursor = self._local.cursor = self.new_cursor()
         return cursor
 
-    def new_cursor(self) -> duckdb.DuckDBPyConnection:
+    def new_cursor(self) -> Cursor:
         """A private connection to the same database (for imports that create temporary tables).
         Every cursor reads timestamps without an offset as UTC, whatever the machine's zone."""
         cursor = self._con.cursor()
@@ -221,9 +218,7 @@ class Store(Reader):
         return cursor
 
     # -- the one write path -------------------------------------------------------------------------
-    def write(
-        self, actor: Actor, fn: Callable[[Tx], T], cursor: duckdb.DuckDBPyConnection | None = None
-    ) -> T:
+    def write(self, actor: Actor, fn: Callable[[Tx], T], cursor: Cursor | None = None) -> T:
         """Run ``fn`` in one transaction under the write lock; roll back on any error.
 
         ``cursor`` lets an import commit from the cursor that holds its staging tables.
@@ -251,7 +246,7 @@ class Store(Reader):
                     cursor.close()
 
     @contextmanager
-    def exclusive(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def exclusive(self) -> Iterator[Cursor]:
         """Hold the write lock with a checkpointed database file (for a consistent backup)."""
         if self.postgres:
             raise StoreError("a PostgreSQL store is backed up from a snapshot, not a file copy")
@@ -353,16 +348,14 @@ class Store(Reader):
             actor = Actor(name=f"migration {version:03d}", role="admin")
             self._in_transaction(version, name, lambda cursor: step(Tx(cursor, actor, utcnow(), self.policy)))
 
-        def schema(cursor: duckdb.DuckDBPyConnection) -> None:
+        def schema(cursor: Cursor) -> None:
             for statement in _statements(sql):
                 cursor.execute(statement)
             cursor.execute("INSERT INTO schema_version VALUES (?, ?, ?)", [version, name, utcnow()])
 
         self._in_transaction(version, name, schema)
 
-    def _in_transaction(
-        self, version: int, name: str, body: Callable[[duckdb.DuckDBPyConnection], None]
-    ) -> None:
+    def _in_transaction(self, version: int, name: str, body: Callable[[Cursor], None]) -> None:
         cursor = self.new_cursor()
         try:
             cursor.execute("BEGIN TRANSACTION")
@@ -395,11 +388,19 @@ def _statements(sql: str) -> list[str]:
     return [s.strip() for s in without_comments.split(";") if s.strip()]
 
 
+def _rows(result: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    return result.fetchall()
+
+
+def _frame(result: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return result.df()
+
+
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
+def _rollback(cursor: Cursor) -> None:
     with contextlib.suppress(duckdb.Error):  # the transaction was never opened or is already gone
         cursor.execute("ROLLBACK")
 

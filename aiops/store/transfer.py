@@ -19,13 +19,16 @@ from aiops.errors import AiopsError, Conflict, StoreError
 from aiops.store import postgres as pg
 from aiops.store.store import Store, Tx, migrations
 
+_VIEW = re.compile(r"CREATE VIEW (\w+)", re.IGNORECASE)
 _SERIAL = re.compile(
     r"CREATE TABLE (\w+)\s*\(\s*(\w+)\s+BIGINT PRIMARY KEY DEFAULT nextval\('(\w+)'\)", re.IGNORECASE
 )
 
 
 def data_tables(store: Store) -> list[str]:
-    """The store's tables (not ``schema_version``: both sides are at the same version)."""
+    """The store's tables (not ``schema_version``: both sides are at the same version; not the
+    migrations' views, which DuckDB lists as tables of an attached PostgreSQL server)."""
+    views = {view for _, _, sql in migrations() for view in _VIEW.findall(sql)}
     return [
         r[0]
         for r in store.query(
@@ -33,6 +36,7 @@ def data_tables(store: Store) -> list[str]:
             "AND schema_name = current_schema() "
             "AND NOT temporary AND table_name <> 'schema_version' ORDER BY 1"
         )
+        if r[0] not in views
     ]
 
 

@@ -129,7 +129,7 @@ class View:
         return self.workflows[self.workflows.at_risk]
 
 
-_BOUNDS = "SELECT min(measured_at), max(measured_at) FROM timing_samples"
+_BOUNDS = "SELECT min(measured_at), max(measured_at) FROM committed_samples"
 _INCIDENTS = """
 SELECT e.workflow_id, w.name, w.department, e.recorded_at, e.note
 FROM checkpoint_events e JOIN workflows w USING (workflow_id)
@@ -172,7 +172,7 @@ _ADOPTION = """
 SELECT t.workflow_id, w.department, date_trunc('week', t.measured_at) AS week,
        coalesce(sum(t.loops) FILTER (WHERE t.ai_assisted), 0) AS ai_loops,
        coalesce(sum(t.loops) FILTER (WHERE t.ai_assisted IS NOT NULL), 0) AS adoption_loops
-FROM timing_samples t JOIN workflows w USING (workflow_id)
+FROM committed_samples t JOIN workflows w USING (workflow_id)
 WHERE t.phase = 'after'
   AND (CAST($start AS TIMESTAMP) IS NULL OR t.measured_at >= CAST($start AS TIMESTAMP))
   AND (CAST($end AS TIMESTAMP) IS NULL OR t.measured_at < CAST($end AS TIMESTAMP))

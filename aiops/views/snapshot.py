@@ -25,7 +25,7 @@ from contextlib import contextmanager
 
 import duckdb
 
-from aiops.store import Reader, Store
+from aiops.store import Cursor, Reader, Store
 
 # The tables a view reads, with the columns it reads of the big one (all but batch_id).
 TIMING_COLUMNS = (
@@ -40,7 +40,7 @@ TIMING_COLUMNS = (
     "segment",
 )
 TABLES = {
-    "timing_samples": ", ".join(TIMING_COLUMNS),
+    "committed_samples": ", ".join(TIMING_COLUMNS),
     "workflows": "*",
     "classifications": "*",
     "upload_batches": "*",
@@ -82,10 +82,10 @@ class _Snapshot(Reader):
 
     postgres = True
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, cursor: Cursor) -> None:
         self.cursor = cursor
 
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
+    def _cursor(self) -> Cursor:
         return self.cursor
 
 
@@ -107,7 +107,7 @@ def timing_snapshot(store: Store) -> Iterator[Reader]:
             cursor.close()
 
 
-def _copied(cursor: duckdb.DuckDBPyConnection) -> Reader:
+def _copied(cursor: Cursor) -> Reader:
     reader = _Snapshot(cursor)
     reader.query("BEGIN TRANSACTION")
     try:

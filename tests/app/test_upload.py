@@ -101,3 +101,29 @@ def test_a_deeply_nested_json_upload_is_refused_on_the_page_and_the_page_keeps_w
     content = realdata("timings", "jira_apache_avro-issues.csv").read_bytes()
     at.file_uploader[0].upload("jira_apache_avro-issues.csv", content, "text/csv").run()
     assert not at.exception and any("Jira issues" in i.value for i in at.info)
+
+
+def test_the_preview_writes_a_pending_batch_that_confirm_flips_and_removing_the_file_discards(app, demo_path):
+    def stored() -> tuple[int, int]:
+        with Store(demo_path) as store:
+            return store.query_one(
+                "SELECT (SELECT count(*) FROM timing_samples), (SELECT count(*) FROM committed_samples)"
+            )
+
+    at = open_page(app.run(), "upload")
+    content = realdata("timings", "jira_apache_avro-issues.csv").read_bytes()
+    before, _ = stored()
+    for attempt in ("cancelled", "confirmed"):
+        at.file_uploader[0].upload("jira_apache_avro-issues.csv", content, "text/csv").run()
+        _by_label(at.selectbox, "Workflow").set_value("eng-pr-review-prep")
+        _by_label(at.date_input, "Go-live date").set_value(date(2016, 1, 1)).run()
+        at.button(key="preview").click().run()
+        assert not at.exception
+        assert stored() == (before + 1515, before)  # written at preview, read by nobody
+        if attempt == "cancelled":
+            at.file_uploader[0].clear().run()
+            assert not at.exception
+            assert stored() == (before, before)
+    at.button(key="confirm").click().run()
+    assert any("Committed batch" in s.value for s in at.success)
+    assert stored() == (before + 1515, before + 1515)

@@ -72,11 +72,11 @@ def test_the_view_on_postgresql_equals_the_view_on_duckdb(both):
 
 def test_a_snapshot_reads_local_copies_private_to_the_build(both):
     _, pg = both
-    where = "SELECT database_name FROM duckdb_tables() WHERE table_name = 'timing_samples' ORDER BY 1"
+    where = "SELECT database_name FROM duckdb_tables() WHERE table_name = 'committed_samples' ORDER BY 1"
     with timing_snapshot(pg) as db:
-        assert ("temp",) in db.query(where)  # shadows the server's table for this build's queries
-        assert db.query_value("SELECT count(*) FROM timing_samples") == pg.query_value(
-            "SELECT count(*) FROM timing_samples"
+        assert ("temp",) in db.query(where)  # shadows the server's view for this build's queries
+        assert db.query_value("SELECT count(*) FROM committed_samples") == pg.query_value(
+            "SELECT count(*) FROM committed_samples"
         )
         assert ("temp",) not in pg.query(where)  # every other reader still reads the server
     with pytest.raises(Exception):  # noqa: B017 - the copy went with its closed cursor

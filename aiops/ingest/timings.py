@@ -27,6 +27,7 @@ from aiops.ingest.measurement import long_loop_warning, phase_problems
 from aiops.ingest.presets import PresetTarget, check_preset_target, save_preset
 from aiops.ingest.reader import Staged, drop_staged, stage_csv
 from aiops.ingest.recognise import canonical_mapping, mapping_for
+from aiops.ingest.replacing import SAMPLE_COLUMNS, PulledRecords, changed_table, replace_earlier
 from aiops.ingest.sniff import open_source
 from aiops.ingest.timing_pass import read_checked
 from aiops.ingest.timing_report import TimingReport, build_report
@@ -54,6 +55,7 @@ class TimingImport:
     plan: Plan
     accepted_table: str
     report: TimingReport
+    pulled: PulledRecords | None = None
 
     def commit(self, actor: Actor, save_preset_as: PresetTarget | str | None = None) -> TimingReport:
         """Write the accepted samples as one batch, in one transaction (refused if a duplicate);
@@ -83,8 +85,8 @@ class TimingImport:
         self.report.batch_id = batch_id
         return self.report
 
-    def _samples_with_upload(self, tx: Tx) -> str:
-        """The stored timing rows with this upload's accepted rows, as a query to classify from.
+    def _samples_with_upload(self, tx: Tx, rows: str) -> str:
+        """The stored timing rows with the ``rows`` this upload writes, as a query to classify from.
         Classifying before the copy reads the checked table: the cells query over rows just
         written in the same transaction took twice as long (1M rows: 2.3 s against 1 s). The
         upload's time kind comes from a one-row table, so that it is bound, not spliced."""
@@ -94,7 +96,7 @@ class TimingImport:
         columns = "workflow_id, phase, measured_at, duration_minutes, loops, rework_minutes"
         return (
             f"(SELECT {columns}, time_kind, ai_assisted, segment FROM timing_samples UNION ALL"
-            f" SELECT {columns}, k.time_kind, ai_assisted, segment FROM {self.accepted_table}, {kind} k)"
+            f" SELECT {columns}, k.time_kind, ai_assisted, segment FROM {rows}, {kind} k)"
         )
 
     def _write(self, tx: Tx, save_preset_as: PresetTarget | str | None) -> int:
@@ -139,16 +141,22 @@ class TimingImport:
                 "mapping": self.report.mapping.model_dump(mode="json"),
             },
         )
-        governance.reclassify(tx, self.report.workflow_ids, samples=self._samples_with_upload(tx))
+        rows, origin = self.accepted_table, "NULL::VARCHAR"
+        if self.pulled is not None:  # new and changed records only, each replacing its earlier sample
+            rows = changed_table(tx.cursor, rows, self.pulled, self.report.mapping.kind)
+            self.report.replaced = replace_earlier(tx, rows, batch_id)
+            origin = "source_record_id"
+        governance.reclassify(tx, self.report.workflow_ids, samples=self._samples_with_upload(tx, rows))
         tx.execute(
-            "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at,"
-            " duration_minutes, loops, rework_minutes, time_kind, ai_assisted, segment)"
+            f"INSERT INTO timing_samples ({SAMPLE_COLUMNS})"
             " SELECT ?, workflow_id, phase, measured_at, duration_minutes,"
-            f" loops, rework_minutes, ?, ai_assisted, segment FROM {self.accepted_table}",
-            [batch_id, self.report.mapping.kind],
+            f" loops, rework_minutes, ?, ai_assisted, segment, ?::BIGINT, {origin} FROM {rows}",
+            [batch_id, self.report.mapping.kind, self.pulled and self.pulled.source_id],
         )
         if save_preset_as is not None:
             save_preset(tx, save_preset_as, self.report.mapping)
+        if self.pulled is not None:
+            self.pulled.after_commit(tx, batch_id, self.report.replaced)
         return batch_id
 
 
@@ -173,6 +181,7 @@ def open_timing_import(
     answers: dict[str, object] | None = None,
     options: dict[str, object] | None = None,
     actor: Actor | None = None,
+    pulled: PulledRecords | None = None,
 ) -> Iterator[TimingImport]:
     """Read and check an export; yield the import for preview and commit; drop its tables after.
 
@@ -181,7 +190,9 @@ def open_timing_import(
     format (see ``recognise.mapping_for``).
     ``options`` (``time_kind``, ``phase_only``...) apply to whichever mapping that is.
     Saved presets are those ``actor`` can see (without one: only the company's).
-    ``preview`` adds a sample of minutes per loop for the before/after chart."""
+    ``preview`` adds a sample of minutes per loop for the before/after chart. ``pulled``: the
+    records come from a source's pull (see ``replacing``); a pull's window may lie on one side of
+    the go-live."""
     with open_source(path, name, max_bytes=store.max_upload_bytes) as source:
         refuse_workflows_sheet(source)
         notes = []
@@ -207,9 +218,11 @@ def open_timing_import(
                 checks = None
             else:
                 limit = store.policy.evidence.max_loop_minutes
-                staged, plan, accepted, checks = read_checked(cursor, source, mapping, columns, types, limit)
+                staged, plan, accepted, checks = read_checked(
+                    cursor, source, mapping, columns, types, limit, record_ids=pulled is not None
+                )
                 checked = staged.table
-            upload = _report(store, staged, plan, (checked, accepted, checks), preview)
+            upload = _report(store, staged, plan, (checked, accepted, checks), preview, pulled)
         except duckdb.Error as e:
             _close(staged, cursor)
             raise _unreadable(e) from e
@@ -258,7 +271,12 @@ def _check_events(store: Store, staged: Staged, plan: Plan) -> tuple[str, str]:
 
 
 def _report(
-    store: Store, staged: Staged, plan: Plan, tables: tuple[str, str, list[Check] | None], preview: bool
+    store: Store,
+    staged: Staged,
+    plan: Plan,
+    tables: tuple[str, str, list[Check] | None],
+    preview: bool,
+    pulled: PulledRecords | None = None,
 ) -> TimingImport:
     """``tables``: the checked table, the accepted rows, and the checks when the checked table
     keeps them by number (one pass: ``timing_pass``)."""
@@ -271,9 +289,10 @@ def _report(
     if existing is not None:
         report.duplicate_of = existing
         report.problems.insert(0, _duplicate_message(report, existing)[0])
-    report.problems += phase_problems(figures, mapping)
+    if pulled is None:  # a pull's window is only part of the workflow's history
+        report.problems += phase_problems(figures, mapping)
     report.warnings += long_loop_warning(figures, mapping, rules)
-    return TimingImport(store, staged, plan, accepted, report)
+    return TimingImport(store, staged, plan, accepted, report, pulled)
 
 
 def _duplicate_message(report: TimingReport, existing: int) -> tuple[str, str]:

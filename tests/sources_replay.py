@@ -138,7 +138,7 @@ def github_prs_from_realdata(path, limit: int) -> list[dict[str, Any]]:
     items = []
     with open(path, newline="", encoding="utf-8") as f:
         for number, row in enumerate(csv.DictReader(f), start=1):
-            if len(items) >= limit:
+            if number > limit:  # ``limit`` pull requests
                 break
             created, closed = row["created_at"], row["closed_at"] or None
             merged = closed if row["status"] == "merged" else None

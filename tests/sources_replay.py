@@ -41,7 +41,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 DROP = "drop"
-Answer = tuple[int, dict[str, str], Any]  # status, headers, JSON body
+Answer = tuple[int, dict[str, str], Any]  # status, headers, JSON body (or its bytes, encoded once)
 
 
 @dataclass
@@ -70,7 +70,7 @@ class Replay:
                     self.connection.shutdown(2)
                     return
                 status, headers, body = fault if fault else replay.route(replay, parts.path, query)
-                payload = json.dumps(body).encode()
+                payload = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(payload)))

@@ -140,8 +140,8 @@ def test_github_pull_follows_link_headers_and_keeps_pull_requests_only(demo, rep
 
 
 def test_github_issues_source_measures_issues_not_pull_requests(demo, replays):
-    items = [github_item(n, "2025-03-01T10:00:00Z", "2025-05-01T10:00:00Z", "2025-05-01T10:00:00Z", None, n > 3)
-             for n in range(1, 8)]  # fmt: skip
+    closed = "2025-05-01T10:00:00Z"
+    items = [github_item(n, "2025-03-01T10:00:00Z", closed, closed, None, n > 3) for n in range(1, 8)]
     github = replays(github_route, items=items)
     add(demo, github, "github_issues", "octo/repo", go_live="2025-03-01T09:00:00Z")
     result = pull(demo)
@@ -233,7 +233,9 @@ def test_a_connection_dropped_mid_pull_writes_nothing_and_the_next_pull_resumes_
     committed = counts(demo)
     cursor = find_source(demo, "src").cursor
     merged_at = [f"2025-07-{1 + n // 60:02d}T10:{n % 60:02d}:00Z" for n in range(250)]
-    items.extend(github_item(5000 + n, "2025-06-01T10:00:00Z", at, at, at, True) for n, at in enumerate(merged_at))
+    items.extend(
+        github_item(5000 + n, "2025-06-01T10:00:00Z", at, at, at, True) for n, at in enumerate(merged_at)
+    )
     github.fail[len(github.requests) + 2] = DROP  # the second page of the next pull
     with pytest.raises(SourceUnavailable, match="could not be read"):
         pull(demo)

@@ -6,7 +6,8 @@ committed as one batch. The CSV side imports a file of the three columns a pull 
 start, end) with the same mapping (``import_timings``); the pull side adds a source and runs
 ``pull_source`` against the replay server (tests/sources_replay.py) on 127.0.0.1: every page
 fetched over HTTP, decoded, written as that CSV, imported, the batch and the cursor committed. The
-server's pages are encoded once before the clock starts (a real API's rendering is not ours).
+server runs in its own process, its pages encoded once before the clock starts (a real API's
+rendering is not ours).
 
 Prints each side's best time of ``--repeat`` (interleaved, fresh stores), the pull's share spent
 fetching, and the ratio pull speed / CSV speed (target: ≥ 0.5).
@@ -20,9 +21,12 @@ import argparse
 import base64
 import csv
 import json
+import multiprocessing
 import os
 import tempfile
+import threading
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +105,14 @@ def route_for(tool: str, encoded: dict[str, bytes]):
     return route
 
 
+def serve(tool: str, records: int, pipe: Connection) -> None:
+    """The replay server in its own process (its work does not share the pull's interpreter)."""
+    replay = Replay(lambda *a: (500, {}, {})).start()
+    replay.route = route_for(tool, pages(tool, records, replay.url))
+    pipe.send(replay.url)
+    threading.Event().wait()
+
+
 def fresh_store(path: Path) -> Store:
     store = Store(path)
     workflow = Workflow(workflow_id=WORKFLOW, name="Bench pulled", department="Bench", owner="bench")
@@ -164,8 +176,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     os.environ["BENCH_TOKEN"] = "bench-token"
-    replay = Replay(lambda *a: (500, {}, {})).start()
-    replay.route = route_for(args.tool, pages(args.tool, args.records, replay.url))
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.get_context("fork").Process(
+        target=serve, args=(args.tool, args.records, child), daemon=True
+    )
+    server.start()
+    url = parent.recv()  # the pages are encoded before the server answers
     pulls, uploads = [], []
     with tempfile.TemporaryDirectory(prefix="bench-pull-") as folder:
         workdir = Path(folder)
@@ -173,8 +189,8 @@ def main() -> int:
         write_csv(csv_path, args.records)
         for i in range(args.repeat):
             uploads.append(time_csv(args.tool, csv_path, workdir / f"csv{i}.duckdb", args.records))
-            pulls.append(time_pull(args.tool, replay.url, workdir / f"pull{i}.duckdb", args.records))
-    replay.stop()
+            pulls.append(time_pull(args.tool, url, workdir / f"pull{i}.duckdb", args.records))
+    server.terminate()
     upload = min(uploads)
     pull, fetching = min(pulls)
     size, ratio = PAGE_SIZE[args.tool], upload / pull

@@ -59,6 +59,7 @@ class Replay:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs
+            disable_nagle_algorithm = True  # headers and body go out at once (no delayed-ACK stall)
 
             def do_GET(self) -> None:  # noqa: N802 - the http.server hook's name
                 parts = urlsplit(self.path)

@@ -3,8 +3,11 @@
 A pulled record carries its id in the tool, namespaced by its source (``PulledRecords.namespace``):
 pulled again (an issue reopened and resolved later, an overlapping window), it replaces the sample
 its id already has in that workflow, in the batch's own transaction. A record pulled again
-unchanged is neither replaced nor written twice. A replaced sample moves to ``replaced_samples``
-with the batch that replaced it: undoing that batch moves it back (unless its own batch was undone).
+unchanged is neither replaced nor written twice. One sample per (workflow, record id) is this
+module's rule (no index holds it: see migration 009): a pull's ids are distinct, and its commit
+deletes the earlier samples of its ids before it inserts, under the one write lock. A replaced
+sample moves to ``replaced_samples`` with the batch that replaced it: undoing that batch moves it
+back (unless its own batch was undone).
 """
 
 from __future__ import annotations
@@ -33,22 +36,34 @@ class PulledRecords:
     after_commit: Callable[[Tx, int, int], None]
 
 
+def _changed(accepted: str) -> str:
+    """The accepted records that are new or differ from their stored sample (``$ns``, ``$kind``)."""
+    return (
+        f"SELECT a.*, $ns || a.record_id AS source_record_id FROM {accepted} a WHERE NOT EXISTS"
+        " (SELECT 1 FROM timing_samples s WHERE s.workflow_id = a.workflow_id"
+        " AND s.source_record_id = $ns || a.record_id AND s.phase = a.phase"
+        " AND s.measured_at = a.measured_at AND s.loops = a.loops AND s.duration_minutes = a.duration_minutes"
+        " AND s.rework_minutes = a.rework_minutes AND s.time_kind = $kind)"
+    )
+
+
+def count_changed(
+    cursor: duckdb.DuckDBPyConnection, accepted: str, pulled: PulledRecords, time_kind: str
+) -> int:
+    """How many accepted records are new or changed (before the commit: a pull with none writes nothing)."""
+    params = {"ns": pulled.namespace, "kind": time_kind}
+    return int(cursor.execute(f"SELECT count(*) FROM ({_changed(accepted)})", params).fetchall()[0][0])
+
+
 def changed_table(
     cursor: duckdb.DuckDBPyConnection, accepted: str, pulled: PulledRecords, time_kind: str
 ) -> str:
-    """A temp table of the accepted records that are new or differ from their stored sample, with
-    their namespaced id (``source_record_id``); returns its name. Run on the import's cursor (in
-    the batch's transaction, so that it compares with what the batch replaces)."""
+    """A temp table of the new or changed records with their namespaced id (``source_record_id``);
+    returns its name. Run on the import's cursor in the batch's transaction, so that it compares
+    with what the batch replaces."""
     table = f"{accepted}_changed"
-    cursor.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT a.*, $ns || a.record_id AS source_record_id"
-        f" FROM {accepted} a WHERE NOT EXISTS (SELECT 1 FROM timing_samples s"
-        " WHERE s.workflow_id = a.workflow_id AND s.source_record_id = $ns || a.record_id"
-        " AND s.phase = a.phase AND s.measured_at = a.measured_at AND s.loops = a.loops"
-        " AND s.duration_minutes = a.duration_minutes AND s.rework_minutes = a.rework_minutes"
-        " AND s.time_kind = $kind)",
-        {"ns": pulled.namespace, "kind": time_kind},
-    )
+    params = {"ns": pulled.namespace, "kind": time_kind}
+    cursor.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {_changed(accepted)}", params)
     return table
 
 

@@ -63,9 +63,11 @@ def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None
         records: list[Record] = []
         for issue in issues:
             fields = expect(issue, dict, "an issue", http.tool).get("fields") or {}
-            newest = max(newest or "", updated_utc(fields.get("updated")) or "") or None
             end = fields.get("resolutiondate")
             records.append((str(issue.get("key")), text(fields.get("created")), text(end)))
+        if issues:  # ordered by updated: the page's last issue is its latest (one parse a page)
+            latest = updated_utc((issues[-1].get("fields") or {}).get("updated"))
+            newest = max(newest or "", latest or "") or None
         yield Page(records, newest)
         start += len(issues)
         total = body.get("total")

@@ -8,6 +8,7 @@ reference is, the token never is: it is not stored anywhere).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlsplit
@@ -77,9 +78,11 @@ class Source:
 
     @property
     def namespace(self) -> str:
-        """The prefix of this source's record ids: one record of one site's query, for one loop."""
+        """The prefix of this source's record ids: one record of one site's query, for one loop
+        (short: a digest of site, query and loop; another source of the same shares it)."""
         site = urlsplit(self.base_url)
-        return f"{self.tool}|{site.netloc}{site.path}|{self.query}|{self.loop}#"
+        digest = hashlib.sha256(f"{site.netloc}{site.path}|{self.query}|{self.loop}".encode()).hexdigest()
+        return f"{self.tool}:{digest[:10]}#"
 
 
 def check_spec(spec: SourceSpec) -> SourceSpec:

@@ -25,7 +25,7 @@ import httpx
 from aiops.auth import Actor
 from aiops.errors import AiopsError, IngestError
 from aiops.ingest.mapping import TimingMapping, parse_go_live
-from aiops.ingest.replacing import PulledRecords, changed_table
+from aiops.ingest.replacing import PulledRecords, count_changed
 from aiops.ingest.tempfiles import upload_root
 from aiops.ingest.timings import open_timing_import
 from aiops.sources.connector import Loop, Record
@@ -168,10 +168,8 @@ def _import(
         result.rejects = report.to_json()["rejects"]
         if report.problems:
             raise IngestError(report.problems[0], "nothing was written")
-        changed = changed_table(upload.staged.cursor, upload.accepted_table, pulled, report.mapping.kind)
-        result.new_or_changed = int(
-            upload.staged.cursor.execute(f"SELECT count(*) FROM {changed}").fetchall()[0][0]
-        )
+        kind = report.mapping.kind
+        result.new_or_changed = count_changed(upload.staged.cursor, upload.accepted_table, pulled, kind)
         if result.new_or_changed:
             upload.commit(actor)
 

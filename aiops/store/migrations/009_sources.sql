@@ -32,11 +32,12 @@ CREATE TABLE source_pulls (
 
 -- A pulled sample carries its record's id in the tool (namespaced by the source's tool, site, query
 -- and loop): pulled again, the record replaces its earlier sample in the same workflow, so
--- overlapping pulls never double count. Uploaded files leave both NULL (NULLs never collide).
--- Note for later migrations: with this index DuckDB refuses ALTER COLUMN on timing_samples (drop it first).
+-- overlapping pulls never double count. Uploaded files leave both NULL. One sample per (workflow,
+-- source_record_id) is the write path's rule (``aiops.ingest.replacing``: a pull's ids are distinct
+-- and its commit deletes the earlier samples of those ids, under the one write lock), not a unique
+-- index: DuckDB's index cost 0.5-0.75 s per 100,000 pulled rows, more than half a CSV import's time.
 ALTER TABLE timing_samples ADD COLUMN source_id BIGINT;
 ALTER TABLE timing_samples ADD COLUMN source_record_id VARCHAR;
-CREATE UNIQUE INDEX timing_samples_source_record ON timing_samples (workflow_id, source_record_id);
 
 -- Samples a later pull replaced, kept with the batch that replaced them: undoing that batch puts
 -- them back (unless their own batch was undone too).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 
 import pandas as pd
 import streamlit as st
@@ -96,7 +97,7 @@ with st.form("add_source"):
         "Loop", [x.name for x in tool.loops], format_func=lambda x: tool.loop(x).label, key="source_loop"
     )
     time_kind = st.selectbox("Time kind", ["elapsed", "hands_on"], key="source_time_kind")
-    go_live = st.date_input("Go-live", value=None, key="source_go_live")
+    go_live = st.date_input("Go-live", value=None, min_value=date(1990, 1, 1), key="source_go_live")
     token_ref = st.text_input(
         "Token reference",
         placeholder="env:GITHUB_TOKEN or file:/etc/saved-loops/jira.token",

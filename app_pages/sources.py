@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
+from functools import partial
 
 import pandas as pd
 import streamlit as st
 
-from aiops.sources.model import TOOLS, SourceSpec, add_source, list_sources, remove_source, spec_from
+from aiops.sources.model import TOOLS, add_source, list_sources, remove_source, spec_from
 from aiops.sources.pull import PullOptions, PullResult, pull_source
 from ui import data
 from ui.context import actor, revision, run_action, run_write, store
@@ -69,13 +69,13 @@ for source in sources:
         if pull_col.button("Pull now", key=f"pull_{source.source_id}", type="primary"):
             with st.status(md_escape(f"Pulling {source.name}…")) as status:
                 options = PullOptions(progress=lambda line: status.write(md_escape(line)))
-                result = run_action(lambda s=source, o=options: pull_source(store(), me, s.name, o))
+                result = run_action(partial(pull_source, store(), me, source.name, options))
                 done = result is not None
                 status.update(label="Pulled" if done else "Failed", state="complete" if done else "error")
             if result is not None:
                 show_result(result)
         if remove_col.button("Remove", key=f"remove_{source.source_id}") and run_write(
-            lambda s=source: remove_source(store(), me, s.name), "Source removed; its batches stay."
+            partial(remove_source, store(), me, source.name), "Source removed; its batches stay."
         ):
             st.rerun()
 
@@ -93,9 +93,8 @@ with st.form("add_source"):
     )
     base_url = st.text_input("API base URL", value=tool.default_base_url, key="source_base_url")
     query = st.text_input("Query", help=tool.query_help, placeholder=tool.query_help, key="source_query")
-    loop = st.selectbox(
-        "Loop", [x.name for x in tool.loops], format_func=lambda x: tool.loop(x).label, key="source_loop"
-    )
+    loops = {x.name: x.label for x in tool.loops}
+    loop = st.selectbox("Loop", list(loops), format_func=loops.__getitem__, key="source_loop")
     time_kind = st.selectbox("Time kind", ["elapsed", "hands_on"], key="source_time_kind")
     go_live = st.date_input("Go-live", value=None, min_value=date(1990, 1, 1), key="source_go_live")
     token_ref = st.text_input(
@@ -109,13 +108,11 @@ with st.form("add_source"):
 
 
 def added() -> None:
-    values = dict(
+    values: dict[str, object] = dict(
         name=name, tool=tool_name, base_url=base_url, query=query, workflow_id=workflow_id or "",
         loop=loop, time_kind=time_kind, go_live=go_live, token_ref=token_ref,
     )  # fmt: skip
-    spec: SourceSpec = spec_from(values)
-    source = add_source(store(), me, spec)
-    st.session_state["source_added"] = asdict(source)["name"]
+    st.session_state["source_added"] = add_source(store(), me, spec_from(values)).name
 
 
 if submitted and run_write(added, "Source added."):

@@ -50,9 +50,8 @@ def _end(loop: Loop, metrics: dict[str, Any]) -> str | None:
 
 def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None) -> Iterator[Page]:
     url = f"{base_url}/api/v2/incremental/tickets/cursor.json"
-    params: dict[str, str | int] | None = {"include": "metric_sets"} | (
-        {"cursor": cursor} if cursor else {"start_time": 0}
-    )
+    params: dict[str, str | int] = {"include": "metric_sets"}
+    params |= {"cursor": cursor} if cursor else {"start_time": 0}
     wanted = filters(query)
     while True:
         body, _ = http.get(url, params)

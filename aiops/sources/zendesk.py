@@ -42,10 +42,13 @@ def _matches(ticket: dict[str, Any], wanted: dict[str, str]) -> bool:
     return True
 
 
-def _end(loop: Loop, metrics: dict[str, Any]) -> str | None:
+def _ends(loop: Loop, metric_sets: list[Any]) -> dict[Any, str | None]:
+    """Each ticket's loop end (or minutes) from its side-loaded metric set, by ticket id."""
+    sets = [m for m in metric_sets if isinstance(m, dict)]
     if loop.name == "first-reply":
-        return text((metrics.get("reply_time_in_minutes") or {}).get("calendar"))
-    return text(metrics.get("solved_at"))
+        minutes = [(m.get("reply_time_in_minutes") or {}).get("calendar") for m in sets]
+        return {m.get("ticket_id"): text(value) for m, value in zip(sets, minutes, strict=True)}
+    return {m.get("ticket_id"): text(m.get("solved_at")) for m in sets}
 
 
 def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None) -> Iterator[Page]:
@@ -56,15 +59,15 @@ def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None
     while True:
         body, _ = http.get(url, params)
         body = expect(body, dict, "the page", http.tool)
-        metric_sets = expect(body.get("metric_sets") or [], list, "metric_sets", http.tool)
-        metrics = {m.get("ticket_id"): m for m in metric_sets if isinstance(m, dict)}
+        ends = _ends(loop, expect(body.get("metric_sets") or [], list, "metric_sets", http.tool))
         records: list[Record] = []
         for ticket in expect(body.get("tickets"), list, "tickets", http.tool):
-            ticket = expect(ticket, dict, "a ticket", http.tool)
-            if ticket.get("status") == "deleted" or not _matches(ticket, wanted):
+            if not isinstance(ticket, dict):
+                expect(ticket, dict, "a ticket", http.tool)
+            if ticket.get("status") == "deleted" or (wanted and not _matches(ticket, wanted)):
                 continue
-            end = _end(loop, metrics.get(ticket.get("id")) or {})
-            records.append((str(ticket.get("id")), text(ticket.get("created_at")), end))
+            ticket_id = ticket.get("id")
+            records.append((str(ticket_id), text(ticket.get("created_at")), ends.get(ticket_id)))
         after = text(body.get("after_cursor"))
         cursor = after or cursor
         yield Page(records, cursor)

@@ -29,30 +29,16 @@ SAMPLE_COLUMNS = (
 class PulledRecords:
     """An import of records pulled from a source: its id, the prefix of its record ids, and what
     to write with the batch in the same transaction (the source's cursor):
-    ``after_commit(tx, batch_id, samples_replaced)``."""
+    ``after_commit(tx, batch_id, samples_written, samples_replaced)``."""
 
     source_id: int
     namespace: str
-    after_commit: Callable[[Tx, int, int], None]
+    after_commit: Callable[[Tx, int, int, int], None]
 
 
-def _changed(accepted: str) -> str:
-    """The accepted records that are new or differ from their stored sample (``$ns``, ``$kind``)."""
-    return (
-        f"SELECT a.*, $ns || a.record_id AS source_record_id FROM {accepted} a WHERE NOT EXISTS"
-        " (SELECT 1 FROM timing_samples s WHERE s.workflow_id = a.workflow_id"
-        " AND s.source_record_id = $ns || a.record_id AND s.phase = a.phase"
-        " AND s.measured_at = a.measured_at AND s.loops = a.loops AND s.duration_minutes = a.duration_minutes"
-        " AND s.rework_minutes = a.rework_minutes AND s.time_kind = $kind)"
-    )
-
-
-def count_changed(
-    cursor: duckdb.DuckDBPyConnection, accepted: str, pulled: PulledRecords, time_kind: str
-) -> int:
-    """How many accepted records are new or changed (before the commit: a pull with none writes nothing)."""
-    params = {"ns": pulled.namespace, "kind": time_kind}
-    return int(cursor.execute(f"SELECT count(*) FROM ({_changed(accepted)})", params).fetchall()[0][0])
+class NothingNew(Exception):  # noqa: N818 - an outcome, not a failure
+    """Raised inside a pull's commit when every accepted record is stored already, unchanged: the
+    transaction rolls back and the pull writes no batch. ``args[0]``: the records accepted."""
 
 
 def changed_table(
@@ -62,8 +48,15 @@ def changed_table(
     returns its name. Run on the import's cursor in the batch's transaction, so that it compares
     with what the batch replaces."""
     table = f"{accepted}_changed"
-    params = {"ns": pulled.namespace, "kind": time_kind}
-    cursor.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {_changed(accepted)}", params)
+    cursor.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT a.*, $ns || a.record_id AS source_record_id"
+        f" FROM {accepted} a WHERE NOT EXISTS (SELECT 1 FROM timing_samples s"
+        " WHERE s.workflow_id = a.workflow_id AND s.source_record_id = $ns || a.record_id"
+        " AND s.phase = a.phase AND s.measured_at = a.measured_at AND s.loops = a.loops"
+        " AND s.duration_minutes = a.duration_minutes AND s.rework_minutes = a.rework_minutes"
+        " AND s.time_kind = $kind)",
+        {"ns": pulled.namespace, "kind": time_kind},
+    )
     return table
 
 

@@ -27,7 +27,7 @@ from aiops.ingest.measurement import long_loop_warning, phase_problems
 from aiops.ingest.presets import PresetTarget, check_preset_target, save_preset
 from aiops.ingest.reader import Staged, drop_staged, stage_csv
 from aiops.ingest.recognise import canonical_mapping, mapping_for
-from aiops.ingest.replacing import SAMPLE_COLUMNS, PulledRecords, changed_table, replace_earlier
+from aiops.ingest.replacing import SAMPLE_COLUMNS, NothingNew, PulledRecords, changed_table, replace_earlier
 from aiops.ingest.sniff import open_source
 from aiops.ingest.timing_pass import read_checked
 from aiops.ingest.timing_report import TimingReport, build_report
@@ -103,7 +103,14 @@ class TimingImport:
         departments = [r[0] for r in tx.query(_DEPARTMENTS, {"ids": self.report.workflow_ids})]
         for department in departments:
             tx.actor.require_write(department, "upload timings")
-        existing = duplicate_batch(tx, self.report.sha256, self.report.workflow_ids)
+        rows, origin = self.accepted_table, "NULL::VARCHAR"
+        if self.pulled is not None:  # new and changed records only, each replacing its earlier sample
+            rows = changed_table(tx.cursor, rows, self.pulled, self.report.mapping.kind)
+            origin = "source_record_id"
+            written = int(tx.query_value(f"SELECT count(*) FROM {rows}"))
+            if not written:
+                raise NothingNew(self.report.accepted)
+        existing = None if self.pulled else duplicate_batch(tx, self.report.sha256, self.report.workflow_ids)
         if existing is not None:
             self.report.duplicate_of = existing
             raise Conflict(*_duplicate_message(self.report, existing))
@@ -141,11 +148,8 @@ class TimingImport:
                 "mapping": self.report.mapping.model_dump(mode="json"),
             },
         )
-        rows, origin = self.accepted_table, "NULL::VARCHAR"
-        if self.pulled is not None:  # new and changed records only, each replacing its earlier sample
-            rows = changed_table(tx.cursor, rows, self.pulled, self.report.mapping.kind)
+        if self.pulled is not None:
             self.report.replaced = replace_earlier(tx, rows, batch_id)
-            origin = "source_record_id"
         governance.reclassify(tx, self.report.workflow_ids, samples=self._samples_with_upload(tx, rows))
         tx.execute(
             f"INSERT INTO timing_samples ({SAMPLE_COLUMNS})"
@@ -156,7 +160,7 @@ class TimingImport:
         if save_preset_as is not None:
             save_preset(tx, save_preset_as, self.report.mapping)
         if self.pulled is not None:
-            self.pulled.after_commit(tx, batch_id, self.report.replaced)
+            self.pulled.after_commit(tx, batch_id, written, self.report.replaced)
         return batch_id
 
 
@@ -285,12 +289,12 @@ def _report(
     rules = store.policy.evidence
     long_minutes = rules.long_loop_hours * 60
     report, figures = build_report(staged, plan, checked, accepted, preview, long_minutes, checks)
-    existing = duplicate_batch(store, report.sha256, report.workflow_ids)
-    if existing is not None:
-        report.duplicate_of = existing
-        report.problems.insert(0, _duplicate_message(report, existing)[0])
-    if pulled is None:  # a pull's window is only part of the workflow's history
-        report.problems += phase_problems(figures, mapping)
+    if pulled is None:  # a pull may fetch what an earlier one did (unchanged records are skipped),
+        existing = duplicate_batch(store, report.sha256, report.workflow_ids)
+        if existing is not None:
+            report.duplicate_of = existing
+            report.problems.insert(0, _duplicate_message(report, existing)[0])
+        report.problems += phase_problems(figures, mapping)  # and its window is part of the history
     report.warnings += long_loop_warning(figures, mapping, rules)
     return TimingImport(store, staged, plan, accepted, report, pulled)
 

@@ -10,6 +10,7 @@ A pull that finds nothing new writes nothing (running it twice is harmless).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import shutil
 import tempfile
@@ -25,7 +26,7 @@ import httpx
 from aiops.auth import Actor
 from aiops.errors import AiopsError, IngestError
 from aiops.ingest.mapping import TimingMapping, parse_go_live
-from aiops.ingest.replacing import PulledRecords, count_changed
+from aiops.ingest.replacing import NothingNew, PulledRecords
 from aiops.ingest.tempfiles import upload_root
 from aiops.ingest.timings import open_timing_import
 from aiops.sources.connector import Loop, Record
@@ -146,8 +147,8 @@ def _import(
 ) -> None:
     loop = tool_named(source.tool).loop(source.loop) or tool_named(source.tool).loops[0]
 
-    def saved(tx: Tx, batch_id: int, replaced: int) -> None:
-        result.batch_id, result.replaced = batch_id, replaced
+    def saved(tx: Tx, batch_id: int, written: int, replaced: int) -> None:
+        result.batch_id, result.new_or_changed, result.replaced = batch_id, written, replaced
         _save_cursor(tx, source, result, batch_id)
 
     pulled = PulledRecords(source.source_id, source.namespace, saved)
@@ -168,10 +169,9 @@ def _import(
         result.rejects = report.to_json()["rejects"]
         if report.problems:
             raise IngestError(report.problems[0], "nothing was written")
-        kind = report.mapping.kind
-        result.new_or_changed = count_changed(upload.staged.cursor, upload.accepted_table, pulled, kind)
-        if result.new_or_changed:
-            upload.commit(actor)
+        if report.accepted:
+            with contextlib.suppress(NothingNew):  # every accepted record stored already: no batch
+                upload.commit(actor)
 
 
 def _save_cursor(tx: Tx, source: Source, result: PullResult, batch_id: int | None) -> None:

@@ -27,6 +27,7 @@ from tests.sources_replay import (
     github_item,
     github_prs_from_realdata,
     github_route,
+    jira_issue,
     jira_issues_from_realdata,
     jira_route,
     rate_limited,
@@ -408,3 +409,14 @@ def test_cli_pull_exit_codes(demo, replays, capsys):
     add(demo, github, "github_pulls", "o/r", go_live="2025-01-01")
     code, out, err = run_cli(capsys, "pull", "--all", "--db", demo.location, "--json")
     assert code == 1 and out[0]["error"] and "env:REPLAY_TOKEN is not set" in err
+
+
+def test_a_re_pull_that_fetches_exactly_what_a_batch_holds_is_not_refused_as_a_duplicate_file(demo, replays):
+    issues = [jira_issue(f"NEW-{n}", "2024-05-01T09:00:00.000+0000", f"2024-05-02T10:0{n}:00.000+0000",
+                         f"2024-05-02T10:0{n}:00.000+0000") for n in range(5)]  # fmt: skip
+    jira = replays(jira_route, issues=issues)
+    add(demo, jira, "jira", "project = NEW", go_live="2024-01-01")
+    first = pull(demo)
+    again = pull(demo)  # the day of overlap serves the same five issues: the same CSV as the batch's
+    assert first.batch_id is not None and again.records == 5
+    assert (again.new_or_changed, again.batch_id, again.error) == (0, None, None)

@@ -88,3 +88,13 @@ def expect(body: Any, kind: type, what: str, tool: str) -> Any:
 def text(value: Any) -> str | None:
     """A JSON value as CSV text (None stays missing)."""
     return None if value is None else str(value)
+
+
+def record_id(value: Any, tool: str) -> str:
+    """A record's id in its tool: without one, a record could never be replaced when pulled again."""
+    if value is None or value == "":
+        raise SourceUnavailable(
+            f"the {tool} API served a record without its id",
+            "check the base URL (the API's); nothing was written",
+        )
+    return str(value)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from aiops.sources.connector import Loop, Page, Record, Tool, expect, same_site, text
+from aiops.sources.connector import Loop, Page, Record, Tool, expect, record_id, same_site, text
 from aiops.sources.http import Http
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
@@ -57,7 +57,9 @@ def _pages(
             if (pull is not None) != pulls:
                 continue  # the list holds both: keep the kind this source measures
             end = (pull or {}).get("merged_at") if loop.name == "time-to-merge" else item.get("closed_at")
-            records.append((str(item.get("number")), text(item.get("created_at")), text(end)))
+            records.append(
+                (record_id(item.get("number"), http.tool), text(item.get("created_at")), text(end))
+            )
         yield Page(records, newest)
         following = next_link(headers.get("link"))
         url, params = (same_site(following, base_url, http.tool) if following else None), None

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from aiops.sources.connector import Loop, Page, Record, Tool, bearer_or_basic, expect, text
+from aiops.sources.connector import Loop, Page, Record, Tool, bearer_or_basic, expect, record_id, text
 from aiops.sources.http import Http
 
 PAGE_SIZE = 100
@@ -64,14 +64,14 @@ def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None
         for issue in issues:
             fields = expect(issue, dict, "an issue", http.tool).get("fields") or {}
             end = fields.get("resolutiondate")
-            records.append((str(issue.get("key")), text(fields.get("created")), text(end)))
+            records.append((record_id(issue.get("key"), http.tool), text(fields.get("created")), text(end)))
         if issues:  # ordered by updated: the page's last issue is its latest (one parse a page)
             latest = updated_utc((issues[-1].get("fields") or {}).get("updated"))
             newest = max(newest or "", latest or "") or None
         yield Page(records, newest)
         start += len(issues)
-        total = body.get("total")
-        if not issues or not isinstance(total, int) or start >= total:
+        total = body.get("total")  # without it, a short page is the last
+        if not issues or (start >= total if isinstance(total, int) else len(issues) < PAGE_SIZE):
             return
 
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from aiops.sources.connector import Loop, Page, Record, Tool, bearer_or_basic, expect, text
+from aiops.sources.connector import Loop, Page, Record, Tool, bearer_or_basic, expect, record_id, text
 from aiops.sources.http import Http
 
 _PAIR = re.compile(r"([a-z_]+)=(\S+)")
@@ -67,7 +67,9 @@ def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None
             if ticket.get("status") == "deleted" or (wanted and not _matches(ticket, wanted)):
                 continue
             ticket_id = ticket.get("id")
-            records.append((str(ticket_id), text(ticket.get("created_at")), ends.get(ticket_id)))
+            records.append(
+                (record_id(ticket_id, http.tool), text(ticket.get("created_at")), ends.get(ticket_id))
+            )
         after = text(body.get("after_cursor"))
         cursor = after or cursor
         yield Page(records, cursor)

@@ -420,3 +420,28 @@ def test_a_re_pull_that_fetches_exactly_what_a_batch_holds_is_not_refused_as_a_d
     again = pull(demo)  # the day of overlap serves the same five issues: the same CSV as the batch's
     assert first.batch_id is not None and again.records == 5
     assert (again.new_or_changed, again.batch_id, again.error) == (0, None, None)
+
+
+def test_a_record_without_its_id_stops_the_pull_with_nothing_written(demo, replays):
+    item = github_item(1, "2025-03-01T10:00:00Z", "2025-05-01T10:00:00Z", None, None, True) | {"number": None}
+    github = replays(github_route, items=[item])
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    before = counts(demo)
+    with pytest.raises(SourceUnavailable, match="without its id"):
+        pull(demo)
+    assert counts(demo) == before
+
+
+def test_jira_pages_without_a_total_end_at_the_first_short_page(demo, replays):
+    jira = replays(
+        jira_route, issues=jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))
+    )
+
+    def without_total(replay, path, query):
+        status, headers, body = jira_route(replay, path, query)
+        return status, headers, {k: v for k, v in body.items() if k != "total"}
+
+    jira.route = without_total
+    add(demo, jira, "jira", "project = AVRO")
+    result = pull(demo)
+    assert (result.pages, result.records) == (22, 2166)

@@ -25,6 +25,7 @@ PAGES = {
     ],
     "Contribute": [
         ("upload.py", "Upload timings", ":material/upload_file:", "upload"),
+        ("sources.py", "Sources", ":material/cloud_sync:", "sources"),
         ("register.py", "Register workflow", ":material/add_circle:", "register"),
     ],
     "Govern": [

@@ -401,6 +401,74 @@ def cmd_timings_undo(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def cmd_sources_add(args: argparse.Namespace, out: Output) -> int:
+    from aiops.sources.model import add_source, spec_from
+
+    fields = ("name", "tool", "base_url", "query", "workflow_id", "loop", "time_kind", "go_live", "token_ref")
+    spec = spec_from({f: getattr(args, f) for f in fields if getattr(args, f) is not None})
+    with _open(args) as store:
+        source = add_source(store, _actor(args), spec)
+    out.json(asdict(source))
+    out.line(
+        f"Source '{source.name}' added: {source.tool} {source.query} → {source.workflow_id}"
+        f" ({source.loop}, {source.time_kind}, go-live {source.go_live}; token from {source.token_ref})."
+    )
+    return EXIT_OK
+
+
+def cmd_sources_list(args: argparse.Namespace, out: Output) -> int:
+    from aiops.sources.model import list_sources
+
+    with _open(args) as store:
+        sources = list_sources(store)
+    out.json([asdict(s) for s in sources])
+    for s in sources:
+        pulled = f"last pull {s.last_pull_at:%Y-%m-%d %H:%M}" if s.last_pull_at else "never pulled"
+        out.line(f"{s.name:<24} {s.tool:<14} {s.query:<28} → {s.workflow_id:<28} {s.loop:<16} {pulled}")
+    return EXIT_OK
+
+
+def cmd_sources_remove(args: argparse.Namespace, out: Output) -> int:
+    from aiops.sources.model import remove_source
+
+    with _open(args) as store:
+        source = remove_source(store, _actor(args), args.name)
+    out.json({"removed": source.name})
+    out.line(
+        f"Source '{source.name}' removed; its pulled batches stay (undo them with `aiops timings undo`)."
+    )
+    return EXIT_OK
+
+
+def cmd_pull(args: argparse.Namespace, out: Output) -> int:
+    from aiops.sources.pull import PullOptions, PullResult, pull_all, pull_source
+
+    if (args.source is None) == (not args.all):
+        print("aiops: error: name one SOURCE or pass --all", file=sys.stderr)
+        return EXIT_USAGE
+    options = PullOptions(progress=lambda line: print(line, file=sys.stderr))
+    with _open(args) as store:
+        if args.all:
+            results = pull_all(store, _actor(args), options)
+        else:
+            results = [pull_source(store, _actor(args), args.source, options)]
+    out.json([r.to_json() for r in results] if args.all else results[0].to_json())
+
+    def line(r: PullResult) -> str:
+        wrote = f"batch {r.batch_id}" if r.batch_id is not None else "nothing new written"
+        return (
+            f"{r.source}: {r.records} records in {r.pages} pages: {r.accepted} accepted, {r.rejected}"
+            f" rejected; {r.new_or_changed} new or changed, {r.replaced} replaced → {wrote}."
+        )
+
+    for r in results:
+        if r.error is None:
+            out.line(line(r))
+        else:
+            print(f"aiops: error: source {r.source}: {r.error}", file=sys.stderr)
+    return EXIT_REJECTED if any(r.error for r in results) else EXIT_OK
+
+
 def cmd_report_summary(args: argparse.Namespace, out: Output) -> int:
     from aiops.report.summary import summarize
 
@@ -657,6 +725,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add(tverbs, "presets", cmd_timings_presets, "list mapping presets (built-in and saved)")
     undo = _add(tverbs, "undo", cmd_timings_undo, "undo one upload batch as a whole")
     undo.add_argument("batch_id", type=int)
+
+    sources = nouns.add_parser("sources", help="tools whose timings are pulled on a schedule")
+    soverbs = sources.add_subparsers(dest="verb", required=True, metavar="VERB")
+    sadd = _add(soverbs, "add", cmd_sources_add, "add a source: a tool's API that feeds one workflow")
+    sadd.add_argument("name", help="a name for the source (unique)")
+    sadd.add_argument("--tool", required=True, help="github_pulls, github_issues, jira or zendesk")
+    sadd.add_argument("--base-url", help="the API's address (default: the tool's cloud API)")
+    sadd.add_argument(
+        "--query", help="owner/repo (GitHub), a JQL filter (Jira), field=value filters (Zendesk)"
+    )
+    sadd.add_argument("--workflow", dest="workflow_id", required=True, help="the workflow it feeds")
+    sadd.add_argument("--loop", help="the loop it measures (default: the tool's first)")
+    sadd.add_argument("--time-kind", choices=["hands_on", "elapsed"], help="default: the loop's (elapsed)")
+    sadd.add_argument("--go-live", required=True, help="the workflow's go-live (date or ISO date-time)")
+    sadd.add_argument(
+        "--token-ref", required=True, help="env:VARIABLE or file:/private/path (never the token itself)"
+    )
+    _add(soverbs, "list", cmd_sources_list, "list sources")
+    srem = _add(soverbs, "remove", cmd_sources_remove, "remove a source (its batches stay)")
+    srem.add_argument("name")
+    pull = _add(nouns, "pull", cmd_pull, "pull new and changed records from a source (or --all) as one batch")
+    pull.add_argument("source", nargs="?", help="the source's name")
+    pull.add_argument("--all", action="store_true", help="every source")
 
     report = nouns.add_parser("report", help="summaries and the board pack")
     rverbs = report.add_subparsers(dest="verb", required=True, metavar="VERB")

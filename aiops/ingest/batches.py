@@ -7,6 +7,7 @@ import pandas as pd
 from aiops import governance
 from aiops.auth import Actor
 from aiops.errors import Conflict, NotFound
+from aiops.ingest.replacing import restore_replaced
 from aiops.store import Store, Tx
 
 # -- batches --------------------------------------------------------------------------------------
@@ -39,6 +40,7 @@ def undo_batch(store: Store, actor: Actor, batch_id: int) -> int:
             tx.actor.require_write(department, "undo uploads")
         removed = tx.query("SELECT count(*) FROM timing_samples WHERE batch_id = ?", [batch_id])[0][0]
         tx.execute("DELETE FROM timing_samples WHERE batch_id = ?", [batch_id])
+        restored = restore_replaced(tx, batch_id)
         tx.execute(
             "UPDATE upload_batches SET undone_at = ?, undone_by = ? WHERE batch_id = ?",
             [tx.now, tx.actor.name, batch_id],
@@ -47,7 +49,7 @@ def undo_batch(store: Store, actor: Actor, batch_id: int) -> int:
             "upload.undone",
             "batch",
             str(batch_id),
-            {"samples_removed": removed, "workflow_ids": list(workflow_ids)},
+            {"samples_removed": removed, "samples_restored": restored, "workflow_ids": list(workflow_ids)},
         )
         governance.reclassify(tx, list(workflow_ids))
         return removed

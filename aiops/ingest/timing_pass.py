@@ -80,11 +80,15 @@ def read_checked(
     columns: dict[str, str],
     types: dict[str, str],
     max_minutes: float,
+    record_ids: bool = False,
 ) -> tuple[Staged, Plan, str, list[Check]]:
     """Read and check the file in one statement; return the checked table (as ``Staged``), the
     plan, the name of the view of its accepted rows (stored workflow ids) and the checks (the
-    table keeps each rejected record's check by number: see ``checks.all_rejects``)."""
+    table keeps each rejected record's check by number: see ``checks.all_rejects``). With
+    ``record_ids`` the accepted rows keep each record's id in its tool (``record_id``)."""
     id_column = row_id_column(source, columns)
+    if record_ids and id_column is None:
+        raise MappingError("the records carry no id column", "pulled records name their id in the tool")
     formats = sampled_formats(cursor, source, mapping, text_stamps(columns, types))
     plan = Plan(mapping, source, columns, formats, types)
     projection, checks = row_projection(plan, max_minutes)
@@ -102,7 +106,7 @@ def read_checked(
     # a record's id when it is rejected or may be (its workflow is matched after).
     labels: list[str] = [c for c in ("ai_assisted", "segment") if c in columns]
     kept = list(labels)
-    keep_id = "TRUE" if mapping.workflow_column else "reject_check IS NOT NULL"
+    keep_id = "TRUE" if mapping.workflow_column or record_ids else "reject_check IS NOT NULL"
     if id_column:
         kept.append(f"CASE WHEN {keep_id} THEN CAST({ID_TEXT} AS VARCHAR) END AS reject_id")
     texts = "".join(f", {role_text(role)}" for role in columns) + (f", {ID_TEXT}" if id_column else "")
@@ -129,11 +133,11 @@ def read_checked(
     if "workflow" in columns:
         check_workflow_column(cursor, raws, columns["workflow"], "raw")
     checks.append(Check("", columns.get("workflow", ""), "unknown workflow"))
-    accepted = _match_workflows(staged, raws, len(checks), labels)
+    accepted = _match_workflows(staged, raws, len(checks), labels, record_ids)
     return staged, plan, accepted, checks
 
 
-def _match_workflows(staged: Staged, raws: str, unknown: int, labels: list[str]) -> str:
+def _match_workflows(staged: Staged, raws: str, unknown: int, labels: list[str], record_ids: bool) -> str:
     """Match each spelling of a workflow id once (case-insensitively; the stored spelling, the
     first written where case-twins were stored before identities were case-insensitive); reject
     records naming none (check number ``unknown``). Returns the view of the accepted rows (their
@@ -167,7 +171,7 @@ def _match_workflows(staged: Staged, raws: str, unknown: int, labels: list[str])
         f"CREATE TEMP VIEW {accepted} AS SELECT {workflow} AS workflow_id,"
         " CASE WHEN c.is_after THEN 'after' WHEN NOT c.is_after THEN 'before' END AS phase,"
         " c.measured_at, c.duration_minutes, c.loops, c.rework_minutes,"
-        f" {ai} AS ai_assisted, {segment} AS segment"
+        f" {ai} AS ai_assisted, {segment} AS segment{', c.reject_id AS record_id' if record_ids else ''}"
         f" FROM {table} c{join} WHERE c.reject_check IS NULL"
     )
     return accepted

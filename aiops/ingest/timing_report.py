@@ -40,6 +40,7 @@ class TimingReport:
     warnings: list[str] = field(default_factory=list)
     zero_length: int = 0
     id_column: str | None = None
+    replaced: int = 0  # pulled records that replaced their earlier sample (``replacing``)
 
     @property
     def rejected(self) -> int:

@@ -30,6 +30,7 @@ from aiops.ingest.measurement import long_loop_warning, phase_problems
 from aiops.ingest.presets import PresetTarget, check_preset_target, save_preset
 from aiops.ingest.reader import Staged, drop_staged, stage_csv
 from aiops.ingest.recognise import canonical_mapping, mapping_for
+from aiops.ingest.replacing import SAMPLE_COLUMNS, NothingNew, PulledRecords, changed_table, replace_earlier
 from aiops.ingest.sniff import open_source
 from aiops.ingest.timing_pass import read_checked
 from aiops.ingest.timing_report import TimingReport, build_report
@@ -59,10 +60,13 @@ class TimingImport:
     plan: Plan
     accepted_table: str
     report: TimingReport
+    pulled: PulledRecords | None = None
 
     def commit(self, actor: Actor, save_preset_as: PresetTarget | str | None = None) -> TimingReport:
         """Preview and Confirm in one go (the command line): ``stage`` the accepted rows, then
-        ``confirm_upload``; a confirm that is refused leaves nothing behind."""
+        ``confirm_upload``; a confirm that is refused leaves nothing behind. A pull commits at once."""
+        if self.pulled is not None:
+            return self._commit_pull(actor, save_preset_as)
         if save_preset_as is not None:
             # a preset that cannot be saved (name, scope, taken) stops the upload before it starts
             check_preset_target(self.store, actor, save_preset_as)
@@ -72,6 +76,41 @@ class TimingImport:
         except BaseException:
             discard_upload(self.store, actor, self.report)
             raise
+
+    def _commit_pull(self, actor: Actor, save_preset_as: PresetTarget | str | None) -> TimingReport:
+        """A pull is written in one transaction, never held as pending: its new and changed records
+        replace their earlier samples, then its workflows are re-estimated and its cursor moves."""
+        if save_preset_as is not None:
+            check_preset_target(self.store, actor, save_preset_as)
+        refusal = _refusal(self.report)
+        if refusal is not None:
+            raise refusal
+        self.report.batch_id = self.store.write(
+            actor, lambda tx: self._write_pull(tx, save_preset_as), cursor=self.staged.cursor
+        )
+        return self.report
+
+    def _write_pull(self, tx: Tx, save_preset_as: PresetTarget | str | None) -> int:
+        assert self.pulled is not None
+        _require_write(tx, self.report)
+        rows = changed_table(tx.cursor, self.accepted_table, self.pulled, self.report.mapping.kind)
+        written = int(tx.query_value(f"SELECT count(*) FROM {rows}"))
+        if not written:
+            raise NothingNew(self.report.accepted)
+        batch_id = tx.next_id("batch_seq")  # PostgreSQL's attached tables take no RETURNING
+        _record(tx, self.report, batch_id)
+        self.report.replaced = replace_earlier(tx, rows, batch_id)
+        tx.execute(
+            f"INSERT INTO timing_samples ({SAMPLE_COLUMNS})"
+            " SELECT ?, workflow_id, phase, measured_at, duration_minutes,"
+            f" loops, rework_minutes, ?, ai_assisted, segment, ?::BIGINT, source_record_id FROM {rows}",
+            [batch_id, self.report.mapping.kind, self.pulled.source_id],
+        )
+        governance.reclassify(tx, self.report.workflow_ids)
+        if save_preset_as is not None:
+            save_preset(tx, save_preset_as, self.report.mapping)
+        self.pulled.after_commit(tx, batch_id, written, self.report.replaced)
+        return batch_id
 
     @property
     def committable(self) -> bool:
@@ -227,6 +266,7 @@ def open_timing_import(
     answers: dict[str, object] | None = None,
     options: dict[str, object] | None = None,
     actor: Actor | None = None,
+    pulled: PulledRecords | None = None,
 ) -> Iterator[TimingImport]:
     """Read and check an export; yield the import for preview and commit; drop its tables after.
 
@@ -235,7 +275,9 @@ def open_timing_import(
     format (see ``recognise.mapping_for``).
     ``options`` (``time_kind``, ``phase_only``...) apply to whichever mapping that is.
     Saved presets are those ``actor`` can see (without one: only the company's).
-    ``preview`` adds a sample of minutes per loop for the before/after chart."""
+    ``preview`` adds a sample of minutes per loop for the before/after chart. ``pulled``: the
+    records come from a source's pull (see ``replacing``); a pull's window may lie on one side of
+    the go-live."""
     with open_source(path, name, max_bytes=store.max_upload_bytes) as source:
         refuse_workflows_sheet(source)
         notes = []
@@ -261,9 +303,11 @@ def open_timing_import(
                 checks = None
             else:
                 limit = store.policy.evidence.max_loop_minutes
-                staged, plan, accepted, checks = read_checked(cursor, source, mapping, columns, types, limit)
+                staged, plan, accepted, checks = read_checked(
+                    cursor, source, mapping, columns, types, limit, record_ids=pulled is not None
+                )
                 checked = staged.table
-            upload = _report(store, staged, plan, (checked, accepted, checks), preview)
+            upload = _report(store, staged, plan, (checked, accepted, checks), preview, pulled)
         except duckdb.Error as e:
             _close(staged, cursor)
             raise _unreadable(e) from e
@@ -313,7 +357,12 @@ def _check_events(store: Store, staged: Staged, plan: Plan) -> tuple[str, str]:
 
 
 def _report(
-    store: Store, staged: Staged, plan: Plan, tables: tuple[str, str, list[Check] | None], preview: bool
+    store: Store,
+    staged: Staged,
+    plan: Plan,
+    tables: tuple[str, str, list[Check] | None],
+    preview: bool,
+    pulled: PulledRecords | None = None,
 ) -> TimingImport:
     """``tables``: the checked table, the accepted rows, and the checks when the checked table
     keeps them by number (one pass: ``timing_pass``)."""
@@ -322,13 +371,14 @@ def _report(
     rules = store.policy.evidence
     long_minutes = rules.long_loop_hours * 60
     report, figures = build_report(staged, plan, checked, accepted, preview, long_minutes, checks)
-    existing = duplicate_batch(store, report.sha256, report.workflow_ids)
-    if existing is not None:
-        report.duplicate_of = existing
-        report.problems.insert(0, _duplicate_message(report, existing)[0])
-    report.problems += phase_problems(figures, mapping)
+    if pulled is None:  # a pull may fetch what an earlier one did (unchanged records are skipped),
+        existing = duplicate_batch(store, report.sha256, report.workflow_ids)
+        if existing is not None:
+            report.duplicate_of = existing
+            report.problems.insert(0, _duplicate_message(report, existing)[0])
+        report.problems += phase_problems(figures, mapping)  # and its window is part of the history
     report.warnings += long_loop_warning(figures, mapping, rules)
-    return TimingImport(store, staged, plan, accepted, report)
+    return TimingImport(store, staged, plan, accepted, report, pulled)
 
 
 def _duplicate_message(report: TimingReport, existing: int) -> tuple[str, str]:

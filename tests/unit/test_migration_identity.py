@@ -20,7 +20,10 @@ BATCH = (
     "mapping, rows_total, accepted, rejected, undone_at) "
     "VALUES (?, now(), 'lead', 'f.csv', ?, ?, '{}', 1, 1, 0, ?)"
 )
-SAMPLE = "INSERT INTO timing_samples VALUES (?, ?, 'before', now(), 12, 1, 0, 'hands_on', NULL, NULL)"
+SAMPLE = (  # columns named: later migrations add more (009: the source of a pulled record)
+    "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at, duration_minutes, loops,"
+    " rework_minutes, time_kind) VALUES (?, ?, 'before', now(), 12, 1, 0, 'hands_on')"
+)
 
 
 def _before_005(path) -> duckdb.DuckDBPyConnection:

@@ -1,0 +1,100 @@
+"""What every connector gives a pull: the loops its records measure, its auth header, and its pages.
+
+A connector turns one tool's documented API pages into records of three fields: the record's id in
+the tool, when its loop started, and when it ended (or its duration in minutes). Those records are
+written as a CSV and imported through the same checks as an uploaded file (``aiops.sources.pull``):
+a connector never judges a value; a missing end or an unreadable timestamp is a reject there.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from aiops.ingest.mapping import TimeKind
+from aiops.sources.http import Http, SourceUnavailable
+
+Record = tuple[str, str | None, str | None]  # id in the tool, loop start, loop end (or minutes)
+
+
+@dataclass(frozen=True)
+class Loop:
+    """One loop a tool's records measure: start → end timestamps, or a duration in minutes."""
+
+    name: str
+    label: str
+    measure: Literal["span", "minutes"] = "span"
+    time_kind: TimeKind = "elapsed"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a pull: its records and where a pull that stopped after it would resume."""
+
+    records: list[Record]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool a source can pull from."""
+
+    name: str
+    title: str
+    default_base_url: str
+    query_help: str
+    loops: tuple[Loop, ...]
+    auth_header: Callable[[str], dict[str, str]]
+    # (http, base_url, query, loop, cursor) -> pages, in the order the API serves them
+    pages: Callable[[Http, str, str, Loop, str | None], Iterator[Page]]
+    check_query: Callable[[str], str | None]  # why a query is not valid, or None
+
+    def loop(self, name: str) -> Loop | None:
+        return next((loop for loop in self.loops if loop.name == name), None)
+
+
+def bearer_or_basic(token: str) -> dict[str, str]:
+    """``user:secret`` (Jira's email:API token, Zendesk's email/token:API token) is HTTP Basic;
+    anything else is an OAuth bearer token."""
+    if ":" in token:
+        return {"Authorization": "Basic " + base64.b64encode(token.encode()).decode("ascii")}
+    return {"Authorization": f"Bearer {token}"}
+
+
+def same_site(url: str, base_url: str, tool: str) -> str:
+    """A next-page URL from the API, refused unless it is on the base URL's site: the token is
+    sent with every request and must never go elsewhere."""
+    given, base = urlsplit(url), urlsplit(base_url)
+    if (given.scheme, given.netloc) != (base.scheme, base.netloc):
+        raise SourceUnavailable(
+            f"the {tool} API pointed the next page at another site", "nothing was written; check the base URL"
+        )
+    return url
+
+
+def expect(body: Any, kind: type, what: str, tool: str) -> Any:
+    """The response part ``what`` if it has the documented type, else a clear failure."""
+    if not isinstance(body, kind):
+        raise SourceUnavailable(
+            f"the {tool} API answered in an unexpected shape ({what} is not a {kind.__name__})",
+            "check the base URL (the API's); nothing was written",
+        )
+    return body
+
+
+def text(value: Any) -> str | None:
+    """A JSON value as CSV text (None stays missing)."""
+    return None if value is None else str(value)
+
+
+def record_id(value: Any, tool: str) -> str:
+    """A record's id in its tool: without one, a record could never be replaced when pulled again."""
+    if value is None or value == "":
+        raise SourceUnavailable(
+            f"the {tool} API served a record without its id",
+            "check the base URL (the API's); nothing was written",
+        )
+    return str(value)

@@ -1,0 +1,151 @@
+"""One HTTP client for every connector: the token in one header, rate limits waited out (bounded),
+and failures in the user's words (a 401 names the token reference, never the token).
+
+The transport is injectable (``httpx.MockTransport`` or a replay server in tests). Rate limits:
+a 429 (or a 403 with ``X-RateLimit-Remaining: 0``, GitHub's primary limit) is retried after
+``Retry-After`` seconds or at ``X-RateLimit-Reset`` (epoch seconds), when that is within
+``max_wait_s``; a longer wait stops the pull (nothing written) with the time to try again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from aiops.errors import IngestError, NotFound
+from aiops.sources.tokens import TokenRef
+
+DEFAULT_MAX_WAIT_S = 120.0
+MAX_RATE_LIMIT_RETRIES = 5
+TIMEOUT_S = 30.0
+
+
+class SourceUnavailable(IngestError):
+    """The tool's API could not be read to the end (connection, server error, rate limit)."""
+
+
+class AuthRefused(IngestError):
+    """The tool refused the token (401) or its permissions (403)."""
+
+
+class Http:
+    """GET JSON from one tool's API with the token of ``token_ref``."""
+
+    def __init__(
+        self,
+        tool_label: str,
+        token_ref: TokenRef,
+        auth_header: Callable[[str], dict[str, str]],
+        *,
+        transport: httpx.BaseTransport | None = None,
+        max_wait_s: float = DEFAULT_MAX_WAIT_S,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.tool = tool_label
+        self.token_ref = token_ref
+        self.max_wait_s = max_wait_s
+        self.sleep = sleep
+        self.waited_s = 0.0
+        headers = {"Accept": "application/json", "User-Agent": "saved-loops"} | auth_header(token_ref.read())
+        self._client = httpx.Client(headers=headers, transport=transport, timeout=TIMEOUT_S)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Http:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(self, url: str, params: Mapping[str, str | int] | None = None) -> tuple[Any, httpx.Headers]:
+        """The decoded JSON body and the headers of a successful GET."""
+        for _ in range(MAX_RATE_LIMIT_RETRIES + 1):
+            try:
+                response = self._client.get(url, params=params)
+            except httpx.HTTPError as e:
+                raise SourceUnavailable(
+                    f"the {self.tool} API could not be read ({type(e).__name__})",
+                    "check the base URL and the network, then pull again; nothing was written",
+                ) from None
+            wait = rate_limit_wait(response)
+            if wait is None:
+                return self._decoded(response), response.headers
+            if wait > self.max_wait_s:
+                until = datetime.now(UTC).timestamp() + wait
+                raise SourceUnavailable(
+                    f"the {self.tool} API is rate limited for {wait:.0f} s more"
+                    f" (until {datetime.fromtimestamp(until, UTC):%H:%M} UTC)",
+                    "pull again after that; nothing was written",
+                )
+            self.waited_s += wait
+            self.sleep(wait)
+        raise SourceUnavailable(
+            f"the {self.tool} API kept answering 'rate limited'", "pull again later; nothing was written"
+        )
+
+    def _decoded(self, response: httpx.Response) -> Any:
+        status = response.status_code
+        if status == 401:
+            raise AuthRefused(
+                f"the {self.tool} API refused the token from {self.token_ref} (HTTP 401)",
+                f"check that {self.token_ref} holds a valid, unexpired token; nothing was written",
+            )
+        if status == 403:
+            raise AuthRefused(
+                f"the {self.tool} API refused access with the token from {self.token_ref} (HTTP 403)",
+                "give that token read access to this project; nothing was written",
+            )
+        if status == 404:
+            raise NotFound(
+                f"the {self.tool} API has no {response.request.url.path}",
+                "check the base URL and the query (repository, project); nothing was written",
+            )
+        if status >= 400:
+            raise SourceUnavailable(
+                f"the {self.tool} API answered HTTP {status}", "pull again later; nothing was written"
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise SourceUnavailable(
+                f"the {self.tool} API answered something that is not JSON",
+                "check the base URL (the API's, not the web site's); nothing was written",
+            ) from None
+
+
+def rate_limit_wait(response: httpx.Response, now: float | None = None) -> float | None:
+    """Seconds to wait before retrying, or None when the response is not a rate limit."""
+    headers = response.headers
+    limited = response.status_code == 429 or (
+        response.status_code == 403 and headers.get("x-ratelimit-remaining") == "0"
+    )
+    if not limited:
+        return None
+    now = time.time() if now is None else now
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        seconds = _retry_after_seconds(retry_after, now)
+        if seconds is not None:
+            return seconds
+    reset = headers.get("x-ratelimit-reset")
+    if reset is not None and reset.strip().isdigit():
+        return max(0.0, float(reset) - now) + 1.0  # GitHub's reset is a whole second
+    return 60.0  # limited without saying until when: GitHub's documented advice is a minute
+
+
+def _retry_after_seconds(value: str, now: float) -> float | None:
+    """``Retry-After`` in seconds or as an HTTP date (RFC 9110)."""
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - now)

@@ -1,0 +1,207 @@
+"""A pull against an upload: N records (default 100,000) pulled from a replay server of the tool's
+API, against importing the same records from a CSV, in the same run.
+
+Both sides end in the same place: a fresh store with one workflow, the records checked and
+committed as one batch. The CSV side imports a file of the three columns a pull writes (record id,
+start, end) with the same mapping (``import_timings``); the pull side adds a source and runs
+``pull_source`` against the replay server (tests/sources_replay.py) on 127.0.0.1: every page
+fetched over HTTP, decoded, written as that CSV, imported, the batch and the cursor committed. The
+server runs in its own process, its pages encoded once before the clock starts (a real API's
+rendering is not ours).
+
+Prints each side's best time of ``--repeat`` (interleaved, fresh stores), the pull's share spent
+fetching, and the ratio pull speed / CSV speed (target: ≥ 0.5).
+
+    python -m bench.pull [--records 100000] [--tool zendesk|jira|github_pulls] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import json
+import multiprocessing
+import os
+import tempfile
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from aiops.auth import Actor
+from aiops.ingest.timings import import_timings
+from aiops.inventory import save_workflows
+from aiops.sources import pull as pull_module
+from aiops.sources.model import add_source, spec_from
+from aiops.sources.pull import PullOptions, mapping_for, pull_source
+from aiops.store import Store
+from aiops.workflow import Workflow
+from tests.sources_replay import Replay, github_item, jira_issue, zendesk_ticket
+
+ADMIN = Actor(name="bench", role="admin")
+WORKFLOW = "bench-pulled"
+GO_LIVE = "2025-01-01"
+PAGE_SIZE = {"zendesk": 1000, "jira": 100, "github_pulls": 100}  # each API's documented maximum
+
+
+def moments(n: int) -> tuple[str, str]:
+    """A record's created and resolved times (ISO UTC), spread over 2024-2025."""
+    start = 1_704_067_200 + (n * 104_729) % 63_000_000
+    end = start + 600 + (n * 7919) % 400_000
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start)),
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(end)),
+    )
+
+
+def pages(tool: str, records: int, url: str) -> dict[str, bytes]:
+    """Every page the API would serve, keyed by what the pull asks for it, encoded once."""
+    size = PAGE_SIZE[tool]
+    encoded: dict[str, bytes] = {}
+    for first in range(0, records, size):
+        chunk = [moments(n) for n in range(first, min(first + size, records))]
+        ids = range(first + 1, first + 1 + len(chunk))
+        body: Any
+        if tool == "zendesk":
+            pairs = [zendesk_ticket(i, s, e, e, None) for i, (s, e) in zip(ids, chunk, strict=True)]
+            after = base64.b64encode(str(first + size).encode()).decode()
+            body = {"tickets": [t for t, _ in pairs], "metric_sets": [m for _, m in pairs],
+                    "after_url": f"{url}/api/v2/incremental/tickets/cursor.json?cursor={after}",
+                    "after_cursor": after, "before_url": None, "before_cursor": None,
+                    "end_of_stream": first + size >= records}  # fmt: skip
+            key = base64.b64encode(str(first).encode()).decode() if first else "start"
+        elif tool == "jira":
+            issues = [
+                jira_issue(f"BENCH-{i}", s.replace("Z", ".000+0000"), e.replace("Z", ".000+0000"),
+                           e.replace("Z", ".000+0000"))
+                for i, (s, e) in zip(ids, chunk, strict=True)
+            ]  # fmt: skip
+            body = {"startAt": first, "maxResults": size, "total": records, "issues": issues}
+            key = str(first)
+        else:
+            body = [github_item(i, s, e, e, e, True) for i, (s, e) in zip(ids, chunk, strict=True)]
+            key = str(first // size + 1)
+        encoded[key] = json.dumps(body).encode()
+    return encoded
+
+
+def route_for(tool: str, encoded: dict[str, bytes]):
+    size = PAGE_SIZE[tool]
+
+    def route(replay: Replay, path: str, query: dict[str, str]):
+        if tool == "zendesk":
+            key = query.get("cursor", "start")
+        elif tool == "jira":
+            key = query["startAt"]
+        else:
+            key = query.get("page", "1")
+        headers = {}
+        if tool == "github_pulls" and int(key) < len(encoded):
+            headers["Link"] = f'<{replay.url}{path}?per_page={size}&page={int(key) + 1}>; rel="next"'
+        return 200, headers, encoded[key]
+
+    return route
+
+
+def serve(tool: str, records: int, pipe: Connection) -> None:
+    """The replay server in its own process (its work does not share the pull's interpreter)."""
+    replay = Replay(lambda *a: (500, {}, {})).start()
+    replay.route = route_for(tool, pages(tool, records, replay.url))
+    pipe.send(replay.url)
+    threading.Event().wait()
+
+
+def fresh_store(path: Path) -> Store:
+    store = Store(path)
+    workflow = Workflow(workflow_id=WORKFLOW, name="Bench pulled", department="Bench", owner="bench")
+    store.write(ADMIN, lambda tx: save_workflows(tx, [workflow], "bench"))
+    return store
+
+
+def source_values(tool: str, url: str) -> dict[str, object]:
+    query = {"zendesk": "", "jira": "project = BENCH", "github_pulls": "bench/repo"}[tool]
+    return dict(name="bench", tool=tool, base_url=url, query=query, workflow_id=WORKFLOW,
+                go_live=GO_LIVE, token_ref="env:BENCH_TOKEN")  # fmt: skip
+
+
+def time_pull(tool: str, url: str, db: Path, records: int) -> tuple[float, float]:
+    """(seconds of the whole pull, seconds of it fetching) on a fresh store."""
+    fetched = [0.0]
+    fetch = pull_module.fetch
+
+    def timed_fetch(*args, **kwargs):  # the bench's own stopwatch around the product's call
+        start = time.perf_counter()
+        try:
+            return fetch(*args, **kwargs)
+        finally:
+            fetched[0] += time.perf_counter() - start
+
+    with fresh_store(db) as store:
+        add_source(store, ADMIN, spec_from(source_values(tool, url)))
+        pull_module.fetch = timed_fetch
+        try:
+            start = time.perf_counter()
+            result = pull_source(store, ADMIN, "bench", PullOptions())
+            elapsed = time.perf_counter() - start
+        finally:
+            pull_module.fetch = fetch
+        assert (result.records, result.accepted) == (records, records), result.rejects[:3]
+    return elapsed, fetched[0]
+
+
+def write_csv(path: Path, records: int) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(("record_id", "started_at", "ended_at"))
+        writer.writerows((n + 1, *moments(n)) for n in range(records))
+
+
+def time_csv(tool: str, path: Path, db: Path, records: int) -> float:
+    with fresh_store(db) as store:
+        source = add_source(store, ADMIN, spec_from(source_values(tool, "https://api.example.com")))
+        loop = pull_module.tool_named(tool).loops[0]
+        start = time.perf_counter()
+        report = import_timings(store, ADMIN, path, mapping_for(source, loop))
+        elapsed = time.perf_counter() - start
+        assert report.accepted == records, report.rejects.head()
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--tool", choices=sorted(PAGE_SIZE), default="zendesk")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    os.environ["BENCH_TOKEN"] = "bench-token"
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.get_context("fork").Process(
+        target=serve, args=(args.tool, args.records, child), daemon=True
+    )
+    server.start()
+    url = parent.recv()  # the pages are encoded before the server answers
+    pulls, uploads = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-pull-") as folder:
+        workdir = Path(folder)
+        csv_path = workdir / "records.csv"
+        write_csv(csv_path, args.records)
+        for i in range(args.repeat):
+            uploads.append(time_csv(args.tool, csv_path, workdir / f"csv{i}.duckdb", args.records))
+            pulls.append(time_pull(args.tool, url, workdir / f"pull{i}.duckdb", args.records))
+    server.terminate()
+    upload = min(uploads)
+    pull, fetching = min(pulls)
+    size, ratio = PAGE_SIZE[args.tool], upload / pull
+    pages_count = -(-args.records // size)
+    print(f"{args.records:,} records, {args.tool} ({pages_count} pages of {size}), best of {args.repeat}")
+    print(f"  CSV import          {upload:6.2f} s")
+    print(f"  pull                {pull:6.2f} s  (fetching {fetching:.2f} s, then import and commit)")
+    print(f"  pull speed / CSV speed = {ratio:.2f}  (target >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'})")
+    print(f"  load average {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

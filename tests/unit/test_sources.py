@@ -1,0 +1,447 @@
+"""Sources: each connector against a replay server of its API (tests/sources_replay.py says where
+each response format and record comes from), pulls as batches through the upload's checks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aiops.auth import Actor
+from aiops.errors import MappingError, PermissionDenied
+from aiops.ingest.batches import undo_batch
+from aiops.ingest.timings import import_timings
+from aiops.sources import pull as pull_module
+from aiops.sources.http import AuthRefused, SourceUnavailable, rate_limit_wait
+from aiops.sources.model import add_source, find_source, spec_from
+from aiops.sources.pull import PullOptions, pull_source
+from aiops.sources.tokens import TokenError, parse_token_ref
+from aiops.store import Store
+from tests.conftest import ADMIN, cli_text, realdata, run_cli
+from tests.sources_replay import (
+    DROP,
+    UNAUTHORIZED,
+    Replay,
+    github_item,
+    github_prs_from_realdata,
+    github_route,
+    jira_issue,
+    jira_issues_from_realdata,
+    jira_route,
+    rate_limited,
+    zendesk_route,
+    zendesk_ticket,
+)
+
+TOKEN = "s3cr3t-token-value-never-shown"
+WORKFLOW = "eng-pr-review-prep"
+
+
+@pytest.fixture(autouse=True)
+def token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPLAY_TOKEN", TOKEN)
+
+
+@pytest.fixture
+def replays():
+    started: list[Replay] = []
+
+    def start(route, **data) -> Replay:
+        replay = Replay(route, data=data).start()
+        started.append(replay)
+        return replay
+
+    yield start
+    for replay in started:
+        replay.stop()
+
+
+def add(store: Store, replay: Replay, tool: str, query: str, *, name: str = "src", **fields) -> None:
+    values = dict(name=name, tool=tool, base_url=replay.url, query=query, workflow_id=WORKFLOW)
+    add_source(
+        store, ADMIN, spec_from(values | {"go_live": "2016-01-01", "token_ref": "env:REPLAY_TOKEN"} | fields)
+    )
+
+
+def pull(store: Store, name: str = "src", **options) -> pull_module.PullResult:
+    waits: list[float] = []
+    result = pull_source(store, ADMIN, name, PullOptions(sleep=waits.append, **options))
+    result.waits = waits  # type: ignore[attr-defined]
+    return result
+
+
+def pulled_samples(store: Store) -> list[tuple]:
+    return store.query(
+        "SELECT source_record_id, batch_id, duration_minutes FROM timing_samples"
+        " WHERE source_record_id IS NOT NULL ORDER BY 1"
+    )
+
+
+def counts(store: Store) -> tuple[int, int, int]:
+    return store.query_one(
+        "SELECT (SELECT count(*) FROM timing_samples), (SELECT count(*) FROM upload_batches),"
+        " (SELECT count(*) FROM audit_log)"
+    )
+
+
+# -- each connector: pages, counts as the upload's -------------------------------------------------
+
+
+def test_jira_pull_pages_through_startat_and_counts_as_the_csv_upload_of_the_same_issues(
+    demo, replays, tmp_path
+):
+    jira = replays(
+        jira_route, issues=jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))
+    )
+    add(demo, jira, "jira", "project = AVRO")
+    lines: list[str] = []
+    result = pull(demo, progress=lines.append)
+    assert result.pages == 22 and len(lines) == 22 and lines[0] == "src: page 1, 100 records (100 in all)"
+    starts = [int(q["startAt"]) for _, q, _ in jira.requests]
+    assert starts == list(range(0, 2200, 100))
+    # The same 2,166 issues uploaded as the CSV export: the same checks give the same counts.
+    upload = import_timings(
+        demo,
+        ADMIN,
+        realdata("timings", "jira_apache_avro-issues.csv"),
+        preset="jira-issues-api",
+        answers={"workflow": WORKFLOW, "go_live": "2016-01-01"},
+        dry_run=True,
+    )
+    assert (result.records, result.accepted, result.rejected) == (
+        upload.rows,
+        upload.accepted,
+        upload.rejected,
+    )
+    assert (result.accepted, result.rejected) == (1515, 651)
+    assert result.rejects[0]["reason"] == "missing value (no end: not finished?)"
+    assert result.rejects[0]["id"].startswith("AVRO-")  # a reject names the issue by its key
+    assert len(pulled_samples(demo)) == 1515
+    batch = demo.query_one(
+        "SELECT rows_total, accepted, rejected FROM upload_batches WHERE batch_id = ?", [result.batch_id]
+    )
+    assert batch == (2166, 1515, 651)
+
+
+def test_github_pull_follows_link_headers_and_keeps_pull_requests_only(demo, replays):
+    items = github_prs_from_realdata(realdata("timings", "github_prs_top_repos_2025.csv"), 300)
+    github = replays(github_route, items=items)
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    result = pull(demo)
+    pulls = [i for i in items if "pull_request" in i]
+    merged = [i for i in pulls if i["pull_request"]["merged_at"]]
+    assert result.pages == 4  # 330 items (300 pull requests, 30 issues), 100 a page
+    assert [q.get("page", "1") for _, q, _ in github.requests] == ["1", "2", "3", "4"]
+    assert all(auth == f"Bearer {TOKEN}" for _, _, auth in github.requests)
+    assert (result.records, result.accepted) == (len(pulls), len(merged))
+    assert result.rejected == len(pulls) - len(merged)  # closed unmerged: no merge time
+    assert result.cursor_after == max(i["updated_at"] for i in items)
+
+
+def test_github_issues_source_measures_issues_not_pull_requests(demo, replays):
+    closed = "2025-05-01T10:00:00Z"
+    items = [github_item(n, "2025-03-01T10:00:00Z", closed, closed, None, n > 3) for n in range(1, 8)]
+    github = replays(github_route, items=items)
+    add(demo, github, "github_issues", "octo/repo", go_live="2025-03-01T09:00:00Z")
+    result = pull(demo)
+    assert (result.records, result.accepted) == (3, 3)
+
+
+def test_zendesk_pull_follows_the_cursor_until_end_of_stream_and_resumes_from_it(demo, replays):
+    stream = [
+        zendesk_ticket(n, f"2024-0{1 + n % 6}-10T08:00:00Z", "2024-07-01T00:00:00Z", None, 30 + n)
+        for n in range(1, 121)
+    ]
+    zendesk = replays(zendesk_route, stream=stream, page_size=50)
+    add(demo, zendesk, "zendesk", "group_id=360001", loop="first-reply", go_live="2024-04-01")
+    first = pull(demo)
+    assert (first.pages, first.records, first.accepted) == (3, 120, 120)
+    minutes = demo.query(
+        "SELECT sum(duration_minutes) FROM timing_samples WHERE source_record_id IS NOT NULL"
+    )
+    assert minutes[0][0] == sum(30 + n for n in range(1, 121))
+    stream.append(zendesk_ticket(500, "2024-06-10T08:00:00Z", "2024-07-02T00:00:00Z", None, 12))
+    second = pull(demo)
+    assert (second.pages, second.records, second.new_or_changed) == (1, 1, 1)
+    assert zendesk.requests[-1][1]["cursor"] == first.cursor_after  # resumed where the first ended
+
+
+# -- rate limits ---------------------------------------------------------------------------------------
+
+
+def test_a_429_with_retry_after_is_waited_out_and_the_pull_completes(demo, replays):
+    items = github_prs_from_realdata(realdata("timings", "github_prs_top_repos_2025.csv"), 250)
+    github = replays(github_route, items=items)
+    github.fail[2] = rate_limited(7)
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    result = pull(demo)
+    assert result.waits == [7.0] and result.waited_s == 7.0
+    assert result.pages == 3 and result.batch_id is not None
+    assert github.requests[1][1] == github.requests[2][1]  # the same page asked again
+
+
+def test_a_rate_limit_longer_than_the_bound_stops_the_pull_with_nothing_written(demo, replays):
+    github = replays(
+        github_route,
+        items=github_prs_from_realdata(realdata("timings", "github_prs_top_repos_2025.csv"), 250),
+    )
+    github.fail[3] = rate_limited(3600)
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    before = counts(demo)
+    with pytest.raises(SourceUnavailable, match="rate limited for 3600 s"):
+        pull(demo, max_wait_s=60)
+    assert counts(demo) == before and find_source(demo, "src").cursor is None
+
+
+def test_rate_limit_waits_read_retry_after_or_github_reset():
+    def response(status: int, **headers: str) -> httpx.Response:
+        return httpx.Response(status, headers=headers)
+
+    assert rate_limit_wait(response(200)) is None
+    assert rate_limit_wait(response(403)) is None  # forbidden, not limited
+    assert rate_limit_wait(response(429, **{"Retry-After": "30"})) == 30
+    assert rate_limit_wait(response(429, **{"Retry-After": "Thu, 01 Jan 1970 00:01:40 GMT"}), now=40) == 60
+    limited = response(403, **{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1000"})
+    assert rate_limit_wait(limited, now=990) == 11
+
+
+# -- failures: nothing written, the cursor where it was ------------------------------------------------
+
+
+def test_a_401_names_the_token_reference_never_the_token(demo, replays, capsys):
+    jira = replays(
+        jira_route, issues=jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))
+    )
+    jira.fail[1] = UNAUTHORIZED
+    add(demo, jira, "jira", "project = AVRO")
+    before = counts(demo)
+    with pytest.raises(AuthRefused) as refused:
+        pull(demo)
+    assert "env:REPLAY_TOKEN" in str(refused.value) and "401" in str(refused.value)
+    assert TOKEN not in str(refused.value)
+    assert counts(demo) == before
+
+
+def test_a_connection_dropped_mid_pull_writes_nothing_and_the_next_pull_resumes_from_the_committed_cursor(
+    demo, replays
+):
+    items = github_prs_from_realdata(realdata("timings", "github_prs_top_repos_2025.csv"), 250)
+    github = replays(github_route, items=items)
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    first = pull(demo)
+    committed = counts(demo)
+    cursor = find_source(demo, "src").cursor
+    merged_at = [f"2025-07-{1 + n // 60:02d}T10:{n % 60:02d}:00Z" for n in range(250)]
+    items.extend(
+        github_item(5000 + n, "2025-06-01T10:00:00Z", at, at, at, True) for n, at in enumerate(merged_at)
+    )
+    github.fail[len(github.requests) + 2] = DROP  # the second page of the next pull
+    with pytest.raises(SourceUnavailable, match="could not be read"):
+        pull(demo)
+    assert counts(demo) == committed and find_source(demo, "src").cursor == cursor == first.cursor_after
+    resumed = pull(demo)
+    assert github.requests[-resumed.pages][1]["since"] == cursor
+    assert resumed.new_or_changed == 250 and len(pulled_samples(demo)) == first.accepted + 250
+
+
+def test_a_pull_that_fails_inside_its_transaction_leaves_the_database_and_cursor_as_they_were(
+    demo, replays, monkeypatch
+):
+    github = replays(
+        github_route,
+        items=github_prs_from_realdata(realdata("timings", "github_prs_top_repos_2025.csv"), 120),
+    )
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    before = counts(demo)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the process stopped after the samples were inserted
+
+    monkeypatch.setattr(pull_module, "_save_cursor", killed)
+    with pytest.raises(KeyboardInterrupt):
+        pull(demo)
+    assert counts(demo) == before and find_source(demo, "src").cursor is None
+    assert demo.query_value("SELECT count(*) FROM replaced_samples") == 0
+
+
+# -- overlap, reopened records, undo -----------------------------------------------------------------
+
+
+def test_an_overlapping_re_pull_writes_nothing_and_counts_nothing_twice(demo, replays, capsys):
+    jira = replays(
+        jira_route, issues=jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))
+    )
+    add(demo, jira, "jira", "project = AVRO")
+    first = pull(demo)
+    after_first = counts(demo)
+    again = pull(demo)  # JQL asks from a day before the cursor: the latest issues come again
+    assert again.records > 0 and again.new_or_changed == 0 and again.batch_id is None
+    assert counts(demo) == after_first and len(pulled_samples(demo)) == first.accepted
+    code, out, err = run_cli(capsys, "pull", "src", "--db", demo.location, "--json")
+    assert code == 0 and out["batch_id"] is None and "page 1" in err
+
+
+@pytest.mark.both_stores
+def test_a_reopened_record_replaces_its_sample_and_undo_puts_the_earlier_one_back(store_kind, demo, replays):
+    items = [github_item(n, "2025-03-01T10:00:00Z", f"2025-05-0{n}T10:00:00Z", f"2025-05-0{n}T10:00:00Z",
+                         f"2025-05-0{n}T10:00:00Z", True) for n in range(1, 6)]  # fmt: skip
+    items.append(github_item(9, "2025-05-01T10:00:00Z", "2025-05-02T10:00:00Z", "2025-05-02T10:00:00Z",
+                             "2025-05-02T10:00:00Z", True))  # fmt: skip
+    github = replays(github_route, items=items)
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    first = pull(demo)
+    earlier = pulled_samples(demo)
+    # PR 2 reopened, then merged again two weeks later: a new updated_at, a new merge time.
+    items[1] = github_item(2, "2025-03-01T10:00:00Z", "2025-05-20T10:00:00Z", "2025-05-20T10:00:00Z",
+                           "2025-05-20T10:00:00Z", True)  # fmt: skip
+    second = pull(demo)
+    assert (second.new_or_changed, second.replaced) == (1, 1)
+    now = pulled_samples(demo)
+    assert len(now) == len(earlier) == 6  # replaced, not added
+    changed = {r[0]: r for r in now if r[1] == second.batch_id}
+    assert len(changed) == 1 and next(iter(changed)).endswith("#2")
+    assert next(iter(changed.values()))[2] > dict((r[0], r[2]) for r in earlier)[next(iter(changed))]
+    assert undo_batch(demo, ADMIN, second.batch_id) == 1
+    assert pulled_samples(demo) == earlier
+    assert find_source(demo, "src").cursor == first.cursor_after  # rewound: the next pull fetches it again
+    again = pull(demo)
+    assert (again.new_or_changed, again.replaced) == (1, 1) and len(pulled_samples(demo)) == 6
+
+
+def test_undoing_the_earlier_batch_keeps_the_later_replacement(demo, replays):
+    items = [github_item(1, "2025-03-01T10:00:00Z", "2025-05-01T10:00:00Z", "2025-05-01T10:00:00Z",
+                         "2025-05-01T10:00:00Z", True)]  # fmt: skip
+    github = replays(github_route, items=items)
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    first = pull(demo)
+    items[0] = github_item(1, "2025-03-01T10:00:00Z", "2025-05-09T10:00:00Z", "2025-05-09T10:00:00Z",
+                           "2025-05-09T10:00:00Z", True)  # fmt: skip
+    second = pull(demo)
+    undo_batch(demo, ADMIN, first.batch_id)
+    assert [r[1] for r in pulled_samples(demo)] == [second.batch_id]
+    undo_batch(demo, ADMIN, second.batch_id)  # the first batch is undone too: nothing comes back
+    assert pulled_samples(demo) == []
+
+
+# -- tokens and permissions ------------------------------------------------------------------------------
+
+
+def test_the_token_is_never_stored_audited_or_printed(demo, replays, capsys):
+    jira = replays(
+        jira_route, issues=jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))[:150]
+    )
+    code, _, _ = cli_text(capsys, "sources", "add", "avro", "--tool", "jira", "--base-url", jira.url,
+                         "--query", "project = AVRO", "--workflow", WORKFLOW, "--go-live", "2016-01-01",
+                         "--token-ref", "env:REPLAY_TOKEN", "--db", demo.location)  # fmt: skip
+    assert code == 0
+    code, out, err = run_cli(capsys, "pull", "--all", "--db", demo.location, "--json")
+    assert code == 0 and out[0]["batch_id"] is not None
+    assert TOKEN not in str(out) + err
+    for table in ("sources", "audit_log", "upload_batches", "source_pulls"):
+        dump = str(demo.query(f"SELECT * FROM {table}"))
+        assert TOKEN not in dump, table
+    assert "env:REPLAY_TOKEN" in str(demo.query("SELECT token_ref FROM sources"))
+
+
+def test_a_pasted_token_is_refused_as_a_reference_without_echoing_it():
+    with pytest.raises(MappingError) as refused:
+        parse_token_ref("ghp_abc123secret")
+    assert "ghp_abc123secret" not in str(refused.value)
+
+
+def test_a_token_file_readable_by_others_is_refused_and_a_private_one_read(tmp_path: Path):
+    path = tmp_path / "token"
+    path.write_text(TOKEN + "\n")
+    path.chmod(0o644)
+    with pytest.raises(TokenError, match="readable by others"):
+        parse_token_ref(f"file:{path}").read()
+    path.chmod(0o600)
+    assert parse_token_ref(f"file:{path}").read() == TOKEN
+
+
+def test_the_base_url_must_be_https_except_on_loopback(demo):
+    values = dict(name="x", tool="jira", query="project = A", workflow_id=WORKFLOW, go_live="2024-01-01")
+    with pytest.raises(MappingError, match="https"):
+        add_source(
+            demo, ADMIN, spec_from(values | {"base_url": "http://jira.example.com", "token_ref": "env:T"})
+        )
+
+
+def test_a_next_page_on_another_site_is_refused(demo, replays):
+    github = replays(
+        github_route,
+        items=github_prs_from_realdata(realdata("timings", "github_prs_top_repos_2025.csv"), 150),
+    )
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    original = github.route
+
+    def elsewhere(replay, path, query):
+        status, headers, body = original(replay, path, query)
+        return status, {"Link": '<https://evil.example/repos/o/r/issues?page=2>; rel="next"'}, body
+
+    github.route = elsewhere
+    with pytest.raises(SourceUnavailable, match="another site"):
+        pull(demo)
+    assert len(github.requests) == 1
+
+
+def test_a_lead_adds_and_pulls_sources_of_their_departments_only(demo, replays):
+    github = replays(github_route, items=[])
+    lead = Actor(name="lead@test", role="lead", departments=("Finance",))
+    values = dict(name="x", tool="github_pulls", base_url=github.url, query="o/r", workflow_id=WORKFLOW)
+    spec = spec_from(values | {"go_live": "2025-01-01", "token_ref": "env:REPLAY_TOKEN"})
+    with pytest.raises(PermissionDenied):
+        add_source(demo, lead, spec)
+    add_source(demo, ADMIN, spec)
+    with pytest.raises(PermissionDenied):
+        pull_source(demo, lead, "x")
+    assert github.requests == []  # refused before the token was used
+
+
+def test_cli_pull_exit_codes(demo, replays, capsys):
+    assert run_cli(capsys, "pull", "--db", demo.location)[0] == 2
+    code, _, err = run_cli(capsys, "pull", "nope", "--db", demo.location)
+    assert code == 1 and err.startswith("aiops: error: no source 'nope'")
+    os.environ.pop("REPLAY_TOKEN")
+    github = replays(github_route, items=[])
+    add(demo, github, "github_pulls", "o/r", go_live="2025-01-01")
+    code, out, err = run_cli(capsys, "pull", "--all", "--db", demo.location, "--json")
+    assert code == 1 and out[0]["error"] and "env:REPLAY_TOKEN is not set" in err
+
+
+def test_a_re_pull_that_fetches_exactly_what_a_batch_holds_is_not_refused_as_a_duplicate_file(demo, replays):
+    issues = [jira_issue(f"NEW-{n}", "2024-05-01T09:00:00.000+0000", f"2024-05-02T10:0{n}:00.000+0000",
+                         f"2024-05-02T10:0{n}:00.000+0000") for n in range(5)]  # fmt: skip
+    jira = replays(jira_route, issues=issues)
+    add(demo, jira, "jira", "project = NEW", go_live="2024-01-01")
+    first = pull(demo)
+    again = pull(demo)  # the day of overlap serves the same five issues: the same CSV as the batch's
+    assert first.batch_id is not None and again.records == 5
+    assert (again.new_or_changed, again.batch_id, again.error) == (0, None, None)
+
+
+def test_a_record_without_its_id_stops_the_pull_with_nothing_written(demo, replays):
+    item = github_item(1, "2025-03-01T10:00:00Z", "2025-05-01T10:00:00Z", None, None, True) | {"number": None}
+    github = replays(github_route, items=[item])
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    before = counts(demo)
+    with pytest.raises(SourceUnavailable, match="without its id"):
+        pull(demo)
+    assert counts(demo) == before
+
+
+def test_jira_pages_without_a_total_end_at_the_first_short_page(demo, replays):
+    jira = replays(
+        jira_route, issues=jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))
+    )
+
+    def without_total(replay, path, query):
+        status, headers, body = jira_route(replay, path, query)
+        return status, headers, {k: v for k, v in body.items() if k != "total"}
+
+    jira.route = without_total
+    add(demo, jira, "jira", "project = AVRO")
+    result = pull(demo)
+    assert (result.pages, result.records) == (22, 2166)

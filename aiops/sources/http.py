@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from aiops.clock import utcnow
 from aiops.errors import IngestError, NotFound
 from aiops.sources.tokens import TokenRef
 
@@ -77,10 +78,9 @@ class Http:
             if wait is None:
                 return self._decoded(response), response.headers
             if wait > self.max_wait_s:
-                until = datetime.now(UTC).timestamp() + wait
+                until = utcnow() + timedelta(seconds=wait)
                 raise SourceUnavailable(
-                    f"the {self.tool} API is rate limited for {wait:.0f} s more"
-                    f" (until {datetime.fromtimestamp(until, UTC):%H:%M} UTC)",
+                    f"the {self.tool} API is rate limited for {wait:.0f} s more (until {until:%H:%M} UTC)",
                     "pull again after that; nothing was written",
                 )
             self.waited_s += wait

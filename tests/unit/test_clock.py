@@ -40,8 +40,10 @@ def test_the_run_rate_window_ends_at_utc_now_whatever_the_machine_zone(tmp_path,
             lambda tx: tx.execute(
                 "INSERT INTO timing_samples (batch_id, workflow_id, phase, measured_at, duration_minutes,"
                 " loops, rework_minutes) VALUES (1, 'wf', 'before', ?, 10, 1, 0),"
-                " (1, 'wf', 'after', ?, 5, 3, 0)",
-                [inside - timedelta(weeks=1), inside],
+                " (1, 'wf', 'after', ?, 5, 3, 0), (1, 'wf', 'before', ?, 10, 1, 0)",
+                # The last row, a minute ago, keeps the data current: the window is now's, not the
+                # workflow's own last complete weeks (a late export's).
+                [inside - timedelta(weeks=1), inside, utcnow() - timedelta(minutes=1)],
             ),
         )
         recent = workflow_metrics(store, store.policy.evidence).set_index("workflow_id").recent_loops_after

@@ -100,7 +100,7 @@ def test_confirm_copies_no_row_and_re_estimates_only_the_uploads_workflows(regis
         confirm_upload(store, ADMIN, report)
     texts = [" ".join(s.sql.split()) for s in log]
     assert not any("INSERT INTO timing_samples" in t or "read_csv" in t for t in texts)
-    scopes = [s.params["scope"] for s in log if isinstance(s.params, dict) and "recent_start" in s.params]
+    scopes = [s.params["scope"] for s in log if isinstance(s.params, dict) and "recent_days" in s.params]
     assert scopes == [["wf-b"]]  # the weekly cells of the upload's workflow only
 
 
@@ -208,9 +208,11 @@ def test_another_machines_preview_is_kept_for_a_day(registered):
 
 
 def test_every_read_of_timing_rows_goes_through_committed_samples():
-    """Only the writers name the table itself: the import's pending write, undo, and the sweep."""
+    """Only the writers name the table itself: the import's pending write, undo, the sweep, and a
+    pull replacing the samples of records it fetched again (pulled records are never pending)."""
     writers = {
         "aiops/ingest/timings.py",
+        "aiops/ingest/replacing.py",
         "aiops/ingest/batches.py",
         "aiops/store/pending.py",
         "aiops/store/twins.py",

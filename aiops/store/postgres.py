@@ -98,7 +98,12 @@ def _shared_engine() -> duckdb.DuckDBPyConnection:
     global _engine
     with _engine_lock:
         if _engine is None:
-            con = duckdb.connect(config={"extension_directory": str(extension_directory())})
+            # The engine holds no data of its own (the server does), so a failure inside the
+            # extension must not invalidate it: a connection lost mid-COPY is raised as an internal
+            # error, and on an invalidated engine the write's ROLLBACK is refused, leaving a
+            # transaction whose cursor aborts the process when it closes (see ENGINEERING_NOTES).
+            config = {"extension_directory": str(extension_directory()), "disable_database_invalidation": True}
+            con = duckdb.connect(config=config)
             try:
                 con.execute("LOAD postgres_scanner")
             except duckdb.Error as e:
@@ -180,6 +185,15 @@ def ddl(statement: str) -> str:
     return statement
 
 
+_LOST = r"server closed the connection|terminating connection|connection.*(lost|closed)|ssl syscall"
+CONNECTION_LOST = "the database connection was lost; nothing was saved"
+
+
+def connection_lost(error: Exception) -> bool:
+    """Whether ``error`` says the server went away (restarted, or the backend was terminated)."""
+    return re.search(_LOST, str(error), re.IGNORECASE) is not None
+
+
 _CHECK_URL = "check the host, port, user and database in the URL, and the password (PGPASSWORD or ~/.pgpass)"
 _FAILURES = (
     (
@@ -209,7 +223,7 @@ _FAILURES = (
         "try again; nothing was saved",
     ),
     (
-        r"server closed the connection|terminating connection|connection.*(lost|closed)|ssl syscall",
+        _LOST,
         "the connection to the PostgreSQL server was lost",
         "try again; a write that was under way was rolled back",
     ),

@@ -83,6 +83,7 @@ class Reader:
             return self._cursor().execute(sql, params or []).df()
 
     failure = "database error"
+    lost = "the database connection was lost"
     postgres = False
 
     @contextmanager
@@ -90,16 +91,14 @@ class Reader:
         try:
             yield
         except duckdb.Error as e:
-            if self.postgres:  # the server's own words stay in the log
-                message, hint = pg.explain(e)
-                raise StoreError(f"{self.failure}: {message}", hint) from None
-            raise StoreError(f"{self.failure}: {_first_line(e)}") from e
+            raise _store_error(e, self.postgres, self.failure, self.lost) from (None if self.postgres else e)
 
 
 class Tx(Reader):
     """One write transaction: run statements, append audit rows; committed by ``Store.write``."""
 
     failure = "write failed, nothing was saved"
+    lost = pg.CONNECTION_LOST
 
     def __init__(
         self,
@@ -238,12 +237,11 @@ class Store(Reader):
                 cursor.execute("COMMIT")
                 return result
             except BaseException as e:
-                _rollback(cursor)
+                rollback_quietly(cursor)  # always: a cursor closed inside a transaction whose connection
+                # was lost aborts the process (the extension's ROLLBACK throws in a destructor)
                 if isinstance(e, duckdb.Error):
-                    if self.postgres:
-                        message, hint = pg.explain(e)
-                        raise StoreError(f"write failed, nothing was saved: {message}", hint) from None
-                    raise StoreError(f"write failed, nothing was saved: {_first_line(e)}") from e
+                    error = _store_error(e, self.postgres, Tx.failure, Tx.lost)
+                    raise error from (None if self.postgres else e)
                 raise
             finally:
                 if own_cursor:
@@ -333,11 +331,11 @@ class Store(Reader):
                     )
             cursor.execute("COMMIT")
         except duckdb.Error as e:
-            _rollback(cursor)
+            rollback_quietly(cursor)
             message, hint = pg.explain(e)
             raise StoreError(f"migrating {self.path} failed: {message}", hint) from None
         except BaseException:
-            _rollback(cursor)
+            rollback_quietly(cursor)
             raise
         finally:
             cursor.close()
@@ -368,10 +366,10 @@ class Store(Reader):
             body(cursor)
             cursor.execute("COMMIT")
         except duckdb.Error as e:
-            _rollback(cursor)
+            rollback_quietly(cursor)
             raise StoreError(f"migration {version:03d}_{name} failed: {e}") from e
         except BaseException:  # a data step refused (an AiopsError with a hint): nothing stays
-            _rollback(cursor)
+            rollback_quietly(cursor)
             raise
         finally:
             cursor.close()
@@ -381,6 +379,8 @@ class Store(Reader):
 # each runs before its migration's SQL, through a ``Tx`` acting as the migration (audited as it).
 DATA_STEPS: dict[int, Callable[[Tx], None]] = {5: merge_identity_twins}
 
+
+RECONNECT = "try again when the database is back: the next request reconnects"
 
 PG_VERSION_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_version "
@@ -394,11 +394,22 @@ def _statements(sql: str) -> list[str]:
     return [s.strip() for s in without_comments.split(";") if s.strip()]
 
 
+def _store_error(error: duckdb.Error, postgres: bool, failure: str, lost: str) -> StoreError:
+    """``error`` in a user's words. On PostgreSQL the server's own words stay in the log (they may
+    name the URL); a lost connection is its own message: the pool reconnects on the next request."""
+    if not postgres:
+        return StoreError(f"{failure}: {_first_line(error)}")
+    message, hint = pg.explain(error)
+    if pg.connection_lost(error):
+        return StoreError(lost, RECONNECT)
+    return StoreError(f"{failure}: {message}", hint)
+
+
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
+def rollback_quietly(cursor: duckdb.DuckDBPyConnection) -> None:
     with contextlib.suppress(duckdb.Error):  # the transaction was never opened or is already gone
         cursor.execute("ROLLBACK")
 

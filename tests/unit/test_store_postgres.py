@@ -235,3 +235,54 @@ def test_the_extension_is_never_loaded_from_a_folder_others_can_write(tmp_path, 
     shared.rmdir()
     found = postgres.extension_directory()  # created again, this user's only
     assert (found.stat().st_mode & 0o777) == 0o700 and any(found.rglob("postgres_scanner.duckdb_extension"))
+
+
+LOST_WRITER = """
+import json, sys, threading, time
+from aiops.auth import Actor
+from aiops.errors import StoreError
+from aiops.store import Store
+from tests import pg_cluster
+
+url = sys.argv[1]
+COPYING = "query LIKE 'COPY \\"public\\".\\"audit_log\\"%FROM STDIN%' AND state = 'active'"
+
+def terminate_the_copy():  # the moment the connection is lost: while rows stream to the server
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ended = pg_cluster.psql(url, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {COPYING}")
+        if "t" in ended.split():
+            return
+        time.sleep(0.01)
+
+def many_rows(tx):
+    tx.execute(
+        "INSERT INTO audit_log (recorded_at, actor, action, entity, entity_id, detail)"
+        " SELECT now(), 'k', 'lost.write', 'thing', range::VARCHAR, '{}' FROM range(3000000)"
+    )
+
+with Store(url) as store:
+    killer = threading.Thread(target=terminate_the_copy)
+    killer.start()
+    try:
+        store.write(Actor(name="k", role="admin"), many_rows)
+        failure = None
+    except StoreError as e:
+        failure = e.message
+    killer.join()
+    store.write(Actor(name="k", role="admin"), lambda tx: tx.audit("after.loss", "thing", "t"))
+    counts = dict(store.query("SELECT action, count(*) FROM audit_log GROUP BY action"))
+print(json.dumps({"failure": failure, "counts": counts}))
+"""
+
+
+def test_a_connection_lost_mid_write_is_an_error_and_the_next_write_reconnects(pg_database):
+    """The backend is terminated while the write's rows stream to the server (the extension raises
+    an internal error there): the process must not abort (SIGABRT on the ROLLBACK) and the same
+    store writes again."""
+    writer = _run_python(LOST_WRITER, pg_database)
+    out, err = writer.communicate(timeout=180)
+    assert writer.returncode == 0, err[-2000:]
+    result = json.loads(out)
+    assert result["failure"] == "the database connection was lost; nothing was saved"
+    assert result["counts"] == {"after.loss": 1}

@@ -102,8 +102,10 @@ def _shared_engine() -> duckdb.DuckDBPyConnection:
             # extension must not invalidate it: a connection lost mid-COPY is raised as an internal
             # error, and on an invalidated engine the write's ROLLBACK is refused, leaving a
             # transaction whose cursor aborts the process when it closes (see ENGINEERING_NOTES).
-            config = {"extension_directory": str(extension_directory()), "disable_database_invalidation": True}
-            con = duckdb.connect(config=config)
+            directory = str(extension_directory())
+            con = duckdb.connect(
+                config={"extension_directory": directory, "disable_database_invalidation": True}
+            )
             try:
                 con.execute("LOAD postgres_scanner")
             except duckdb.Error as e:

@@ -250,7 +250,8 @@ COPYING = "query LIKE 'COPY \\"public\\".\\"audit_log\\"%FROM STDIN%' AND state 
 def terminate_the_copy():  # the moment the connection is lost: while rows stream to the server
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        ended = pg_cluster.psql(url, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {COPYING}")
+        sql = f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {COPYING}"
+        ended = pg_cluster.psql(url, sql)
         if "t" in ended.split():
             return
         time.sleep(0.01)

@@ -286,11 +286,7 @@ class Store(Reader):
             return
         current = self.schema_version()
         latest = latest_schema_version()
-        if current > latest:
-            raise StoreError(
-                f"{self.path} has schema version {current}, newer than this aiops knows ({latest})",
-                "upgrade Saved Loops (pip install -U saved-loops) or open another database",
-            )
+        self._refuse_newer(current)
         # Every migration not applied yet, even one numbered below the newest applied: migrations
         # are written in parallel, so 004 may ship after a database already has 006.
         applied = {row[0] for row in self._con.execute("SELECT version FROM schema_version").fetchall()}
@@ -300,9 +296,12 @@ class Store(Reader):
 
     def _migrate_postgres(self, target: int | None) -> None:
         """The same migrations in PostgreSQL's dialect, in one server transaction under the write
-        lock: several processes starting at once migrate once."""
+        lock: several processes starting at once migrate once. A current schema is seen without
+        the lock: opening a store (a new dashboard, a CLI read) never waits for a write."""
         cursor = self.new_cursor()
         try:
+            if self._schema_is_current(cursor, target):
+                return
             try:
                 pg.execute(cursor, PG_VERSION_TABLE)
             except duckdb.Error:  # two processes creating it at once: one wins, the other retries
@@ -311,11 +310,7 @@ class Store(Reader):
             pg.lock_for_write(cursor, self.lock_timeout_s)
             current = pg.query(cursor, "SELECT coalesce(max(version), 0) FROM schema_version")[0][0]
             latest = latest_schema_version()
-            if current > latest:
-                raise StoreError(
-                    f"{self.path} has schema version {current}, newer than this aiops knows ({latest})",
-                    "upgrade Saved Loops (pip install -U saved-loops) or open another database",
-                )
+            self._refuse_newer(current)
             applied = {r[0] for r in pg.query(cursor, "SELECT version FROM schema_version")}
             for version, name, sql in migrations():  # by set, as on DuckDB: 004 may ship after 006
                 if version not in applied and version <= (target or latest):
@@ -340,6 +335,24 @@ class Store(Reader):
         finally:
             cursor.close()
         pg.clear_cache(self._con)
+
+    def _refuse_newer(self, current: int) -> None:
+        latest = latest_schema_version()
+        if current > latest:
+            raise StoreError(
+                f"{self.path} has schema version {current}, newer than this aiops knows ({latest})",
+                "upgrade Saved Loops (pip install -U saved-loops) or open another database",
+            )
+
+    def _schema_is_current(self, cursor: duckdb.DuckDBPyConnection, target: int | None) -> bool:
+        """Every migration up to ``target`` applied (read without a lock; a plain SELECT never
+        waits for the write lock). False when there is something to migrate, or no table yet."""
+        exists = pg.query(cursor, "SELECT to_regclass('schema_version') IS NOT NULL")[0][0]
+        if not exists:
+            return False
+        applied = {r[0] for r in pg.query(cursor, "SELECT version FROM schema_version")}
+        self._refuse_newer(max(applied, default=0))
+        return all(v in applied for v, _, _ in migrations() if v <= (target or latest_schema_version()))
 
     def _apply(self, version: int, name: str, sql: str) -> None:
         step = DATA_STEPS.get(version)

@@ -287,3 +287,24 @@ def test_a_connection_lost_mid_write_is_an_error_and_the_next_write_reconnects(p
     result = json.loads(out)
     assert result["failure"] == "the database connection was lost; nothing was saved"
     assert result["counts"] == {"after.loss": 1}
+
+
+def test_reads_and_a_new_store_never_wait_for_a_write_in_progress(pg_database, tmp_path: Path):
+    """A write holding the lock (here: for two minutes) does not stop another process from opening
+    the store and reading: the schema check takes no lock when there is nothing to migrate."""
+    with Store(pg_database) as store:
+        store.write(ADMIN, lambda tx: tx.audit("before", "thing", "t"))
+    flag = tmp_path / "flag"
+    writer = _run_python(HANGING_WRITER, pg_database, str(flag))
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists():
+            assert writer.poll() is None, writer.stderr.read()
+            assert time.monotonic() < deadline, "the writer never reached its transaction"
+            time.sleep(0.05)
+        with Store(pg_database) as beside:  # opened while the write runs
+            assert beside.query("SELECT action FROM audit_log") == [("before",)]
+            assert beside.query("SELECT count(*) FROM timing_samples") == [(0,)]  # not committed yet
+    finally:
+        writer.kill()
+        writer.wait(timeout=30)

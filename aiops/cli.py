@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -426,11 +427,13 @@ def cmd_report_board(args: argparse.Namespace, out: Output) -> int:
     import time
 
     from aiops.report.board import pack_format, write_board_pack
+    from aiops.report.bounded import print_pdf_bounded
 
     started = time.perf_counter()
     pack_format(args.out)  # refuse an unknown suffix before touching the database
-    with _open(args) as store:
-        path, view = write_board_pack(store, Path(args.out), _period(args))
+    with _open(args) as store:  # printed as on the dashboard: a child bounded in time and memory
+        printer = partial(print_pdf_bounded, still_wanted=lambda: True)
+        path, view = write_board_pack(store, Path(args.out), _period(args), printer=printer)
     seconds, size = round(time.perf_counter() - started, 2), path.stat().st_size
     out.json(
         {"out": str(path), "period": view.period.label, "name": view.name, "bytes": size, "seconds": seconds}

@@ -400,7 +400,7 @@ def test_an_appendix_past_its_bound_lists_the_most_hours_and_attaches_every_work
     assert sorted(listed) == sorted(w.name for w in most)
     assert appendix_b.count('<span class="wid">') == 5 and f"and {len(pack.stops) - 5} more" in appendix_b
     for name, count, _, _ in pack.appendix_by_department:
-        assert f"<td>{name}</td><td class=\"num\">{count}</td>" in appendix_a
+        assert f'<td>{name}</td><td class="num">{count}</td>' in appendix_a
     uri = re.search(r'download="saved-loops-workflows.csv" href="data:text/csv;base64,([^"]+)"', html)
     assert uri is not None
     attached = base64.b64decode(uri.group(1)).decode("utf-8")

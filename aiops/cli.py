@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -541,22 +540,16 @@ def cmd_store_copy(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, out: Output) -> int:
+    from aiops import serve
+
     env = dict(os.environ)
     if args.db:
         env["AIOPS_DB"] = args.db
-    dashboard = Path(__file__).resolve().parent.parent / "dashboard.py"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(dashboard),
-        "--server.port",
-        str(args.port),
-        "--server.headless",
-        "true",
-    ]
-    return subprocess.call(command, env=env)
+    address = args.address or serve.LOOPBACK
+    warning = serve.open_warning(address, Path.cwd())
+    if warning:
+        print(f"aiops: warning: {warning}", file=sys.stderr)
+    return serve.run_forwarding_signals(serve.streamlit_command(address, args.port), env)
 
 
 # -- the parser ------------------------------------------------------------------------------------
@@ -696,6 +689,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = _add(nouns, "serve", cmd_serve, "run the dashboard")
     serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument(
+        "--address", help="the interface to listen on (default 127.0.0.1: this machine only; 0.0.0.0: all)"
+    )
     return parser
 
 

@@ -63,7 +63,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {"db": args.db} if args.db else {}
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:  # a setting, not the database, is wrong: say which
+        first = e.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "a setting"
+        reason = first["msg"].removeprefix("Value error, ")
+        raise AiopsError(
+            f"setting {name} (AIOPS_{name.upper()} or aiops.toml): {reason}", "correct or remove it"
+        ) from None
 
 
 def _actor(args: argparse.Namespace) -> Actor:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import duckdb
 from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -30,6 +31,19 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(200, ge=1, description="largest upload accepted, in megabytes")
     lock_timeout_s: float = Field(5.0, ge=0, description="how long to wait for a busy database")
     memory_limit: str = Field("1GB", description="DuckDB's memory limit; beyond it, it spills to disk")
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _a_size(cls, value: str) -> str:
+        """Checked here, by DuckDB itself: a bad value used to surface as a database that would
+        not open ("is it a DuckDB file?")."""
+        if not value.strip():
+            raise ValueError("is empty: give a size such as 1GB or 512MB")
+        try:
+            duckdb.connect(config={"memory_limit": value}).close()
+        except duckdb.Error:
+            raise ValueError(f"{value!r} is not a size (e.g. 1GB or 512MB)") from None
+        return value
 
     @field_validator("db", mode="before")
     @classmethod

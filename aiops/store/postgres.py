@@ -37,12 +37,19 @@ SCHEMES = ("postgresql://", "postgres://")
 WRITE_LOCK = "LOCK TABLE schema_version IN SHARE ROW EXCLUSIVE MODE"
 MIN_LOCK_WAIT_S = 30.0  # an import of a million rows holds the lock for seconds, not minutes
 
-_URL_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)([^@\s]*)(@)")
+_URL_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)([^@\s]*)(@)", re.IGNORECASE)
 _KEY_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
 def is_postgres(location: str | os.PathLike[str]) -> bool:
-    return str(location).startswith(SCHEMES)
+    """A URL's scheme ignores case (``POSTGRESQL://`` too): never a local file named after it."""
+    return str(location).lower().startswith(SCHEMES)
+
+
+def canonical(location: str) -> str:
+    """``location`` with its scheme in lower case (libpq reads only ``postgresql://``/``postgres://``)."""
+    scheme, sep, rest = location.partition("://")
+    return f"{scheme.lower()}{sep}{rest}" if is_postgres(location) else location
 
 
 def redact(text: str) -> str:

@@ -176,7 +176,7 @@ class Store(Reader):
         max_upload_bytes: int | None = None,
         memory_limit: str = "1GB",
     ) -> None:
-        location = str(path)
+        location = pg.canonical(str(path))
         self.postgres = pg.is_postgres(location)
         self.path = pg.redact(location) if self.postgres else location
         self.location = location  # may hold a password: never shown, logged or audited

@@ -308,3 +308,16 @@ def test_reads_and_a_new_store_never_wait_for_a_write_in_progress(pg_database, t
     finally:
         writer.kill()
         writer.wait(timeout=30)
+
+
+def test_an_upper_case_scheme_is_postgres_and_never_a_local_file(pg_database, tmp_path, monkeypatch):
+    """`POSTGRESQL://user:pw@...` once made a DuckDB file whose path held the password."""
+    monkeypatch.chdir(tmp_path)
+    shouted = "POSTGRESQL://" + pg_database.removeprefix("postgresql://").replace("@", ":s3cret-pw@", 1)
+    with Store(shouted) as store:
+        assert store.postgres and "s3cret-pw" not in store.path and store.path.startswith("postgresql://")
+        store.write(ADMIN, lambda tx: tx.audit("shouted", "thing", "t"))
+    with Store(pg_database) as store:
+        assert store.query("SELECT action FROM audit_log") == [("shouted",)]
+    assert list(tmp_path.iterdir()) == []
+    assert redact("Postgres://u:pw@h/db") == "Postgres://u:***@h/db"

@@ -245,7 +245,10 @@ from aiops.store import Store
 from tests import pg_cluster
 
 url = sys.argv[1]
-COPYING = "query LIKE 'COPY \\"public\\".\\"audit_log\\"%FROM STDIN%' AND state = 'active'"
+COPYING = (  # this test's database only: other workers' writes go on
+    "datname = current_database() AND state = 'active'"
+    " AND query LIKE 'COPY \\"public\\".\\"audit_log\\"%FROM STDIN%'"
+)
 
 def terminate_the_copy():  # the moment the connection is lost: while rows stream to the server
     deadline = time.monotonic() + 60

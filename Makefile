@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= data/aiops.duckdb
 PORT   ?= 8501
+ADDRESS ?=
 
 .PHONY: run test test-fast bench lint install demo clean
 
@@ -33,8 +34,10 @@ endif
 demo: $(VENV)/.installed
 	$(BIN)/aiops demo --db $(DB)
 
+# This machine only (127.0.0.1) unless ADDRESS is given (make run ADDRESS=0.0.0.0: all interfaces;
+# `aiops serve` warns when that is local mode, where everyone acts as the admin).
 run: $(VENV)/.installed $(DB_FILE)
-	AIOPS_DB="$(DB)" $(BIN)/streamlit run dashboard.py --server.port $(PORT)
+	$(BIN)/aiops serve --db "$(DB)" --port $(PORT) $(if $(ADDRESS),--address $(ADDRESS))
 
 # Test files spread over 4 workers (a file stays on one worker, so module fixtures are built once).
 # Four even on two cores: much of the suite waits on Streamlit servers, Chromium and PostgreSQL

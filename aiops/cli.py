@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -495,11 +495,13 @@ def cmd_report_board(args: argparse.Namespace, out: Output) -> int:
     import time
 
     from aiops.report.board import pack_format, write_board_pack
+    from aiops.report.bounded import print_pdf_bounded
 
     started = time.perf_counter()
     pack_format(args.out)  # refuse an unknown suffix before touching the database
-    with _open(args) as store:
-        path, view = write_board_pack(store, Path(args.out), _period(args))
+    with _open(args) as store:  # printed as on the dashboard: a child bounded in time and memory
+        printer = partial(print_pdf_bounded, still_wanted=lambda: True)
+        path, view = write_board_pack(store, Path(args.out), _period(args), printer=printer)
     seconds, size = round(time.perf_counter() - started, 2), path.stat().st_size
     out.json(
         {"out": str(path), "period": view.period.label, "name": view.name, "bytes": size, "seconds": seconds}
@@ -607,22 +609,16 @@ def cmd_store_copy(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, out: Output) -> int:
+    from aiops import serve
+
     env = dict(os.environ)
     if args.db:
         env["AIOPS_DB"] = args.db
-    dashboard = Path(__file__).resolve().parent.parent / "dashboard.py"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(dashboard),
-        "--server.port",
-        str(args.port),
-        "--server.headless",
-        "true",
-    ]
-    return subprocess.call(command, env=env)
+    address = args.address or serve.LOOPBACK
+    warning = serve.open_warning(address, Path.cwd())
+    if warning:
+        print(f"aiops: warning: {warning}", file=sys.stderr)
+    return serve.run_forwarding_signals(serve.streamlit_command(address, args.port), env)
 
 
 # -- the parser ------------------------------------------------------------------------------------
@@ -785,6 +781,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = _add(nouns, "serve", cmd_serve, "run the dashboard")
     serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument(
+        "--address", help="the interface to listen on (default 127.0.0.1: this machine only; 0.0.0.0: all)"
+    )
     return parser
 
 

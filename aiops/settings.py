@@ -11,6 +11,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -38,6 +39,19 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(200, ge=1, description="largest upload accepted, in megabytes")
     lock_timeout_s: float = Field(5.0, ge=0, description="how long to wait for a busy database")
     memory_limit: str = Field("1GB", description="DuckDB's memory limit; beyond it, it spills to disk")
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _a_size(cls, value: str) -> str:
+        """Checked here, by DuckDB itself: a bad value used to surface as a database that would
+        not open ("is it a DuckDB file?")."""
+        if not value.strip():
+            raise ValueError("is empty: give a size such as 1GB or 512MB")
+        try:
+            duckdb.connect(config={"memory_limit": value}).close()
+        except duckdb.Error:
+            raise ValueError(f"{value!r} is not a size (e.g. 1GB or 512MB)") from None
+        return value
 
     @field_validator("db", mode="before")
     @classmethod
@@ -74,9 +88,10 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as e:
         first = e.errors()[0]
-        name = ".".join(str(part) for part in first["loc"])
+        name = ".".join(str(part) for part in first["loc"]) or "a setting"
+        reason = first["msg"].removeprefix("Value error, ")
         raise AiopsError(
-            f"setting '{name}' (AIOPS_{name.upper()} or aiops.toml): {first['msg']}",
+            f"setting {name} (AIOPS_{name.upper()} or aiops.toml): {reason}",
             "fix the environment variable or aiops.toml",
         ) from e
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:

@@ -2,8 +2,8 @@
 
 ``python -m tests.pg_cluster start DIR`` initialises a cluster in DIR (as the ``postgres`` user
 when run as root: the server refuses root), starts it on a free port bound to 127.0.0.1 and
-prints its URL; ``python -m tests.pg_cluster stop DIR`` stops it. The test session does the same
-when ``AIOPS_TEST_PG`` names no server (see ``tests/conftest.py``).
+prints its URL; ``python -m tests.pg_cluster stop DIR`` stops it (``restart DIR`` restarts it).
+The test session does the same when ``AIOPS_TEST_PG`` names no server (see ``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -72,6 +72,17 @@ def start(directory: str | Path) -> str:
     return url
 
 
+def restart(directory: str | Path) -> None:
+    """Restart the cluster in ``directory`` (fast: every connection is terminated), same port.
+    The server's output goes to its log: a pipe would be inherited and never closed."""
+    root = Path(directory)
+    subprocess.run(
+        _as_owner([str(bin_dir() / "pg_ctl"), "-D", str(root / "pg"), "-l", str(root / "log"),
+                   "restart", "-m", "fast", "-w"]),
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+    )  # fmt: skip
+
+
 def stop(directory: str | Path) -> None:
     data = Path(directory) / "pg"
     if data.exists():
@@ -134,5 +145,7 @@ if __name__ == "__main__":
         print(start(folder))
     elif action == "stop":
         stop(folder)
+    elif action == "restart":
+        restart(folder)
     else:
-        sys.exit(f"usage: python -m tests.pg_cluster start|stop DIR (not {action})")
+        sys.exit(f"usage: python -m tests.pg_cluster start|stop|restart DIR (not {action})")

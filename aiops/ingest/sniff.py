@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import io
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 
 from aiops.errors import IngestError
+from aiops.ingest.tempfiles import ingest_workdir, make_private
 
 CHUNK = 1 << 20
 SAMPLE_BYTES = 256 * 1024
@@ -404,7 +404,7 @@ def open_source(
             "split the export, or raise AIOPS_MAX_UPLOAD_MB (and server.maxUploadSize)",
         )
     scan = _scan(path)
-    with tempfile.TemporaryDirectory(prefix="aiops-ingest-") as tmp:
+    with ingest_workdir() as tmp:
         if _is_json(path):
             from aiops.ingest.json_source import json_to_csv  # only JSON uploads need it
 
@@ -431,6 +431,7 @@ def open_source(
             sample = _sample_text(readable)
         header = read_header(sample, dialect)
         widths = _field_counts(sample, dialect.delimiter)
+        make_private(tmp)
         yield SourceFile(
             path=readable,
             name=name or path.name,

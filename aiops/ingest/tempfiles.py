@@ -1,20 +1,28 @@
 """Where uploads wait between preview and confirm: a private directory (mode 0700) per user of the
 system temp folder, one sub-directory per upload, deleted on confirm, cancel or session end, and
-swept of old ones at startup (also the world-readable files older versions left behind)."""
+swept of old ones at startup (also the world-readable files older versions left behind).
+
+An import's working copies (a UTF-8 copy, JSON as CSV) live there too, in ``ingest-<pid>-*``, each
+file mode 0600: a process killed mid-import leaves its folder, and the sweep removes it once that
+process is gone, whatever its age."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from aiops.errors import IngestError
 
 MAX_AGE_SECONDS = 24 * 3600
-LEGACY_PATTERNS = ("aiops-upload-*", "aiops-workflows-*.csv")
+LEGACY_PATTERNS = ("aiops-upload-*", "aiops-workflows-*.csv", "aiops-ingest-*")
+WORKDIR = re.compile(r"^ingest-(\d+)-")
 
 
 def upload_root() -> Path:
@@ -39,6 +47,37 @@ def keep_bytes(content: bytes, name: str) -> Path:
     return path
 
 
+@contextmanager
+def ingest_workdir() -> Iterator[Path]:
+    """A private folder for one import's working copies, named after this process; removed after."""
+    directory = Path(tempfile.mkdtemp(prefix=f"ingest-{os.getpid()}-", dir=upload_root()))  # mode 0700
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def make_private(directory: Path) -> None:
+    """Every file in ``directory`` readable by its owner only (writers create them 0644)."""
+    for path in directory.iterdir():
+        if path.is_file() and not path.is_symlink():
+            path.chmod(0o600)
+
+
+def _abandoned(path: Path) -> bool:
+    """An import's folder whose process has ended (killed mid-import)."""
+    match = WORKDIR.match(path.name)
+    if match is None:
+        return False
+    try:
+        os.kill(int(match[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    return False
+
+
 def discard(path: Path | str) -> None:
     """Delete an upload kept by ``keep_bytes`` (its whole directory); nothing else."""
     directory = Path(path).parent
@@ -47,7 +86,8 @@ def discard(path: Path | str) -> None:
 
 
 def sweep(max_age_seconds: float = MAX_AGE_SECONDS) -> int:
-    """Delete uploads older than ``max_age_seconds`` (abandoned previews); returns how many."""
+    """Delete uploads older than ``max_age_seconds`` (abandoned previews) and the working copies of
+    imports whose process has ended; returns how many."""
     cutoff, removed = time.time() - max_age_seconds, 0
     candidates = list(upload_root().iterdir())
     for pattern in LEGACY_PATTERNS:
@@ -57,7 +97,7 @@ def sweep(max_age_seconds: float = MAX_AGE_SECONDS) -> int:
             info = path.lstat()
         except FileNotFoundError:
             continue
-        if info.st_mtime >= cutoff or info.st_uid != os.getuid():
+        if (info.st_mtime >= cutoff and not _abandoned(path)) or info.st_uid != os.getuid():
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -48,6 +49,10 @@ TITLE = "Board pack"
 CHART_WIDTH = 430  # plot width in pixels (axis labels and legend come on top): fits A4 portrait
 NAME_CHARS = 70  # names are cut for display (full names in the appendix table)
 LISTED = 6  # workflows named per list on the executive summary; the rest are in the appendix
+# Rows a printed appendix holds: 5,000 workflows made 1,190 pages and 175 s of printing. Beyond it,
+# the appendix lists the workflows that return the most hours and the pack carries them all as CSV.
+APPENDIX_ROWS = 200
+ATTACHMENT = "saved-loops-workflows.csv"
 RISK_LEVELS = ("high", "medium", "low")
 ESTIMATE_COLUMNS = ESTIMATES  # each estimate with its 95% interval (aiops.views.columns)
 
@@ -261,6 +266,39 @@ class BoardPack:
     @property
     def stops_hours(self) -> Totals | None:
         return self.company if self.company.at_risk_workflows else None
+
+    # -- the appendices, bounded (APPENDIX_ROWS) --------------------------------------------------
+    @property
+    def appendix_workflows(self) -> tuple[WorkflowRow, ...]:
+        """Appendix A's rows: every workflow, or beyond APPENDIX_ROWS those returning the most
+        hours (in the pack's department order)."""
+        if len(self.workflows) <= APPENDIX_ROWS:
+            return self.workflows
+        most = sorted(self.workflows, key=lambda w: -(w.hours_returned or 0))[:APPENDIX_ROWS]
+        kept = {id(w) for w in most}
+        return tuple(w for w in self.workflows if id(w) in kept)
+
+    @property
+    def appendix_stops(self) -> tuple[StopRow, ...]:
+        return self.stops[:APPENDIX_ROWS]
+
+    @property
+    def appendix_cut(self) -> bool:
+        return len(self.workflows) > APPENDIX_ROWS or len(self.stops) > APPENDIX_ROWS
+
+    @property
+    def appendix_by_department(self) -> tuple[tuple[str, int, int, int], ...]:
+        """(department, workflows, listed in Appendix A, with open stop conditions)."""
+        listed = {id(w) for w in self.appendix_workflows}
+        return tuple(
+            (d.name, len(d.workflows), sum(id(w) in listed for w in d.workflows), len(d.stops))
+            for d in self.departments
+        )
+
+    @property
+    def workflows_csv_uri(self) -> str:
+        """Every workflow as the CSV attachment (a data URI: the pack stays one file)."""
+        return "data:text/csv;base64," + base64.b64encode(board_csv(self).encode("utf-8")).decode("ascii")
 
 
 def period_name(period: Period) -> str:
@@ -534,7 +572,11 @@ def _environment() -> jinja2.Environment:
 
 def render_html(pack: BoardPack) -> str:
     """The pack as one self-contained HTML document (inline CSS, charts as data URIs)."""
-    return _environment().get_template("board.html.j2").render(pack=pack, listed=LISTED)
+    return (
+        _environment()
+        .get_template("board.html.j2")
+        .render(pack=pack, listed=LISTED, appendix_rows=APPENDIX_ROWS, attachment=ATTACHMENT)
+    )
 
 
 def render_pdf(pack: BoardPack) -> bytes:
@@ -584,16 +626,21 @@ def pack_format(out_path: str | Path) -> str:
 
 
 def write_board_pack(
-    store: Store, out_path: str | Path, period: Period | None = None, as_of: datetime | None = None
+    store: Store,
+    out_path: str | Path,
+    period: Period | None = None,
+    as_of: datetime | None = None,
+    printer: Callable[[str], bytes] | None = None,
 ) -> tuple[Path, View]:
     """Build the pack (default period: the last complete quarter with data) and write it as PDF or
-    HTML, chosen by ``out_path``'s suffix. Returns the path and the view it rendered."""
+    HTML, chosen by ``out_path``'s suffix. Returns the path and the view it rendered. ``printer``
+    turns the HTML into PDF (the CLI's: a child process bounded in time and memory)."""
     path = Path(out_path)
     kind = pack_format(path)
     pack = build_board_pack(store, period, as_of)
     try:
         if kind == "PDF":
-            path.write_bytes(render_pdf(pack))
+            path.write_bytes(printer(render_html(pack)) if printer else render_pdf(pack))
         else:
             path.write_text(render_html(pack), encoding="utf-8")
     except OSError as e:

@@ -29,6 +29,9 @@ from aiops.report.board import BoardPack, render_html
 logger = logging.getLogger(__name__)
 
 PDF_TIMEOUT_S = 60.0  # a demo pack prints in ~3 s; one that takes 20 times that is stopped
+# The printer's data (heap) limit: 5,000 workflows print in ~150 MB; the pack's figures live in
+# the caller, so the two together stay within about 1 GB.
+PDF_MEMORY_BYTES = 512 * 1024 * 1024
 POLL_S = 0.1
 
 
@@ -85,12 +88,19 @@ def _stopped(kind: type[RenderStopped], message: str, child: subprocess.Popen[by
     return kind(message, "download the pack again when you need it", child.pid, child.returncode)
 
 
-def print_pdf_bounded(html: str, still_wanted: Callable[[], bool], timeout: float = PDF_TIMEOUT_S) -> bytes:
-    """``html`` printed to PDF by a child process that dies with the request (``run_bounded``)."""
+def print_pdf_bounded(
+    html: str,
+    still_wanted: Callable[[], bool],
+    timeout: float = PDF_TIMEOUT_S,
+    memory: int | None = None,
+) -> bytes:
+    """``html`` printed to PDF by a child process that dies with the request (``run_bounded``) and
+    may not grow past ``memory`` bytes of data (default ``PDF_MEMORY_BYTES``)."""
+    memory = memory or PDF_MEMORY_BYTES
     with tempfile.TemporaryDirectory(prefix="saved-loops-pack-") as folder:
         source, target, log = Path(folder, "pack.html"), Path(folder, "pack.pdf"), Path(folder, "errors")
         source.write_text(html, encoding="utf-8")
-        command = [sys.executable, "-m", "aiops.report.printing", str(source), str(target)]
+        command = [sys.executable, "-m", "aiops.report.printing", str(source), str(target), str(memory)]
         code = run_bounded(command, still_wanted, timeout, log)
         if code != 0 or not target.exists():
             # The printer's own words (a traceback) go to the server log, not to the reader.

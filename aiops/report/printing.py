@@ -6,6 +6,7 @@ Also the dashboard's printer child: ``python -m aiops.report.printing PACK.html 
 
 from __future__ import annotations
 
+import resource
 import sys
 from pathlib import Path
 
@@ -19,8 +20,12 @@ def pdf_from_html(html: str) -> bytes:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m aiops.report.printing PACK.html PACK.pdf`` (the dashboard's printer child)."""
+    """``python -m aiops.report.printing PACK.html PACK.pdf [MAX_BYTES]`` (the printer child of the
+    dashboard and the CLI); past MAX_BYTES of data the child fails instead of growing."""
     source, target = Path(argv[0]), Path(argv[1])
+    if len(argv) > 2:
+        limit = int(argv[2])
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     target.write_bytes(pdf_from_html(source.read_text(encoding="utf-8")))
     return 0
 

@@ -39,12 +39,19 @@ SCHEMES = ("postgresql://", "postgres://")
 WRITE_LOCK = "LOCK TABLE schema_version IN SHARE ROW EXCLUSIVE MODE"
 MIN_LOCK_WAIT_S = 30.0  # an import of a million rows holds the lock for seconds, not minutes
 
-_URL_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)([^@\s]*)(@)")
+_URL_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)([^@\s]*)(@)", re.IGNORECASE)
 _KEY_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
 def is_postgres(location: str | os.PathLike[str]) -> bool:
-    return str(location).startswith(SCHEMES)
+    """A URL's scheme ignores case (``POSTGRESQL://`` too): never a local file named after it."""
+    return str(location).lower().startswith(SCHEMES)
+
+
+def canonical(location: str) -> str:
+    """``location`` with its scheme in lower case (libpq reads only ``postgresql://``/``postgres://``)."""
+    scheme, sep, rest = location.partition("://")
+    return f"{scheme.lower()}{sep}{rest}" if is_postgres(location) else location
 
 
 def redact(text: str) -> str:
@@ -100,7 +107,14 @@ def _shared_engine() -> duckdb.DuckDBPyConnection:
     global _engine
     with _engine_lock:
         if _engine is None:
-            con = duckdb.connect(config={"extension_directory": str(extension_directory())})
+            # The engine holds no data of its own (the server does), so a failure inside the
+            # extension must not invalidate it: a connection lost mid-COPY is raised as an internal
+            # error, and on an invalidated engine the write's ROLLBACK is refused, leaving a
+            # transaction whose cursor aborts the process when it closes (see ENGINEERING_NOTES).
+            directory = str(extension_directory())
+            con = duckdb.connect(
+                config={"extension_directory": directory, "disable_database_invalidation": True}
+            )
             try:
                 con.execute("LOAD postgres_scanner")
             except duckdb.Error as e:
@@ -183,6 +197,15 @@ def ddl(statement: str) -> str:
     return statement
 
 
+_LOST = r"server closed the connection|terminating connection|connection.*(lost|closed)|ssl syscall"
+CONNECTION_LOST = "the database connection was lost; nothing was saved"
+
+
+def connection_lost(error: Exception) -> bool:
+    """Whether ``error`` says the server went away (restarted, or the backend was terminated)."""
+    return re.search(_LOST, str(error), re.IGNORECASE) is not None
+
+
 _CHECK_URL = "check the host, port, user and database in the URL, and the password (PGPASSWORD or ~/.pgpass)"
 _FAILURES = (
     (
@@ -212,7 +235,7 @@ _FAILURES = (
         "try again; nothing was saved",
     ),
     (
-        r"server closed the connection|terminating connection|connection.*(lost|closed)|ssl syscall",
+        _LOST,
         "the connection to the PostgreSQL server was lost",
         "try again; a write that was under way was rolled back",
     ),

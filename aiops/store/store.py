@@ -81,6 +81,7 @@ class Reader:
             return self._cursor().run(sql, params or [], _frame)
 
     failure = "database error"
+    lost = "the database connection was lost"
     postgres = False
 
     @contextmanager
@@ -88,16 +89,14 @@ class Reader:
         try:
             yield
         except duckdb.Error as e:
-            if self.postgres:  # the server's own words stay in the log
-                message, hint = pg.explain(e)
-                raise StoreError(f"{self.failure}: {message}", hint) from None
-            raise StoreError(f"{self.failure}: {_first_line(e)}") from e
+            raise _store_error(e, self.postgres, self.failure, self.lost) from (None if self.postgres else e)
 
 
 class Tx(Reader):
     """One write transaction: run statements, append audit rows; committed by ``Store.write``."""
 
     failure = "write failed, nothing was saved"
+    lost = pg.CONNECTION_LOST
 
     def __init__(
         self,
@@ -175,7 +174,7 @@ class Store(Reader):
         max_upload_bytes: int | None = None,
         memory_limit: str = "1GB",
     ) -> None:
-        location = str(path)
+        location = pg.canonical(str(path))
         self.postgres = pg.is_postgres(location)
         self.path = pg.redact(location) if self.postgres else location
         self.location = location  # may hold a password: never shown, logged or audited
@@ -234,12 +233,11 @@ class Store(Reader):
                 cursor.execute("COMMIT")
                 return result
             except BaseException as e:
-                _rollback(cursor)
+                rollback_quietly(cursor)  # always: a cursor closed inside a transaction whose connection
+                # was lost aborts the process (the extension's ROLLBACK throws in a destructor)
                 if isinstance(e, duckdb.Error):
-                    if self.postgres:
-                        message, hint = pg.explain(e)
-                        raise StoreError(f"write failed, nothing was saved: {message}", hint) from None
-                    raise StoreError(f"write failed, nothing was saved: {_first_line(e)}") from e
+                    error = _store_error(e, self.postgres, Tx.failure, Tx.lost)
+                    raise error from (None if self.postgres else e)
                 raise
             finally:
                 if own_cursor:
@@ -284,11 +282,7 @@ class Store(Reader):
             return
         current = self.schema_version()
         latest = latest_schema_version()
-        if current > latest:
-            raise StoreError(
-                f"{self.path} has schema version {current}, newer than this aiops knows ({latest})",
-                "upgrade Saved Loops (pip install -U saved-loops) or open another database",
-            )
+        self._refuse_newer(current)
         # Every migration not applied yet, even one numbered below the newest applied: migrations
         # are written in parallel, so 004 may ship after a database already has 006.
         applied = {row[0] for row in self._con.execute("SELECT version FROM schema_version").fetchall()}
@@ -298,9 +292,12 @@ class Store(Reader):
 
     def _migrate_postgres(self, target: int | None) -> None:
         """The same migrations in PostgreSQL's dialect, in one server transaction under the write
-        lock: several processes starting at once migrate once."""
+        lock: several processes starting at once migrate once. A current schema is seen without
+        the lock: opening a store (a new dashboard, a CLI read) never waits for a write."""
         cursor = self.new_cursor()
         try:
+            if self._schema_is_current(cursor, target):
+                return
             try:
                 pg.execute(cursor, PG_VERSION_TABLE)
             except duckdb.Error:  # two processes creating it at once: one wins, the other retries
@@ -309,11 +306,7 @@ class Store(Reader):
             pg.lock_for_write(cursor, self.lock_timeout_s)
             current = pg.query(cursor, "SELECT coalesce(max(version), 0) FROM schema_version")[0][0]
             latest = latest_schema_version()
-            if current > latest:
-                raise StoreError(
-                    f"{self.path} has schema version {current}, newer than this aiops knows ({latest})",
-                    "upgrade Saved Loops (pip install -U saved-loops) or open another database",
-                )
+            self._refuse_newer(current)
             applied = {r[0] for r in pg.query(cursor, "SELECT version FROM schema_version")}
             for version, name, sql in migrations():  # by set, as on DuckDB: 004 may ship after 006
                 if version not in applied and version <= (target or latest):
@@ -329,15 +322,33 @@ class Store(Reader):
                     )
             cursor.execute("COMMIT")
         except duckdb.Error as e:
-            _rollback(cursor)
+            rollback_quietly(cursor)
             message, hint = pg.explain(e)
             raise StoreError(f"migrating {self.path} failed: {message}", hint) from None
         except BaseException:
-            _rollback(cursor)
+            rollback_quietly(cursor)
             raise
         finally:
             cursor.close()
         pg.clear_cache(self._con)
+
+    def _refuse_newer(self, current: int) -> None:
+        latest = latest_schema_version()
+        if current > latest:
+            raise StoreError(
+                f"{self.path} has schema version {current}, newer than this aiops knows ({latest})",
+                "upgrade Saved Loops (pip install -U saved-loops) or open another database",
+            )
+
+    def _schema_is_current(self, cursor: duckdb.DuckDBPyConnection, target: int | None) -> bool:
+        """Every migration up to ``target`` applied (read without a lock; a plain SELECT never
+        waits for the write lock). False when there is something to migrate, or no table yet."""
+        exists = pg.query(cursor, "SELECT to_regclass('schema_version') IS NOT NULL")[0][0]
+        if not exists:
+            return False
+        applied = {r[0] for r in pg.query(cursor, "SELECT version FROM schema_version")}
+        self._refuse_newer(max(applied, default=0))
+        return all(v in applied for v, _, _ in migrations() if v <= (target or latest_schema_version()))
 
     def _apply(self, version: int, name: str, sql: str) -> None:
         step = DATA_STEPS.get(version)
@@ -362,10 +373,10 @@ class Store(Reader):
             body(cursor)
             cursor.execute("COMMIT")
         except duckdb.Error as e:
-            _rollback(cursor)
+            rollback_quietly(cursor)
             raise StoreError(f"migration {version:03d}_{name} failed: {e}") from e
         except BaseException:  # a data step refused (an AiopsError with a hint): nothing stays
-            _rollback(cursor)
+            rollback_quietly(cursor)
             raise
         finally:
             cursor.close()
@@ -375,6 +386,8 @@ class Store(Reader):
 # each runs before its migration's SQL, through a ``Tx`` acting as the migration (audited as it).
 DATA_STEPS: dict[int, Callable[[Tx], None]] = {5: merge_identity_twins}
 
+
+RECONNECT = "try again when the database is back: the next request reconnects"
 
 PG_VERSION_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_version "
@@ -396,11 +409,22 @@ def _frame(result: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return result.df()
 
 
+def _store_error(error: duckdb.Error, postgres: bool, failure: str, lost: str) -> StoreError:
+    """``error`` in a user's words. On PostgreSQL the server's own words stay in the log (they may
+    name the URL); a lost connection is its own message: the pool reconnects on the next request."""
+    if not postgres:
+        return StoreError(f"{failure}: {_first_line(error)}")
+    message, hint = pg.explain(error)
+    if pg.connection_lost(error):
+        return StoreError(lost, RECONNECT)
+    return StoreError(f"{failure}: {message}", hint)
+
+
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def _rollback(cursor: Cursor) -> None:
+def rollback_quietly(cursor: Cursor) -> None:
     with contextlib.suppress(duckdb.Error):  # the transaction was never opened or is already gone
         cursor.execute("ROLLBACK")
 

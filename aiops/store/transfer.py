@@ -17,7 +17,7 @@ from typing import Any
 from aiops.auth import Actor
 from aiops.errors import AiopsError, Conflict, StoreError
 from aiops.store import postgres as pg
-from aiops.store.store import Store, Tx, migrations
+from aiops.store.store import Store, Tx, migrations, rollback_quietly
 
 _VIEW = re.compile(r"CREATE VIEW (\w+)", re.IGNORECASE)
 _SERIAL = re.compile(
@@ -122,6 +122,9 @@ def _snapshot(source: Store, tables: list[str]) -> dict[str, Any]:
             frames = {t: cursor.execute(f'SELECT * FROM "{t}"').to_arrow_table() for t in tables}
         cursor.execute("COMMIT")
         return frames
+    except BaseException:
+        rollback_quietly(cursor)  # before the close: see Store.write
+        raise
     finally:
         cursor.close()
 

@@ -77,7 +77,7 @@ def test_a_lock_timeout_of_inf_is_refused_in_one_line(capsys, monkeypatch, tmp_p
     code, out, err = cli_text(capsys, "company", "show", "--db", str(tmp_path / "t.duckdb"))
     assert (code, out) == (1, "")
     assert err == (
-        "aiops: error: setting 'lock_timeout_s' (AIOPS_LOCK_TIMEOUT_S or aiops.toml): Input should be a"
+        "aiops: error: setting lock_timeout_s (AIOPS_LOCK_TIMEOUT_S or aiops.toml): Input should be a"
         " finite number (fix the environment variable or aiops.toml)\n"
     )
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import threading
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from aiops.auth import Actor
 from aiops.backup import backup, restore
+from aiops.cli import main
 from aiops.errors import AiopsError
 from aiops.store import Store
 
@@ -115,3 +119,54 @@ def test_backup_refuses_a_symlinked_out_folder(demo_path, tmp_path):
         backup(store, ADMIN, tmp_path / "out")
     assert list(real.iterdir()) == []
     shutil.rmtree(real)
+
+
+HEADER_BYTES = 3 * 4096  # DuckDB's file header, then the blocks
+
+
+def test_a_corrupt_data_block_is_refused_though_every_count_matches(folder, live):
+    """A database with a damaged data block (backed up as it was: the manifest's hash matches) has
+    the right row counts; only reading every value finds the block's checksum wrong."""
+    data = folder / "aiops.duckdb"
+    with duckdb.connect(str(data), read_only=True) as con:
+        block, offset = con.execute(
+            "SELECT block_id, block_offset FROM pragma_storage_info('timing_samples')"
+            " WHERE column_name = 'duration_minutes' AND persistent AND block_id >= 0 LIMIT 1"
+        ).fetchall()[0]
+        block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchall()[0][0]
+    damaged = bytearray(data.read_bytes())
+    at = HEADER_BYTES + block * block_size + 8 + offset + 64
+    damaged[at : at + 16] = bytes(b ^ 0xFF for b in damaged[at : at + 16])
+    data.write_bytes(bytes(damaged))
+    forge_manifest(folder, sha256=sha(data))
+    assert_refused_and_untouched(folder, live, "cannot be read in full")
+
+
+def test_a_fifo_as_the_manifest_is_refused_not_waited_on(folder, live):
+    (folder / "manifest.json").unlink()
+    os.mkfifo(folder / "manifest.json")
+    verdict: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            restore(folder, live, ADMIN)
+        except BaseException as e:  # noqa: BLE001 - handed to the test thread
+            verdict.append(e)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    if worker.is_alive():  # unblock the hung open so the thread can end
+        with open(folder / "manifest.json", "w"):
+            pass
+        pytest.fail("restore waited on a FIFO manifest")
+    assert isinstance(verdict[0], AiopsError) and "not a regular file" in verdict[0].message
+
+
+@pytest.mark.parametrize("version", ["7", None, True, 7.5])
+def test_a_schema_version_that_is_not_a_whole_number_is_refused_in_one_line(folder, live, capsys, version):
+    forge_manifest(folder, schema_version=version)
+    assert_refused_and_untouched(folder, live, "schema_version is not a whole number")
+    code = main(["restore", str(folder), "--db", str(live)])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("aiops: error:") and "Traceback" not in err

@@ -22,6 +22,7 @@ from aiops.estimates import DESIGN_HELP
 from aiops.ingest.timings import import_timings
 from aiops.inventory import save_workflow
 from aiops.metrics import Period
+from aiops.report import board, bounded
 from aiops.report import format as fmt
 from aiops.report.board import (
     board_csv,
@@ -376,3 +377,54 @@ def test_a_2000_character_name_is_cut_for_display_and_full_only_in_appendix_a(de
     assert long_name not in before_appendix and long_name not in after_appendix_a  # cut everywhere ...
     assert long_name in appendix_a  # ... but in the appendix table, where it is in full
     assert len(PdfReader(io.BytesIO(render_pdf(pack))).pages) <= 14  # 11 for the demo, + the long row
+
+
+def _appendix(html: str, section: str) -> str:
+    found = re.search(rf'<section class="page[^"]*" id="{section}".*?</section>', html, re.S)
+    assert found is not None
+    return found.group(0)
+
+
+def test_an_appendix_past_its_bound_lists_the_most_hours_and_attaches_every_workflow(demo, monkeypatch):
+    """5,000 workflows made a 1,190-page pack: past APPENDIX_ROWS (here 5), Appendix A lists the
+    workflows returning the most hours with a summary by department, Appendix B the first stops, and
+    every workflow travels as a CSV attached to the PDF (a download link in the HTML)."""
+    monkeypatch.setattr(board, "APPENDIX_ROWS", 5)
+    pack = build_board_pack(demo, Q3)
+    assert len(pack.workflows) > 5 and len(pack.stops) > 5
+    html = render_html(pack)
+    appendix_a, appendix_b = _appendix(html, "workflows"), _appendix(html, "stops")
+    assert "More workflows than a printed appendix holds (5 rows)" in appendix_a
+    most = sorted(pack.workflows, key=lambda w: -(w.hours_returned or 0))[:5]
+    listed = re.findall(r'<td class="wname">(.*?)</td>', appendix_a)
+    assert sorted(listed) == sorted(w.name for w in most)
+    assert appendix_b.count('<span class="wid">') == 5 and f"and {len(pack.stops) - 5} more" in appendix_b
+    for name, count, _, _ in pack.appendix_by_department:
+        assert f'<td>{name}</td><td class="num">{count}</td>' in appendix_a
+    uri = re.search(r'download="saved-loops-workflows.csv" href="data:text/csv;base64,([^"]+)"', html)
+    assert uri is not None
+    attached = base64.b64decode(uri.group(1)).decode("utf-8")
+    assert attached == board_csv(pack)
+    ids = [row["workflow_id"] for row in csv.DictReader(io.StringIO(attached))]
+    assert sorted(ids) == sorted(w.workflow_id for w in pack.workflows)
+    reader = PdfReader(io.BytesIO(render_pdf(pack)))
+    files = [
+        annotation.get_object()["/FS"].get_object()
+        for page in reader.pages
+        for annotation in page.get("/Annots", []) or []
+        if annotation.get_object().get("/Subtype") == "/FileAttachment"
+    ]
+    assert [f["/F"] for f in files] == ["saved-loops-workflows.csv"]
+    assert files[0]["/EF"]["/F"].get_object().get_data().decode("utf-8") == attached
+
+
+def test_cli_report_board_prints_in_a_child_bounded_in_memory(capsys, demo_path, tmp_path, monkeypatch):
+    """The CLI prints as the dashboard does: a child process with a time and a memory bound (a
+    printer that needs more than its bound fails with one line, the CLI does not grow)."""
+    monkeypatch.setattr(bounded, "PDF_MEMORY_BYTES", 32 * 2**20)
+    out = tmp_path / "board.pdf"
+    code = main(["report", "board", "--out", str(out), "--db", str(demo_path), "--period", "2026Q3"])
+    captured = capsys.readouterr()
+    assert code == 1 and not out.exists()
+    assert captured.err.startswith("aiops: error: the board pack could not be printed")
+    assert "Traceback" not in captured.err

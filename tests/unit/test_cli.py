@@ -118,3 +118,16 @@ def test_every_command_has_help_and_the_common_options(capsys, command):
     text = capsys.readouterr().out
     for option in ("--db", "--json", "--policy", "--actor"):
         assert option in text
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"), [("", "is empty"), ("  ", "is empty"), ("lots", "'lots' is not a size")]
+)
+def test_a_bad_memory_limit_is_named_as_the_setting_not_blamed_on_the_database(
+    capsys, demo_path, monkeypatch, value, reason
+):
+    monkeypatch.setenv("AIOPS_MEMORY_LIMIT", value)
+    code, out, err = cli_text(capsys, "report", "summary", "--db", str(demo_path))
+    assert code == 1 and out == ""
+    assert err.startswith("aiops: error: setting memory_limit (AIOPS_MEMORY_LIMIT") and reason in err
+    assert "DuckDB file" not in err and err.count("\n") == 1

@@ -235,3 +235,92 @@ def test_the_extension_is_never_loaded_from_a_folder_others_can_write(tmp_path, 
     shared.rmdir()
     found = postgres.extension_directory()  # created again, this user's only
     assert (found.stat().st_mode & 0o777) == 0o700 and any(found.rglob("postgres_scanner.duckdb_extension"))
+
+
+LOST_WRITER = """
+import json, sys, threading, time
+from aiops.auth import Actor
+from aiops.errors import StoreError
+from aiops.store import Store
+from tests import pg_cluster
+
+url = sys.argv[1]
+COPYING = (  # this test's database only: other workers' writes go on
+    "datname = current_database() AND state = 'active'"
+    " AND query LIKE 'COPY \\"public\\".\\"audit_log\\"%FROM STDIN%'"
+)
+
+def terminate_the_copy():  # the moment the connection is lost: while rows stream to the server
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        sql = f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {COPYING}"
+        ended = pg_cluster.psql(url, sql)
+        if "t" in ended.split():
+            return
+        time.sleep(0.01)
+
+def many_rows(tx):
+    tx.execute(
+        "INSERT INTO audit_log (recorded_at, actor, action, entity, entity_id, detail)"
+        " SELECT now(), 'k', 'lost.write', 'thing', range::VARCHAR, '{}' FROM range(3000000)"
+    )
+
+with Store(url) as store:
+    killer = threading.Thread(target=terminate_the_copy)
+    killer.start()
+    try:
+        store.write(Actor(name="k", role="admin"), many_rows)
+        failure = None
+    except StoreError as e:
+        failure = e.message
+    killer.join()
+    store.write(Actor(name="k", role="admin"), lambda tx: tx.audit("after.loss", "thing", "t"))
+    counts = dict(store.query("SELECT action, count(*) FROM audit_log GROUP BY action"))
+print(json.dumps({"failure": failure, "counts": counts}))
+"""
+
+
+def test_a_connection_lost_mid_write_is_an_error_and_the_next_write_reconnects(pg_database):
+    """The backend is terminated while the write's rows stream to the server (the extension raises
+    an internal error there): the process must not abort (SIGABRT on the ROLLBACK) and the same
+    store writes again."""
+    writer = _run_python(LOST_WRITER, pg_database)
+    out, err = writer.communicate(timeout=180)
+    assert writer.returncode == 0, err[-2000:]
+    result = json.loads(out)
+    assert result["failure"] == "the database connection was lost; nothing was saved"
+    assert result["counts"] == {"after.loss": 1}
+
+
+def test_reads_and_a_new_store_never_wait_for_a_write_in_progress(pg_database, tmp_path: Path):
+    """A write holding the lock (here: for two minutes) does not stop another process from opening
+    the store and reading: the schema check takes no lock when there is nothing to migrate."""
+    with Store(pg_database) as store:
+        store.write(ADMIN, lambda tx: tx.audit("before", "thing", "t"))
+    flag = tmp_path / "flag"
+    writer = _run_python(HANGING_WRITER, pg_database, str(flag))
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists():
+            assert writer.poll() is None, writer.stderr.read()
+            assert time.monotonic() < deadline, "the writer never reached its transaction"
+            time.sleep(0.05)
+        with Store(pg_database) as beside:  # opened while the write runs
+            assert beside.query("SELECT action FROM audit_log") == [("before",)]
+            assert beside.query("SELECT count(*) FROM timing_samples") == [(0,)]  # not committed yet
+    finally:
+        writer.kill()
+        writer.wait(timeout=30)
+
+
+def test_an_upper_case_scheme_is_postgres_and_never_a_local_file(pg_database, tmp_path, monkeypatch):
+    """`POSTGRESQL://user:pw@...` once made a DuckDB file whose path held the password."""
+    monkeypatch.chdir(tmp_path)
+    shouted = "POSTGRESQL://" + pg_database.removeprefix("postgresql://").replace("@", ":s3cret-pw@", 1)
+    with Store(shouted) as store:
+        assert store.postgres and "s3cret-pw" not in store.path and store.path.startswith("postgresql://")
+        store.write(ADMIN, lambda tx: tx.audit("shouted", "thing", "t"))
+    with Store(pg_database) as store:
+        assert store.query("SELECT action FROM audit_log") == [("shouted",)]
+    assert list(tmp_path.iterdir()) == []
+    assert redact("Postgres://u:pw@h/db") == "Postgres://u:***@h/db"

@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from aiops.errors import IngestError, MappingError, StoreError
 from aiops.ingest.profile import profile_columns, timestamp_guesses
 from aiops.ingest.recognise import recognise_file
 from aiops.ingest.sniff import open_source
-from aiops.ingest.tempfiles import discard, keep_bytes, sweep, upload_root
+from aiops.ingest.tempfiles import discard, ingest_workdir, keep_bytes, sweep, upload_root
 from aiops.ingest.timings import TimingMapping, import_timings, open_timing_import
 from tests.conftest import DATA, realdata
 
@@ -250,6 +253,30 @@ def test_uploads_wait_in_a_private_directory_and_are_deleted(tmp_path, monkeypat
         os.utime(p, (past, past))
     assert sweep() == 2
     assert not old.exists() and not legacy.exists() and fresh.exists()
+
+
+KILLED_IMPORT = """
+import os, signal, sys
+from aiops.ingest.sniff import open_source
+with open_source(sys.argv[1]):  # a cp1252 file: a UTF-8 working copy is made
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_imports_private_copies_are_swept_at_startup(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_IMPORT, str(DATA / "workflows_cp1252_semicolon.csv")],
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    left = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert left and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in left)  # the upload's bytes
+    with ingest_workdir() as running:  # an import still under way (this process) is left alone
+        assert sweep() == 1
+        assert running.exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
 # -- identity: workflow ids and departments ignore case and spacing ------------------------------

@@ -20,6 +20,7 @@ from aiops.charts import (
     themed,
     weekly_banked,
 )
+from aiops.estimates.codes import HEADLINE_RULE
 from aiops.report.board import build_board_pack, render_html
 from aiops.report.bounded import render_pdf_bounded
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, age, estimate, interval, money, n_phrase, share
@@ -60,17 +61,20 @@ st.caption(
     f"Showing **{view.name}** ({period.label}). Opens on {md_escape(reason)}. "
     + (f":orange[{md_escape(view.period_note)}] " if view.period_note else "")
     + "Savings per loop use every sample up to the period's end; hours count the after-phase loops "
-    "inside the period. Hours and value count workflows with no open stop condition."
+    "inside the period. " + HEADLINE_RULE
 )
 
 left, middle, right, far = st.columns(4)
 with left:
     estimate_metric(
-        "Hours returned",
+        "Proven hours returned",
         company,
         "hours_returned",
         "h",
-        extra=f"Run rate **{view.company.hours_per_week:,.1f} h/week** · {view.run_rate_label}",
+        extra=f"Run rate **{view.company.hours_per_week:,.1f} h/week** · {view.run_rate_label} · "
+        f"not yet proven: {view.company.hours_unproven:,.0f} h "
+        f"({interval(view.company.hours_unproven_low, view.company.hours_unproven_high)}) from "
+        f"{view.company.unproven_workflows} workflow(s), never added in",
     )
 with middle:
     value_metric(view.company)
@@ -95,6 +99,19 @@ with far:
         DEFINITIONS["open_stop_conditions"],
     )
 evidence_legend()
+if view.company.late_workflows:
+    st.warning(
+        f"{view.company.late_workflows} workflow(s) have data ending before the rest of the company's "
+        "(late data): their figures cover only the weeks they have"
+        + (
+            ", and their AI cost for the weeks without data "
+            f"({money(view.company.ai_cost_without_data, view.currency)}) is shown apart, not netted."
+            if view.company.ai_cost_without_data
+            else "."
+        )
+        + " The Workflows page lists each one's data through date.",
+        icon=":material/schedule:",
+    )
 if view.comparison:
     c = view.comparison
     st.caption(

@@ -17,7 +17,7 @@ from aiops.workflow_reads import get_workflow
 from ui import data
 from ui.context import actor, revision, run_write, store
 from ui.text import md_escape, md_frame
-from ui.widgets import badge, chart, signal_list
+from ui.widgets import badge, chart, current_saving_line, signal_list
 
 st.title("Workflow detail")
 rev = revision()
@@ -87,6 +87,8 @@ with st.container(border=True):
             f"value {money(m.value, view.currency)} at {m.hourly_cost:,.0f} {view.currency}/h · "
             f"AI cost {money(m.ai_cost, view.currency)}"
         )
+    if not pd.isna(m.current_per_loop):
+        st.caption(current_saving_line(m))
     st.markdown(f"**Design:** {md_escape(design_words(m.design))}")
     for code in m.warnings:
         st.warning(md_escape(warning_words(code)), icon=":material/report:")

@@ -15,6 +15,7 @@ from aiops.report.format import (
     DEFINITIONS,
     NOT_RECORDED,
     design_words,
+    estimate,
     evidence_phrase,
     interval,
     intervals_note,
@@ -185,3 +186,29 @@ def signal_list(signals) -> None:
         # The rule's published source (EU AI Act, OMB M-25-21, the seed), when it has one.
         source = f" — source: {md_escape(signal.source)}" if getattr(signal, "source", "") else ""
         st.markdown(f":{BADGE_COLORS[signal.level]}-badge[{signal.level}] {md_escape(signal.reason)}{source}")
+
+
+def current_saving_line(m: pd.Series) -> str:
+    """The current saving (status and run rate follow it) with what else a lead must know: the AI vs
+    non-AI difference kept beside an intention-to-treat figure, loops set aside, data through."""
+    parts = [
+        "Current saving (the run-rate weeks; status and run rate follow it): "
+        + estimate(m.current_per_loop, m.current_low, m.current_high, "min", 1)
+    ]
+    if not pd.isna(m.concurrent_per_loop):
+        parts.append(
+            "AI vs non-AI loops: "
+            + estimate(m.concurrent_per_loop, m.concurrent_low, m.concurrent_high, "min", 1)
+            + " (not the figure: the AI was given another kind of work)"
+        )
+    outliers = int(m.outlier_samples_before + m.outlier_samples_after)
+    censored = int(m.censored_samples_before + m.censored_samples_after)
+    if outliers or censored:
+        parts.append(
+            f"set aside: {outliers:,} implausibly long loop(s), {censored:,} that could not finish inside "
+            f"the export's window ({int(m.censored_samples_before):,} before, "
+            f"{int(m.censored_samples_after):,} after)"
+        )
+    if not pd.isna(m.data_through):
+        parts.append(f"data through {pd.Timestamp(m.data_through):%Y-%m-%d}")
+    return " · ".join(parts)

@@ -24,6 +24,7 @@ from aiops.errors import AiopsError, Conflict, IngestError, NotFound
 from aiops.ingest.checks import Check
 from aiops.ingest.events import check_events
 from aiops.ingest.failures import read_failure
+from aiops.ingest.foresight import foresee
 from aiops.ingest.guards import check_roles, check_workflow_column, refuse_workflows_sheet
 from aiops.ingest.mapping import TimingMapping, with_options
 from aiops.ingest.measurement import long_loop_warning, phase_problems
@@ -378,6 +379,10 @@ def _report(
             report.problems.insert(0, _duplicate_message(report, existing)[0])
         report.problems += phase_problems(figures, mapping)  # and its window is part of the history
     report.warnings += long_loop_warning(figures, mapping, rules)
+    if report.accepted:
+        notes, warnings = foresee(staged.cursor, store.postgres, accepted, report.workflow_ids, rules)
+        report.notes += notes
+        report.warnings += warnings
     return TimingImport(store, staged, plan, accepted, report, pulled)
 
 

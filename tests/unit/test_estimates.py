@@ -391,3 +391,45 @@ def test_workflows_list_json_carries_design_and_warnings(admin, tmp_path, capsys
     (listed,) = json.loads(capsys.readouterr().out)
     assert listed["design"] == "trend_adjusted"
     assert listed["warnings"] == ["baseline_trend"]
+
+
+# -- go-live sanity, estimates that change over time, time order -----------------------------------
+
+
+def test_likely_break_finds_the_week_the_times_changed_when_it_is_not_the_stated_go_live():
+    from aiops.estimates.designs import WeeklySeries
+    from aiops.estimates.golive import likely_break
+
+    noise = jitter(5, 24, 0.5)
+    day = np.arange(24) * 7.0 + 20_000 * 7  # Mondays, weeks since the epoch's first Monday
+    y = 30 - 8 * (np.arange(24) >= 14) + noise  # the times drop at week 14
+    ones = np.ones(24)
+    for stated, expected in ((10, day[14]), (14, None), (13, None)):
+        post = np.arange(24) >= stated
+        assert likely_break(WeeklySeries(day, post, y, ones, post & False)) == expected
+
+
+def test_a_novelty_effect_that_fades_is_current_saving_zero_and_raises_fading():
+    # 10 minutes saved in the first 4 weeks after go-live, none from week 8 (exact weekly means).
+    effect = lambda w: 10.0 if w < 16 else max(0.0, 10.0 * (20 - w) / 4)  # noqa: E731
+    noise = jitter(7, 24, 0.05)
+    rows = loops(
+        "w", range(24), lambda w: 30 - (effect(w) if w >= 12 else 0) + noise[w], phase=after_from(12)
+    )
+    est = estimate_rows(rows, RULES).loc["w"]
+    assert est.design == "trend_adjusted"
+    # The data ends early in week 23, so the last complete weeks are 19-22; the current saving
+    # averages the weeks from the window's start on (19-23): only week 19 still saves (2.5 min).
+    assert est.current_per_loop == pytest.approx(sum(effect(w) for w in range(19, 24)) / 5, abs=0.3)
+    assert est.saved_per_loop == pytest.approx(sum(effect(w) for w in range(12, 24)) / 12, abs=0.3)
+    assert "fading" in est.warnings
+
+
+def test_hac_intervals_do_not_depend_on_the_order_of_the_rows():
+    noise = jitter(8, 30, 2.0)
+    rows = loops("w", range(30), lambda w: 30 - 0.2 * w - 4 * (w >= 15) + noise[w], phase=after_from(15))
+    ordered = estimate_rows(rows, RULES).loc["w"]
+    shuffled = estimate_rows(rows.sample(frac=1, random_state=3), RULES).loc["w"]
+    assert (shuffled.saved_per_loop, shuffled.saved_var) == pytest.approx(
+        (ordered.saved_per_loop, ordered.saved_var)
+    )

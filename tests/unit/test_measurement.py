@@ -3,6 +3,7 @@ outside the data (refused at preview), and a hands-on upload that looks like cal
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -255,3 +256,17 @@ def test_hands_on_upload_shaped_like_calendar_time_is_asked_about_in_the_report(
         import_timings(db, admin, write(tmp_path, "minutes.csv", CANONICAL + minutes), dry_run=True).warnings
         == []
     )
+
+
+def test_the_preview_names_the_week_the_times_changed_when_it_is_not_the_go_live(db, admin, tmp_path):
+    """The times drop in the week of 2024-04-01; the file's phases say go-live four weeks earlier."""
+    rows = []
+    for week in range(24):
+        monday = datetime(2024, 1, 8) + timedelta(weeks=week)
+        for hour in range(10):
+            minutes = (30 if week < 12 else 22) + hour % 3
+            phase = "after" if week >= 8 else "before"
+            rows.append(f"{WF},{phase},{monday + timedelta(hours=9 + hour)},{minutes}\n")
+    report = import_timings(db, admin, write(tmp_path, "break.csv", CANONICAL + "".join(rows)), dry_run=True)
+    (warning,) = [w for w in report.warnings if "change most" in w]
+    assert warning.startswith(f"{WF}: the loop times change most around the week of 2024-04-01, 4 weeks from")

@@ -106,9 +106,9 @@ def _finish(f: pd.DataFrame, rules: EvidenceRules) -> pd.DataFrame:
         f[codes] = [w if isinstance(w, list) else [] for w in f[codes]]
     f["segmented"] = f.segmented.fillna(False).astype(bool)
     f["time_kind"] = f.time_kind.fillna("hands_on")
-    se, t = _interval(f, "saved", rules.interval_level)
-    _interval(f, "current", rules.interval_level)
-    _interval(f, "concurrent", rules.interval_level)
+    se, t = _interval(f, SAVED, rules.interval_level)
+    _interval(f, CURRENT, rules.interval_level)
+    _interval(f, CONCURRENT, rules.interval_level)
     # Status follows the current saving (the run-rate window); the period average is shown beside.
     f["evidence"] = _evidence_labels(f, rules)
     f["proven"] = [
@@ -126,15 +126,22 @@ def _finish(f: pd.DataFrame, rules: EvidenceRules) -> pd.DataFrame:
     return f.drop(columns=["saved_var", "current_var", "concurrent_var"])
 
 
-def _interval(f: pd.DataFrame, name: str, level: float) -> tuple[pd.Series, np.ndarray]:
-    """``<name>_low`` / ``<name>_high`` from ``<name>_per_loop``, ``_var``, ``_dof``; (se, t)."""
-    value = f[f"{name}_per_loop"] = f[f"{name}_per_loop"].astype(float)
-    se, dof = np.sqrt(f[f"{name}_var"].astype(float)), f[f"{name}_dof"].astype(float)
+# Each saving's columns: (value, variance, degrees of freedom) in; (low, high) out.
+SAVED = ("saved_per_loop", "saved_var", "saved_dof", "saved_low", "saved_high")
+CURRENT = ("current_per_loop", "current_var", "current_dof", "current_low", "current_high")
+CONCURRENT = ("concurrent_per_loop", "concurrent_var", "concurrent_dof", "concurrent_low", "concurrent_high")
+
+
+def _interval(f: pd.DataFrame, columns: tuple[str, ...], level: float) -> tuple[pd.Series, np.ndarray]:
+    """The saving's 95% interval from its value, variance and dof; returns (se, t quantile)."""
+    value_col, var_col, dof_col, low_col, high_col = columns
+    value = f[value_col] = f[value_col].astype(float)
+    se, dof = np.sqrt(f[var_col].astype(float)), f[dof_col].astype(float)
     t = np.where(se > 0, _t_quantile(dof.fillna(1.0), level), 0.0)
     half = np.where(np.isnan(se), np.nan, t * se)
-    f[f"{name}_dof"] = np.where(se > 0, dof, np.inf)
-    f[f"{name}_low"] = value - half
-    f[f"{name}_high"] = value + half
+    f[dof_col] = np.where(se > 0, dof, np.inf)
+    f[low_col] = value - half
+    f[high_col] = value + half
     return se, t
 
 

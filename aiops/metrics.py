@@ -29,9 +29,9 @@ MINUTES_PER_DAY = 24 * 60
 EVIDENCE_LABELS = ("insufficient", "inconclusive", "saving", "slower")
 EVIDENCE_HELP = {
     "insufficient": "too few samples in a phase to say anything",
-    "inconclusive": "the 95% interval of the saving includes zero",
-    "saving": "the whole 95% interval is a saving",
-    "slower": "the whole 95% interval is a slowdown: AI made this loop slower",
+    "inconclusive": "a 95% interval of the saving (now, or over the period) includes zero",
+    "saving": "the whole 95% interval is a saving, now and over the period",
+    "slower": "the whole 95% interval is a slowdown, now and over the period: AI made this loop slower",
 }
 
 
@@ -179,8 +179,14 @@ def _evidence_labels(f: pd.DataFrame, rules: EvidenceRules) -> pd.Series:
     few = (f.raw_samples_before < rules.min_samples_per_phase) | (
         f.raw_samples_after < rules.min_samples_per_phase
     )
+    # The current saving (status follows it) and the period's must agree: a claim that holds now and
+    # over the period (under no effect, both intervals above zero is rarer than either).
     label = np.select(
-        [few | f.current_low.isna(), f.current_low > 0, f.current_high < 0],
+        [
+            few | f.current_low.isna(),
+            (f.current_low > 0) & (f.saved_low > 0),
+            (f.current_high < 0) & (f.saved_high < 0),
+        ],
         ["insufficient", "saving", "slower"],
         default="inconclusive",
     )

@@ -66,8 +66,9 @@ DEFINITIONS = {
         f"estimates it, with its 95% interval: {designs_phrase()}."
     ),
     "evidence": (
-        "insufficient: too few samples in a phase · inconclusive: the 95% interval includes zero · "
-        "saving: the interval is above zero · slower: the interval is below zero. "
+        "insufficient: too few samples in a phase · inconclusive: an interval includes zero · "
+        "saving: the 95% intervals of the current saving and of the period's are above zero · "
+        "slower: both are below zero. "
         f"{intervals_note().capitalize()}."
     ),
     "open_stop_conditions": (

@@ -685,6 +685,35 @@ def test_ladder_low_risk_may_drop_its_last_checkpoint():
     assert classify(wf(checkpoints=["Only one"]), SAVING).next_checkpoint.checkpoint == "Only one"
 
 
+def test_ladder_never_suggests_the_last_human_check_of_a_medium_risk_workflow():
+    result = classify(
+        wf(
+            customer_impact="customer_facing",
+            reviewer="Vera",
+            review_requirement="spot_check",
+            checkpoints=["Only one"],
+        ),
+        SAVING,
+    )
+    assert (result.risk, result.status) == ("medium", "proven")
+    assert result.next_checkpoint.checkpoint is None
+    assert "keeps at least 1 human checkpoint" in result.next_checkpoint.reason
+
+
+@pytest.mark.parametrize("data", ["customer_data", "personal_data", "financial_data"])
+def test_ladder_never_suggests_the_last_human_check_of_a_workflow_touching_sensitive_data(data):
+    """Even were its risk low (a policy may rate reading such data low), the last check stays."""
+    from aiops.classifier import checkpoint_advice
+
+    workflow = wf(data_touched=[data], checkpoints=["Only one"])
+    advice = checkpoint_advice(workflow, "low", "proven", SAVING, POLICY)
+    assert advice.checkpoint is None and data in advice.reason
+    plain = checkpoint_advice(
+        wf(data_touched=["internal_docs"], checkpoints=["Only one"]), "low", "proven", SAVING, POLICY
+    )
+    assert plain.checkpoint == "Only one"
+
+
 # -- sign-off and checkpoint removal through the store ----------------------------------------------
 
 

@@ -54,10 +54,13 @@ def test_overview_headline_figures_match_the_domain(app, demo_path):
     at.segmented_control(key="period_mode").set_value("All time").run()
     with Store(demo_path) as store:
         metrics = workflow_metrics(store, store.policy.evidence)
-    banked = metrics[(metrics.evidence != "insufficient") & (metrics.stop_conditions.map(len) == 0)]
-    company = rollup(banked, None, 0.95).iloc[0]  # the headline: workflows with no open stop condition
+    # The headline: proven savings of workflows with no open stop condition, hands-on time.
+    open_ = metrics.stop_conditions.map(len) == 0
+    banked = metrics[open_ & metrics.proven & metrics.counts_in_hours & (metrics.evidence != "insufficient")]
+    assert 0 < len(banked) < len(metrics[open_ & (metrics.evidence != "insufficient")])
+    company = rollup(banked, None, 0.95).iloc[0]
     values = {m.label: m.value for m in at.metric}
-    assert values["Hours returned"] == f"{company.hours_returned:,.0f} h"
+    assert values["Proven hours returned"] == f"{company.hours_returned:,.0f} h"
     captions = [c.value for c in at.caption]
     assert any(
         f"95% CI {company.hours_returned_low:,.0f} to {company.hours_returned_high:,.0f}" in c
@@ -76,7 +79,7 @@ def test_dashboard_and_board_pack_show_the_same_headline_for_the_same_period(app
     assert pack.period_name == "2026 Q3"
     assert any("2026 Q3" in c.value for c in at.caption)
     html = render_html(pack)
-    assert values["Hours returned"] == f"{pack.company.hours_returned:,.0f} h"
+    assert values["Proven hours returned"] == f"{pack.company.hours_returned:,.0f} h"
     assert f"{pack.company.hours_returned:,.0f} h</div>" in html
     assert values["Value returned"] == f"{pack.company.value:,.0f} USD"
     assert values["Hours at risk"] == f"{pack.company.hours_at_risk:,.0f} h"

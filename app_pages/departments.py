@@ -6,6 +6,7 @@ import streamlit as st
 
 from aiops.charts import STOP_LABELS, adoption_share, saving_intervals, themed, weekly_hours
 from aiops.classifier import STOP_CONDITIONS
+from aiops.estimates.codes import HEADLINE_RULE
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, design_name, share
 from aiops.views.columns import HOURS_RETURNED, SAMPLES, SAVED_PER_LOOP, STANDING
 from ui import data
@@ -43,19 +44,24 @@ totals = view.department(department)
 if totals is None:  # the picker lists the view's departments only
     st.stop()
 row = totals.record()
+through = f"data through {totals.last_measured:%Y-%m-%d}" if totals.last_measured else "no timings yet"
 st.caption(
-    f"**{view.name}** ({period.label})"
+    f"**{view.name}** ({period.label}) · {through}"
     + (f" · :orange[{md_escape(view.period_note)}]" if view.period_note else "")
+    + (f" · :orange[{totals.late_workflows} workflow(s) with late data]" if totals.late_workflows else "")
+    + " · "
+    + HEADLINE_RULE
 )
 
 left, middle, right = st.columns(3)
 with left:
     estimate_metric(
-        "Hours returned",
+        "Proven hours returned",
         row,
         "hours_returned",
         "h",
-        extra=f"At risk (paused, not added in): {totals.hours_at_risk:,.0f} h · run rate "
+        extra=f"Not yet proven: {totals.hours_unproven:,.0f} h · at risk (paused): "
+        f"{totals.hours_at_risk:,.0f} h · neither added in · run rate "
         f"{totals.hours_per_week:,.1f} h/week ({view.run_rate_label})",
     )
 with middle:

@@ -44,13 +44,14 @@ DESIGN_HELP = {
     "comparison": (
         "Difference-in-differences: the change in this workflow is compared with the change, over the "
         "same weeks, in a comparison workflow that did not adopt AI; shared shocks cancel out. The "
-        "interval allows for week-to-week correlation (Newey-West)."
+        "interval allows for week-to-week correlation (Newey-West or an AR(1) model, whichever is wider)."
     ),
     "trend_adjusted": (
         "Interrupted time series: the weekly level and trend before go-live (and the season, once a "
-        "year of baseline exists) are projected into the after period; the saving is the gap between "
-        "that projection and what happened. The interval allows for week-to-week correlation "
-        "(Newey-West)."
+        "year of baseline exists) are fitted on the baseline weeks and projected into the after period; "
+        "each after week's gap to that projection is its saving, so an effect that fades shows as it is "
+        "now. The interval allows for week-to-week correlation (Newey-West or an AR(1) model, whichever "
+        "is wider)."
     ),
     "before_after": (
         "Unadjusted before/after: the plain difference between the before and after means (Welch "

@@ -59,8 +59,15 @@ _PHASE_COLUMNS = [
     "outlier_samples",
     "censored_samples",
 ]
-_INT_COLUMNS = ("samples", "loops", "period_loops", "recent_loops", "raw_samples", "outlier_samples")
-_INT_COLUMNS += ("censored_samples",)
+_INT_COLUMNS = (
+    "samples",
+    "loops",
+    "period_loops",
+    "recent_loops",
+    "raw_samples",
+    "outlier_samples",
+    "censored_samples",
+)
 
 
 def _t_quantile(df: np.ndarray | float, level: float) -> np.ndarray:

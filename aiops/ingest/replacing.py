@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import duckdb
-
 from aiops.store import Tx
+from aiops.store.trace import Cursor
 
 SAMPLE_COLUMNS = (
     "batch_id, workflow_id, phase, measured_at, duration_minutes, loops, rework_minutes,"
@@ -41,9 +40,7 @@ class NothingNew(Exception):  # noqa: N818 - an outcome, not a failure
     transaction rolls back and the pull writes no batch. ``args[0]``: the records accepted."""
 
 
-def changed_table(
-    cursor: duckdb.DuckDBPyConnection, accepted: str, pulled: PulledRecords, time_kind: str
-) -> str:
+def changed_table(cursor: Cursor, accepted: str, pulled: PulledRecords, time_kind: str) -> str:
     """A temp table of the new or changed records with their namespaced id (``source_record_id``);
     returns its name. Run on the import's cursor in the batch's transaction, so that it compares
     with what the batch replaces."""

@@ -340,7 +340,7 @@ class Store(Reader):
                 "upgrade Saved Loops (pip install -U saved-loops) or open another database",
             )
 
-    def _schema_is_current(self, cursor: duckdb.DuckDBPyConnection, target: int | None) -> bool:
+    def _schema_is_current(self, cursor: Cursor, target: int | None) -> bool:
         """Every migration up to ``target`` applied (read without a lock; a plain SELECT never
         waits for the write lock). False when there is something to migrate, or no table yet."""
         exists = pg.query(cursor, "SELECT to_regclass('schema_version') IS NOT NULL")[0][0]

@@ -121,8 +121,6 @@ class PrecedentModel:
         # Weights of the linear score, the vote and the rules' mention flag, then the bias.
         self.calibration = [float(c) for c in model["calibration"]]
         self.neighbours = int(model["neighbours"])
-        # The vote may read more cases than are shown (older files: the shown ones).
-        self.voters = int(model.get("voters", self.neighbours))
         cases = document["cases"]
         self.cases = [(c["name"], c["agency"], c["label"]) for c in cases]
         self.high = np.asarray([c["label"] != "neither" for c in cases], dtype=np.float64)
@@ -160,22 +158,19 @@ class PrecedentModel:
         return 1.0 / (1.0 + np.exp(-z))
 
     def _scores(self, x: Any) -> tuple[Any, Any, Any, Any]:
-        """The linear score; the similarity-weighted share of high-impact cases among the
-        ``voters`` nearest; the ``neighbours`` nearest (most similar first) and their cosine
-        similarities."""
+        """The linear score; the similarity-weighted share of high-impact cases among the k
+        nearest; the k nearest (most similar first) and their cosine similarities."""
         import numpy as np
 
         similarity = (x @ self.matrix_t).toarray()
-        k = min(max(self.voters, self.neighbours), similarity.shape[1] - 1)
+        k = min(self.neighbours, similarity.shape[1] - 1)
         nearest = np.argpartition(-similarity, k, axis=1)[:, :k]
         rows = np.arange(len(nearest))[:, None]
         nearest = nearest[rows, np.argsort(-similarity[rows, nearest], axis=1, kind="stable")]
         near = similarity[rows, nearest]
-        voters, weights = nearest[:, : self.voters], near[:, : self.voters]
-        total = weights.sum(axis=1)
-        vote = (weights * self.high[voters]).sum(axis=1) / np.where(total > 0, total, 1.0)
-        shown = self.neighbours
-        return x @ self.coef + self.intercept, vote, nearest[:, :shown], near[:, :shown]
+        total = near.sum(axis=1)
+        vote = (near * self.high[nearest]).sum(axis=1) / np.where(total > 0, total, 1.0)
+        return x @ self.coef + self.intercept, vote, nearest, near
 
     def _opinion(self, probability: float, nearest: Any, near: Any) -> Opinion:
         cases = tuple(

@@ -70,6 +70,7 @@ def precedent_cases(paths: list[Path]) -> list[tuple[dict[str, str], Workflow]]:
             case = {
                 "name": workflow.name,
                 "agency": agency,
+                "bureau": row["bureau"].strip(),
                 "manual_process": workflow.manual_process,
                 "expected_output": workflow.expected_output,
                 "label": label,

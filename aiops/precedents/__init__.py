@@ -62,14 +62,29 @@ def workflow_text(name: str, manual_process: str, expected_output: str) -> str:
     return ". ".join(t for t in (name, manual_process, expected_output) if t.strip())
 
 
+class NameStripper:
+    """Lower-cases a text and blanks out the names of agencies and bureaus: the model learns what
+    a use case does, never who runs it (as the rules name concepts, never an agency)."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        phrases = sorted({" ".join(n.lower().split()) for n in names if n.strip()}, key=len, reverse=True)
+        alternatives = "|".join(r"\s+".join(map(re.escape, p.split())) for p in phrases)
+        self.pattern = re.compile(rf"\b(?:{alternatives})\b") if phrases else None
+
+    def __call__(self, text: str) -> str:
+        text = text.lower()
+        return self.pattern.sub(" ", text) if self.pattern else text
+
+
 class Vectorizer:
-    """scikit-learn's TfidfVectorizer.transform for a fitted word n-gram vocabulary (lower case,
-    its token pattern, its stop words, sublinear tf, l2 norm), without scikit-learn; a unit test
-    checks it gives the same matrix."""
+    """scikit-learn's TfidfVectorizer.transform for a fitted word n-gram vocabulary (its
+    preprocessor NameStripper, its token pattern, its stop words, sublinear tf, l2 norm), without
+    scikit-learn; a unit test checks it gives the same matrix."""
 
     def __init__(self, params: dict[str, Any]) -> None:
         import numpy as np
 
+        self.strip = NameStripper(params["strip_names"])
         self.token = re.compile(params["token_pattern"])
         self.stop = frozenset(params["stop_words"])
         self.max_n = int(params["ngram_max"])
@@ -99,7 +114,7 @@ class Vectorizer:
         return csr_matrix((data, columns, np.asarray(indptr)), shape=(len(texts), len(self.index)))
 
     def _terms(self, text: str) -> list[str]:
-        words = [w for w in self.token.findall(text.lower()) if w not in self.stop]
+        words = [w for w in self.token.findall(self.strip(text)) if w not in self.stop]
         terms = list(words)
         for n in range(2, self.max_n + 1):
             terms += [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]

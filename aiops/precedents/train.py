@@ -9,11 +9,12 @@ own scores would be optimistic.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiops.precedents import PrecedentModel, workflow_text
+from aiops.precedents import NameStripper, PrecedentModel, workflow_text
 
 SEED = 2024
 FOLDS = 5
@@ -38,19 +39,26 @@ class Fitted:
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 
 
-def new_vectorizer() -> Any:
+def new_vectorizer(names: Sequence[str]) -> Any:
+    """Word 1-2-grams of the text without the ``names`` (agencies, bureaus) in it."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(
-        ngram_range=(1, 2), min_df=2, sublinear_tf=True, stop_words="english", token_pattern=TOKEN_PATTERN
+        preprocessor=NameStripper(names),
+        ngram_range=(1, 2),
+        min_df=2,
+        sublinear_tf=True,
+        stop_words="english",
+        token_pattern=TOKEN_PATTERN,
     )
 
 
-def vectorizer_params(vectorizer: Any) -> dict[str, Any]:
+def vectorizer_params(vectorizer: Any, names: Sequence[str]) -> dict[str, Any]:
     """A fitted vectorizer as the parameters aiops.precedents.Vectorizer reads."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     return {
+        "strip_names": sorted(set(names)),
         "token_pattern": vectorizer.token_pattern,
         "stop_words": sorted(ENGLISH_STOP_WORDS),
         "ngram_max": vectorizer.ngram_range[1],
@@ -59,14 +67,14 @@ def vectorizer_params(vectorizer: Any) -> dict[str, Any]:
     }
 
 
-def _linear(texts: Sequence[str], high: Any) -> dict[str, Any]:
+def _linear(texts: Sequence[str], high: Any, names: Sequence[str]) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
-    vectorizer = new_vectorizer()
+    vectorizer = new_vectorizer(names)
     x = vectorizer.fit_transform(texts)
     linear = LogisticRegression(C=C, class_weight="balanced", max_iter=5000, random_state=SEED).fit(x, high)
     return {
-        **vectorizer_params(vectorizer),
+        **vectorizer_params(vectorizer, names),
         "coef": [round(float(v), 6) for v in linear.coef_[0]],
         "intercept": round(float(linear.intercept_[0]), 6),
         "neighbours": NEIGHBOURS,
@@ -76,6 +84,32 @@ def _linear(texts: Sequence[str], high: Any) -> dict[str, Any]:
 
 def scorer(model: dict[str, Any], cases: Sequence[dict[str, str]]) -> PrecedentModel:
     return PrecedentModel({"version": "fitting", "provenance": {}, "model": model, "cases": list(cases)})
+
+
+def agency_names(cases: Sequence[dict[str, str]]) -> list[str]:
+    """The agencies and bureaus of ``cases``, each part of a name on its own ("VBA: Veterans
+    Benefits Administration"): names of an organisation (two words or more, one of them a word
+    such as office, bureau or administration: not a bureau called "Supply Chain") and
+    abbreviations (three capitals or more)."""
+    parts = {
+        " ".join(part.split())
+        for c in cases
+        for key in ("agency", "bureau")
+        for part in re.split(r"[:;()/,]| - ", c[key])
+    }
+    return sorted(p for p in parts if _organisation(p) or (len(p) >= 3 and p.isupper() and p.isalpha()))
+
+
+ORGANISATION_WORDS = frozenset(
+    "office department administration agency bureau service services center centers commission division "
+    "institute institutes laboratory authority board corporation council directorate command survey guard "
+    "protection enforcement".split()
+)
+
+
+def _organisation(name: str) -> bool:
+    words = name.lower().split()
+    return len(words) >= 2 and not ORGANISATION_WORDS.isdisjoint(words)
 
 
 def text_of(case: dict[str, str]) -> str:
@@ -91,14 +125,15 @@ def fit(cases: Sequence[dict[str, str]], groups: Sequence[str], mentions: Sequen
     from sklearn.model_selection import GroupKFold
 
     texts = [text_of(c) for c in cases]
+    names = agency_names(cases)
     high = np.asarray([c["label"] != "neither" for c in cases])
     mentions = np.asarray(mentions, dtype=np.float64)
     features = np.zeros((len(cases), 3))
     for train, test in GroupKFold(FOLDS).split(texts, high, groups):
-        inner = scorer(_linear([texts[i] for i in train], high[train]), [cases[i] for i in train])
+        inner = scorer(_linear([texts[i] for i in train], high[train], names), [cases[i] for i in train])
         features[test] = inner.features([texts[i] for i in test], mentions[test])
     calibration = LogisticRegression(C=100.0, max_iter=1000).fit(features, high)
-    model = _linear(texts, high)
+    model = _linear(texts, high, names)
     model["calibration"] = [round(float(v), 6) for v in (*calibration.coef_[0], calibration.intercept_[0])]
     return Fitted(model=model, out_of_fold=calibration.predict_proba(features)[:, 1])
 

@@ -236,3 +236,17 @@ def test_classify_explain_prints_the_nearest_precedents_with_their_labels(capsys
     assert main(["classify", str(DATA / "workflows_valid.csv"), "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
     assert all(len(r["precedents"]["nearest"]) == 5 for r in results)
+
+
+def test_the_stored_classification_keeps_the_precedents_and_the_board_pack_names_the_raised_high(store, admin):
+    from aiops.governance import precedent_highs, stored_classification
+    from aiops.inventory import save_workflow
+    from aiops.report.board import build_board_pack, render_html
+
+    save_workflow(store, admin, IMAGING)
+    save_workflow(store, admin, answered_workflow(workflow_id="refunds", name="Refund decisions", changes=["billing"]))
+    stored = stored_classification(store, "imaging")
+    assert stored.risk == "high" and stored.precedents.outcome == "raised"
+    assert precedent_highs(store) == {"imaging"}  # the refunds are high by a rule
+    html = render_html(build_board_pack(store, charts=False))
+    assert html.count("high · precedent<span") == 1 and "published-precedents second opinion" in html

@@ -420,7 +420,9 @@ def classify_workflow(
     evidence: Evidence | None = None,
     now: datetime | None = None,
 ) -> Classification:
-    return classify_workflows([workflow], policy, {workflow.workflow_id: evidence} if evidence else None, now)[0]
+    return classify_workflows(
+        [workflow], policy, {workflow.workflow_id: evidence} if evidence else None, now
+    )[0]
 
 
 def classify_workflows(
@@ -434,7 +436,10 @@ def classify_workflows(
     one). ``model`` defaults to the shipped precedents."""
     evidence = evidence or {}
     unknown = [w.unknown_values() for w in workflows]
-    signals = [sorted(risk_signals(w, policy, u), key=_highest_first) for w, u in zip(workflows, unknown, strict=True)]
+    signals = [
+        sorted(risk_signals(w, policy, u), key=_highest_first)
+        for w, u in zip(workflows, unknown, strict=True)
+    ]
     opinions = precedent_opinions(workflows, signals, policy, model)
     return [
         _classify(w, policy, evidence.get(w.workflow_id), now, rules)

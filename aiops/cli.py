@@ -659,7 +659,9 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("file")
     classify.add_argument("--map", action="append", metavar="FIELD=COLUMN")
     classify.add_argument(
-        "--explain", action="store_true", help="every signal, and the nearest published precedents with their labels"
+        "--explain",
+        action="store_true",
+        help="every signal, and the nearest published precedents with their labels",
     )
 
     timings = nouns.add_parser("timings", help="before/after loop timings")

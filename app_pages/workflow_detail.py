@@ -116,11 +116,14 @@ with classification_tab:
     st.subheader("Published precedents", anchor=False)
     check = c.precedents
     if check is None:
-        st.caption("No second opinion: precedents are off in the policy, or the texts share no word with them.")
+        st.caption(
+            "No second opinion: precedents are off in the policy, or the texts share no word with them."
+        )
     else:
         st.caption(
             f"{PRECEDENT_OUTCOMES[check.outcome]} The precedent model's probability of high impact: "
-            f"{check.probability:.2f} (precedents {md_escape(check.version)}). The nearest published use cases "
+            f"{check.probability:.2f} (precedents {md_escape(check.version)}). "
+            "The nearest published use cases "
             "and the label their agency gave them:"
         )
         # A dataframe shows each cell as plain text (never markdown); its CSV export is escaped.

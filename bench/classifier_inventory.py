@@ -289,8 +289,13 @@ def precedents_cv(paths: list[Path], policy, seed: int) -> bool:
     folds = GroupKFold(FOLDS, shuffle=True, random_state=seed).split(cases, high, groups)
     print(f"\n== rules + precedents, leave-agencies-out: GroupKFold({FOLDS}) by agency, seed {seed};")
     print("   each fold's model and thresholds come from the other folds only")
-    header = f"{'fold':<5}{'agencies':>9}{'impact':>7}{'neither':>8}  {'rules: recall':>13} {'false-high':>10}"
-    print(f"   {header}  {'+precedents: recall':>19} {'false-high':>10} {'raise>':>7} {'review>':>7} {'review':>6}")
+    header = (
+        f"{'fold':<5}{'agencies':>9}{'impact':>7}{'neither':>8}  {'rules: recall':>13} {'false-high':>10}"
+    )
+    print(
+        f"   {header}  {'+precedents: recall':>19} {'false-high':>10}"
+        f" {'raise>':>7} {'review>':>7} {'review':>6}"
+    )
     for fold, (train, test) in enumerate(folds):
         fitted = fit([cases[i] for i in train], groups[train], mentions[train])
         raise_above, review_above = choose_thresholds(fitted.out_of_fold, high[train], by_rules[train])
@@ -304,10 +309,15 @@ def precedents_cv(paths: list[Path], policy, seed: int) -> bool:
         combined[test] = [c.risk == "high" for c in results]
         review[test] = [c.precedents is not None and c.precedents.outcome == "review" for c in results]
         probability[test] = [c.precedents.probability if c.precedents else 0.0 for c in results]
-        r0, f0, ni, nn = score(list(zip(np.where(high[test], "impacting", "neither"), by_rules[test], strict=True)))
-        r1, f1, _, _ = score(list(zip(np.where(high[test], "impacting", "neither"), combined[test], strict=True)))
+        r0, f0, ni, nn = score(
+            list(zip(np.where(high[test], "impacting", "neither"), by_rules[test], strict=True))
+        )
+        r1, f1, _, _ = score(
+            list(zip(np.where(high[test], "impacting", "neither"), combined[test], strict=True))
+        )
         print(
-            f"   {fold:<5}{len(set(groups[test])):>9}{ni:>7}{nn:>8}  {r0:>13.3f} {f0:>10.3f}  {r1:>19.3f} {f1:>10.3f}"
+            f"   {fold:<5}{len(set(groups[test])):>9}{ni:>7}{nn:>8}  {r0:>13.3f} {f0:>10.3f}"
+            f"  {r1:>19.3f} {f1:>10.3f}"
             f" {raise_above:>7.3f} {review_above:>7.3f} {int(review[test].sum()):>6}"
         )
     ok = True
@@ -320,7 +330,8 @@ def precedents_cv(paths: list[Path], policy, seed: int) -> bool:
         print(
             f"   pooled {name:<19} recall {hits / n_imp:.3f} (95% {rlo:.3f}-{rhi:.3f}, n={n_imp})"
             f"   false-high {false / n_nei:.3f} (95% {flo:.3f}-{fhi:.3f}, n={n_nei})"
-            f"   target recall >= {PRECEDENT_RECALL}, false-high <= {TARGET_FALSE_HIGH}: {'MET' if met else 'NOT MET'}"
+            f"   target recall >= {PRECEDENT_RECALL}, false-high <= {TARGET_FALSE_HIGH}:"
+            f" {'MET' if met else 'NOT MET'}"
         )
     caught = int(((combined | review) & high).sum())
     print(
@@ -392,7 +403,9 @@ def main() -> int:
     )
     parser.add_argument("--tune-fold", type=int, default=TUNE_FOLD, help="the one fold rules may be tuned on")
     parser.add_argument("--seed", type=int, default=SEED, help="the agency folds' seed (rules + precedents)")
-    parser.add_argument("--no-precedents", action="store_true", help="skip rules + precedents (no model fits)")
+    parser.add_argument(
+        "--no-precedents", action="store_true", help="skip rules + precedents (no model fits)"
+    )
     args = parser.parse_args()
     policy = rules_only(load_policy())
     paths = [Path(f) for f in args.files] or [INVENTORIES / f for f in DEFAULT_FILES]

@@ -99,7 +99,8 @@ def main() -> int:
     model = shipped_model()
     print(
         f"precedents {model.version}: {len(model.cases):,} cases, {len(model.vectorizer.index):,} terms, "
-        f"read in {time.perf_counter() - start:.2f} s wall, {time.process_time() - start_cpu:.2f} s CPU (once per process)"
+        f"read in {time.perf_counter() - start:.2f} s wall, {time.process_time() - start_cpu:.2f} s CPU"
+        " (once per process)"
     )
     (_, alone_cpu), (wall, cpu) = measure("company inventory", company_inventory(args.count))
     measure("federal inventory (stress: long texts)", federal_inventory(args.count))

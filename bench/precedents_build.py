@@ -28,12 +28,12 @@ from aiops.classifier import classify_workflow, mentions_high_concept
 from aiops.policy import load_policy
 from aiops.precedents import PRECEDENTS_FILE
 from aiops.precedents.train import (
-    C,
     FOLDS,
     NEIGHBOURS,
     RAISE_BUDGET,
     REVIEW_BUDGET,
     SEED,
+    C,
     choose_thresholds,
     fit,
 )
@@ -111,7 +111,7 @@ def build(paths: list[Path]) -> dict[str, object]:
         ],
         "deduplication": "one record per (agency, use case name), case-insensitive; the later release wins",
         "label": "question 17 (17_impact_type): rights-impacting, safety-impacting or both = high-impact",
-        "inputs": "use case name; purpose and benefits (with topic area); outputs. Questions 50-67 never read.",
+        "inputs": "name; purpose and benefits (with topic area); outputs. Questions 50-67 never read.",
         "built_by": "python -m bench.precedents_build",
         "built_on": datetime.now(UTC).date().isoformat(),
         "scikit_learn": sklearn.__version__,
@@ -149,7 +149,10 @@ def main() -> int:
     document = build([INVENTORIES / f for f in DEFAULT_FILES])
     write(document, args.out)
     size = args.out.stat().st_size
-    print(f"{args.out}: {document['counts']}, {size / 1024:.0f} KiB; thresholds for the policy: {document['thresholds']}")
+    print(
+        f"{args.out}: {document['counts']}, {size / 1024:.0f} KiB;"
+        f" thresholds for the policy: {document['thresholds']}"
+    )
     return 0
 
 

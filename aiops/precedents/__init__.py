@@ -137,7 +137,7 @@ class PrecedentModel:
         self.calibration = [float(c) for c in model["calibration"]]
         self.neighbours = int(model["neighbours"])
         cases = document["cases"]
-        self.cases = [(c["name"], c["agency"], c["label"]) for c in cases]
+        self.cases: list[tuple[str, str, str]] = [(c["name"], c["agency"], c["label"]) for c in cases]
         self.high = np.asarray([c["label"] != "neither" for c in cases], dtype=np.float64)
         texts = [workflow_text(c["name"], c["manual_process"], c["expected_output"]) for c in cases]
         self.matrix_t = self.vectorizer.transform(texts).T.tocsr()
@@ -189,7 +189,8 @@ class PrecedentModel:
 
     def _opinion(self, probability: float, nearest: Any, near: Any) -> Opinion:
         cases = tuple(
-            Precedent(*self.cases[i], similarity=round(float(s), 3)) for i, s in zip(nearest, near, strict=True)
+            Precedent(name=name, agency=agency, label=label, similarity=round(float(s), 3))
+            for (name, agency, label), s in zip((self.cases[i] for i in nearest), near, strict=True)
         )
         return Opinion(probability=round(float(probability), 4), nearest=cases, version=self.version)
 

@@ -101,9 +101,32 @@ def agency_names(cases: Sequence[dict[str, str]]) -> list[str]:
 
 
 ORGANISATION_WORDS = frozenset(
-    "office department administration agency bureau service services center centers commission division "
-    "institute institutes laboratory authority board corporation council directorate command survey guard "
-    "protection enforcement".split()
+    {
+        "office",
+        "department",
+        "administration",
+        "agency",
+        "bureau",
+        "service",
+        "services",
+        "center",
+        "centers",
+        "commission",
+        "division",
+        "institute",
+        "institutes",
+        "laboratory",
+        "authority",
+        "board",
+        "corporation",
+        "council",
+        "directorate",
+        "command",
+        "survey",
+        "guard",
+        "protection",
+        "enforcement",
+    }
 )
 
 
@@ -127,11 +150,11 @@ def fit(cases: Sequence[dict[str, str]], groups: Sequence[str], mentions: Sequen
     texts = [text_of(c) for c in cases]
     names = agency_names(cases)
     high = np.asarray([c["label"] != "neither" for c in cases])
-    mentions = np.asarray(mentions, dtype=np.float64)
+    mentioned = np.asarray(mentions, dtype=np.float64)
     features = np.zeros((len(cases), 3))
     for train, test in GroupKFold(FOLDS).split(texts, high, groups):
         inner = scorer(_linear([texts[i] for i in train], high[train], names), [cases[i] for i in train])
-        features[test] = inner.features([texts[i] for i in test], mentions[test])
+        features[test] = inner.features([texts[i] for i in test], mentioned[test])
     calibration = LogisticRegression(C=100.0, max_iter=1000).fit(features, high)
     model = _linear(texts, high, names)
     model["calibration"] = [round(float(v), 6) for v in (*calibration.coef_[0], calibration.intercept_[0])]

@@ -69,7 +69,9 @@ def test_between_the_two_thresholds_the_workflow_is_flagged_for_review_and_keeps
 
 def test_below_both_thresholds_nothing_changes_but_the_nearest_cases_are_kept():
     p = classify_workflow(IMAGING, POLICY).precedents.probability
-    c = classify_workflow(IMAGING, with_precedents(review_above=min(p + 0.01, 1), raise_above=min(p + 0.02, 1)))
+    c = classify_workflow(
+        IMAGING, with_precedents(review_above=min(p + 0.01, 1), raise_above=min(p + 0.02, 1))
+    )
     assert c.risk == "medium" and c.precedents.outcome == "unchanged"
     assert not precedent_signals(c) and len(c.precedents.nearest) == 5
 
@@ -126,7 +128,9 @@ def test_policy_off_means_no_precedent_signals_and_no_opinion():
 def test_precedents_never_lower_a_risk_and_only_raise_to_high():
     workflows = [*demo_workflows(), IMAGING]
     eager = with_precedents(raise_above=0.05, review_above=0.0)
-    for before, after in zip(classify_workflows(workflows, RULES_ONLY), classify_workflows(workflows, eager), strict=True):
+    for before, after in zip(
+        classify_workflows(workflows, RULES_ONLY), classify_workflows(workflows, eager), strict=True
+    ):
         assert RISK_ORDER[after.risk] >= RISK_ORDER[before.risk]
         assert after.risk in (before.risk, "high")
         assert (after.risk != before.risk) == (after.precedents.outcome == "raised")
@@ -175,7 +179,10 @@ def test_a_policy_without_a_precedents_section_has_them_off(tmp_path):
 def test_the_default_policy_uses_the_thresholds_the_build_chose_by_cross_validation():
     chosen = read_document()["thresholds"]
     rules = POLICY.precedents
-    assert rules.enabled and (rules.raise_above, rules.review_above) == (chosen["raise_above"], chosen["review_above"])
+    assert rules.enabled and (rules.raise_above, rules.review_above) == (
+        chosen["raise_above"],
+        chosen["review_above"],
+    )
 
 
 def test_the_precedents_file_says_where_each_case_comes_from_and_holds_each_use_case_once():
@@ -215,7 +222,8 @@ def test_importing_the_command_line_and_classifier_reads_no_model():
         "from aiops.classifier import classify_workflow\n"
         "from aiops.policy import load_policy\n"
         "from aiops.workflow import Workflow\n"
-        "classify_workflow(Workflow(workflow_id='a', name='Radiology reads', department='x'), load_policy())\n"
+        "w = Workflow(workflow_id='a', name='Radiology reads', department='x')\n"
+        "classify_workflow(w, load_policy())\n"
         "print('sklearn' in sys.modules, shipped_model.cache_info().currsize)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
@@ -238,13 +246,17 @@ def test_classify_explain_prints_the_nearest_precedents_with_their_labels(capsys
     assert all(len(r["precedents"]["nearest"]) == 5 for r in results)
 
 
-def test_the_stored_classification_keeps_the_precedents_and_the_board_pack_names_the_raised_high(store, admin):
+def test_the_stored_classification_keeps_the_precedents_and_the_board_pack_names_the_raised_high(
+    store, admin
+):
     from aiops.governance import precedent_highs, stored_classification
     from aiops.inventory import save_workflow
     from aiops.report.board import build_board_pack, render_html
 
     save_workflow(store, admin, IMAGING)
-    save_workflow(store, admin, answered_workflow(workflow_id="refunds", name="Refund decisions", changes=["billing"]))
+    save_workflow(
+        store, admin, answered_workflow(workflow_id="refunds", name="Refund decisions", changes=["billing"])
+    )
     stored = stored_classification(store, "imaging")
     assert stored.risk == "high" and stored.precedents.outcome == "raised"
     assert precedent_highs(store) == {"imaging"}  # the refunds are high by a rule

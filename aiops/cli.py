@@ -246,6 +246,8 @@ def cmd_classify(args: argparse.Namespace, out: Output) -> int:
             out.line(f"    {s.level}: {s.reason}")
         if args.explain:
             _explain_precedents(out, c)
+        elif c.precedents and c.precedents.outcome == "review":
+            out.line("    review: the published precedents lean towards high impact (see --explain)")
     _print_rejects(out, report.rejects)
     return EXIT_REJECTED if report.rejected else EXIT_OK
 

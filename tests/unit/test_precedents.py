@@ -262,3 +262,21 @@ def test_the_stored_classification_keeps_the_precedents_and_the_board_pack_names
     assert precedent_highs(store) == {"imaging"}  # the refunds are high by a rule
     html = render_html(build_board_pack(store, charts=False))
     assert html.count("high · precedent<span") == 1 and "published-precedents second opinion" in html
+
+
+def test_classify_says_which_workflows_the_precedents_flag_for_review(capsys, tmp_path, monkeypatch):
+    from aiops.cli import main
+
+    text = (ROOT / "aiops" / "policies" / "default.toml").read_text()
+    eager = tmp_path / "eager.toml"
+    eager.write_text(
+        text.replace("raise_above = 0.405", "raise_above = 1.0").replace(
+            "review_above = 0.114", "review_above = 0.0"
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["classify", str(DATA / "workflows_valid.csv"), "--policy", str(eager)]) == 0
+    out = capsys.readouterr().out
+    triage, refunds = out.split("fin-refunds")
+    assert "review: the published precedents lean towards high impact" in triage  # medium: flagged
+    assert "review:" not in refunds  # high by the rules: nothing to flag

@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any
 
 PRECEDENTS_FILE = "federal-2024.json.gz"
+_WORD = re.compile(r"\w+")
 HIGH_IMPACT = "high-impact"
 
 
@@ -67,13 +68,25 @@ class NameStripper:
     a use case does, never who runs it (as the rules name concepts, never an agency)."""
 
     def __init__(self, names: Sequence[str]) -> None:
-        phrases = sorted({" ".join(n.lower().split()) for n in names if n.strip()}, key=len, reverse=True)
-        alternatives = "|".join(r"\s+".join(map(re.escape, p.split())) for p in phrases)
-        self.pattern = re.compile(rf"\b(?:{alternatives})\b") if phrases else None
+        phrases = sorted(
+            {" ".join(n.lower().split()) for n in names if _WORD.search(n)}, key=len, reverse=True
+        )
+        by_first: dict[str, list[str]] = {}
+        for phrase in phrases:
+            by_first.setdefault(_WORD.findall(phrase)[0], []).append(
+                r"\s+".join(map(re.escape, phrase.split()))
+            )
+        # One alternation per first word, run only on a text holding that word (in a fixed order).
+        self.by_first = {
+            first: re.compile(rf"\b(?:{'|'.join(alternatives)})\b")
+            for first, alternatives in sorted(by_first.items())
+        }
 
     def __call__(self, text: str) -> str:
         text = text.lower()
-        return self.pattern.sub(" ", text) if self.pattern else text
+        for first in sorted(self.by_first.keys() & set(_WORD.findall(text))):
+            text = self.by_first[first].sub(" ", text)
+        return text
 
 
 class Vectorizer:

@@ -6,6 +6,7 @@ brief's precedence (paused > experiment > pilot > proven > autonomous).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -15,8 +16,11 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 from aiops.clock import utcnow
 from aiops.estimates.codes import blocking as blocking_warnings
 from aiops.policy import REVIEW_ORDER, RISK_ORDER, Policy, RiskLevel
+from aiops.precedents import Opinion, Precedent, PrecedentModel, shipped_model, workflow_text
 from aiops.workflow import SENSITIVE_DATA, Workflow
 
+PrecedentOutcome = Literal["raised", "review", "unchanged"]
+PRECEDENT_SOURCE = "US federal AI use-case inventories 2024, labelled by their agencies"
 EvidenceLabel = Literal["insufficient", "inconclusive", "saving", "slower"]
 Status = Literal["paused", "experiment", "pilot", "proven", "autonomous"]
 STATUSES: tuple[Status, ...] = ("paused", "experiment", "pilot", "proven", "autonomous")
@@ -104,6 +108,17 @@ class CheckpointAdvice:
 
 
 @dataclass(frozen=True, slots=True)
+class PrecedentCheck:
+    """The second opinion from published precedents: what it did (raised to high, flagged for a
+    human's review, or nothing), the calibrated probability of high impact and the nearest cases."""
+
+    outcome: PrecedentOutcome
+    probability: float
+    nearest: tuple[Precedent, ...]
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
 class Classification:
     """The classifier's answer for one workflow (a plain dataclass: built 10,000 at a time)."""
 
@@ -119,6 +134,8 @@ class Classification:
     unknown_values: dict[str, list[str]]
     next_checkpoint: CheckpointAdvice
     policy_version: str
+    # None when the policy has precedents off or the workflow's text has no word they know.
+    precedents: PrecedentCheck | None = None
 
     @property
     def stop_codes(self) -> list[str]:
@@ -224,6 +241,50 @@ def _keyword_signals(workflow: Workflow, policy: Policy, unknown: dict[str, list
         reason = f'{field}: "{concept}" with purpose "{phrase}" ({purpose}) ({keyword.reason})'
         signals.append(Signal(level, field, reason, f"{concept} … {phrase}", family, keyword.source))
     return signals
+
+
+def mentions_high_concept(signals: Sequence[Signal], policy: Policy) -> bool:
+    """The rules found a high-impact concept without its decision purpose (a mention): where
+    they are least sure, and one of the precedent model's inputs."""
+    return any(s.level != "high" and s.family in policy.decision_families for s in signals)
+
+
+def precedent_opinions(
+    workflows: Sequence[Workflow],
+    signals: Sequence[Sequence[Signal]],
+    policy: Policy,
+    model: PrecedentModel | None = None,
+) -> list[Opinion | None]:
+    """The precedent model's opinion of each workflow (None each when the policy has it off),
+    given the rules' signals of each."""
+    if not policy.precedents.enabled or not workflows:
+        return [None] * len(workflows)
+    model = model or shipped_model()
+    texts = [workflow_text(w.name, w.manual_process, w.expected_output) for w in workflows]
+    return model.opinions(texts, [mentions_high_concept(s, policy) for s in signals])
+
+
+def precedent_check(
+    opinion: Opinion | None, rules_risk: RiskLevel, policy: Policy
+) -> tuple[PrecedentCheck | None, list[Signal]]:
+    """A second opinion, never a silent override: above ``raise_above`` a low or medium workflow
+    becomes high with the signal `precedent` and the nearest cases as its evidence; above
+    ``review_above`` it is flagged for review. It never lowers a risk."""
+    if opinion is None:
+        return None, []
+    rules = policy.precedents
+    outcome: PrecedentOutcome = "unchanged"
+    signals = []
+    if rules_risk != "high" and opinion.probability > rules.raise_above:
+        outcome = "raised"
+        reason = f"{opinion.evidence()} (probability {opinion.probability:.2f} > {rules.raise_above})"
+        signals.append(
+            Signal("high", "precedents", reason, f"{opinion.probability:.2f}", "precedent", PRECEDENT_SOURCE)
+        )
+    elif rules_risk != "high" and opinion.probability > rules.review_above:
+        outcome = "review"
+    check = PrecedentCheck(outcome, opinion.probability, opinion.nearest, opinion.version)
+    return check, signals
 
 
 def _highest_first(signal: Signal) -> int:
@@ -366,9 +427,44 @@ def classify_workflow(
     evidence: Evidence | None = None,
     now: datetime | None = None,
 ) -> Classification:
+    return classify_workflows(
+        [workflow], policy, {workflow.workflow_id: evidence} if evidence else None, now
+    )[0]
+
+
+def classify_workflows(
+    workflows: Sequence[Workflow],
+    policy: Policy,
+    evidence: Mapping[str, Evidence] | None = None,
+    now: datetime | None = None,
+    model: PrecedentModel | None = None,
+) -> list[Classification]:
+    """Classify workflows; the precedent model scores them together (much faster than one by
+    one). ``model`` defaults to the shipped precedents."""
+    evidence = evidence or {}
+    unknown = [w.unknown_values() for w in workflows]
+    signals = [
+        sorted(risk_signals(w, policy, u), key=_highest_first)
+        for w, u in zip(workflows, unknown, strict=True)
+    ]
+    opinions = precedent_opinions(workflows, signals, policy, model)
+    return [
+        _classify(w, policy, evidence.get(w.workflow_id), now, rules)
+        for w, rules in zip(workflows, zip(unknown, signals, opinions, strict=True), strict=True)
+    ]
+
+
+def _classify(
+    workflow: Workflow,
+    policy: Policy,
+    evidence: Evidence | None,
+    now: datetime | None,
+    rules: tuple[dict[str, list[str]], list[Signal], Opinion | None],
+) -> Classification:
     evidence = evidence or NO_EVIDENCE
-    unknown = workflow.unknown_values()
-    signals = sorted(risk_signals(workflow, policy, unknown), key=_highest_first)
+    unknown, signals, opinion = rules
+    check, raised = precedent_check(opinion, signals[0].level if signals else "low", policy)
+    signals = raised + signals
     risk = signals[0].level if signals else "low"
     stops = stop_conditions(workflow)
     unanswered = unanswered_questions(workflow)
@@ -388,4 +484,5 @@ def classify_workflow(
         unknown_values=unknown,
         next_checkpoint=advice,
         policy_version=policy.version,
+        precedents=check,
     )

@@ -227,7 +227,7 @@ def cmd_workflows_incident(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_classify(args: argparse.Namespace, out: Output) -> int:
-    from aiops.classifier import classify_workflow
+    from aiops.classifier import classify_workflows
     from aiops.ingest.mapping import parse_assignments
     from aiops.ingest.workflows import read_workflows
     from aiops.policy import load_policy
@@ -236,17 +236,35 @@ def cmd_classify(args: argparse.Namespace, out: Output) -> int:
     policy = load_policy(args.policy or _settings(args).policy)
     with Store(":memory:", policy=policy) as scratch:
         report = read_workflows(scratch, args.file, parse_assignments(args.map))
-    results = [classify_workflow(w, policy) for w in report.workflows]
+    results = classify_workflows(report.workflows, policy)
     out.json([_classification_json(c) for c in results])
     for c in results:
         out.line(
             f"{c.workflow_id:<40} {c.risk:<6} {c.status:<10} "
             f"{', '.join(c.stop_codes) or 'no stop conditions'}"
         )
-        for s in c.signals[:3]:
+        for s in c.signals if args.explain else c.signals[:3]:
             out.line(f"    {s.level}: {s.reason}")
+        if args.explain:
+            _explain_precedents(out, c)
+        elif c.precedents and c.precedents.outcome == "review":
+            out.line("    review: the published precedents lean towards high impact (see --explain)")
     _print_rejects(out, report.rejects)
     return EXIT_REJECTED if report.rejected else EXIT_OK
+
+
+def _explain_precedents(out: Output, c: Classification) -> None:
+    check = c.precedents
+    if check is None:
+        out.line("    precedents: no second opinion (off in the policy, or no word in common)")
+        return
+    verdict = {"raised": "raised to high", "review": "flag for a human's review", "unchanged": "no change"}
+    out.line(
+        f"    precedents ({check.version}): probability of high impact {check.probability:.2f}"
+        f" -> {verdict[check.outcome]}; nearest published use cases:"
+    )
+    for p in check.nearest:
+        out.line(f"      {p.similarity:.2f}  {p.label:<16} {p.name} ({p.agency})")
 
 
 def _classification_json(c: Classification) -> dict[str, Any]:
@@ -261,6 +279,7 @@ def _classification_json(c: Classification) -> dict[str, Any]:
         "status_reason": c.status_reason,
         "unanswered_questions": c.unanswered_questions,
         "unknown_values": c.unknown_values,
+        "precedents": asdict(c.precedents) if c.precedents else None,
     }
 
 
@@ -706,6 +725,11 @@ def build_parser() -> argparse.ArgumentParser:
     classify = _add(nouns, "classify", cmd_classify, "classify a workflows CSV without storing it")
     classify.add_argument("file")
     classify.add_argument("--map", action="append", metavar="FIELD=COLUMN")
+    classify.add_argument(
+        "--explain",
+        action="store_true",
+        help="every signal, and the nearest published precedents with their labels",
+    )
 
     timings = nouns.add_parser("timings", help="before/after loop timings")
     tverbs = timings.add_subparsers(dest="verb", required=True, metavar="VERB")

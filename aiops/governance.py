@@ -7,13 +7,14 @@ a change of a workflow's risk or status is written to the audit log.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 
 import pandas as pd
 
 from aiops.auth import Actor
-from aiops.classifier import Classification, Evidence, classify_workflow
+from aiops.classifier import Classification, Evidence, classify_workflows
 from aiops.errors import NotFound, PolicyError
 from aiops.metrics import workflow_metrics
 from aiops.policy import Policy
@@ -40,6 +41,7 @@ _STORED = (
 )
 _DELETE_STORED = "DELETE FROM classifications WHERE $scope IS NULL OR workflow_id IN (SELECT unnest($scope))"
 _DETAIL = "SELECT detail FROM classifications WHERE workflow_id = $workflow_id"
+_HIGH_DETAILS = "SELECT workflow_id, detail FROM classifications WHERE risk = 'high'"
 _DEPENDANTS = "SELECT workflow_id FROM workflows WHERE comparison_workflow_id IN (SELECT unnest($ids))"
 _ACTIVE_POLICY = "SELECT version, sha256 FROM policy_versions ORDER BY applied_at DESC, version DESC LIMIT 1"
 _POLICY_SHA = "SELECT sha256 FROM policy_versions WHERE version = $version"
@@ -94,7 +96,7 @@ def classify_stored(
     workflows = load_workflows(db, workflow_ids)
     scope = None if workflow_ids is None else [w.workflow_id for w in workflows]
     evidence = evidence_by_workflow(db, policy, now, scope)
-    return [classify_workflow(w, policy, evidence.get(w.workflow_id), now) for w in workflows]
+    return classify_workflows(workflows, policy, evidence, now)
 
 
 def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classification]:
@@ -155,6 +157,15 @@ def stored_classification(db: Reader, workflow_id: str) -> Classification:
     if row is None:
         raise NotFound(f"no classification for '{workflow_id}'", "is the workflow registered?")
     return Classification.from_json(row[0])
+
+
+def precedent_highs(db: Reader) -> frozenset[str]:
+    """The workflows that are high only because the published precedents raised them."""
+    return frozenset(
+        workflow_id
+        for workflow_id, detail in db.query(_HIGH_DETAILS)
+        if (json.loads(detail).get("precedents") or {}).get("outcome") == "raised"
+    )
 
 
 def active_policy_version(db: Reader) -> tuple[str, str] | None:

@@ -190,6 +190,24 @@ class CheckpointRules(_Strict):
     fresh_evidence_samples: int = Field(ge=0)
 
 
+class PrecedentRules(_Strict):
+    """The second opinion from published precedents (aiops.precedents): off unless a policy turns
+    it on, so an older stored policy classifies as it did."""
+
+    enabled: bool = False
+    # A workflow the rules leave low or medium is raised to high when the precedent model's
+    # calibrated probability of high impact is above ``raise_above``; flagged for a human's review
+    # when it is above ``review_above`` only. Never lowers a risk.
+    raise_above: float = Field(default=1.0, ge=0, le=1)
+    review_above: float = Field(default=1.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _review_below_raise(self) -> PrecedentRules:
+        if self.review_above > self.raise_above:
+            raise ValueError("precedents: review_above must not be above raise_above")
+        return self
+
+
 class Policy(_Strict):
     version: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1)
@@ -198,6 +216,7 @@ class Policy(_Strict):
     rollout: Rollout
     evidence: EvidenceRules
     checkpoints: CheckpointRules
+    precedents: PrecedentRules = PrecedentRules()
     source_text: str = Field(default="", exclude=True, repr=False)
 
     @property
@@ -217,6 +236,11 @@ class Policy(_Strict):
     @cached_property
     def keyword_matcher(self) -> KeywordMatcher:
         return KeywordMatcher([(level, k) for level, signals in self.risk.levels() for k in signals.keywords])
+
+    @cached_property
+    def decision_families(self) -> frozenset[str]:
+        """The high families that need a decision purpose: without one, a mention."""
+        return frozenset(k.family or k.reason for k in self.risk.high.keywords if k.purposes)
 
     @cached_property
     def purpose_finder(self) -> PurposeFinder:

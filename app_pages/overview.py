@@ -256,11 +256,12 @@ st.caption(
     "with owners, methodology, data freshness). Built from the same figures as this page, when you click."
 )
 board_view = view  # captured: the download runs outside this script run
+board_precedents = data.precedent_highs(rev)
 stem = f"saved-loops-board-pack-{slugify(view.name)}"
 
 
 def _render_pack(render: Callable[[Any], Any], view: Any) -> Any:
-    return render(build_board_pack(view))
+    return render(build_board_pack(view, precedent_highs=board_precedents))
 
 
 # The PDF is printed by a child process that is killed if this browser session goes away (or after

@@ -57,6 +57,16 @@ st.caption(
     f'impact is "not answered" and at least {policy.risk.unanswered_level}: unknown is not low. '
     "The exact patterns are in the policy file below."
 )
+precedents = policy.precedents
+st.caption(
+    "Second opinion from published precedents (the US federal AI use-case inventories, labelled by "
+    f"their agencies): on. A workflow the rules leave low or medium is raised to high when the "
+    f"precedent model's probability of high impact is above {precedents.raise_above} (signal `precedent`, "
+    f"the nearest cases as evidence), flagged for review above {precedents.review_above}; it never "
+    "lowers a risk."
+    if precedents.enabled
+    else "Second opinion from published precedents: off (the rules alone)."
+)
 
 st.markdown("#### Rollout rules — returned for every workflow")
 levels = ("low", "medium", "high")

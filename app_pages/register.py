@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from aiops.classifier import classify_workflow
+from aiops.classifier import classify_workflow, classify_workflows
 from aiops.identity import identity_key
 from aiops.ingest.workflows import WorkflowImportReport, import_workflows, read_workflows
 from aiops.inventory import save_workflow
@@ -284,7 +284,7 @@ with bulk:
                     file_name="rejected_workflows.csv",
                     key="bulk_rejects",
                 )
-            classified = [classify_workflow(w, store().policy) for w in report.workflows]
+            classified = classify_workflows(report.workflows, store().policy)
             st.dataframe(
                 pd.DataFrame(
                     {

@@ -16,8 +16,14 @@ from aiops.report.format import DEFINITIONS, design_words, estimate, money, n_ph
 from aiops.workflow_reads import get_workflow
 from ui import data
 from ui.context import actor, revision, run_write, store
-from ui.text import md_escape, md_frame
+from ui.text import md_escape, md_frame, safe_frame
 from ui.widgets import badge, chart, current_saving_line, signal_list
+
+PRECEDENT_OUTCOMES = {
+    "raised": "Raised to high by the precedents (signal `precedent`).",
+    "review": "Flagged for a human's review: the precedents lean towards high impact.",
+    "unchanged": "The precedents change nothing here.",
+}
 
 st.title("Workflow detail")
 rev = revision()
@@ -109,6 +115,27 @@ with classification_tab:
         st.warning(
             f"Unknown {field} value(s): {md_escape(', '.join(values))} — treated as at least medium risk."
         )
+    st.subheader("Published precedents", anchor=False)
+    check = c.precedents
+    if check is None:
+        st.caption(
+            "No second opinion: precedents are off in the policy, or the texts share no word with them."
+        )
+    else:
+        st.caption(
+            f"{PRECEDENT_OUTCOMES[check.outcome]} The precedent model's probability of high impact: "
+            f"{check.probability:.2f} (precedents {md_escape(check.version)}). "
+            "The nearest published use cases "
+            "and the label their agency gave them:"
+        )
+        # A dataframe shows each cell as plain text (never markdown); its CSV export is escaped.
+        nearest = {
+            "use case": [p.name for p in check.nearest],
+            "agency": [p.agency for p in check.nearest],
+            "label": [p.label for p in check.nearest],
+            "similarity": [p.similarity for p in check.nearest],
+        }
+        st.dataframe(safe_frame(pd.DataFrame(nearest)), hide_index=True)
     st.subheader("Rollout rules", anchor=False)
     rules = asdict(c.rollout)
     rule_rows = {"rule": [k.replace("_", " ") for k in rules], "value": list(rules.values())}

@@ -55,6 +55,11 @@ def classification(revision: str, workflow_id: str) -> Classification:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
+def precedent_highs(revision: str) -> frozenset[str]:
+    return governance.precedent_highs(store())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
 def batches(revision: str) -> pd.DataFrame:
     return list_batches(store())
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import altair as alt
 import pandas as pd
 
+from aiops import governance
 from aiops.charts import (
     STOP_COLORS,
     STOP_LABELS,
@@ -230,6 +231,7 @@ class BoardPack:
     warning_mix: tuple[tuple[str, int], ...]
     incidents: tuple[IncidentRow, ...] = ()
     charts: dict[str, str] = field(default_factory=dict)
+    precedent_highs: frozenset[str] = frozenset()  # high only because published precedents raised them
 
     @property
     def title(self) -> str:
@@ -317,9 +319,13 @@ def build_board_pack(
     as_of: datetime | None = None,
     *,
     charts: bool = True,
+    precedent_highs: frozenset[str] | None = None,
 ) -> BoardPack:
     """The board pack for a read-model ``View`` — or for ``period`` of a store (default: the last
-    complete quarter with data). ``charts=False`` skips vl-convert (figures only)."""
+    complete quarter with data). ``charts=False`` skips vl-convert (figures only).
+    ``precedent_highs``: the workflows raised to high by precedents (read from a store if None)."""
+    if precedent_highs is None:
+        precedent_highs = frozenset() if isinstance(source, View) else governance.precedent_highs(source)
     if isinstance(source, View):
         view = source
     else:
@@ -380,6 +386,7 @@ def build_board_pack(
         design_mix=_mix(frame.design.map(lambda d: d or "before_after").where(frame.saved_per_loop.notna())),
         warning_mix=_mix(frame.warnings.explode()),
         charts=svgs,
+        precedent_highs=precedent_highs,
     )
 
 

@@ -20,6 +20,9 @@ from aiops.workflow_reads import get_workflow
 from tests.conftest import ROLLOUT_KEYS, answered_workflow
 
 POLICY = load_policy()
+# The rules' own verdict, for tests of a rule family: the precedents' second opinion may raise a
+# workflow to high, always with its own `precedent` signal (tests/unit/test_precedents.py).
+RULES_ONLY = POLICY.model_copy(update={"precedents": POLICY.precedents.model_copy(update={"enabled": False})})
 NOW = datetime(2026, 6, 1, 12, 0)
 SAVING = Evidence(label="saving", n_before=40, n_after=40, design="trend_adjusted")
 # Keywords the default policy keeps whatever else changes in its lists.
@@ -980,7 +983,7 @@ def test_decision_about_people_in_a_published_area_is_high_with_its_source(famil
     ],
 )
 def test_a_mention_without_a_decision_purpose_is_medium_not_high(text, family):
-    result = classify(wf(manual_process=text))
+    result = classify(wf(manual_process=text), policy=RULES_ONLY)
     assert result.risk == "medium"
     mention = [s for s in result.signals if s.family == family]
     assert mention and mention[0].level == "medium" and "without a decision purpose" in mention[0].reason
@@ -1033,7 +1036,7 @@ def test_definition_wording_and_morphology_reach_their_family(text, family):
 )
 def test_translation_that_decides_nothing_is_not_high(text):
     # §6(o) covers translation that is binding or informs a decision, not any translation.
-    result = classify(wf(manual_process=text))
+    result = classify(wf(manual_process=text), policy=RULES_ONLY)
     assert not [s for s in result.signals if s.level == "high"], [s.reason for s in result.signals]
 
 
@@ -1063,7 +1066,7 @@ def test_the_purpose_must_be_near_the_concept():
 )
 def test_an_agency_name_alone_never_makes_a_workflow_high(name):
     # Rules name concepts, never an agency or bureau: the name alone is at most a mention.
-    result = classify(wf(name=name, department=name))
+    result = classify(wf(name=name, department=name), policy=RULES_ONLY)
     assert result.risk != "high", [s.reason for s in result.signals if s.level == "high"]
 
 

@@ -1,0 +1,282 @@
+"""Precedents: the second opinion from the published federal AI use-case inventories (issue 26).
+
+It raises a low or medium workflow to high (signal `precedent`, the nearest cases as evidence),
+flags it for review, or changes nothing; it never lowers a risk; the policy turns it off."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from aiops.classifier import Classification, classify_workflow, classify_workflows
+from aiops.demo import demo_workflows
+from aiops.errors import PolicyError
+from aiops.policy import RISK_ORDER, Policy, load_policy
+from aiops.precedents import Vectorizer, read_document, shipped_model
+from aiops.precedents.train import new_vectorizer, vectorizer_params
+from aiops.workflow import Workflow
+from tests.conftest import DATA, REALDATA, ROOT, answered_workflow
+
+POLICY = load_policy()
+# The rules call this medium (a health concept without a decision purpose); the precedents, high.
+IMAGING = answered_workflow(
+    workflow_id="imaging",
+    name="Medical imaging reads",
+    manual_process="Radiologists read chest x-rays",
+    expected_output="Findings flagged on each image",
+)
+
+
+def with_precedents(policy: Policy = POLICY, **rules: object) -> Policy:
+    return policy.model_copy(update={"precedents": policy.precedents.model_copy(update=rules)})
+
+
+RULES_ONLY = with_precedents(enabled=False)
+
+
+def precedent_signals(c: Classification) -> list:
+    return [s for s in c.signals if s.family == "precedent"]
+
+
+def test_a_workflow_the_precedents_find_high_impact_is_raised_with_the_nearest_cases_as_evidence():
+    assert classify_workflow(IMAGING, RULES_ONLY).risk == "medium"
+    c = classify_workflow(IMAGING, POLICY)
+    assert c.risk == "high" and c.precedents is not None and c.precedents.outcome == "raised"
+    assert c.precedents.probability > POLICY.precedents.raise_above
+    (signal,) = precedent_signals(c)
+    assert (signal.level, signal.field) == ("high", "precedents")
+    votes = sum(p.high_impact for p in c.precedents.nearest)
+    assert signal.reason.startswith(
+        f"{votes} of 5 nearest published use cases were labelled high-impact by their agencies: "
+    )
+    assert all(p.name in signal.reason for p in c.precedents.nearest)
+    # The rules' own signals are all still there, below the precedent's.
+    assert c.signals[1:] == classify_workflow(IMAGING, RULES_ONLY).signals
+
+
+def test_between_the_two_thresholds_the_workflow_is_flagged_for_review_and_keeps_its_risk():
+    p = classify_workflow(IMAGING, POLICY).precedents.probability
+    c = classify_workflow(IMAGING, with_precedents(review_above=p - 0.01, raise_above=p + 0.01))
+    assert c.risk == "medium" and c.precedents.outcome == "review"
+    assert not precedent_signals(c)
+    assert len(c.precedents.nearest) == 5
+
+
+def test_below_both_thresholds_nothing_changes_but_the_nearest_cases_are_kept():
+    p = classify_workflow(IMAGING, POLICY).precedents.probability
+    c = classify_workflow(
+        IMAGING, with_precedents(review_above=min(p + 0.01, 1), raise_above=min(p + 0.02, 1))
+    )
+    assert c.risk == "medium" and c.precedents.outcome == "unchanged"
+    assert not precedent_signals(c) and len(c.precedents.nearest) == 5
+
+
+def test_a_high_workflow_is_left_to_the_rules_even_with_a_zero_threshold():
+    refunds = answered_workflow(name="Refund decisions", changes=["billing"])
+    c = classify_workflow(refunds, with_precedents(raise_above=0.0, review_above=0.0))
+    assert c.risk == "high" and c.precedents.outcome == "unchanged" and not precedent_signals(c)
+
+
+def test_the_empty_workflow_stays_medium():
+    mystery = Workflow(workflow_id="mystery", name="Mystery workflow", department="Operations")
+    assert classify_workflow(mystery, POLICY).risk == "medium"
+    # A text with no word the precedents know gets no opinion, whatever the thresholds.
+    unknown = Workflow(workflow_id="zz", name="Zzqxv", department="Operations")
+    c = classify_workflow(unknown, with_precedents(raise_above=0.0, review_above=0.0))
+    assert c.risk == "medium" and c.precedents is None
+
+
+COMPANY_MENTIONS = [
+    "Summarise the personal data inventory for the privacy team",
+    "Book the radiology reading room for the imaging team",
+    "Translate the public web pages into Spanish",
+    "Citizenship and Immigration Services",
+    "Social Security Administration",
+]
+
+
+@pytest.mark.parametrize("text", COMPANY_MENTIONS)
+def test_where_the_precedents_overrule_the_rules_it_is_never_silent(text):
+    """Company wording the rules keep below high (a concept without a decision purpose, an agency's
+    name) may read as high-impact to the precedents: then the `precedent` signal is the one high
+    signal, and it names the nearest cases."""
+    c = classify_workflow(answered_workflow(name=text, manual_process=text), POLICY)
+    rules = classify_workflow(answered_workflow(name=text, manual_process=text), RULES_ONLY)
+    assert rules.risk != "high"
+    highs = [s for s in c.signals if s.level == "high"]
+    assert c.risk == rules.risk or [s.family for s in highs] == ["precedent"]
+
+
+def test_an_agency_name_the_precedents_know_is_not_read():
+    """The model learns what a use case does, never who runs it: agency and bureau names are
+    blanked out (here the whole text)."""
+    c = classify_workflow(answered_workflow(name="Social Security Administration"), POLICY)
+    assert c.precedents is None
+
+
+def test_policy_off_means_no_precedent_signals_and_no_opinion():
+    workflows = [*demo_workflows(), IMAGING]
+    for c in classify_workflows(workflows, RULES_ONLY):
+        assert c.precedents is None and not precedent_signals(c)
+
+
+def test_precedents_never_lower_a_risk_and_only_raise_to_high():
+    workflows = [*demo_workflows(), IMAGING]
+    eager = with_precedents(raise_above=0.05, review_above=0.0)
+    for before, after in zip(
+        classify_workflows(workflows, RULES_ONLY), classify_workflows(workflows, eager), strict=True
+    ):
+        assert RISK_ORDER[after.risk] >= RISK_ORDER[before.risk]
+        assert after.risk in (before.risk, "high")
+        assert (after.risk != before.risk) == (after.precedents.outcome == "raised")
+
+
+def test_a_batch_classifies_as_one_by_one():
+    workflows = [*demo_workflows(), IMAGING]
+    assert classify_workflows(workflows, POLICY) == [classify_workflow(w, POLICY) for w in workflows]
+
+
+def test_a_classification_with_precedents_round_trips_through_json():
+    c = classify_workflow(IMAGING, POLICY)
+    assert Classification.from_json(c.to_json()) == c
+
+
+def test_the_scorer_reads_text_exactly_as_scikit_learn_does():
+    texts = [w.name + ". " + w.manual_process + ". " + w.expected_output for w in demo_workflows()]
+    names = ["Customer Support Department", "CRM"]
+    fitted = new_vectorizer(names).fit(texts)
+    others = [
+        "Radiologists read chest x-rays",
+        "",
+        "the and of",
+        "Ticket triage ticket TRIAGE, tickets!",
+        "Replies for the customer   support department from the crm",
+    ]
+    ours = Vectorizer(vectorizer_params(fitted, names)).transform(texts + others).toarray()
+    assert np.allclose(ours, fitted.transform(texts + others).toarray(), atol=1e-6)
+
+
+def test_a_policy_whose_review_threshold_is_above_its_raise_threshold_is_refused(tmp_path):
+    text = (ROOT / "aiops" / "policies" / "default.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("review_above = 0.114", "review_above = 0.9"))
+    with pytest.raises(PolicyError, match="review_above"):
+        load_policy(bad)
+
+
+def test_a_policy_without_a_precedents_section_has_them_off(tmp_path):
+    text = (ROOT / "aiops" / "policies" / "default.toml").read_text()
+    older = tmp_path / "older.toml"
+    older.write_text(text[: text.index("[precedents]")])
+    assert load_policy(older).precedents.enabled is False
+
+
+def test_the_default_policy_uses_the_thresholds_the_build_chose_by_cross_validation():
+    chosen = read_document()["thresholds"]
+    rules = POLICY.precedents
+    assert rules.enabled and (rules.raise_above, rules.review_above) == (
+        chosen["raise_above"],
+        chosen["review_above"],
+    )
+
+
+def test_the_precedents_file_says_where_each_case_comes_from_and_holds_each_use_case_once():
+    document = read_document()
+    sources = document["provenance"]["sources"]
+    assert [s["path"] for s in sources] == [
+        "data/2024_consolidated_ai_inventory_raw.csv",
+        "data/2024_consolidated_ai_inventory_raw_v2.csv",
+    ]
+    cases = document["cases"]
+    assert sum(s["use_cases_kept"] for s in sources) == len(cases) == document["counts"]["use_cases"]
+    keys = {(c["agency"].lower(), " ".join(c["name"].lower().split())) for c in cases}
+    assert len(keys) == len(cases)
+    assert {c["label"] for c in cases} == {"rights-impacting", "safety-impacting", "both", "neither"}
+    assert all(c["release"] in {s["path"].removeprefix("data/") for s in sources} for c in cases)
+    inventories = REALDATA / "ai_inventory"
+    if inventories.exists():  # the build's inputs, byte for byte
+        for source in sources:
+            path = inventories / source["path"].removeprefix("data/")
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == source["sha256"]
+
+
+def test_the_model_is_read_once_per_process():
+    first = shipped_model()
+    classify_workflows([IMAGING], POLICY)
+    assert shipped_model() is first and shipped_model.cache_info().currsize == 1
+
+
+@pytest.mark.slow
+def test_importing_the_command_line_and_classifier_reads_no_model():
+    """Commands that do not classify pay nothing: no scikit-learn, no precedents file read; and
+    classifying reads the file but still imports no scikit-learn."""
+    code = (
+        "import sys, aiops.cli, aiops.classifier, aiops.governance, aiops.views\n"
+        "from aiops.precedents import shipped_model\n"
+        "print('sklearn' in sys.modules, shipped_model.cache_info().currsize)\n"
+        "from aiops.classifier import classify_workflow\n"
+        "from aiops.policy import load_policy\n"
+        "from aiops.workflow import Workflow\n"
+        "w = Workflow(workflow_id='a', name='Radiology reads', department='x')\n"
+        "classify_workflow(w, load_policy())\n"
+        "print('sklearn' in sys.modules, shipped_model.cache_info().currsize)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "0", "False", "1"]
+
+
+def test_classify_explain_prints_the_nearest_precedents_with_their_labels(capsys, tmp_path, monkeypatch):
+    from aiops.cli import main
+
+    monkeypatch.delenv("AIOPS_POLICY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["classify", str(DATA / "workflows_valid.csv"), "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("precedents (federal-2024.1): probability of high impact") == 2
+    labels = [line.split()[1] for line in out.splitlines() if line.startswith("      0.")]
+    assert len(labels) == 10 and set(labels) <= {"rights-impacting", "safety-impacting", "both", "neither"}
+    assert main(["classify", str(DATA / "workflows_valid.csv"), "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert all(len(r["precedents"]["nearest"]) == 5 for r in results)
+
+
+def test_the_stored_classification_keeps_the_precedents_and_the_board_pack_names_the_raised_high(
+    store, admin
+):
+    from aiops.governance import precedent_highs, stored_classification
+    from aiops.inventory import save_workflow
+    from aiops.report.board import build_board_pack, render_html
+
+    save_workflow(store, admin, IMAGING)
+    save_workflow(
+        store, admin, answered_workflow(workflow_id="refunds", name="Refund decisions", changes=["billing"])
+    )
+    stored = stored_classification(store, "imaging")
+    assert stored.risk == "high" and stored.precedents.outcome == "raised"
+    assert precedent_highs(store) == {"imaging"}  # the refunds are high by a rule
+    html = render_html(build_board_pack(store, charts=False))
+    assert html.count("high · precedent<span") == 1 and "published-precedents second opinion" in html
+
+
+def test_classify_says_which_workflows_the_precedents_flag_for_review(capsys, tmp_path, monkeypatch):
+    from aiops.cli import main
+
+    text = (ROOT / "aiops" / "policies" / "default.toml").read_text()
+    eager = tmp_path / "eager.toml"
+    eager.write_text(
+        text.replace("raise_above = 0.405", "raise_above = 1.0").replace(
+            "review_above = 0.114", "review_above = 0.0"
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["classify", str(DATA / "workflows_valid.csv"), "--policy", str(eager)]) == 0
+    out = capsys.readouterr().out
+    triage, refunds = out.split("fin-refunds")
+    assert "review: the published precedents lean towards high impact" in triage  # medium: flagged
+    assert "review:" not in refunds  # high by the rules: nothing to flag

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import duckdb
@@ -365,6 +365,19 @@ def _ar1_07(rng, runs, week, post, run):
 _HOURS = 60.0  # minutes in an hour
 
 
+FADING = Scenario(
+    "fading: 10 min for 4 weeks, none from week 8",
+    12,
+    12,
+    50,
+    _fading,
+    65 / 12,
+    "trap",
+    truth_now=0.0,
+    warning="fading",
+    truth_per_week=0.0,
+)
+
 SCENARIOS = [
     Scenario("flat lognormal, 6 min effect", 12, 12, 50, _flat(30, 6), 6.0, "coverage", truth_per_week=5.0),
     Scenario("flat lognormal, no effect", 12, 12, 50, _flat(30, 0), 0.0, "false_saving"),
@@ -420,30 +433,8 @@ SCENARIOS = [
         _volume_rows,
         warning="mix_shift",
     ),
-    Scenario(
-        "fading: 10 min for 4 weeks, none from week 8",
-        12,
-        12,
-        50,
-        _fading,
-        65 / 12,
-        "trap",
-        truth_now=0.0,
-        warning="fading",
-        truth_per_week=0.0,
-    ),
-    Scenario(
-        "fading, 100 loops a week",
-        12,
-        12,
-        100,
-        _fading,
-        65 / 12,
-        "trap",
-        truth_now=0.0,
-        warning="fading",
-        truth_per_week=0.0,
-    ),
+    FADING,
+    replace(FADING, name="fading, 100 loops a week", per_week=100),
     Scenario(
         "5-hour calendar loops declared hands-on",
         12,

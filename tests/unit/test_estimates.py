@@ -328,6 +328,29 @@ def test_simulated_trend_without_effect_is_rarely_a_saving(simulated):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    [
+        "selection: easy loops to the AI, no segments",
+        "mix + volume step at go-live, no segments",
+        "5-hour calendar loops declared hands-on",
+        "three 2-day loops (timer left running)",
+        "fading: 10 min for 4 weeks, none from week 8",
+    ],
+)
+def test_simulated_traps_raise_their_warning_and_are_rarely_promoted(simulated, name):
+    """How company data goes wrong, truth known: a zero current saving is almost never proven, and
+    the trap's own warning is raised (fading: in most runs; its run rate is the current one)."""
+    result = simulated[name]
+    assert result["proven"] <= 0.05
+    assert result["warned"] >= (0.6 if name.startswith("fading") else 0.9)
+    if name.startswith("5-hour"):
+        assert result["counted"] == 0  # no hours from calendar time
+    if name.startswith("fading"):
+        assert abs(result["run_rate"]) <= 1  # hours a week: the truth now is zero
+
+
+@pytest.mark.slow
 def test_simulated_stale_tickets_move_the_estimate_less_than_5_minutes(simulated):
     result = simulated["3 x 60-day outliers, no effect"]
     assert result["shift"] <= 5

@@ -10,7 +10,14 @@ import streamlit as st
 from pydantic import ValidationError
 
 from aiops.classifier import classify_workflow
-from aiops.ingest.workflows import WorkflowImportReport, import_workflows, read_workflows
+from aiops.ingest.workflows import (
+    WorkflowImportReport,
+    change_lines,
+    clearing_lines,
+    import_workflows,
+    read_workflows,
+    sheet_scope,
+)
 from aiops.inventory import save_workflow
 from aiops.report.export import safe_csv
 from aiops.workflow import (
@@ -78,6 +85,34 @@ def fill_from(stored: Workflow) -> None:
         return list(value) if isinstance(value, list) else value
 
     st.session_state.update({key: as_widget(f, getattr(stored, f)) for f, key in FORM_KEYS.items()})
+
+
+CLEAR_CONFIRM = "tick “Clear these answers” to clear them"
+
+
+def clear_box(report: WorkflowImportReport) -> None:
+    """The answers the sheet's empty cells would clear, and the box that confirms clearing them."""
+    if not report.clearings:
+        return
+    n = len(report.clearings)
+    with st.container(border=True):
+        st.warning(
+            f"{n} answer{'s' if n != 1 else ''} will be cleared if you tick the box below: "
+            "their cells are empty in the sheet. Unticked, they keep their stored values.",
+            icon=":material/ink_eraser:",
+        )
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "workflow_id": [c.workflow_id for c in report.clearings],
+                    "field": [c.field for c in report.clearings],
+                    "stored answer": [c.stored_text(200) for c in report.clearings],
+                }
+            ),
+            hide_index=True,
+            key="bulk_clearings",
+        )
+        st.checkbox(f"Clear these answers ({n})", key="bulk_clear")
 
 
 with single:
@@ -254,10 +289,13 @@ with bulk:
     if sheet is None:
         forget_sheet()  # removed from the uploader: its private temp copy goes too
     else:
+        if st.session_state.get("bulk_done", (sheet.file_id,))[0] != sheet.file_id:
+            st.session_state.pop("bulk_done")  # another sheet: the last result is no longer news
         sheet_name = sheet.name
         path = keep_sheet(sheet.getvalue(), sheet_name)
+        clear_empty = bool(st.session_state.get("bulk_clear"))
         report: WorkflowImportReport | None = run_action(
-            lambda: read_workflows(store(), path, name=sheet_name)
+            lambda: read_workflows(store(), path, name=sheet_name, clear_empty=clear_empty)
         )
         if report is not None:
             c1, c2, c3 = st.columns(3)
@@ -268,6 +306,7 @@ with bulk:
                 f"{report.encoding}, {report.dialect}. Columns used: "
                 + ", ".join(f"{k} ← '{md_escape(v)}'" for k, v in report.mapping.items())
             )
+            st.info(md_escape(sheet_scope(report.mapping)), icon=":material/rule:")
             for note in report.notes:
                 st.caption(md_escape(note))
             for field, values in report.unknown_values.items():
@@ -282,6 +321,19 @@ with bulk:
                     safe_csv(report.rejects),
                     file_name="rejected_workflows.csv",
                     key="bulk_rejects",
+                )
+            clear_box(report)
+            if report.changes:
+                st.markdown("**What the import changes**")
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            "workflow_id": list(report.changes),
+                            "fields": [", ".join(f) for f in report.changes.values()],
+                        }
+                    ),
+                    hide_index=True,
+                    key="bulk_changes",
                 )
             classified = [classify_workflow(w, store().policy) for w in report.workflows]
             st.dataframe(
@@ -309,12 +361,21 @@ with bulk:
                 key="bulk_confirm",
             ):
                 done = run_action(
-                    lambda: import_workflows(store(), me, path, skip_invalid=skip, name=sheet_name)
+                    lambda: import_workflows(
+                        store(), me, path, skip_invalid=skip, clear_empty=clear_empty, name=sheet_name
+                    )
                 )
                 if done is not None and done.committed:
                     forget_sheet()
-                    st.success(
-                        f"Imported: {len(done.saved.created)} created, {len(done.saved.updated)} "
-                        f"updated, {len(done.saved.unchanged)} unchanged.",
-                        icon=":material/check_circle:",
-                    )
+                    st.session_state["bulk_done"] = (sheet.file_id, done)
+                    st.rerun()
+    if "bulk_done" in st.session_state:
+        done = st.session_state["bulk_done"][1]
+        st.success(
+            f"Imported {md_escape(done.file_name)}: {len(done.saved.created)} created, "
+            f"{len(done.saved.updated)} updated, {len(done.saved.unchanged)} unchanged.",
+            icon=":material/check_circle:",
+        )
+        lines = clearing_lines(done, CLEAR_CONFIRM) + change_lines(done)
+        if lines:
+            st.code("\n".join(lines), language=None)

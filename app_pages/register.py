@@ -29,9 +29,9 @@ from aiops.workflow import (
     carry_unshown,
     derive_workflow_id,
 )
-from aiops.workflow_reads import departments
+from aiops.workflow_reads import departments, identity_key
 from ui import data
-from ui.context import actor, revision, run_action, run_write, settings, store
+from ui.context import actor, revision, run_action, settings, store
 from ui.text import md_escape, md_frame
 from ui.upload_form import forget_sheet, keep_sheet
 from ui.widgets import badge, signal_list
@@ -85,6 +85,12 @@ def fill_from(stored: Workflow) -> None:
         return list(value) if isinstance(value, list) else value
 
     st.session_state.update({key: as_widget(f, getattr(stored, f)) for f, key in FORM_KEYS.items()})
+    st.session_state["reg_editing"] = stored.workflow_id
+
+
+def editing(stored: Workflow) -> bool:
+    """Whether the form holds ``stored``'s values on purpose (its edit form was opened)."""
+    return identity_key(st.session_state.get("reg_editing", "")) == identity_key(stored.workflow_id)
 
 
 CLEAR_CONFIRM = "tick “Clear these answers” to clear them"
@@ -159,14 +165,32 @@ with single:
             or derived
         )
         stored = data.stored_workflow(revision(), workflow_id) if workflow_id else None
-        if stored is not None and stored.department in options:
-            st.button(
-                "Fill in its stored values",
-                key="reg_fill",
-                on_click=fill_from,
-                args=(stored,),
-                help="This id is registered: load its values to edit them. Fields this form does "
-                "not show (sign-off, comparison workflow) are kept as stored either way.",
+        # An id taken by a registered workflow (ignoring case and spacing) only updates it once its
+        # edit form is open: a new workflow never lands on another one's id.
+        taken = False
+        if stored is not None and not editing(stored):
+            taken = True
+            st.error(
+                f"Id {md_escape(workflow_id)} is taken by **{md_escape(stored.name)}** "
+                f"({md_escape(stored.department)}, id {md_escape(stored.workflow_id)}). Edit that "
+                "workflow, or choose another id (or name) for a new one.",
+                icon=":material/block:",
+            )
+            if stored.department in options:  # a department this actor may register for
+                st.button(
+                    f"Edit {md_escape(stored.name)}",
+                    key="reg_fill",
+                    on_click=fill_from,
+                    args=(stored,),
+                    icon=":material/edit:",
+                    help="Load its stored values into this form. Fields this form does not show "
+                    "(sign-off, comparison workflow) are kept as stored.",
+                )
+        elif stored is not None:
+            st.info(
+                f"Editing **{md_escape(stored.name)}** (id {md_escape(stored.workflow_id)}): "
+                "registering updates it (audited).",
+                icon=":material/edit:",
             )
         manual_process = st.text_area("Current manual process", key="reg_manual", height=80)
         expected_output = st.text_input("Expected output", key="reg_output")
@@ -263,20 +287,12 @@ with single:
                     )
                 )
             )
-            exists = data.stored_workflow_id(revision(), workflow.workflow_id)
-            if exists is not None and exists != workflow.workflow_id:
-                st.warning(
-                    f"Did you mean {md_escape(exists)}? Ids ignore case and spacing: registering "
-                    f"updates {md_escape(exists)} (audited).",
-                    icon=":material/help:",
-                )
-            elif exists:
-                st.warning("A workflow with this id exists: registering updates it (audited).")
-            registered = st.button("Register", type="primary", key="register") and run_write(
+            registered = st.button("Register", type="primary", key="register", disabled=taken) and run_action(
                 partial(save_workflow, store(), me, workflow), f"Registered {md_escape(workflow.name)}."
             )
             if registered:
-                st.switch_page("app_pages/workflow_detail.py", query_params={"id": workflow.workflow_id})
+                saved_id = (registered.created + registered.updated + registered.unchanged)[0]
+                st.switch_page("app_pages/workflow_detail.py", query_params={"id": saved_id})
 
 with bulk:
     st.caption(

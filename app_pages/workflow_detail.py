@@ -29,11 +29,38 @@ if metrics.empty:
 
 ids = metrics.sort_values(["department", "name"]).workflow_id.tolist()
 labels = dict(zip(metrics.workflow_id, metrics.department + " · " + metrics.name, strict=True))
+
+
+def open_workflow(workflow_id: str) -> None:
+    st.query_params["id"] = workflow_id
+
+
+def not_found(wanted: str) -> None:
+    """An id in the link that names no workflow: say so, and offer a search instead of another page."""
+    st.error(
+        md_escape(f"Workflow not found: no workflow has the id '{wanted}'. Search for it below."),
+        icon=":material/search_off:",
+    )
+    query = st.text_input("Search workflows by name, id or department", key="workflow_search").strip()
+    if not query:
+        return
+    text = (metrics.workflow_id + " " + metrics.name + " " + metrics.department).str.casefold()
+    found = [i for i in ids if query.casefold() in text[metrics.workflow_id == i].iloc[0]]
+    if not found:
+        st.caption(md_escape(f"No workflow matches '{query}'."))
+    for i in found[:20]:
+        st.button(md_escape(labels[i]), key=f"found_{i}", on_click=open_workflow, args=(i,))
+
+
 wanted = st.query_params.get("id")
+resolved = data.stored_workflow_id(rev, wanted) if wanted else None  # ids ignore case and spacing
+if wanted and resolved not in ids:
+    not_found(wanted)
+    st.stop()
 workflow_id = st.selectbox(
     "Workflow",
     ids,
-    index=ids.index(wanted) if wanted in ids else 0,
+    index=ids.index(resolved) if resolved in ids else 0,
     format_func=lambda i: labels[i],
     key="workflow_pick",
 )

@@ -17,6 +17,7 @@ from ui.upload_form import (
     forget_upload,
     keep_upload,
     mapping_form,
+    page_words,
     preset_target_form,
     recognised,
     workflow_choices,
@@ -64,7 +65,7 @@ else:
             with open_timing_import(store(), upload.path, mapping, upload.name, preview=True) as pending:
                 return pending.report
 
-        report = run_action(check)
+        report = run_action(check, words=page_words)
         if report is not None:
             st.session_state["upload_report"] = (upload.digest, mapping, report)
 
@@ -84,9 +85,9 @@ else:
             st.caption(f"{report.loops_found:,} loops (one per case).")
         for note in report.notes:
             st.caption(md_escape(note))
-        for problem in report.problems:
+        for problem in map(page_words, report.problems):
             st.error(md_escape(problem[:1].upper() + problem[1:]) + ".", icon=":material/block:")
-        for warning in report.warnings:
+        for warning in map(page_words, report.warnings):
             st.warning(md_escape(warning[:1].upper() + warning[1:]) + ".", icon=":material/warning:")
         st.dataframe(
             report.summary,
@@ -136,7 +137,7 @@ else:
                     progress.progress(0.6, text="Writing the batch in one transaction…")
                     return pending.commit(me, save_preset_as=target)
 
-            result = run_action(commit)
+            result = run_action(commit, words=page_words)
             if result is None:
                 progress.empty()  # a full bar would look like success: the error above says why
             else:

@@ -57,7 +57,7 @@ class TimingReport:
             "batch_id": self.batch_id,
             "rejects": [
                 {"line": int(r["line"]), "column": r["column"], "reason": r["reason"]}
-                | {k: r[k] for k in ("value", "id") if k in r and r[k] is not None and r[k] == r[k]}
+                | {k: r[k] for k in ("value", "id", "record") if k in r and r[k] is not None and r[k] == r[k]}
                 for r in self.rejects.to_dict("records")
             ],
             "loops": self.loops_found,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from aiops.charts import before_after_distribution, themed
-from aiops.ingest.batches import undo_batch
 from aiops.ingest.presets import check_preset_target
 from aiops.ingest.timings import TimingReport, open_timing_import
 from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.report.export import safe_csv
 from ui import data
-from ui.context import actor, revision, run_action, run_write, settings, store
+from ui.context import actor, revision, run_action, settings, store
 from ui.text import md_escape
+from ui.undo import confirm_undo
 from ui.upload_form import (
     forget_upload,
     keep_upload,
@@ -180,16 +180,16 @@ else:
     )
     active = batches[batches.undone_at.isna()]
     if len(active):
-        u1, u2 = st.columns([3, 1], vertical_alignment="bottom")
-        undo_target = u1.selectbox(
+        files = active.set_index("batch_id").file_name
+        undo_target = st.selectbox(
             "Undo a whole upload",
             active.batch_id.tolist(),
+            index=None,  # never preselected: a lead says which upload goes
+            placeholder="Choose the upload to undo",
             key="undo_pick",
-            format_func=lambda b: f"batch {b} · " + str(active.set_index("batch_id").loc[b, "file_name"]),
+            format_func=lambda b: f"batch {b} · {files.loc[b]}",
         )
-        if u2.button("Undo batch", key="undo_batch") and run_write(
-            lambda: undo_batch(store(), me, undo_target), f"Batch {undo_target} undone."
-        ):
+        if undo_target is not None and confirm_undo(int(undo_target), "undo_batch"):
             st.rerun()
 
 st.subheader("Templates", anchor=False)

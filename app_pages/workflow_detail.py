@@ -10,13 +10,13 @@ import streamlit as st
 
 from aiops.charts import before_after_distribution, minutes_per_loop_by_week, themed
 from aiops.classifier import FOUR_QUESTIONS
-from aiops.ingest.batches import undo_batch
 from aiops.inventory import record_incident, remove_checkpoint, sign_off
 from aiops.report.format import DEFINITIONS, design_words, estimate, money, n_phrase, warning_words
 from aiops.workflow_reads import get_workflow
 from ui import data
 from ui.context import actor, revision, run_write, store
 from ui.text import md_escape, md_frame
+from ui.undo import confirm_undo
 from ui.widgets import badge, chart, signal_list
 
 st.title("Workflow detail")
@@ -233,11 +233,14 @@ with uploads_tab:
                 f"{md_escape(batch.actor)} on {batch.uploaded_at:%Y-%m-%d %H:%M}"
                 + (f" · undone by {md_escape(batch.undone_by)}" if undone else "")
             )
-            undo = not undone and st.button("Undo this upload", key=f"undo_{batch.batch_id}")
-            if undo and run_write(
-                partial(undo_batch, store(), actor(), batch.batch_id), f"Batch {batch.batch_id} undone."
+            asked = f"undo_{batch.batch_id}"
+            if not undone and (
+                st.button("Undo this upload…", key=asked) or st.session_state.get(f"{asked}_open")
             ):
-                st.rerun()
+                st.session_state[f"{asked}_open"] = True  # the confirmation stays until done
+                if confirm_undo(int(batch.batch_id), asked):
+                    st.session_state.pop(f"{asked}_open", None)
+                    st.rerun()
 
 with fields_tab:
     row = workflow.to_row()

@@ -121,6 +121,22 @@ def clear_box(report: WorkflowImportReport) -> None:
         st.checkbox(f"Clear these answers ({n})", key="bulk_clear")
 
 
+def open_edit_link() -> None:
+    """`register?edit=ID` (from My department) opens that workflow's edit form, once."""
+    wanted = st.query_params.get("edit")
+    if not wanted or st.session_state.get("reg_edit_link") == wanted:
+        return
+    st.session_state["reg_edit_link"] = wanted
+    stored = data.stored_workflow(revision(), wanted)
+    if stored is None:
+        st.error(
+            md_escape(f"Workflow not found: no workflow has the id '{wanted}'."), icon=":material/search_off:"
+        )
+    elif stored.department in allowed or me.role == "admin":
+        fill_from(stored)
+
+
+open_edit_link()
 with single:
     form, preview = st.columns([3, 2], gap="large")
     with form:

@@ -123,6 +123,26 @@ with st.container(border=True):
             + estimate(m.cycle_time_change_days, m.cycle_time_change_low, m.cycle_time_change_high, "days", 1)
         )
 
+
+def sign_off_form() -> None:
+    with st.form("sign_off"):
+        st.markdown(
+            "**Sign-off** — a named approver clears the permission/billing/production stop "
+            "condition (with an approve-each or two-person review)."
+        )
+        approver = st.text_input("Approver's name", value=workflow.signed_off_by)
+        if st.form_submit_button("Record sign-off") and run_write(
+            lambda: sign_off(store(), actor(), workflow_id, approver), "Sign-off recorded."
+        ):
+            st.query_params.pop("form", None)
+            st.rerun()
+
+
+# `workflow?id=ID&form=sign_off` (a blocker on My department) opens the sign-off form in sight.
+asked_sign_off = st.query_params.get("form") == "sign_off"
+if asked_sign_off:
+    sign_off_form()
+
 classification_tab, timings_tab, checkpoints_tab, uploads_tab, fields_tab = st.tabs(
     ["Classification", "Timings", "Checkpoints & sign-off", "Uploads", "All fields"]
 )
@@ -203,16 +223,8 @@ with checkpoints_tab:
             st.rerun()
     else:
         st.info(f"No checkpoint may be removed now: {md_escape(advice.reason)}.")
-    with st.form("sign_off"):
-        st.markdown(
-            "**Sign-off** — a named approver clears the permission/billing/production stop "
-            "condition (with an approve-each or two-person review)."
-        )
-        approver = st.text_input("Approver's name", value=workflow.signed_off_by)
-        if st.form_submit_button("Record sign-off") and run_write(
-            lambda: sign_off(store(), actor(), workflow_id, approver), "Sign-off recorded."
-        ):
-            st.rerun()
+    if not asked_sign_off:
+        sign_off_form()
     with st.form("incident"):
         st.markdown("**Incident** — something went wrong; the checkpoint ladder waits for fresh evidence.")
         note = st.text_area("What happened", max_chars=2000)

@@ -313,10 +313,12 @@ def mapping_form(
         if not workflows:
             st.warning("You may not upload for any workflow. Ask an admin for the lead role.")
             return None
+        asked = st.query_params.get("workflow")  # an upload asked for from My department
         fields["workflow"] = st.selectbox(
             "Workflow",
             list(workflows),
-            index=None,  # never a default: a lead says which workflow this file measures
+            # never a default: a lead says which workflow this file measures (or came asking for one)
+            index=list(workflows).index(asked) if asked in workflows else None,
             placeholder="Choose the workflow this file measures",
             format_func=lambda w: workflows[w],
             key=f"{base}_workflow",

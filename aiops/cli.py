@@ -344,6 +344,11 @@ def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
         f"{report.rows} records: {report.accepted} accepted, {report.rejected} rejected"
         + (f" → {report.loops_found} loops" if report.mapping.mode == "events" else "")
     )
+    for s in report.summary.itertuples(index=False):  # what the preview's table shows, per phase
+        out.line(
+            f"  {s.workflow_id} {s.phase}: n {int(s.samples):,}, mean {s.mean_minutes:,.1f} min/loop"
+            f" (median {s.median_minutes:,.1f})"
+        )
     for note in report.notes:
         out.line(f"  {note}")
     for warning in report.warnings:

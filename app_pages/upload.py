@@ -37,7 +37,7 @@ writable = workflow_choices(metrics, data.batches(rev), me)
 
 uploaded = st.file_uploader(
     "Export file (CSV, or JSON such as `gh pr list --json ...`)",
-    type=["csv", "txt", "tsv", "json"],
+    type=["csv", "txt", "tsv", "json", "jsonl", "ndjson"],  # JSON Lines: refused with a sentence, not an icon
     key="upload_file_widget",
     max_upload_size=settings().max_upload_mb,
 )

@@ -165,6 +165,8 @@ def _judge(report: TimingReport, max_rejected_share: float) -> None:
         report.warnings.append(
             f"{report.zero_length:,} loops last 0 minutes (start and end are equal): check the columns"
         )
+    if report.rows == 0:
+        report.problems.append("the file has a header and no records: there is nothing to upload")
     report.warnings += _unit_mismatch(report)
     if report.rows and report.rejected / report.rows > max_rejected_share:
         report.warnings.append(

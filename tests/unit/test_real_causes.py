@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from aiops.auth import Actor
 from aiops.cli import main
-from aiops.errors import MappingError
-from aiops.ingest.timings import TimingMapping, import_timings
+from aiops.errors import IngestError, MappingError
+from aiops.ingest.timings import TimingMapping, import_timings, open_timing_import
 
 WF = "sup-ticket-triage"
 ADMIN = Actor(name="admin@test", role="admin")
@@ -93,3 +93,33 @@ def test_a_unit_that_does_not_fit_the_durations_is_named_with_a_value(demo, tmp_
     )
     report = import_timings(demo, ADMIN, path, mapping, dry_run=True)
     assert warning in report.warnings
+
+
+def test_a_header_only_file_says_so_and_blocks_the_upload(demo, tmp_path):
+    path = _file(tmp_path, "start,end\n")
+    with open_timing_import(demo, path, TimingMapping(**BASE)) as upload:
+        assert upload.report.problems == ["the file has a header and no records: there is nothing to upload"]
+
+
+def test_json_lines_are_refused_with_a_sentence(demo, tmp_path):
+    path = tmp_path / "export.jsonl"
+    path.write_text('{"start": "2024-01-01"}\n')
+    with pytest.raises(
+        IngestError, match=r"export.jsonl is JSON Lines \(one object per line\), which is not read"
+    ):
+        import_timings(demo, ADMIN, path, TimingMapping(**BASE), dry_run=True)
+
+
+def test_a_dry_run_prints_n_and_mean_per_phase(capsys, demo_path, tmp_path):
+    path = _file(
+        tmp_path,
+        "start,end\n2024-01-01 09:00,2024-01-01 10:00\n2024-01-02 09:00,2024-01-02 09:30\n"
+        "2024-03-01 09:00,2024-03-01 09:20\n",
+    )
+    code = main(["timings", "import", str(path), "--workflow", WF, "--start-column", "start",
+                 "--end-column", "end", "--go-live", "2024-02-01", "--db", str(demo_path),
+                 "--dry-run"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"  {WF} before: n 2, mean 45.0 min/loop (median 45.0)" in out
+    assert f"  {WF} after: n 1, mean 20.0 min/loop (median 20.0)" in out

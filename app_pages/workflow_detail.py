@@ -19,6 +19,7 @@ from ui.text import md_escape, md_frame
 from ui.undo import confirm_undo
 from ui.widgets import badge, chart, signal_list
 
+MINUTES_PER_DAY = 24 * 60
 st.title("Workflow detail")
 rev = revision()
 view = data.view(rev)  # all time: the latest estimate uses every sample
@@ -78,13 +79,20 @@ st.caption(
     f"id {md_escape(workflow.workflow_id)} · "
     f"classified with policy {c.policy_version}"
 )
+# Elapsed (open → close) time is cycle time: its own headline in days and its own words, never
+# the green "saving" of hands-on hours. A hands-on upload flagged as calendar time reads the same.
+elapsed = m.time_kind == "elapsed" or "elapsed_time" in list(m.warnings)
+CYCLE_WORDS = {"saving": ("faster to close", "blue"), "slower": ("slower to close", "red")}
 b1, b2, b3, _ = st.columns([1, 1, 1, 5])
 with b1:
     badge(c.risk, "risk")
 with b2:
     badge(c.status)
 with b3:
-    badge(c.evidence)
+    if elapsed and c.evidence in CYCLE_WORDS:
+        st.badge(CYCLE_WORDS[c.evidence][0], color=CYCLE_WORDS[c.evidence][1])  # type: ignore[arg-type]
+    else:
+        badge(c.evidence)
 st.markdown(f"**Status:** {md_escape(c.status_reason)}")
 for stop in c.stop_conditions:
     st.error(f"Stop condition `{stop.code}`: {md_escape(stop.reason)}", icon=":material/pause_circle:")
@@ -93,35 +101,46 @@ batches = data.batches(rev)
 mine = batches[batches.workflow_ids.map(lambda ids: workflow_id in list(ids))]
 business_hours = bool((mine.business_hours & mine.undone_at.isna()).any())
 with st.container(border=True):
-    st.metric(
-        "Minutes saved per loop" + (" (business hours)" if business_hours else ""),
-        "—" if pd.isna(m.saved_per_loop) else f"{m.saved_per_loop:,.1f} min",
-        help=DEFINITIONS["saved_per_loop"],
-    )
-    if pd.isna(m.saved_per_loop):
+    if elapsed and not pd.isna(m.saved_per_loop):
+        days = m.saved_per_loop / MINUTES_PER_DAY
+        st.metric(
+            "Cycle time, open → close" + (" (business hours)" if business_hours else ""),
+            f"{abs(days):,.1f} days {'faster' if days >= 0 else 'slower'} to close",
+            help="Elapsed calendar time from open to close: reported as cycle time, never as hours returned.",
+        )
         st.caption(
-            f"No estimate yet: {n_phrase(int(m.samples_before), int(m.samples_after))}; "
-            f"evidence {c.evidence}."
+            "Days faster to close per loop: "
+            f"{estimate(days, m.saved_low / MINUTES_PER_DAY, m.saved_high / MINUTES_PER_DAY, 'days', 1)} · "
+            f"{n_phrase(int(m.samples_before), int(m.samples_after))} · "
+            f"before {m.mean_per_loop_before / MINUTES_PER_DAY:,.1f} days per loop, "
+            f"after {m.mean_per_loop_after / MINUTES_PER_DAY:,.1f} · not counted as hours returned"
         )
     else:
-        st.caption(
-            f"{estimate(m.saved_per_loop, m.saved_low, m.saved_high, 'min', 1)} · "
-            f"{n_phrase(int(m.samples_before), int(m.samples_after))} · evidence **{m.evidence}** · "
-            f"before {m.mean_per_loop_before:,.1f} min/loop (median {m.median_per_loop_before:,.1f}), "
-            f"after {m.mean_per_loop_after:,.1f} (median {m.median_per_loop_after:,.1f}, rework included) · "
-            f"{estimate(m.hours_returned, m.hours_returned_low, m.hours_returned_high, 'h')} returned "
-            f"(all time{'; at risk while paused, not in the headline' if m.at_risk else ''}) · "
-            f"value {money(m.value, view.currency)} at {m.hourly_cost:,.0f} {view.currency}/h · "
-            f"AI cost {money(m.ai_cost, view.currency)}"
+        st.metric(
+            "Minutes saved per loop" + (" (business hours)" if business_hours else ""),
+            "—" if pd.isna(m.saved_per_loop) else f"{m.saved_per_loop:,.1f} min",
+            help=DEFINITIONS["saved_per_loop"],
         )
+        if pd.isna(m.saved_per_loop):
+            st.caption(
+                f"No estimate yet: {n_phrase(int(m.samples_before), int(m.samples_after))}; "
+                f"evidence {c.evidence}."
+            )
+        else:
+            st.caption(
+                f"{estimate(m.saved_per_loop, m.saved_low, m.saved_high, 'min', 1)} · "
+                f"{n_phrase(int(m.samples_before), int(m.samples_after))} · evidence **{m.evidence}** · "
+                f"before {m.mean_per_loop_before:,.1f} min/loop (median {m.median_per_loop_before:,.1f}), "
+                f"after {m.mean_per_loop_after:,.1f} "
+                f"(median {m.median_per_loop_after:,.1f}, rework included) · "
+                f"{estimate(m.hours_returned, m.hours_returned_low, m.hours_returned_high, 'h')} returned "
+                f"(all time{'; at risk while paused, not in the headline' if m.at_risk else ''}) · "
+                f"value {money(m.value, view.currency)} at {m.hourly_cost:,.0f} {view.currency}/h · "
+                f"AI cost {money(m.ai_cost, view.currency)}"
+            )
     st.markdown(f"**Design:** {md_escape(design_words(m.design))}")
     for code in m.warnings:
         st.warning(md_escape(warning_words(code)), icon=":material/report:")
-    if m.time_kind == "elapsed" and not pd.isna(m.cycle_time_change_days):
-        st.caption(
-            "Elapsed (open → close) time: reported as cycle time, never as hours returned — "
-            + estimate(m.cycle_time_change_days, m.cycle_time_change_low, m.cycle_time_change_high, "days", 1)
-        )
 
 
 def sign_off_form() -> None:

@@ -30,6 +30,18 @@ st.caption(
     "measures and when the AI went live; check the preview; confirm. Nothing is written until "
     "you confirm, and a batch can be undone as a whole."
 )
+
+
+def preview_table(report: TimingReport):
+    """The per-phase preview; an elapsed upload's loops in days (cycle time), not minutes."""
+    if report.mapping.kind != "elapsed":
+        return report.summary
+    days = {"mean_minutes": "mean_days", "median_minutes": "median_days"}
+    return report.summary.assign(**{d: report.summary[m] / (24 * 60) for m, d in days.items()}).drop(
+        columns=list(days)
+    )
+
+
 rev = revision()
 me = actor()
 metrics = data.metrics(rev)
@@ -89,12 +101,19 @@ else:
             st.error(md_escape(problem[:1].upper() + problem[1:]) + ".", icon=":material/block:")
         for warning in map(page_words, report.warnings):
             st.warning(md_escape(warning[:1].upper() + warning[1:]) + ".", icon=":material/warning:")
+        if report.mapping.kind == "elapsed":  # calendar time reads in days, as cycle time
+            st.caption(
+                "Elapsed (open → close) time: the workflow's figures show it as cycle time in days, "
+                "never as hours returned."
+            )
         st.dataframe(
-            report.summary,
+            preview_table(report),
             hide_index=True,
             column_config={
                 "mean_minutes": st.column_config.NumberColumn("mean min/loop", format="%.1f"),
                 "median_minutes": st.column_config.NumberColumn("median min/loop", format="%.1f"),
+                "mean_days": st.column_config.NumberColumn("mean days/loop", format="%.2f"),
+                "median_days": st.column_config.NumberColumn("median days/loop", format="%.2f"),
                 "samples": st.column_config.NumberColumn("n (samples)"),
             },
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from aiops.store import Store
 from tests.app.conftest import open_page, shown
 from tests.conftest import realdata
@@ -85,6 +87,9 @@ def test_the_form_sets_what_the_loops_measure_as_the_cli_options_do(app, demo_pa
     assert not at.exception
     at.button(key="preview").click().run()  # no go-live: the file is one phase
     assert {m.label: m.value for m in at.metric}["Accepted"] == "6"
+    preview = at.dataframe[0].value  # elapsed: loops in days, as cycle time (issue 24, item 8)
+    assert "mean_days" in preview and "mean_minutes" not in preview
+    assert preview.mean_days.iloc[0] == pytest.approx(2 / 24)
     at.button(key="confirm").click().run()
     assert not at.exception
     with Store(demo_path) as store:

@@ -80,3 +80,10 @@ def test_a_stale_blocker_opens_an_upload_for_that_workflow(dana):
 def test_the_page_opens_for_a_local_admin(app):
     at = open_page(app, "my_department")
     assert at.selectbox(key="my_department").value
+
+
+def test_a_sign_off_blocker_opens_the_sign_off_form_in_sight(app):
+    at = open_page(app, "workflow_detail", id="eng-config-deploys", form="sign_off")
+    in_tabs = [w.label for tab in at.tabs for w in tab.text_input]
+    assert "Approver's name" not in in_tabs  # above the tabs, not in a closed one
+    assert any(w.label == "Approver's name" for w in at.text_input)

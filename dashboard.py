@@ -24,6 +24,7 @@ PAGES = {
         ("workflow_detail.py", "Workflow detail", ":material/account_tree:", "workflow"),
     ],
     "Contribute": [
+        ("my_department.py", "My department", ":material/badge:", "my-department"),
         ("upload.py", "Upload timings", ":material/upload_file:", "upload"),
         ("sources.py", "Sources", ":material/cloud_sync:", "sources"),
         ("register.py", "Register workflow", ":material/add_circle:", "register"),
@@ -58,11 +59,10 @@ def run() -> None:
     if context.auth_configured():
         context.note_sign_in(actor)
     sections = {s: e for s, e in PAGES.items() if s != "Contribute" or actor.can_write()}
+    landing = "my-department" if actor.role == "lead" else "overview"  # a lead lands on their department
     pages = {
         section: [
-            st.Page(
-                HERE / "app_pages" / file, title=title, icon=icon, url_path=url, default=url == "overview"
-            )
+            st.Page(HERE / "app_pages" / file, title=title, icon=icon, url_path=url, default=url == landing)
             for file, title, icon, url in entries
         ]
         for section, entries in sections.items()

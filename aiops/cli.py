@@ -106,7 +106,7 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_workflows_import(args: argparse.Namespace, out: Output) -> int:
     from aiops.ingest.mapping import parse_assignments
-    from aiops.ingest.workflows import import_workflows
+    from aiops.ingest.workflows import change_lines, clearing_lines, import_workflows, sheet_scope
 
     with _open(args) as store:
         report = import_workflows(
@@ -116,6 +116,7 @@ def cmd_workflows_import(args: argparse.Namespace, out: Output) -> int:
             parse_assignments(args.map),
             dry_run=args.dry_run,
             skip_invalid=args.skip_invalid,
+            clear_empty=args.clear_empty,
         )
     out.json(report.to_json())
     verb = "would import" if args.dry_run else ("imported" if report.committed else "rejected")
@@ -123,11 +124,16 @@ def cmd_workflows_import(args: argparse.Namespace, out: Output) -> int:
         f"{report.file_name} ({report.encoding}, {report.dialect}): {report.rows} rows, "
         f"{report.accepted} accepted, {report.rejected} rejected — {verb}."
     )
+    out.line(f"  {sheet_scope(report.mapping)}")
+    for line in clearing_lines(report):
+        out.line(f"  {line}")
     if report.committed:
         out.line(
             f"  created {len(report.saved.created)}, updated {len(report.saved.updated)}, "
             f"unchanged {len(report.saved.unchanged)}"
         )
+    for line in change_lines(report):
+        out.line(f"  {line}")
     for note in report.notes:
         out.line(f"  {note}")
     for name, values in report.unknown_values.items():
@@ -358,6 +364,11 @@ def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
         f"{report.rows} records: {report.accepted} accepted, {report.rejected} rejected"
         + (f" → {report.loops_found} loops" if report.mapping.mode == "events" else "")
     )
+    for s in report.summary.itertuples(index=False):  # what the preview's table shows, per phase
+        out.line(
+            f"  {s.workflow_id} {s.phase}: n {int(s.samples):,}, mean {s.mean_minutes:,.1f} min/loop"
+            f" (median {s.median_minutes:,.1f})"
+        )
     for note in report.notes:
         out.line(f"  {note}")
     for warning in report.warnings:
@@ -691,6 +702,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="take FIELD from the file's COLUMN (repeatable)",
     )
     imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
+    imp.add_argument(
+        "--clear-empty",
+        action="store_true",
+        help="let empty cells clear stored answers (without it they keep them; the output lists them)",
+    )
     imp.add_argument(
         "--skip-invalid",
         action="store_true",

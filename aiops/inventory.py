@@ -17,6 +17,7 @@ from aiops.store import Store, Tx
 from aiops.workflow import FIELDS, Workflow, check_length
 from aiops.workflow_reads import COLUMNS, departments, get_workflow, load_workflows
 
+_STATUSES = "SELECT workflow_id, status FROM classifications WHERE workflow_id IN (SELECT unnest($ids))"
 _CREATED_AT = "SELECT workflow_id, created_at FROM workflows WHERE workflow_id IN (SELECT unnest($ids))"
 
 
@@ -25,6 +26,13 @@ class SaveResult:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    changed: dict[str, list[str]] = field(default_factory=dict)  # updated id -> the fields that changed
+    # created or updated id -> (status before, status after); None before = newly registered
+    statuses: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+
+    def status_moves(self) -> dict[str, tuple[str | None, str]]:
+        """The saved workflows whose status moved (a new workflow's first status counts)."""
+        return {k: v for k, v in self.statuses.items() if v[0] != v[1]}
 
 
 def _as_stored(tx: Tx, workflows: list[Workflow]) -> list[Workflow]:
@@ -69,9 +77,10 @@ def save_workflows(tx: Tx, workflows: list[Workflow], source: str) -> SaveResult
             created.append((workflow.workflow_id, {"source": source, "after": workflow.model_dump()}))
             continue
         tx.actor.require_write(before.department, "edit workflows")
-        diff = _diff(before, workflow)
+        diff = diff_fields(before, workflow)
         if diff:
             result.updated.append(workflow.workflow_id)
+            result.changed[workflow.workflow_id] = list(diff)
             updated.append((workflow.workflow_id, {"source": source, "changed": diff}))
         else:
             result.unchanged.append(workflow.workflow_id)
@@ -79,8 +88,10 @@ def save_workflows(tx: Tx, workflows: list[Workflow], source: str) -> SaveResult
     tx.audit_many("workflow.updated", "workflow", updated)
     changed = result.created + result.updated
     if changed:
+        statuses: dict[str, str] = dict(tx.query(_STATUSES, {"ids": changed}))
         _replace_rows(tx, [w for w in workflows if w.workflow_id in set(changed)], result.updated)
-        governance.reclassify(tx, changed)
+        fresh = {c.workflow_id: c.status for c in governance.reclassify(tx, changed)}
+        result.statuses = {i: (statuses.get(i), fresh[i]) for i in changed if i in fresh}
     return result
 
 
@@ -121,7 +132,7 @@ def _replace_rows(tx: Tx, workflows: list[Workflow], updated_ids: list[str]) -> 
         tx.cursor.unregister("incoming_workflows")
 
 
-def _diff(before: Workflow, after: Workflow) -> dict[str, list[Any]]:
+def diff_fields(before: Workflow, after: Workflow) -> dict[str, list[Any]]:
     """Changed fields as {field: [before, after]}."""
     return {
         name: [getattr(before, name), getattr(after, name)]

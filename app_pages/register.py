@@ -11,7 +11,14 @@ from pydantic import ValidationError
 
 from aiops.classifier import classify_workflow, classify_workflows
 from aiops.identity import identity_key
-from aiops.ingest.workflows import WorkflowImportReport, import_workflows, read_workflows
+from aiops.ingest.workflows import (
+    WorkflowImportReport,
+    change_lines,
+    clearing_lines,
+    import_workflows,
+    read_workflows,
+    sheet_scope,
+)
 from aiops.inventory import save_workflow
 from aiops.report.export import safe_csv
 from aiops.workflow import (
@@ -25,7 +32,7 @@ from aiops.workflow import (
 )
 from aiops.workflow_reads import departments
 from ui import data
-from ui.context import actor, revision, run_action, run_write, settings, store
+from ui.context import actor, revision, run_action, settings, store
 from ui.text import md_escape, md_frame
 from ui.upload_form import forget_sheet, keep_sheet
 from ui.widgets import badge, signal_list
@@ -79,8 +86,58 @@ def fill_from(stored: Workflow) -> None:
         return list(value) if isinstance(value, list) else value
 
     st.session_state.update({key: as_widget(f, getattr(stored, f)) for f, key in FORM_KEYS.items()})
+    st.session_state["reg_editing"] = stored.workflow_id
 
 
+def editing(stored: Workflow) -> bool:
+    """Whether the form holds ``stored``'s values on purpose (its edit form was opened)."""
+    return identity_key(st.session_state.get("reg_editing", "")) == identity_key(stored.workflow_id)
+
+
+CLEAR_CONFIRM = "tick “Clear these answers” to clear them"
+
+
+def clear_box(report: WorkflowImportReport) -> None:
+    """The answers the sheet's empty cells would clear, and the box that confirms clearing them."""
+    if not report.clearings:
+        return
+    n = len(report.clearings)
+    with st.container(border=True):
+        st.warning(
+            f"{n} answer{'s' if n != 1 else ''} will be cleared if you tick the box below: "
+            "their cells are empty in the sheet. Unticked, they keep their stored values.",
+            icon=":material/ink_eraser:",
+        )
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "workflow_id": [c.workflow_id for c in report.clearings],
+                    "field": [c.field for c in report.clearings],
+                    "stored answer": [c.stored_text(200) for c in report.clearings],
+                }
+            ),
+            hide_index=True,
+            key="bulk_clearings",
+        )
+        st.checkbox(f"Clear these answers ({n})", key="bulk_clear")
+
+
+def open_edit_link() -> None:
+    """`register?edit=ID` (from My department) opens that workflow's edit form, once."""
+    wanted = st.query_params.get("edit")
+    if not wanted or st.session_state.get("reg_edit_link") == wanted:
+        return
+    st.session_state["reg_edit_link"] = wanted
+    stored = data.stored_workflow(revision(), wanted)
+    if stored is None:
+        st.error(
+            md_escape(f"Workflow not found: no workflow has the id '{wanted}'."), icon=":material/search_off:"
+        )
+    elif stored.department in allowed or me.role == "admin":
+        fill_from(stored)
+
+
+open_edit_link()
 with single:
     form, preview = st.columns([3, 2], gap="large")
     with form:
@@ -125,14 +182,32 @@ with single:
             or derived
         )
         stored = data.stored_workflow(revision(), workflow_id) if workflow_id else None
-        if stored is not None and stored.department in options:
-            st.button(
-                "Fill in its stored values",
-                key="reg_fill",
-                on_click=fill_from,
-                args=(stored,),
-                help="This id is registered: load its values to edit them. Fields this form does "
-                "not show (sign-off, comparison workflow) are kept as stored either way.",
+        # An id taken by a registered workflow (ignoring case and spacing) only updates it once its
+        # edit form is open: a new workflow never lands on another one's id.
+        taken = False
+        if stored is not None and not editing(stored):
+            taken = True
+            st.error(
+                f"Id {md_escape(workflow_id)} is taken by **{md_escape(stored.name)}** "
+                f"({md_escape(stored.department)}, id {md_escape(stored.workflow_id)}). Edit that "
+                "workflow, or choose another id (or name) for a new one.",
+                icon=":material/block:",
+            )
+            if stored.department in options:  # a department this actor may register for
+                st.button(
+                    f"Edit {md_escape(stored.name)}",
+                    key="reg_fill",
+                    on_click=fill_from,
+                    args=(stored,),
+                    icon=":material/edit:",
+                    help="Load its stored values into this form. Fields this form does not show "
+                    "(sign-off, comparison workflow) are kept as stored.",
+                )
+        elif stored is not None:
+            st.info(
+                f"Editing **{md_escape(stored.name)}** (id {md_escape(stored.workflow_id)}): "
+                "registering updates it (audited).",
+                icon=":material/edit:",
             )
         manual_process = st.text_area("Current manual process", key="reg_manual", height=80)
         expected_output = st.text_input("Expected output", key="reg_output")
@@ -229,20 +304,12 @@ with single:
                     )
                 )
             )
-            exists = data.stored_workflow_id(revision(), workflow.workflow_id)
-            if exists is not None and exists != workflow.workflow_id:
-                st.warning(
-                    f"Did you mean {md_escape(exists)}? Ids ignore case and spacing: registering "
-                    f"updates {md_escape(exists)} (audited).",
-                    icon=":material/help:",
-                )
-            elif exists:
-                st.warning("A workflow with this id exists: registering updates it (audited).")
-            registered = st.button("Register", type="primary", key="register") and run_write(
+            registered = st.button("Register", type="primary", key="register", disabled=taken) and run_action(
                 partial(save_workflow, store(), me, workflow), f"Registered {md_escape(workflow.name)}."
             )
             if registered:
-                st.switch_page("app_pages/workflow_detail.py", query_params={"id": workflow.workflow_id})
+                saved_id = (registered.created + registered.updated + registered.unchanged)[0]
+                st.switch_page("app_pages/workflow_detail.py", query_params={"id": saved_id})
 
 with bulk:
     st.caption(
@@ -255,10 +322,13 @@ with bulk:
     if sheet is None:
         forget_sheet()  # removed from the uploader: its private temp copy goes too
     else:
+        if st.session_state.get("bulk_done", (sheet.file_id,))[0] != sheet.file_id:
+            st.session_state.pop("bulk_done")  # another sheet: the last result is no longer news
         sheet_name = sheet.name
         path = keep_sheet(sheet.getvalue(), sheet_name)
+        clear_empty = bool(st.session_state.get("bulk_clear"))
         report: WorkflowImportReport | None = run_action(
-            lambda: read_workflows(store(), path, name=sheet_name)
+            lambda: read_workflows(store(), path, name=sheet_name, clear_empty=clear_empty)
         )
         if report is not None:
             c1, c2, c3 = st.columns(3)
@@ -269,6 +339,7 @@ with bulk:
                 f"{report.encoding}, {report.dialect}. Columns used: "
                 + ", ".join(f"{k} ← '{md_escape(v)}'" for k, v in report.mapping.items())
             )
+            st.info(md_escape(sheet_scope(report.mapping)), icon=":material/rule:")
             for note in report.notes:
                 st.caption(md_escape(note))
             for field, values in report.unknown_values.items():
@@ -283,6 +354,19 @@ with bulk:
                     safe_csv(report.rejects),
                     file_name="rejected_workflows.csv",
                     key="bulk_rejects",
+                )
+            clear_box(report)
+            if report.changes:
+                st.markdown("**What the import changes**")
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            "workflow_id": list(report.changes),
+                            "fields": [", ".join(f) for f in report.changes.values()],
+                        }
+                    ),
+                    hide_index=True,
+                    key="bulk_changes",
                 )
             classified = classify_workflows(report.workflows, store().policy)
             st.dataframe(
@@ -310,12 +394,21 @@ with bulk:
                 key="bulk_confirm",
             ):
                 done = run_action(
-                    lambda: import_workflows(store(), me, path, skip_invalid=skip, name=sheet_name)
+                    lambda: import_workflows(
+                        store(), me, path, skip_invalid=skip, clear_empty=clear_empty, name=sheet_name
+                    )
                 )
                 if done is not None and done.committed:
                     forget_sheet()
-                    st.success(
-                        f"Imported: {len(done.saved.created)} created, {len(done.saved.updated)} "
-                        f"updated, {len(done.saved.unchanged)} unchanged.",
-                        icon=":material/check_circle:",
-                    )
+                    st.session_state["bulk_done"] = (sheet.file_id, done)
+                    st.rerun()
+    if "bulk_done" in st.session_state:
+        done = st.session_state["bulk_done"][1]
+        st.success(
+            f"Imported {md_escape(done.file_name)}: {len(done.saved.created)} created, "
+            f"{len(done.saved.updated)} updated, {len(done.saved.unchanged)} unchanged.",
+            icon=":material/check_circle:",
+        )
+        lines = clearing_lines(done, CLEAR_CONFIRM) + change_lines(done)
+        if lines:
+            st.code("\n".join(lines), language=None)

@@ -5,18 +5,19 @@ from __future__ import annotations
 import streamlit as st
 
 from aiops.charts import before_after_distribution, themed
-from aiops.ingest.batches import undo_batch
 from aiops.ingest.timings import TimingReport, confirm_upload, open_timing_import
 from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.report.export import safe_csv
 from ui import data
-from ui.context import actor, revision, run_action, run_write, settings, store
+from ui.context import actor, revision, run_action, settings, store
 from ui.text import md_escape
+from ui.undo import confirm_undo
 from ui.upload_form import (
     discard_preview,
     forget_upload,
     keep_upload,
     mapping_form,
+    page_words,
     preset_target_form,
     recognised,
     workflow_choices,
@@ -29,6 +30,18 @@ st.caption(
     "measures and when the AI went live; check the preview; confirm. Nothing counts anywhere until "
     "you confirm, and a batch can be undone as a whole."
 )
+
+
+def preview_table(report: TimingReport):
+    """The per-phase preview; an elapsed upload's loops in days (cycle time), not minutes."""
+    if report.mapping.kind != "elapsed":
+        return report.summary
+    days = {"mean_minutes": "mean_days", "median_minutes": "median_days"}
+    return report.summary.assign(**{d: report.summary[m] / (24 * 60) for m, d in days.items()}).drop(
+        columns=list(days)
+    )
+
+
 rev = revision()
 me = actor()
 metrics = data.metrics(rev)
@@ -36,7 +49,7 @@ writable = workflow_choices(metrics, data.batches(rev), me)
 
 uploaded = st.file_uploader(
     "Export file (CSV, or JSON such as `gh pr list --json ...`)",
-    type=["csv", "txt", "tsv", "json"],
+    type=["csv", "txt", "tsv", "json", "jsonl", "ndjson"],  # JSON Lines: refused with a sentence, not an icon
     key="upload_file_widget",
     max_upload_size=settings().max_upload_mb,
 )
@@ -67,7 +80,7 @@ else:
                     pending.stage(me)  # written now, seen by no read until Confirm flips them
                 return pending.report
 
-        report = run_action(check)
+        report = run_action(check, words=page_words)
         if report is not None:
             st.session_state["upload_report"] = (upload.digest, mapping, report)
 
@@ -87,16 +100,23 @@ else:
             st.caption(f"{report.loops_found:,} loops (one per case).")
         for note in report.notes:
             st.caption(md_escape(note))
-        for problem in report.problems:
+        for problem in map(page_words, report.problems):
             st.error(md_escape(problem[:1].upper() + problem[1:]) + ".", icon=":material/block:")
-        for warning in report.warnings:
+        for warning in map(page_words, report.warnings):
             st.warning(md_escape(warning[:1].upper() + warning[1:]) + ".", icon=":material/warning:")
+        if report.mapping.kind == "elapsed":  # calendar time reads in days, as cycle time
+            st.caption(
+                "Elapsed (open → close) time: the workflow's figures show it as cycle time in days, "
+                "never as hours returned."
+            )
         st.dataframe(
-            report.summary,
+            preview_table(report),
             hide_index=True,
             column_config={
                 "mean_minutes": st.column_config.NumberColumn("mean min/loop", format="%.1f"),
                 "median_minutes": st.column_config.NumberColumn("median min/loop", format="%.1f"),
+                "mean_days": st.column_config.NumberColumn("mean days/loop", format="%.2f"),
+                "median_days": st.column_config.NumberColumn("median days/loop", format="%.2f"),
                 "samples": st.column_config.NumberColumn("n (samples)"),
             },
         )
@@ -130,7 +150,9 @@ else:
             disabled=report.accepted == 0 or bool(report.problems),
             key="confirm",
         ):
-            result = run_action(lambda: confirm_upload(store(), me, report, save_preset_as=target))
+            result = run_action(
+                lambda: confirm_upload(store(), me, report, save_preset_as=target), words=page_words
+            )
             if result is not None:
                 st.session_state.pop("upload_report")  # confirmed: nothing left to discard
                 forget_upload()
@@ -172,16 +194,16 @@ else:
     )
     active = batches[batches.undone_at.isna()]
     if len(active):
-        u1, u2 = st.columns([3, 1], vertical_alignment="bottom")
-        undo_target = u1.selectbox(
+        files = active.set_index("batch_id").file_name
+        undo_target = st.selectbox(
             "Undo a whole upload",
             active.batch_id.tolist(),
+            index=None,  # never preselected: a lead says which upload goes
+            placeholder="Choose the upload to undo",
             key="undo_pick",
-            format_func=lambda b: f"batch {b} · " + str(active.set_index("batch_id").loc[b, "file_name"]),
+            format_func=lambda b: f"batch {b} · {files.loc[b]}",
         )
-        if u2.button("Undo batch", key="undo_batch") and run_write(
-            lambda: undo_batch(store(), me, undo_target), f"Batch {undo_target} undone."
-        ):
+        if undo_target is not None and confirm_undo(int(undo_target), "undo_batch"):
             st.rerun()
 
 st.subheader("Templates", anchor=False)

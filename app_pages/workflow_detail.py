@@ -10,13 +10,13 @@ import streamlit as st
 
 from aiops.charts import before_after_distribution, minutes_per_loop_by_week, themed
 from aiops.classifier import FOUR_QUESTIONS
-from aiops.ingest.batches import undo_batch
 from aiops.inventory import record_incident, remove_checkpoint, sign_off
 from aiops.report.format import DEFINITIONS, design_words, estimate, money, n_phrase, warning_words
 from aiops.workflow_reads import get_workflow
 from ui import data
 from ui.context import actor, revision, run_write, store
 from ui.text import md_escape, md_frame, safe_frame
+from ui.undo import confirm_undo
 from ui.widgets import badge, chart, current_saving_line, signal_list
 
 PRECEDENT_OUTCOMES = {
@@ -25,6 +25,7 @@ PRECEDENT_OUTCOMES = {
     "unchanged": "The precedents change nothing here.",
 }
 
+MINUTES_PER_DAY = 24 * 60
 st.title("Workflow detail")
 rev = revision()
 view = data.view(rev)  # all time: the latest estimate uses every sample
@@ -35,11 +36,38 @@ if metrics.empty:
 
 ids = metrics.sort_values(["department", "name"]).workflow_id.tolist()
 labels = dict(zip(metrics.workflow_id, metrics.department + " · " + metrics.name, strict=True))
+
+
+def open_workflow(workflow_id: str) -> None:
+    st.query_params["id"] = workflow_id
+
+
+def not_found(wanted: str) -> None:
+    """An id in the link that names no workflow: say so, and offer a search instead of another page."""
+    st.error(
+        md_escape(f"Workflow not found: no workflow has the id '{wanted}'. Search for it below."),
+        icon=":material/search_off:",
+    )
+    query = st.text_input("Search workflows by name, id or department", key="workflow_search").strip()
+    if not query:
+        return
+    text = (metrics.workflow_id + " " + metrics.name + " " + metrics.department).str.casefold()
+    found = [i for i in ids if query.casefold() in text[metrics.workflow_id == i].iloc[0]]
+    if not found:
+        st.caption(md_escape(f"No workflow matches '{query}'."))
+    for i in found[:20]:
+        st.button(md_escape(labels[i]), key=f"found_{i}", on_click=open_workflow, args=(i,))
+
+
 wanted = st.query_params.get("id")
+resolved = data.stored_workflow_id(rev, wanted) if wanted else None  # ids ignore case and spacing
+if wanted and resolved not in ids:
+    not_found(wanted)
+    st.stop()
 workflow_id = st.selectbox(
     "Workflow",
     ids,
-    index=ids.index(wanted) if wanted in ids else 0,
+    index=ids.index(resolved) if resolved in ids else 0,
     format_func=lambda i: labels[i],
     key="workflow_pick",
 )
@@ -57,13 +85,20 @@ st.caption(
     f"id {md_escape(workflow.workflow_id)} · "
     f"classified with policy {c.policy_version}"
 )
+# Elapsed (open → close) time is cycle time: its own headline in days and its own words, never
+# the green "saving" of hands-on hours. A hands-on upload flagged as calendar time reads the same.
+elapsed = m.time_kind == "elapsed" or "elapsed_time" in list(m.warnings)
+CYCLE_WORDS = {"saving": ("faster to close", "blue"), "slower": ("slower to close", "red")}
 b1, b2, b3, _ = st.columns([1, 1, 1, 5])
 with b1:
     badge(c.risk, "risk")
 with b2:
     badge(c.status)
 with b3:
-    badge(c.evidence)
+    if elapsed and c.evidence in CYCLE_WORDS:
+        st.badge(CYCLE_WORDS[c.evidence][0], color=CYCLE_WORDS[c.evidence][1])  # type: ignore[arg-type]
+    else:
+        badge(c.evidence)
 st.markdown(f"**Status:** {md_escape(c.status_reason)}")
 for stop in c.stop_conditions:
     st.error(f"Stop condition `{stop.code}`: {md_escape(stop.reason)}", icon=":material/pause_circle:")
@@ -72,37 +107,68 @@ batches = data.batches(rev)
 mine = batches[batches.workflow_ids.map(lambda ids: workflow_id in list(ids))]
 business_hours = bool((mine.business_hours & mine.undone_at.isna()).any())
 with st.container(border=True):
-    st.metric(
-        "Minutes saved per loop" + (" (business hours)" if business_hours else ""),
-        "—" if pd.isna(m.saved_per_loop) else f"{m.saved_per_loop:,.1f} min",
-        help=DEFINITIONS["saved_per_loop"],
-    )
-    if pd.isna(m.saved_per_loop):
+    if elapsed and not pd.isna(m.saved_per_loop):
+        days = m.saved_per_loop / MINUTES_PER_DAY
+        st.metric(
+            "Cycle time, open → close" + (" (business hours)" if business_hours else ""),
+            f"{abs(days):,.1f} days {'faster' if days >= 0 else 'slower'} to close",
+            help="Elapsed calendar time from open to close: reported as cycle time, never as hours returned.",
+        )
         st.caption(
-            f"No estimate yet: {n_phrase(int(m.samples_before), int(m.samples_after))}; "
-            f"evidence {c.evidence}."
+            "Days faster to close per loop: "
+            f"{estimate(days, m.saved_low / MINUTES_PER_DAY, m.saved_high / MINUTES_PER_DAY, 'days', 1)} · "
+            f"{n_phrase(int(m.samples_before), int(m.samples_after))} · "
+            f"before {m.mean_per_loop_before / MINUTES_PER_DAY:,.1f} days per loop, "
+            f"after {m.mean_per_loop_after / MINUTES_PER_DAY:,.1f} · not counted as hours returned"
         )
     else:
-        st.caption(
-            f"{estimate(m.saved_per_loop, m.saved_low, m.saved_high, 'min', 1)} · "
-            f"{n_phrase(int(m.samples_before), int(m.samples_after))} · evidence **{m.evidence}** · "
-            f"before {m.mean_per_loop_before:,.1f} min/loop (median {m.median_per_loop_before:,.1f}), "
-            f"after {m.mean_per_loop_after:,.1f} (median {m.median_per_loop_after:,.1f}, rework included) · "
-            f"{estimate(m.hours_returned, m.hours_returned_low, m.hours_returned_high, 'h')} returned "
-            f"(all time{'; at risk while paused, not in the headline' if m.at_risk else ''}) · "
-            f"value {money(m.value, view.currency)} at {m.hourly_cost:,.0f} {view.currency}/h · "
-            f"AI cost {money(m.ai_cost, view.currency)}"
+        st.metric(
+            "Minutes saved per loop" + (" (business hours)" if business_hours else ""),
+            "—" if pd.isna(m.saved_per_loop) else f"{m.saved_per_loop:,.1f} min",
+            help=DEFINITIONS["saved_per_loop"],
         )
+        if pd.isna(m.saved_per_loop):
+            st.caption(
+                f"No estimate yet: {n_phrase(int(m.samples_before), int(m.samples_after))}; "
+                f"evidence {c.evidence}."
+            )
+        else:
+            st.caption(
+                f"{estimate(m.saved_per_loop, m.saved_low, m.saved_high, 'min', 1)} · "
+                f"{n_phrase(int(m.samples_before), int(m.samples_after))} · evidence **{m.evidence}** · "
+                f"before {m.mean_per_loop_before:,.1f} min/loop (median {m.median_per_loop_before:,.1f}), "
+                f"after {m.mean_per_loop_after:,.1f} "
+                f"(median {m.median_per_loop_after:,.1f}, rework included) · "
+                f"{estimate(m.hours_returned, m.hours_returned_low, m.hours_returned_high, 'h')} returned "
+                f"(all time{'; at risk while paused, not in the headline' if m.at_risk else ''}) · "
+                f"value {money(m.value, view.currency)} at {m.hourly_cost:,.0f} {view.currency}/h · "
+                f"AI cost {money(m.ai_cost, view.currency)}"
+            )
     if not pd.isna(m.current_per_loop):
-        st.caption(current_saving_line(m))
+        st.caption(current_saving_line(m, elapsed))
     st.markdown(f"**Design:** {md_escape(design_words(m.design))}")
     for code in m.warnings:
         st.warning(md_escape(warning_words(code)), icon=":material/report:")
-    if m.time_kind == "elapsed" and not pd.isna(m.cycle_time_change_days):
-        st.caption(
-            "Elapsed (open → close) time: reported as cycle time, never as hours returned — "
-            + estimate(m.cycle_time_change_days, m.cycle_time_change_low, m.cycle_time_change_high, "days", 1)
+
+
+def sign_off_form() -> None:
+    with st.form("sign_off"):
+        st.markdown(
+            "**Sign-off** — a named approver clears the permission/billing/production stop "
+            "condition (with an approve-each or two-person review)."
         )
+        approver = st.text_input("Approver's name", value=workflow.signed_off_by)
+        if st.form_submit_button("Record sign-off") and run_write(
+            lambda: sign_off(store(), actor(), workflow_id, approver), "Sign-off recorded."
+        ):
+            st.query_params.pop("form", None)
+            st.rerun()
+
+
+# `workflow?id=ID&form=sign_off` (a blocker on My department) opens the sign-off form in sight.
+asked_sign_off = st.query_params.get("form") == "sign_off"
+if asked_sign_off:
+    sign_off_form()
 
 classification_tab, timings_tab, checkpoints_tab, uploads_tab, fields_tab = st.tabs(
     ["Classification", "Timings", "Checkpoints & sign-off", "Uploads", "All fields"]
@@ -205,16 +271,8 @@ with checkpoints_tab:
             st.rerun()
     else:
         st.info(f"No checkpoint may be removed now: {md_escape(advice.reason)}.")
-    with st.form("sign_off"):
-        st.markdown(
-            "**Sign-off** — a named approver clears the permission/billing/production stop "
-            "condition (with an approve-each or two-person review)."
-        )
-        approver = st.text_input("Approver's name", value=workflow.signed_off_by)
-        if st.form_submit_button("Record sign-off") and run_write(
-            lambda: sign_off(store(), actor(), workflow_id, approver), "Sign-off recorded."
-        ):
-            st.rerun()
+    if not asked_sign_off:
+        sign_off_form()
     with st.form("incident"):
         st.markdown("**Incident** — something went wrong; the checkpoint ladder waits for fresh evidence.")
         note = st.text_area("What happened", max_chars=2000)
@@ -235,11 +293,14 @@ with uploads_tab:
                 f"{md_escape(batch.actor)} on {batch.uploaded_at:%Y-%m-%d %H:%M}"
                 + (f" · undone by {md_escape(batch.undone_by)}" if undone else "")
             )
-            undo = not undone and st.button("Undo this upload", key=f"undo_{batch.batch_id}")
-            if undo and run_write(
-                partial(undo_batch, store(), actor(), batch.batch_id), f"Batch {batch.batch_id} undone."
+            asked = f"undo_{batch.batch_id}"
+            if not undone and (
+                st.button("Undo this upload…", key=asked) or st.session_state.get(f"{asked}_open")
             ):
-                st.rerun()
+                st.session_state[f"{asked}_open"] = True  # the confirmation stays until done
+                if confirm_undo(int(batch.batch_id), asked):
+                    st.session_state.pop(f"{asked}_open", None)
+                    st.rerun()
 
 with fields_tab:
     row = workflow.to_row()

@@ -75,11 +75,14 @@ def actor() -> Actor:
     return signed_in
 
 
-def run_action(action: Callable[[], Any], success: str | None = None) -> Any:
+def run_action(
+    action: Callable[[], Any], success: str | None = None, words: Callable[[str], str] | None = None
+) -> Any:
     """Run a domain action for its value; show an expected failure as a friendly message, never a
-    traceback, and return None then. For a write whose value does not matter, use ``run_write``:
-    it tells a failure from an action that succeeded and returned None."""
-    outcome = _run(action, success)
+    traceback, and return None then (``words`` puts it in the page's own words). For a write whose
+    value does not matter, use ``run_write``: it tells a failure from an action that succeeded and
+    returned None."""
+    outcome = _run(action, success, words)
     return None if outcome is _FAILED else outcome
 
 
@@ -92,11 +95,12 @@ def run_write(action: Callable[[], object], success: str | None = None) -> bool:
 _FAILED = object()
 
 
-def _run(action: Callable[[], Any], success: str | None) -> Any:
+def _run(action: Callable[[], Any], success: str | None, words: Callable[[str], str] | None = None) -> Any:
     try:
         result = action()
     except AiopsError as e:
-        st.error(md_escape(e.message + (f" — {e.hint}" if e.hint else "")), icon=":material/error:")
+        text = e.message + (f" — {e.hint}" if e.hint else "")
+        st.error(md_escape(words(text) if words else text), icon=":material/error:")
         return _FAILED
     if success:
         st.toast(success, icon=":material/check_circle:")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import weakref
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -32,6 +33,14 @@ LOOP_MODES = {
     "span": "Start and end timestamps",
     "duration": "A duration column",
     "events": "An event log (case + timestamp)",
+}
+
+
+# The columns each way of measuring a loop needs (the phase column too, when it is the phase's source).
+REQUIRED_COLUMNS = {
+    "span": ("start_column", "end_column", "phase_column"),
+    "duration": ("duration_column", "measured_at_column", "phase_column"),
+    "events": ("case_column", "timestamp_column", "phase_column"),
 }
 
 
@@ -168,24 +177,47 @@ def recognised(upload: Upload) -> tuple[Preset | None, str, dict[str, object]]:
 
 
 def _column(label: str, upload: Upload, default: object, key: str, optional: bool = False) -> str | None:
-    """A column picker showing each column's kind and three sample values."""
+    """A column picker showing each column's kind and three sample values. A required role with
+    no guess starts empty, with a hint: never the file's first column (often a text id)."""
     options = ([NONE] if optional else []) + list(upload.headers)
-    index = options.index(default) if default in options else 0
+    index = options.index(default) if default in options else (0 if optional else None)
     picked = st.selectbox(
-        label, options, index=index, key=key, format_func=lambda h: h if h == NONE else upload.describe(h)
+        label,
+        options,
+        index=index,
+        key=key,
+        placeholder="Choose a column",
+        format_func=lambda h: h if h == NONE else upload.describe(h),
     )
-    return None if picked == NONE else picked
+    if picked is None:
+        st.caption(md_escape(_hint(label, upload)))
+    return None if picked in (NONE, None) else picked
+
+
+def _hint(label: str, upload: Upload) -> str:
+    """Why a required column picker is empty, and what to pick."""
+    role = label.split(" (")[0].lower()
+    profiles = upload.recognition.profiles if upload.recognition else {}
+    stamps = [h for h, p in profiles.items() if p.kind == "timestamp"]
+    if "timestamp" in role or role in ("start column", "end column"):
+        if not stamps:
+            return f"No column of this file holds timestamps: the {role} needs one."
+        listed = ", ".join(stamps)
+        return f"No timestamp column is named like the {role}: choose it (timestamp columns: {listed})."
+    return f"Choose the {role}: each column shows its kind and sample values."
 
 
 def _measure_controls(upload: Upload, prefill: dict[str, object], key: str) -> dict[str, object]:
     """What the upload measures: one control per ``MEASURE_OPTIONS`` field (the CLI's --time-kind,
     --phase, --ai-assisted-column, --segment-column), labelled and checked by its declaration."""
     answers: dict[str, object] = {}
-    with st.expander("What the loops measure (time kind, one phase only, AI-assisted and segment columns)"):
-        for name in MEASURE_OPTIONS:
-            text = str(TimingMapping.model_fields[name].description)
-            label = text.split(" (")[0].split(":")[0]
-            label, wkey = (label[:1].upper() + label[1:]).replace("_", "-"), f"{key}_{name}"
+    # In sight, not in a collapsed expander: the preview's messages point at these controls.
+    st.markdown("**What the loops measure**")
+    cells = st.columns(2)
+    for number, name in enumerate(MEASURE_OPTIONS):
+        text = str(TimingMapping.model_fields[name].description)
+        label, wkey = control_label(name), f"{key}_{name}"
+        with cells[number % 2]:
             choices = field_choices(name)
             if choices is None:  # a column of the file
                 answers[name] = _column(label, upload, prefill.get(name), wkey, optional=True)
@@ -201,6 +233,56 @@ def _measure_controls(upload: Upload, prefill: dict[str, object], key: str) -> d
                 key=wkey,
             )
     return {name: None if value == NONE else value for name, value in answers.items()}
+
+
+def control_label(name: str) -> str:
+    """The form's label for a mapping field, from its declaration (as the CLI's help is)."""
+    if name in LABELS:
+        return LABELS[name]
+    text = str(TimingMapping.model_fields[name].description)
+    label = text.split(" (")[0].split(":")[0]
+    return (label[:1].upper() + label[1:]).replace("_", "-")
+
+
+# Controls whose label is not their field's description.
+LABELS = {
+    "date_order": "Dates like 03/04/2024 are",
+    "timezone": "Time zone of timestamps without an offset",
+    "go_live": "Go-live date",
+}
+_ORDER_WORDS = {"dmy": "day first (03 April)", "mdy": "month first (March 4)"}
+_FLAG = re.compile(r"--([a-z][a-z-]+)(?:[ =]([A-Za-z_]+))?")
+
+
+def page_words(text: str) -> str:
+    """A domain message in the page's words: a CLI option it names (`--time-kind elapsed`) becomes
+    the control of this form that sets it (“Hands-on working time, or elapsed…” set to elapsed)."""
+
+    def control(match: re.Match[str]) -> str:
+        flag, value = match[1], match[2]
+        name = "phase_only" if flag == "phase" else flag.replace("-", "_")
+        if name not in TimingMapping.model_fields:
+            return match[0]
+        shown = _ORDER_WORDS.get(value or "", (value or "").replace("_", "-"))
+        return f"“{control_label(name)}” set to {shown}" if value else f"“{control_label(name)}”"
+
+    return _FLAG.sub(control, text)
+
+
+def _date_controls(prefill: dict[str, object], key: str) -> dict[str, object]:
+    """How the file's timestamps are read: the date order and the zone of values without an offset."""
+    st.markdown("**Dates and times**")
+    d1, d2 = st.columns(2)
+    order = d1.selectbox(
+        control_label("date_order"),
+        ["decide from the data", "dmy", "mdy"],
+        format_func=lambda o: _ORDER_WORDS.get(o, o),
+        key=f"{key}_order",
+    )
+    zone = d2.text_input(
+        control_label("timezone"), value=str(prefill.get("timezone", "UTC")), key=f"{key}_tz"
+    )
+    return {"date_order": None if order == "decide from the data" else order, "timezone": zone}
 
 
 def mapping_form(
@@ -240,10 +322,12 @@ def mapping_form(
         if not workflows:
             st.warning("You may not upload for any workflow. Ask an admin for the lead role.")
             return None
+        asked = st.query_params.get("workflow")  # an upload asked for from My department
         fields["workflow"] = st.selectbox(
             "Workflow",
             list(workflows),
-            index=None,  # never a default: a lead says which workflow this file measures
+            # never a default: a lead says which workflow this file measures (or came asking for one)
+            index=list(workflows).index(asked) if asked in workflows else None,
             placeholder="Choose the workflow this file measures",
             format_func=lambda w: workflows[w],
             key=f"{base}_workflow",
@@ -306,6 +390,7 @@ def mapping_form(
             )
 
     fields |= _measure_controls(upload, prefill, k)
+    fields |= _date_controls(prefill, k)  # before the go-live: they say how its day is read too
     st.markdown("**Before or after AI**")
     phase_mode = st.radio(
         "Phase",
@@ -318,7 +403,7 @@ def mapping_form(
     if phase_mode == "Split at a go-live date":
         # Explicit bounds: Streamlit's default window (ten years back) would hide older exports.
         fields["go_live"] = st.date_input(
-            "Go-live date (loops that started on or after it are 'after')",
+            f"{control_label('go_live')} (loops that started on or after it are 'after')",
             value=None,
             min_value=date(1990, 1, 1),
             max_value=utcnow().date() + timedelta(days=366),
@@ -365,35 +450,28 @@ def mapping_form(
                     optional=True,
                 )
         with o2:
-            order = st.selectbox(
-                "Dates like 03/04/2024 are",
-                ["decide from the data", "dmy", "mdy"],
-                format_func=lambda o: {"dmy": "day first (03 April)", "mdy": "month first (March 4)"}.get(
-                    o, o
-                ),
-                key=f"{k}_order",
-            )
-            fields["date_order"] = None if order == "decide from the data" else order
-            fields["timezone"] = st.text_input(
-                "Time zone of timestamps without an offset",
-                value=str(prefill.get("timezone", "UTC")),
-                key=f"{k}_tz",
-            )
             fields["business_hours"] = st.checkbox(
                 "Durations are business hours",
                 value=bool(prefill.get("business_hours", False)),
                 key=f"{k}_bh",
             )
+    if any(fields.get(f, "") is None for f in REQUIRED_COLUMNS[mode]) or (
+        "workflow_column" in fields and fields["workflow_column"] is None
+    ):
+        return None  # a required column is not chosen yet: its hint says so
     try:
         mapping = TimingMapping(**{f: v for f, v in fields.items() if v is not None})
     except ValidationError as e:
         if "workflow" not in fields or fields["workflow"] is not None:
-            st.warning(md_escape(e.errors()[0]["msg"].removeprefix("Value error, ")))
+            st.warning(md_escape(page_words(e.errors()[0]["msg"].removeprefix("Value error, "))))
         return None
     try:
         check_roles(mapping.roles())
     except MappingError as e:
-        st.error(md_escape(f"{e.message[:1].upper()}{e.message[1:]} — {e.hint}"), icon=":material/error:")
+        st.error(
+            md_escape(page_words(f"{e.message[:1].upper()}{e.message[1:]} — {e.hint}")),
+            icon=":material/error:",
+        )
         return None
     return mapping
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from aiops.charts import EVIDENCE_COLORS
 from aiops.clock import utcnow
+from aiops.metrics import MINUTES_PER_DAY
 from aiops.period import Period, recent_quarters
 from aiops.report.format import (
     DEFINITIONS,
@@ -188,12 +189,14 @@ def signal_list(signals) -> None:
         st.markdown(f":{BADGE_COLORS[signal.level]}-badge[{signal.level}] {md_escape(signal.reason)}{source}")
 
 
-def current_saving_line(m: pd.Series) -> str:
+def current_saving_line(m: pd.Series, elapsed: bool = False) -> str:
     """The current saving (status and run rate follow it) with what else a lead must know: the AI vs
-    non-AI difference kept beside an intention-to-treat figure, loops set aside, data through."""
+    non-AI difference kept beside an intention-to-treat figure, loops set aside, data through.
+    ``elapsed``: calendar time, in days."""
+    scale, unit = (MINUTES_PER_DAY, "days") if elapsed else (1.0, "min")
     parts = [
-        "Current saving (the run-rate weeks; status and run rate follow it): "
-        + estimate(m.current_per_loop, m.current_low, m.current_high, "min", 1)
+        "Current change (the run-rate weeks; status and run rate follow it): "
+        + estimate(m.current_per_loop / scale, m.current_low / scale, m.current_high / scale, unit, 1)
     ]
     if not pd.isna(m.concurrent_per_loop):
         parts.append(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import pandas as pd
 
 from aiops import governance
@@ -19,6 +22,48 @@ def list_batches(db: Store) -> pd.DataFrame:
         "coalesce((mapping->>'business_hours')::BOOLEAN, false) AS business_hours, undone_at, undone_by, "
         "file_sha256 FROM upload_batches ORDER BY batch_id DESC"
     )
+
+
+@dataclass(frozen=True)
+class BatchContents:
+    """What undoing a batch removes: its samples and loops, their period, per workflow."""
+
+    batch_id: int
+    file_name: str
+    samples: int
+    loops: int
+    first: datetime | None
+    last: datetime | None
+    workflows: pd.DataFrame  # workflow_id, name, department, before, after (samples per phase)
+
+    def sentence(self) -> str:
+        period = f"measured {self.first:%Y-%m-%d} to {self.last:%Y-%m-%d}" if self.first and self.last else ""
+        names = ", ".join(f"{w.name} ({w.workflow_id})" for w in self.workflows.itertuples(index=False))
+        return (
+            f"Undoing batch {self.batch_id} ({self.file_name}) removes {self.samples:,} timing samples "
+            f"({self.loops:,} loops){', ' + period if period else ''} from {names or 'no workflow'}; "
+            "their savings, evidence and status are recomputed without them."
+        )
+
+
+def batch_contents(db: Store, batch_id: int) -> BatchContents:
+    head = db.query_one("SELECT file_name FROM upload_batches WHERE batch_id = ?", [batch_id])
+    if head is None:
+        raise NotFound(f"no batch {batch_id}", "see `aiops timings batches`")
+    samples, loops, first, last = db.query_one(
+        "SELECT count(*), coalesce(sum(loops), 0), min(measured_at), max(measured_at) "
+        "FROM timing_samples WHERE batch_id = ?",
+        [batch_id],
+    ) or (0, 0, None, None)
+    workflows = db.query_df(
+        "SELECT t.workflow_id, any_value(w.name) AS name, any_value(w.department) AS department,"
+        " count(*) FILTER (WHERE t.phase = 'before') AS before,"
+        " count(*) FILTER (WHERE t.phase = 'after') AS after"
+        " FROM timing_samples t JOIN workflows w USING (workflow_id) WHERE t.batch_id = ?"
+        " GROUP BY t.workflow_id ORDER BY t.workflow_id",
+        [batch_id],
+    )
+    return BatchContents(batch_id, head[0], int(samples), int(loops), first, last, workflows)
 
 
 def undo_batch(store: Store, actor: Actor, batch_id: int) -> int:

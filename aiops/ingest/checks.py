@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from aiops.ingest.reader import Staged
+from aiops.ingest.reader import RECORD_SHOWN, Staged, record_texts
 from aiops.sql import bound, quote_ident
 
 
@@ -112,7 +112,26 @@ def all_rejects(
     )
     rejects = rejects.sort_values("line", kind="stable").reset_index(drop=True)
     rejects["line"] = rejects["line"].astype("int64")
-    return rejects.head(limit) if limit else rejects
+    rejects = rejects.head(limit) if limit else rejects
+    # The record's own text, whatever the reason: the evidence a lead checks the reason against.
+    records = record_texts(staged, rejects.line.tolist())
+    rejects = rejects.assign(record=pd.Series(records, dtype=object))
+    if "value" in rejects:
+        rejects["value"] = _as_written(staged, rejects)
+    return rejects
+
+
+def _as_written(staged: Staged, rejects: pd.DataFrame) -> list[object]:
+    """Each reject's value as the file writes it (`-5`, not the number read, `-5.0`; `None` as the
+    text it is), from the record's own text; the value read where the record's text is cut."""
+    columns, dialect = staged.source.columns, staged.source.dialect
+    out: list[object] = []
+    for column, value, record in zip(rejects["column"], rejects["value"], rejects["record"], strict=True):
+        fields = _fields(record, dialect.delimiter, dialect.quote) if column in columns else None
+        whole = fields is not None and len(fields) == len(columns) and len(record) < RECORD_SHOWN
+        written = fields[columns.index(column)] if whole and fields is not None else ""
+        out.append(written or value)  # an empty cell stays "no value"
+    return out
 
 
 def _looked_up() -> str:
@@ -138,11 +157,12 @@ def _parse_reject_details(staged: Staged, id_column: str | None) -> dict[str, li
     for column, text in zip(frame["column"], texts, strict=True):
         fields = _fields(text, staged.source.dialect.delimiter, staged.source.dialect.quote)
         value = row_id = None
-        if fields is not None and len(fields) == len(columns):
-            if column in columns:
-                value = fields[columns.index(column)]
-            if id_column in columns:
-                row_id = fields[columns.index(id_column)]
+        if fields is not None and len(fields) == len(columns) and column in columns:
+            value = fields[columns.index(column)]
+        # A record with the wrong number of fields (a bare line break inside a cell) is read from
+        # its start: the fields before the break are where the header says.
+        if fields is not None and id_column in columns and columns.index(id_column) < len(fields):
+            row_id = fields[columns.index(id_column)]
         values.append(value)
         ids.append(row_id)
     return {"value": values, "id": ids}
@@ -151,6 +171,7 @@ def _parse_reject_details(staged: Staged, id_column: str | None) -> dict[str, li
 def _fields(text: object, delimiter: str, quote: str) -> list[str] | None:
     if not isinstance(text, str):
         return None
+    text = text.strip("\r\n")  # DuckDB keeps the previous record's terminator of a CRLF file
     try:
         rows = list(csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=quote))
     except csv.Error:

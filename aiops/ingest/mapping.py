@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from aiops.errors import MappingError
 from aiops.ingest.sniff import SourceFile
-from aiops.ingest.timestamps import DateOrder
+from aiops.ingest.timestamps import DATE_ORDERS, ORDER_WORDS, DateOrder, known_zone
 
 Unit = Literal["seconds", "minutes", "hours", "days", "hms"]
 UNITS: tuple[str, ...] = get_args(Unit)
@@ -140,6 +140,28 @@ class TimingMapping(BaseModel):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    # Each format option refused by its own message, with the value given (never blamed on a column).
+    @field_validator("timezone", mode="before")
+    @classmethod
+    def _known_zone(cls, value: object) -> object:
+        return "UTC" if value is None else known_zone(str(value))
+
+    @field_validator("date_order", mode="before")
+    @classmethod
+    def _known_order(cls, value: object) -> object:
+        if value is None or str(value).strip().lower() in DATE_ORDERS:
+            return None if value is None else str(value).strip().lower()
+        raise ValueError(f"date order '{value}' is not known: {' or '.join(ORDER_WORDS.values())}")
+
+    @field_validator("unit", mode="before")
+    @classmethod
+    def _known_unit(cls, value: object) -> object:
+        if value is None:
+            return "minutes"
+        if str(value).strip().lower() in UNITS:
+            return str(value).strip().lower()
+        raise ValueError(f"unit '{value}' is not known: {', '.join(UNITS[:-1])} or hms (h:mm:ss text)")
 
     @model_validator(mode="after")
     def _one_source_each(self) -> TimingMapping:

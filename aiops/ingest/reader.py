@@ -363,14 +363,50 @@ def _use_json_lines(cursor: Cursor, starts: str, json_lines: list[int]) -> None:
         cursor.unregister("json_objects")
 
 
+RECORD_SHOWN = 200  # characters of a rejected record's own text kept as evidence
+
+
+def record_texts(staged: Staged, lines: list[int]) -> list[str | None]:
+    """The text of the record starting on each physical line (as read, cut at ``RECORD_SHOWN``
+    characters; a record's own line breaks kept, its terminator dropped), None where no record
+    starts there. Evidence for a reject whatever its reason and the file's line endings."""
+    if not lines:
+        return []
+    starts = _record_starts(staged)
+    staged.cursor.register("reject_lines", pd.DataFrame({"line": pd.Series(lines, dtype="int64")}))
+    try:
+        found = staged.cursor.execute(
+            _RECORD_TEXTS.format(starts=starts), {"path": str(staged.source.path), "shown": RECORD_SHOWN}
+        ).fetchall()
+    finally:
+        staged.cursor.unregister("reject_lines")
+    texts = dict(found)
+    return [texts.get(line) for line in lines]
+
+
+# Each physical line belongs to the last record that started on or before it (equi-joins and one
+# window over the file's lines: linear, whatever the number of rejects).
+_RECORD_TEXTS = """
+WITH raw AS (SELECT string_split(content, chr(10)) AS parts FROM read_text($path)),
+numbered AS (SELECT generate_subscripts(parts, 1) AS line, unnest(parts) AS l FROM raw),
+owned AS (SELECT n.line, n.l, max(s.line) OVER (ORDER BY n.line) AS record
+          FROM numbered n LEFT JOIN {starts} s USING (line))
+SELECT record, left(rtrim(string_agg(rtrim(l, chr(13)), chr(10) ORDER BY line), chr(10) || chr(13)), $shown)
+FROM owned WHERE record IN (SELECT line FROM reject_lines)
+GROUP BY record
+"""
+
+
 def _physical_lines_for_rejects(staged: Staged) -> None:
     """DuckDB counts lines its own way; map each reject to the physical line where it starts."""
     starts = _record_starts(staged)
     staged.cursor.register("reject_bytes", staged.parse_rejects[["duckdb_byte"]])
     try:
+        # The first record start at or after the byte (an ASOF join: a correlated subquery per
+        # reject was quadratic, minutes for a file whose every record is rejected).
         lines = staged.cursor.execute(
-            f"SELECT r.duckdb_byte, (SELECT min(s.line) FROM {starts} s "
-            f"WHERE s.byte_offset >= r.duckdb_byte - 1) AS line FROM reject_bytes r"
+            f"SELECT r.duckdb_byte, s.line FROM reject_bytes r "
+            f"ASOF LEFT JOIN {starts} s ON r.duckdb_byte - 1 <= s.byte_offset"
         ).df()
     finally:
         staged.cursor.unregister("reject_bytes")

@@ -382,6 +382,9 @@ def unique_columns(header: list[str]) -> list[str]:
     return columns
 
 
+JSON_LINES = (".jsonl", ".ndjson")
+
+
 @contextmanager
 def open_source(
     path: str | Path,
@@ -395,6 +398,12 @@ def open_source(
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"no such file: {path}", "check the path")
+    if Path(name or path.name).suffix.lower() in JSON_LINES:
+        raise IngestError(
+            f"{name or path.name} is JSON Lines (one object per line), which is not read",
+            "upload a CSV export, or a JSON array of objects (e.g. `gh pr list --json ...`); "
+            "`jq -s . FILE` turns JSON Lines into an array",
+        )
     size = path.stat().st_size
     if size == 0:
         raise IngestError("the file is empty", "upload an export with a header row and data")

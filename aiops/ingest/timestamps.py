@@ -9,13 +9,41 @@ mapping's time zone (Intercom writes it into the header).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from functools import cache
+from typing import Literal, get_args
+
+import duckdb
 
 from aiops.errors import MappingError
 from aiops.sql import bound, quote_ident, sql_literal
 from aiops.store import Cursor
 
 DateOrder = Literal["dmy", "mdy"]
+DATE_ORDERS: tuple[str, ...] = get_args(DateOrder)
+ORDER_WORDS = {"dmy": "day first (dmy, 03/04 = 3 April)", "mdy": "month first (mdy, 03/04 = March 4)"}
+
+
+@cache
+def _zones() -> dict[str, str]:
+    """Every time zone the SQL engine reads, by its lower-case name."""
+    with duckdb.connect() as con:
+        return {
+            name.lower(): name for (name,) in con.execute("SELECT name FROM pg_timezone_names()").fetchall()
+        }
+
+
+def known_zone(name: str) -> str:
+    """``name`` as the engine spells it (`europe/paris` is Europe/Paris); a ValueError naming it
+    when no zone has that name (`Mars/Phobos`, `CET+1`)."""
+    found = _zones().get(name.strip().lower())
+    if found is None:
+        raise ValueError(
+            f"time zone '{name}' is not known: give a zone name such as Europe/Paris, America/New_York "
+            "or UTC (a fixed offset is written Etc/GMT-1 for UTC+1: the sign is reversed)"
+        )
+    return found
+
+
 _TIMES = ("%H:%M:%S.%f", "%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p")
 
 
@@ -102,9 +130,28 @@ def detect_format(
     best = max(counts, key=counts.__getitem__)
     if counts[best] == 0:
         return iso  # nothing parses: every row is reported as an unparseable timestamp
+    if date_order and best in DATE_ORDERS and counts[best] > counts[date_order]:
+        _refuse_order(cursor, everything, column, best, date_order, timezone)
     if counts["dmy"] == counts["mdy"] == counts[best] and best in ("dmy", "mdy"):
         return TimestampFormat(date_order, timezone) if date_order else None
     return TimestampFormat(best, timezone)
+
+
+def _refuse_order(
+    cursor: Cursor, values: str, column: str, shown: str, said: str, timezone: str
+) -> None:
+    """The data shows one date order and the mapping says the other: name both, with a value that
+    only the data's order reads (never read the file the other way silently)."""
+    query = (
+        f"SELECT v FROM ({values}) WHERE {TimestampFormat(shown, timezone).sql('v')} IS NOT NULL "
+        f"AND {TimestampFormat(said, timezone).sql('v')} IS NULL LIMIT 1"
+    )
+    (example,) = cursor.execute(query, bound(query, {"timezone": timezone})).fetchall()[0]
+    raise MappingError(
+        f"the dates in '{column}' are {ORDER_WORDS[shown]}: '{example}' cannot be "
+        f"{ORDER_WORDS[said].split(' (')[0]}, as the date order given says",
+        f"set the date order to {shown}, or let the data decide",
+    )
 
 
 def detect_formats(

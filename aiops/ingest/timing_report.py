@@ -59,7 +59,7 @@ class TimingReport:
             "batch_id": self.batch_id,
             "rejects": [
                 {"line": int(r["line"]), "column": r["column"], "reason": r["reason"]}
-                | {k: r[k] for k in ("value", "id") if k in r and r[k] is not None and r[k] == r[k]}
+                | {k: r[k] for k in ("value", "id", "record") if k in r and r[k] is not None and r[k] == r[k]}
                 for r in self.rejects.to_dict("records")
             ],
             "loops": self.loops_found,
@@ -168,8 +168,39 @@ def _judge(report: TimingReport, max_rejected_share: float) -> None:
         report.warnings.append(
             f"{report.zero_length:,} loops last 0 minutes (start and end are equal): check the columns"
         )
+    if report.rows == 0:
+        report.problems.append("the file has a header and no records: there is nothing to upload")
+    report.warnings += _unit_mismatch(report)
     if report.rows and report.rejected / report.rows > max_rejected_share:
         report.warnings.append(
             f"a large share of this file was rejected: {report.rejected:,} of {report.rows:,} records "
             f"({report.rejected / report.rows:.0%}, above {max_rejected_share:.0%}); check the mapping"
         )
+
+
+_HMS = r"^\s*\d+:\d{1,2}(:\d{1,2}(\.\d+)?)?\s*$"
+_NUMBER = r"^\s*[-+]?\d+([.,]\d+)?\s*$"
+
+
+def _unit_mismatch(report: TimingReport) -> list[str]:
+    """Durations rejected because the unit does not fit the column's text: say so with a value,
+    rather than leave a lead to read "unparseable" on every row."""
+    column, unit = report.mapping.duration_column, report.mapping.unit
+    if column is None or report.rejects.empty or "value" not in report.rejects:
+        return []
+    mine = report.rejects[report.rejects.column == column].value.dropna().astype(str)
+    if unit == "hms":
+        numbers = mine[mine.str.match(_NUMBER)]
+        if len(numbers):
+            return [
+                f"{len(numbers):,} values of '{column}' are plain numbers (e.g. '{numbers.iloc[0]}'), "
+                "not h:mm:ss text: set the unit to seconds, minutes, hours or days"
+            ]
+        return []
+    clocks = mine[mine.str.match(_HMS)]
+    if len(clocks):
+        return [
+            f"{len(clocks):,} values of '{column}' are h:mm:ss durations (e.g. '{clocks.iloc[0]}'), "
+            f"not a number of {unit}: set the unit to hms (h:mm:ss text)"
+        ]
+    return []

@@ -1,9 +1,11 @@
 """Import a workflows spreadsheet: map columns, check rows in SQL, upsert by workflow_id.
 
 Nothing is written unless every row is valid, or ``skip_invalid`` is set (every skipped row is
-still reported). Without an id column, an id is derived from department and name; a name that
-repeats within one department gets `-2`, `-3`... in file order, so re-importing the same file
-updates the same workflows.
+still reported). A sheet updates what it names: a field without a column keeps its stored value,
+and an empty cell clears a stored answer only when the import is told to (``clear_empty``); the
+preview lists every answer an empty cell would clear. Without an id column, an id is derived
+from department and name; a name that repeats within one department gets `-2`, `-3`... in file
+order, so re-importing the same file updates the same workflows.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ import pandas as pd
 
 from aiops.auth import Actor
 from aiops.errors import MappingError
+from aiops.identity import identity_key
 from aiops.ingest.checks import Check, all_rejects, reject_columns, reject_values
 from aiops.ingest.mapping import find_column, header_key, require_column
 from aiops.ingest.reader import absorbed_lines_notes, drop_staged, source_notes, stage_csv
 from aiops.ingest.sniff import SourceFile, open_source
-from aiops.inventory import SaveResult, save_workflows
+from aiops.inventory import SaveResult, diff_fields, save_workflows
 from aiops.sql import quote_ident
-from aiops.store import Store
+from aiops.store import Reader, Store, Tx
 from aiops.workflow import DERIVED_ID_SQL, FIELDS, ID_PATTERN, Workflow, length_limit
+from aiops.workflow_reads import load_workflows
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "workflow_id": ("id", "workflow id", "slug", "use case id"),
@@ -55,6 +59,20 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
+@dataclass(frozen=True)
+class Clearing:
+    """A stored answer that an empty cell of the sheet would clear."""
+
+    workflow_id: str
+    field: str
+    stored: object
+
+    def stored_text(self, limit: int = 40) -> str:
+        value = self.stored
+        text = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @dataclass
 class WorkflowImportReport:
     file_name: str
@@ -68,7 +86,13 @@ class WorkflowImportReport:
     notes: list[str] = field(default_factory=list)  # what the reader did that the user should know
     committed: bool = False
     saved: SaveResult = field(default_factory=SaveResult)
-    workflows: list[Workflow] = field(default_factory=list, repr=False)
+    workflows: list[Workflow] = field(default_factory=list, repr=False)  # fitted to the stored ones
+    parsed: list[Workflow] = field(default_factory=list, repr=False)  # as the sheet has them
+    # Stored answers the sheet's empty cells would clear; cleared only when ``clear_empty``.
+    clearings: list[Clearing] = field(default_factory=list)
+    clear_empty: bool = False
+    # Preview: existing id -> the fields this sheet would change (after ``clearings`` are applied or not).
+    changes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def rejected(self) -> int:
@@ -83,6 +107,12 @@ class WorkflowImportReport:
             "created": len(self.saved.created),
             "updated": len(self.saved.updated),
             "unchanged": len(self.saved.unchanged),
+            "clear_empty": self.clear_empty,
+            "clearings": [
+                {"workflow_id": c.workflow_id, "field": c.field, "stored": c.stored} for c in self.clearings
+            ],
+            "changes": self.saved.changed if self.committed else self.changes,
+            "status_moves": {k: list(v) for k, v in self.saved.status_moves().items()},
             "encoding": self.encoding,
             "dialect": self.dialect,
             "mapping": self.mapping,
@@ -221,10 +251,58 @@ def _comparison_checks(mapping: dict[str, str]) -> list[Check]:
     ]
 
 
+def _empty(value: object) -> bool:
+    return value is None or value == "" or value == []
+
+
+def fit_to_stored(
+    incoming: list[Workflow], stored: list[Workflow], named: set[str], clear_empty: bool
+) -> tuple[list[Workflow], list[Clearing]]:
+    """Each row of a sheet over its stored workflow (ids matched ignoring case and spacing): a
+    field the sheet has no column for keeps its stored value; an empty cell over a stored answer is
+    listed, and clears it only with ``clear_empty``. A partial sheet must never erase answers."""
+    by_key = {identity_key(w.workflow_id): w for w in stored}
+    fitted, clearings = [], []
+    for workflow in incoming:
+        before = by_key.get(identity_key(workflow.workflow_id))
+        if before is None:
+            fitted.append(workflow)
+            continue
+        # the id as first stored (`SUP-TRIAGE` updates `sup-triage`); unnamed fields as stored
+        kept = {f: getattr(before, f) for f in FIELDS if f not in named or f == "workflow_id"}
+        emptied = [
+            f
+            for f in FIELDS
+            if f in named
+            and f != "workflow_id"
+            and _empty(getattr(workflow, f))
+            and not _empty(getattr(before, f))
+        ]
+        clearings += [Clearing(before.workflow_id, f, getattr(before, f)) for f in emptied]
+        if not clear_empty:
+            kept |= {f: getattr(before, f) for f in emptied}
+        fitted.append(workflow.model_copy(update=kept) if kept else workflow)
+    return fitted, clearings
+
+
+def _fit(db: Reader, report: WorkflowImportReport) -> dict[str, Workflow]:
+    """Fit the sheet's rows to what ``db`` stores now (see ``fit_to_stored``); the stored by key."""
+    stored = load_workflows(db)
+    report.workflows, report.clearings = fit_to_stored(
+        report.parsed, stored, set(report.mapping), report.clear_empty
+    )
+    return {identity_key(w.workflow_id): w for w in stored}
+
+
 def read_workflows(
-    store: Store, path: str | Path, explicit: dict[str, str] | None = None, name: str | None = None
+    store: Store,
+    path: str | Path,
+    explicit: dict[str, str] | None = None,
+    name: str | None = None,
+    *,
+    clear_empty: bool = False,
 ) -> WorkflowImportReport:
-    """Parse and check a workflows file; nothing is written."""
+    """Parse and check a workflows file, and list what it would change; nothing is written."""
     with open_source(path, name, max_bytes=store.max_upload_bytes) as source:
         mapping = resolve_mapping(source, explicit or {})  # before reading: fail fast on a bad map
         ids = [r[0] for r in store.query("SELECT workflow_id FROM workflows")]
@@ -250,7 +328,7 @@ def read_workflows(
             drop_staged(staged)
             cursor.close()
         workflows = [Workflow.model_validate(r) for r in rows.to_dict("records")]
-        return WorkflowImportReport(
+        report = WorkflowImportReport(
             file_name=source.name,
             encoding=source.encoding,
             dialect=source.dialect.describe(),
@@ -260,8 +338,16 @@ def read_workflows(
             rejects=rejects,
             unknown_values=_unknown_values(workflows),
             notes=notes,
-            workflows=workflows,
+            clear_empty=clear_empty,
+            parsed=workflows,
         )
+    stored = _fit(store, report)
+    report.changes = {
+        before.workflow_id: changed
+        for w in report.workflows
+        if (before := stored.get(identity_key(w.workflow_id))) and (changed := list(diff_fields(before, w)))
+    }
+    return report
 
 
 def _unknown_values(workflows: list[Workflow]) -> dict[str, dict[str, int]]:
@@ -280,14 +366,56 @@ def import_workflows(
     *,
     dry_run: bool = False,
     skip_invalid: bool = False,
+    clear_empty: bool = False,
     name: str | None = None,
 ) -> WorkflowImportReport:
-    """Read, check and (unless ``dry_run`` or rows were rejected) upsert the workflows."""
-    report = read_workflows(store, path, explicit, name)
+    """Read, check and (unless ``dry_run`` or rows were rejected) upsert the workflows, each fitted
+    to its stored values inside the write (see ``fit_to_stored``)."""
+    report = read_workflows(store, path, explicit, name, clear_empty=clear_empty)
     if dry_run or (report.rejected and not skip_invalid) or not report.workflows:
         return report
-    report.saved = store.write(
-        actor, lambda tx: save_workflows(tx, report.workflows, f"import {report.file_name}")
-    )
+
+    def write(tx: Tx) -> SaveResult:
+        _fit(tx, report)  # again under the lock: what is stored now is what is kept
+        return save_workflows(tx, report.workflows, f"import {report.file_name}")
+
+    report.saved = store.write(actor, write)
     report.committed = True
     return report
+
+
+def sheet_scope(mapping: dict[str, str]) -> str:
+    """What a sheet with these columns changes, and what it never changes."""
+    named = [f for f in FIELDS if f in mapping and f != "workflow_id"]
+    kept = len(FIELDS) - 1 - len(named)
+    others = f"; the other {kept} fields have no column and keep their stored values" if kept else ""
+    return f"The sheet sets {', '.join(named)}{others}."
+
+
+def clearing_lines(
+    report: WorkflowImportReport, confirm: str = "pass --clear-empty to clear them"
+) -> list[str]:
+    """The stored answers the sheet's empty cells clear (or would, once confirmed), one a line."""
+    if not report.clearings:
+        return []
+    n = len(report.clearings)
+    answers = f"{n} answer{'s' if n != 1 else ''}"
+    if not report.clear_empty:
+        head = f"{answers} would be cleared by empty cells; they keep their stored values — {confirm}:"
+    elif report.committed:
+        head = f"{answers} cleared by empty cells:"
+    else:
+        head = f"{answers} will be cleared:"
+    return [head] + [f"  {c.workflow_id}: {c.field} (stored '{c.stored_text()}')" for c in report.clearings]
+
+
+def change_lines(report: WorkflowImportReport) -> list[str]:
+    """What changed per workflow and which statuses moved (a preview: what would change)."""
+    changes = report.saved.changed if report.committed else report.changes
+    verb = "updated" if report.committed else "would update"
+    lines = [f"{verb} {workflow_id}: {', '.join(fields)}" for workflow_id, fields in changes.items()]
+    lines += [
+        f"status of {workflow_id}: {before or 'new'} → {after}"
+        for workflow_id, (before, after) in report.saved.status_moves().items()
+    ]
+    return lines

@@ -11,7 +11,10 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT
 
 DASHBOARD = str(ROOT / "dashboard.py")
-PAGES = ["overview", "departments", "workflows", "workflow_detail", "upload", "register", "policy", "audit"]
+PAGES = [
+    "overview", "departments", "workflows", "workflow_detail", "upload", "register", "policy", "audit",
+    "my_department",
+]  # fmt: skip
 
 
 def make_app(db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:

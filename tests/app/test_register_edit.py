@@ -12,7 +12,7 @@ from aiops.auth import Actor
 from aiops.inventory import save_workflow
 from aiops.store import Store
 from aiops.workflow_reads import get_workflow
-from tests.app.conftest import make_app, open_page
+from tests.app.conftest import make_app, open_page, shown
 
 ADMIN = Actor(name="admin@test", role="admin")
 WORKFLOW = "fin-invoice-coding"  # the demo's comparison design: compared with fin-po-matching
@@ -40,9 +40,10 @@ def _register(at: AppTest) -> None:
 
 def test_register_over_an_id_keeps_fields_the_form_does_not_show(costed, demo_path, monkeypatch):
     at = open_page(costed, "register")
-    at.text_input(key="reg_name").set_value("Invoice GL coding, reworded")
-    at.selectbox(key="reg_department").set_value("Finance")
     at.text_input(key="reg_id").set_value("FIN-Invoice-Coding").run()  # ids ignore case
+    at.button(key="reg_fill").click().run()  # its edit form: the only way to update it
+    at.text_input(key="reg_name").set_value("Invoice GL coding, reworded")
+    at.number_input(key="reg_ai_cost").set_value(None).run()
     _register(at)
     after = _stored(at, demo_path)
     assert after.name == "Invoice GL coding, reworded"
@@ -50,6 +51,31 @@ def test_register_over_an_id_keeps_fields_the_form_does_not_show(costed, demo_pa
     assert after.signed_off_by == "Omar Haddad"
     # The cost is a field of the form: left empty, it says "not recorded" (the user's choice).
     assert after.ai_monthly_cost is None
+
+
+def test_a_case_variant_id_is_refused_with_the_workflow_it_names(costed, demo_path):
+    at = open_page(costed, "register")
+    at.text_input(key="reg_name").set_value("Triage twin B")
+    at.selectbox(key="reg_department").set_value("Finance")
+    at.text_input(key="reg_id").set_value(" FIN-Invoice-Coding ").run()
+    refusal = shown(at.error[0].value)
+    assert "is taken by **Invoice GL coding** (Finance, id fin-invoice-coding)" in refusal
+    assert at.button(key="register").disabled
+    assert at.button(key="reg_fill").label == "Edit Invoice GL coding"
+    assert _stored(at, demo_path).name == "Invoice GL coding"
+
+
+def test_registering_an_edit_opens_the_stored_workflow(costed, demo_path):
+    at = open_page(costed, "register")
+    at.text_input(key="reg_id").set_value("FIN-INVOICE-CODING").run()
+    at.button(key="reg_fill").click().run()
+    assert any("Editing **Invoice GL coding**" in shown(i.value) for i in at.info)
+    at.text_input(key="reg_name").set_value("Invoice GL coding v2")
+    at.text_input(key="reg_id").set_value("FIN-INVOICE-CODING").run()  # still its id, in capitals
+    _register(at)
+    assert not at.exception
+    assert at.query_params["id"] == "fin-invoice-coding"
+    assert at.header[0].value == "Invoice GL coding v2"
 
 
 def test_fill_in_stored_values_then_change_the_ai_cost(costed, demo_path):

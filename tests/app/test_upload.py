@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from aiops.store import Store
 from tests.app.conftest import open_page, shown
 from tests.conftest import realdata
@@ -26,11 +28,13 @@ def test_jira_export_goes_from_upload_to_a_committed_batch_and_back(app, demo_pa
     counts = {m.label: m.value for m in at.metric}
     assert counts == {"Records in the file": "2,166", "Accepted": "1,515", "Rejected": "651"}
     rejects = at.dataframe[2].value
-    assert rejects.iloc[0].to_dict() == {
+    first = rejects.iloc[0].to_dict()
+    assert first.pop("record").startswith("In Progress,Major,2018-04-21T15:44:36.749+0000,")  # its text
+    assert first == {
         "line": 2,
         "column": "resolutiondate",
         "reason": "missing value (no end: not finished?)",
-        "value": None,
+        "value": "NA",  # as the file writes it
         "key": "AVRO-2171",  # the row's own id column, named as in the file
     }
     at.button(key="confirm").click().run()
@@ -48,8 +52,14 @@ def test_jira_export_goes_from_upload_to_a_committed_batch_and_back(app, demo_pa
     at.button(key="preview").click().run()
     assert any("already uploaded" in shown(e.value) for e in at.error)
     assert at.button(key="confirm").disabled
-    at.selectbox(key="undo_pick").set_value(batch_id)
-    at.button(key="undo_batch").click().run()
+    assert at.selectbox(key="undo_pick").value is None  # nothing preselected
+    at.selectbox(key="undo_pick").set_value(batch_id).run()
+    said = shown(next(w.value for w in at.warning if "Undoing batch" in w.value))
+    assert f"Undoing batch {batch_id} (jira_apache_avro-issues.csv) removes 1,515 timing samples" in said
+    assert "measured 2009-" in said and "from PR review prep (eng-pr-review-prep)" in said
+    assert at.button(key="undo_batch_go").disabled  # not until the box is ticked
+    at.checkbox(key="undo_batch_sure").check().run()
+    at.button(key="undo_batch_go").click().run()
     assert not at.exception
     with Store(demo_path) as store:
         assert store.query_one("SELECT count(*) FROM timing_samples WHERE batch_id = ?", [batch_id]) == (0,)
@@ -77,6 +87,9 @@ def test_the_form_sets_what_the_loops_measure_as_the_cli_options_do(app, demo_pa
     assert not at.exception
     at.button(key="preview").click().run()  # no go-live: the file is one phase
     assert {m.label: m.value for m in at.metric}["Accepted"] == "6"
+    preview = at.dataframe[0].value  # elapsed: loops in days, as cycle time (issue 24, item 8)
+    assert "mean_days" in preview and "mean_minutes" not in preview
+    assert preview.mean_days.iloc[0] == pytest.approx(2 / 24)
     at.button(key="confirm").click().run()
     assert not at.exception
     with Store(demo_path) as store:

@@ -73,3 +73,24 @@ def test_run_write_tells_a_failure_from_a_successful_none():
     assert run_write(lambda: None) is True
     assert run_write(fail) is False
     assert run_action(lambda: 3) == 3 and run_action(fail) is None
+
+
+def test_undo_on_the_workflow_page_says_what_goes_and_asks_first(app, demo_path):
+    from aiops.store import Store
+    from tests.app.conftest import open_page, shown
+
+    with Store(demo_path) as store:
+        (batch_id,) = store.query_one(
+            "SELECT min(batch_id) FROM timing_samples WHERE workflow_id = 'sup-ticket-triage'"
+        )
+        (samples,) = store.query_one("SELECT count(*) FROM timing_samples WHERE batch_id = ?", [batch_id])
+    at = open_page(app, "workflow_detail", id="sup-ticket-triage")
+    at.button(key=f"undo_{batch_id}").click().run()
+    said = shown(next(w.value for w in at.warning if "Undoing batch" in w.value))
+    assert f"removes {samples:,} timing samples" in said
+    assert "Support ticket triage (sup-ticket-triage)" in said
+    at.checkbox(key=f"undo_{batch_id}_sure").check().run()  # the confirmation stays open across reruns
+    at.button(key=f"undo_{batch_id}_go").click().run()
+    assert not at.exception
+    with Store(demo_path) as store:
+        assert store.query_one("SELECT count(*) FROM timing_samples WHERE batch_id = ?", [batch_id]) == (0,)

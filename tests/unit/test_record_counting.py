@@ -150,12 +150,14 @@ def test_an_over_long_line_is_rejected_with_its_line_never_dropped(demo, tmp_pat
     path.write_text("id,opened,closed (UTC)\n" + "\n".join(body) + "\n")
     report = check(demo, path, 7)
     assert (report.accepted, report.rejected) == (6, 1)
-    assert report.rejects.iloc[0].to_dict() | {"value": None, "id": None} == {
+    assert report.rejects.iloc[0].record == "T3" + "y" * 198  # its text, cut at 200 characters
+    assert report.rejects.iloc[0].to_dict() | {"value": None, "id": None, "record": None} == {
         "line": 5,
         "column": "(whole record)",
         "reason": "line too long",
         "value": None,
         "id": None,
+        "record": None,
     }
 
 

@@ -199,7 +199,7 @@ def test_a_large_rejected_share_is_a_warning_and_rejects_carry_value_and_row_id(
     assert report.id_column == "ticket_id"
     first = report.to_json()["rejects"][0]
     assert first == {"line": 3, "column": "closed", "reason": "unparseable timestamp", "value": "soon",
-                     "id": "T-1"}  # fmt: skip
+                     "id": "T-1", "record": "T-1,2024-02-10T09:00:00Z,soon"}  # fmt: skip
 
 
 def test_guesses_put_timestamp_columns_not_ids_in_start_and_end(demo, tmp_path):

@@ -1,0 +1,89 @@
+"""My department (issue 24): a lead lands on their department; each workflow shows its status and
+what blocks it (a stop condition, missing answers, stale data), and a blocker's button opens the
+form that resolves it."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import DASHBOARD, open_page, shown
+from tests.conftest import ROLES
+
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "test-only-secret",
+    "client_id": "saved-loops",
+    "client_secret": "test-only",
+    "server_metadata_url": "http://localhost:9/.well-known/openid-configuration",
+}
+
+
+@pytest.fixture
+def dana(demo_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """Dana Lee, lead of Support, signed in."""
+    roles = tmp_path / "roles.toml"
+    roles.write_text(ROLES)
+    monkeypatch.setenv("AIOPS_DB", str(demo_path))
+    monkeypatch.setenv("AIOPS_ROLES_FILE", str(roles))
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": True, "email": "dana.lee@northwind.example", "email_verified": True}
+    return at.run()
+
+
+def _row(at: AppTest, workflow_id: str) -> list[str]:
+    """The markdown of the workflow's card: its heading and its blockers."""
+    texts = [shown(m.value) for m in at.markdown]
+    start = next(i for i, t in enumerate(texts) if f"id {workflow_id}" in t)
+    end = next((i for i in range(start + 1, len(texts)) if " · id " in texts[i]), len(texts))
+    return texts[start:end]
+
+
+def test_a_lead_lands_on_their_department_with_blocked_stale_and_clean_workflows(dana):
+    assert not dana.exception, [e.value for e in dana.exception]
+    assert dana.title[0].value == "My department"  # the lead's landing page
+    blocked = _row(dana, "sup-chat-autoreply")
+    assert any("Customer data without review" in t for t in blocked)
+    weeks = (date.today() - date(2026, 10, 29)).days // 7
+    stale = _row(dana, "sup-ticket-resolution")
+    assert any(f"Last data 2026-10-29, {weeks} weeks ago" in t for t in stale)
+    assert _row(dana, "sup-ticket-triage") == [
+        "**Support ticket triage** · Support · id sup-ticket-triage",
+        ":green-badge[proven]",
+    ]  # no blocker below its status
+    assert "Nothing blocks it." in [c.value for c in dana.caption]
+    assert "Sales" not in " ".join(shown(m.value) for m in dana.markdown)  # only the lead's department
+    uploads = dana.dataframe[0].value  # the one table: my uploads
+    assert len(uploads) and all(any(w.startswith("sup-") for w in listed) for listed in uploads.workflow_ids)
+
+
+def test_a_blockers_button_opens_the_edit_form_filled_in(dana):
+    dana.button(key="fix_sup-chat-autoreply_0").click().run()
+    assert not dana.exception, [e.value for e in dana.exception]
+    assert dana.title[0].value == "Register workflow"
+    assert dana.text_input(key="reg_name").value == "Chat answers sent without review"
+    assert any("Editing **Chat answers sent without review**" in shown(i.value) for i in dana.info)
+    assert not dana.button(key="register").disabled
+
+
+def test_a_stale_blocker_opens_an_upload_for_that_workflow(dana):
+    button = next(b for b in dana.button if b.key and b.key.startswith("fix_sup-ticket-resolution"))
+    button.click().run()
+    assert dana.title[0].value == "Upload timings"
+    assert dana.query_params["workflow"] == "sup-ticket-resolution"
+
+
+def test_the_page_opens_for_a_local_admin(app):
+    at = open_page(app, "my_department")
+    assert at.selectbox(key="my_department").value
+
+
+def test_a_sign_off_blocker_opens_the_sign_off_form_in_sight(app):
+    at = open_page(app, "workflow_detail", id="eng-config-deploys", form="sign_off")
+    in_tabs = [w.label for tab in at.tabs for w in tab.text_input]
+    assert "Approver's name" not in in_tabs  # above the tabs, not in a closed one
+    assert any(w.label == "Approver's name" for w in at.text_input)

@@ -1,6 +1,6 @@
-"""A server survives its database: PostgreSQL restarts while a dashboard confirms an upload (its
-rows streaming to the server); the page says nothing was saved, the dashboard stays up, and the same
-Confirm, clicked again, commits the batch once.
+"""A server survives its database: PostgreSQL restarts while a dashboard writes an upload (the
+preview streams its rows to the server as a pending batch); the page says nothing was saved, the
+dashboard stays up, and the same Preview, clicked again, then Confirm commit the batch once.
 
 The cluster is this module's own (a restart would cut every other test's connections)."""
 
@@ -76,14 +76,12 @@ def test_a_postgres_restart_during_confirm_is_survived_and_the_retry_commits(own
         settle(page)
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
         page.get_by_text("canonical timings columns").wait_for()
-        page.get_by_role("button", name="Preview").click()
-        page.get_by_text("Records in the file").wait_for()
         settle(page)
         done: list[str] = []
         restarter = threading.Thread(target=_restart_while_rows_stream, args=(url, folder, done))
         restarter.start()
-        confirm = page.get_by_role("button", name=f"Confirm upload of {ROWS:,} records")
-        confirm.click(no_wait_after=True)
+        preview = page.get_by_role("button", name="Preview")
+        preview.click(no_wait_after=True)
         restarter.join(timeout=320)
         assert done == ["restarted"], "the rows never streamed to the server"
         page.get_by_text("the database connection was lost; nothing was saved").wait_for()
@@ -92,7 +90,10 @@ def test_a_postgres_restart_during_confirm_is_survived_and_the_retry_commits(own
         with Store(url) as store:
             assert store.query_value("SELECT count(*) FROM timing_samples") == before
         settle(page)
-        confirm.click(no_wait_after=True)  # the next request reconnects
+        preview.click(no_wait_after=True)  # the next request reconnects
+        page.get_by_text("Records in the file").wait_for()
+        settle(page)
+        page.get_by_role("button", name=f"Confirm upload of {ROWS:,} records").click()
         page.get_by_text("Committed batch").wait_for()
         assert page.locator('[data-testid="stException"]').count() == 0
         with Store(url) as store:

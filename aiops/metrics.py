@@ -58,6 +58,7 @@ _PHASE_COLUMNS = [
     "raw_samples",
     "outlier_samples",
     "censored_samples",
+    "last_raw",
 ]
 _INT_COLUMNS = (
     "samples",
@@ -128,7 +129,8 @@ def _finish(f: pd.DataFrame, rules: EvidenceRules) -> pd.DataFrame:
     elapsed = f.time_kind == "elapsed"
     for col, src in (("days", "saved_per_loop"), ("low", "saved_low"), ("high", "saved_high")):
         f[f"cycle_time_change_{col}"] = np.where(elapsed, f[src] / MINUTES_PER_DAY, np.nan)
-    f["last_measured"] = f[["last_measured_before", "last_measured_after"]].max(axis=1)
+    # Data through: the last timing stored, also one the estimate set aside (censoring, outliers).
+    f["last_measured"] = f[["last_raw_before", "last_raw_after"]].max(axis=1)
     f["baseline_until"] = f.last_measured_before
     return f.drop(columns=["saved_var", "current_var", "concurrent_var"])
 

@@ -3,11 +3,10 @@ blocker that opens the form resolving it."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
+from aiops.clock import utcnow
 from aiops.department import Blocker, blockers
 from ui import data
 from ui.context import actor, revision
@@ -32,11 +31,12 @@ if not mine:
         icon=":material/lightbulb:",
     )
     st.stop()
-st.caption(md_escape(f"{', '.join(mine)} · figures as of {date.today():%Y-%m-%d}"))
+today = utcnow().date()
+st.caption(md_escape(f"{', '.join(mine)} · figures as of {today:%Y-%m-%d}"))
 
 own = metrics[metrics.department.isin(mine)].sort_values(["department", "name"])
 found = {
-    w.workflow_id: blockers(w, data.classification(rev, w.workflow_id), date.today())
+    w.workflow_id: blockers(w, data.classification(rev, w.workflow_id), today)
     for _, w in own.iterrows()
 }
 blocked = sum(1 for b in found.values() if b)

@@ -64,6 +64,7 @@ phase_bounds AS (
     SELECT workflow_id, phase, count(*) AS raw_samples,
            quantile_cont(per_loop, [0.25, 0.5, 0.75]) AS q,
            max(per_loop) AS longest, min(end_minute - per_loop) AS first_start, max(end_minute) AS last_end,
+           max(measured_at) AS last_raw,
            -- Loops done count whether or not they enter the estimate (outliers, censoring).
            coalesce(sum(loops) FILTER (WHERE CAST($start AS TIMESTAMP) IS NULL
                                         OR measured_at >= CAST($start AS TIMESTAMP)), 0)
@@ -159,7 +160,7 @@ cells AS (
 )
 SELECT c.* EXCLUDE (week_number),
        TIMESTAMP '1970-01-05' + to_days(CAST(c.week_number * 7 AS INTEGER)) AS week,
-       f.median_per_loop, f.q[1] AS q1_per_loop, f.q[3] AS q3_per_loop, f.raw_samples,
+       f.median_per_loop, f.q[1] AS q1_per_loop, f.q[3] AS q3_per_loop, f.raw_samples, f.last_raw,
        f.phase_period_loops, f.phase_recent_loops, d.outlier_samples, d.censored_samples,
        h.censored, h.horizon IS NOT NULL AND r.restrict AS restricted
 FROM cells c JOIN fence f USING (workflow_id, phase) JOIN censoring h USING (workflow_id)

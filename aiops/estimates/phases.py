@@ -32,7 +32,7 @@ def phase_stats(cells: pd.DataFrame) -> pd.DataFrame:
     f["first_measured"] = g.first_measured.min()
     f["last_measured"] = g.last_measured.max()
     f["elapsed"] = g.elapsed.max().astype(bool)
-    firsts = ["median_per_loop", "q1_per_loop", "q3_per_loop", "raw_samples", "outlier_samples"]
+    firsts = ["median_per_loop", "q1_per_loop", "q3_per_loop", "raw_samples", "outlier_samples", "last_raw"]
     firsts += ["censored_samples", "censored", "restricted", "phase_period_loops", "phase_recent_loops"]
     f[firsts] = g[firsts].first()
     # Every loop done in the period counts, also those left out of the estimate.

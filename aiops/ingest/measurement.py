@@ -109,6 +109,6 @@ def long_loop_warning(figures: pd.DataFrame, mapping: TimingMapping, rules: Evid
         return []
     return [
         f"{shape}: these look like open → close calendar times, not hands-on time. Upload them as elapsed "
-        "time? (Time kind: elapsed on the upload page, --time-kind elapsed on the command line.) Until "
-        "then they are flagged (elapsed_time) and their hours are not counted as returned"
+        "time (--time-kind elapsed)? Until then they are flagged (elapsed_time) and their hours are not "
+        "counted as returned"
     ]

@@ -4,12 +4,13 @@ form that resolves it."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from aiops.clock import utcnow
+from aiops.store import Store
 from tests.app.conftest import DASHBOARD, open_page, shown
 from tests.conftest import ROLES
 
@@ -24,9 +25,9 @@ AUTH = {
 
 @pytest.fixture
 def dana(demo_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    """Dana Lee, lead of Support, signed in."""
+    """Dana Lee, lead of Support and (here) of People, whose export is five weeks late, signed in."""
     roles = tmp_path / "roles.toml"
-    roles.write_text(ROLES)
+    roles.write_text(ROLES.replace('departments = ["Support"]', 'departments = ["Support", "People"]'))
     monkeypatch.setenv("AIOPS_DB", str(demo_path))
     monkeypatch.setenv("AIOPS_ROLES_FILE", str(roles))
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
@@ -43,14 +44,18 @@ def _row(at: AppTest, workflow_id: str) -> list[str]:
     return texts[start:end]
 
 
-def test_a_lead_lands_on_their_department_with_blocked_stale_and_clean_workflows(dana):
+def test_a_lead_lands_on_their_department_with_blocked_stale_and_clean_workflows(dana, demo_path):
     assert not dana.exception, [e.value for e in dana.exception]
     assert dana.title[0].value == "My department"  # the lead's landing page
     blocked = _row(dana, "sup-chat-autoreply")
     assert any("Customer data without review" in t for t in blocked)
-    weeks = (date.today() - date(2026, 10, 29)).days // 7
-    stale = _row(dana, "sup-ticket-resolution")
-    assert any(f"Last data 2026-10-29, {weeks} weeks ago" in t for t in stale)
+    with Store(demo_path) as store:  # People's late export: its last timing
+        last = store.query_value(
+            "SELECT max(measured_at) FROM timing_samples WHERE workflow_id = 'people-policy-answers'"
+        ).date()
+    weeks = (utcnow().date() - last).days // 7
+    stale = _row(dana, "people-policy-answers")
+    assert any(f"Last data {last:%Y-%m-%d}, {weeks} weeks ago" in t for t in stale), stale
     assert _row(dana, "sup-ticket-triage") == [
         "**Support ticket triage** · Support · id sup-ticket-triage",
         ":green-badge[proven]",
@@ -58,7 +63,9 @@ def test_a_lead_lands_on_their_department_with_blocked_stale_and_clean_workflows
     assert "Nothing blocks it." in [c.value for c in dana.caption]
     assert "Sales" not in " ".join(shown(m.value) for m in dana.markdown)  # only the lead's department
     uploads = dana.dataframe[0].value  # the one table: my uploads
-    assert len(uploads) and all(any(w.startswith("sup-") for w in listed) for listed in uploads.workflow_ids)
+    assert len(uploads) and all(
+        any(w.startswith(("sup-", "people-")) for w in listed) for listed in uploads.workflow_ids
+    )
 
 
 def test_a_blockers_button_opens_the_edit_form_filled_in(dana):
@@ -71,10 +78,10 @@ def test_a_blockers_button_opens_the_edit_form_filled_in(dana):
 
 
 def test_a_stale_blocker_opens_an_upload_for_that_workflow(dana):
-    button = next(b for b in dana.button if b.key and b.key.startswith("fix_sup-ticket-resolution"))
+    button = next(b for b in dana.button if b.key and b.key.startswith("fix_people-policy-answers"))
     button.click().run()
     assert dana.title[0].value == "Upload timings"
-    assert dana.query_params["workflow"] == "sup-ticket-resolution"
+    assert dana.query_params["workflow"] == "people-policy-answers"
 
 
 def test_the_page_opens_for_a_local_admin(app):

@@ -10,6 +10,15 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 
+# st.login's settings for AppTests that sign in (`at.user`): never contacted.
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "test-only-secret",
+    "client_id": "saved-loops",
+    "client_secret": "test-only",
+    "server_metadata_url": "http://localhost:9/.well-known/openid-configuration",
+}
+
 DASHBOARD = str(ROOT / "dashboard.py")
 PAGES = [
     "overview", "departments", "workflows", "workflow_detail", "upload", "register", "policy", "audit",

@@ -11,16 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from aiops.clock import utcnow
 from aiops.store import Store
-from tests.app.conftest import DASHBOARD, open_page, shown
+from tests.app.conftest import AUTH, DASHBOARD, open_page, shown
 from tests.conftest import ROLES
-
-AUTH = {
-    "redirect_uri": "http://localhost:8501/oauth2callback",
-    "cookie_secret": "test-only-secret",
-    "client_id": "saved-loops",
-    "client_secret": "test-only",
-    "server_metadata_url": "http://localhost:9/.well-known/openid-configuration",
-}
 
 
 @pytest.fixture

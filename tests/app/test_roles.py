@@ -14,7 +14,7 @@ from aiops.ingest.timings import TimingMapping, import_timings
 from aiops.inventory import save_workflow, sign_off
 from aiops.store import Store
 from aiops.workflow_reads import get_workflow
-from tests.app.conftest import DASHBOARD, shown
+from tests.app.conftest import AUTH, DASHBOARD, shown
 from tests.conftest import ROLES as NORTHWIND_ROLES
 
 ROLES = (
@@ -25,13 +25,6 @@ role = "lead"
 departments = ["Sales"]
 """
 )
-AUTH = {
-    "redirect_uri": "http://localhost:8501/oauth2callback",
-    "cookie_secret": "test-only-secret",
-    "client_id": "saved-loops",
-    "client_secret": "test-only",
-    "server_metadata_url": "http://localhost:9/.well-known/openid-configuration",
-}
 
 
 @pytest.fixture

@@ -379,7 +379,7 @@ def _report(
             report.problems.insert(0, _duplicate_message(report, existing)[0])
         report.problems += phase_problems(figures, mapping)  # and its window is part of the history
     report.warnings += long_loop_warning(figures, mapping, rules)
-    if report.accepted:
+    if preview and report.accepted:  # a preview (the page's, or a dry run) says what the estimate will do
         notes, warnings = foresee(staged.cursor, store.postgres, accepted, report.workflow_ids, rules)
         report.notes += notes
         report.warnings += warnings
@@ -406,12 +406,14 @@ def import_timings(
     answers: dict[str, object] | None = None,
     options: dict[str, object] | None = None,
 ) -> TimingReport:
-    """Check an export and, unless ``dry_run``, commit its accepted rows as one batch."""
+    """Check an export and, unless ``dry_run``, commit its accepted rows as one batch. A dry run is
+    a preview: it also says what the estimates will set aside and where the times change most."""
     with open_timing_import(
         store,
         path,
         mapping,
         name,
+        preview=dry_run,
         preset=preset,
         loop=loop,
         answers=answers,

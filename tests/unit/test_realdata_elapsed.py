@@ -80,13 +80,13 @@ def test_a_github_issues_export_keeps_its_after_loops_once_stored_and_the_previe
     preview = import_timings(store, admin, path, mapping, dry_run=True)
     previewed = preview.summary.set_index("phase").samples
     assert previewed["after"] > 1000 and previewed["before"] > 1000
-    report = import_timings(store, admin, path, mapping)
+    assert import_timings(store, admin, path, mapping).batch_id is not None
     row = workflow_metrics(store, store.policy.evidence).set_index("workflow_id").loc["gh-issues"]
     assert row.design != "none" and row.samples_after > 0.5 * previewed["after"]
     assert "censored_window" in row.warnings
     # Every loop the estimate leaves out is announced at preview, per phase.
-    (note,) = [n for n in report.notes if n.startswith("Once stored, gh-issues:")]
-    assert not any("change most" in w for w in report.warnings)  # a censored export's weeks say nothing
+    (note,) = [n for n in preview.notes if n.startswith("Once stored, gh-issues:")]
+    assert not any("change most" in w for w in preview.warnings)  # a censored export's weeks say nothing
     before, after = (
         int(n.replace(",", "")) for n in re.search(r"\(([\d,]+) before, ([\d,]+) after\)", note).groups()
     )

@@ -105,7 +105,8 @@ if view.company.late_workflows:
         "(late data): their figures cover only the weeks they have"
         + (
             ", and their AI cost for the weeks without data "
-            f"({money(view.company.ai_cost_without_data, view.currency)}) is shown apart, not netted."
+            f"({md_escape(money(view.company.ai_cost_without_data, view.currency))}) is shown apart, "
+            "not netted."
             if view.company.ai_cost_without_data
             else "."
         )

@@ -18,11 +18,16 @@ import pandas as pd
 from scipy.special import stdtrit
 
 from aiops.clock import utcnow
+from aiops.columns import ESTIMATE, PHASES, Kind
 from aiops.estimates import estimate, load_cells
-from aiops.estimates.codes import is_proven
+from aiops.estimates.cache import Window, cached, inputs_keys
+from aiops.estimates.codes import Design, is_proven
+from aiops.estimates.record import Estimate
 from aiops.period import Period
 from aiops.policy import EvidenceRules
-from aiops.store import Reader
+from aiops.store import Reader, Store, Tx
+
+RECORD_COLUMNS = (*PHASES, *ESTIMATE)
 
 MINUTES_PER_DAY = 24 * 60
 
@@ -42,33 +47,6 @@ SELECT w.workflow_id, w.name, w.department, w.owner, w.comparison_workflow_id,
 FROM workflows w LEFT JOIN classifications c USING (workflow_id)
 WHERE $scope IS NULL OR w.workflow_id IN (SELECT unnest($scope))
 """
-
-_PHASE_COLUMNS = [
-    "samples",
-    "loops",
-    "minutes",
-    "rework_minutes",
-    "mean_per_loop",
-    "median_per_loop",
-    "first_measured",
-    "last_measured",
-    "period_loops",
-    "recent_loops",
-    "var_mean",
-    "raw_samples",
-    "outlier_samples",
-    "censored_samples",
-    "last_raw",
-]
-_INT_COLUMNS = (
-    "samples",
-    "loops",
-    "period_loops",
-    "recent_loops",
-    "raw_samples",
-    "outlier_samples",
-    "censored_samples",
-)
 
 
 def _t_quantile(df: np.ndarray | float, level: float) -> np.ndarray:
@@ -90,30 +68,51 @@ def workflow_metrics(
     # The run rate looks back from the period's end, or from ``as_of`` (the read model passes the
     # end of the last complete week of data) when that is earlier.
     now = as_of or utcnow()
-    run_rate_end = min(end, now) if end else now
-    recent_start = run_rate_end - timedelta(weeks=rules.run_rate_weeks)
+    window = Window(start, end, min(end, now) if end else now, rules.run_rate_weeks * 7, samples)
     frame = db.query_df(_WORKFLOWS, {"scope": workflow_ids})
     comparisons = frame.dropna(subset=["comparison_workflow_id"])
     comparisons = dict(zip(comparisons.workflow_id, comparisons.comparison_workflow_id, strict=True))
-    # A workflow's comparison design also reads its comparison workflow's cells.
-    scope = None if workflow_ids is None else sorted({*workflow_ids, *comparisons.values()})
-    cells = load_cells(db, rules, start, end, (recent_start, run_rate_end), scope, samples)
-    wide, est = estimate(cells, comparisons, rules, start)
-    columns = [f"{c}_{p}" for p in ("before", "after") for c in _PHASE_COLUMNS]
-    frame = frame.join(wide.reindex(columns=columns), on="workflow_id").join(est, on="workflow_id")
+    records = estimates(db, rules, window, comparisons, workflow_ids)
+    frame = frame.join(record_frame(records), on="workflow_id")
     return _finish(frame, rules)
 
 
+def estimates(
+    db: Reader, rules: EvidenceRules, window: Window, comparisons: dict[str, str], scope: list[str] | None
+) -> list[Estimate]:
+    """Every workflow's estimate record (of ``scope``): kept ones as they are, the others computed
+    from the cells of their own rows and their comparison workflows' (``aiops.estimates.cache``)."""
+
+    def compute(ids: list[str]) -> list[Estimate]:
+        wanted = sorted({*ids, *(comparisons[w] for w in ids if w in comparisons)})
+        recent = (window.recent_end - timedelta(days=window.recent_days), window.recent_end)
+        cells = load_cells(db, rules, window.start, window.end, recent, wanted, window.samples)
+        return estimate(cells, comparisons, rules, window.start)
+
+    keys = inputs_keys(db, rules, window, comparisons, scope)
+    writer = db if isinstance(db, Store | Tx) else None
+    return list(cached(db, keys, compute, window, writer).values())
+
+
+def record_frame(records: list[Estimate]) -> pd.DataFrame:
+    """The records' columns (declared in ``aiops.columns``), indexed by workflow id."""
+    data = {c.name: [c.read(r) for r in records] for c in RECORD_COLUMNS if c.read is not None}
+    return pd.DataFrame(data, index=pd.Index([r.workflow_id for r in records], name="workflow_id"))
+
+
 def _finish(f: pd.DataFrame, rules: EvidenceRules) -> pd.DataFrame:
-    for col in _INT_COLUMNS:
-        for phase in ("before", "after"):
-            f[f"{col}_{phase}"] = f[f"{col}_{phase}"].fillna(0).astype("int64")
+    # A workflow without timings has no record: zero counts, no design, no warnings.
+    for column in RECORD_COLUMNS:
+        if column.kind is Kind.COUNT:
+            f[column.name] = f[column.name].fillna(0).astype("int64")
+        elif column.kind is Kind.TIME:
+            f[column.name] = pd.to_datetime(f[column.name])
     f["samples_excluded"] = f.raw_samples_before + f.raw_samples_after - f.samples_before - f.samples_after
-    f["design"] = f.design.fillna("none")
+    f["design"] = _filled(f.design, Design.NONE.value)
     for codes in ("warnings", "blocking"):
         f[codes] = [w if isinstance(w, list) else [] for w in f[codes]]
-    f["segmented"] = f.segmented.fillna(False).astype(bool)
-    f["time_kind"] = f.time_kind.fillna("hands_on")
+    f["segmented"] = _filled(f.segmented, False).astype(bool)
+    f["time_kind"] = _filled(f.time_kind, "hands_on")
     se, t = _interval(f, SAVED, rules.interval_level)
     _interval(f, CURRENT, rules.interval_level)
     _interval(f, CONCURRENT, rules.interval_level)
@@ -127,12 +126,21 @@ def _finish(f: pd.DataFrame, rules: EvidenceRules) -> pd.DataFrame:
     ]
     _hours(f, rules, se, t)
     elapsed = f.time_kind == "elapsed"
-    for col, src in (("days", "saved_per_loop"), ("low", "saved_low"), ("high", "saved_high")):
-        f[f"cycle_time_change_{col}"] = np.where(elapsed, f[src] / MINUTES_PER_DAY, np.nan)
+    for col, src in (
+        ("cycle_time_change_days", "saved_per_loop"),
+        ("cycle_time_change_low", "saved_low"),
+        ("cycle_time_change_high", "saved_high"),
+    ):
+        f[col] = np.where(elapsed, f[src] / MINUTES_PER_DAY, np.nan)
     # Data through: the last timing stored, also one the estimate set aside (censoring, outliers).
     f["last_measured"] = f[["last_raw_before", "last_raw_after"]].max(axis=1)
     f["baseline_until"] = f.last_measured_before
-    return f.drop(columns=["saved_var", "current_var", "concurrent_var"])
+    return f
+
+
+def _filled(column: pd.Series, value: object) -> pd.Series:
+    """``column`` with ``value`` where it has none (a workflow without a record)."""
+    return column.astype(object).where(column.notna(), value)
 
 
 # Each saving's columns: (value, variance, degrees of freedom) in; (low, high) out.
@@ -162,8 +170,7 @@ def _hours(f: pd.DataFrame, rules: EvidenceRules, se: pd.Series, t: np.ndarray) 
     treated = f.treated_loops.fillna(0).astype(float).where(counts, 0.0)
     f["hours_returned"] = (f.saved_per_loop * treated / 60).where(counts, 0.0)
     f["hours_var"] = ((se * treated / 60) ** 2).where(counts, 0.0)
-    for side, sign in (("low", -1), ("high", 1)):
-        f[f"hours_returned_{side}"] = (f.hours_returned + sign * t * np.sqrt(f.hours_var)).where(counts)
+    f["hours_returned_low"], f["hours_returned_high"] = _bounds(f.hours_returned, f.hours_var, t, counts)
     recent = f.treated_recent_loops.fillna(0).astype(float)
     # The run rate is the current saving (the run-rate window's) on the window's loops.
     f["hours_per_week"] = (f.current_per_loop * recent / 60 / rules.run_rate_weeks).where(counts, 0.0)
@@ -179,8 +186,14 @@ def _hours(f: pd.DataFrame, rules: EvidenceRules, se: pd.Series, t: np.ndarray) 
     f["loops_removed"] = (treated * (1 - ratio)).where(counts, 0.0)
     f["loops_removed_var"] = np.where(f.design == "before_after", plain, adjusted)
     f["loops_removed_var"] = f.loops_removed_var.where(counts, 0.0)
-    for side, sign in (("low", -1), ("high", 1)):
-        f[f"loops_removed_{side}"] = (f.loops_removed + sign * t * np.sqrt(f.loops_removed_var)).where(counts)
+    f["loops_removed_low"], f["loops_removed_high"] = _bounds(f.loops_removed, f.loops_removed_var, t, counts)
+
+
+def _bounds(
+    value: pd.Series, var: pd.Series, t: np.ndarray, counts: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    half = t * np.sqrt(var)
+    return (value - half).where(counts), (value + half).where(counts)
 
 
 def _evidence_labels(f: pd.DataFrame, rules: EvidenceRules) -> pd.Series:
@@ -216,42 +229,6 @@ def total_with_interval(
     dof_total = var_total**2 / float(np.sum(variances.to_numpy() ** 2 / finite_dofs))
     half = float(_t_quantile(dof_total, level)) * np.sqrt(var_total)
     return total, total - half, total + half
-
-
-def rollup(metrics: pd.DataFrame, by: str | None, level: float) -> pd.DataFrame:
-    """Totals per ``by`` (e.g. department) or for the company (``by=None``).
-
-    Workflows with insufficient evidence are counted but not summed: they have no interval; nor are
-    elapsed-time workflows (their change is cycle time, not hours).
-    """
-    groups = metrics.groupby(by, sort=True) if by else [("company", metrics)]
-    rows = []
-    for key, group in groups:
-        usable = group[(group.evidence != "insufficient") & group.counts_in_hours]
-        hours = total_with_interval(usable.hours_returned, usable.hours_var, usable.saved_dof, level)
-        loops = total_with_interval(usable.loops_removed, usable.loops_removed_var, usable.saved_dof, level)
-        rows.append(
-            {
-                by or "scope": key,
-                "workflows": len(group),
-                "workflows_with_evidence": len(usable),
-                "hours_returned": hours[0],
-                "hours_returned_low": hours[1],
-                "hours_returned_high": hours[2],
-                "hours_per_week": float(usable.hours_per_week.sum()),
-                "loops_removed": loops[0],
-                "loops_removed_low": loops[1],
-                "loops_removed_high": loops[2],
-                "samples_before": int(group.samples_before.sum()),
-                "samples_after": int(group.samples_after.sum()),
-                "after_loops": int(group.period_loops_after.sum()),
-                **{f"evidence_{label}": int((group.evidence == label).sum()) for label in EVIDENCE_LABELS},
-                "open_stop_conditions": int(group.stop_conditions.map(len).sum()),
-                "paused": int((group.status == "paused").sum()),
-                "last_measured": group.last_measured.max(),
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 _WEEKLY = """

@@ -29,7 +29,7 @@ from scipy.special import stdtrit
 from aiops.estimates import estimate, load_cells
 from aiops.estimates.designs import WeeklySeries
 from aiops.estimates.golive import likely_break
-from aiops.metrics import workflow_metrics
+from aiops.metrics import record_frame, workflow_metrics
 from aiops.policy import EvidenceRules, load_policy
 
 START = np.datetime64("2025-01-06T00:00")  # a Monday
@@ -136,9 +136,9 @@ def estimate_rows(
     """Timing rows (the columns of COLUMNS) -> the estimate per workflow, through the cells SQL."""
     con = _loaded(rows, comparisons)
     recent = (FAR - pd.Timedelta(weeks=rules.run_rate_weeks).to_pytimedelta(), FAR)
-    _, est = estimate(load_cells(DuckDb(con), rules, None, None, recent), comparisons or {}, rules)
+    records = estimate(load_cells(DuckDb(con), rules, None, None, recent), comparisons or {}, rules)
     con.close()
-    return est
+    return record_frame(records)
 
 
 def metrics_rows(

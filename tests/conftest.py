@@ -49,6 +49,23 @@ def _on_postgres(item: pytest.Item) -> bool:
 
 ADMIN = Actor(name="admin@test", role="admin")
 
+
+@pytest.fixture(autouse=True)
+def _estimates_afresh(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit tests compute every estimate from its rows: a test that compares two ways of computing
+    the same figures (PostgreSQL vs DuckDB, a scope vs everything) must not get the second from the
+    estimate cache. The cache's own tests (marker ``estimate_cache``), the AppTests and the browser
+    tests run with it."""
+    in_unit = request.path.parent == ROOT / "tests" / "unit"
+    if not in_unit or request.node.get_closest_marker("estimate_cache"):
+        yield
+        return
+    from aiops.estimates.cache import computed_afresh
+
+    with computed_afresh():
+        yield
+
+
 # The seven rollout rules PRODUCT.md gives every classified workflow.
 ROLLOUT_KEYS = (
     "risk_level",
@@ -99,6 +116,19 @@ departments = ["Support"]
 @pytest.fixture
 def admin() -> Actor:
     return ADMIN
+
+
+def sum_with_interval(
+    values: Any, variances: Any, dofs: Any, level: float = 0.95
+) -> tuple[float, float, float]:
+    """A test's own oracle for a total: the sum, and its interval from the summed variances with
+    Welch-Satterthwaite degrees of freedom (scipy's t, not the product's code)."""
+    from scipy import stats
+
+    total, var = float(sum(values)), float(sum(variances))
+    dof = var**2 / sum(v**2 / d for v, d in zip(variances, dofs, strict=True))
+    half = float(stats.t.ppf(0.5 + level / 2, dof)) * var**0.5
+    return total, total - half, total + half
 
 
 @contextmanager

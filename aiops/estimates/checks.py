@@ -10,53 +10,57 @@ import pandas as pd
 from aiops.estimates.codes import WarningCode
 from aiops.estimates.designs import WeeklySeries
 from aiops.estimates.fit import Coef, ols_hac, slope
+from aiops.estimates.phases import Phases
 from aiops.policy import EvidenceRules
 
 
 def phase_warnings(
-    wide: pd.DataFrame, rules: EvidenceRules, period_start: datetime | None
+    phases: Phases, rules: EvidenceRules, period_start: datetime | None
 ) -> dict[str, list[WarningCode]]:
     """elapsed_time, censored_window, outliers and stale_baseline."""
+    before, after = phases.before, phases.after
 
-    def col(name: str) -> pd.Series:
-        return wide[name].astype(float).fillna(0)
+    def both(name: str) -> tuple[pd.Series, pd.Series]:
+        return before[name].astype(float).fillna(0), after[name].astype(float).fillna(0)
 
-    loops = col("loops_before") + col("loops_after")
-    long_share = (col("long_loops_before") + col("long_loops_after")) / loops.where(loops > 0)
-    quick_quarter = np.maximum(col("q1_per_loop_before"), col("q1_per_loop_after"))
+    def either(name: str) -> pd.Series:
+        return before[name].eq(True) | after[name].eq(True)
+
+    loops = sum(both("loops"))
+    long_share = sum(both("long_loops")) / loops.where(loops > 0)
+    quick_quarter = np.maximum(*both("q1_per_loop"))
     elapsed = (
-        wide.elapsed_before.eq(True)
-        | wide.elapsed_after.eq(True)
+        either("elapsed")
         | (long_share > rules.long_loop_share)
         | (quick_quarter >= rules.quick_quarter_hours * 60)
     )
-    censored = wide.censored_before.eq(True) | wide.censored_after.eq(True)
-    restricted = wide.restricted_before.eq(True) | wide.restricted_after.eq(True)
-    lost = col("censored_samples_before") + col("censored_samples_after")
-    dominant = pd.Series(False, index=wide.index)
-    for phase in ("before", "after"):
-        share = col(f"largest_{phase}") / col(f"minutes_{phase}").where(col(f"minutes_{phase}") > 0)
-        dominant |= (share > rules.dominant_share) & (col(f"samples_{phase}") >= rules.min_samples_per_phase)
+    lost = sum(both("censored_samples"))
+    dominant = pd.Series(False, index=phases.index)
+    for phase in (before, after):
+        minutes = phase.minutes.astype(float).fillna(0)
+        share = phase.largest.astype(float).fillna(0) / minutes.where(minutes > 0)
+        dominant |= (share > rules.dominant_share) & (phase.samples.fillna(0) >= rules.min_samples_per_phase)
     flags = {
         WarningCode.ELAPSED_TIME: elapsed,
         # Flagged when loops were left out, or when the window was too short to restrict at all.
-        WarningCode.CENSORED_WINDOW: censored & (lost.gt(0) | ~restricted),
-        WarningCode.OUTLIERS: (col("outlier_samples_before") + col("outlier_samples_after")).gt(0) | dominant,
-        WarningCode.STALE_BASELINE: _stale(wide, rules, period_start),
+        WarningCode.CENSORED_WINDOW: either("censored") & (lost.gt(0) | ~either("restricted")),
+        WarningCode.OUTLIERS: sum(both("outlier_samples")).gt(0) | dominant,
+        WarningCode.STALE_BASELINE: _stale(phases, rules, period_start),
     }
-    matrix = pd.DataFrame(flags, index=wide.index).fillna(False).astype(bool).to_numpy()
+    matrix = pd.DataFrame(flags, index=phases.index).fillna(False).astype(bool).to_numpy()
     codes = np.array(list(flags), dtype=object)
-    return {w: list(codes[row]) for w, row in zip(wide.index, matrix, strict=True)}
+    return {w: list(codes[row]) for w, row in zip(phases.index, matrix, strict=True)}
 
 
-def _stale(wide: pd.DataFrame, rules: EvidenceRules, period_start: datetime | None) -> pd.Series:
-    after_start = pd.to_datetime(wide.first_measured_after)
+def _stale(phases: Phases, rules: EvidenceRules, period_start: datetime | None) -> pd.Series:
+    after_start = pd.to_datetime(phases.after.first_measured)
+    baseline_end = pd.to_datetime(phases.before.last_measured)
     reference = after_start if period_start is None else after_start.clip(lower=pd.Timestamp(period_start))
     limit = timedelta(weeks=rules.stale_baseline_weeks)
-    stale = (reference - pd.to_datetime(wide.last_measured_before)) > limit
+    stale = (reference - baseline_end) > limit
     # Without the after phase in the period, the reference is the period start itself.
     if period_start is not None:
-        gap = pd.Timestamp(period_start) - pd.to_datetime(wide.last_measured_before)
+        gap = pd.Timestamp(period_start) - baseline_end
         stale |= after_start.isna() & (gap > limit)
     return stale.fillna(False)
 

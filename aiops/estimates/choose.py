@@ -23,17 +23,10 @@ from aiops.estimates.codes import Design, WarningCode
 from aiops.estimates.concurrent import concurrent
 from aiops.estimates.designs import DesignFit, WeeklySeries, comparison, trend_adjusted
 from aiops.estimates.fit import Coef, difference
-from aiops.estimates.phases import mix_distance, phase_stats, reweighted_after, segment_shares, welch
-from aiops.estimates.record import NO_SAVING, Estimate, to_frame
+from aiops.estimates.phases import Phases, by_phase, mix_distance, reweighted_after, segment_shares, welch
+from aiops.estimates.record import NO_SAVING, Estimate, phase_record
 from aiops.estimates.weekly import pooled_weekly, series_by_id, split, weekly_means
 from aiops.policy import EvidenceRules
-
-
-def _pivot(phases: pd.DataFrame) -> pd.DataFrame:
-    wide = phases.unstack("phase")
-    wide.columns = [f"{col}_{phase}" for col, phase in wide.columns]
-    missing = [f"{c}_{p}" for c in phases.columns for p in ("before", "after") if f"{c}_{p}" not in wide]
-    return wide.reindex(columns=list(wide.columns) + missing)
 
 
 def estimate(
@@ -41,22 +34,39 @@ def estimate(
     comparisons: dict[str, str],
     rules: EvidenceRules,
     period_start: datetime | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(phase statistics per workflow as ``<column>_<phase>``, the estimate per workflow)."""
+) -> list[Estimate]:
+    """One record per workflow of ``cells`` (its phase statistics included)."""
     if cells.empty:
-        return pd.DataFrame(), to_frame([])
-    wide = _pivot(phase_stats(cells))
-    return wide, to_frame(estimate_records(cells, wide, comparisons, rules, period_start))
+        return []
+    inputs = _Inputs(cells, by_phase(cells), rules)
+    warnings = {w: set(codes) for w, codes in phase_warnings(inputs.phases, rules, period_start).items()}
+    selected = _selection(cells, inputs)
+    concurrent_ids = set(inputs.conc.index) - selected
+    weeks = weekly_means(cells, inputs.shares, inputs.mixed - concurrent_ids)
+    others = series_by_id(pooled_weekly(cells[cells.workflow_id.isin(set(comparisons.values()))]))
+    # Censored exports: weekly means by close date are shaped by the window itself (early weeks
+    # can only hold short loops), so only the restricted before/after comparison is sound.
+    censored = inputs.either("censored")
+    fits: dict[str, tuple[Design, DesignFit | None]] = {}
+    for workflow_id, series in split(weeks[weeks.workflow_id.isin(inputs.both - censored)]):
+        other = others.get(comparisons.get(workflow_id, ""))
+        design, fit, found = _design(workflow_id in concurrent_ids, series, other, rules)
+        warnings[workflow_id] |= found
+        if workflow_id not in inputs.segmented and volume_step(series, rules):
+            warnings[workflow_id].add(WarningCode.MIX_SHIFT)
+        fits[workflow_id] = (design, fit)
+    for workflow_id in selected:
+        warnings[workflow_id].add(WarningCode.SELECTION)
+    return [_record(w, fits.get(w), warnings[w], inputs) for w in inputs.phases.index]
 
 
 class _Inputs:
     """What every workflow's record is built from (computed once for all workflows)."""
 
-    def __init__(self, cells: pd.DataFrame, wide: pd.DataFrame, rules: EvidenceRules) -> None:
+    def __init__(self, cells: pd.DataFrame, phases: Phases, rules: EvidenceRules) -> None:
         self.rules = rules
-        self.wide = wide
-        ids = wide.index
-        self.both = set(ids[wide.samples_before.fillna(0).gt(0) & wide.samples_after.fillna(0).gt(0)])
+        self.phases = phases
+        self.both = set(phases.index[phases.both])
         self.shares = segment_shares(cells, "phase") if cells.segment.notna().any() else None
         shares = self.shares
         self.segmented = (
@@ -69,43 +79,19 @@ class _Inputs:
         after = cells.phase == "after"
         current = cells[~after | cells.current]
         early = cells[~after | ~cells.current]
-        self.plain = _before_after(cells, wide, shares, self.mixed)
-        self.plain_now = _before_after(current, _pivot(phase_stats(current)), shares, self.mixed)
+        self.plain = _before_after(cells, phases, shares, self.mixed)
+        self.plain_now = _before_after(current, by_phase(current), shares, self.mixed)
         self.after_early = _after_means(early[early.phase == "after"])
         self.after_now = _after_means(current[current.phase == "after"])
         self.conc = concurrent(cells, rules.min_concurrent_weeks, rules.min_samples_per_phase)
         self.conc_now = concurrent(current, 1, 2)
         self.conc_early = concurrent(early, 1, 2)
+        self.elapsed = self.either("elapsed")
 
-
-def estimate_records(
-    cells: pd.DataFrame,
-    wide: pd.DataFrame,
-    comparisons: dict[str, str],
-    rules: EvidenceRules,
-    period_start: datetime | None = None,
-) -> list[Estimate]:
-    """One record per workflow in ``wide``."""
-    inputs = _Inputs(cells, wide, rules)
-    warnings = {w: set(codes) for w, codes in phase_warnings(wide, rules, period_start).items()}
-    selected = _selection(cells, inputs)
-    concurrent_ids = set(inputs.conc.index) - selected
-    weeks = weekly_means(cells, inputs.shares, inputs.mixed - concurrent_ids)
-    others = series_by_id(pooled_weekly(cells[cells.workflow_id.isin(set(comparisons.values()))]))
-    # Censored exports: weekly means by close date are shaped by the window itself (early weeks
-    # can only hold short loops), so only the restricted before/after comparison is sound.
-    censored = set(wide.index[wide.censored_before.eq(True) | wide.censored_after.eq(True)])
-    fits: dict[str, tuple[Design, DesignFit | None]] = {}
-    for workflow_id, series in split(weeks[weeks.workflow_id.isin(inputs.both - censored)]):
-        other = others.get(comparisons.get(workflow_id, ""))
-        design, fit, found = _design(workflow_id in concurrent_ids, series, other, rules)
-        warnings[workflow_id] |= found
-        if workflow_id not in inputs.segmented and volume_step(series, rules):
-            warnings[workflow_id].add(WarningCode.MIX_SHIFT)
-        fits[workflow_id] = (design, fit)
-    for workflow_id in selected:
-        warnings[workflow_id].add(WarningCode.SELECTION)
-    return [_record(w, fits.get(w), warnings[w], inputs) for w in wide.index]
+    def either(self, flag: str) -> set[str]:
+        """Workflows whose ``flag`` is set in either phase."""
+        before, after = self.phases.before, self.phases.after
+        return set(self.phases.index[before[flag].eq(True) | after[flag].eq(True)])
 
 
 def _record(
@@ -114,12 +100,10 @@ def _record(
     warnings: set[WarningCode],
     inputs: _Inputs,
 ) -> Estimate:
-    wide, rules = inputs.wide.loc[workflow_id], inputs.rules
+    rules = inputs.rules
+    before, after = (phase_record(p.loc[workflow_id]) for p in (inputs.phases.before, inputs.phases.after))
     design, fit = fitted or (Design.BEFORE_AFTER, None)
-    treated, recent = (
-        float(np.nan_to_num(wide.period_loops_after)),
-        float(np.nan_to_num(wide.recent_loops_after)),
-    )
+    treated, recent = float(after.period_loops), float(after.recent_loops)
     conc = _coef(inputs.conc, workflow_id)
     if design is Design.CONCURRENT:
         row = inputs.conc.loc[workflow_id]
@@ -153,7 +137,9 @@ def _record(
         treated_recent_loops=recent,
         warnings=frozenset(warnings),
         segmented=workflow_id in inputs.segmented,
-        elapsed=bool(wide.elapsed_before == True or wide.elapsed_after == True),  # noqa: E712 (NaN: no)
+        elapsed=workflow_id in inputs.elapsed,
+        before=before,
+        after=after,
         concurrent=conc if WarningCode.SELECTION in warnings else None,
     )
 
@@ -249,25 +235,26 @@ def _after_means(after: pd.DataFrame) -> pd.DataFrame:
     """Per workflow: the after phase's mean per loop with its variance (value, var, dof)."""
     if after.empty:
         return pd.DataFrame(columns=["value", "var", "dof"])
-    stats = phase_stats(after).xs("after", level="phase")
+    stats = by_phase(after).after
     return pd.DataFrame(
         {"value": stats.mean_per_loop, "var": stats.var_mean, "dof": (stats.samples - 1).clip(lower=1)}
     ).astype(float)
 
 
 def _before_after(
-    cells: pd.DataFrame, wide: pd.DataFrame, shares: pd.DataFrame | None, mixed: set[str]
+    cells: pd.DataFrame, phases: Phases, shares: pd.DataFrame | None, mixed: set[str]
 ) -> pd.DataFrame:
     """The unadjusted difference for every workflow (value, var, dof, baseline); the after phase at
     the baseline segment mix where the mix shifted."""
-    ma, va = wide.mean_per_loop_after.astype(float), wide.var_mean_after.astype(float)
+    before, after = phases.before, phases.after
+    ma, va = after.mean_per_loop.astype(float), after.var_mean.astype(float)
     if mixed and shares is not None:
         adjusted = reweighted_after(cells, shares, mixed)
         ma = adjusted.mean_per_loop.combine_first(ma)
         va = adjusted.var_mean.combine_first(va)
-    nb, na = wide.samples_before.fillna(0), wide.samples_after.fillna(0)
-    mb, vb = wide.mean_per_loop_before.astype(float), wide.var_mean_before.astype(float)
+    nb, na = before.samples.fillna(0), after.samples.fillna(0)
+    mb, vb = before.mean_per_loop.astype(float), before.var_mean.astype(float)
     saving, var, dof = welch(mb, vb, nb, ma, va, na)
-    return pd.DataFrame({"value": saving, "var": var, "dof": dof, "baseline": mb}, index=wide.index).astype(
+    return pd.DataFrame({"value": saving, "var": var, "dof": dof, "baseline": mb}, index=phases.index).astype(
         float
     )

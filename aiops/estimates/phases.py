@@ -6,6 +6,7 @@ unadjusted before/after difference with its Welch degrees of freedom.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -40,6 +41,37 @@ def phase_stats(cells: pd.DataFrame) -> pd.DataFrame:
     f["mean_per_loop"] = f.minutes / f.loops
     f["var_mean"] = ratio_variance(f.samples, f.loops, f.minutes, f.syy, f.sxy, f.sxx)
     return f.drop(columns=["syy", "sxy", "sxx"])
+
+
+@dataclass(frozen=True)
+class Phases:
+    """Phase statistics per workflow: one frame per phase, both indexed by every workflow of the
+    cells (a phase a workflow lacks is a row of NaN)."""
+
+    before: pd.DataFrame
+    after: pd.DataFrame
+
+    @property
+    def index(self) -> pd.Index:
+        return self.before.index
+
+    @property
+    def both(self) -> pd.Series:
+        """Workflows with samples in both phases."""
+        return self.before.samples.fillna(0).gt(0) & self.after.samples.fillna(0).gt(0)
+
+
+def by_phase(cells: pd.DataFrame) -> Phases:
+    """``phase_stats`` split by phase."""
+    stats = phase_stats(cells)
+    ids = stats.index.get_level_values("workflow_id").unique().rename("workflow_id")
+    found = set(stats.index.get_level_values("phase"))
+
+    def one(phase: str) -> pd.DataFrame:
+        part = stats.xs(phase, level="phase") if phase in found else stats.iloc[:0].droplevel("phase")
+        return part.reindex(ids)
+
+    return Phases(one("before"), one("after"))
 
 
 def welch(

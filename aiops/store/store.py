@@ -128,6 +128,15 @@ class Tx(Reader):
         with self._translate():
             self.cursor.execute(sql, params or [])
 
+    def keep_derived(self, statements: Sequence[tuple[str, Params]]) -> bool:
+        """Data derived from the rest (the estimate cache), written in this transaction without an
+        audit row; not on PostgreSQL, where derived data stays in each process."""
+        if self.postgres:
+            return False
+        for sql, params in statements:
+            self.execute(sql, params)
+        return True
+
     def audit(
         self, action: str, entity: str, entity_id: str | None, detail: dict[str, Any] | None = None
     ) -> None:
@@ -242,6 +251,27 @@ class Store(Reader):
             finally:
                 if own_cursor:
                     cursor.close()
+
+    def keep_derived(self, statements: Sequence[tuple[str, Params]]) -> bool:
+        """Data derived from the rest (the estimate cache) in one transaction, without an audit row
+        (the revision does not move). Skipped (False) when a write holds the lock, so a read never
+        waits, and on PostgreSQL, where a read never writes to the server; a failure only means the
+        entries are computed again next time."""
+        if self.postgres or not self._write_lock.acquire(blocking=False):
+            return False
+        cursor = self.new_cursor()
+        try:
+            cursor.execute("BEGIN TRANSACTION")
+            for sql, params in statements:
+                cursor.execute(sql, params or [])
+            cursor.execute("COMMIT")
+            return True
+        except duckdb.Error:
+            rollback_quietly(cursor)
+            return False
+        finally:
+            cursor.close()
+            self._write_lock.release()
 
     @contextmanager
     def exclusive(self) -> Iterator[Cursor]:

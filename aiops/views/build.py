@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from aiops.columns import in_declared_order
 from aiops.estimates.codes import WarningCode
 from aiops.metrics import freshness as department_freshness
 from aiops.metrics import weekly_series, workflow_metrics
@@ -26,16 +27,6 @@ from aiops.views.company import CompanySettings, load_company
 from aiops.views.compare import Comparison
 from aiops.views.snapshot import on_server, timing_snapshot
 from aiops.views.totals import Totals, add_money, totals_for
-
-# Optional columns of the metrics frame (the statistics slice adds them); passed through when present.
-PASS_THROUGH = (
-    "design",
-    "warnings",
-    "time_kind",
-    "cycle_time_change_days",
-    "cycle_time_change_low",
-    "cycle_time_change_high",
-)
 
 
 @dataclass(frozen=True)
@@ -211,17 +202,9 @@ def _frame(
         for workflow_id, detail in db.query("SELECT workflow_id, detail FROM classifications")
     }
     f["next_checkpoint"] = f.workflow_id.map(advice)
-    for column in PASS_THROUGH:
-        if column not in f.columns:
-            f[column] = None
-    f["warnings"] = f.warnings.map(
-        lambda w: list(w) if isinstance(w, list | tuple) or hasattr(w, "tolist") else []
-    )
     f["stop_conditions"] = f.stop_conditions.map(list)
-    elapsed = f.time_kind.eq("elapsed")
-    # counts_in_hours: also False for hands-on uploads shaped like calendar time (elapsed_time)
-    counts = f.counts_in_hours.fillna(False).astype(bool) if "counts_in_hours" in f else True
-    f["counted"] = (f.evidence != "insufficient") & ~elapsed & f.hours_returned.notna() & counts
+    # counts_in_hours: hands-on time, and not shaped like calendar time (elapsed_time)
+    f["counted"] = (f.evidence != "insufficient") & f.hours_returned.notna() & f.counts_in_hours
     has_stops = f.stop_conditions.map(len) > 0
     proven = f.proven.fillna(False).astype(bool)
     # The headline (banked) counts proven hours only; other savings stand beside it, never added.
@@ -247,7 +230,8 @@ def _frame(
     f["ai_loops"] = f.ai_loops.fillna(0).astype(float)
     f["adoption_loops"] = f.adoption_loops.fillna(0).astype(float)
     f["adoption"] = (f.ai_loops / f.adoption_loops).where(f.adoption_loops > 0)
-    return f.sort_values(["department", "name", "workflow_id"]).reset_index(drop=True), adoption
+    f = in_declared_order(f).sort_values(["department", "name", "workflow_id"])
+    return f.reset_index(drop=True), adoption
 
 
 def _late_data(f: pd.DataFrame, reference: datetime | None, days: int) -> pd.Series:

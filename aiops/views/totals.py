@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from aiops.estimates.codes import WarningCode
-from aiops.metrics import EVIDENCE_LABELS, total_with_interval
+from aiops.metrics import total_with_interval
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,10 @@ def totals_for(group: pd.DataFrame, scope: str, level: float, currency: str) -> 
         samples_before=int(group.samples_before.sum()),
         samples_after=int(group.samples_after.sum()),
         after_loops=int(group.period_loops_after.sum()),
-        **{f"evidence_{label}": int((group.evidence == label).sum()) for label in EVIDENCE_LABELS},
+        evidence_insufficient=int((group.evidence == "insufficient").sum()),
+        evidence_inconclusive=int((group.evidence == "inconclusive").sum()),
+        evidence_saving=int((group.evidence == "saving").sum()),
+        evidence_slower=int((group.evidence == "slower").sum()),
         open_stop_conditions=int(group.stop_conditions.map(len).sum()),
         paused=int((group.status == "paused").sum()),
         value=value[0],

@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,8 +23,9 @@ from aiops.cli import main
 from aiops.governance import reclassify
 from aiops.ingest.timings import import_timings
 from aiops.inventory import save_workflows
-from aiops.metrics import Period, rollup, workflow_metrics
+from aiops.metrics import Period, workflow_metrics
 from aiops.store import Store
+from aiops.views import View, build_view
 from aiops.workflow import Workflow
 from tests.conftest import ADMIN, module_store
 
@@ -315,62 +317,72 @@ def company_samples() -> list[tuple]:
     return samples
 
 
+class Company(NamedTuple):
+    view: View
+    metrics: pd.DataFrame  # the metrics frame (as_of now), for the PostgreSQL comparison
+
+
 @pytest.fixture(scope="module")
-def company(tmp_path_factory) -> Iterator[pd.DataFrame]:
-    """Support: a saving, an inconclusive one and an insufficient one; Sales: a saving."""
+def company(tmp_path_factory) -> Iterator[Company]:
+    """Support: a saving, an inconclusive one and an insufficient one; Sales: a saving. None is
+    proven (before/after designs) and all are paused (open stop conditions): the totals' hours at
+    risk hold those with evidence, with one interval."""
     with module_store(tmp_path_factory) as (store, folder):
         register(store, ADMIN, COMPANY)
         upload(store, ADMIN, folder, company_samples())
-        yield metrics(store).reset_index()
+        yield Company(build_view(store, Period()), metrics(store).reset_index())
 
 
 def test_workflow_labels_in_the_totals_fixture_are_as_designed(company):
-    labels = dict(zip(company.workflow_id, company.evidence, strict=True))
+    frame = company.view.workflows
+    labels = dict(zip(frame.workflow_id, frame.evidence, strict=True))
     assert labels == {
         "sup-a": "saving",
         "sup-b": "inconclusive",
         "sup-few": "insufficient",
         "sal-a": "saving",
     }
+    assert not frame.proven.any() and frame.at_risk.sum() == 3
 
 
 def test_department_total_is_the_sum_of_its_workflows_with_evidence(company):
-    support = rollup(company, "department", 0.95).set_index("department").loc["Support"]
-    usable = company[company.workflow_id.isin(["sup-a", "sup-b"])]
-    assert support.hours_returned == pytest.approx(usable.hours_returned.sum(), rel=1e-12)
-    assert support.loops_removed == pytest.approx(usable.loops_removed.sum(), rel=1e-12)
+    support = company.view.department("Support")
+    frame = company.view.workflows
+    usable = frame[frame.workflow_id.isin(["sup-a", "sup-b"])]
+    assert support.hours_at_risk == pytest.approx(usable.hours_returned.sum(), rel=1e-12)
 
 
 def test_total_interval_contains_the_total_and_is_wider_than_zero(company):
-    total = rollup(company, None, 0.95).iloc[0]
-    assert total.hours_returned_low < total.hours_returned < total.hours_returned_high
-    assert total.loops_removed_low < total.loops_removed < total.loops_removed_high
+    total = company.view.company
+    assert total.hours_at_risk_low < total.hours_at_risk < total.hours_at_risk_high
 
 
 def test_total_interval_adds_variances_with_satterthwaite_degrees_of_freedom(company):
-    usable = company[company.evidence != "insufficient"]
+    frame = company.view.workflows
+    usable = frame[frame.evidence != "insufficient"]
     var_total = usable.hours_var.sum()
     dof = var_total**2 / (usable.hours_var**2 / usable.saved_dof).sum()
     half = stats.t.ppf(0.975, dof) * math.sqrt(var_total)
-    total = rollup(company, None, 0.95).iloc[0]
-    assert total.hours_returned_low == pytest.approx(usable.hours_returned.sum() - half, rel=1e-9)
-    assert total.hours_returned_high == pytest.approx(usable.hours_returned.sum() + half, rel=1e-9)
+    total = company.view.company
+    assert total.hours_at_risk_low == pytest.approx(usable.hours_returned.sum() - half, rel=1e-9)
+    assert total.hours_at_risk_high == pytest.approx(usable.hours_returned.sum() + half, rel=1e-9)
 
 
 def test_company_total_equals_the_sum_of_the_department_totals(company):
-    total = rollup(company, None, 0.95).iloc[0]
-    departments = rollup(company, "department", 0.95)
-    assert total.hours_returned == pytest.approx(departments.hours_returned.sum(), rel=1e-12)
-    assert total.loops_removed == pytest.approx(departments.loops_removed.sum(), rel=1e-12)
+    departments = company.view.departments
+    summed = sum(d.hours_at_risk for d in departments)
+    assert company.view.company.hours_at_risk == pytest.approx(summed, rel=1e-12)
+    assert [d.scope for d in departments] == ["Sales", "Support"]
 
 
 def test_insufficient_workflows_are_counted_but_not_summed(company):
-    few = company.set_index("workflow_id").loc["sup-few"]
-    total = rollup(company, None, 0.95).iloc[0]
+    frame = company.view.workflows
+    few = frame.set_index("workflow_id").loc["sup-few"]
+    total = company.view.company
     assert few.hours_returned > 0  # it would change the total if it were summed
     assert (total.workflows, total.workflows_with_evidence, total.evidence_insufficient) == (4, 3, 1)
-    summed = company[company.workflow_id != "sup-few"].hours_returned.sum()
-    assert total.hours_returned == pytest.approx(summed, rel=1e-12)
+    summed = frame[frame.workflow_id != "sup-few"].hours_returned.sum()
+    assert total.hours_at_risk == pytest.approx(summed, rel=1e-12)
     assert total.samples_before == 40 + 40 + 5 + 35  # samples still count every workflow
 
 
@@ -383,7 +395,7 @@ def test_postgres_gives_the_same_metrics_as_duckdb_for_every_data_set(
         upload(pg, ADMIN, tmp_path, company_samples() + QUARTER_SAMPLES + HAND_BEFORE + HAND_AFTER)
         on_pg = metrics(pg).reset_index()
         on_pg_q4 = metrics(pg, Period.quarter(2026, 4)).loc[["sales-q"]]
-    expected = company.set_index("workflow_id").sort_index()
+    expected = company.metrics.set_index("workflow_id").sort_index()
     pd.testing.assert_frame_equal(on_pg.set_index("workflow_id").loc[expected.index], expected, rtol=1e-9)
     q4 = metrics(quarters, Period.quarter(2026, 4)).loc[["sales-q"]]
     pd.testing.assert_frame_equal(on_pg_q4, q4, rtol=1e-9)

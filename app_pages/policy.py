@@ -8,6 +8,7 @@ import streamlit as st
 from aiops.classifier import FOUR_QUESTIONS, STOP_CONDITIONS
 from aiops.estimates import DESIGN_HELP
 from aiops.governance import policy_history
+from aiops.policy import KeywordSignal
 from aiops.report.format import ESTIMATE_DESIGNS, designs_phrase
 from ui.context import store
 from ui.text import md_escape, md_frame
@@ -35,7 +36,7 @@ for level, column in zip(("high", "medium", "low"), st.columns(3), strict=True):
             if values:
                 # Values from the policy's fixed vocabulary (validated): identifiers, shown as code.
                 st.markdown(f"*{label}:* " + ", ".join(f"`{v}`" for v in values))
-        families: dict[str, list] = {}
+        families: dict[str, list[KeywordSignal]] = {}
         for keyword in rules.keywords:
             families.setdefault(keyword.family or keyword.reason, []).append(keyword)
         # Many families (the published areas) fold away: the column stays readable.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from aiops.charts import EVIDENCE_COLORS
+from aiops.classifier import Signal
 from aiops.clock import utcnow
 from aiops.metrics import MINUTES_PER_DAY
 from aiops.period import Period, recent_quarters
@@ -51,7 +54,7 @@ def badge(value: str, suffix: str = "") -> None:
 
 def estimate_metric(
     label: str,
-    record: dict,
+    record: dict[str, Any] | pd.Series,
     field: str,
     unit: str = "",
     decimals: int = 0,
@@ -179,13 +182,13 @@ def url_multiselect(label: str, options: list[str], param: str, help_text: str |
     return st.multiselect(label, options, key=key, on_change=to_url, help=help_text)
 
 
-def signal_list(signals) -> None:
+def signal_list(signals: Sequence[Signal]) -> None:
     """Every risk signal as one line: its level, then why (user text made inert)."""
     if not signals:
         st.caption("No signal fired: low risk.")
     for signal in signals:
         # The rule's published source (EU AI Act, OMB M-25-21, the seed), when it has one.
-        source = f" — source: {md_escape(signal.source)}" if getattr(signal, "source", "") else ""
+        source = f" — source: {md_escape(signal.source)}" if signal.source else ""
         st.markdown(f":{BADGE_COLORS[signal.level]}-badge[{signal.level}] {md_escape(signal.reason)}{source}")
 
 

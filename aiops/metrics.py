@@ -19,14 +19,13 @@ from scipy.special import stdtrit
 
 from aiops.clock import utcnow
 from aiops.estimates import estimate, load_cells
-from aiops.estimates.codes import is_proven
+from aiops.estimates.codes import EVIDENCE_LABELS, is_proven
 from aiops.period import Period
 from aiops.policy import EvidenceRules
 from aiops.store import Reader
 
 MINUTES_PER_DAY = 24 * 60
 
-EVIDENCE_LABELS = ("insufficient", "inconclusive", "saving", "slower")
 EVIDENCE_HELP = {
     "insufficient": "too few samples in a phase to say anything",
     "inconclusive": "a 95% interval of the saving (now, or over the period) includes zero",

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from aiops.charts import EVIDENCE_COLORS
-from aiops.classifier import Signal
+from aiops.classifier import Signal, Status
 from aiops.clock import utcnow
+from aiops.estimates.codes import EvidenceLabel
 from aiops.metrics import MINUTES_PER_DAY
 from aiops.period import Period, recent_quarters
+from aiops.policy import RiskLevel
 from aiops.report.format import (
     DEFINITIONS,
     NOT_RECORDED,
@@ -31,25 +33,28 @@ from aiops.report.format import (
 from aiops.views import Totals
 from ui.text import md_escape, safe_frame
 
-BADGE_COLORS = {
-    "saving": "green",
-    "inconclusive": "orange",
-    "slower": "red",
-    "insufficient": "gray",
-    "paused": "red",
-    "experiment": "violet",
-    "pilot": "orange",
-    "proven": "green",
-    "autonomous": "blue",
-    "high": "red",
-    "medium": "orange",
-    "low": "green",
+# The colours of st.badge and of the `:color-badge[...]` / `:color[...]` directives.
+BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray"]
+
+BADGE_COLORS: dict[str, BadgeColor] = {
+    EvidenceLabel.SAVING: "green",
+    EvidenceLabel.INCONCLUSIVE: "orange",
+    EvidenceLabel.SLOWER: "red",
+    EvidenceLabel.INSUFFICIENT: "gray",
+    Status.PAUSED: "red",
+    Status.EXPERIMENT: "violet",
+    Status.PILOT: "orange",
+    Status.PROVEN: "green",
+    Status.AUTONOMOUS: "blue",
+    RiskLevel.HIGH: "red",
+    RiskLevel.MEDIUM: "orange",
+    RiskLevel.LOW: "green",
 }
 
 
 def badge(value: str, suffix: str = "") -> None:
     """A coloured badge for a risk level, status or evidence label."""
-    st.badge(f"{value} {suffix}".strip(), color=BADGE_COLORS.get(value, "gray"))  # type: ignore[arg-type]
+    st.badge(f"{value} {suffix}".strip(), color=BADGE_COLORS.get(value, "gray"))
 
 
 def estimate_metric(
@@ -166,8 +171,12 @@ def period_picker(default: Period, latest: date | None, key: str = "period") -> 
     return Period()
 
 
-def url_multiselect(label: str, options: list[str], param: str, help_text: str | None = None) -> list[str]:
-    """A multiselect whose value lives in the URL (``?param=a&param=b``), so a view can be shared."""
+def url_multiselect(
+    label: str, options: Sequence[str], param: str, help_text: str | None = None
+) -> list[str]:
+    """A multiselect whose value lives in the URL (``?param=a&param=b``), so a view can be shared.
+    ``options`` may be a vocabulary's enum members: the widget, the URL and the frames hold their codes."""
+    options = [str(option) for option in options]
     key = f"url_{param}"
     if key not in st.session_state:
         st.session_state[key] = [v for v in st.query_params.get_all(param) if v in options]

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aiops.estimates.codes import WarningCode
-from aiops.metrics import EVIDENCE_LABELS, total_with_interval
+from aiops.estimates.codes import EVIDENCE_LABELS, WarningCode
+from aiops.metrics import total_with_interval
 
 
 @dataclass(frozen=True)

@@ -124,9 +124,9 @@ def count_metric(label: str, value: int, caption: str, help_text: str) -> None:
         st.caption(caption)
 
 
-def chart(spec: alt.TopLevelMixin, key: str | None = None) -> None:
+def chart(spec: alt.Chart, key: str | None = None) -> None:
     # theme=None: the same look as the board pack (aiops.charts.themed), not Streamlit's theme.
-    st.altair_chart(spec, theme=None, key=key)  # type: ignore[call-overload]
+    st.altair_chart(spec, theme=None, key=key)
 
 
 def evidence_legend() -> None:

@@ -6,8 +6,13 @@ drawn wherever an estimate is, and tooltips carry n and the evidence label.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import altair as alt
 import pandas as pd
+
+# A chart keeps its kind through ``themed``: the dashboard's st.altair_chart accepts only chart kinds.
+TopLevel = TypeVar("TopLevel", bound=alt.TopLevelMixin)
 
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 INK, MUTED, GRID = "#1f2933", "#616e7c", "#e4e7eb"
@@ -37,7 +42,7 @@ BANKED, AT_RISK = PRIMARY, "#c2410c"
 PHASE_COLORS = {"before": "#9aa5b1", "after": PRIMARY}
 
 
-def themed(chart: alt.TopLevelMixin, title: str | None = None) -> alt.TopLevelMixin:
+def themed(chart: TopLevel, title: str | None = None) -> TopLevel:
     """The Saved Loops look: quiet axes, one font, no chart border."""
     if title:
         chart = chart.properties(title=alt.Title(title, anchor="start", fontSize=14, fontWeight=600))

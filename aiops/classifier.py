@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from aiops.clock import utcnow
+from aiops.estimates.codes import EvidenceLabel
 from aiops.estimates.codes import blocking as blocking_warnings
 from aiops.policy import REVIEW_ORDER, RISK_ORDER, Policy, RiskLevel
 from aiops.precedents import Opinion, Precedent, PrecedentModel, shipped_model, workflow_text
@@ -21,9 +23,19 @@ from aiops.workflow import SENSITIVE_DATA, Workflow
 
 PrecedentOutcome = Literal["raised", "review", "unchanged"]
 PRECEDENT_SOURCE = "US federal AI use-case inventories 2024, labelled by their agencies"
-EvidenceLabel = Literal["insufficient", "inconclusive", "saving", "slower"]
-Status = Literal["paused", "experiment", "pilot", "proven", "autonomous"]
-STATUSES: tuple[Status, ...] = ("paused", "experiment", "pilot", "proven", "autonomous")
+
+
+class Status(StrEnum):
+    """Where a workflow stands on the rollout ladder (a str: compares equal to its code)."""
+
+    PAUSED = "paused"
+    EXPERIMENT = "experiment"
+    PILOT = "pilot"
+    PROVEN = "proven"
+    AUTONOMOUS = "autonomous"
+
+
+STATUSES = tuple(Status)
 STOP_CONDITIONS = {
     "no_owner": "No owner: every AI workflow needs one named human owner.",
     "customer_data_without_review": "Customer data is involved without review.",
@@ -54,7 +66,7 @@ class _Frozen(BaseModel):
 class Evidence(_Frozen):
     """What the timings say about a workflow (see aiops.metrics), plus the checkpoint history."""
 
-    label: EvidenceLabel = "insufficient"
+    label: EvidenceLabel = EvidenceLabel.INSUFFICIENT
     n_before: int = 0
     n_after: int = 0
     last_checkpoint_removed_at: datetime | None = None
@@ -186,7 +198,7 @@ def risk_signals(
 
 def _unanswered_signals(workflow: Workflow, policy: Policy) -> list[Signal]:
     """Unknown is not low: an empty answer is a signal until it is answered."""
-    level = policy.risk.unanswered_level
+    level = RiskLevel(policy.risk.unanswered_level)
     return [
         Signal(
             level=level,
@@ -201,7 +213,7 @@ def _unanswered_signals(workflow: Workflow, policy: Policy) -> list[Signal]:
 
 
 def _unknown_value_signals(unknown: dict[str, list[str]], policy: Policy) -> list[Signal]:
-    level = policy.risk.unknown_value_level
+    level = RiskLevel(policy.risk.unknown_value_level)
     return [
         Signal(
             level=level,
@@ -233,7 +245,7 @@ def _keyword_signals(workflow: Workflow, policy: Policy, unknown: dict[str, list
             lowered[field] = dict(texts)[field].lower()
         found = policy.purpose_finder.find(keyword, lowered[field], spans)
         if found is None:
-            mention = policy.risk.mention_level
+            mention = RiskLevel(policy.risk.mention_level)
             reason = f'{field} mentions "{matched}" ({family}) without a decision purpose: {mention}'
             signals.append(Signal(mention, field, reason, matched, family, keyword.source))
             continue
@@ -246,7 +258,7 @@ def _keyword_signals(workflow: Workflow, policy: Policy, unknown: dict[str, list
 def mentions_high_concept(signals: Sequence[Signal], policy: Policy) -> bool:
     """The rules found a high-impact concept without its decision purpose (a mention): where
     they are least sure, and one of the precedent model's inputs."""
-    return any(s.level != "high" and s.family in policy.decision_families for s in signals)
+    return any(s.level != RiskLevel.HIGH and s.family in policy.decision_families for s in signals)
 
 
 def precedent_opinions(
@@ -275,13 +287,20 @@ def precedent_check(
     rules = policy.precedents
     outcome: PrecedentOutcome = "unchanged"
     signals = []
-    if rules_risk != "high" and opinion.probability > rules.raise_above:
+    if rules_risk != RiskLevel.HIGH and opinion.probability > rules.raise_above:
         outcome = "raised"
         reason = f"{opinion.evidence()} (probability {opinion.probability:.2f} > {rules.raise_above})"
         signals.append(
-            Signal("high", "precedents", reason, f"{opinion.probability:.2f}", "precedent", PRECEDENT_SOURCE)
+            Signal(
+                RiskLevel.HIGH,
+                "precedents",
+                reason,
+                f"{opinion.probability:.2f}",
+                "precedent",
+                PRECEDENT_SOURCE,
+            )
         )
-    elif rules_risk != "high" and opinion.probability > rules.review_above:
+    elif rules_risk != RiskLevel.HIGH and opinion.probability > rules.review_above:
         outcome = "review"
     check = PrecedentCheck(outcome, opinion.probability, opinion.nearest, opinion.version)
     return check, signals
@@ -361,20 +380,26 @@ def decide_status(
     gate: str | None = None,
 ) -> tuple[Status, str]:
     if stops:
-        return "paused", "Open stop condition(s): " + ", ".join(s.code for s in stops)
+        return Status.PAUSED, "Open stop condition(s): " + ", ".join(s.code for s in stops)
     if unanswered:
-        return "experiment", "The owner cannot yet answer: " + ", ".join(unanswered)
+        return Status.EXPERIMENT, "The owner cannot yet answer: " + ", ".join(unanswered)
     if evidence.n_before == 0:
-        return "experiment", "No baseline (before) timings yet"
-    if evidence.label != "saving":
-        return "pilot", f"Answered and measured; evidence is {evidence.label}, not yet saving"
+        return Status.EXPERIMENT, "No baseline (before) timings yet"
+    if evidence.label != EvidenceLabel.SAVING:
+        return Status.PILOT, f"Answered and measured; evidence is {evidence.label}, not yet saving"
     if gate:
-        return "pilot", gate
+        return Status.PILOT, gate
     if workflow.checkpoints:
-        return "proven", f"Evidence shows a saving with {len(workflow.checkpoints)} checkpoint(s) in place"
-    if risk == "high":
-        return "proven", "Evidence shows a saving, but high risk never runs without a checkpoint: add one"
-    return "autonomous", "Proven saving and no checkpoints left"
+        return (
+            Status.PROVEN,
+            f"Evidence shows a saving with {len(workflow.checkpoints)} checkpoint(s) in place",
+        )
+    if risk == RiskLevel.HIGH:
+        return (
+            Status.PROVEN,
+            "Evidence shows a saving, but high risk never runs without a checkpoint: add one",
+        )
+    return Status.AUTONOMOUS, "Proven saving and no checkpoints left"
 
 
 def checkpoint_advice(
@@ -387,12 +412,12 @@ def checkpoint_advice(
 ) -> CheckpointAdvice:
     """Which one checkpoint may go next, if any: one at a time; never the last human check of a
     medium or high risk workflow, nor of one touching customer, personal, financial or health data."""
-    if status != "proven" or not workflow.checkpoints:
+    if status != Status.PROVEN or not workflow.checkpoints:
         return CheckpointAdvice(checkpoint=None, reason="Only a proven workflow may drop a checkpoint")
     keep, why = policy.rollout.for_level(risk).min_checkpoints, f"{risk} risk"
     sensitive = sorted(set(workflow.data_touched) & SENSITIVE_DATA)
-    if keep < 1 and (risk != "low" or sensitive):
-        keep, why = 1, (f"{risk} risk" if risk != "low" else "touching " + ", ".join(sensitive))
+    if keep < 1 and (risk != RiskLevel.LOW or sensitive):
+        keep, why = 1, (f"{risk} risk" if risk != RiskLevel.LOW else "touching " + ", ".join(sensitive))
     if len(workflow.checkpoints) <= keep:
         return CheckpointAdvice(checkpoint=None, reason=f"{why} keeps at least {keep} human checkpoint(s)")
     # The clock restarts at the last removal or the last incident, whichever came later.
@@ -463,12 +488,12 @@ def _classify(
 ) -> Classification:
     evidence = evidence or NO_EVIDENCE
     unknown, signals, opinion = rules
-    check, raised = precedent_check(opinion, signals[0].level if signals else "low", policy)
+    check, raised = precedent_check(opinion, signals[0].level if signals else RiskLevel.LOW, policy)
     signals = raised + signals
-    risk = signals[0].level if signals else "low"
+    risk = signals[0].level if signals else RiskLevel.LOW
     stops = stop_conditions(workflow)
     unanswered = unanswered_questions(workflow)
-    gate = evidence_gate(evidence, policy) if evidence.label == "saving" else None
+    gate = evidence_gate(evidence, policy) if evidence.label == EvidenceLabel.SAVING else None
     status, reason = decide_status(workflow, risk, stops, unanswered, evidence, gate)
     advice = checkpoint_advice(workflow, risk, status, evidence, policy, now)
     return Classification(

@@ -21,7 +21,7 @@ from aiops.clock import utcnow
 from aiops.columns import ESTIMATE, PHASES, Kind
 from aiops.estimates import estimate, load_cells
 from aiops.estimates.cache import Window, cached, inputs_keys
-from aiops.estimates.codes import Design, is_proven
+from aiops.estimates.codes import Design, EvidenceLabel, is_proven
 from aiops.estimates.record import Estimate
 from aiops.period import Period
 from aiops.policy import EvidenceRules
@@ -31,7 +31,6 @@ RECORD_COLUMNS = (*PHASES, *ESTIMATE)
 
 MINUTES_PER_DAY = 24 * 60
 
-EVIDENCE_LABELS = ("insufficient", "inconclusive", "saving", "slower")
 EVIDENCE_HELP = {
     "insufficient": "too few samples in a phase to say anything",
     "inconclusive": "a 95% interval of the saving (now, or over the period) includes zero",
@@ -209,8 +208,8 @@ def _evidence_labels(f: pd.DataFrame, rules: EvidenceRules) -> pd.Series:
             (f.current_low > 0) & (f.saved_low > 0),
             (f.current_high < 0) & (f.saved_high < 0),
         ],
-        ["insufficient", "saving", "slower"],
-        default="inconclusive",
+        [EvidenceLabel.INSUFFICIENT.value, EvidenceLabel.SAVING.value, EvidenceLabel.SLOWER.value],
+        default=EvidenceLabel.INCONCLUSIVE.value,
     )
     return pd.Series(label, index=f.index)
 

@@ -7,6 +7,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property, lru_cache
 from importlib import resources
 from operator import itemgetter
@@ -19,8 +20,17 @@ from aiops.bounded_input import load_toml
 from aiops.errors import PolicyError
 from aiops.workflow import CHANGES, CUSTOMER_IMPACT, DATA_TOUCHED, REVIEW_REQUIREMENTS
 
-RiskLevel = Literal["low", "medium", "high"]
-RISK_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
+
+class RiskLevel(StrEnum):
+    """How much review a workflow needs, lowest first (a str: compares equal to its level)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+RISK_LEVELS = tuple(RiskLevel)
+RISK_ORDER: dict[str, int] = {level: rank for rank, level in enumerate(RiskLevel)}
 REVIEW_ORDER: dict[str, int] = {name: rank for rank, name in enumerate(REVIEW_REQUIREMENTS)}
 Review = Literal["none", "spot_check", "approve_each", "two_person"]
 
@@ -89,6 +99,8 @@ class LevelSignals(_Strict):
 
 
 class RiskRules(_Strict):
+    # Levels as the file spells them, narrowed to those each rule allows; the classifier lifts them
+    # to RiskLevel.
     unknown_value_level: Literal["medium", "high"] = "medium"
     # An empty data_touched, changes or customer_impact: "not answered" is not low.
     unanswered_level: Literal["medium", "high"] = "medium"
@@ -124,7 +136,7 @@ class RiskRules(_Strict):
         return self
 
     def levels(self) -> list[tuple[RiskLevel, LevelSignals]]:
-        return [("high", self.high), ("medium", self.medium), ("low", self.low)]
+        return [(RiskLevel.HIGH, self.high), (RiskLevel.MEDIUM, self.medium), (RiskLevel.LOW, self.low)]
 
 
 class RolloutDefaults(_Strict):

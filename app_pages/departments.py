@@ -6,7 +6,7 @@ import streamlit as st
 
 from aiops.charts import STOP_LABELS, adoption_share, saving_intervals, themed, weekly_hours
 from aiops.classifier import STOP_CONDITIONS
-from aiops.estimates.codes import HEADLINE_RULE
+from aiops.estimates.codes import HEADLINE_RULE, EvidenceLabel
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, design_name, share
 from aiops.views.columns import HOURS_RETURNED, SAMPLES, SAVED_PER_LOOP, STANDING
 from ui import data
@@ -88,7 +88,7 @@ else:
     st.info("No workflow here has before and after timings yet.")
 
 weeks = view.complete_weeks
-weekly = weeks[(weeks.department == department) & (weeks.evidence != "insufficient")]
+weekly = weeks[(weeks.department == department) & (weeks.evidence != EvidenceLabel.INSUFFICIENT)]
 if (weekly.phase == "after").any():
     weekly = weekly.assign(workflow=weekly.name)
     chart(

@@ -20,6 +20,7 @@ from aiops.charts import (
     themed,
     weekly_banked,
 )
+from aiops.classifier import STATUSES, Status
 from aiops.estimates.codes import HEADLINE_RULE
 from aiops.report.board import build_board_pack, render_html
 from aiops.report.bounded import render_pdf_bounded
@@ -95,7 +96,7 @@ with far:
         "Open stop conditions",
         view.company.open_stop_conditions,
         f"on {view.company.paused} paused workflows · "
-        + " · ".join(f"{statuses.get(s, 0)} {s}" for s in ("experiment", "pilot", "proven", "autonomous")),
+        + " · ".join(f"{statuses.get(s, 0)} {s}" for s in STATUSES if s is not Status.PAUSED),
         DEFINITIONS["open_stop_conditions"],
     )
 evidence_legend()

@@ -5,12 +5,22 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from aiops.classifier import FOUR_QUESTIONS, STOP_CONDITIONS
+from aiops.classifier import FOUR_QUESTIONS, STATUSES, STOP_CONDITIONS, Status
 from aiops.estimates import DESIGN_HELP
 from aiops.governance import policy_history
+from aiops.policy import RISK_LEVELS, KeywordSignal, RiskLevel
 from aiops.report.format import ESTIMATE_DESIGNS, designs_phrase
 from ui.context import store
 from ui.text import md_escape, md_frame
+
+# How a workflow reaches each status, in the classifier's order (aiops.classifier.decide_status).
+STATUS_RULES = {
+    Status.PAUSED: "at least one open stop condition",
+    Status.EXPERIMENT: "the four questions are not all answered, or no baseline timings",
+    Status.PILOT: "answered and measured; evidence not yet *saving*",
+    Status.PROVEN: "evidence *saving* with checkpoints in place: remove **one** at a time",
+    Status.AUTONOMOUS: "proven with no checkpoints left (never for high risk)",
+}
 
 policy = store().policy
 st.title("Policy")
@@ -19,12 +29,11 @@ st.caption(f"Version **{md_escape(policy.version)}** · {md_escape(policy.missio
 
 st.markdown("#### Risk levels — a workflow takes the highest level any signal reaches")
 LEVEL_TEXT = {
-    "high": "Review before anything takes effect",
-    "medium": "Reviewed drafts and team automation",
-    "low": "Internal drafts and analysis; everything that raises no higher signal",
+    RiskLevel.HIGH: "Review before anything takes effect",
+    RiskLevel.MEDIUM: "Reviewed drafts and team automation",
+    RiskLevel.LOW: "Internal drafts and analysis; everything that raises no higher signal",
 }
-for level, column in zip(("high", "medium", "low"), st.columns(3), strict=True):
-    rules = getattr(policy.risk, level)
+for (level, rules), column in zip(policy.risk.levels(), st.columns(3), strict=True):
     with column, st.container(border=True):
         st.markdown(f"**{level.title()}** — {LEVEL_TEXT[level]}")
         for label, values in (
@@ -35,7 +44,7 @@ for level, column in zip(("high", "medium", "low"), st.columns(3), strict=True):
             if values:
                 # Values from the policy's fixed vocabulary (validated): identifiers, shown as code.
                 st.markdown(f"*{label}:* " + ", ".join(f"`{v}`" for v in values))
-        families: dict[str, list] = {}
+        families: dict[str, list[KeywordSignal]] = {}
         for keyword in rules.keywords:
             families.setdefault(keyword.family or keyword.reason, []).append(keyword)
         # Many families (the published areas) fold away: the column stays readable.
@@ -69,7 +78,7 @@ st.caption(
 )
 
 st.markdown("#### Rollout rules — returned for every workflow")
-levels = ("low", "medium", "high")
+levels = [str(level) for level in RISK_LEVELS]
 rows = {
     "approval checkpoint": [policy.rollout.for_level(lv).approval_checkpoint for lv in levels],
     "minimum review": [policy.rollout.for_level(lv).min_review for lv in levels],
@@ -78,7 +87,7 @@ rows = {
     "what must stay human": [policy.rollout.for_level(lv).stays_human for lv in levels],
     "checkpoints that always stay": [str(policy.rollout.for_level(lv).min_checkpoints) for lv in levels],
 }
-st.table(md_frame(pd.DataFrame(rows, index=list(levels)).T))
+st.table(md_frame(pd.DataFrame(rows, index=levels).T))
 st.caption(
     "Plus the workflow's risk level, its owner and its success metric. A workflow's own "
     "answers override these where they are at least as strict."
@@ -94,13 +103,7 @@ with left:
         st.markdown(f"- {question}")
 with right:
     st.markdown("#### Status — first match wins")
-    st.markdown(
-        "1. **paused** — at least one open stop condition\n"
-        "2. **experiment** — the four questions are not all answered, or no baseline timings\n"
-        "3. **pilot** — answered and measured; evidence not yet *saving*\n"
-        "4. **proven** — evidence *saving* with checkpoints in place: remove **one** at a time\n"
-        "5. **autonomous** — proven with no checkpoints left (never for high risk)"
-    )
+    st.markdown("\n".join(f"{rank}. **{s}** — {STATUS_RULES[s]}" for rank, s in enumerate(STATUSES, 1)))
     e, k = policy.evidence, policy.checkpoints
     st.markdown("#### Evidence and the checkpoint ladder")
     st.markdown(

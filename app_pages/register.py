@@ -304,12 +304,13 @@ with single:
                     )
                 )
             )
-            registered = st.button("Register", type="primary", key="register", disabled=taken) and run_action(
-                partial(save_workflow, store(), me, workflow), f"Registered {md_escape(workflow.name)}."
-            )
-            if registered:
-                saved_id = (registered.created + registered.updated + registered.unchanged)[0]
-                st.switch_page("app_pages/workflow_detail.py", query_params={"id": saved_id})
+            if st.button("Register", type="primary", key="register", disabled=taken):
+                registered = run_action(
+                    partial(save_workflow, store(), me, workflow), f"Registered {md_escape(workflow.name)}."
+                )
+                if registered:
+                    saved_id = (registered.created + registered.updated + registered.unchanged)[0]
+                    st.switch_page("app_pages/workflow_detail.py", query_params={"id": saved_id})
 
 with bulk:
     st.caption(

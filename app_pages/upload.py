@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+import pandas as pd
 import streamlit as st
 
+from aiops.auth import Actor
 from aiops.charts import before_after_distribution, themed
-from aiops.ingest.timings import TimingReport, confirm_upload, open_timing_import
+from aiops.ingest.timings import TimingMapping, TimingReport, confirm_upload, open_timing_import
 from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.report.export import safe_csv
 from ui import data
@@ -13,6 +17,7 @@ from ui.context import actor, revision, run_action, settings, store
 from ui.text import md_escape
 from ui.undo import confirm_undo
 from ui.upload_form import (
+    Upload,
     discard_preview,
     forget_upload,
     keep_upload,
@@ -32,7 +37,17 @@ st.caption(
 )
 
 
-def preview_table(report: TimingReport):
+def preview(upload: Upload, mapping: TimingMapping, me: Actor) -> TimingReport:
+    """Check the whole file; a committable one is written now as a pending batch that no read sees
+    until Confirm flips it."""
+    discard_preview()  # the rows an earlier preview of this session wrote
+    with open_timing_import(store(), upload.path, mapping, upload.name, preview=True) as pending:
+        if pending.committable:
+            pending.stage(me)
+        return pending.report
+
+
+def preview_table(report: TimingReport) -> pd.DataFrame:
     """The per-phase preview; an elapsed upload's loops in days (cycle time), not minutes."""
     if report.mapping.kind != "elapsed":
         return report.summary
@@ -56,7 +71,7 @@ uploaded = st.file_uploader(
 if uploaded is None:
     forget_upload()  # cancelled (the file was removed): its temp copy goes too
 else:
-    upload = run_action(lambda: keep_upload(uploaded))
+    upload = run_action(partial(keep_upload, uploaded))
     if upload is None:
         st.stop()
     preset, reason, prefill = recognised(upload)
@@ -72,19 +87,11 @@ else:
     with st.container(border=True):
         mapping = mapping_form(upload, writable, prefill, preset)
     if mapping is not None and st.button("Preview", type="primary", key="preview"):
+        previewed = run_action(partial(preview, upload, mapping, me), words=page_words)
+        if previewed is not None:
+            st.session_state["upload_report"] = (upload.digest, mapping, previewed)
 
-        def check() -> TimingReport:
-            discard_preview()  # the rows an earlier preview of this session wrote
-            with open_timing_import(store(), upload.path, mapping, upload.name, preview=True) as pending:
-                if pending.committable:
-                    pending.stage(me)  # written now, seen by no read until Confirm flips them
-                return pending.report
-
-        report = run_action(check, words=page_words)
-        if report is not None:
-            st.session_state["upload_report"] = (upload.digest, mapping, report)
-
-    held = st.session_state.get("upload_report")
+    held: tuple[str, TimingMapping, TimingReport] | None = st.session_state.get("upload_report")
     if held and held[0] == upload.digest and held[1] == mapping:
         _, mapping, report = held
         st.subheader("Preview", anchor=False)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from aiops.charts import before_after_distribution, minutes_per_loop_by_week, themed
 from aiops.classifier import FOUR_QUESTIONS
+from aiops.estimates.codes import EvidenceLabel, WarningCode
 from aiops.inventory import record_incident, remove_checkpoint, sign_off
 from aiops.report.format import DEFINITIONS, design_words, estimate, money, n_phrase, warning_words
 from aiops.workflow_reads import get_workflow
@@ -17,7 +18,7 @@ from ui import data
 from ui.context import actor, revision, run_write, store
 from ui.text import md_escape, md_frame, safe_frame
 from ui.undo import confirm_undo
-from ui.widgets import badge, chart, current_saving_line, signal_list
+from ui.widgets import BadgeColor, badge, chart, current_saving_line, signal_list
 
 PRECEDENT_OUTCOMES = {
     "raised": "Raised to high by the precedents (signal `precedent`).",
@@ -87,8 +88,11 @@ st.caption(
 )
 # Elapsed (open → close) time is cycle time: its own headline in days and its own words, never
 # the green "saving" of hands-on hours. A hands-on upload flagged as calendar time reads the same.
-elapsed = m.time_kind == "elapsed" or "elapsed_time" in list(m.warnings)
-CYCLE_WORDS = {"saving": ("faster to close", "blue"), "slower": ("slower to close", "red")}
+elapsed = m.time_kind == "elapsed" or WarningCode.ELAPSED_TIME in list(m.warnings)
+CYCLE_WORDS: dict[str, tuple[str, BadgeColor]] = {
+    EvidenceLabel.SAVING: ("faster to close", "blue"),
+    EvidenceLabel.SLOWER: ("slower to close", "red"),
+}
 b1, b2, b3, _ = st.columns([1, 1, 1, 5])
 with b1:
     badge(c.risk, "risk")
@@ -96,7 +100,8 @@ with b2:
     badge(c.status)
 with b3:
     if elapsed and c.evidence in CYCLE_WORDS:
-        st.badge(CYCLE_WORDS[c.evidence][0], color=CYCLE_WORDS[c.evidence][1])  # type: ignore[arg-type]
+        words, color = CYCLE_WORDS[c.evidence]
+        st.badge(words, color=color)
     else:
         badge(c.evidence)
 st.markdown(f"**Status:** {md_escape(c.status_reason)}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from aiops.classifier import STATUSES, STOP_CONDITIONS
-from aiops.metrics import EVIDENCE_LABELS
+from aiops.estimates.codes import EVIDENCE_LABELS
+from aiops.policy import RISK_LEVELS
 from aiops.report.export import safe_csv
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, design_words
 from aiops.views.columns import HOURS_RETURNED, HOW_MEASURED, SAMPLES, SAVED_PER_LOOP, STANDING, WHO
@@ -31,13 +32,13 @@ with st.container(border=True):
         departments = url_multiselect("Department", sorted(metrics.department.unique()), "department")
         owners = url_multiselect("Owner", sorted(o for o in metrics.owner.unique() if o), "owner")
     with c2:
-        risks = url_multiselect("Risk", ["high", "medium", "low"], "risk")
-        statuses = url_multiselect("Status", list(STATUSES), "status")
+        risks = url_multiselect("Risk", RISK_LEVELS[::-1], "risk")
+        statuses = url_multiselect("Status", STATUSES, "status")
     with c3:
         stops = url_multiselect(
             "Stop condition", list(STOP_CONDITIONS), "stop", DEFINITIONS["open_stop_conditions"]
         )
-        evidence = url_multiselect("Evidence", list(EVIDENCE_LABELS), "evidence", DEFINITIONS["evidence"])
+        evidence = url_multiselect("Evidence", EVIDENCE_LABELS, "evidence", DEFINITIONS["evidence"])
 
 shown = metrics
 for column, wanted in (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
@@ -14,6 +14,8 @@ from aiops.settings import Settings, load_settings
 from aiops.store import Store
 from aiops.workspace import open_store
 from ui.text import md_escape
+
+T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False)
@@ -76,32 +78,35 @@ def actor() -> Actor:
 
 
 def run_action(
-    action: Callable[[], Any], success: str | None = None, words: Callable[[str], str] | None = None
-) -> Any:
+    action: Callable[[], T], success: str | None = None, words: Callable[[str], str] | None = None
+) -> T | None:
     """Run a domain action for its value; show an expected failure as a friendly message, never a
     traceback, and return None then (``words`` puts it in the page's own words). For a write whose
     value does not matter, use ``run_write``: it tells a failure from an action that succeeded and
     returned None."""
     outcome = _run(action, success, words)
-    return None if outcome is _FAILED else outcome
+    return None if isinstance(outcome, _Failed) else outcome
 
 
 def run_write(action: Callable[[], object], success: str | None = None) -> bool:
     """Run a domain write; True when it succeeded (whatever it returned), False when it failed
     (the failure is shown as a friendly message)."""
-    return _run(action, success) is not _FAILED
+    return not isinstance(_run(action, success), _Failed)
 
 
-_FAILED = object()
+class _Failed:
+    """What ``_run`` returns for an action that failed (its message is already on the page)."""
 
 
-def _run(action: Callable[[], Any], success: str | None, words: Callable[[str], str] | None = None) -> Any:
+def _run(
+    action: Callable[[], T], success: str | None, words: Callable[[str], str] | None = None
+) -> T | _Failed:
     try:
         result = action()
     except AiopsError as e:
         text = e.message + (f" — {e.hint}" if e.hint else "")
         st.error(md_escape(words(text) if words else text), icon=":material/error:")
-        return _FAILED
+        return _Failed()
     if success:
         st.toast(success, icon=":material/check_circle:")
     return result

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from aiops.auth import Actor
 from aiops.clock import utcnow
@@ -71,7 +72,7 @@ def _swept_at_startup() -> int:
     return sweep()
 
 
-def keep_upload(uploaded) -> Upload:
+def keep_upload(uploaded: UploadedFile) -> Upload:
     """Save the upload once per content (session state) in a private temp dir, and recognise it.
     The previous upload of the session is deleted; the last one goes with the session."""
     _swept_at_startup()
@@ -131,7 +132,7 @@ def discard_preview() -> None:
         discard_upload(store(), actor(), held[2])
 
 
-def workflow_choices(metrics, batches, me) -> dict[str, str]:
+def workflow_choices(metrics: pd.DataFrame, batches: pd.DataFrame, me: Actor) -> dict[str, str]:
     """Workflows the actor may upload for: their own departments first, then the most recently
     uploaded on top, then by department and name."""
     last_used: dict[str, pd.Timestamp] = {}

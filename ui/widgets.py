@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any, Literal
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from aiops.charts import EVIDENCE_COLORS
+from aiops.classifier import Signal, Status
 from aiops.clock import utcnow
+from aiops.estimates.codes import EvidenceLabel
 from aiops.metrics import MINUTES_PER_DAY
 from aiops.period import Period, recent_quarters
+from aiops.policy import RiskLevel
 from aiops.report.format import (
     DEFINITIONS,
     NOT_RECORDED,
@@ -28,30 +33,33 @@ from aiops.report.format import (
 from aiops.views import Totals
 from ui.text import md_escape, safe_frame
 
-BADGE_COLORS = {
-    "saving": "green",
-    "inconclusive": "orange",
-    "slower": "red",
-    "insufficient": "gray",
-    "paused": "red",
-    "experiment": "violet",
-    "pilot": "orange",
-    "proven": "green",
-    "autonomous": "blue",
-    "high": "red",
-    "medium": "orange",
-    "low": "green",
+# The colours of st.badge and of the `:color-badge[...]` / `:color[...]` directives.
+BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray"]
+
+BADGE_COLORS: dict[str, BadgeColor] = {
+    EvidenceLabel.SAVING: "green",
+    EvidenceLabel.INCONCLUSIVE: "orange",
+    EvidenceLabel.SLOWER: "red",
+    EvidenceLabel.INSUFFICIENT: "gray",
+    Status.PAUSED: "red",
+    Status.EXPERIMENT: "violet",
+    Status.PILOT: "orange",
+    Status.PROVEN: "green",
+    Status.AUTONOMOUS: "blue",
+    RiskLevel.HIGH: "red",
+    RiskLevel.MEDIUM: "orange",
+    RiskLevel.LOW: "green",
 }
 
 
 def badge(value: str, suffix: str = "") -> None:
     """A coloured badge for a risk level, status or evidence label."""
-    st.badge(f"{value} {suffix}".strip(), color=BADGE_COLORS.get(value, "gray"))  # type: ignore[arg-type]
+    st.badge(f"{value} {suffix}".strip(), color=BADGE_COLORS.get(value, "gray"))
 
 
 def estimate_metric(
     label: str,
-    record: dict,
+    record: dict[str, Any] | pd.Series,
     field: str,
     unit: str = "",
     decimals: int = 0,
@@ -116,9 +124,9 @@ def count_metric(label: str, value: int, caption: str, help_text: str) -> None:
         st.caption(caption)
 
 
-def chart(spec: alt.TopLevelMixin, key: str | None = None) -> None:
+def chart(spec: alt.Chart, key: str | None = None) -> None:
     # theme=None: the same look as the board pack (aiops.charts.themed), not Streamlit's theme.
-    st.altair_chart(spec, theme=None, key=key)  # type: ignore[call-overload]
+    st.altair_chart(spec, theme=None, key=key)
 
 
 def evidence_legend() -> None:
@@ -163,8 +171,12 @@ def period_picker(default: Period, latest: date | None, key: str = "period") -> 
     return Period()
 
 
-def url_multiselect(label: str, options: list[str], param: str, help_text: str | None = None) -> list[str]:
-    """A multiselect whose value lives in the URL (``?param=a&param=b``), so a view can be shared."""
+def url_multiselect(
+    label: str, options: Sequence[str], param: str, help_text: str | None = None
+) -> list[str]:
+    """A multiselect whose value lives in the URL (``?param=a&param=b``), so a view can be shared.
+    ``options`` may be a vocabulary's enum members: the widget, the URL and the frames hold their codes."""
+    options = [str(option) for option in options]
     key = f"url_{param}"
     if key not in st.session_state:
         st.session_state[key] = [v for v in st.query_params.get_all(param) if v in options]
@@ -179,13 +191,13 @@ def url_multiselect(label: str, options: list[str], param: str, help_text: str |
     return st.multiselect(label, options, key=key, on_change=to_url, help=help_text)
 
 
-def signal_list(signals) -> None:
+def signal_list(signals: Sequence[Signal]) -> None:
     """Every risk signal as one line: its level, then why (user text made inert)."""
     if not signals:
         st.caption("No signal fired: low risk.")
     for signal in signals:
         # The rule's published source (EU AI Act, OMB M-25-21, the seed), when it has one.
-        source = f" — source: {md_escape(signal.source)}" if getattr(signal, "source", "") else ""
+        source = f" — source: {md_escape(signal.source)}" if signal.source else ""
         st.markdown(f":{BADGE_COLORS[signal.level]}-badge[{signal.level}] {md_escape(signal.reason)}{source}")
 
 

@@ -1,4 +1,4 @@
-"""Design and warning codes with the plain-language reason shown next to every figure."""
+"""Design, warning and evidence codes, with the plain-language reason shown next to every figure."""
 
 from __future__ import annotations
 
@@ -31,7 +31,17 @@ class WarningCode(StrEnum):
     LATE_DATA = "late_data"
 
 
+class EvidenceLabel(StrEnum):
+    """What the interval of a workflow's saving says (a str: compares equal to its label)."""
+
+    INSUFFICIENT = "insufficient"
+    INCONCLUSIVE = "inconclusive"
+    SAVING = "saving"
+    SLOWER = "slower"
+
+
 DESIGNS = tuple(Design)
+EVIDENCE_LABELS = tuple(EvidenceLabel)
 
 # Each text opens with the method's name (``design_method``) and says how its 95% interval is made:
 # every surface that names the designs or their intervals derives its words from here.
@@ -146,7 +156,7 @@ def blocking(warnings: Iterable[str], segmented: bool = False) -> frozenset[Warn
 
 def is_proven(label: str, design: str, warnings: Iterable[str], segmented: bool, gate: Iterable[str]) -> bool:
     """The rule of the headline and of promotion: `saving` by a gate design, nothing blocking."""
-    return label == "saving" and design in set(gate) and not blocking(warnings, segmented)
+    return label == EvidenceLabel.SAVING and design in set(gate) and not blocking(warnings, segmented)
 
 
 def design_method(code: str) -> str:

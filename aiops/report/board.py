@@ -34,8 +34,8 @@ from aiops.charts import (
 from aiops.classifier import STOP_CONDITIONS
 from aiops.errors import AiopsError
 from aiops.estimates import DESIGN_HELP, GATE_DESIGNS, WARNING_HELP
-from aiops.estimates.codes import HEADLINE_RULE
-from aiops.metrics import EVIDENCE_HELP, EVIDENCE_LABELS
+from aiops.estimates.codes import EVIDENCE_LABELS, HEADLINE_RULE
+from aiops.metrics import EVIDENCE_HELP
 from aiops.period import Period, default_period
 from aiops.report import format as fmt
 from aiops.report.export import safe_csv
@@ -54,7 +54,6 @@ LISTED = 6  # workflows named per list on the executive summary; the rest are in
 # the appendix lists the workflows that return the most hours and the pack carries them all as CSV.
 APPENDIX_ROWS = 200
 ATTACHMENT = "saved-loops-workflows.csv"
-RISK_LEVELS = ("high", "medium", "low")
 ESTIMATE_COLUMNS = ESTIMATES  # each estimate with its 95% interval (aiops.views.columns)
 
 

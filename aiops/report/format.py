@@ -9,12 +9,13 @@ from typing import Any
 import pandas as pd
 
 from aiops.estimates import DESIGN_HELP, WARNING_HELP, design_method
+from aiops.estimates.codes import Design, EvidenceLabel
 
 # What every table and sentence shows where a figure was not recorded (or cannot be computed).
 NOT_RECORDED = "—"
 
 # The designs a saving can come from, strongest first (``aiops.estimates.choose`` picks one per workflow).
-ESTIMATE_DESIGNS = ("concurrent", "comparison", "trend_adjusted", "before_after")
+ESTIMATE_DESIGNS = tuple(design for design in Design if design is not Design.NONE)
 
 
 def designs_phrase() -> str:
@@ -93,7 +94,12 @@ def evidence_phrase(record: dict[str, Any] | pd.Series, noun: str = "workflows")
     """`24 saving · 2 inconclusive · 1 slower · 6 insufficient`."""
     parts = [
         f"{int(record[f'evidence_{label}'])} {label}"
-        for label in ("saving", "inconclusive", "slower", "insufficient")
+        for label in (
+            EvidenceLabel.SAVING,
+            EvidenceLabel.INCONCLUSIVE,
+            EvidenceLabel.SLOWER,
+            EvidenceLabel.INSUFFICIENT,
+        )
         if int(record[f"evidence_{label}"])
     ]
     return " · ".join(parts) or f"no {noun}"
@@ -144,7 +150,7 @@ def design_words(code: object) -> str:
 def design_name(code: object) -> str:
     """A design code as its method's name (`Interrupted time series`), for narrow table columns."""
     if code is None or (isinstance(code, float) and math.isnan(code)) or code == "":
-        code = "before_after"
+        code = Design.BEFORE_AFTER
     return design_method(str(code)) if str(code) in DESIGN_HELP else str(code).replace("_", " ")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from aiops.columns import in_declared_order
-from aiops.estimates.codes import WarningCode
+from aiops.estimates.codes import EvidenceLabel, WarningCode
 from aiops.metrics import freshness as department_freshness
 from aiops.metrics import weekly_series, workflow_metrics
 from aiops.period import DAYS_PER_MONTH, Period, complete_weeks_end, default_period
@@ -204,7 +204,7 @@ def _frame(
     f["next_checkpoint"] = f.workflow_id.map(advice)
     f["stop_conditions"] = f.stop_conditions.map(list)
     # counts_in_hours: hands-on time, and not shaped like calendar time (elapsed_time)
-    f["counted"] = (f.evidence != "insufficient") & f.hours_returned.notna() & f.counts_in_hours
+    f["counted"] = (f.evidence != EvidenceLabel.INSUFFICIENT) & f.hours_returned.notna() & f.counts_in_hours
     has_stops = f.stop_conditions.map(len) > 0
     proven = f.proven.fillna(False).astype(bool)
     # The headline (banked) counts proven hours only; other savings stand beside it, never added.

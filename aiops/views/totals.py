@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aiops.estimates.codes import WarningCode
+from aiops.estimates.codes import EvidenceLabel, WarningCode
 from aiops.metrics import total_with_interval
 
 
@@ -121,10 +121,10 @@ def totals_for(group: pd.DataFrame, scope: str, level: float, currency: str) -> 
         samples_before=int(group.samples_before.sum()),
         samples_after=int(group.samples_after.sum()),
         after_loops=int(group.period_loops_after.sum()),
-        evidence_insufficient=int((group.evidence == "insufficient").sum()),
-        evidence_inconclusive=int((group.evidence == "inconclusive").sum()),
-        evidence_saving=int((group.evidence == "saving").sum()),
-        evidence_slower=int((group.evidence == "slower").sum()),
+        evidence_insufficient=int((group.evidence == EvidenceLabel.INSUFFICIENT).sum()),
+        evidence_inconclusive=int((group.evidence == EvidenceLabel.INCONCLUSIVE).sum()),
+        evidence_saving=int((group.evidence == EvidenceLabel.SAVING).sum()),
+        evidence_slower=int((group.evidence == EvidenceLabel.SLOWER).sum()),
         open_stop_conditions=int(group.stop_conditions.map(len).sum()),
         paused=int((group.status == "paused").sum()),
         value=value[0],

@@ -4,8 +4,12 @@ Builds a database with 500 workflows in 8 departments and N timing rows (default
 10,000,000), and times one Overview run three ways:
 - cold: a new server process's first run (imports, opening the store, every query);
 - uncached: the store open, Streamlit's data cache cleared (every query runs again);
-- cached: a rerun after a write-free interaction (the cache answers).
-Targets: the uncached run at 1M rows ≤ 1 s; at 10M rows ≤ 3× the 1M time.
+- cached: a rerun after a write-free interaction (the cache answers);
+- after an upload: the first run after a one-workflow upload (7 timings of one workflow through the
+  write path): the read model is built again, but only that workflow's estimate is computed (the
+  others are kept by their inputs, ``aiops.estimates.cache``).
+Targets: the uncached run at 1M rows ≤ 1 s; at 10M rows ≤ 3× the 1M time; after an upload ≤ 1.5×
+the cached run.
 
     python -m bench.pages [--rows 1000000 10000000]
 """
@@ -24,6 +28,7 @@ from streamlit.testing.v1 import AppTest
 
 from aiops import governance
 from aiops.auth import Actor
+from aiops.ingest.timings import import_timings
 from aiops.inventory import save_workflows
 from aiops.store import Statement, Store, tracer
 from aiops.workflow import Workflow
@@ -124,6 +129,27 @@ def measure_side_by_side(locations: dict[str, str | Path], repeats: int = 3) -> 
     }
 
 
+def after_upload(location: str | Path, repeats: int = 3) -> float:
+    """The best Overview run right after a one-workflow upload (a new upload each round)."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    os.environ["AIOPS_DB"] = str(location)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
+    run_overview(at)
+    times = []
+    with tempfile.TemporaryDirectory(prefix="aiops-upload-") as tmp:
+        for round_ in range(repeats):
+            csv = Path(tmp) / f"one{round_}.csv"
+            days = [f"wf-001,after,2026-11-{day:02d}T1{round_}:00:00,{9 + day},1,0" for day in range(10, 17)]
+            csv.write_text(
+                "workflow_id,phase,measured_at,duration_minutes,loops,rework_minutes\n" + "\n".join(days)
+            )
+            with Store(location) as store:
+                assert import_timings(store, ADMIN, csv).accepted == len(days)
+            times.append(run_overview(at))
+    return min(times)
+
+
 def statements(location: str | Path) -> list[Statement]:
     """Every SQL statement one uncached Overview run executes, with its seconds, in order (seen by
     the store's statement tracer; run after ``measure`` so the store is open and warm)."""
@@ -150,9 +176,11 @@ def main() -> int:
             print(f"built {rows:,} timing rows / 500 workflows in {time.perf_counter() - start:.1f} s")
             results[rows] = measure(db)
             r = results[rows]
+            r["after_upload"] = after_upload(db)
             print(
                 f"  Overview run at {rows:,} rows: cold {r['cold']:.2f} s, uncached {r['uncached']:.2f} s, "
-                f"cached {r['cached']:.2f} s"
+                f"cached {r['cached']:.2f} s, after a one-workflow upload {r['after_upload']:.2f} s "
+                f"({r['after_upload'] / r['cached']:.2f}x cached)"
             )
     failed = False
     if 1_000_000 in results:
@@ -162,6 +190,10 @@ def main() -> int:
             f"{'MET' if base <= 1 else 'NOT MET'}"
         )
         failed |= base > 1
+        upload = results[1_000_000]["after_upload"] / results[1_000_000]["cached"]
+        verdict = "MET" if upload <= 1.5 else "NOT MET"
+        print(f"target: after a one-workflow upload <= 1.5x cached: {upload:.2f}x -> {verdict}")
+        failed |= upload > 1.5
         if 10_000_000 in results:
             ratio = results[10_000_000]["uncached"] / base
             print(f"target: 10M rows <= 3x the 1M time: {ratio:.2f}x -> {'MET' if ratio <= 3 else 'NOT MET'}")

@@ -26,7 +26,7 @@ from aiops.store import Reader, Store, utcnow
 from aiops.views.company import CompanySettings, load_company
 from aiops.views.compare import Comparison
 from aiops.views.snapshot import on_server, timing_snapshot
-from aiops.views.totals import Totals, add_money, totals_for
+from aiops.views.totals import TOTALS_READS, Totals, add_money, totals_for
 
 
 @dataclass(frozen=True)
@@ -272,6 +272,7 @@ def _cost_months(
 
 
 def _totals(frame: pd.DataFrame, level: float, currency: str) -> tuple[Totals, tuple[Totals, ...]]:
+    frame = frame[list(TOTALS_READS)]  # every group's selections copy these columns only
     company = totals_for(frame, "company", level, currency)
     departments = tuple(
         totals_for(group, str(name), level, currency)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aiops.columns import declared
 from aiops.estimates.codes import EvidenceLabel, WarningCode
 from aiops.metrics import total_with_interval
 
@@ -82,6 +83,38 @@ def _interval(frame: pd.DataFrame, value: str, var: str, level: float) -> tuple[
     if frame.empty:
         return 0.0, 0.0, 0.0
     return total_with_interval(frame[value], frame[var], frame.saved_dof, level)
+
+
+# The frame columns ``totals_for`` reads.
+TOTALS_READS = declared(
+    (
+        "department",
+        "status",
+        "evidence",
+        "warnings",
+        "stop_conditions",
+        "counted",
+        "banked",
+        "unproven",
+        "at_risk",
+        "hours_returned",
+        "hours_var",
+        "saved_dof",
+        "hours_per_week",
+        "loops_removed",
+        "loops_removed_var",
+        "value",
+        "value_var",
+        "ai_cost",
+        "ai_cost_without_data",
+        "samples_before",
+        "samples_after",
+        "period_loops_after",
+        "ai_loops",
+        "adoption_loops",
+        "last_measured",
+    )
+)
 
 
 def totals_for(group: pd.DataFrame, scope: str, level: float, currency: str) -> Totals:

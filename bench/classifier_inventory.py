@@ -309,14 +309,12 @@ def precedents_cv(paths: list[Path], policy, seed: int) -> bool:
     )
     print(
         f"   {header}  {'+precedents: recall':>19} {'false-high':>10}"
-        f" {'raise>':>7} {'review>':>7} {'review':>6}"
+        f" {'raise>':>7} {'review>':>7} {'sim>=':>7} {'review':>6}"
     )
     for fold, (train, test) in enumerate(folds):
         fitted = fit([cases[i] for i in train], groups[train], mentions[train])
-        raise_above, review_above = choose_thresholds(fitted.out_of_fold, high[train], by_rules[train])
-        rules = policy.precedents.model_copy(
-            update={"enabled": True, "raise_above": raise_above, "review_above": review_above}
-        )
+        chosen = choose_thresholds(fitted, high[train], by_rules[train])
+        rules = policy.precedents.model_copy(update={"enabled": True, **chosen.as_policy()})
         model = scorer(fitted.model, [cases[i] for i in train])
         results = classify_workflows(
             [workflows[i] for i in test], policy.model_copy(update={"precedents": rules}), model=model
@@ -333,7 +331,8 @@ def precedents_cv(paths: list[Path], policy, seed: int) -> bool:
         print(
             f"   {fold:<5}{len(set(groups[test])):>9}{ni:>7}{nn:>8}  {r0:>13.3f} {f0:>10.3f}"
             f"  {r1:>19.3f} {f1:>10.3f}"
-            f" {raise_above:>7.3f} {review_above:>7.3f} {int(review[test].sum()):>6}"
+            f" {chosen.raise_above:>7.3f} {chosen.review_above:>7.3f} {chosen.min_similarity:>7.3f}"
+            f" {int(review[test].sum()):>6}"
         )
     ok = True
     for name, flagged in (("rules alone", by_rules), ("rules + precedents", combined)):
@@ -348,6 +347,11 @@ def precedents_cv(paths: list[Path], policy, seed: int) -> bool:
             f"   target recall >= {PRECEDENT_RECALL}, false-high <= {TARGET_FALSE_HIGH}:"
             f" {'MET' if met else 'NOT MET'}"
         )
+    raised = combined & ~by_rules
+    print(
+        f"   raised by precedents: {int((raised & high).sum())} high-impact,"
+        f" {int((raised & ~high).sum())} ordinary use cases"
+    )
     caught = int(((combined | review) & high).sum())
     print(
         f"   high or flagged for review: recall {caught / high.sum():.3f};"

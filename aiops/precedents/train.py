@@ -212,7 +212,9 @@ def choose_thresholds(fitted: Fitted, high: Any, rules_high: Any) -> Thresholds:
     import numpy as np
 
     min_similarity = float(np.floor(np.quantile(fitted.top_similarity, UNKNOWN_SHARE) * 1000) / 1000)
-    agree = (np.asarray(fitted.votes) >= AGREEING_VOTES) & (np.asarray(fitted.top_similarity) >= min_similarity)
+    agree = (np.asarray(fitted.votes) >= AGREEING_VOTES) & (
+        np.asarray(fitted.top_similarity) >= min_similarity
+    )
     ordinary = ~np.asarray(high)
     candidates = ordinary & ~np.asarray(rules_high)
     probability, total = np.asarray(fitted.out_of_fold), int(ordinary.sum())

@@ -84,7 +84,10 @@ def test_without_the_nearest_cases_agreeing_a_probable_workflow_is_flagged_for_r
     votes = sum(p.high_impact for p in c.precedents.nearest)
     top = c.precedents.nearest[0].similarity
     assert votes >= POLICY.precedents.min_high_votes and top >= POLICY.precedents.min_similarity
-    for disagreeing in (with_precedents(min_high_votes=votes + 1), with_precedents(min_similarity=top + 0.001)):
+    for disagreeing in (
+        with_precedents(min_high_votes=votes + 1),
+        with_precedents(min_similarity=top + 0.001),
+    ):
         c = classify_workflow(IMAGING, disagreeing)
         assert c.risk == "medium" and c.precedents.outcome == "review" and not precedent_signals(c)
 
@@ -93,7 +96,9 @@ def test_a_policy_written_before_the_agreement_rule_raises_on_the_probability_al
     text = (ROOT / "aiops" / "policies" / "default.toml").read_text()
     older = tmp_path / "older.toml"
     older.write_text(
-        "\n".join(line for line in text.splitlines() if not line.startswith(("min_high_votes", "min_similarity")))
+        "\n".join(
+            line for line in text.splitlines() if not line.startswith(("min_high_votes", "min_similarity"))
+        )
     )
     rules = load_policy(older).precedents
     assert rules.enabled and (rules.min_high_votes, rules.min_similarity) == (0, 0.0)
@@ -104,18 +109,38 @@ def test_a_policy_written_before_the_agreement_rule_raises_on_the_probability_al
 COMPANY_ROUTINE = [
     ("Book the radiology reading room", "Coordinators book the radiology reading room", "Calendar booking"),
     ("Patient appointment reminders", "Front desk staff phone patients the day before", "Reminder texts"),
-    ("Summarise meeting notes", "Team members write up notes after each meeting", "Decisions and action items"),
-    ("Code review assistant", "Engineers review pull requests by hand", "Review comments on the pull request"),
+    (
+        "Summarise meeting notes",
+        "Team members write up notes after each meeting",
+        "Decisions and action items",
+    ),
+    (
+        "Code review assistant",
+        "Engineers review pull requests by hand",
+        "Review comments on the pull request",
+    ),
     ("Meeting room booking", "Office managers book meeting rooms for teams", "Room reservation"),
 ]
 # Decisions about people's benefits, employment and health: high with the precedents on. The
 # rules call the first three high; the precedents raise the last two, which the rules leave medium.
 HIGH_IMPACT = [
-    ("Benefits eligibility decisions", "Caseworkers decide eligibility for benefits", "A decision per applicant"),
-    ("Hiring screening", "Recruiters screen resumes of job applicants", "A shortlist of candidates to interview"),
+    (
+        "Benefits eligibility decisions",
+        "Caseworkers decide eligibility for benefits",
+        "A decision per applicant",
+    ),
+    (
+        "Hiring screening",
+        "Recruiters screen resumes of job applicants",
+        "A shortlist of candidates to interview",
+    ),
     ("Medical diagnosis support", "Physicians diagnose patients from symptoms", "Suggested diagnoses"),
     ("Medical imaging reads", "Radiologists read chest x-rays", "Findings flagged on each image"),
-    ("Diabetic retinopathy screening", "Ophthalmologists grade retinal photographs", "A grade per retinal image"),
+    (
+        "Diabetic retinopathy screening",
+        "Ophthalmologists grade retinal photographs",
+        "A grade per retinal image",
+    ),
 ]
 
 

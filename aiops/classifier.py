@@ -279,17 +279,22 @@ def precedent_opinions(
 def precedent_check(
     opinion: Opinion | None, rules_risk: RiskLevel, policy: Policy
 ) -> tuple[PrecedentCheck | None, list[Signal]]:
-    """A second opinion, never a silent override: above ``raise_above`` a low or medium workflow
-    becomes high with the signal `precedent` and the nearest cases as its evidence; above
-    ``review_above`` it is flagged for review. It never lowers a risk."""
+    """A second opinion, never a silent override: above ``raise_above``, with the nearest cases
+    agreeing, a low or medium workflow becomes high with the signal `precedent` and the nearest
+    cases as its evidence; above ``review_above`` otherwise, it is flagged for review. It never
+    lowers a risk."""
     if opinion is None:
         return None, []
     rules = policy.precedents
     outcome: PrecedentOutcome = "unchanged"
     signals = []
-    if rules_risk != RiskLevel.HIGH and opinion.probability > rules.raise_above:
+    raised = opinion.probability > rules.raise_above and precedents_agree(opinion, policy)
+    if rules_risk != RiskLevel.HIGH and raised:
         outcome = "raised"
-        reason = f"{opinion.evidence()} (probability {opinion.probability:.2f} > {rules.raise_above})"
+        reason = (
+            f"{opinion.evidence()} (probability {opinion.probability:.2f} > {rules.raise_above};"
+            f" nearest similarity {opinion.top_similarity:.2f})"
+        )
         signals.append(
             Signal(
                 RiskLevel.HIGH,
@@ -304,6 +309,13 @@ def precedent_check(
         outcome = "review"
     check = PrecedentCheck(outcome, opinion.probability, opinion.nearest, opinion.version)
     return check, signals
+
+
+def precedents_agree(opinion: Opinion, policy: Policy) -> bool:
+    """The nearest cases back the probability: enough of them high-impact, and the nearest alike
+    enough that the workflow reads as a published use case, not as one that shares a topic word."""
+    rules = policy.precedents
+    return opinion.high_votes >= rules.min_high_votes and opinion.top_similarity >= rules.min_similarity
 
 
 def _highest_first(signal: Signal) -> int:

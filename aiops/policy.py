@@ -208,10 +208,14 @@ class PrecedentRules(_Strict):
 
     enabled: bool = False
     # A workflow the rules leave low or medium is raised to high when the precedent model's
-    # calibrated probability of high impact is above ``raise_above``; flagged for a human's review
-    # when it is above ``review_above`` only. Never lowers a risk.
+    # calibrated probability of high impact is above ``raise_above`` and the precedents agree: at
+    # least ``min_high_votes`` of the nearest cases high-impact, the nearest one at least
+    # ``min_similarity`` alike. Otherwise it is flagged for a human's review when the probability
+    # is above ``review_above``. Never lowers a risk.
     raise_above: float = Field(default=1.0, ge=0, le=1)
     review_above: float = Field(default=1.0, ge=0, le=1)
+    min_high_votes: int = Field(default=0, ge=0)
+    min_similarity: float = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _review_below_raise(self) -> PrecedentRules:

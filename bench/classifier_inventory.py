@@ -79,6 +79,28 @@ pooled figure. Seed 2024: recall 0.915 at false-high 0.244. Seeds 1-4 (`--seed 1
 0.250, 0.924 / 0.250, 0.927 / 0.251, 0.944 / 0.248 (only seed 4 meets both targets): the agency
 split moves the figure more than any choice above; the false-high sits on its 0.25 limit.
 
+Fifth session (issue 26, policy 2026.12.2, precedents federal-2024.2): the agreement rule. The
+combined classifier's missed high-impact cases of seed 2024 were printed once with their
+probabilities (32 the rules leave below high: mostly VA clinical devices labelled "both", and
+transcription, OCR, Copilot and screen-reader tools labelled rights-impacting; the raise
+threshold sat at their 15th-20th best rank). No rule, word or threshold names any of them.
+Raising now needs the model and the precedents to agree (the brief's rule, fixed before it was
+measured): probability above raise_above, a majority (3 of 5) of the nearest cases high-impact,
+and the nearest at least as similar as the 1% quantile of the training folds' out-of-fold
+nearest similarities; otherwise above review_above it is flagged for review. raise_above is
+chosen inside the training folds over the cases the rule lets through (1% budget), never below
+review_above. Compared on the pooled figures of seeds 2024 and 1-4 (so optimistic by that
+choice), on a copy of this section's folds: calibrating on the cases the rules leave below high
+(2024: 0.930 / 0.246, but 0.254 false-high on seed 2), dropping the vote from the calibration
+(no gain), the similarity floor at the 1%, 2% or 5% quantile (the same one case lost on each; no
+false high removed on federal text: kept at 1% for text unlike any precedent), the majority rule
+(kept: false highs fall on every seed). Seed 2024: recall 0.924 at false-high 0.243 (6 impacting
+and 8 ordinary cases raised, against 3 and 10); seeds 1-4: 0.941 / 0.245, 0.927 / 0.240, 0.924 /
+0.244, 0.938 / 0.243 (before: 0.947 / 0.250, 0.924 / 0.250, 0.927 / 0.251, 0.944 / 0.248). The
+target is met by one case on seed 2024: within noise. Left out: character n-grams (the numpy
+scorer would have to copy scikit-learn's char_wb analyser and the 10,000-workflow budget would not
+hold), larger neighbour counts (tried in the fourth session).
+
     python bench/classifier_inventory.py [FILE ...] [--misses N] [--per-agency] [--tune-fold K]
                                          [--seed S [S ...]] [--no-precedents]
 """
@@ -309,14 +331,12 @@ def precedents_cv(paths: list[Path], policy, seed: int) -> bool:
     )
     print(
         f"   {header}  {'+precedents: recall':>19} {'false-high':>10}"
-        f" {'raise>':>7} {'review>':>7} {'review':>6}"
+        f" {'raise>':>7} {'review>':>7} {'sim>=':>7} {'review':>6}"
     )
     for fold, (train, test) in enumerate(folds):
         fitted = fit([cases[i] for i in train], groups[train], mentions[train])
-        raise_above, review_above = choose_thresholds(fitted.out_of_fold, high[train], by_rules[train])
-        rules = policy.precedents.model_copy(
-            update={"enabled": True, "raise_above": raise_above, "review_above": review_above}
-        )
+        chosen = choose_thresholds(fitted, high[train], by_rules[train])
+        rules = policy.precedents.model_copy(update={"enabled": True, **chosen.as_policy()})
         model = scorer(fitted.model, [cases[i] for i in train])
         results = classify_workflows(
             [workflows[i] for i in test], policy.model_copy(update={"precedents": rules}), model=model
@@ -333,7 +353,8 @@ def precedents_cv(paths: list[Path], policy, seed: int) -> bool:
         print(
             f"   {fold:<5}{len(set(groups[test])):>9}{ni:>7}{nn:>8}  {r0:>13.3f} {f0:>10.3f}"
             f"  {r1:>19.3f} {f1:>10.3f}"
-            f" {raise_above:>7.3f} {review_above:>7.3f} {int(review[test].sum()):>6}"
+            f" {chosen.raise_above:>7.3f} {chosen.review_above:>7.3f} {chosen.min_similarity:>7.3f}"
+            f" {int(review[test].sum()):>6}"
         )
     ok = True
     for name, flagged in (("rules alone", by_rules), ("rules + precedents", combined)):
@@ -348,6 +369,11 @@ def precedents_cv(paths: list[Path], policy, seed: int) -> bool:
             f"   target recall >= {PRECEDENT_RECALL}, false-high <= {TARGET_FALSE_HIGH}:"
             f" {'MET' if met else 'NOT MET'}"
         )
+    raised = combined & ~by_rules
+    print(
+        f"   raised by precedents: {int((raised & high).sum())} high-impact,"
+        f" {int((raised & ~high).sum())} ordinary use cases"
+    )
     caught = int(((combined | review) & high).sum())
     print(
         f"   high or flagged for review: recall {caught / high.sum():.3f};"

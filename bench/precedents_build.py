@@ -6,8 +6,9 @@ wins), with the inputs a company's workflow also has (name, purpose and benefits
 area, outputs: mapped as bench.classifier_inventory maps them), its agency and the agency's
 answer to question 17 (rights-impacting, safety-impacting, both, neither; blank or free-text
 answers are unlabelled and left out). The risk-practice answers (questions 50-67) are never read.
-The model is fitted on all of them (aiops.precedents.train); the raise and review thresholds are
-chosen on out-of-fold probabilities (folds grouped by agency) and printed for the policy file.
+The model is fitted on all of them (aiops.precedents.train); the raise and review thresholds and
+the agreement rule's minimum similarity are chosen on out-of-fold figures (folds grouped by
+agency) and printed for the policy file.
 
     python -m bench.precedents_build [--out PATH]
 """
@@ -28,11 +29,13 @@ from aiops.classifier import classify_workflow, mentions_high_concept
 from aiops.policy import load_policy
 from aiops.precedents import PRECEDENTS_FILE
 from aiops.precedents.train import (
+    AGREEING_VOTES,
     FOLDS,
     NEIGHBOURS,
     RAISE_BUDGET,
     REVIEW_BUDGET,
     SEED,
+    UNKNOWN_SHARE,
     C,
     choose_thresholds,
     fit,
@@ -40,7 +43,7 @@ from aiops.precedents.train import (
 from aiops.workflow import Workflow
 from bench.classifier_inventory import DEFAULT_FILES, INVENTORIES, _key, read_rows, rules_only, to_workflow
 
-VERSION = "federal-2024.1"
+VERSION = "federal-2024.2"
 OUT = Path(__file__).resolve().parent.parent / "aiops" / "precedents" / PRECEDENTS_FILE
 SOURCE_REPO = "https://github.com/ombegov/2024-Federal-AI-Use-Case-Inventory"
 RELEASES = {DEFAULT_FILES[0]: "December 2024", DEFAULT_FILES[1]: "January 2025"}
@@ -95,7 +98,7 @@ def build(paths: list[Path]) -> dict[str, object]:
     high = np.asarray([c["label"] != "neither" for c in cases])
     by_rules, mentions = rules_verdicts([w for _, w in pairs])
     fitted = fit(cases, [_key(c["agency"]) for c in cases], mentions)
-    raise_above, review_above = choose_thresholds(fitted.out_of_fold, high, by_rules)
+    thresholds = choose_thresholds(fitted, high, by_rules)
     import sklearn
 
     provenance = {
@@ -118,18 +121,19 @@ def build(paths: list[Path]) -> dict[str, object]:
         "model": (
             f"TF-IDF word 1-2-grams (min_df 2, sublinear tf, English stop words); logistic regression "
             f"(C={C}, balanced classes); {NEIGHBOURS} nearest by cosine; calibrated (logistic) on "
-            f"{FOLDS}-fold out-of-fold scores grouped by agency; seed {SEED}"
+            f"{FOLDS}-fold out-of-fold scores grouped by agency; seed {SEED}; raising needs "
+            f"{AGREEING_VOTES} of {NEIGHBOURS} nearest high-impact and the nearest at least as similar"
+            f" as {1 - UNKNOWN_SHARE:.0%} of out-of-fold nearest similarities"
         ),
     }
     return {
         "version": VERSION,
         "provenance": provenance,
         "thresholds": {
-            "raise_above": raise_above,
-            "review_above": review_above,
+            **thresholds.as_policy(),
             "raise_budget": RAISE_BUDGET,
             "review_budget": REVIEW_BUDGET,
-            "chosen_by": "out-of-fold probabilities, folds grouped by agency (aiops.precedents.train)",
+            "chosen_by": "out-of-fold figures, folds grouped by agency (aiops.precedents.train)",
         },
         "counts": {"use_cases": len(cases), "high_impact": int(high.sum())},
         "model": fitted.model,

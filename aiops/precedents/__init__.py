@@ -50,6 +50,11 @@ class Opinion:
     def high_votes(self) -> int:
         return sum(p.high_impact for p in self.nearest)
 
+    @property
+    def top_similarity(self) -> float:
+        """How alike the workflow and its nearest published case are (cosine of their texts)."""
+        return max((p.similarity for p in self.nearest), default=0.0)
+
     def evidence(self) -> str:
         cases = "; ".join(f"{p.name} ({p.agency}: {p.label})" for p in self.nearest)
         return (
@@ -171,13 +176,15 @@ class PrecedentModel:
                 found.append(self._opinion(probabilities[row], nearest[row], near[row]) if known else None)
         return found
 
-    def features(self, texts: Sequence[str], mentions: Sequence[bool]) -> Any:
-        """(linear score, nearest cases' vote, the rules' mention) per text: what the calibration
-        reads."""
+    def features(self, texts: Sequence[str], mentions: Sequence[bool]) -> tuple[Any, Any, Any]:
+        """Per text, what the calibration reads — (linear score, nearest cases' vote, the rules'
+        mention) — and what the agreement rule reads: how many of the nearest cases are
+        high-impact, and the similarity of the nearest one."""
         import numpy as np
 
-        linear, vote, _, _ = self._scores(self.vectorizer.transform(texts))
-        return np.column_stack([linear, vote, np.asarray(mentions, dtype=np.float64)])
+        linear, vote, nearest, near = self._scores(self.vectorizer.transform(texts))
+        inputs = np.column_stack([linear, vote, np.asarray(mentions, dtype=np.float64)])
+        return inputs, self.high[nearest].sum(axis=1), near[:, 0]
 
     def calibrated(self, features: Any) -> Any:
         import numpy as np

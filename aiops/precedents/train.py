@@ -3,8 +3,14 @@
 A TF-IDF of word 1-2-grams and a class-balanced logistic regression; the nearest cases'
 similarity-weighted vote; and a calibration of both into a probability (a logistic regression on
 out-of-fold scores, folds grouped by agency: an agency's cases are never scored by a model that
-saw them). The thresholds are chosen on those same out-of-fold probabilities: the fitted cases'
-own scores would be optimistic.
+saw them). The thresholds are chosen on those same out-of-fold figures: the fitted cases' own
+scores would be optimistic.
+
+Raising needs agreement (a rule fixed before it was measured): the probability above the raise
+threshold, a majority of the nearest cases labelled high-impact, and a nearest case at least as
+similar as nearly all (99%) of an unseen agency's use cases find one. A probability above the
+threshold without that agreement is flagged for review instead: a text the precedents know only
+by a topic word or two (company wording) is a question for a person, not a verdict.
 """
 
 from __future__ import annotations
@@ -25,15 +31,40 @@ NEIGHBOURS = 5
 # target false-high rate (0.25) leaves above the rules' own rate (0.238 on the 2024 inventories).
 RAISE_BUDGET = 0.01
 REVIEW_BUDGET = 0.10
+# Agreement: a majority of the nearest cases, and a nearest case no less similar than this share's
+# quantile of the out-of-fold nearest similarities (texts less like any precedent are unknown).
+AGREEING_VOTES = NEIGHBOURS // 2 + 1
+UNKNOWN_SHARE = 0.01
 
 
 @dataclass(frozen=True)
 class Fitted:
-    """The model's parameters (the ``model`` part of the precedents file) and the out-of-fold
-    probability of each training case (for choosing thresholds and for the calibration table)."""
+    """The model's parameters (the ``model`` part of the precedents file) and, per training case,
+    out of fold: the probability, the high-impact votes of its nearest cases and the nearest one's
+    similarity (for choosing thresholds and for the calibration table)."""
 
     model: dict[str, Any]
     out_of_fold: Any
+    votes: Any
+    top_similarity: Any
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What the policy's [precedents] section holds, chosen on out-of-fold figures."""
+
+    raise_above: float
+    review_above: float
+    min_high_votes: int
+    min_similarity: float
+
+    def as_policy(self) -> dict[str, Any]:
+        return {
+            "raise_above": self.raise_above,
+            "review_above": self.review_above,
+            "min_high_votes": self.min_high_votes,
+            "min_similarity": self.min_similarity,
+        }
 
 
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -151,14 +182,15 @@ def fit(cases: Sequence[dict[str, str]], groups: Sequence[str], mentions: Sequen
     names = agency_names(cases)
     high = np.asarray([c["label"] != "neither" for c in cases])
     mentioned = np.asarray(mentions, dtype=np.float64)
-    features = np.zeros((len(cases), 3))
+    features, votes, top = np.zeros((len(cases), 3)), np.zeros(len(cases)), np.zeros(len(cases))
     for train, test in GroupKFold(FOLDS).split(texts, high, groups):
         inner = scorer(_linear([texts[i] for i in train], high[train], names), [cases[i] for i in train])
-        features[test] = inner.features([texts[i] for i in test], mentioned[test])
+        features[test], votes[test], top[test] = inner.features([texts[i] for i in test], mentioned[test])
     calibration = LogisticRegression(C=100.0, max_iter=1000).fit(features, high)
     model = _linear(texts, high, names)
     model["calibration"] = [round(float(v), 6) for v in (*calibration.coef_[0], calibration.intercept_[0])]
-    return Fitted(model=model, out_of_fold=calibration.predict_proba(features)[:, 1])
+    probability = calibration.predict_proba(features)[:, 1]
+    return Fitted(model=model, out_of_fold=probability, votes=votes, top_similarity=top)
 
 
 def threshold(probabilities: Any, budget: float, total: int) -> float:
@@ -173,14 +205,19 @@ def threshold(probabilities: Any, budget: float, total: int) -> float:
     return float(np.ceil(ranked[allowed] * 1000) / 1000)
 
 
-def choose_thresholds(out_of_fold: Any, high: Any, rules_high: Any) -> tuple[float, float]:
-    """(raise_above, review_above): the ordinary cases the rules leave below high may be raised
-    at most RAISE_BUDGET of the time and flagged at most REVIEW_BUDGET (out-of-fold figures)."""
+def choose_thresholds(fitted: Fitted, high: Any, rules_high: Any) -> Thresholds:
+    """The ordinary cases the rules leave below high may be flagged (raised or for review) at most
+    RAISE_BUDGET + REVIEW_BUDGET of the time and raised at most RAISE_BUDGET, counting only those
+    the agreement rule lets through (out-of-fold figures). Raising never needs less than review."""
     import numpy as np
 
+    min_similarity = float(np.floor(np.quantile(fitted.top_similarity, UNKNOWN_SHARE) * 1000) / 1000)
+    agree = (np.asarray(fitted.votes) >= AGREEING_VOTES) & (
+        np.asarray(fitted.top_similarity) >= min_similarity
+    )
     ordinary = ~np.asarray(high)
-    candidates = np.asarray(out_of_fold)[ordinary & ~np.asarray(rules_high)]
-    total = int(ordinary.sum())
-    raise_above = threshold(candidates, RAISE_BUDGET, total)
-    review_above = min(threshold(candidates, RAISE_BUDGET + REVIEW_BUDGET, total), raise_above)
-    return raise_above, review_above
+    candidates = ordinary & ~np.asarray(rules_high)
+    probability, total = np.asarray(fitted.out_of_fold), int(ordinary.sum())
+    review_above = threshold(probability[candidates], RAISE_BUDGET + REVIEW_BUDGET, total)
+    raise_above = max(threshold(probability[candidates & agree], RAISE_BUDGET, total), review_above)
+    return Thresholds(raise_above, review_above, AGREEING_VOTES, min_similarity)

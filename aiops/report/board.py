@@ -33,8 +33,8 @@ from aiops.charts import (
 )
 from aiops.classifier import STOP_CONDITIONS
 from aiops.errors import AiopsError
-from aiops.estimates import DESIGN_HELP, GATE_DESIGNS, WARNING_HELP
-from aiops.estimates.codes import EVIDENCE_LABELS, HEADLINE_RULE
+from aiops.estimates import DESIGN_HELP, WARNING_HELP
+from aiops.estimates.codes import EVIDENCE_LABELS, HEADLINE_RULE, EvidenceLabel
 from aiops.metrics import EVIDENCE_HELP
 from aiops.period import Period, default_period
 from aiops.report import format as fmt
@@ -379,7 +379,7 @@ def build_board_pack(
             for r, human, check in view.human_rules
         ),
         freshness=freshness,
-        decisions=_decisions(workflows, view.material_share),
+        decisions=_decisions(workflows, view.material_share, view.gate_designs),
         incidents=tuple(_incidents(view.incidents)),
         evidence_mix=tuple((label, int((frame.evidence == label).sum())) for label in EVIDENCE_LABELS),
         design_mix=_mix(frame.design.map(lambda d: d or "before_after").where(frame.saved_per_loop.notna())),
@@ -416,7 +416,9 @@ def _stop_mix(frame: pd.DataFrame) -> tuple[tuple[str, int, float], ...]:
     return tuple(rows)
 
 
-def _decisions(workflows: tuple[WorkflowRow, ...], material_share: float) -> Decisions:
+def _decisions(
+    workflows: tuple[WorkflowRow, ...], material_share: float, gate_designs: frozenset[str]
+) -> Decisions:
     ready = tuple(
         (w, w.next_checkpoint or "")
         for w in sorted(workflows, key=lambda w: -(w.hours_returned or 0))
@@ -424,7 +426,7 @@ def _decisions(workflows: tuple[WorkflowRow, ...], material_share: float) -> Dec
     )
     pause = []
     for w in workflows:
-        if _materially_slower(w, material_share):
+        if _materially_slower(w, material_share, gate_designs):
             pause.append(
                 (
                     w,
@@ -442,10 +444,10 @@ def _decisions(workflows: tuple[WorkflowRow, ...], material_share: float) -> Dec
     return Decisions(remove_checkpoint=ready, pause=tuple(pause), fund=fund[:LISTED])
 
 
-def _materially_slower(w: WorkflowRow, material_share: float) -> bool:
-    """Advice to pause needs what a saving needs to be proven: an adjusted design, and the whole
-    interval of the current change a slowdown of at least ``material_share`` of the loop."""
-    if w.evidence != "slower" or w.design not in GATE_DESIGNS or w.current_high is None:
+def _materially_slower(w: WorkflowRow, material_share: float, gate_designs: frozenset[str]) -> bool:
+    """Advice to pause needs what a saving needs to be proven: one of the policy's gate designs, and
+    the whole interval of the current change a slowdown of at least ``material_share`` of the loop."""
+    if w.evidence != EvidenceLabel.SLOWER or w.design not in gate_designs or w.current_high is None:
         return False
     return w.baseline_mean is not None and w.current_high < -material_share * w.baseline_mean
 
@@ -462,9 +464,7 @@ def _workflow_rows(frame: pd.DataFrame) -> list[WorkflowRow]:
                 risk=str(r["risk"]),
                 status=str(r["status"]),
                 evidence=str(r["evidence"]),
-                design=str(
-                    r["design"] or ("before_after" if _float(r["saved_per_loop"]) is not None else "none")
-                ),
+                design=str(r["design"]),
                 warnings=tuple(str(c) for c in r["warnings"]),
                 stop_conditions=tuple(str(c) for c in r["stop_conditions"]),
                 samples_before=int(r["samples_before"]),

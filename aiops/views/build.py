@@ -65,6 +65,7 @@ class View:
     stop_counts: pd.DataFrame = field(default_factory=pd.DataFrame)
     incidents: pd.DataFrame = field(default_factory=pd.DataFrame)
     material_share: float = 0.1  # the least slowdown (share of the loop) that advice to pause needs
+    gate_designs: frozenset[str] = frozenset()  # the policy's designs that may prove (or pause) a workflow
 
     @property
     def name(self) -> str:
@@ -396,4 +397,5 @@ def _build(
         stop_counts=_stop_counts(frame),
         incidents=db.query_df(_INCIDENTS),
         material_share=rules.material_share,
+        gate_designs=frozenset(rules.gate_designs),
     )

@@ -240,3 +240,20 @@ def test_no_advice_in_the_demo_pack_contradicts_a_recipe(demo):
             assert truths[w.workflow_id][1] > 0, (w.workflow_id, truths[w.workflow_id])
     # The recorded incident is in the pack.
     assert [i.workflow for i in pack.incidents] == ["Refund decisions under $50"]
+
+
+def test_advice_to_pause_for_a_slowdown_follows_the_policys_gate_designs(demo):
+    """A slowdown measured by a design the policy does not trust to prove a saving does not earn
+    advice to pause either (the pack reads the policy's gate designs, not the built-in ones)."""
+    from dataclasses import replace
+
+    from aiops.report.board import build_board_pack
+    from aiops.views import build_view
+
+    view = build_view(demo)
+    slower = [w for w, _ in build_board_pack(view, charts=False).decisions.pause if w.evidence == "slower"]
+    assert slower, "the demo teaches a slowdown worth pausing"
+    designs = {w.design for w in slower}
+    narrowed = replace(view, gate_designs=view.gate_designs - designs)
+    still = [w for w, _ in build_board_pack(narrowed, charts=False).decisions.pause if w.evidence == "slower"]
+    assert still == []

@@ -12,6 +12,7 @@ from aiops.auth import Actor, load_roles, local_admin
 from aiops.errors import AiopsError, PermissionDenied
 from aiops.settings import Settings, load_settings
 from aiops.store import Store
+from aiops.views.build import revision as store_revision
 from aiops.workspace import open_store
 from ui.text import md_escape
 
@@ -34,12 +35,8 @@ def store() -> Store:
 
 
 def revision() -> str:
-    """The key of cached reads: the database and its last audit row, read from the database. Every
-    write appends to the audit log, so any write (from any session, or on PostgreSQL from any
-    process) changes it; the latest time tells a restore (which rewinds ids) from the past."""
-    row = store().query_one("SELECT coalesce(max(audit_id), 0), max(recorded_at) FROM audit_log")
-    audit_id, latest = row if row is not None else (0, None)
-    return f"{store().path}#{audit_id}@{latest}"
+    """The key of cached reads: the database and its revision (``aiops.views.build.revision``)."""
+    return f"{store().path}#{store_revision(store())}"
 
 
 def auth_configured() -> bool:

@@ -13,16 +13,16 @@ from aiops.classifier import Classification
 from aiops.ingest.batches import list_batches
 from aiops.period import Period
 from aiops.period import default_period as default_period_of
-from aiops.views import CompanySettings, View, build_view, data_bounds, load_company
+from aiops.views import CompanySettings, View, data_bounds, load_company, view_for
 from aiops.workflow import Workflow
 from aiops.workflow_reads import get_workflow, known_department, known_workflow_id
 from ui.context import store
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
 def view(revision: str, start: date | None = None, end: date | None = None) -> View:
-    """The read model for one period: built once per (period, revision), shared by every page."""
-    return build_view(store(), Period(start, end))
+    """The read model for one period: built once per (period, revision) and shared by every page
+    and session (``aiops.views.view_for``: the same object, not a copy per rerun)."""
+    return view_for(store(), Period(start, end), at_revision=revision.partition("#")[2])
 
 
 def metrics(revision: str) -> pd.DataFrame:

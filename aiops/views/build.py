@@ -9,6 +9,7 @@ audit row and so changes the revision.
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -136,27 +137,37 @@ def data_bounds(db: Reader) -> tuple[datetime | None, datetime | None]:
     return (row[0], row[1]) if row else (None, None)
 
 
-def revision(store: Store) -> int:
-    """The last audit row: every write appends one, so any write changes it."""
-    return int(store.query_value("SELECT coalesce(max(audit_id), 0) FROM audit_log"))
+def revision(store: Store) -> str:
+    """The last audit row and its time: every write appends one, so any write (from any session, or
+    on PostgreSQL from any process) changes it; the time tells a restore (which rewinds ids) from the
+    past."""
+    row = store.query_one("SELECT coalesce(max(audit_id), 0), max(recorded_at) FROM audit_log")
+    audit_id, latest = row if row is not None else (0, None)
+    return f"{audit_id}@{latest}"
 
 
 _CACHE: OrderedDict[tuple[Any, ...], View] = OrderedDict()
-_CACHE_SIZE = 16
+_CACHE_SIZE = 32
+_CACHE_LOCK = threading.Lock()
 
 
-def view_for(store: Store, period: Period | None = None) -> View:
-    """The view for ``period`` (default: ``default_period``), built once per store revision."""
+def view_for(store: Store, period: Period | None = None, at_revision: str | None = None) -> View:
+    """The view for ``period`` (default: ``default_period``), built once per store revision (the
+    dashboard's sessions share it: the same object, never a copy; treat it as read-only).
+    ``at_revision``: the revision the caller has just read (saves reading it again)."""
     if period is None:
         period = default_period(*data_bounds(store))[0]
-    key = (id(store), str(store.path) if hasattr(store, "path") else "", revision(store), period)
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
+    now = revision(store) if at_revision is None else at_revision
+    key = (id(store), store.path, now, period)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
     view = build_view(store, period)
-    _CACHE[key] = view
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    with _CACHE_LOCK:
+        _CACHE[key] = view
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return view
 
 

@@ -89,7 +89,8 @@ def estimates(
         return estimate(cells, comparisons, rules, window.start)
 
     keys = inputs_keys(db, rules, window, comparisons, scope)
-    writer = db if isinstance(db, Store | Tx) else None
+    # On PostgreSQL each process keeps its own (see aiops.estimates.cache): no table is read.
+    writer = db if isinstance(db, Store | Tx) and not db.postgres else None
     return list(cached(db, keys, compute, window, writer).values())
 
 
@@ -230,10 +231,13 @@ def total_with_interval(
     return total, total - half, total + half
 
 
+# One scan of the period's rows: what the weekly chart and the adoption figures both read.
 _WEEKLY = """
 SELECT t.workflow_id, w.department, date_trunc('week', t.measured_at) AS week, t.phase,
        count(*) AS samples, sum(t.loops) AS loops,
-       sum(t.duration_minutes + t.rework_minutes) / sum(t.loops) AS mean_per_loop
+       sum(t.duration_minutes + t.rework_minutes) / sum(t.loops) AS mean_per_loop,
+       coalesce(sum(t.loops) FILTER (WHERE t.ai_assisted), 0) AS ai_loops,
+       coalesce(sum(t.loops) FILTER (WHERE t.ai_assisted IS NOT NULL), 0) AS adoption_loops
 FROM committed_samples t JOIN workflows w USING (workflow_id)
 WHERE (CAST($start AS TIMESTAMP) IS NULL OR t.measured_at >= CAST($start AS TIMESTAMP))
   AND (CAST($end AS TIMESTAMP) IS NULL OR t.measured_at < CAST($end AS TIMESTAMP))
@@ -241,17 +245,22 @@ GROUP BY ALL
 """
 
 
-def weekly_series(db: Reader, metrics: pd.DataFrame, period: Period = Period()) -> pd.DataFrame:
-    """Per workflow and week: samples, loops and minutes per loop by phase, and hours returned
-    (after loops that week times the workflow's saving per loop, with its interval; for the
-    concurrent design only the AI-assisted share of the loops; nothing for elapsed time)."""
+def weekly_cells(db: Reader, period: Period = Period()) -> pd.DataFrame:
+    """Per workflow, week and phase in ``period``: samples, loops, minutes per loop, and the loops
+    done with the AI among those that record whether it helped."""
     start, end = period.bounds()
-    weeks = db.query_df(_WEEKLY, {"start": start, "end": end})
+    return db.query_df(_WEEKLY, {"start": start, "end": end})
+
+
+def weekly_series(weeks: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    """``weekly_cells`` with hours returned per week (after loops that week times the workflow's
+    saving per loop, with its interval; for the concurrent design only the AI-assisted share of the
+    loops; nothing for elapsed time)."""
     m = metrics.set_index("workflow_id")
     share = (m.treated_loops.astype(float) / m.period_loops_after.where(m.period_loops_after > 0)).fillna(0)
     share = share.where(m.counts_in_hours, 0.0).rename("treated_share")
     saving = m[["saved_per_loop", "saved_low", "saved_high", "evidence"]].join(share)
-    weeks = weeks.join(saving, on="workflow_id")
+    weeks = weeks.drop(columns=["ai_loops", "adoption_loops"]).join(saving, on="workflow_id")
     after = weeks.phase == "after"
     for col, src in (
         ("hours_returned", "saved_per_loop"),

@@ -20,7 +20,7 @@ import pandas as pd
 from aiops.columns import in_declared_order
 from aiops.estimates.codes import EvidenceLabel, WarningCode
 from aiops.metrics import freshness as department_freshness
-from aiops.metrics import weekly_series, workflow_metrics
+from aiops.metrics import weekly_cells, weekly_series, workflow_metrics
 from aiops.period import DAYS_PER_MONTH, Period, complete_weeks_end, default_period
 from aiops.policy import EvidenceRules
 from aiops.store import Reader, Store, utcnow
@@ -171,26 +171,11 @@ def view_for(store: Store, period: Period | None = None, at_revision: str | None
     return view
 
 
-_ADOPTION = """
-SELECT t.workflow_id, w.department, date_trunc('week', t.measured_at) AS week,
-       coalesce(sum(t.loops) FILTER (WHERE t.ai_assisted), 0) AS ai_loops,
-       coalesce(sum(t.loops) FILTER (WHERE t.ai_assisted IS NOT NULL), 0) AS adoption_loops
-FROM committed_samples t JOIN workflows w USING (workflow_id)
-WHERE t.phase = 'after'
-  AND (CAST($start AS TIMESTAMP) IS NULL OR t.measured_at >= CAST($start AS TIMESTAMP))
-  AND (CAST($end AS TIMESTAMP) IS NULL OR t.measured_at < CAST($end AS TIMESTAMP))
-GROUP BY ALL
-HAVING sum(t.loops) FILTER (WHERE t.ai_assisted IS NOT NULL) > 0
-"""
-
-
-def _adoption(db: Reader, period: Period) -> pd.DataFrame:
-    """Per workflow and week (after go-live): loops done with AI among loops that record it."""
-    empty = pd.DataFrame(columns=["workflow_id", "department", "week", "ai_loops", "adoption_loops", "share"])
-    start, end = period.bounds()
-    weeks = db.query_df(_ADOPTION, {"start": start, "end": end})
-    if weeks.empty:
-        return empty
+def _adoption(weeks: pd.DataFrame) -> pd.DataFrame:
+    """Per workflow and week after go-live (``weekly_cells``): loops done with AI among loops that
+    record it."""
+    weeks = weeks[(weeks.phase == "after") & (weeks.adoption_loops > 0)]
+    weeks = weeks[["workflow_id", "department", "week", "ai_loops", "adoption_loops"]].copy()
     weeks["share"] = weeks.ai_loops / weeks.adoption_loops
     return weeks.sort_values(["week", "workflow_id"]).reset_index(drop=True)
 
@@ -202,6 +187,7 @@ def _frame(
     company: CompanySettings,
     data_through: datetime | None,
     run_rate_end: date | None,
+    weeks: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The metrics frame for ``period`` with the view's columns: counted/banked/at_risk, money,
     adoption. Returns (frame, weekly adoption)."""
@@ -236,7 +222,7 @@ def _frame(
         index=f.index,
     )
     f = add_money(f, rates, months.with_data, months.without_data)
-    adoption = _adoption(db, period)
+    adoption = _adoption(weeks)
     per_workflow = adoption.groupby("workflow_id")[["ai_loops", "adoption_loops"]].sum()
     f = f.join(per_workflow, on="workflow_id")
     f["ai_loops"] = f.ai_loops.fillna(0).astype(float)
@@ -330,7 +316,8 @@ def _build(
     first, last = data_bounds(db)
     weeks_end = complete_weeks_end(last) if last is not None else None
     run_rate_end = min(weeks_end, period.end) if weeks_end and period.end else weeks_end
-    frame, adoption = _frame(db, rules, period, company, last, run_rate_end)
+    week_cells = weekly_cells(db, period)
+    frame, adoption = _frame(db, rules, period, company, last, run_rate_end, week_cells)
     company_totals, departments = _totals(frame, level, company.currency)
     complete = period.is_complete(last)
 
@@ -343,7 +330,7 @@ def _build(
             else "No comparison: the period is open-ended, so there is no previous period of the same length."
         )
     else:
-        prev_frame, _ = _frame(db, rules, previous, company, last, None)
+        prev_frame, _ = _frame(db, rules, previous, company, last, None, weekly_cells(db, previous))
         prev_company, prev_departments = _totals(prev_frame, level, company.currency)
         if prev_company.has_estimate:
             first_day = first.date() if first is not None else None
@@ -362,7 +349,7 @@ def _build(
                 f"(n = {prev_company.samples_before:,} before / {prev_company.samples_after:,} after)."
             )
 
-    weekly = weekly_series(db, frame, period)
+    weekly = weekly_series(week_cells, frame)
     weekly = weekly.join(frame.set_index("workflow_id")[["banked", "at_risk", "name"]], on="workflow_id")
     default, reason = default_period(first, last)
     active = db.query_one("SELECT sha256 FROM policy_versions WHERE version = ?", [store.policy.version])

@@ -20,7 +20,7 @@ FORBIDDEN_CALLS = {
     "execute",
     "sql",
     "workflow_metrics",
-    "rollup",
+    "weekly_cells",
     "weekly_series",
 }
 FORBIDDEN_NAMES = FORBIDDEN_CALLS | {"freshness", "build_view"}  # imported by name: a page would compute

@@ -98,8 +98,9 @@ def route_for(tool: str, encoded: dict[str, bytes]):
         else:
             key = query.get("page", "1")
         headers = {}
-        if tool == "github_pulls" and int(key) < len(encoded):
-            headers["Link"] = f'<{replay.url}{path}?per_page={size}&page={int(key) + 1}>; rel="next"'
+        if tool == "github_pulls" and int(key) < len(encoded):  # as GitHub: the next page and the last
+            here = f"{replay.url}{path}?per_page={size}&page="
+            headers["Link"] = f'<{here}{int(key) + 1}>; rel="next", <{here}{len(encoded)}>; rel="last"'
         return 200, headers, encoded[key]
 
     return route

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 
 import httpx
 import msgspec
@@ -32,6 +35,7 @@ DEFAULT_MAX_WAIT_S = 120.0
 MAX_RATE_LIMIT_RETRIES = 5
 TIMEOUT_S = 30.0
 IN_FLIGHT = 4  # requests to one API at once, at most (pages asked ahead)
+T = TypeVar("T")
 ANY_JSON = msgspec.json.Decoder()
 
 
@@ -181,3 +185,20 @@ def _retry_after_seconds(value: str, now: float) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, moment.timestamp() - now)
+
+
+def asked_ahead(ask: Callable[[int], T], numbers: Iterable[int]) -> Iterator[T]:
+    """``ask(n)`` for each of ``numbers``, ``IN_FLIGHT`` at once, the answers in order (pages whose
+    place the API lets a pull know ahead). Leaving early (a failed answer, the caller done) cancels
+    the asks not started and waits for those running: no request outlives the pull."""
+    todo = iter(numbers)
+    with ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="page") as pool:
+        asked: deque[Future[T]] = deque(pool.submit(ask, n) for n in islice(todo, IN_FLIGHT))
+        try:
+            while asked:
+                answer = asked.popleft().result()
+                asked.extend(pool.submit(ask, n) for n in islice(todo, 1))
+                yield answer
+        finally:
+            for future in asked:
+                future.cancel()

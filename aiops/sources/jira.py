@@ -14,16 +14,15 @@ A page is decoded into the few fields a record needs.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 
 from aiops.sources.connector import Loop, Page, Record, Tool, bearer_or_basic, record_id, text
-from aiops.sources.http import IN_FLIGHT, Http
+from aiops.sources.http import Http, asked_ahead
 
 PAGE_SIZE = 100
 OVERLAP = timedelta(days=1)
@@ -60,12 +59,12 @@ def check_query(query: str) -> str | None:
 
 
 def updated_utc(value: object) -> str | None:
-    """Jira's ``2024-03-18T10:15:30.000+0000`` as ISO UTC (None when unreadable)."""
+    """Jira's ``2024-03-18T10:15:30.000+0000`` as ISO UTC (None when unreadable or without its zone)."""
     try:
-        moment = datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S.%f%z")
+        moment = datetime.fromisoformat(str(value))
     except ValueError:
         return None
-    return moment.astimezone(UTC).isoformat()
+    return moment.astimezone(UTC).isoformat() if moment.tzinfo is not None else None
 
 
 def jql(query: str, cursor: str | None) -> str:
@@ -97,35 +96,23 @@ def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None
 
 
 def _in_order(page_at: Callable[[int], SearchPage]) -> Iterator[SearchPage]:
-    """The search's pages in order. Once the first page tells the total and the page size Jira
-    grants, the next ``IN_FLIGHT`` pages are asked at once (startAt known ahead); a page shorter
-    than that size before the end (the results moved) drops those asked past it and asks on from
-    where it ended, as one page at a time would. Leaving (the last page, a failure) cancels the rest."""
-    body, start, step, ahead = page_at(0), 0, 0, deque[tuple[int, Future[SearchPage]]]()
-    with ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="jira-page") as pool:
-        try:
-            while True:
+    """The search's pages in order. Once a page tells the total and the page size Jira grants,
+    the pages up to the total are asked ahead (``asked_ahead``); a page shorter than that size
+    before the end (the results moved) drops those asked past it, and the pull asks on from where
+    it ended, as one page at a time would."""
+    start, step, total = 0, 0, None
+    while True:
+        starts = range(start, total, step) if total is not None and step else range(start, start + 1)
+        with closing(asked_ahead(page_at, starts)) as bodies:
+            for planned, body in zip(starts, bodies, strict=False):
                 yield body
-                start += len(body.issues)
+                start = planned + len(body.issues)
                 total = body.total if isinstance(body.total, int) else None
                 if not body.issues or (start >= total if total is not None else len(body.issues) < PAGE_SIZE):
                     return  # without a total, a short page is the last
                 step = step or len(body.issues)
-                if ahead and ahead[0][0] != start:
-                    _cancel(ahead)
-                asked = ahead[-1][0] + step if ahead else start
-                while total is not None and len(ahead) < IN_FLIGHT and asked < total:
-                    ahead.append((asked, pool.submit(page_at, asked)))
-                    asked += step
-                body = ahead.popleft()[1].result() if ahead else page_at(start)
-        finally:
-            _cancel(ahead)
-
-
-def _cancel(ahead: deque[tuple[int, Future[SearchPage]]]) -> None:
-    for _, future in ahead:
-        future.cancel()
-    ahead.clear()
+                if len(body.issues) != step:
+                    break
 
 
 JIRA = Tool(

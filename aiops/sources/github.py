@@ -75,8 +75,9 @@ Answer = tuple[list["Item"], httpx.Headers]
 
 
 def _answers(http: Http, url: str, params: dict[str, str | int], base_url: str) -> Iterator[Answer]:
-    """The list's pages in order: the first; those up to the last it names, asked ahead by number;
-    then each ``rel="next"`` one by one (items updated during the pull, or no last named)."""
+    """The list's pages in order: the first; those up to the last it names, asked ahead by number
+    (a short page ends them: the list ended sooner); then each ``rel="next"`` one by one (items
+    updated during the pull, or no last named)."""
     answer = http.get(url, params, PAGE)
     yield answer
 
@@ -87,6 +88,8 @@ def _answers(http: Http, url: str, params: dict[str, str | int], base_url: str) 
     with closing(asked_ahead(numbered, numbers)) as ahead:
         for answer in ahead:
             yield answer
+            if len(answer[0]) < PER_PAGE:
+                break
     following = linked(answer[1].get("link"), "next")
     while following is not None:
         answer = http.get(same_site(following, base_url, http.tool), None, PAGE)

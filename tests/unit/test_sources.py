@@ -558,3 +558,18 @@ def test_a_rate_limit_pauses_every_request_in_flight_and_is_waited_once(monkeypa
         answers = list(asked_ahead(lambda n: http.get("https://api.example.com/x", {"page": n})[0], [1, 2]))
     assert sorted(answers) == [[3], [4]] and sorted(pages[2:]) == [1, 2]  # each refused page asked again
     assert during_wait == [0] and http.waited_s == 7.0  # one wait, for both, with nothing sent meanwhile
+
+
+def test_a_last_link_past_the_end_of_the_list_asks_only_a_few_pages_more(demo, replays):
+    items = github_prs_from_realdata(realdata("timings", "github_prs_top_repos_2025.csv"), 300)
+    github = replays(github_route, items=items)
+
+    def far_last(replay, path, query):
+        status, headers, body = github_route(replay, path, query)
+        link = headers.get("Link", "")
+        return status, {"Link": link.replace('page=4>; rel="last"', 'page=100000>; rel="last"')}, body
+
+    github.route = far_last
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    result = pull(demo)
+    assert result.records == 300 and len(github.requests) < 10  # the short fourth page ended the list

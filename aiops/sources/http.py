@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
@@ -187,7 +187,7 @@ def _retry_after_seconds(value: str, now: float) -> float | None:
     return max(0.0, moment.timestamp() - now)
 
 
-def asked_ahead(ask: Callable[[int], T], numbers: Iterable[int]) -> Iterator[T]:
+def asked_ahead(ask: Callable[[int], T], numbers: Iterable[int]) -> Generator[T, None, None]:
     """``ask(n)`` for each of ``numbers``, ``IN_FLIGHT`` at once, the answers in order (pages whose
     place the API lets a pull know ahead). Leaving early (a failed answer, the caller done) cancels
     the asks not started and waits for those running: no request outlives the pull."""

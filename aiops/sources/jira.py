@@ -84,7 +84,12 @@ def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None
     search, newest = jql(query, cursor), cursor
 
     def page_at(start: int) -> SearchPage:
-        params = {"jql": search, "startAt": start, "maxResults": PAGE_SIZE, "fields": FIELDS}
+        params: dict[str, str | int] = {
+            "jql": search,
+            "startAt": start,
+            "maxResults": PAGE_SIZE,
+            "fields": FIELDS,
+        }
         return http.get(url, params, PAGE)[0]
 
     for body in _in_order(page_at):

@@ -573,3 +573,22 @@ def test_a_last_link_past_the_end_of_the_list_asks_only_a_few_pages_more(demo, r
     add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
     result = pull(demo)
     assert result.records == 300 and len(github.requests) < 10  # the short fourth page ended the list
+
+
+def test_zendesk_filters_read_any_ticket_field_through_the_typed_page(demo, replays):
+    def ticket(n: int, solved: str | None, tags: list[str], status: str | None = None):
+        t, metrics = zendesk_ticket(n, "2024-05-10T08:00:00Z", "2024-07-01T00:00:00Z", solved, 30 + n)
+        return t | {"tags": tags} | ({"status": status} if status else {}), metrics
+
+    stream = [
+        ticket(1, None, ["vip", "ai-triage"]),  # open, tagged: kept
+        ticket(2, None, ["ai-triage"]),  # not tagged
+        ticket(3, "2024-06-01T00:00:00Z", ["vip"]),  # solved: the query asks open ones
+        ticket(4, None, ["vip"], status="deleted"),
+        ticket(5, None, ["vip"]),  # kept
+    ]
+    zendesk = replays(zendesk_route, stream=stream, page_size=2)
+    add(demo, zendesk, "zendesk", "status=open tags=vip", loop="first-reply", go_live="2024-04-01")
+    result = pull(demo)
+    assert (result.pages, result.records, result.accepted) == (3, 2, 2)
+    assert [row[0].rpartition("#")[2] for row in pulled_samples(demo)] == ["1", "5"]

@@ -9,10 +9,13 @@ fetched over HTTP, decoded, written as that CSV, imported, the batch and the cur
 server runs in its own process, its pages encoded once before the clock starts (a real API's
 rendering is not ours).
 
-Prints each side's best time of ``--repeat`` (interleaved, fresh stores), the pull's share spent
-fetching, and the ratio pull speed / CSV speed (target: ≥ 0.5).
+Prints each side's best time of ``--repeat`` rounds (a CSV import then a pull each, fresh stores),
+the pull's share spent fetching, and the ratio pull speed / CSV speed (target: ≥ 0.5) two ways: of
+the best times, and the median of the rounds' own ratios (the two sides of a round ran under the
+same load from the machine's other work; best times of each side alone may come from different
+loads). The target is met when both are.
 
-    python -m bench.pull [--records 100000] [--tool zendesk|jira|github_pulls] [--repeat 3]
+    python -m bench.pull [--records 100000] [--tool zendesk|jira|github_pulls] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import csv
 import json
 import multiprocessing
 import os
+import statistics
 import tempfile
 import threading
 import time
@@ -98,8 +102,9 @@ def route_for(tool: str, encoded: dict[str, bytes]):
         else:
             key = query.get("page", "1")
         headers = {}
-        if tool == "github_pulls" and int(key) < len(encoded):
-            headers["Link"] = f'<{replay.url}{path}?per_page={size}&page={int(key) + 1}>; rel="next"'
+        if tool == "github_pulls" and int(key) < len(encoded):  # as GitHub: the next page and the last
+            here = f"{replay.url}{path}?per_page={size}&page="
+            headers["Link"] = f'<{here}{int(key) + 1}>; rel="next", <{here}{len(encoded)}>; rel="last"'
         return 200, headers, encoded[key]
 
     return route
@@ -173,7 +178,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--tool", choices=sorted(PAGE_SIZE), default="zendesk")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     os.environ["BENCH_TOKEN"] = "bench-token"
     parent, child = multiprocessing.Pipe()
@@ -194,11 +199,14 @@ def main() -> int:
     upload = min(uploads)
     pull, fetching = min(pulls)
     size, ratio = PAGE_SIZE[args.tool], upload / pull
+    paired = statistics.median(u / p for u, (p, _) in zip(uploads, pulls, strict=True))
     pages_count = -(-args.records // size)
+    met = "met" if min(ratio, paired) >= 0.5 else "NOT met"
     print(f"{args.records:,} records, {args.tool} ({pages_count} pages of {size}), best of {args.repeat}")
     print(f"  CSV import          {upload:6.2f} s")
     print(f"  pull                {pull:6.2f} s  (fetching {fetching:.2f} s, then import and commit)")
-    print(f"  pull speed / CSV speed = {ratio:.2f}  (target >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'})")
+    print(f"  pull speed / CSV speed = {ratio:.2f} (best times), {paired:.2f} (median of rounds)")
+    print(f"  target >= 0.50 both ways: {met}")
     print(f"  load average {os.getloadavg()[0]:.1f}")
     return 0
 

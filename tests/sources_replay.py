@@ -158,10 +158,12 @@ def github_route(replay: Replay, path: str, query: dict[str, str]) -> Answer:
     per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
     chunk = items[(page - 1) * per_page : page * per_page]
     headers = {}
-    if page * per_page < len(items):
-        following = urlencode(query | {"page": page + 1})
-        first = f'<{replay.url}{path}?page=1>; rel="first"'
-        headers["Link"] = f'<{replay.url}{path}?{following}>; rel="next", {first}'
+    if page * per_page < len(items):  # as GitHub: next, last and first (the docs' example)
+        here = f"{replay.url}{path}"
+        following, last = (urlencode(query | {"page": n}) for n in (page + 1, -(-len(items) // per_page)))
+        headers["Link"] = (
+            f'<{here}?{following}>; rel="next", <{here}?{last}>; rel="last", <{here}?page=1>; rel="first"'
+        )
     return 200, headers, chunk
 
 
@@ -197,10 +199,10 @@ _SINCE = re.compile(r'updated >= "(\d{4}-\d\d-\d\d \d\d:\d\d)"')
 def jira_route(replay: Replay, path: str, query: dict[str, str]) -> Answer:
     if path != "/rest/api/3/search":
         return 404, {}, {"errorMessages": ["Not found"]}
-    issues = sorted(replay.data["issues"], key=lambda i: _jira_utc(i["fields"]["updated"]))
+    issues = sorted(replay.data["issues"], key=lambda i: jira_utc(i["fields"]["updated"]))
     since = _SINCE.search(query.get("jql", ""))
     if since:  # the JQL date in the (UTC) user's zone, to the minute
-        issues = [i for i in issues if _jira_utc(i["fields"]["updated"])[:16] >= since[1].replace(" ", "T")]
+        issues = [i for i in issues if jira_utc(i["fields"]["updated"])[:16] >= since[1].replace(" ", "T")]
     start, size = int(query.get("startAt", 0)), min(int(query.get("maxResults", 50)), 100)
     body = {
         "expand": "schema,names",
@@ -212,7 +214,7 @@ def jira_route(replay: Replay, path: str, query: dict[str, str]) -> Answer:
     return 200, {}, body
 
 
-def _jira_utc(value: str) -> str:
+def jira_utc(value: str) -> str:
     from datetime import UTC, datetime
 
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC).isoformat()

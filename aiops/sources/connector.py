@@ -75,16 +75,6 @@ def same_site(url: str, base_url: str, tool: str) -> str:
     return url
 
 
-def expect(body: Any, kind: type, what: str, tool: str) -> Any:
-    """The response part ``what`` if it has the documented type, else a clear failure."""
-    if not isinstance(body, kind):
-        raise SourceUnavailable(
-            f"the {tool} API answered in an unexpected shape ({what} is not a {kind.__name__})",
-            "check the base URL (the API's); nothing was written",
-        )
-    return body
-
-
 def text(value: Any) -> str | None:
     """A JSON value as CSV text (None stays missing)."""
     return None if value is None else str(value)

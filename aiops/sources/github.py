@@ -3,23 +3,48 @@
 ``GET /repos/{owner}/{repo}/issues?state=all&sort=updated&direction=asc&since=...&per_page=100``
 (docs.github.com/rest/issues/issues#list-repository-issues): the one list that takes ``since`` (only
 items updated at or after it) and serves pull requests too, each with a ``pull_request`` object
-whose ``merged_at`` is the merge time. Pages follow the ``Link`` header's ``rel="next"`` URL
+whose ``merged_at`` is the merge time. Pages are numbered (its ``page`` parameter): the first
+page's ``Link`` header names the last one (``rel="last"``), so the pages up to it are asked ahead, a
+few at once; after the last, or without one, pages follow the ``rel="next"`` URL
 (docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api). The cursor is the
 latest ``updated_at`` seen; ``since`` is inclusive, so the next pull sees that record again, and
-an unchanged record is not written twice.
+an unchanged record is not written twice. A page is decoded into the few fields a record needs.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import closing
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from aiops.sources.connector import Loop, Page, Record, Tool, expect, record_id, same_site, text
-from aiops.sources.http import Http
+import httpx
+import msgspec
+
+from aiops.sources.connector import Loop, Page, Record, Tool, record_id, same_site, text
+from aiops.sources.http import Http, asked_ahead
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
-_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?(\w+)"?')
 PER_PAGE = 100
+
+
+class PullRequest(msgspec.Struct):
+    merged_at: Any = None
+
+
+class Item(msgspec.Struct):
+    """An item of the issues list: values stay as served (the import judges them)."""
+
+    number: Any = None
+    created_at: Any = None
+    updated_at: Any = None
+    closed_at: Any = None
+    pull_request: PullRequest | None = None  # only pull requests have one
+
+
+PAGE = msgspec.json.Decoder(list[Item])
 
 
 def auth_header(token: str) -> dict[str, str]:
@@ -34,35 +59,61 @@ def check_query(query: str) -> str | None:
     return None if _REPO.fullmatch(query) else "the query is the repository, as owner/name"
 
 
-def next_link(link: str | None) -> str | None:
-    """The ``rel="next"`` URL of a ``Link`` header, if any."""
-    match = _NEXT.search(link or "")
-    return match[1] if match else None
+def linked(link: str | None, rel: str) -> str | None:
+    """The URL of a ``Link`` header's ``rel`` (``next``, ``last``), if any."""
+    return next((url for url, name in _LINK.findall(link or "") if name == rel), None)
+
+
+def last_page(headers: httpx.Headers, base_url: str, tool: str) -> int:
+    """The number of the ``rel="last"`` page (1 when the header names none)."""
+    last = linked(headers.get("link"), "last")
+    number = parse_qs(urlsplit(same_site(last, base_url, tool)).query).get("page", [""])[-1] if last else ""
+    return int(number) if number.isdigit() else 1
+
+
+Answer = tuple[list["Item"], httpx.Headers]
+
+
+def _answers(http: Http, url: str, params: dict[str, str | int], base_url: str) -> Iterator[Answer]:
+    """The list's pages in order: the first; those up to the last it names, asked ahead by number
+    (a short page ends them: the list ended sooner); then each ``rel="next"`` one by one (items
+    updated during the pull, or no last named)."""
+    answer = http.get(url, params, PAGE)
+    yield answer
+
+    def numbered(number: int) -> Answer:
+        return http.get(url, params | {"page": number}, PAGE)
+
+    numbers = range(2, last_page(answer[1], base_url, http.tool) + 1)
+    with closing(asked_ahead(numbered, numbers)) as ahead:
+        for answer in ahead:
+            yield answer
+            if len(answer[0]) < PER_PAGE:
+                break
+    following = linked(answer[1].get("link"), "next")
+    while following is not None:
+        answer = http.get(same_site(following, base_url, http.tool), None, PAGE)
+        yield answer
+        following = linked(answer[1].get("link"), "next")
 
 
 def _pages(
     pulls: bool, http: Http, base_url: str, query: str, loop: Loop, cursor: str | None
 ) -> Iterator[Page]:
-    url: str | None = f"{base_url}/repos/{query}/issues"
-    params: dict[str, str | int] | None = {"state": "all", "sort": "updated", "direction": "asc"}
-    params = (params or {}) | {"per_page": PER_PAGE} | ({"since": cursor} if cursor else {})
-    newest = cursor
-    while url is not None:
-        body, headers = http.get(url, params)
-        records: list[Record] = []
-        for item in expect(body, list, "the page", http.tool):
-            item = expect(item, dict, "an item", http.tool)
-            newest = max(newest or "", str(item.get("updated_at") or "")) or None
-            pull = item.get("pull_request")
-            if (pull is not None) != pulls:
-                continue  # the list holds both: keep the kind this source measures
-            end = (pull or {}).get("merged_at") if loop.name == "time-to-merge" else item.get("closed_at")
-            records.append(
-                (record_id(item.get("number"), http.tool), text(item.get("created_at")), text(end))
-            )
-        yield Page(records, newest)
-        following = next_link(headers.get("link"))
-        url, params = (same_site(following, base_url, http.tool) if following else None), None
+    url = f"{base_url}/repos/{query}/issues"
+    params: dict[str, str | int] = {"state": "all", "sort": "updated", "direction": "asc"}
+    params |= {"per_page": PER_PAGE} | ({"since": cursor} if cursor else {})
+    newest, merged = cursor, loop.name == "time-to-merge"
+    for items, _ in _answers(http, url, params, base_url):
+        if items:  # sorted by updated: the page's last item is its latest
+            newest = max(newest or "", str(items[-1].updated_at or "")) or None
+        kept = [item for item in items if (item.pull_request is not None) == pulls]  # the list holds both
+        yield Page([_record(item, merged, http.tool) for item in kept], newest)
+
+
+def _record(item: Item, merged: bool, tool: str) -> Record:
+    end = item.pull_request.merged_at if merged and item.pull_request is not None else item.closed_at
+    return record_id(item.number, tool), text(item.created_at), text(end)
 
 
 def _pulls(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None) -> Iterator[Page]:

@@ -4,18 +4,28 @@ and failures in the user's words (a 401 names the token reference, never the tok
 The transport is injectable (``httpx.MockTransport`` or a replay server in tests). Rate limits:
 a 429 (or a 403 with ``X-RateLimit-Remaining: 0``, GitHub's primary limit) is retried after
 ``Retry-After`` seconds or at ``X-RateLimit-Reset`` (epoch seconds), when that is within
-``max_wait_s``; a longer wait stops the pull (nothing written) with the time to try again.
+``max_wait_s``; a longer wait stops the pull (nothing written) with the time to try again. Pages
+may be fetched by several threads at once (``get`` is thread-safe): a rate limit pauses them all,
+and one wait is taken for all the requests it refused.
+
+A page is decoded straight into the connector's typed shape (``msgspec``): only the fields a
+record needs become Python objects, which is most of a pull's time otherwise.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 
 import httpx
+import msgspec
 
 from aiops.clock import utcnow
 from aiops.errors import IngestError, NotFound
@@ -24,6 +34,9 @@ from aiops.sources.tokens import TokenRef
 DEFAULT_MAX_WAIT_S = 120.0
 MAX_RATE_LIMIT_RETRIES = 5
 TIMEOUT_S = 30.0
+IN_FLIGHT = 4  # requests to one API at once, at most (pages asked ahead)
+T = TypeVar("T")
+ANY_JSON = msgspec.json.Decoder()
 
 
 class SourceUnavailable(IngestError):
@@ -52,8 +65,11 @@ class Http:
         self.max_wait_s = max_wait_s
         self.sleep = sleep
         self.waited_s = 0.0
+        self._gate = threading.Lock()  # held through a rate-limit wait: every request waits with it
+        self._pauses = 0  # rate-limit waits taken: a request refused before the last one retries at once
         headers = {"Accept": "application/json", "User-Agent": "saved-loops"} | auth_header(token_ref.read())
-        self._client = httpx.Client(headers=headers, transport=transport, timeout=TIMEOUT_S)
+        limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+        self._client = httpx.Client(headers=headers, transport=transport, timeout=TIMEOUT_S, limits=limits)
 
     def close(self) -> None:
         self._client.close()
@@ -64,9 +80,16 @@ class Http:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def get(self, url: str, params: Mapping[str, str | int] | None = None) -> tuple[Any, httpx.Headers]:
-        """The decoded JSON body and the headers of a successful GET."""
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, str | int] | None = None,
+        decoder: msgspec.json.Decoder[Any] = ANY_JSON,
+    ) -> tuple[Any, httpx.Headers]:
+        """The body of a successful GET decoded by ``decoder`` (any JSON by default), and its headers."""
         for _ in range(MAX_RATE_LIMIT_RETRIES + 1):
+            with self._gate:  # not while another request's rate limit is waited out
+                pauses = self._pauses
             try:
                 response = self._client.get(url, params=params)
             except httpx.HTTPError as e:
@@ -76,20 +99,28 @@ class Http:
                 ) from None
             wait = rate_limit_wait(response)
             if wait is None:
-                return self._decoded(response), response.headers
+                return self._decoded(response, decoder), response.headers
             if wait > self.max_wait_s:
                 until = utcnow() + timedelta(seconds=wait)
                 raise SourceUnavailable(
                     f"the {self.tool} API is rate limited for {wait:.0f} s more (until {until:%H:%M} UTC)",
                     "pull again after that; nothing was written",
                 )
-            self.waited_s += wait
-            self.sleep(wait)
+            self._pause(wait, pauses)
         raise SourceUnavailable(
             f"the {self.tool} API kept answering 'rate limited'", "pull again later; nothing was written"
         )
 
-    def _decoded(self, response: httpx.Response) -> Any:
+    def _pause(self, wait: float, pauses_when_sent: int) -> None:
+        """Wait out a rate limit, every thread with it; none when another thread already waited one
+        out after this request went."""
+        with self._gate:
+            if self._pauses == pauses_when_sent:
+                self.waited_s += wait
+                self.sleep(wait)
+                self._pauses += 1
+
+    def _decoded(self, response: httpx.Response, decoder: msgspec.json.Decoder[Any]) -> Any:
         status = response.status_code
         if status == 401:
             raise AuthRefused(
@@ -111,8 +142,13 @@ class Http:
                 f"the {self.tool} API answered HTTP {status}", "pull again later; nothing was written"
             )
         try:
-            return response.json()
-        except ValueError:
+            return decoder.decode(response.content)
+        except msgspec.ValidationError as e:
+            raise SourceUnavailable(
+                f"the {self.tool} API answered in an unexpected shape ({e})",
+                "check the base URL (the API's); nothing was written",
+            ) from None
+        except msgspec.DecodeError:
             raise SourceUnavailable(
                 f"the {self.tool} API answered something that is not JSON",
                 "check the base URL (the API's, not the web site's); nothing was written",
@@ -149,3 +185,20 @@ def _retry_after_seconds(value: str, now: float) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, moment.timestamp() - now)
+
+
+def asked_ahead(ask: Callable[[int], T], numbers: Iterable[int]) -> Generator[T, None, None]:
+    """``ask(n)`` for each of ``numbers``, ``IN_FLIGHT`` at once, the answers in order (pages whose
+    place the API lets a pull know ahead). Leaving early (a failed answer, the caller done) cancels
+    the asks not started and waits for those running: no request outlives the pull."""
+    todo = iter(numbers)
+    with ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="page") as pool:
+        asked: deque[Future[T]] = deque(pool.submit(ask, n) for n in islice(todo, IN_FLIGHT))
+        try:
+            while asked:
+                answer = asked.popleft().result()
+                asked.extend(pool.submit(ask, n) for n in islice(todo, 1))
+                yield answer
+        finally:
+            for future in asked:
+                future.cancel()

@@ -3,24 +3,51 @@
 ``GET /rest/api/3/search?jql=...&startAt=N&maxResults=100&fields=created,resolutiondate,updated``
 (developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search): a page is
 ``{"startAt", "maxResults", "total", "issues": [{"id", "key", "fields": {...}}]}``; the next page
-starts at ``startAt + len(issues)`` until ``total``. Timestamps are written ``2024-03-18T10:15:30.000+0000``.
+starts at ``startAt + len(issues)`` until ``total``: known ahead, so a few pages are asked at once.
+Timestamps are written ``2024-03-18T10:15:30.000+0000``.
 
 The cursor is the latest ``updated`` seen, in UTC. JQL compares dates to the minute and in the
 Jira user's own time zone, which the API does not say: the next pull asks from a day before the
 cursor, so no zone can hide an update; records seen again unchanged are not written twice.
+A page is decoded into the few fields a record needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from aiops.sources.connector import Loop, Page, Record, Tool, bearer_or_basic, expect, record_id, text
-from aiops.sources.http import Http
+import msgspec
+
+from aiops.sources.connector import Loop, Page, Record, Tool, bearer_or_basic, record_id, text
+from aiops.sources.http import Http, asked_ahead
 
 PAGE_SIZE = 100
 OVERLAP = timedelta(days=1)
 FIELDS = "created,resolutiondate,updated"
+
+
+class Fields(msgspec.Struct):
+    """An issue's fields: values stay as served (the import judges them)."""
+
+    created: Any = None
+    updated: Any = None
+    resolutiondate: Any = None
+
+
+class Issue(msgspec.Struct):
+    key: Any = None
+    fields: Fields | None = None
+
+
+class SearchPage(msgspec.Struct):
+    issues: list[Issue]
+    total: Any = None
+
+
+PAGE = msgspec.json.Decoder(SearchPage)
 
 
 def check_query(query: str) -> str | None:
@@ -32,12 +59,12 @@ def check_query(query: str) -> str | None:
 
 
 def updated_utc(value: object) -> str | None:
-    """Jira's ``2024-03-18T10:15:30.000+0000`` as ISO UTC (None when unreadable)."""
+    """Jira's ``2024-03-18T10:15:30.000+0000`` as ISO UTC (None when unreadable or without its zone)."""
     try:
-        moment = datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S.%f%z")
+        moment = datetime.fromisoformat(str(value))
     except ValueError:
         return None
-    return moment.astimezone(UTC).isoformat()
+    return moment.astimezone(UTC).isoformat() if moment.tzinfo is not None else None
 
 
 def jql(query: str, cursor: str | None) -> str:
@@ -47,32 +74,50 @@ def jql(query: str, cursor: str | None) -> str:
     return f'({query}) AND updated >= "{since:%Y-%m-%d %H:%M}" ORDER BY updated ASC'
 
 
+def _record(issue: Issue, tool: str) -> Record:
+    fields = issue.fields or Fields()
+    return record_id(issue.key, tool), text(fields.created), text(fields.resolutiondate)
+
+
 def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None) -> Iterator[Page]:
     url = f"{base_url}/rest/api/3/search"
-    search, start, newest = jql(query, cursor), 0, cursor
-    while True:
+    search, newest = jql(query, cursor), cursor
+
+    def page_at(start: int) -> SearchPage:
         params: dict[str, str | int] = {
             "jql": search,
             "startAt": start,
             "maxResults": PAGE_SIZE,
             "fields": FIELDS,
         }
-        body, _ = http.get(url, params)
-        body = expect(body, dict, "the page", http.tool)
-        issues = expect(body.get("issues"), list, "issues", http.tool)
-        records: list[Record] = []
-        for issue in issues:
-            fields = expect(issue, dict, "an issue", http.tool).get("fields") or {}
-            end = fields.get("resolutiondate")
-            records.append((record_id(issue.get("key"), http.tool), text(fields.get("created")), text(end)))
+        return http.get(url, params, PAGE)[0]
+
+    for body in _in_order(page_at):
+        issues = body.issues
         if issues:  # ordered by updated: the page's last issue is its latest (one parse a page)
-            latest = updated_utc((issues[-1].get("fields") or {}).get("updated"))
+            latest = updated_utc((issues[-1].fields or Fields()).updated)
             newest = max(newest or "", latest or "") or None
-        yield Page(records, newest)
-        start += len(issues)
-        total = body.get("total")  # without it, a short page is the last
-        if not issues or (start >= total if isinstance(total, int) else len(issues) < PAGE_SIZE):
-            return
+        yield Page([_record(issue, http.tool) for issue in issues], newest)
+
+
+def _in_order(page_at: Callable[[int], SearchPage]) -> Iterator[SearchPage]:
+    """The search's pages in order. Once a page tells the total and the page size Jira grants,
+    the pages up to the total are asked ahead (``asked_ahead``); a page shorter than that size
+    before the end (the results moved) drops those asked past it, and the pull asks on from where
+    it ended, as one page at a time would."""
+    start, step, total = 0, 0, None
+    while True:
+        starts = range(start, total, step) if total is not None and step else range(start, start + 1)
+        with closing(asked_ahead(page_at, starts)) as bodies:
+            for planned, body in zip(starts, bodies, strict=False):
+                yield body
+                start = planned + len(body.issues)
+                total = body.total if isinstance(body.total, int) else None
+                if not body.issues or (start >= total if total is not None else len(body.issues) < PAGE_SIZE):
+                    return  # without a total, a short page is the last
+                step = step or len(body.issues)
+                if len(body.issues) != step:
+                    break
 
 
 JIRA = Tool(

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def fetch(source: Source, options: PullOptions, result: PullResult) -> dict[str,
     ) as http:
         for page in tool.pages(http, source.base_url, source.query, loop, source.cursor):
             result.pages += 1
-            records.update((r[0], r) for r in page.records)
+            records.update(zip(map(itemgetter(0), page.records), page.records, strict=True))
             result.cursor_after = page.cursor
             options.progress(
                 f"{source.name}: page {result.pages}, {len(page.records)} records ({len(records)} in all)"

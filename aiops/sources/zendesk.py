@@ -9,7 +9,8 @@ carry ``solved_at`` and ``reply_time_in_minutes.calendar`` per ``ticket_id``. Th
 last ``after_cursor``: the next pull starts exactly where this one ended.
 
 The query filters tickets on their own fields (``group_id=360001 tags=ai-triage``: every pair
-must match; a list field matches when it holds the value); empty means every ticket.
+must match; a list field matches when it holds the value); empty means every ticket. A page is
+decoded into the few fields a record and the filters need.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from aiops.sources.connector import Loop, Page, Record, Tool, bearer_or_basic, expect, record_id, text
+import msgspec
+
+from aiops.sources.connector import Loop, Page, Record, Tool, bearer_or_basic, record_id, text
 from aiops.sources.http import Http
 
 _PAIR = re.compile(r"([a-z_]+)=(\S+)")
@@ -34,46 +37,83 @@ def check_query(query: str) -> str | None:
     return None
 
 
-def _matches(ticket: dict[str, Any], wanted: dict[str, str]) -> bool:
-    for field, value in wanted.items():
-        held = ticket.get(field)
+class ReplyTime(msgspec.Struct):
+    calendar: Any = None
+
+
+class MetricSet(msgspec.Struct):
+    """A ticket's side-loaded metrics: values stay as served (the import judges them)."""
+
+    ticket_id: Any = None
+    solved_at: Any = None
+    reply_time_in_minutes: ReplyTime | None = None
+
+
+TICKET_FIELDS = ("id", "created_at", "status")  # then the fields the query filters on
+
+
+def page_decoder(wanted: dict[str, str]) -> msgspec.json.Decoder[Any]:
+    """A page's decoder: its tickets as tuples of ``TICKET_FIELDS`` and the ``wanted`` fields'
+    values (``ticket_fields``), its metric sets and where the stream goes on."""
+    names = ticket_fields(wanted)
+    ticket = msgspec.defstruct(
+        "Ticket",
+        [(f"field{i}", Any, None) for i in range(len(names))],  # JSON names need not be identifiers
+        rename={f"field{i}": name for i, name in enumerate(names)},
+    )
+    page = msgspec.defstruct(
+        "TicketPage",
+        [
+            ("tickets", list[ticket]),  # type: ignore[valid-type]
+            ("metric_sets", list[MetricSet] | None, None),
+            ("after_cursor", Any, None),
+            ("end_of_stream", Any, None),
+        ],
+    )
+    return msgspec.json.Decoder(page)
+
+
+def ticket_fields(wanted: dict[str, str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*TICKET_FIELDS, *wanted)))
+
+
+def _matches(values: tuple[Any, ...], wanted: list[tuple[int, str]]) -> bool:
+    """Whether a ticket's values hold every wanted (position, value)."""
+    for at, value in wanted:
+        held = values[at]
         if not (value in map(str, held) if isinstance(held, list) else str(held) == value):
             return False
     return True
 
 
-def _ends(loop: Loop, metric_sets: list[Any]) -> dict[Any, str | None]:
+def _ends(loop: Loop, metric_sets: list[MetricSet]) -> dict[Any, str | None]:
     """Each ticket's loop end (or minutes) from its side-loaded metric set, by ticket id."""
-    sets = [m for m in metric_sets if isinstance(m, dict)]
     if loop.name == "first-reply":
-        minutes = [(m.get("reply_time_in_minutes") or {}).get("calendar") for m in sets]
-        return {m.get("ticket_id"): text(value) for m, value in zip(sets, minutes, strict=True)}
-    return {m.get("ticket_id"): text(m.get("solved_at")) for m in sets}
+        return {m.ticket_id: text((m.reply_time_in_minutes or ReplyTime()).calendar) for m in metric_sets}
+    return {m.ticket_id: text(m.solved_at) for m in metric_sets}
 
 
 def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None) -> Iterator[Page]:
     url = f"{base_url}/api/v2/incremental/tickets/cursor.json"
     params: dict[str, str | int] = {"include": "metric_sets"}
     params |= {"cursor": cursor} if cursor else {"start_time": 0}
-    wanted = filters(query)
+    wanted, names = filters(query), ticket_fields(filters(query))
+    positions = [(names.index(field), value) for field, value in wanted.items()]
+    decoder = page_decoder(wanted)
     while True:
-        body, _ = http.get(url, params)
-        body = expect(body, dict, "the page", http.tool)
-        ends = _ends(loop, expect(body.get("metric_sets") or [], list, "metric_sets", http.tool))
+        body, _ = http.get(url, params, decoder)
+        ends = _ends(loop, body.metric_sets or [])
         records: list[Record] = []
-        for ticket in expect(body.get("tickets"), list, "tickets", http.tool):
-            if not isinstance(ticket, dict):
-                expect(ticket, dict, "a ticket", http.tool)
-            if ticket.get("status") == "deleted" or (wanted and not _matches(ticket, wanted)):
+        for ticket in body.tickets:
+            values = msgspec.structs.astuple(ticket)
+            ticket_id, created, status = values[:3]
+            if status == "deleted" or (positions and not _matches(values, positions)):
                 continue
-            ticket_id = ticket.get("id")
-            records.append(
-                (record_id(ticket_id, http.tool), text(ticket.get("created_at")), ends.get(ticket_id))
-            )
-        after = text(body.get("after_cursor"))
+            records.append((record_id(ticket_id, http.tool), text(created), ends.get(ticket_id)))
+        after = text(body.after_cursor)
         cursor = after or cursor
         yield Page(records, cursor)
-        if body.get("end_of_stream") is not False or not after:
+        if body.end_of_stream is not False or not after:
             return
         params = {"include": "metric_sets", "cursor": after}  # as after_url, with the side-load kept
 

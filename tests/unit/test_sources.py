@@ -4,6 +4,9 @@ each response format and record comes from), pulls as batches through the upload
 from __future__ import annotations
 
 import os
+import threading
+import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -14,7 +17,8 @@ from aiops.errors import MappingError, PermissionDenied
 from aiops.ingest.batches import undo_batch
 from aiops.ingest.timings import import_timings
 from aiops.sources import pull as pull_module
-from aiops.sources.http import AuthRefused, SourceUnavailable, rate_limit_wait
+from aiops.sources.connector import bearer_or_basic
+from aiops.sources.http import AuthRefused, Http, SourceUnavailable, asked_ahead, rate_limit_wait
 from aiops.sources.model import add_source, find_source, spec_from
 from aiops.sources.pull import PullOptions, pull_source
 from aiops.sources.tokens import TokenError, parse_token_ref
@@ -30,6 +34,7 @@ from tests.sources_replay import (
     jira_issue,
     jira_issues_from_realdata,
     jira_route,
+    jira_utc,
     rate_limited,
     zendesk_route,
     zendesk_ticket,
@@ -100,7 +105,7 @@ def test_jira_pull_pages_through_startat_and_counts_as_the_csv_upload_of_the_sam
     result = pull(demo, progress=lines.append)
     assert result.pages == 22 and len(lines) == 22 and lines[0] == "src: page 1, 100 records (100 in all)"
     starts = [int(q["startAt"]) for _, q, _ in jira.requests]
-    assert starts == list(range(0, 2200, 100))
+    assert sorted(starts) == list(range(0, 2200, 100))  # asked ahead, a few at once: each page once
     # The same 2,166 issues uploaded as the CSV export: the same checks give the same counts.
     upload = import_timings(
         demo,
@@ -133,7 +138,8 @@ def test_github_pull_follows_link_headers_and_keeps_pull_requests_only(demo, rep
     pulls = [i for i in items if "pull_request" in i]
     merged = [i for i in pulls if i["pull_request"]["merged_at"]]
     assert result.pages == 4  # 330 items (300 pull requests, 30 issues), 100 a page
-    assert [q.get("page", "1") for _, q, _ in github.requests] == ["1", "2", "3", "4"]
+    # the first page's Link names the last: pages 2-4 asked ahead, at once, each once
+    assert sorted(q.get("page", "1") for _, q, _ in github.requests) == ["1", "2", "3", "4"]
     assert all(auth == f"Bearer {TOKEN}" for _, _, auth in github.requests)
     assert (result.records, result.accepted) == (len(pulls), len(merged))
     assert result.rejected == len(pulls) - len(merged)  # closed unmerged: no merge time
@@ -179,7 +185,8 @@ def test_a_429_with_retry_after_is_waited_out_and_the_pull_completes(demo, repla
     result = pull(demo)
     assert result.waits == [7.0] and result.waited_s == 7.0
     assert result.pages == 3 and result.batch_id is not None
-    assert github.requests[1][1] == github.requests[2][1]  # the same page asked again
+    asked = [query.get("page", "1") for _, query, _ in github.requests]  # pages 2 and 3 asked at once
+    assert len(asked) == 4 and asked.count(asked[1]) == 2  # the refused page asked again
 
 
 def test_a_rate_limit_longer_than_the_bound_stops_the_pull_with_nothing_written(demo, replays):
@@ -445,3 +452,143 @@ def test_jira_pages_without_a_total_end_at_the_first_short_page(demo, replays):
     add(demo, jira, "jira", "project = AVRO")
     result = pull(demo)
     assert (result.pages, result.records) == (22, 2166)
+
+
+# -- pages asked ahead ----------------------------------------------------------------------------------
+
+
+def avro_issues() -> list[dict]:
+    return jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))
+
+
+def test_pages_asked_ahead_are_taken_in_order_and_a_record_served_twice_keeps_its_later_version(
+    demo, replays
+):
+    issues = avro_issues()
+    jira = replays(jira_route, issues=issues)
+    ordered = sorted(issues, key=lambda i: jira_utc(i["fields"]["updated"]))  # as the search serves them
+    early = ordered[150]  # on the second page, asked ahead with the third to fifth
+    assert early["fields"]["resolutiondate"] is not None
+    # resolved again later (reopened): served again on the last page, with its later resolution
+    later = "2019-01-01T00:00:00.000+0000"  # after every Avro issue's update
+    issues.append(jira_issue(early["key"], early["fields"]["created"], later, later))
+
+    def second_page_answers_last(replay, path, query):
+        if query["startAt"] == "100":
+            time.sleep(0.3)  # the pages asked with it answer first
+        return jira_route(replay, path, query)
+
+    jira.route = second_page_answers_last
+    add(demo, jira, "jira", "project = AVRO")
+    lines: list[str] = []
+    result = pull(demo, progress=lines.append)
+    assert result.pages == 22 and result.records == 2166  # the key served twice counts once
+    assert [line.split(",")[0] for line in lines] == [f"src: page {n}" for n in range(1, 23)]
+    assert result.cursor_after == "2019-01-01T00:00:00+00:00"
+    (duration,) = demo.query_one(
+        "SELECT duration_minutes FROM timing_samples WHERE source_record_id LIKE ?", [f"%#{early['key']}"]
+    )
+    created = datetime.fromisoformat(early["fields"]["created"])
+    assert duration == pytest.approx((datetime.fromisoformat(later) - created).total_seconds() / 60)
+
+
+def test_a_page_asked_ahead_that_fails_stops_the_pull_with_nothing_written(demo, replays):
+    jira = replays(jira_route, issues=avro_issues())
+    jira.fail[4] = DROP  # one of the pages asked ahead after the first
+    add(demo, jira, "jira", "project = AVRO")
+    before = counts(demo)
+    with pytest.raises(SourceUnavailable, match="could not be read"):
+        pull(demo)
+    assert counts(demo) == before and find_source(demo, "src").cursor is None
+    assert len(jira.requests) < 22  # the pages not yet asked were not asked
+
+
+def test_a_jira_page_shorter_than_granted_asks_on_from_where_it_ended(demo, replays):
+    jira = replays(jira_route, issues=avro_issues())
+
+    def moved(replay, path, query):  # issues moved while the pull read: the second page came short
+        status, headers, body = jira_route(replay, path, query)
+        if query["startAt"] == "100":
+            body = body | {"issues": body["issues"][:50]}
+        return status, headers, body
+
+    jira.route = moved
+    add(demo, jira, "jira", "project = AVRO")
+    result = pull(demo)
+    starts = {int(q["startAt"]) for _, q, _ in jira.requests}
+    assert 150 in starts and result.records == 2166  # none skipped past the short page
+
+
+def test_github_without_a_last_link_follows_next_one_page_at_a_time(demo, replays):
+    items = github_prs_from_realdata(realdata("timings", "github_prs_top_repos_2025.csv"), 300)
+    github = replays(github_route, items=items)
+
+    def next_only(replay, path, query):
+        status, headers, body = github_route(replay, path, query)
+        links = headers.get("Link", "").split(", ")
+        return status, {"Link": ", ".join(link for link in links if 'rel="last"' not in link)}, body
+
+    github.route = next_only
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    result = pull(demo)
+    assert [q.get("page", "1") for _, q, _ in github.requests] == ["1", "2", "3", "4"]
+    assert result.records == 300
+
+
+def test_a_rate_limit_pauses_every_request_in_flight_and_is_waited_once(monkeypatch):
+    both_asked = threading.Barrier(2, timeout=10)
+    pages: list[int] = []
+    during_wait: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        pages.append(int(request.url.params["page"]))
+        if len(pages) <= 2:  # the first two, in flight together, are both refused
+            both_asked.wait()
+            return httpx.Response(429, headers={"Retry-After": "7"})
+        return httpx.Response(200, json=[len(pages)])
+
+    def wait(seconds: float) -> None:
+        asked = len(pages)
+        time.sleep(0.2)  # a real wait: no request may go out meanwhile
+        during_wait.append(len(pages) - asked)
+
+    http = Http("Test", parse_token_ref("env:REPLAY_TOKEN"), bearer_or_basic,
+                transport=httpx.MockTransport(answer), sleep=wait)  # fmt: skip
+    with http:
+        answers = list(asked_ahead(lambda n: http.get("https://api.example.com/x", {"page": n})[0], [1, 2]))
+    assert sorted(answers) == [[3], [4]] and sorted(pages[2:]) == [1, 2]  # each refused page asked again
+    assert during_wait == [0] and http.waited_s == 7.0  # one wait, for both, with nothing sent meanwhile
+
+
+def test_a_last_link_past_the_end_of_the_list_asks_only_a_few_pages_more(demo, replays):
+    items = github_prs_from_realdata(realdata("timings", "github_prs_top_repos_2025.csv"), 300)
+    github = replays(github_route, items=items)
+
+    def far_last(replay, path, query):
+        status, headers, body = github_route(replay, path, query)
+        link = headers.get("Link", "")
+        return status, {"Link": link.replace('page=4>; rel="last"', 'page=100000>; rel="last"')}, body
+
+    github.route = far_last
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    result = pull(demo)
+    assert result.records == 300 and len(github.requests) < 10  # the short fourth page ended the list
+
+
+def test_zendesk_filters_read_any_ticket_field_through_the_typed_page(demo, replays):
+    def ticket(n: int, solved: str | None, tags: list[str], status: str | None = None):
+        t, metrics = zendesk_ticket(n, "2024-05-10T08:00:00Z", "2024-07-01T00:00:00Z", solved, 30 + n)
+        return t | {"tags": tags} | ({"status": status} if status else {}), metrics
+
+    stream = [
+        ticket(1, None, ["vip", "ai-triage"]),  # open, tagged: kept
+        ticket(2, None, ["ai-triage"]),  # not tagged
+        ticket(3, "2024-06-01T00:00:00Z", ["vip"]),  # solved: the query asks open ones
+        ticket(4, None, ["vip"], status="deleted"),
+        ticket(5, None, ["vip"]),  # kept
+    ]
+    zendesk = replays(zendesk_route, stream=stream, page_size=2)
+    add(demo, zendesk, "zendesk", "status=open tags=vip", loop="first-reply", go_live="2024-04-01")
+    result = pull(demo)
+    assert (result.pages, result.records, result.accepted) == (3, 2, 2)
+    assert [row[0].rpartition("#")[2] for row in pulled_samples(demo)] == ["1", "5"]

@@ -25,7 +25,7 @@ from aiops.estimates.codes import Design, EvidenceLabel, is_proven
 from aiops.estimates.record import Estimate
 from aiops.period import Period
 from aiops.policy import EvidenceRules
-from aiops.store import Reader, Store, Tx
+from aiops.store import Reader, Store
 
 RECORD_COLUMNS = (*PHASES, *ESTIMATE)
 
@@ -88,10 +88,12 @@ def estimates(
         cells = load_cells(db, rules, window.start, window.end, recent, wanted, window.samples)
         return estimate(cells, comparisons, rules, window.start)
 
+    if isinstance(db, Store):  # the fingerprints and the cells must see the same rows
+        with db.snapshot() as reader:
+            return estimates(reader, rules, window, comparisons, scope)
     keys = inputs_keys(db, rules, window, comparisons, scope)
     # On PostgreSQL each process keeps its own (see aiops.estimates.cache): no table is read.
-    writer = db if isinstance(db, Store | Tx) and not db.postgres else None
-    return list(cached(db, keys, compute, window, writer).values())
+    return list(cached(db, keys, compute, window, db if db.keeps_derived else None).values())
 
 
 def record_frame(records: list[Estimate]) -> pd.DataFrame:
@@ -106,7 +108,7 @@ def _finish(f: pd.DataFrame, rules: EvidenceRules) -> pd.DataFrame:
         if column.kind is Kind.COUNT:
             f[column.name] = f[column.name].fillna(0).astype("int64")
         elif column.kind is Kind.TIME:
-            f[column.name] = pd.to_datetime(f[column.name])
+            f[column.name] = pd.to_datetime(f[column.name]).astype(column.dtype)
     f["samples_excluded"] = f.raw_samples_before + f.raw_samples_after - f.samples_before - f.samples_after
     f["design"] = _filled(f.design, Design.NONE.value)
     for codes in ("warnings", "blocking"):

@@ -31,6 +31,7 @@ from aiops.estimates.designs import WeeklySeries
 from aiops.estimates.golive import likely_break
 from aiops.metrics import record_frame, workflow_metrics
 from aiops.policy import EvidenceRules, load_policy
+from aiops.store import Cursor, CursorReader
 
 START = np.datetime64("2025-01-06T00:00")  # a Monday
 WEEK_MINUTES = 7 * 24 * 60
@@ -102,17 +103,9 @@ def _rows(rng: np.random.Generator, s: Scenario, runs: int) -> pd.DataFrame:
     return s.extra(rng, frame, week, post) if s.extra else frame
 
 
-class DuckDb:
-    """The read methods the estimates need, on a plain in-memory DuckDB."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-
-    def query_df(self, sql: str, params=None) -> pd.DataFrame:
-        return self.con.execute(sql, params or []).df()
-
-    def query(self, sql: str, params=None) -> list[tuple]:
-        return self.con.execute(sql, params or []).fetchall()
+def _reader(con: duckdb.DuckDBPyConnection) -> CursorReader:
+    """The store's reader over a plain in-memory DuckDB (no store: nothing is kept)."""
+    return CursorReader(Cursor(con), postgres=False)
 
 
 def _loaded(rows: pd.DataFrame, comparisons: dict[str, str] | None) -> duckdb.DuckDBPyConnection:
@@ -136,7 +129,7 @@ def estimate_rows(
     """Timing rows (the columns of COLUMNS) -> the estimate per workflow, through the cells SQL."""
     con = _loaded(rows, comparisons)
     recent = (FAR - pd.Timedelta(weeks=rules.run_rate_weeks).to_pytimedelta(), FAR)
-    records = estimate(load_cells(DuckDb(con), rules, None, None, recent), comparisons or {}, rules)
+    records = estimate(load_cells(_reader(con), rules, None, None, recent), comparisons or {}, rules)
     con.close()
     return record_frame(records)
 
@@ -146,7 +139,7 @@ def metrics_rows(
 ) -> pd.DataFrame:
     """Timing rows -> the metrics frame (evidence, proven, hours, run rate) per workflow."""
     con = _loaded(rows, comparisons)
-    frame = workflow_metrics(DuckDb(con), rules, as_of=FAR).set_index("workflow_id")  # type: ignore[arg-type]
+    frame = workflow_metrics(_reader(con), rules, as_of=FAR).set_index("workflow_id")
     con.close()
     return frame
 

@@ -5,8 +5,11 @@ A workflow's inputs are its timing rows before the period's end (a fingerprint: 
 of a hash of each row: order-free, and any added, removed or changed row moves it), its comparison
 workflow's rows, the period, the run-rate window (as the cells query clips it to the workflow's own
 last complete week), the policy's evidence rules and the estimates' own code (a hash of its source
-files: a change of method is a change of inputs). The key is content only, so an entry can never be
-stale: a key that matches was computed from the same rows by the same code.
+files, the module that calls them and the libraries' versions: a change of method is a change of
+inputs). The key is content only: a key that matches was computed from the same rows by the same
+code, so a kept entry is what computing afresh gives (to the last bits of floating point: DuckDB adds
+doubles in no fixed order). The fingerprints and the cells are read in one transaction (the caller's
+snapshot), so a write that commits meanwhile cannot file one set of rows' estimate under another's key.
 
 Two layers: a bounded in-process map (every store), and on a DuckDB file a table (``estimate_cache``,
 one row per workflow and period) so that a new process starts warm. On PostgreSQL each process keeps
@@ -24,8 +27,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import resources
-from typing import Protocol
+from importlib import metadata, resources
 
 from aiops.clock import utcnow
 from aiops.estimates.record import Estimate, from_json, to_json
@@ -46,7 +48,13 @@ GROUP BY workflow_id
 """
 
 _LOAD = "SELECT inputs_key, record FROM estimate_cache WHERE inputs_key IN (SELECT unnest($keys))"
-_DELETE = "DELETE FROM estimate_cache WHERE period_key = $period AND workflow_id IN (SELECT unnest($ids))"
+# Replaces the workflows' rows for this period, and forgets any row computed more than 30 days ago
+# (periods nobody reads again, workflows since removed): the table stays about one row per
+# workflow and period in use.
+_DELETE = (
+    "DELETE FROM estimate_cache WHERE (period_key = $period AND workflow_id IN (SELECT unnest($ids)))"
+    " OR computed_at < CAST($now AS TIMESTAMP) - INTERVAL 30 DAY"
+)
 # Lists unnested side by side (DuckDB zips them): one statement for every workflow.
 _INSERT = (
     "INSERT INTO estimate_cache"
@@ -70,17 +78,16 @@ class Window:
         return f"{self.samples}|{self.start}|{self.end}"
 
 
-class Writer(Protocol):
-    """Where entries persist: ``write(statements)`` runs them in one transaction, or skips them."""
-
-    def keep_derived(self, statements: list[tuple[str, dict[str, object]]]) -> bool: ...
-
-
 def _code_hash() -> str:
+    """The estimates' own source, the module that calls them (aiops/metrics.py builds their window)
+    and the versions of the libraries that compute them (DuckDB's sums and quantiles, the fits)."""
     digest = hashlib.sha256()
     for entry in sorted(resources.files("aiops.estimates").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".py"):
             digest.update(entry.read_bytes())
+    digest.update(resources.files("aiops").joinpath("metrics.py").read_bytes())
+    for library in ("duckdb", "numpy", "pandas", "scipy", "statsmodels"):
+        digest.update(f"{library} {metadata.version(library)}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -158,7 +165,7 @@ def cached(
     keys: dict[str, str],
     compute: Callable[[list[str]], Iterable[Estimate]],
     window: Window,
-    writer: Writer | None,
+    writer: Reader | None,
 ) -> dict[str, Estimate]:
     """Every workflow's record: from memory, then the store's table, then ``compute(missing ids)``
     (whose results are kept in both)."""
@@ -185,13 +192,13 @@ def cached(
     if writer is not None and kept:
         ids = [r.workflow_id for r in kept.values()]
         records = [json.dumps(to_json(r)) for r in kept.values()]
-        period = window.key
+        period, now = window.key, utcnow()
         writer.keep_derived(
             [
-                (_DELETE, {"period": period, "ids": ids}),
+                (_DELETE, {"period": period, "ids": ids, "now": now}),
                 (
                     _INSERT,
-                    {"period": period, "ids": ids, "keys": list(kept), "now": utcnow(), "records": records},
+                    {"period": period, "ids": ids, "keys": list(kept), "now": now, "records": records},
                 ),
             ]
         )

@@ -30,7 +30,10 @@ def concurrent(cells: pd.DataFrame, min_weeks: int, min_samples: int) -> pd.Data
     ).sum().replace(0, np.nan)
     arms["mean"] = mean
     arms["var"] = pooled.reindex(arms.index.droplevel("week")).to_numpy() * arms.samples / arms.loops**2
-    wide = arms[["samples", "loops", "mean", "var"]].unstack("ai")
+    # Both arms' columns even when no workflow of these cells has one of them.
+    stats = ["samples", "loops", "mean", "var"]
+    both_arms = pd.MultiIndex.from_product([stats, [False, True]], names=[None, "ai"])
+    wide = arms[stats].unstack("ai").reindex(columns=both_arms)
     wide = wide.dropna(subset=[("mean", True), ("mean", False)])
     if wide.empty:
         return pd.DataFrame()

@@ -91,11 +91,15 @@ def segment_shares(cells: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 def mix_distance(shares: pd.DataFrame, a: Any, b: Any) -> pd.Series:
-    """Total-variation distance between the segment mixes ``a`` and ``b`` per workflow."""
+    """Total-variation distance between the segment mixes ``a`` and ``b`` per workflow, for the
+    workflows with segments on both sides (one side without any has no mix to compare: whether
+    other workflows have segments must not decide it)."""
     if a not in shares or b not in shares:
         return pd.Series(dtype=float)
     diff = (shares[a].fillna(0) - shares[b].fillna(0)).abs()
-    return diff.groupby(level=0).sum() / 2
+    distance = diff.groupby(level=0).sum() / 2
+    on_both_sides = shares[a].notna().groupby(level=0).any() & shares[b].notna().groupby(level=0).any()
+    return distance[on_both_sides.reindex(distance.index, fill_value=False)]
 
 
 def reweighted_after(cells: pd.DataFrame, shares: pd.DataFrame, ids: Any) -> pd.DataFrame:

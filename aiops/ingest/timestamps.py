@@ -137,9 +137,7 @@ def detect_format(
     return TimestampFormat(best, timezone)
 
 
-def _refuse_order(
-    cursor: Cursor, values: str, column: str, shown: str, said: str, timezone: str
-) -> None:
+def _refuse_order(cursor: Cursor, values: str, column: str, shown: str, said: str, timezone: str) -> None:
     """The data shows one date order and the mapping says the other: name both, with a value that
     only the data's order reads (never read the file the other way silently)."""
     query = (

@@ -80,6 +80,16 @@ class Reader:
         with self._translate():
             return self._cursor().run(sql, params or [], _frame)
 
+    @property
+    def keeps_derived(self) -> bool:
+        """Whether data derived from the rest (the estimate cache) is kept in this database (a
+        DuckDB file: a store, its transactions and snapshots; not PostgreSQL, not a bare cursor)."""
+        return False
+
+    def keep_derived(self, statements: Sequence[tuple[str, Params]]) -> bool:
+        """Write such data, if this reader keeps it (False when it did not)."""
+        return False
+
     failure = "database error"
     lost = "the database connection was lost"
     postgres = False
@@ -90,6 +100,26 @@ class Reader:
             yield
         except duckdb.Error as e:
             raise _store_error(e, self.postgres, self.failure, self.lost) from (None if self.postgres else e)
+
+
+class CursorReader(Reader):
+    """Reads through one cursor (a read transaction, or a cursor holding local copies); data
+    derived from what it read is kept through ``store``, if given."""
+
+    def __init__(self, cursor: Cursor, postgres: bool, store: Store | None = None) -> None:
+        self.cursor = cursor
+        self.postgres = postgres
+        self._store = store
+
+    def _cursor(self) -> Cursor:
+        return self.cursor
+
+    @property
+    def keeps_derived(self) -> bool:
+        return self._store is not None and self._store.keeps_derived
+
+    def keep_derived(self, statements: Sequence[tuple[str, Params]]) -> bool:
+        return self._store is not None and self._store.keep_derived(statements)
 
 
 class Tx(Reader):
@@ -128,10 +158,14 @@ class Tx(Reader):
         with self._translate():
             self.cursor.execute(sql, params or [])
 
+    @property
+    def keeps_derived(self) -> bool:
+        return not self.postgres
+
     def keep_derived(self, statements: Sequence[tuple[str, Params]]) -> bool:
         """Data derived from the rest (the estimate cache), written in this transaction without an
         audit row; not on PostgreSQL, where derived data stays in each process."""
-        if self.postgres:
+        if not self.keeps_derived:
             return False
         for sql, params in statements:
             self.execute(sql, params)
@@ -252,12 +286,16 @@ class Store(Reader):
                 if own_cursor:
                     cursor.close()
 
+    @property
+    def keeps_derived(self) -> bool:
+        return not self.postgres
+
     def keep_derived(self, statements: Sequence[tuple[str, Params]]) -> bool:
         """Data derived from the rest (the estimate cache) in one transaction, without an audit row
         (the revision does not move). Skipped (False) when a write holds the lock, so a read never
         waits, and on PostgreSQL, where a read never writes to the server; a failure only means the
         entries are computed again next time."""
-        if self.postgres or not self._write_lock.acquire(blocking=False):
+        if not self.keeps_derived or not self._write_lock.acquire(blocking=False):
             return False
         cursor = self.new_cursor()
         try:
@@ -272,6 +310,19 @@ class Store(Reader):
         finally:
             cursor.close()
             self._write_lock.release()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[CursorReader]:
+        """A reader whose every query sees the database as of one moment (one read transaction on
+        a private cursor): a write that commits meanwhile is seen by none of them, not by some."""
+        cursor = self.new_cursor()
+        try:
+            cursor.execute("BEGIN TRANSACTION")
+            yield CursorReader(cursor, self.postgres, self)
+            cursor.execute("COMMIT")
+        finally:
+            rollback_quietly(cursor)
+            cursor.close()
 
     @contextmanager
     def exclusive(self) -> Iterator[Cursor]:

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 
 import duckdb
 
-from aiops.store import Cursor, Reader, Store
+from aiops.store import Cursor, CursorReader, Reader, Store
 
 # The tables a view reads, with the columns it reads of the big one (all but batch_id).
 TIMING_COLUMNS = (
@@ -77,24 +77,15 @@ class _CopyBudget:
 _BUDGET = _CopyBudget()
 
 
-class _Snapshot(Reader):
-    """Reads through one cursor whose ``TABLES`` are temporary local copies."""
-
-    postgres = True
-
-    def __init__(self, cursor: Cursor) -> None:
-        self.cursor = cursor
-
-    def _cursor(self) -> Cursor:
-        return self.cursor
-
-
 @contextmanager
 def timing_snapshot(store: Store) -> Iterator[Reader]:
     """A reader for one view build: on PostgreSQL, local copies of the tables a view reads (see the
-    module); on a DuckDB file, the store. The copies go with the cursor when the block ends."""
+    module); on a DuckDB file, one read transaction (every query sees the same moment: an upload
+    that commits during the build is seen by none of them). The copies go with the cursor when the
+    block ends."""
     if not store.postgres:
-        yield store
+        with store.snapshot() as reader:
+            yield reader
         return
     with _BUDGET.reserve(store.query_value(on_server(_SERVER_BYTES))) as fits:
         if not fits:
@@ -108,7 +99,7 @@ def timing_snapshot(store: Store) -> Iterator[Reader]:
 
 
 def _copied(cursor: Cursor) -> Reader:
-    reader = _Snapshot(cursor)
+    reader = CursorReader(cursor, postgres=True)
     reader.query("BEGIN TRANSACTION")
     try:
         for table, columns in TABLES.items():

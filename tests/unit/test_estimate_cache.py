@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -154,3 +154,80 @@ def test_other_evidence_rules_or_another_period_are_other_inputs(demo_path: Path
         compared = inputs_keys(store, rules, window, {USES_IT: COMPARED}, None)
         assert {w for w in keys if keys[w] != compared[w]} == {USES_IT}
         assert date(2026, 12, 1) == window.recent_end.date()
+
+
+def test_an_upload_committed_during_a_read_is_not_kept_under_the_earlier_rows_key(
+    demo_path: Path, tmp_path: Path, computed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another session's upload commits between the read's fingerprints and its cells query, and is
+    then undone: the read must not have kept the upload's estimate under the earlier rows' key."""
+    with Store(demo_path) as store:
+        _forget(store)
+        load, batches = aiops.metrics.load_cells, []
+
+        def upload_meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if not batches:  # once (the upload's own classification reads cells too)
+                batches.append(0)
+                batches[0] = _upload(store, tmp_path, COMPARED)
+            return load(*args, **kwargs)
+
+        monkeypatch.setattr(aiops.metrics, "load_cells", upload_meanwhile)
+        _frame(store)
+        monkeypatch.setattr(aiops.metrics, "load_cells", load)
+        undo_batch(store, ADMIN, batches[0])
+        pd.testing.assert_frame_equal(_frame(store), _afresh(store))
+        MEMORY.clear()  # a new process reads the table
+        pd.testing.assert_frame_equal(_frame(store), _afresh(store))
+
+
+def test_a_warm_cache_agrees_with_computing_afresh_through_every_kind_of_change(
+    demo_path: Path, tmp_path: Path, computed
+) -> None:
+    """Each input of an estimate, changed one at a time with every earlier estimate kept: the run-rate
+    window (as_of), the period's start at the same end, a column edited in place, an upload and its
+    undo. A key that left any of them out would serve a kept estimate that computing afresh contradicts."""
+    with Store(demo_path) as store:
+        rules = store.policy.evidence
+
+        def same(period: Period = Period(), as_of: datetime | None = None) -> None:
+            kept = aiops.metrics.workflow_metrics(store, rules, period, as_of)
+            with computed_afresh():
+                afresh = aiops.metrics.workflow_metrics(store, rules, period, as_of)
+            pd.testing.assert_frame_equal(kept, afresh)
+
+        same()
+        same(as_of=datetime(2026, 9, 20))  # a run-rate window that ends earlier
+        same(Period(date(2026, 7, 1), date(2026, 10, 1)))
+        same(Period(date(2026, 8, 1), date(2026, 10, 1)))  # the same end, another start
+        for column, value in (("rework_minutes", 7.5), ("segment", "'vip'"), ("ai_assisted", "true")):
+            store.write(
+                ADMIN,
+                lambda tx, column=column, value=value: tx.execute(
+                    f"UPDATE timing_samples SET {column} = {value} WHERE workflow_id = ?"
+                    " AND phase = 'after' AND measured_at = (SELECT max(measured_at) FROM timing_samples"
+                    " WHERE workflow_id = ?)",
+                    [USES_IT, USES_IT],
+                ),
+            )
+            same()
+        batch = _upload(store, tmp_path, COMPARED)
+        same()
+        undo_batch(store, ADMIN, batch)
+        same()
+
+
+@pytest.mark.slow
+def test_each_workflow_alone_gets_the_estimate_it_gets_among_all(demo_path: Path) -> None:
+    """A workflow's estimate depends on its own rows and its comparison's only: computed alone (as
+    an upload's classification computes it) it is the one computed with every other workflow (as a
+    view computes it). Found otherwise: a mix measured against other workflows' segment columns,
+    and concurrent arms missing from cells without any non-AI loop."""
+    with Store(demo_path) as store, computed_afresh():
+        rules = store.policy.evidence
+        together = aiops.metrics.workflow_metrics(store, rules).set_index("workflow_id")
+        estimated = [c.name for c in aiops.metrics.RECORD_COLUMNS]
+        for workflow_id in together.index:
+            alone = aiops.metrics.workflow_metrics(store, rules, workflow_ids=[workflow_id])
+            pd.testing.assert_frame_equal(
+                alone.set_index("workflow_id")[estimated], together.loc[[workflow_id], estimated]
+            )

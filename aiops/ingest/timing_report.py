@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from aiops.ingest.checks import Check, all_rejects
+from aiops.ingest.checks import Check, all_rejects, evidence_note
 from aiops.ingest.mapping import TimingMapping, header_key
 from aiops.ingest.reader import Staged, absorbed_lines_notes, source_notes
 from aiops.ingest.sniff import SourceFile
@@ -133,7 +133,7 @@ def build_report(
         else pd.DataFrame(columns=["workflow_id", "phase", "minutes_per_loop"])
     )
     loops_found, zero_length = int(figures.samples.sum()), int(figures.zero_length.sum())
-    notes = source_notes(staged.source) + absorbed_lines_notes(staged, rejects)
+    notes = source_notes(staged.source) + absorbed_lines_notes(staged, rejects) + evidence_note(len(rejects))
     if plan.mapping.business_hours:
         notes.append("Durations are business hours, not calendar time.")
     notes += [

@@ -137,19 +137,19 @@ def evidence_note(rejected: int) -> list[str]:
     ]
 
 
-def _as_written(staged: Staged, rejects: pd.DataFrame) -> list[object]:
+def _as_written(staged: Staged, rejects: pd.DataFrame) -> pd.Series:
     """Each reject's value as the file writes it: values are read as text, so only a value read
     as missing (a marker such as `None` or `-`) is looked up in the record's own text (an empty
-    cell stays "no value"); the value read where the record's text is cut or not kept."""
+    cell stays "no value"), where that text is kept whole."""
     columns, dialect = staged.source.columns, staged.source.dialect
-    out: list[object] = []
-    for column, value, record in zip(rejects["column"], rejects["value"], rejects["record"], strict=True):
-        missing = pd.isna(value)
-        fields = _fields(record, dialect.delimiter, dialect.quote) if missing and column in columns else None
-        whole = fields is not None and len(fields) == len(columns) and len(record) < RECORD_SHOWN
-        written = fields[columns.index(column)] if whole and fields is not None else ""
-        out.append(written or value)
-    return out
+    values = rejects["value"].astype(object)
+    missing = values.isna() & rejects["record"].notna() & rejects["column"].isin(columns)
+    for i in missing[missing].index:
+        record, column = rejects.at[i, "record"], rejects.at[i, "column"]
+        fields = _fields(record, dialect.delimiter, dialect.quote)
+        if fields is not None and len(fields) == len(columns) and len(record) < RECORD_SHOWN:
+            values.at[i] = fields[columns.index(column)] or values.at[i]
+    return values
 
 
 def _looked_up() -> str:

@@ -45,6 +45,9 @@ class Staged:
     source: SourceFile
     parsed: int
     parse_rejects: pd.DataFrame  # line, column, reason, duckdb_byte, csv_line (the record's text)
+    # The header and each record on a line of their own (counted by ``unread_records``): record k
+    # (from 1) starts on line k + 1, and no pass over the file's text is needed to say so.
+    one_line_records: bool = field(default=False, init=False)
     _starts_built: bool = field(default=False, init=False, repr=False)
     _lines_built: bool = field(default=False, init=False, repr=False)
 
@@ -55,6 +58,13 @@ class Staged:
     def line_table(self) -> str:
         """A temp table (rowid, line): the physical line each staged row starts on."""
         name = f"{self.table}_lines"
+        if not self._lines_built and self.one_line_records:
+            self.cursor.execute(
+                f"CREATE TEMP TABLE {name} AS SELECT row_number() OVER (ORDER BY line) - 1 AS rowid,"
+                f" line FROM range(2, ? + 2) t(line) WHERE line NOT IN (SELECT unnest(?::BIGINT[]))",
+                [self.records, self.parse_rejects.line.tolist()],
+            )
+            self._lines_built = True
         if not self._lines_built:
             starts = _record_starts(self)
             self.cursor.execute(
@@ -135,9 +145,12 @@ def stage_csv(
     the single-threaded reader, which loses none; should that fall short too, the import stops."""
     table = f"staged_{uuid.uuid4().hex[:12]}"
     read = (cursor, source, null_markers, select, values, table)
-    staged = _stage(*read, parallel=True)
-    unread = unread_records(staged) if not source.short_records else 0
-    if unread:
+    # A file that shows malformed records in its first lines is read single-threaded at once (a
+    # file whose every record is malformed would be read twice); short records need that reader.
+    parallel = not (source.short_records or source.wide_records)
+    staged = _stage(*read, parallel=parallel)
+    unread = unread_records(staged)
+    if unread and parallel:
         _drop(cursor, table, ("", "_rejects", "_rejects_scan"))  # the record starts stay: same file
         staged = _stage(*read, parallel=False)
         staged._starts_built = True
@@ -208,6 +221,7 @@ def unread_records(staged: Staged) -> int:
     several lines, blank lines) the records are counted where they start (``_record_starts``,
     which the reject lines need anyway)."""
     if staged.records + 1 == _line_count(staged.source.path):
+        staged.one_line_records = staged.source.json_origin is None  # a JSON record's line is its brace's
         return 0
     starts = _record_starts(staged)
     counted = staged.cursor.execute(f"SELECT count(*) FROM {starts} WHERE ordinal >= 1").fetchall()[0][0]
@@ -401,17 +415,24 @@ def record_texts(staged: Staged, lines: list[int]) -> list[str | None]:
     starts there. Evidence for a reject whatever its reason and the file's line endings."""
     if not lines:
         return []
-    starts = _record_starts(staged)
+    query = _LINE_TEXTS if staged.one_line_records else _RECORD_TEXTS.format(starts=_record_starts(staged))
     staged.cursor.register("reject_lines", pd.DataFrame({"line": pd.Series(lines, dtype="int64")}))
     try:
-        found = staged.cursor.execute(
-            _RECORD_TEXTS.format(starts=starts), {"path": str(staged.source.path), "shown": RECORD_SHOWN}
-        ).fetchall()
+        values = {"path": str(staged.source.path), "shown": RECORD_SHOWN}
+        found = staged.cursor.execute(query, values).fetchall()
     finally:
         staged.cursor.unregister("reject_lines")
     texts = dict(found)
     return [texts.get(line) for line in lines]
 
+
+# A record per line: its text is its line's.
+_LINE_TEXTS = """
+WITH raw AS (SELECT string_split(content, chr(10)) AS parts FROM read_text($path)),
+numbered AS (SELECT generate_subscripts(parts, 1) AS line, unnest(parts) AS l FROM raw)
+SELECT line, left(rtrim(l, chr(10) || chr(13)), $shown) FROM numbered
+WHERE line IN (SELECT line FROM reject_lines)
+"""
 
 # Each physical line belongs to the last record that started on or before it (equi-joins and one
 # window over the file's lines: linear, whatever the number of rejects).

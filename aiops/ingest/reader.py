@@ -140,9 +140,10 @@ def stage_csv(
 
     Every record is read or rejected: DuckDB 1.5's parallel reader silently stops at a buffer
     boundary (every 8-32 MB) when the record across it and the next are malformed, losing the
-    rest of the file with or without a reject recorded (bench.ingest --rejects). The records read
-    are counted against the file's own (``unread_records``); a short read is read again with
-    the single-threaded reader, which loses none; should that fall short too, the import stops."""
+    rest of the file with or without a reject recorded (tests/unit/test_rejects_at_scale.py).
+    The records read are counted against the file's own (``unread_records``); a short read is
+    read again with the single-threaded reader, which loses none; should that fall short too,
+    the import stops."""
     table = f"staged_{uuid.uuid4().hex[:12]}"
     read = (cursor, source, null_markers, select, values, table)
     # A file that shows malformed records in its first lines is read single-threaded at once (a
@@ -152,8 +153,9 @@ def stage_csv(
     unread = unread_records(staged)
     if unread and parallel:
         _drop(cursor, table, ("", "_rejects", "_rejects_scan"))  # the record starts stay: same file
+        starts_built = staged._starts_built
         staged = _stage(*read, parallel=False)
-        staged._starts_built = True
+        staged._starts_built = starts_built
         unread = unread_records(staged)
     if unread:
         drop_staged(staged)

@@ -13,13 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from aiops.ingest.reader import RECORD_SHOWN, Staged, record_texts
+from aiops.ingest.reader import EVIDENCE_KEPT, RECORD_SHOWN, Staged, record_texts
 from aiops.sql import bound, quote_ident
-
-# Rejected records whose own text is read back as evidence (the first, by line; parse rejects and
-# failed checks each): a wrong mapping rejects every record, and reading back a million records'
-# text (and their values from it) took half a minute, longer than the import itself.
-EVIDENCE_KEPT = 10_000
 
 
 @dataclass(frozen=True)

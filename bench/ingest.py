@@ -189,6 +189,10 @@ REJECTED_KINDS = {
     "clean": "(1 + i % 90)::VARCHAR || ',1,0'",
     "wrong mapping (every duration is text)": "'done,1,0'",
     "malformed (a field too many on every record)": "(1 + i % 90)::VARCHAR || ',1,0,extra'",
+    # One quoted cell over two lines: records are counted where they start, not by line feeds.
+    "wrong mapping, one cell over two lines": (
+        "CASE WHEN i = 0 THEN '\"do' || chr(10) || 'ne\"' ELSE 'done' END || ',1,0'"
+    ),
 }
 
 

@@ -9,8 +9,9 @@
    against a process that only runs DuckDB's `read_csv` of the same file into a table (target: ≤ 2×).
 3. Peak memory (VmHWM of a fresh process) importing 10,000,000 rows (target: ≤ 1.5 GB).
 4. With ``--rejects``, files whose every record is rejected, as `aiops timings import FILE --dry-run
-   --json` processes at each of ``--reject-sizes``: a wrong mapping (every duration is text) and a
-   malformed file (one field too many on every record). Each prints its time as a ratio to a dry run
+   --json` processes at each of ``--reject-sizes``: a wrong mapping (every duration is text), the
+   same with its first cell over two lines (records counted where they start), and a malformed file
+   (one field too many on every record). Each prints its time as a ratio to a dry run
    of a clean file of the same size in the same run, whether accepted + rejected = records in the
    file, the peak memory and the size of the JSON. A run above ``--timeout`` seconds is stopped and
    said so (before the fix, 750,000 wrong-mapping records did not finish in 200 s).

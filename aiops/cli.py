@@ -146,15 +146,18 @@ def cmd_workflows_import(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def _print_rejects(out: Output, rejects: pd.DataFrame, lines_shown: int = 8) -> None:
-    """Rejects grouped by column and reason, with the first lines of each group."""
+def _print_rejects(
+    out: Output, rejects: pd.DataFrame, lines_shown: int = 8, every: str = "--json lists every rejected line"
+) -> None:
+    """Rejects grouped by column and reason, with the first lines of each group, and where the
+    whole list is (``every``)."""
     if rejects.empty:
         return
     for (column, reason), group in rejects.groupby(["column", "reason"], sort=False):
         lines = ", ".join(str(n) for n in group.line.head(lines_shown))
         more = f", … ({len(group) - lines_shown} more)" if len(group) > lines_shown else ""
         out.line(f"  {len(group):>6} rejected — {column}: {reason} — line {lines}{more}")
-    out.line("  (--json lists every rejected line)")
+    out.line(f"  ({every})")
 
 
 def cmd_workflows_list(args: argparse.Namespace, out: Output) -> int:
@@ -347,6 +350,8 @@ def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
         ) as upload,
     ):
         report = upload.report
+        if args.rejects_out:  # written refused or not: the list is what the lead fixes the file with
+            report.write_rejects(args.rejects_out)
         if report.problems:  # refused at preview, dry run or not: nothing is written
             out.json(report.to_json())
             raise IngestError(report.problems[0], "nothing was written")
@@ -375,7 +380,7 @@ def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
         out.line(f"  warning: {warning}")
     for problem in report.problems:
         out.line(f"  problem: {problem}")
-    _print_rejects(out, report.rejects)
+    _print_rejects(out, report.rejects, every=_rejects_listed(args.rejects_out))
     if args.dry_run:
         out.line(
             "Dry run: nothing was written."
@@ -385,6 +390,17 @@ def cmd_timings_import(args: argparse.Namespace, out: Output) -> int:
         saved = f" and saved the mapping as preset '{args.save_preset.strip()}'" if args.save_preset else ""
         out.line(f"Committed as batch {report.batch_id}{saved}.")
     return EXIT_OK
+
+
+def _rejects_listed(rejects_out: str | None) -> str:
+    from aiops.ingest.timing_report import REJECTS_LISTED
+
+    if rejects_out:
+        return f"every rejected record is in {rejects_out}"
+    return (
+        f"--rejects-out FILE writes every rejected record; --json lists the first {REJECTS_LISTED:,}"
+        " and the count per column and reason"
+    )
 
 
 def cmd_timings_presets(args: argparse.Namespace, out: Output) -> int:
@@ -757,6 +773,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     timp.add_argument("file")
     _timing_options(timp)
+    timp.add_argument(
+        "--rejects-out",
+        metavar="FILE",
+        help="write every rejected record (line, column, reason, value, id, its text) to this CSV file",
+    )
     _add(tverbs, "batches", cmd_timings_batches, "list upload batches")
     _add(tverbs, "presets", cmd_timings_presets, "list mapping presets (built-in and saved)")
     undo = _add(tverbs, "undo", cmd_timings_undo, "undo one upload batch as a whole")

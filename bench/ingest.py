@@ -8,6 +8,13 @@
 2. As whole processes (Python start, imports, open, read, commit), an import of 3,000,000 rows
    against a process that only runs DuckDB's `read_csv` of the same file into a table (target: ≤ 2×).
 3. Peak memory (VmHWM of a fresh process) importing 10,000,000 rows (target: ≤ 1.5 GB).
+4. With ``--rejects``, files whose every record is rejected, as `aiops timings import FILE --dry-run
+   --json` processes at each of ``--reject-sizes``: a wrong mapping (every duration is text), the
+   same with its first cell over two lines (records counted where they start), and a malformed file
+   (one field too many on every record). Each prints its time as a ratio to a dry run
+   of a clean file of the same size in the same run, whether accepted + rejected = records in the
+   file, the peak memory and the size of the JSON. A run above ``--timeout`` seconds is stopped and
+   said so (before the fix, 750,000 wrong-mapping records did not finish in 200 s).
 
 Each timing is the best of ``--repeat`` runs (default 3, each on a fresh store), the two sides
 interleaved: this machine's other work only ever adds time. The import's line also says how much
@@ -16,6 +23,7 @@ when the batch becomes visible, so it runs in the same transaction).
 
     python -m bench.ingest [--rows 1000000] [--process-rows 3000000] [--memory-rows 10000000]
                            [--repeat 3] [--skip-process] [--skip-memory]
+    python -m bench.ingest --rejects [--reject-sizes 100000,500000,1000000] [--timeout 300]
 """
 
 from __future__ import annotations
@@ -134,7 +142,9 @@ def peak_rss_kb():
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 """
 
-_CHILD = _PEAK + """
+_CHILD = (
+    _PEAK
+    + """
 import json, sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
@@ -146,6 +156,7 @@ with fresh_store(Path({db!r})) as store:
 print(json.dumps({{"accepted": report.accepted, "seconds": time.perf_counter() - start,
                   "peak_rss_kb": peak_rss_kb()}}))
 """
+)
 
 
 _RAW_CHILD = """
@@ -159,9 +170,109 @@ print(json.dumps({{"seconds": time.perf_counter() - start}}))
 """
 
 
-def _child(code: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+def _child(code: str, timeout: float | None = None) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=timeout
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# -- files whose every record is rejected ----------------------------------------------------------
+
+_HEADER = "workflow_id,phase,measured_at,duration_minutes,loops,rework_minutes"
+# Each record's fields, as SQL over i; the duration (4th) and the tail are what a kind changes.
+_FIELDS = (
+    "{ids}[1 + (i % {n})]",
+    "CASE WHEN i % 2 = 0 THEN 'before' ELSE 'after' END",
+    "strftime(TIMESTAMP '2026-01-01' + to_seconds(i * 13), '%Y-%m-%d %H:%M:%S')",
+)
+REJECTED_KINDS = {
+    "clean": "(1 + i % 90)::VARCHAR || ',1,0'",
+    "wrong mapping (every duration is text)": "'done,1,0'",
+    "malformed (a field too many on every record)": "(1 + i % 90)::VARCHAR || ',1,0,extra'",
+    # One quoted cell over two lines: records are counted where they start, not by line feeds.
+    "wrong mapping, one cell over two lines": (
+        "CASE WHEN i = 0 THEN '\"do' || chr(10) || 'ne\"' ELSE 'done' END || ',1,0'"
+    ),
+}
+
+
+def write_timings(path: Path, rows: int, tail: str) -> None:
+    """A canonical timings CSV whose records end with ``tail`` (SQL over i: the duration onwards),
+    each written as one line of text (a record may have more fields than the header)."""
+    ids = "[" + ", ".join(f"'{w}'" for w in WORKFLOWS) + "]"
+    head = " || ',' || ".join(f.format(ids=ids, n=len(WORKFLOWS)) for f in _FIELDS)
+    body = path.with_suffix(".body")
+    duckdb.execute(
+        f"COPY (SELECT {head} || ',' || {tail} FROM range({rows}) t(i) ORDER BY i)"
+        f" TO '{body}' (HEADER false, QUOTE '', DELIMITER '\t')"
+    )
+    with path.open("wb") as f, body.open("rb") as b:
+        f.write((_HEADER + "\n").encode())
+        while chunk := b.read(1 << 20):
+            f.write(chunk)
+    body.unlink()
+
+
+_DRY_RUN_CHILD = (
+    _PEAK
+    + """
+import contextlib, io, json, sys, time
+sys.path.insert(0, {root!r})
+from aiops.cli import main
+out = io.StringIO()
+start = time.perf_counter()
+with contextlib.redirect_stdout(out):
+    code = main(["timings", "import", {csv!r}, "--db", {db!r}, "--dry-run", "--json"])
+seconds = time.perf_counter() - start
+payload = json.loads(out.getvalue())
+print(json.dumps({{"code": code, "seconds": seconds, "peak_rss_kb": peak_rss_kb(),
+                  "json_bytes": len(out.getvalue().encode()),
+                  **{{k: payload[k] for k in ("rows", "accepted", "rejected")}}}}))
+"""
+)
+
+
+def dry_run(csv: Path, workdir: Path, timeout: float) -> dict | None:
+    """`aiops timings import CSV --dry-run --json` in a fresh process on a fresh store (from the
+    CLI's call, imports aside); None when it ran past ``timeout`` seconds."""
+    db = workdir / "rejects.duckdb"
+    with fresh_store(db):
+        pass
+    code = _DRY_RUN_CHILD.format(root=str(Path(__file__).resolve().parent.parent), db=str(db), csv=str(csv))
+    try:
+        return _child(code, timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        for stale in workdir.glob("rejects.duckdb*"):
+            stale.unlink()
+
+
+def rejected_files(sizes: list[int], workdir: Path, timeout: float) -> bool:
+    """Per size, each kind's dry run against the clean file's; whether every count added up."""
+    exact = True
+    for rows in sizes:
+        clean: float | None = None
+        for kind, tail in REJECTED_KINDS.items():
+            csv = workdir / "rejected.csv"
+            write_timings(csv, rows, tail)
+            measured = dry_run(csv, workdir, timeout)
+            csv.unlink()
+            if measured is None:
+                print(f"{rows:>10,} {kind}: did not finish in {timeout:.0f} s")
+                exact = False
+                continue
+            adds_up = measured["accepted"] + measured["rejected"] == measured["rows"] == rows
+            exact &= adds_up
+            clean = measured["seconds"] if clean is None else clean
+            print(
+                f"{rows:>10,} {kind}: {measured['seconds']:.2f} s ({measured['seconds'] / clean:.1f}x clean),"
+                f" {measured['rejected']:,} rejected of {measured['rows']:,} read"
+                f" -> {'exact' if adds_up else 'NOT EXACT'}; peak {measured['peak_rss_kb'] / 1024**2:.2f} GB,"
+                f" JSON {measured['json_bytes'] / 1e6:.1f} MB"
+            )
+    return exact
 
 
 def whole_processes(rows: int, workdir: Path, repeat: int) -> tuple[float, float]:
@@ -209,10 +320,18 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-process", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--rejects", action="store_true", help="only the files whose every record is rejected"
+    )
+    parser.add_argument("--reject-sizes", default="100000,500000,1000000")
+    parser.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args()
     failed = False
     with tempfile.TemporaryDirectory(prefix="aiops-bench-") as tmp:
         workdir = Path(tmp)
+        if args.rejects:
+            sizes = [int(n) for n in args.reject_sizes.split(",")]
+            return 0 if rejected_files(sizes, workdir, args.timeout) else 1
         csv = workdir / "timings.csv"
         write_canonical(csv, args.rows)
         size_mb = csv.stat().st_size / 1e6

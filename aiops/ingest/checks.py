@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from aiops.ingest.reader import RECORD_SHOWN, Staged, record_texts
+from aiops.ingest.reader import EVIDENCE_KEPT, RECORD_SHOWN, Staged, record_texts
 from aiops.sql import bound, quote_ident
 
 
@@ -114,24 +114,37 @@ def all_rejects(
     rejects["line"] = rejects["line"].astype("int64")
     rejects = rejects.head(limit) if limit else rejects
     # The record's own text, whatever the reason: the evidence a lead checks the reason against.
-    records = record_texts(staged, rejects.line.tolist())
+    shown = rejects.line.head(EVIDENCE_KEPT).tolist()
+    records = record_texts(staged, shown) + [None] * (len(rejects) - len(shown))
     rejects = rejects.assign(record=pd.Series(records, dtype=object))
     if "value" in rejects:
         rejects["value"] = _as_written(staged, rejects)
     return rejects
 
 
-def _as_written(staged: Staged, rejects: pd.DataFrame) -> list[object]:
-    """Each reject's value as the file writes it (`-5`, not the number read, `-5.0`; `None` as the
-    text it is), from the record's own text; the value read where the record's text is cut."""
+def evidence_note(rejected: int) -> list[str]:
+    """What the report says when some rejected records are listed without their own text."""
+    if rejected <= EVIDENCE_KEPT:
+        return []
+    return [
+        f"The first {EVIDENCE_KEPT:,} rejected records carry their own text; the other "
+        f"{rejected - EVIDENCE_KEPT:,} are listed with line, column and reason."
+    ]
+
+
+def _as_written(staged: Staged, rejects: pd.DataFrame) -> pd.Series:
+    """Each reject's value as the file writes it: values are read as text, so only a value read
+    as missing (a marker such as `None` or `-`) is looked up in the record's own text (an empty
+    cell stays "no value"), where that text is kept whole."""
     columns, dialect = staged.source.columns, staged.source.dialect
-    out: list[object] = []
-    for column, value, record in zip(rejects["column"], rejects["value"], rejects["record"], strict=True):
-        fields = _fields(record, dialect.delimiter, dialect.quote) if column in columns else None
-        whole = fields is not None and len(fields) == len(columns) and len(record) < RECORD_SHOWN
-        written = fields[columns.index(column)] if whole and fields is not None else ""
-        out.append(written or value)  # an empty cell stays "no value"
-    return out
+    values = rejects["value"].astype(object)
+    missing = values.isna() & rejects["record"].notna() & rejects["column"].isin(columns)
+    for i in missing[missing].index:
+        record, column = rejects.at[i, "record"], rejects.at[i, "column"]
+        fields = _fields(record, dialect.delimiter, dialect.quote)
+        if fields is not None and len(fields) == len(columns) and len(record) < RECORD_SHOWN:
+            values.at[i] = fields[columns.index(column)] or values.at[i]
+    return values
 
 
 def _looked_up() -> str:
@@ -153,7 +166,8 @@ def _parse_reject_details(staged: Staged, id_column: str | None) -> dict[str, li
     values: list[str | None] = []
     ids: list[str | None] = []
     frame = staged.parse_rejects
-    texts = frame["csv_line"] if "csv_line" in frame else [None] * len(frame)
+    texts = list(frame["csv_line"].head(EVIDENCE_KEPT)) if "csv_line" in frame else []
+    texts += [None] * (len(frame) - len(texts))
     for column, text in zip(frame["column"], texts, strict=True):
         fields = _fields(text, staged.source.dialect.delimiter, staged.source.dialect.quote)
         value = row_id = None

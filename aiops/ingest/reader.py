@@ -1,6 +1,7 @@
 """Read a sniffed file into a DuckDB staging table, with malformed records kept as rejects.
 
-``read_csv`` runs with explicit options (no auto-detection), every column as text, and
+``read_csv`` runs with explicit options (no auto-detection), every column as text (the caller
+parses values in SQL: see ``timing_sql``), and
 ``store_rejects`` so a record with the wrong number of fields is reported, never dropped.
 Line numbers are physical lines of the file (what a text editor shows), computed in SQL only
 when some record is rejected.
@@ -18,18 +19,17 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from aiops.errors import IngestError
 from aiops.ingest.failures import read_failure
 from aiops.ingest.sniff import CHUNK, SourceFile
 from aiops.sql import bound, quote_ident
 from aiops.store import Cursor
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
-_CAST_REASONS = {
-    "DOUBLE": "unparseable number",
-    "BIGINT": "unparseable number",
-    "TIMESTAMPTZ": "unparseable timestamp",
-    "TIMESTAMP": "unparseable timestamp",
-}
+# Rejected records whose own text is kept as evidence (the first, by line; parse rejects and failed
+# checks each): a wrong mapping rejects every record, and reading back a million records' text (and
+# their values from it) took half a minute, longer than the import itself.
+EVIDENCE_KEPT = 10_000
 _REJECT_REASONS = {
     "TOO MANY COLUMNS": "wrong field count (too many fields)",
     "MISSING COLUMNS": "wrong field count (too few fields)",
@@ -49,6 +49,9 @@ class Staged:
     source: SourceFile
     parsed: int
     parse_rejects: pd.DataFrame  # line, column, reason, duckdb_byte, csv_line (the record's text)
+    # The header and each record on a line of their own (counted by ``unread_records``): record k
+    # (from 1) starts on line k + 1, and no pass over the file's text is needed to say so.
+    one_line_records: bool = field(default=False, init=False)
     _starts_built: bool = field(default=False, init=False, repr=False)
     _lines_built: bool = field(default=False, init=False, repr=False)
 
@@ -59,6 +62,13 @@ class Staged:
     def line_table(self) -> str:
         """A temp table (rowid, line): the physical line each staged row starts on."""
         name = f"{self.table}_lines"
+        if not self._lines_built and self.one_line_records:
+            self.cursor.execute(
+                f"CREATE TEMP TABLE {name} AS SELECT row_number() OVER (ORDER BY line) - 1 AS rowid,"
+                f" line FROM range(2, ? + 2) t(line) WHERE line NOT IN (SELECT unnest(?::BIGINT[]))",
+                [self.records, self.parse_rejects.line.tolist()],
+            )
+            self._lines_built = True
         if not self._lines_built:
             starts = _record_starts(self)
             self.cursor.execute(
@@ -72,16 +82,16 @@ class Staged:
 
 
 def read_options(
-    source: SourceFile, types: dict[str, str] | None = None, null_markers: tuple[str, ...] = ()
+    source: SourceFile, null_markers: tuple[str, ...] = (), parallel: bool = True
 ) -> tuple[str, dict[str, object]]:
     """Explicit read_csv options for a sniffed file (nothing left to DuckDB's own detection), as
-    SQL naming parameters and their values (bound, never inlined): ``read_csv($path, {sql})``."""
-    types = types or {}
+    SQL naming parameters and their values (bound, never inlined): ``read_csv($path, {sql})``.
+    ``parallel=False``: DuckDB's single-threaded reader (see ``stage_csv``)."""
     values: dict[str, object] = {
         "path": str(source.path),
         "delim": source.dialect.delimiter,
         "quote": source.dialect.quote,
-        "columns": {c: types.get(c, "VARCHAR") for c in source.columns},
+        "columns": {c: "VARCHAR" for c in source.columns},
     }
     options = [
         "delim=$delim",
@@ -105,12 +115,10 @@ def read_options(
         # DuckDB pads only with its single-threaded reader when quoted fields span lines.
         options += ["null_padding=true", "parallel=false"]
     else:
-        options.append("null_padding=false")
+        options.append("null_padding=false" + ("" if parallel else ", parallel=false"))
     if null_markers:
         options.append("nullstr=$nullstr")
         values["nullstr"] = list(null_markers)
-    if source.dialect.decimal_separator == ",":  # "1.234,5": a decimal comma, dots group thousands
-        options += ["decimal_separator=','", "thousands='.'"]
     return ", ".join(options), values
 
 
@@ -123,20 +131,61 @@ NOT_CSV, NOT_CSV_HINT = (
 def stage_csv(
     cursor: Cursor,
     source: SourceFile,
-    types: dict[str, str] | None = None,
     null_markers: tuple[str, ...] = (),
     select: Callable[[str], str] | None = None,
     values: dict[str, object] | None = None,
 ) -> Staged:
-    """Read the whole file into a staging table. Columns are text unless ``types`` says otherwise;
-    a value that does not fit its type rejects its record (reason by the type), like a record with
-    the wrong number of fields. ``select`` (given the file's records as a relation, the SQL over
-    them, with its named ``values``) may type and check every record in the same statement: one
-    pass over the file; the table keeps the records' order (its ``rowid`` is the record's ordinal).
-    It is a function, not a template, so no header can be mistaken for a placeholder."""
+    """Read the whole file into a staging table, every column as text; a record with the wrong
+    number of fields (or malformed quoting, a line too long) is rejected. ``select`` (given the
+    file's records as a relation, the SQL over them, with its named ``values``) may type and check
+    every record in the same statement: one pass over the file; the table keeps the records'
+    order (its ``rowid`` is the record's ordinal). It is a function, not a template, so no header
+    can be mistaken for a placeholder.
+
+    Every record is read or rejected: DuckDB 1.5's parallel reader silently stops at a buffer
+    boundary (every 8-32 MB) when the record across it and the next are malformed, losing the
+    rest of the file with or without a reject recorded (tests/unit/test_rejects_at_scale.py).
+    The records read are counted against the file's own (``unread_records``); a short read is
+    read again with the single-threaded reader, which loses none; should that fall short too,
+    the import stops."""
     table = f"staged_{uuid.uuid4().hex[:12]}"
+    read = (cursor, source, null_markers, select, values, table)
+    # A file that shows malformed records in its first lines is read single-threaded at once (a
+    # file whose every record is malformed would be read twice); short records need that reader.
+    parallel = not (source.short_records or source.wide_records)
+    staged = _stage(*read, parallel=parallel)
+    unread = unread_records(staged)
+    if unread and parallel:
+        _drop(cursor, table, ("", "_rejects", "_rejects_scan"))  # the record starts stay: same file
+        starts_built = staged._starts_built
+        staged = _stage(*read, parallel=False)
+        staged._starts_built = starts_built
+        unread = unread_records(staged)
+    if unread:
+        drop_staged(staged)
+        raise IngestError(
+            f"{unread:,} records of the file were neither read nor rejected by the reader",
+            "nothing was written; split the file and upload the parts",
+        )
+    if len(staged.parse_rejects):
+        _physical_lines_for_rejects(staged)
+    if source.malformed_lines:
+        _add_malformed(staged)
+    return staged
+
+
+def _stage(
+    cursor: Cursor,
+    source: SourceFile,
+    null_markers: tuple[str, ...],
+    select: Callable[[str], str] | None,
+    values: dict[str, object] | None,
+    table: str,
+    parallel: bool,
+) -> Staged:
+    """One read of the file into ``table`` (reject lines as DuckDB counts them)."""
     rejects = f"{table}_rejects"
-    options, read_values = read_options(source, types, null_markers)
+    options, read_values = read_options(source, null_markers, parallel)
     read_values |= {"rejects": rejects, "rejects_scan": rejects + "_scan"} | (values or {})
     rows = (
         f"read_csv($path, {options}, store_rejects=true, rejects_table=$rejects, rejects_scan=$rejects_scan)"
@@ -145,27 +194,24 @@ def stage_csv(
     try:
         cursor.execute(statement, bound(statement, read_values))
     except duckdb.Error as e:
-        if select is not None and _readable(cursor, source, types, null_markers):
+        if select is not None and _readable(cursor, source, null_markers):
             raise  # the file reads: the failure is in the checks (the caller names it)
         raise read_failure(e, NOT_CSV, NOT_CSV_HINT) from e
     try:
         parsed = cursor.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        # One reject per record: DuckDB may report several errors for it (even under two line
+        # numbers); the byte where the record starts identifies it. Its text only for the first
+        # EVIDENCE_KEPT (a million of them held 0.4 GB that no report shows).
         raw = cursor.execute(
-            f"SELECT line, line_byte_position, column_name, error_type, error_message, csv_line "
-            f"FROM {rejects} ORDER BY line"
+            "SELECT line, line_byte_position, column_name, error_type, CASE WHEN row_number()"
+            " OVER (ORDER BY line, line_byte_position) <= ? THEN csv_line END AS csv_line"
+            f" FROM {rejects} QUALIFY row_number() OVER (PARTITION BY line_byte_position ORDER BY line) = 1"
+            " ORDER BY line, line_byte_position",
+            [EVIDENCE_KEPT],
         ).df()
     except duckdb.Error as e:
         raise read_failure(e, NOT_CSV, NOT_CSV_HINT) from e
-    # One reject per record: DuckDB may report several errors for it (even under two line numbers);
-    # the byte where the record starts identifies it.
-    raw = raw.drop_duplicates("line_byte_position").reset_index(drop=True)
-    type_of = (types or {}).get
-    reasons = [
-        _CAST_REASONS.get(type_of(column, "VARCHAR"), "unparseable value")
-        if kind == "CAST"
-        else _REJECT_REASONS.get(kind, str(kind).lower())
-        for kind, column in zip(raw.error_type, raw.column_name, strict=True)
-    ]
+    reasons = [_REJECT_REASONS.get(kind, str(kind).lower()) for kind in raw.error_type]
     rejects_frame = pd.DataFrame(
         {
             "line": raw.line.astype("int64"),
@@ -175,22 +221,25 @@ def stage_csv(
             "csv_line": raw.csv_line,
         }
     ).reset_index(drop=True)
-    staged = Staged(cursor, table, source, parsed, rejects_frame)
-    if len(rejects_frame):
-        _physical_lines_for_rejects(staged)
-    if source.malformed_lines:
-        _add_malformed(staged)
-    return staged
+    return Staged(cursor, table, source, parsed, rejects_frame)
 
 
-def _readable(
-    cursor: Cursor,
-    source: SourceFile,
-    types: dict[str, str] | None,
-    null_markers: tuple[str, ...],
-) -> bool:
+def unread_records(staged: Staged) -> int:
+    """How many of the file's records DuckDB neither read nor rejected. One record per physical
+    line after the header (most files) is checked by counting line feeds; otherwise (cells over
+    several lines, blank lines) the records are counted where they start (``_record_starts``,
+    which the reject lines need anyway)."""
+    if staged.records + 1 == _line_count(staged.source.path):
+        staged.one_line_records = staged.source.json_origin is None  # a JSON record's line is its brace's
+        return 0
+    starts = _record_starts(staged)
+    counted = staged.cursor.execute(f"SELECT count(*) FROM {starts} WHERE ordinal >= 1").fetchall()[0][0]
+    return max(0, counted - staged.records)
+
+
+def _readable(cursor: Cursor, source: SourceFile, null_markers: tuple[str, ...]) -> bool:
     """Whether the file reads with these options at all (rejected records aside)."""
-    options, values = read_options(source, types, null_markers)
+    options, values = read_options(source, null_markers)
     try:
         cursor.execute(f"SELECT count(*) FROM read_csv($path, {options}, store_rejects=true)", values)
     except duckdb.Error:
@@ -270,11 +319,19 @@ def absorbed_lines_notes(staged: Staged, rejects: pd.DataFrame) -> list[str]:
     physical = _line_count(staged.source.path)
     if staged.records + 1 >= physical:  # the header and each record on one line: nothing absorbed
         return []
-    spans = staged.cursor.execute(
-        f"SELECT r.line, (SELECT min(s.line) FROM {_record_starts(staged)} s WHERE s.line > r.line) - 1"
-        " FROM (SELECT DISTINCT unnest(?::BIGINT[]) AS line) r ORDER BY 1",
-        [rejects.line.astype("int64").tolist()],
-    ).fetchall()
+    # The next record's start, by an ASOF join over a registered frame: a correlated subquery per
+    # reject was quadratic (750,000 rejects: minutes), and so is an ASOF join over unnest(?) (100,000
+    # lines: 90 s on DuckDB 1.5.5); only spans of several lines come back.
+    starts = _record_starts(staged)
+    staged.cursor.register("reject_lines", rejects[["line"]].drop_duplicates().astype("int64"))
+    try:
+        spans = staged.cursor.execute(
+            f"SELECT r.line, s.line - 1 FROM reject_lines r ASOF LEFT JOIN {starts} s ON r.line < s.line"
+            " WHERE s.line IS NULL OR s.line - r.line >= ? ORDER BY 1",
+            [ABSORBED_LINES],
+        ).fetchall()
+    finally:
+        staged.cursor.unregister("reject_lines")
     quote, notes = staged.source.dialect.quote, []
     for line, last in spans:
         end = physical if last is None else last
@@ -372,17 +429,24 @@ def record_texts(staged: Staged, lines: list[int]) -> list[str | None]:
     starts there. Evidence for a reject whatever its reason and the file's line endings."""
     if not lines:
         return []
-    starts = _record_starts(staged)
+    query = _LINE_TEXTS if staged.one_line_records else _RECORD_TEXTS.format(starts=_record_starts(staged))
     staged.cursor.register("reject_lines", pd.DataFrame({"line": pd.Series(lines, dtype="int64")}))
     try:
-        found = staged.cursor.execute(
-            _RECORD_TEXTS.format(starts=starts), {"path": str(staged.source.path), "shown": RECORD_SHOWN}
-        ).fetchall()
+        values = {"path": str(staged.source.path), "shown": RECORD_SHOWN}
+        found = staged.cursor.execute(query, values).fetchall()
     finally:
         staged.cursor.unregister("reject_lines")
     texts = dict(found)
     return [texts.get(line) for line in lines]
 
+
+# A record per line: its text is its line's.
+_LINE_TEXTS = """
+WITH raw AS (SELECT string_split(content, chr(10)) AS parts FROM read_text($path)),
+numbered AS (SELECT generate_subscripts(parts, 1) AS line, unnest(parts) AS l FROM raw)
+SELECT line, left(rtrim(l, chr(10) || chr(13)), $shown) FROM numbered
+WHERE line IN (SELECT line FROM reject_lines)
+"""
 
 # Each physical line belongs to the last record that started on or before it (equi-joins and one
 # window over the file's lines: linear, whatever the number of rejects).
@@ -417,6 +481,10 @@ def _physical_lines_for_rejects(staged: Staged) -> None:
 
 
 def drop_staged(staged: Staged) -> None:
-    for suffix in ("", "_rejects", "_rejects_scan", "_starts", "_lines"):
+    _drop(staged.cursor, staged.table, ("", "_rejects", "_rejects_scan", "_starts", "_lines"))
+
+
+def _drop(cursor: Cursor, table: str, suffixes: tuple[str, ...]) -> None:
+    for suffix in suffixes:
         with contextlib.suppress(duckdb.Error):  # temporary tables vanish with their cursor anyway
-            staged.cursor.execute(f"DROP TABLE IF EXISTS {staged.table}{suffix}")
+            cursor.execute(f"DROP TABLE IF EXISTS {table}{suffix}")

@@ -59,6 +59,7 @@ class SourceFile:
     json_origin: Path | None = None  # a JSON upload: rejects name lines of this file, not of `path`
     longest_line: int = 0  # bytes; a line above the reader's maximum is rejected, never dropped
     short_records: bool = False  # some records omit trailing fields: read as empty
+    wide_records: bool = False  # some of the first records have more fields than the header
     cr_only: bool = False  # old-Mac line endings (read as line feeds)
     mixed_breaks: bool = False  # CR, LF and CRLF mixed: records as Python's csv module reads them
     malformed_lines: list[int] = field(default_factory=list)  # records rejected by the rewrite
@@ -453,6 +454,7 @@ def open_source(
             json_origin=path if encoding == "json" else None,
             longest_line=scan.longest_line,
             short_records=any(1 < w < len(header) for w in widths[1:]),  # not a one-cell footer
+            wide_records=any(w > len(header) for w in widths[1:]),
             cr_only=scan.cr_only,
             mixed_breaks=mixed,
             malformed_lines=malformed,

@@ -78,7 +78,6 @@ def read_checked(
     source: SourceFile,
     mapping: TimingMapping,
     columns: dict[str, str],
-    types: dict[str, str],
     max_minutes: float,
     record_ids: bool = False,
 ) -> tuple[Staged, Plan, str, list[Check]]:
@@ -89,8 +88,8 @@ def read_checked(
     id_column = row_id_column(source, columns)
     if record_ids and id_column is None:
         raise MappingError("the records carry no id column", "pulled records name their id in the tool")
-    formats = sampled_formats(cursor, source, mapping, text_stamps(columns, types))
-    plan = Plan(mapping, source, columns, formats, types)
+    formats = sampled_formats(cursor, source, mapping, text_stamps(columns))
+    plan = Plan(mapping, source, columns, formats)
     projection, checks = row_projection(plan, max_minutes)
     phase_ref = "started_at" if mapping.mode == "span" else "measured_at"
     phase = go_live_phase(mapping.go_live, phase_ref, mapping.timezone) if mapping.go_live else "phase"
@@ -123,8 +122,7 @@ def read_checked(
         )
 
     params = mapping_params(mapping)
-    typed = {columns[r]: t for r, t in types.items()}
-    staged = stage_csv(cursor, source, typed, NULL_MARKERS, select=select, values=params)
+    staged = stage_csv(cursor, source, NULL_MARKERS, select=select, values=params)
     raws = f"{staged.table}_raws"
     cursor.execute(
         f"CREATE TEMP TABLE {raws} AS SELECT DISTINCT workflow_raw AS raw FROM {staged.table}"

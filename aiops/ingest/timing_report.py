@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from aiops.ingest.checks import Check, all_rejects
+from aiops.ingest.checks import Check, all_rejects, evidence_note
 from aiops.ingest.mapping import TimingMapping, header_key
 from aiops.ingest.reader import Staged, absorbed_lines_notes, source_notes
 from aiops.ingest.sniff import SourceFile
 from aiops.ingest.timing_sql import Plan
+from aiops.report.export import safe_csv
+
+# Rejected records listed in the JSON report (the upload page's table shows as many): with the
+# exact count per column and reason, the report stays small when a wrong mapping rejects every
+# record (a million listed was 130 MB of JSON); ``write_rejects`` writes every one.
+REJECTS_LISTED = 1_000
 
 
 @dataclass
@@ -50,6 +57,21 @@ class TimingReport:
     def duplicate(self) -> bool:
         return self.duplicate_of is not None
 
+    def reject_counts(self) -> list[dict[str, Any]]:
+        """Per column and reason: how many records were rejected, and the first one's line."""
+        if self.rejects.empty:
+            return []
+        groups = self.rejects.groupby(["column", "reason"], sort=False).line.agg(["size", "min"])
+        return [
+            {"column": column, "reason": reason, "records": int(size), "first_line": int(first)}
+            for (column, reason), size, first in zip(groups.index, groups["size"], groups["min"], strict=True)
+        ]
+
+    def write_rejects(self, path: str | Path) -> None:
+        """Every rejected record (line, column, reason, and the value, id and text it carries) as
+        CSV, formula-like cells escaped."""
+        Path(path).write_text(safe_csv(self.rejects), encoding="utf-8")
+
     def to_json(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
@@ -60,8 +82,10 @@ class TimingReport:
             "rejects": [
                 {"line": int(r["line"]), "column": r["column"], "reason": r["reason"]}
                 | {k: r[k] for k in ("value", "id", "record") if k in r and r[k] is not None and r[k] == r[k]}
-                for r in self.rejects.to_dict("records")
+                for r in self.rejects.head(REJECTS_LISTED).to_dict("records")
             ],
+            "rejects_listed": min(self.rejected, REJECTS_LISTED),
+            "reject_counts": self.reject_counts(),
             "loops": self.loops_found,
             "duplicate_of": self.duplicate_of,
             "workflow_ids": self.workflow_ids,
@@ -133,7 +157,7 @@ def build_report(
         else pd.DataFrame(columns=["workflow_id", "phase", "minutes_per_loop"])
     )
     loops_found, zero_length = int(figures.samples.sum()), int(figures.zero_length.sum())
-    notes = source_notes(staged.source) + absorbed_lines_notes(staged, rejects)
+    notes = source_notes(staged.source) + absorbed_lines_notes(staged, rejects) + evidence_note(len(rejects))
     if plan.mapping.business_hours:
         notes.append("Durations are business hours, not calendar time.")
     notes += [

@@ -1,6 +1,13 @@
-"""The SQL compiler of a timing upload: a mapping against one file becomes a plan (columns, read
-types, timestamp formats), then one projection that parses every field of a record and the checks
-that reject it, in the order they are reported."""
+"""The SQL compiler of a timing upload: a mapping against one file becomes a plan (columns,
+timestamp formats), then one projection that parses every field of a record and the checks
+that reject it, in the order they are reported.
+
+Every column is read as text and parsed here (``TRY_CAST``; timestamps by their detected
+format): a value that does not parse fails its check like any other. Typed by DuckDB's reader
+instead, it became an entry of the reader's rejects table, about 20 µs each — a file whose every
+duration is text (a wrong mapping) took 20 s a million records, and DuckDB 1.5's parallel reader
+lost some of them (see ``reader.stage_csv``); DuckDB 1.5's reader also turns an unparseable
+TIMESTAMPTZ into NULL without a reject."""
 
 from __future__ import annotations
 
@@ -14,7 +21,6 @@ from aiops.ingest.reader import Staged
 from aiops.ingest.sniff import SourceFile
 from aiops.ingest.timestamps import TimestampFormat, detect_formats
 from aiops.sql import quote_ident, sql_literal
-from aiops.store import Cursor
 
 UNIT_MINUTES = {"seconds": 1 / 60, "minutes": 1.0, "hours": 60.0, "days": 1440.0}
 PHASE_SYNONYMS = {
@@ -96,13 +102,9 @@ class Plan:
     source: SourceFile
     columns: dict[str, str]
     formats: dict[str, TimestampFormat]
-    types: dict[str, str]  # role -> the type DuckDB read it as (VARCHAR unless set)
 
     def col(self, role: str) -> str:
         return self.columns[role]
-
-    def typed(self, role: str) -> bool:
-        return self.types.get(role, "VARCHAR") != "VARCHAR"
 
 
 STAMP_ROLES = ("start", "end", "timestamp", "measured_at")
@@ -116,34 +118,18 @@ def mapped_columns(source: SourceFile, mapping: TimingMapping) -> dict[str, str]
     }
 
 
-def read_types(
-    cursor: Cursor, source: SourceFile, mapping: TimingMapping, columns: dict[str, str]
-) -> dict[str, str]:
-    """Which columns DuckDB can parse itself while reading (fast, and a value that does not parse
-    rejects its record): numbers. Timestamps are read as text and parsed in SQL in the same
-    statement (ISO with or without an offset, h:mm:ss, day-first dates, a time zone of the
-    mapping): DuckDB 1.5's read_csv turns an unparseable TIMESTAMPTZ value into NULL without a
-    reject, which would report "missing value" for a value that is present but unreadable."""
-    types: dict[str, str] = {role: "DOUBLE" for role in ("loops", "rework") if role in columns}
-    if "duration" in columns and mapping.unit != "hms":
-        types["duration"] = "DOUBLE"
-    return types
+def text_stamps(columns: dict[str, str]) -> dict[str, str]:
+    """role -> column of the timestamp columns (their format is detected)."""
+    return {role: columns[role] for role in STAMP_ROLES if role in columns}
 
 
-def text_stamps(columns: dict[str, str], types: dict[str, str]) -> dict[str, str]:
-    """role -> column of the timestamp columns read as text (their format is detected)."""
-    return {role: columns[role] for role in STAMP_ROLES if role in columns and role not in types}
-
-
-def make_plan(staged: Staged, mapping: TimingMapping, columns: dict[str, str], types: dict[str, str]) -> Plan:
-    stamps = text_stamps(columns, types)
+def make_plan(staged: Staged, mapping: TimingMapping, columns: dict[str, str]) -> Plan:
+    stamps = text_stamps(columns)
     formats = detect_formats(staged.cursor, staged.table, stamps, mapping.date_order, mapping.timezone)
-    return Plan(mapping, staged.source, columns, formats, types)
+    return Plan(mapping, staged.source, columns, formats)
 
 
 def _ts(plan: Plan, role: str) -> str:
-    if plan.typed(role):
-        return f"({role_text(role)} AT TIME ZONE 'UTC')"
     return plan.formats[role].sql(role_text(role))
 
 
@@ -159,11 +145,7 @@ def row_projection(plan: Plan, max_minutes: float) -> tuple[str, list[Check]]:
         fields["workflow_raw"] = "$workflow::VARCHAR"
     if m.mode == "duration":
         col = plan.col("duration")
-        fields["duration_minutes"] = (
-            f"({role_text('duration')} * {UNIT_MINUTES[m.unit]})"
-            if plan.typed("duration")
-            else _duration_minutes(role_text("duration"), m.unit, decimal)
-        )
+        fields["duration_minutes"] = _duration_minutes(role_text("duration"), m.unit, decimal)
         fields["duration_raw"] = role_text("duration")
         checks += [
             Check("duration_raw IS NULL", col, "missing value"),
@@ -245,7 +227,7 @@ def _count_field(plan: Plan, role: str, default: str, checks: list[Check], decim
     if role not in plan.columns:
         return default
     col = plan.col(role)
-    number = role_text(role) if plan.typed(role) else _number(role_text(role), decimal)
+    number = _number(role_text(role), decimal)
     value = f"coalesce({number}, CASE WHEN {role_text(role)} IS NULL THEN {default} END)"
     name = "loops" if role == "loops" else "rework_minutes"
     checks.append(Check(f"{name} IS NULL", col, "unparseable number"))

@@ -35,7 +35,7 @@ from aiops.ingest.replacing import SAMPLE_COLUMNS, NothingNew, PulledRecords, ch
 from aiops.ingest.sniff import open_source
 from aiops.ingest.timing_pass import read_checked
 from aiops.ingest.timing_report import TimingReport, build_report
-from aiops.ingest.timing_sql import NULL_MARKERS, Plan, make_plan, mapped_columns, read_types, row_projection
+from aiops.ingest.timing_sql import NULL_MARKERS, Plan, make_plan, mapped_columns, row_projection
 from aiops.store import Cursor, Store, Tx, pending
 
 __all__ = [
@@ -294,18 +294,17 @@ def open_timing_import(
         cursor = store.new_cursor()
         staged: Staged | None = None
         try:
-            types = read_types(cursor, source, mapping, columns)
             if mapping.mode == "events":
-                staged = stage_csv(cursor, source, {columns[r]: t for r, t in types.items()}, NULL_MARKERS)
+                staged = stage_csv(cursor, source, NULL_MARKERS)
                 if "workflow" in columns:
                     check_workflow_column(cursor, staged.table, columns["workflow"], columns["workflow"])
-                plan = make_plan(staged, mapping, columns, types)
+                plan = make_plan(staged, mapping, columns)
                 checked, accepted = _check_events(store, staged, plan)
                 checks = None
             else:
                 limit = store.policy.evidence.max_loop_minutes
                 staged, plan, accepted, checks = read_checked(
-                    cursor, source, mapping, columns, types, limit, record_ids=pulled is not None
+                    cursor, source, mapping, columns, limit, record_ids=pulled is not None
                 )
                 checked = staged.table
             upload = _report(store, staged, plan, (checked, accepted, checks), preview, pulled)

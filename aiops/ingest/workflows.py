@@ -20,7 +20,7 @@ import pandas as pd
 from aiops.auth import Actor
 from aiops.errors import MappingError
 from aiops.identity import identity_key
-from aiops.ingest.checks import Check, all_rejects, reject_columns, reject_values
+from aiops.ingest.checks import Check, all_rejects, evidence_note, reject_columns, reject_values
 from aiops.ingest.mapping import find_column, header_key, require_column
 from aiops.ingest.reader import absorbed_lines_notes, drop_staged, source_notes, stage_csv
 from aiops.ingest.sniff import SourceFile, open_source
@@ -321,7 +321,7 @@ def read_workflows(
                 f"WHERE reject_reason IS NULL ORDER BY rid"
             ).df()
             rejects = all_rejects(staged, checked)
-            notes = source_notes(source) + absorbed_lines_notes(staged, rejects)
+            notes = source_notes(source) + absorbed_lines_notes(staged, rejects) + evidence_note(len(rejects))
             cursor.execute(f"DROP TABLE {checked}")
         finally:
             cursor.unregister(KNOWN_IDS)

@@ -4,6 +4,7 @@ and the command line run in-process."""
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -13,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -250,7 +252,7 @@ def _built_once(
                 shutil.copy(kept, partial)
             else:
                 build(partial)
-                if kept is not None and _build_inputs_key() == _BUILD_INPUTS:  # none edited meanwhile
+                if kept is not None and build_inputs_key() == _BUILD_INPUTS:  # none edited meanwhile
                     _keep(partial, kept)
             partial.rename(path)
     return path
@@ -277,7 +279,7 @@ def _kept_template(config: pytest.Config, name: str) -> Path | None:
     return cache.mkdir("templates") / f"{stem}-{_BUILD_INPUTS}.{suffix}"
 
 
-def _build_inputs_key() -> str:
+def build_inputs_key(package: Path = ROOT / "aiops", today: date | None = None) -> str:
     """A hash of everything a template's build reads, so that a kept one is never stale: every file
     of the package (code, migrations, policies, the demo's recipes and workflows, the precedents),
     this file (the build calls), the Python version and every installed distribution's version
@@ -287,20 +289,23 @@ def _build_inputs_key() -> str:
     (a single run may already use one built minutes earlier). The build reads no settings, no
     environment variable and no other file."""
     digest = hashlib.sha256(sys.version.encode())
-    package = ROOT / "aiops"
     for file in sorted(package.rglob("*")):
         if file.is_file() and "__pycache__" not in file.parts:
             digest.update(str(file.relative_to(package)).encode() + b"\0" + file.read_bytes())
     digest.update(Path(__file__).read_bytes())
-    versions = sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions())
-    digest.update("\n".join(versions).encode())
-    digest.update(utcnow().date().isoformat().encode())
+    digest.update(_installed_versions().encode())
+    digest.update((today or utcnow().date()).isoformat().encode())
     return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _installed_versions() -> str:
+    return "\n".join(sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()))
 
 
 # Taken as the process starts, right after its imports: a template built from files edited later in
 # the run (the key no longer matches when it is done) is used by this run but not kept.
-_BUILD_INPUTS = _build_inputs_key()
+_BUILD_INPUTS = build_inputs_key()
 
 
 @pytest.fixture(scope="session")

@@ -248,9 +248,7 @@ def _built_once(
             partial = shared / f"{name}.partial"
             for leftover in (partial, partial.with_name(partial.name + ".wal")):  # a failed build's
                 leftover.unlink(missing_ok=True)
-            if kept is not None and kept.exists():
-                shutil.copy(kept, partial)
-            else:
+            if kept is None or not _copied(kept, partial):
                 build(partial)
                 if kept is not None and build_inputs_key() == _BUILD_INPUTS:  # none edited meanwhile
                     _keep(partial, kept)
@@ -258,11 +256,19 @@ def _built_once(
     return path
 
 
+def _copied(kept: Path, to: Path) -> bool:
+    try:
+        shutil.copy(kept, to)
+    except FileNotFoundError:  # none kept yet (or just replaced by a run whose inputs differ)
+        return False
+    return True
+
+
 def _keep(built: Path, kept: Path) -> None:
     """Save a copy for later runs: written beside, then renamed over (a run copying it meanwhile
     reads a whole file); the same template built from other inputs is removed."""
     stem = kept.name.split("-")[0]
-    for other in kept.parent.glob(f"{stem}-*{kept.suffix}"):
+    for other in set(kept.parent.glob(f"{stem}-*{kept.suffix}")) - {kept}:
         other.unlink(missing_ok=True)
     part = kept.with_name(f"{kept.name}.{os.getpid()}.part")
     shutil.copy(built, part)

@@ -4,12 +4,17 @@ and the command line run in-process."""
 from __future__ import annotations
 
 import fcntl
+import functools
+import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +22,7 @@ import pytest
 
 from aiops.auth import Actor
 from aiops.cli import main
-from aiops.demo import build_demo
+from aiops.clock import utcnow
 from aiops.store import Store
 from aiops.store.transfer import copy_rows
 from aiops.workflow import Workflow
@@ -227,9 +232,13 @@ def pg_database(pg_session_database: str) -> str:
     return pg_session_database
 
 
-def _built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+def _built_once(
+    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None], kept: Path | None
+) -> Path:
     """A file built once for the whole run and shared by every pytest-xdist worker (they share the
-    parent of their temporary folders): the first worker builds it under a lock, the others wait."""
+    parent of their temporary folders): the first worker makes it under a lock, the others wait.
+    It is copied from ``kept`` (a file an earlier run built from the same inputs) when there is
+    one, else built and then kept there for the next run."""
     base = factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     path = shared / name
@@ -239,15 +248,77 @@ def _built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Pat
             partial = shared / f"{name}.partial"
             for leftover in (partial, partial.with_name(partial.name + ".wal")):  # a failed build's
                 leftover.unlink(missing_ok=True)
-            build(partial)
+            if kept is None or not _copied(kept, partial):
+                build(partial)
+                if kept is not None and build_inputs_key() == _BUILD_INPUTS:  # none edited meanwhile
+                    _keep(partial, kept)
             partial.rename(path)
     return path
 
 
+def _copied(kept: Path, to: Path) -> bool:
+    try:
+        shutil.copy(kept, to)
+    except FileNotFoundError:  # none kept yet (or just replaced by a run whose inputs differ)
+        return False
+    return True
+
+
+def _keep(built: Path, kept: Path) -> None:
+    """Save a copy for later runs: written beside, then renamed over (a run copying it meanwhile
+    reads a whole file); the same template built from other inputs is removed."""
+    stem = kept.name.split("-")[0]
+    for other in set(kept.parent.glob(f"{stem}-*{kept.suffix}")) - {kept}:
+        other.unlink(missing_ok=True)
+    part = kept.with_name(f"{kept.name}.{os.getpid()}.part")
+    shutil.copy(built, part)
+    os.replace(part, kept)
+
+
+def _kept_template(config: pytest.Config, name: str) -> Path | None:
+    """Where a template built from exactly this run's inputs is kept across runs (in pytest's cache
+    folder; none with ``-p no:cacheprovider``, and a fresh checkout or CI has none yet: it builds)."""
+    cache = getattr(config, "cache", None)
+    if cache is None:
+        return None
+    stem, suffix = name.split(".", 1)
+    return cache.mkdir("templates") / f"{stem}-{_BUILD_INPUTS}.{suffix}"
+
+
+def build_inputs_key(package: Path = ROOT / "aiops", today: date | None = None) -> str:
+    """A hash of everything a template's build reads, so that a kept one is never stale: every file
+    of the package (code, migrations, policies, the demo's recipes and workflows, the precedents),
+    this file (the build calls), the Python version and every installed distribution's version
+    (DuckDB writes the file; numpy draws the demo's loops; pandas, scipy and statsmodels compute the
+    estimates its classification stores), and the UTC date: the build stamps its uploads and
+    governance events with the clock and classifies as of it, so a template serves one day only
+    (a single run may already use one built minutes earlier). The build reads no settings, no
+    environment variable and no other file."""
+    digest = hashlib.sha256(sys.version.encode())
+    for file in sorted(package.rglob("*")):
+        if file.is_file() and "__pycache__" not in file.parts:
+            digest.update(str(file.relative_to(package)).encode() + b"\0" + file.read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    digest.update(_installed_versions().encode())
+    digest.update((today or utcnow().date()).isoformat().encode())
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _installed_versions() -> str:
+    return "\n".join(sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()))
+
+
+# Taken as the process starts, right after its imports: a template built from files edited later in
+# the run (the key no longer matches when it is done) is used by this run but not kept.
+_BUILD_INPUTS = build_inputs_key()
+
+
 @pytest.fixture(scope="session")
-def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def empty_template(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Path:
     """An empty DuckDB store at the latest schema: copying it is a third of creating one."""
-    return _built_once(tmp_path_factory, "empty.duckdb", lambda path: Store(path).close())
+    kept = _kept_template(pytestconfig, "empty.duckdb")
+    return _built_once(tmp_path_factory, "empty.duckdb", lambda path: Store(path).close(), kept)
 
 
 @pytest.fixture
@@ -266,9 +337,17 @@ def store(store_location: str):
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo database, built once per test run; copy it before writing to it."""
-    return _built_once(tmp_path_factory, "demo.duckdb", lambda path: build_demo(path).close())
+def demo_template(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Path:
+    """The demo database, built once per test run (or kept from an earlier run with the same inputs);
+    copy it before writing to it."""
+    kept = _kept_template(pytestconfig, "demo.duckdb")
+    return _built_once(tmp_path_factory, "demo.duckdb", _build_demo, kept)
+
+
+def _build_demo(path: Path) -> None:
+    from aiops.demo import build_demo  # imported only by the worker that builds it
+
+    build_demo(path).close()
 
 
 @pytest.fixture(scope="session")

@@ -86,7 +86,10 @@ class Replay:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # shutdown() waits for the loop to look again: every 0.5 s by default, half a second per test.
+        serve = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02})
+        serve.daemon = True
+        serve.start()
         return self
 
     def stop(self) -> None:

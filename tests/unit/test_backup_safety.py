@@ -22,19 +22,27 @@ from aiops.store import Store
 ADMIN = Actor(name="admin@test", role="admin")
 
 
+@pytest.fixture(scope="module")
+def demo_backup(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A backup of the demo, made once per module; each test gets its own copy to forge (``folder``)."""
+    work = tmp_path_factory.mktemp("backup")
+    shutil.copy(demo_template, work / "demo.duckdb")
+    with Store(work / "demo.duckdb") as store:
+        backup(store, ADMIN, work / "backup")
+    return work / "backup"
+
+
 @pytest.fixture
-def folder(demo_path: Path, tmp_path: Path) -> Path:
-    with Store(demo_path) as store:
-        backup(store, ADMIN, tmp_path / "backup")
+def folder(demo_backup: Path, tmp_path: Path) -> Path:
+    shutil.copytree(demo_backup, tmp_path / "backup")
     return tmp_path / "backup"
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Path:
+def live(tmp_path: Path, empty_template: Path) -> Path:
     """A live database (a different one) whose bytes must survive a refused restore."""
-    path = tmp_path / "live.duckdb"
-    Store(path).close()
-    return path
+    shutil.copy(empty_template, tmp_path / "live.duckdb")
+    return tmp_path / "live.duckdb"
 
 
 def forge_manifest(folder: Path, **changes) -> None:

@@ -94,6 +94,7 @@ def _upload(store: Store, folder: Path, workflow_id: str) -> int:
     return report.batch_id
 
 
+@pytest.mark.slow  # four views of the whole demo, an upload and its undo: 1.5 s on a quiet core
 def test_an_upload_and_its_undo_recompute_only_what_they_touched(
     demo_path: Path, tmp_path: Path, computed
 ) -> None:

@@ -3,6 +3,7 @@ week), the default period, and the summary's money fields. Expected numbers are 
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -47,14 +48,17 @@ def _rows(workflow_id: str) -> list[tuple]:
     return rows
 
 
-@pytest.fixture
-def flat(tmp_path: Path):
-    """Two Support workflows with flat weekly volume; `risky` has no owner (a stop condition)."""
+@pytest.fixture(scope="module")
+def flat_template(tmp_path_factory: pytest.TempPathFactory, empty_template: Path) -> Path:
+    """Two Support workflows with flat weekly volume; `risky` has no owner (a stop condition).
+    Made once per module: each test reads or writes its own copy (``flat``)."""
     admin = Actor(name="admin@test", role="admin")
-    with Store(tmp_path / "flat.duckdb") as store:
+    folder = tmp_path_factory.mktemp("flat")
+    shutil.copy(empty_template, folder / "flat.duckdb")
+    with Store(folder / "flat.duckdb") as store:
         items = [_workflow("steady", "Dana Lee"), _workflow("risky", "")]
         store.write(admin, lambda tx: save_workflows(tx, items, "test"))
-        path = tmp_path / "timings.csv"
+        path = folder / "timings.csv"
         columns = ["workflow_id", "phase", "measured_at", "duration_minutes", "loops", "rework_minutes"]
         pd.DataFrame(_rows("steady") + _rows("risky"), columns=columns).to_csv(path, index=False)
         assert import_timings(store, admin, path).rejected == 0
@@ -65,6 +69,13 @@ def flat(tmp_path: Path):
             "[hourly_cost_by_department]\nsupport = 60\n",
         )
         set_ai_costs(store, admin, {"steady": 300.0, "risky": 100.0})
+    return folder / "flat.duckdb"
+
+
+@pytest.fixture
+def flat(flat_template: Path, tmp_path: Path):
+    shutil.copy(flat_template, tmp_path / "flat.duckdb")
+    with Store(tmp_path / "flat.duckdb") as store:
         yield store
 
 

@@ -258,7 +258,9 @@ def weekly_series(weeks: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
     """``weekly_cells`` with hours returned per week (after loops that week times the workflow's
     saving per loop, with its interval; for the concurrent design only the AI-assisted share of the
     loops; nothing for elapsed time)."""
-    m = metrics.set_index("workflow_id")
+    reads = ["treated_loops", "period_loops_after", "counts_in_hours", "evidence"]
+    reads += ["saved_per_loop", "saved_low", "saved_high"]
+    m = metrics[["workflow_id", *reads]].set_index("workflow_id")
     share = (m.treated_loops.astype(float) / m.period_loops_after.where(m.period_loops_after > 0)).fillna(0)
     share = share.where(m.counts_in_hours, 0.0).rename("treated_share")
     saving = m[["saved_per_loop", "saved_low", "saved_high", "evidence"]].join(share)

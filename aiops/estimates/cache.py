@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,17 +29,19 @@ from importlib import metadata, resources
 
 from aiops.clock import utcnow
 from aiops.estimates.record import Estimate, from_json, to_json
+from aiops.lru import Lru
 from aiops.period import week_start
 from aiops.policy import EvidenceRules
 from aiops.store import Reader
 
+# A timing row's hash: every column an estimate or a weekly cell reads.
+ROW_HASH = (
+    "hash(phase, measured_at, duration_minutes, loops, rework_minutes, time_kind, ai_assisted, segment)"
+)
 # Rows before the period's end, per workflow: count, a hash sum and the last timing.
-_FINGERPRINTS = """
-SELECT workflow_id, count(*) AS n,
-       CAST(sum(hash(phase, measured_at, duration_minutes, loops, rework_minutes, time_kind,
-                     ai_assisted, segment)) AS VARCHAR) AS hashed,
-       max(measured_at) AS last
-FROM {samples}
+_FINGERPRINTS = f"""
+SELECT workflow_id, count(*) AS n, CAST(sum({ROW_HASH}) AS VARCHAR) AS hashed, max(measured_at) AS last
+FROM {{samples}}
 WHERE (CAST($end AS TIMESTAMP) IS NULL OR measured_at < CAST($end AS TIMESTAMP))
   AND ($scope IS NULL OR workflow_id IN (SELECT unnest($scope)))
 GROUP BY workflow_id
@@ -101,35 +101,13 @@ def _own_recent_end(window: Window, last: datetime) -> datetime:
     return min(window.recent_end, datetime.combine(own, datetime.min.time()))
 
 
-class EstimateCache:
-    """The in-process layer: inputs key -> record, the ``size`` most recent."""
-
-    def __init__(self, size: int = 20_000) -> None:
-        self._lock = threading.Lock()
-        self._records: OrderedDict[str, Estimate] = OrderedDict()
-        self._size = size
-
-    def get(self, key: str) -> Estimate | None:
-        with self._lock:
-            record = self._records.get(key)
-            if record is not None:
-                self._records.move_to_end(key)
-            return record
-
-    def clear(self) -> None:
-        with self._lock:
-            self._records.clear()
-
-    def put(self, key: str, record: Estimate) -> None:
-        with self._lock:
-            self._records[key] = record
-            self._records.move_to_end(key)
-            while len(self._records) > self._size:
-                self._records.popitem(last=False)
-
-
-MEMORY = EstimateCache()
+MEMORY: Lru[str, Estimate] = Lru(20_000)  # inputs key -> record
 _AFRESH: ContextVar[bool] = ContextVar("estimates_afresh", default=False)
+
+
+def afresh() -> bool:
+    """Whether this thread is inside ``computed_afresh`` (derived figures are not kept either)."""
+    return _AFRESH.get()
 
 
 @contextmanager
@@ -169,7 +147,7 @@ def cached(
 ) -> dict[str, Estimate]:
     """Every workflow's record: from memory, then the store's table, then ``compute(missing ids)``
     (whose results are kept in both)."""
-    if _AFRESH.get():
+    if afresh():
         return {r.workflow_id: r for r in compute(sorted(keys)) if r.workflow_id in keys}
     found: dict[str, Estimate] = {}
     for workflow_id, key in keys.items():

@@ -8,9 +8,6 @@ audit row and so changes the revision.
 
 from __future__ import annotations
 
-import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,13 +16,14 @@ import pandas as pd
 
 from aiops.columns import in_declared_order
 from aiops.estimates.codes import EvidenceLabel, WarningCode
+from aiops.lru import Lru
 from aiops.metrics import freshness as department_freshness
-from aiops.metrics import weekly_cells, weekly_series, workflow_metrics
+from aiops.metrics import weekly_cells, workflow_metrics
 from aiops.period import DAYS_PER_MONTH, Period, complete_weeks_end, default_period
-from aiops.policy import EvidenceRules
 from aiops.store import Reader, Store, utcnow
 from aiops.views.company import CompanySettings, load_company
 from aiops.views.compare import Comparison
+from aiops.views.parts import NEXT_CHECKPOINT, Inputs, Part, kept_part
 from aiops.views.snapshot import on_server, timing_snapshot
 from aiops.views.totals import TOTALS_READS, Totals, add_money, totals_for
 
@@ -122,7 +120,8 @@ class View:
         return self.workflows[self.workflows.at_risk]
 
 
-_BOUNDS = "SELECT min(measured_at), max(measured_at) FROM committed_samples"
+_BOUNDS = "SELECT min(measured_at), max(measured_at) FROM {rows}"
+_PENDING = "SELECT count(*) FROM pending_batches"
 _INCIDENTS = """
 SELECT e.workflow_id, w.name, w.department, e.recorded_at, e.note
 FROM checkpoint_events e JOIN workflows w USING (workflow_id)
@@ -133,7 +132,19 @@ WHERE e.kind = 'incident' ORDER BY e.recorded_at DESC
 def data_bounds(db: Reader) -> tuple[datetime | None, datetime | None]:
     """The first and last timing (on a PostgreSQL store the server computes them: two values cross
     the wire, not every timing row)."""
-    row = db.query_one(on_server(_BOUNDS) if isinstance(db, Store) and db.postgres else _BOUNDS)
+    if isinstance(db, Store):
+        if db.postgres:
+            return _two(db.query_one(on_server(_BOUNDS.format(rows="committed_samples"))))
+        with db.snapshot() as reader:
+            return data_bounds(reader)
+    # A table's own min and max cost a fraction of a scan through ``committed_samples``, which
+    # differs from the table only while a preview holds a pending batch. (A view's copies on
+    # PostgreSQL hold committed rows only, under that name.)
+    pending = db.postgres or bool(db.query_value(_PENDING))
+    return _two(db.query_one(_BOUNDS.format(rows="committed_samples" if pending else "timing_samples")))
+
+
+def _two(row: tuple[Any, ...] | None) -> tuple[datetime | None, datetime | None]:
     return (row[0], row[1]) if row else (None, None)
 
 
@@ -146,9 +157,7 @@ def revision(store: Store) -> str:
     return f"{audit_id}@{latest}"
 
 
-_CACHE: OrderedDict[tuple[Any, ...], View] = OrderedDict()
-_CACHE_SIZE = 32
-_CACHE_LOCK = threading.Lock()
+_VIEWS: Lru[tuple[Any, ...], View] = Lru(32)
 
 
 def view_for(store: Store, period: Period | None = None, at_revision: str | None = None) -> View:
@@ -159,15 +168,10 @@ def view_for(store: Store, period: Period | None = None, at_revision: str | None
         period = default_period(*data_bounds(store))[0]
     now = revision(store) if at_revision is None else at_revision
     key = (id(store), store.path, now, period)
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    view = build_view(store, period)
-    with _CACHE_LOCK:
-        _CACHE[key] = view
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+    view = _VIEWS.get(key)
+    if view is None:
+        view = build_view(store, period)
+        _VIEWS.put(key, view)
     return view
 
 
@@ -180,25 +184,28 @@ def _adoption(weeks: pd.DataFrame) -> pd.DataFrame:
     return weeks.sort_values(["week", "workflow_id"]).reset_index(drop=True)
 
 
-def _frame(
-    db: Reader,
-    rules: EvidenceRules,
-    period: Period,
-    company: CompanySettings,
-    data_through: datetime | None,
-    run_rate_end: date | None,
-    weeks: pd.DataFrame,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The metrics frame for ``period`` with the view's columns: counted/banked/at_risk, money,
+def _part(db: Reader, inputs: Inputs) -> Part:
+    """The period's frame, weekly cells, adoption and totals (kept while their inputs are unchanged,
+    ``aiops.views.parts``)."""
+
+    def compute() -> Part:
+        weeks = weekly_cells(db, inputs.period)
+        frame, adoption = _frame(db, inputs, weeks)
+        company, departments = _totals(frame, inputs.rules.interval_level, inputs.company.currency)
+        return Part(frame, adoption, weeks, company, departments)
+
+    return kept_part(db, inputs, compute)
+
+
+def _frame(db: Reader, inputs: Inputs, weeks: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The metrics frame for the period with the view's columns: counted/banked/at_risk, money,
     adoption. Returns (frame, weekly adoption)."""
-    as_of = datetime.combine(run_rate_end, datetime.min.time()) if run_rate_end else None
+    rules, period, company = inputs.rules, inputs.period, inputs.company
+    as_of = datetime.combine(inputs.run_rate_end, datetime.min.time()) if inputs.run_rate_end else None
     f = workflow_metrics(db, rules, period, as_of)
     extra = db.query_df("SELECT workflow_id, ai_monthly_cost FROM workflows")
     f = f.join(extra.set_index("workflow_id"), on="workflow_id")
-    advice = {
-        workflow_id: json.loads(detail).get("next_checkpoint", {}).get("checkpoint")
-        for workflow_id, detail in db.query("SELECT workflow_id, detail FROM classifications")
-    }
+    advice = dict(db.query(f"SELECT workflow_id, {NEXT_CHECKPOINT} FROM classifications"))
     f["next_checkpoint"] = f.workflow_id.map(advice)
     f["stop_conditions"] = f.stop_conditions.map(list)
     # counts_in_hours: hands-on time, and not shaped like calendar time (elapsed_time)
@@ -209,11 +216,11 @@ def _frame(
     f["banked"] = f.counted & proven & ~has_stops
     f["unproven"] = f.counted & ~proven & ~has_stops
     f["at_risk"] = f.counted & has_stops
-    late = _late_data(f, _reference_end(period, data_through), rules.late_data_days)
+    late = _late_data(f, inputs.reference_end, rules.late_data_days)
     rates = f.department.map(company.rate_for)
     months = pd.DataFrame(
         [
-            _cost_months(period, first, last if is_late else None, data_through)
+            _cost_months(period, first, last if is_late else None, inputs.reference_end)
             for first, last, is_late in zip(
                 pd.to_datetime(f.first_measured_after), pd.to_datetime(f.last_measured), late, strict=True
             )
@@ -279,20 +286,6 @@ def _totals(frame: pd.DataFrame, level: float, currency: str) -> tuple[Totals, t
     return company, departments
 
 
-def _stop_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """department, code, workflows, names — one row per open stop condition kind and department."""
-    open_ = frame[frame.stop_conditions.map(len) > 0][["department", "name", "stop_conditions"]]
-    exploded = open_.explode("stop_conditions").rename(columns={"stop_conditions": "code"})
-    if exploded.empty:
-        return pd.DataFrame(columns=["department", "code", "workflows", "names"])
-    return (
-        exploded.groupby(["department", "code"], as_index=False)
-        .agg(workflows=("name", "size"), names=("name", "; ".join))
-        .sort_values(["department", "code"])
-        .reset_index(drop=True)
-    )
-
-
 def build_view(
     store: Store,
     period: Period | None = None,
@@ -316,9 +309,8 @@ def _build(
     first, last = data_bounds(db)
     weeks_end = complete_weeks_end(last) if last is not None else None
     run_rate_end = min(weeks_end, period.end) if weeks_end and period.end else weeks_end
-    week_cells = weekly_cells(db, period)
-    frame, adoption = _frame(db, rules, period, company, last, run_rate_end, week_cells)
-    company_totals, departments = _totals(frame, level, company.currency)
+    part = _part(db, Inputs(period, rules, company, _reference_end(period, last), run_rate_end))
+    frame, company_totals, departments = part.frame, part.company, part.departments
     complete = period.is_complete(last)
 
     previous = period.previous()
@@ -330,8 +322,8 @@ def _build(
             else "No comparison: the period is open-ended, so there is no previous period of the same length."
         )
     else:
-        prev_frame, _ = _frame(db, rules, previous, company, last, None, weekly_cells(db, previous))
-        prev_company, prev_departments = _totals(prev_frame, level, company.currency)
+        prev = _part(db, Inputs(previous, rules, company, _reference_end(previous, last), None))
+        prev_company, prev_departments = prev.company, prev.departments
         if prev_company.has_estimate:
             first_day = first.date() if first is not None else None
             per_week = not complete
@@ -349,8 +341,6 @@ def _build(
                 f"(n = {prev_company.samples_before:,} before / {prev_company.samples_after:,} after)."
             )
 
-    weekly = weekly_series(week_cells, frame)
-    weekly = weekly.join(frame.set_index("workflow_id")[["banked", "at_risk", "name"]], on="workflow_id")
     default, reason = default_period(first, last)
     active = db.query_one("SELECT sha256 FROM policy_versions WHERE version = ?", [store.policy.version])
     return View(
@@ -389,10 +379,10 @@ def _build(
         department_comparisons=by_department,
         no_comparison=no_comparison,
         workflows=frame,
-        weekly=weekly,
-        adoption_weekly=adoption,
+        weekly=part.weekly,
+        adoption_weekly=part.adoption,
         freshness=department_freshness(db),
-        stop_counts=_stop_counts(frame),
+        stop_counts=part.stop_counts,
         incidents=db.query_df(_INCIDENTS),
         material_share=rules.material_share,
         gate_designs=frozenset(rules.gate_designs),

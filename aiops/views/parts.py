@@ -1,0 +1,122 @@
+"""A period's part of the view (its metrics frame, weekly cells, adoption and totals), kept by what it
+was computed from, so that a write that does not change a period does not rebuild it.
+
+Most uploads add recent weeks, while every surface opens on the last complete period
+(``aiops.period.default_period``): such an upload changes the view's data bounds and freshness, not
+that period's figures. The key is content only, like the estimates' (``aiops.estimates.cache``):
+- the timing rows before the period's end (count and a sum of each row's hash, workflow included:
+  any row added, removed, moved or changed moves it);
+- the workflows as stored (every column) and what the frame reads of their classifications;
+- the period, the end the run rate reads up to, what "late data" is measured against (the company's
+  last timing, clipped to the period), the evidence rules and the company's settings.
+Kept in this process only (the code that builds a part cannot change while it runs), and never when
+figures are computed afresh (``computed_afresh``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
+
+import pandas as pd
+
+from aiops.estimates.cache import ROW_HASH, afresh
+from aiops.lru import Lru
+from aiops.metrics import weekly_series
+from aiops.period import Period
+from aiops.policy import EvidenceRules
+from aiops.store import Reader
+from aiops.views.company import CompanySettings
+from aiops.views.totals import Totals
+
+# The classification's next approval checkpoint, as the frame reads it.
+NEXT_CHECKPOINT = "json_extract_string(detail, '$.next_checkpoint.checkpoint')"
+
+_CONTENT = f"""
+SELECT
+    (SELECT count(*) || ':' || coalesce(CAST(sum(hash(workflow_id, {ROW_HASH})) AS VARCHAR), '')
+     FROM committed_samples
+     WHERE CAST($end AS TIMESTAMP) IS NULL OR measured_at < CAST($end AS TIMESTAMP)),
+    (SELECT count(*) || ':' || coalesce(CAST(sum(hash(w)) AS VARCHAR), '') FROM workflows w),
+    (SELECT count(*) || ':' || coalesce(CAST(sum(hash(workflow_id, risk, status, stop_conditions,
+                                                      {NEXT_CHECKPOINT})) AS VARCHAR), '')
+     FROM classifications)
+"""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a period's part is computed from, besides the stored rows."""
+
+    period: Period
+    rules: EvidenceRules
+    company: CompanySettings
+    reference_end: datetime  # what late data is measured against (the last timing, within the period)
+    run_rate_end: date | None  # the run rate's end (None: the period's end)
+
+    def described(self) -> list[object]:
+        return [
+            str(self.period),
+            self.rules.model_dump(mode="json"),
+            self.company.model_dump(mode="json"),
+            str(self.reference_end),
+            str(self.run_rate_end),
+        ]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One period's figures. Treat the frames as read-only: every view that shows the period shares
+    them."""
+
+    frame: pd.DataFrame
+    adoption: pd.DataFrame
+    weeks: pd.DataFrame  # ``aiops.metrics.weekly_cells``
+    company: Totals
+    departments: tuple[Totals, ...]
+
+    @cached_property
+    def weekly(self) -> pd.DataFrame:
+        """``aiops.metrics.weekly_series`` with each workflow's name and whether it is banked or at
+        risk (computed when first read: a previous period's part is read for its totals only)."""
+        shown = self.frame[["workflow_id", "banked", "at_risk", "name"]].set_index("workflow_id")
+        return weekly_series(self.weeks, self.frame).join(shown, on="workflow_id")
+
+    @cached_property
+    def stop_counts(self) -> pd.DataFrame:
+        """department, code, workflows, names: one row per open stop condition kind and department."""
+        return _stop_counts(self.frame)
+
+
+PARTS: Lru[str, Part] = Lru(16)
+
+
+def kept_part(db: Reader, inputs: Inputs, compute: Callable[[], Part]) -> Part:
+    """The period's part: kept when its inputs are unchanged, else ``compute()`` (and kept)."""
+    if afresh():
+        return compute()
+    content = db.query_one(_CONTENT, {"end": inputs.period.bounds()[1]})
+    described = json.dumps([list(content or ()), *inputs.described()])
+    key = hashlib.sha256(described.encode()).hexdigest()
+    part = PARTS.get(key)
+    if part is None:
+        part = compute()
+        PARTS.put(key, part)
+    return part
+
+
+def _stop_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    open_ = frame[frame.stop_conditions.map(len) > 0][["department", "name", "stop_conditions"]]
+    exploded = open_.explode("stop_conditions").rename(columns={"stop_conditions": "code"})
+    if exploded.empty:
+        return pd.DataFrame(columns=["department", "code", "workflows", "names"])
+    return (
+        exploded.groupby(["department", "code"], as_index=False)
+        .agg(workflows=("name", "size"), names=("name", "; ".join))
+        .sort_values(["department", "code"])
+        .reset_index(drop=True)
+    )

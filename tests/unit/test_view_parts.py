@@ -1,0 +1,145 @@
+"""A period's part of the view (aiops.views.parts) is kept while what it was computed from is
+unchanged: an upload of later weeks keeps the period's figures, and every change that reaches them
+(rows inside the period, a workflow's fields, its classification, the company's settings, the end
+of an incomplete period's data) builds what building afresh gives."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from aiops.estimates.cache import computed_afresh
+from aiops.ingest.batches import undo_batch
+from aiops.ingest.timings import import_timings
+from aiops.period import Period, default_period
+from aiops.store import Store, Tx
+from aiops.views.build import View, build_view, data_bounds
+from aiops.views.company import save_company
+from tests.conftest import ADMIN
+
+pytestmark = pytest.mark.estimate_cache
+
+WORKFLOW = "fin-invoice-coding"
+
+
+def _upload(store: Store, folder: Path, day: date, name: str) -> int:
+    path = folder / f"{name}.csv"
+    rows = [f"{WORKFLOW},after,{day.isoformat()}T1{hour}:00:00,{20 + hour},1,0" for hour in range(7)]
+    path.write_text("workflow_id,phase,measured_at,duration_minutes,loops,rework_minutes\n" + "\n".join(rows))
+    report = import_timings(store, ADMIN, path)
+    assert report.accepted == len(rows)
+    return report.batch_id
+
+
+def _same_as_afresh(store: Store, period: Period) -> View:
+    kept = build_view(store, period)
+    with computed_afresh():
+        afresh = build_view(store, period)
+    for frame in ("workflows", "weekly", "adoption_weekly", "stop_counts"):
+        pd.testing.assert_frame_equal(getattr(kept, frame), getattr(afresh, frame), obj=frame)
+    # DuckDB adds doubles in no fixed order: the last bits of a sum may differ between two runs.
+    for totals in ("company", "departments", "comparison"):
+        _close(_fields(getattr(kept, totals)), _fields(getattr(afresh, totals)))
+    return kept
+
+
+def _fields(value: object, prefix: str = "") -> dict[str, object]:
+    """Records (nested ones, tuples of them) as one flat map of named values."""
+    if isinstance(value, tuple):
+        return {k: v for i, item in enumerate(value) for k, v in _fields(item, f"{prefix}{i}.").items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            k: v
+            for f in dataclasses.fields(value)
+            for k, v in _fields(getattr(value, f.name), f"{prefix}{f.name}.").items()
+        }
+    return {prefix: value}
+
+
+def _close(kept: dict[str, object], afresh: dict[str, object]) -> None:
+    assert kept.keys() == afresh.keys()
+    for name, value in kept.items():
+        numeric = isinstance(value, float) and isinstance(afresh[name], float)
+        assert value == (pytest.approx(afresh[name], rel=1e-9, nan_ok=True) if numeric else afresh[name]), (
+            name
+        )
+
+
+def _sql(store: Store, sql: str) -> None:
+    def run(tx: Tx) -> None:
+        tx.execute(sql, [WORKFLOW])
+
+    store.write(ADMIN, run)
+
+
+def test_an_upload_of_later_weeks_keeps_the_period_and_moves_what_it_should(demo_path: Path, tmp_path: Path):
+    with Store(demo_path) as store:
+        first, last = data_bounds(store)
+        period = default_period(first, last)[0]
+        assert period.end is not None and last is not None and last.date() >= period.end
+        before = build_view(store, period)
+        _upload(store, tmp_path, last.date() + pd.Timedelta(days=1), "later")
+        after = _same_as_afresh(store, period)
+        assert after.workflows is before.workflows  # the period's part was kept, not rebuilt
+        assert after.data_through is not None and after.data_through > last
+        inside = _upload(store, tmp_path, period.end.replace(day=1) - pd.Timedelta(days=20), "inside")
+        rebuilt = _same_as_afresh(store, period)
+        assert rebuilt.workflows is not before.workflows
+        undo_batch(store, ADMIN, inside)
+        _same_as_afresh(store, period)
+
+
+CHANGES: dict[str, Callable[[Store], None]] = {
+    "a workflow renamed": lambda s: _sql(s, "UPDATE workflows SET name = 'Renamed' WHERE workflow_id = ?"),
+    "a workflow moved to another department": lambda s: _sql(
+        s, "UPDATE workflows SET department = 'Elsewhere' WHERE workflow_id = ?"
+    ),
+    "its AI cost changed": lambda s: _sql(
+        s, "UPDATE workflows SET ai_monthly_cost = 999 WHERE workflow_id = ?"
+    ),
+    "a stop condition opened": lambda s: _sql(
+        s, "UPDATE classifications SET stop_conditions = ['no_owner'] WHERE workflow_id = ?"
+    ),
+    "its status changed": lambda s: _sql(
+        s, "UPDATE classifications SET status = 'autonomous' WHERE workflow_id = ?"
+    ),
+    "its next checkpoint changed": lambda s: _sql(
+        s,
+        "UPDATE classifications SET detail = json_merge_patch(detail, "
+        '\'{"next_checkpoint": {"checkpoint": "review"}}\') WHERE workflow_id = ?',
+    ),
+    "a row inside the period edited": lambda s: _sql(
+        s,
+        "UPDATE timing_samples SET rework_minutes = rework_minutes + 5 WHERE workflow_id = ? "
+        "AND measured_at >= TIMESTAMP '2026-07-01' AND measured_at < TIMESTAMP '2026-10-01'",
+    ),
+    "the company's hourly cost changed": lambda s: save_company(s, ADMIN, "hourly_cost = 123.0\n"),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_every_change_that_reaches_a_period_rebuilds_it(demo_path: Path, change: str) -> None:
+    with Store(demo_path) as store:
+        period = Period(date(2026, 7, 1), date(2026, 10, 1))
+        before = _same_as_afresh(store, period)
+        CHANGES[change](store)
+        after = _same_as_afresh(store, period)
+        assert after.workflows is not before.workflows
+
+
+def test_an_incomplete_period_follows_the_end_of_the_data(demo_path: Path, tmp_path: Path) -> None:
+    """Figures "to date" and late data are measured against the company's last timing: an upload
+    that moves it rebuilds an open period even when no row of the period changed."""
+    with Store(demo_path) as store:
+        last = data_bounds(store)[1]
+        assert last is not None
+        period = Period(date(2026, 10, 1), date(2027, 1, 1))
+        before = _same_as_afresh(store, period)
+        _upload(store, tmp_path, last.date() + pd.Timedelta(days=1), "later")
+        after = _same_as_afresh(store, period)
+        assert after.workflows is not before.workflows

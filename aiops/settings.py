@@ -5,6 +5,7 @@ Built once per entry point (CLI run, dashboard process) and passed in; never an 
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from importlib.resources.abc import Traversable
@@ -47,10 +48,8 @@ class Settings(BaseSettings):
         not open ("is it a DuckDB file?")."""
         if not value.strip():
             raise ValueError("is empty: give a size such as 1GB or 512MB")
-        try:
-            duckdb.connect(config={"memory_limit": value}).close()
-        except duckdb.Error:
-            raise ValueError(f"{value!r} is not a size (e.g. 1GB or 512MB)") from None
+        if not _a_memory_limit(value):
+            raise ValueError(f"{value!r} is not a size (e.g. 1GB or 512MB)")
         return value
 
     @field_validator("db", mode="before")
@@ -72,6 +71,17 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=16)
+def _a_memory_limit(value: str) -> bool:
+    """Whether DuckDB accepts ``value`` as its memory limit (asked once per value: the dashboard
+    reads its settings on every run, and opening a connection costs about 10 ms)."""
+    try:
+        duckdb.connect(config={"memory_limit": value}).close()
+    except duckdb.Error:
+        return False
+    return True
 
 
 class _MeasuredToml(TomlConfigSettingsSource):

@@ -24,7 +24,7 @@ from aiops.estimates.concurrent import concurrent
 from aiops.estimates.designs import DesignFit, WeeklySeries, comparison, trend_adjusted
 from aiops.estimates.fit import Coef, difference
 from aiops.estimates.phases import Phases, by_phase, mix_distance, reweighted_after, segment_shares, welch
-from aiops.estimates.record import NO_SAVING, Estimate, phase_record
+from aiops.estimates.record import NO_SAVING, Estimate, phase_records
 from aiops.estimates.weekly import pooled_weekly, series_by_id, split, weekly_means
 from aiops.policy import EvidenceRules
 
@@ -66,6 +66,7 @@ class _Inputs:
     def __init__(self, cells: pd.DataFrame, phases: Phases, rules: EvidenceRules) -> None:
         self.rules = rules
         self.phases = phases
+        self.before, self.after = phase_records(phases.before), phase_records(phases.after)
         self.both = set(phases.index[phases.both])
         self.shares = segment_shares(cells, "phase") if cells.segment.notna().any() else None
         shares = self.shares
@@ -101,7 +102,7 @@ def _record(
     inputs: _Inputs,
 ) -> Estimate:
     rules = inputs.rules
-    before, after = (phase_record(p.loc[workflow_id]) for p in (inputs.phases.before, inputs.phases.after))
+    before, after = inputs.before[workflow_id], inputs.after[workflow_id]
     design, fit = fitted or (Design.BEFORE_AFTER, None)
     treated, recent = float(after.period_loops), float(after.recent_loops)
     conc = _coef(inputs.conc, workflow_id)

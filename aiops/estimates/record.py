@@ -42,26 +42,31 @@ class PhaseStats:
 NO_PHASE = PhaseStats()
 
 
-def phase_record(row: pd.Series) -> PhaseStats:
-    """A phase frame's row (``phases.by_phase``) as a record; a phase without rows is ``NO_PHASE``."""
-    if not row.samples > 0 and not row.raw_samples > 0:
+def phase_records(phase: pd.DataFrame) -> dict[str, PhaseStats]:
+    """A phase frame (``phases.by_phase``) as one record per workflow (its index); a phase without
+    rows is ``NO_PHASE``. Read row by row as plain values: a Series per row costs ~50 µs."""
+    return {workflow_id: _phase_record(row) for workflow_id, row in phase.to_dict("index").items()}
+
+
+def _phase_record(row: dict[str, Any]) -> PhaseStats:
+    if not row["samples"] > 0 and not row["raw_samples"] > 0:
         return NO_PHASE
     return PhaseStats(
-        samples=_int(row.samples),
-        loops=_int(row.loops),
-        minutes=float(row.minutes),
-        rework_minutes=float(row.rework_minutes),
-        mean_per_loop=float(row.mean_per_loop),
-        median_per_loop=float(row.median_per_loop),
-        var_mean=float(row.var_mean),
-        first_measured=_time(row.first_measured),
-        last_measured=_time(row.last_measured),
-        period_loops=_int(row.period_loops),
-        recent_loops=_int(row.recent_loops),
-        raw_samples=_int(row.raw_samples),
-        outlier_samples=_int(row.outlier_samples),
-        censored_samples=_int(row.censored_samples),
-        last_raw=_time(row.last_raw),
+        samples=_int(row["samples"]),
+        loops=_int(row["loops"]),
+        minutes=float(row["minutes"]),
+        rework_minutes=float(row["rework_minutes"]),
+        mean_per_loop=float(row["mean_per_loop"]),
+        median_per_loop=float(row["median_per_loop"]),
+        var_mean=float(row["var_mean"]),
+        first_measured=_time(row["first_measured"]),
+        last_measured=_time(row["last_measured"]),
+        period_loops=_int(row["period_loops"]),
+        recent_loops=_int(row["recent_loops"]),
+        raw_samples=_int(row["raw_samples"]),
+        outlier_samples=_int(row["outlier_samples"]),
+        censored_samples=_int(row["censored_samples"]),
+        last_raw=_time(row["last_raw"]),
     )
 
 

@@ -6,8 +6,10 @@ Builds a database with 500 workflows in 8 departments and N timing rows (default
 - uncached: the store open, Streamlit's data cache cleared (every query runs again);
 - cached: a rerun after a write-free interaction (the cache answers);
 - after an upload: the first run after a one-workflow upload (7 timings of one workflow through the
-  write path): the read model is built again, but only that workflow's estimate is computed (the
-  others are kept by their inputs, ``aiops.estimates.cache``).
+  write path) of weeks after the quarter shown: the read model is built again, but the quarter's
+  figures are kept by their inputs (``aiops.views.parts``);
+- after a late upload: the same into the quarter shown: its figures are built again, with only that
+  workflow's estimate computed (the others are kept by their inputs, ``aiops.estimates.cache``).
 Targets: the uncached run at 1M rows ≤ 1 s; at 10M rows ≤ 3× the 1M time; after an upload ≤ 1.5×
 the cached run.
 
@@ -129,8 +131,10 @@ def measure_side_by_side(locations: dict[str, str | Path], repeats: int = 3) -> 
     }
 
 
-def after_upload(location: str | Path, repeats: int = 3) -> float:
-    """The best Overview run right after a one-workflow upload (a new upload each round)."""
+def after_upload(location: str | Path, repeats: int = 3, month: int = 11) -> float:
+    """The best Overview run right after a one-workflow upload (a new upload each round) of 7
+    timings in ``month`` of 2026: November is after the quarter the Overview opens on (2026 Q3, the
+    last complete one), as most uploads are; September is a late export into that quarter."""
     st.cache_data.clear()
     st.cache_resource.clear()
     os.environ["AIOPS_DB"] = str(location)
@@ -140,7 +144,8 @@ def after_upload(location: str | Path, repeats: int = 3) -> float:
     with tempfile.TemporaryDirectory(prefix="aiops-upload-") as tmp:
         for round_ in range(repeats):
             csv = Path(tmp) / f"one{round_}.csv"
-            days = [f"wf-001,after,2026-11-{day:02d}T1{round_}:00:00,{9 + day},1,0" for day in range(10, 17)]
+            stamp = f"2026-{month:02d}-{{day:02d}}T1{round_}:00:00"
+            days = [f"wf-001,after,{stamp.format(day=day)},{9 + day},1,0" for day in range(10, 17)]
             csv.write_text(
                 "workflow_id,phase,measured_at,duration_minutes,loops,rework_minutes\n" + "\n".join(days)
             )
@@ -177,10 +182,12 @@ def main() -> int:
             results[rows] = measure(db)
             r = results[rows]
             r["after_upload"] = after_upload(db)
+            r["late_upload"] = after_upload(db, month=9)
             print(
                 f"  Overview run at {rows:,} rows: cold {r['cold']:.2f} s, uncached {r['uncached']:.2f} s, "
                 f"cached {r['cached']:.2f} s, after a one-workflow upload {r['after_upload']:.2f} s "
-                f"({r['after_upload'] / r['cached']:.2f}x cached)"
+                f"({r['after_upload'] / r['cached']:.2f}x cached), after a late one into the quarter shown "
+                f"{r['late_upload']:.2f} s ({r['late_upload'] / r['cached']:.2f}x cached)"
             )
     failed = False
     if 1_000_000 in results:

@@ -55,7 +55,7 @@ class Inputs:
     period: Period
     rules: EvidenceRules
     company: CompanySettings
-    reference_end: datetime  # what late data is measured against (the last timing, within the period)
+    reference_end: datetime | None  # what late data is measured against: the last timing, in the period
     run_rate_end: date | None  # the run rate's end (None: the period's end)
 
     def described(self) -> list[object]:

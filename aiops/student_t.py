@@ -8,8 +8,9 @@ relative (tests/unit/test_student_t.py pins it against scipy over levels and deg
   Student's t-quantiles", CACM 13(10), 1970), then Halley steps on the exact upper tail
   ``0.5 * I_x(dof/2, 1/2)``, ``x = dof / (dof + t^2)`` (the regularized incomplete beta by its
   continued fraction, Numerical Recipes 6.4);
-- beyond: the Cornish-Fisher expansion of t around the normal quantile to 1/dof^4 (Abramowitz and
-  Stegun 26.7.5), whose next term is below 1e-13 there.
+- beyond: the Cornish-Fisher expansion of t around the normal quantile to 1/dof^5 (Abramowitz and
+  Stegun 26.7.5 and the next term, E. A. Cornish and R. A. Fisher, Technometrics 2(2), 1960), whose
+  next term is below 1e-13 there.
 
 The estimates themselves (``aiops.estimates``) keep using scipy: this is only for reading them.
 """
@@ -18,15 +19,18 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-ASYMPTOTIC_DOF = 1000.0
+ASYMPTOTIC_DOF = 300.0
 _MAX_HALLEY_STEPS = 4  # Hill's start is within 6% (1 < dof < 2) to 1e-6; each step triples the digits
 _SERIES_FROM = 20.0  # a in log(Gamma(a + 1/2) / Gamma(a)): its series beyond, two lgammas below
 _MAX_TERMS = 400  # of the continued fraction; below ASYMPTOTIC_DOF it converges in far fewer
 _TINY = 1e-300
+
+F = TypeVar("F", float, npt.NDArray[np.float64])
 
 
 def t_quantile(p: float, dof: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -45,14 +49,16 @@ def t_quantile(p: float, dof: npt.ArrayLike) -> npt.NDArray[np.float64]:
 
 
 def _cornish_fisher(z: float, dof: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Abramowitz and Stegun 26.7.5 (inf degrees of freedom: ``z``)."""
+    """Abramowitz and Stegun 26.7.5, and its next term (Fisher and Cornish 1960); inf degrees of
+    freedom: ``z``."""
     z2 = z * z
     g1 = (z2 + 1) * z / 4
     g2 = ((5 * z2 + 16) * z2 + 3) * z / 96
     g3 = (((3 * z2 + 19) * z2 + 17) * z2 - 15) * z / 384
     g4 = ((((79 * z2 + 776) * z2 + 1482) * z2 - 1920) * z2 - 945) * z / 92160
+    g5 = (((((27 * z2 + 339) * z2 + 930) * z2 - 1782) * z2 - 765) * z2 + 17955) * z / 368640
     inv = 1 / dof
-    return z + inv * (g1 + inv * (g2 + inv * (g3 + inv * g4)))
+    return z + inv * (g1 + inv * (g2 + inv * (g3 + inv * (g4 + inv * g5))))
 
 
 def _refined(q: float, z: float, dof: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -127,27 +133,37 @@ def _upper_tail(t: npt.NDArray[np.float64], dof: npt.NDArray[np.float64]) -> npt
 def _beta_fraction(
     a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], x: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """The continued fraction of the incomplete beta (modified Lentz), elementwise."""
+    """The continued fraction of the incomplete beta, elementwise. One value (a total's interval)
+    runs on Python floats: on a one-element array numpy's cost per operation would dominate."""
+    if x.size == 1:
+        return np.full(x.shape, _lentz(a.item(), b.item(), x.item()))
+    return _lentz(a, b, x)
+
+
+def _lentz(a: F, b: F, x: F) -> F:
+    """The fraction by the modified Lentz method (Numerical Recipes 6.4, betacf)."""
     qab, qap, qam = a + b, a + 1, a - 1
-    c = np.ones_like(x)
-    d = _nonzero(1 - qab * x / qap)
-    d = 1 / d
-    h = d.copy()
+    c = 1 + 0 * x
+    d = 1 / _nonzero(1 - qab * x / qap)
+    h = d
     for m in range(1, _MAX_TERMS + 1):
         m2 = 2 * m
         aa = m * (b - m) * x / ((qam + m2) * (a + m2))
         d = 1 / _nonzero(1 + aa * d)
         c = _nonzero(1 + aa / c)
-        h *= d * c
+        h = h * d * c
         aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
         d = 1 / _nonzero(1 + aa * d)
         c = _nonzero(1 + aa / c)
         step = d * c
-        h *= step
-        if np.all(np.abs(step - 1) < 1e-15):
+        h = h * step
+        if np.all(abs(step - 1) < 1e-15):
             break
     return h
 
 
-def _nonzero(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def _nonzero(v: F) -> F:
+    """``v``, or a tiny number where it is zero (Lentz's guard against dividing by zero)."""
+    if isinstance(v, float):
+        return v if abs(v) >= _TINY else _TINY
     return np.where(np.abs(v) < _TINY, _TINY, v)

@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from aiops.auth import Actor
-from aiops.classifier import Classification, Evidence, classify_workflows
 from aiops.errors import NotFound, PolicyError
 from aiops.metrics import workflow_metrics
 from aiops.policy import Policy
 from aiops.store import Reader, Store, Tx
 from aiops.workflow_reads import load_workflows
+
+if TYPE_CHECKING:  # imported where a workflow is classified: opening a store mostly classifies none
+    from aiops.classifier import Classification, Evidence
 
 _EVENTS = """
 SELECT workflow_id,
@@ -58,6 +61,8 @@ def evidence_by_workflow(
 ) -> dict[str, Evidence]:
     """Evidence for every workflow, or for ``workflow_ids`` only (an upload estimates just its own),
     from the committed timing rows (``committed_samples``: pending uploads are left out)."""
+    from aiops.classifier import Evidence
+
     metrics = workflow_metrics(db, policy.evidence, as_of=now, workflow_ids=workflow_ids)
     events = {row[0]: row[1:] for row in db.query(_EVENTS)}
     since = dict(db.query(_SINCE_RESET))
@@ -93,6 +98,8 @@ def classify_stored(
     now: datetime,
     workflow_ids: Iterable[str] | None = None,
 ) -> list[Classification]:
+    from aiops.classifier import classify_workflows
+
     workflows = load_workflows(db, workflow_ids)
     scope = None if workflow_ids is None else [w.workflow_id for w in workflows]
     evidence = evidence_by_workflow(db, policy, now, scope)
@@ -153,6 +160,8 @@ def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classifica
 
 
 def stored_classification(db: Reader, workflow_id: str) -> Classification:
+    from aiops.classifier import Classification
+
     row = db.query_one(_DETAIL, {"workflow_id": workflow_id})
     if row is None:
         raise NotFound(f"no classification for '{workflow_id}'", "is the workflow registered?")

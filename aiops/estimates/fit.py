@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import stdtr, stdtrit
 
 YEAR_DAYS = 365.2425
 
@@ -20,12 +19,17 @@ class Coef:
 
     @property
     def p_value(self) -> float:
+        # scipy.special is imported where an estimate is computed: reading kept ones needs none of it.
+        from scipy.special import stdtr
+
         if not self.var > 0:
             return 0.0 if self.value else 1.0
         return float(2 * stdtr(self.dof, -abs(self.value) / np.sqrt(self.var)))
 
     def conf_int(self, level: float) -> tuple[float, float]:
         """The two-sided ``level`` interval (NaN bounds without a variance)."""
+        from scipy.special import stdtrit  # see p_value
+
         if not self.var >= 0:
             return float("nan"), float("nan")
         half = float(stdtrit(self.dof, 0.5 + level / 2)) * float(np.sqrt(self.var))

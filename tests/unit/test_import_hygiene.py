@@ -48,3 +48,27 @@ def test_the_command_line_loads_statsmodels_only_when_a_workflow_needs_a_fit():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+# What the company summary does not use once every estimate is kept (aiops.estimates.cache): the
+# classifier (opening a store for a read classifies no workflow), scipy (its intervals take their t
+# quantiles from aiops.student_t; the estimates' fits import scipy when they run).
+NOT_ON_THE_SUMMARY_PATH = ("aiops.classifier", "scipy")
+
+
+@pytest.mark.slow
+def test_the_company_summary_loads_only_what_it_uses(demo_path: Path):
+    """`aiops report summary` over kept estimates imports none of NOT_ON_THE_SUMMARY_PATH."""
+    summary = ["report", "summary", "--period", "all", "--json", "--db", str(demo_path)]
+    first = subprocess.run(
+        [sys.executable, "-m", "aiops.cli", *summary], capture_output=True, text=True, cwd=ROOT
+    )
+    assert first.returncode == 0, first.stderr  # it keeps every estimate it computed
+    code = (
+        "import sys\nfrom aiops.cli import main\n"
+        f"assert main({summary!r}) == 0\n"
+        f"print([m for m in {NOT_ON_THE_SUMMARY_PATH!r} if m in sys.modules])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -170,7 +170,7 @@ def view_for(store: Store, period: Period | None = None, at_revision: str | None
     key = (id(store), store.path, now, period)
     view = _VIEWS.get(key)
     if view is None:
-        view = build_view(store, period)
+        view = build_view(store, period, keep_parts=True)
         _VIEWS.put(key, view)
     return view
 
@@ -184,9 +184,9 @@ def _adoption(weeks: pd.DataFrame) -> pd.DataFrame:
     return weeks.sort_values(["week", "workflow_id"]).reset_index(drop=True)
 
 
-def _part(db: Reader, inputs: Inputs) -> Part:
-    """The period's frame, weekly cells, adoption and totals (kept while their inputs are unchanged,
-    ``aiops.views.parts``)."""
+def _part(db: Reader, inputs: Inputs, keep: bool) -> Part:
+    """The period's frame, weekly cells, adoption and totals (with ``keep``, kept while their inputs
+    are unchanged: ``aiops.views.parts``)."""
 
     def compute() -> Part:
         weeks = weekly_cells(db, inputs.period)
@@ -194,7 +194,7 @@ def _part(db: Reader, inputs: Inputs) -> Part:
         company, departments = _totals(frame, inputs.rules.interval_level, inputs.company.currency)
         return Part(frame, adoption, weeks, company, departments)
 
-    return kept_part(db, inputs, compute)
+    return kept_part(db, inputs, compute) if keep else compute()
 
 
 def _frame(db: Reader, inputs: Inputs, weeks: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -291,15 +291,24 @@ def build_view(
     period: Period | None = None,
     as_of: datetime | None = None,
     company: CompanySettings | None = None,
+    *,
+    keep_parts: bool = False,
 ) -> View:
     """Compute the view for ``period``. ``as_of`` anchors ages (default: now, UTC); the run rate
-    and "to date" are anchored to the data, never to today."""
+    and "to date" are anchored to the data, never to today. ``keep_parts``: keep each period's
+    figures for the next build (``aiops.views.parts``: worth its key's scan in a process that builds
+    views again, the dashboard's; not in a command's one view)."""
     with timing_snapshot(store) as db:
-        return _build(store, db, period or Period(), as_of, company)
+        return _build(store, db, period or Period(), as_of, company, keep_parts)
 
 
 def _build(
-    store: Store, db: Reader, period: Period, as_of: datetime | None, company: CompanySettings | None
+    store: Store,
+    db: Reader,
+    period: Period,
+    as_of: datetime | None,
+    company: CompanySettings | None,
+    keep_parts: bool,
 ) -> View:
     generated_at = utcnow()
     as_of = as_of or generated_at
@@ -309,7 +318,7 @@ def _build(
     first, last = data_bounds(db)
     weeks_end = complete_weeks_end(last) if last is not None else None
     run_rate_end = min(weeks_end, period.end) if weeks_end and period.end else weeks_end
-    part = _part(db, Inputs(period, rules, company, _reference_end(period, last), run_rate_end))
+    part = _part(db, Inputs(period, rules, company, _reference_end(period, last), run_rate_end), keep_parts)
     frame, company_totals, departments = part.frame, part.company, part.departments
     complete = period.is_complete(last)
 
@@ -322,7 +331,7 @@ def _build(
             else "No comparison: the period is open-ended, so there is no previous period of the same length."
         )
     else:
-        prev = _part(db, Inputs(previous, rules, company, _reference_end(previous, last), None))
+        prev = _part(db, Inputs(previous, rules, company, _reference_end(previous, last), None), keep_parts)
         prev_company, prev_departments = prev.company, prev.departments
         if prev_company.has_estimate:
             first_day = first.date() if first is not None else None

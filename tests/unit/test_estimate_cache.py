@@ -19,7 +19,6 @@ from aiops.ingest.timings import import_timings
 from aiops.period import Period
 from aiops.store import Store
 from aiops.views.build import build_view, revision
-from aiops.views.parts import PARTS
 from tests.conftest import ADMIN
 
 pytestmark = pytest.mark.estimate_cache
@@ -52,7 +51,6 @@ def _forget(store: Store) -> None:
 
 
 def _frame(store: Store, period: Period = Period()) -> pd.DataFrame:
-    PARTS.clear()  # a period's figures are kept too (aiops.views.parts): these tests read under them
     return build_view(store, period).workflows
 
 

@@ -37,7 +37,7 @@ def _upload(store: Store, folder: Path, day: date, name: str) -> int:
 
 
 def _same_as_afresh(store: Store, period: Period) -> View:
-    kept = build_view(store, period)
+    kept = build_view(store, period, keep_parts=True)
     with computed_afresh():
         afresh = build_view(store, period)
     for frame in ("workflows", "weekly", "adoption_weekly", "stop_counts"):
@@ -82,7 +82,7 @@ def test_an_upload_of_later_weeks_keeps_the_period_and_moves_what_it_should(demo
         first, last = data_bounds(store)
         period = default_period(first, last)[0]
         assert period.end is not None and last is not None and last.date() >= period.end
-        before = build_view(store, period)
+        before = build_view(store, period, keep_parts=True)
         _upload(store, tmp_path, last.date() + pd.Timedelta(days=1), "later")
         after = _same_as_afresh(store, period)
         assert after.workflows is before.workflows  # the period's part was kept, not rebuilt
@@ -143,3 +143,10 @@ def test_an_incomplete_period_follows_the_end_of_the_data(demo_path: Path, tmp_p
         _upload(store, tmp_path, last.date() + pd.Timedelta(days=1), "later")
         after = _same_as_afresh(store, period)
         assert after.workflows is not before.workflows
+
+
+def test_a_view_built_once_keeps_nothing(demo_path: Path) -> None:
+    """A command builds one view: its figures are not kept (the key would cost a scan for nothing)."""
+    with Store(demo_path) as store:
+        period = Period(date(2026, 7, 1), date(2026, 10, 1))
+        assert build_view(store, period).workflows is not build_view(store, period).workflows

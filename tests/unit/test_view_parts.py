@@ -122,6 +122,7 @@ CHANGES: dict[str, Callable[[Store], None]] = {
 }
 
 
+@pytest.mark.slow  # two views of the demo per change, built afresh and kept
 @pytest.mark.parametrize("change", list(CHANGES))
 def test_every_change_that_reaches_a_period_rebuilds_it(demo_path: Path, change: str) -> None:
     with Store(demo_path) as store:
@@ -132,6 +133,7 @@ def test_every_change_that_reaches_a_period_rebuilds_it(demo_path: Path, change:
         assert after.workflows is not before.workflows
 
 
+@pytest.mark.slow
 def test_an_incomplete_period_follows_the_end_of_the_data(demo_path: Path, tmp_path: Path) -> None:
     """Figures "to date" and late data are measured against the company's last timing: an upload
     that moves it rebuilds an open period even when no row of the period changed."""

@@ -3,7 +3,8 @@
 ``build_view(store, period)`` runs every query once for that period (and its previous period) and
 returns a frozen ``View``; on PostgreSQL they all read one copy of the timing rows
 (``aiops.views.snapshot``). ``view_for`` caches it per (store, revision, period): any write appends an
-audit row and so changes the revision.
+audit row and so changes the revision; the view it then builds reuses each period's figures whose
+inputs the write did not change (``aiops.views.parts``).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from itertools import islice
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 import msgspec
@@ -30,6 +31,7 @@ import msgspec
 from aiops.clock import utcnow
 from aiops.errors import IngestError, NotFound
 from aiops.sources.tokens import TokenRef
+from aiops.sources.transport import StdlibTransport
 
 DEFAULT_MAX_WAIT_S = 120.0
 MAX_RATE_LIMIT_RETRIES = 5
@@ -68,8 +70,9 @@ class Http:
         self._gate = threading.Lock()  # held through a rate-limit wait: every request waits with it
         self._pauses = 0  # rate-limit waits taken: a request refused before the last one retries at once
         headers = {"Accept": "application/json", "User-Agent": "saved-loops"} | auth_header(token_ref.read())
-        limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
-        self._client = httpx.Client(headers=headers, transport=transport, timeout=TIMEOUT_S, limits=limits)
+        self._client = httpx.Client(
+            headers=headers, transport=transport or StdlibTransport(), timeout=TIMEOUT_S
+        )
 
     def close(self) -> None:
         self._client.close()
@@ -87,11 +90,13 @@ class Http:
         decoder: msgspec.json.Decoder[Any] = ANY_JSON,
     ) -> tuple[Any, httpx.Headers]:
         """The body of a successful GET decoded by ``decoder`` (any JSON by default), and its headers."""
+        if params:  # one URL parse a request (httpx parses the URL, then again to merge params)
+            url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
         for _ in range(MAX_RATE_LIMIT_RETRIES + 1):
             with self._gate:  # not while another request's rate limit is waited out
                 pauses = self._pauses
             try:
-                response = self._client.get(url, params=params)
+                response = self._client.get(url)
             except httpx.HTTPError as e:
                 raise SourceUnavailable(
                     f"the {self.tool} API could not be read ({type(e).__name__})",

@@ -1,15 +1,18 @@
 """One HTTP client for every connector: the token in one header, rate limits waited out (bounded),
 and failures in the user's words (a 401 names the token reference, never the token).
 
-The transport is injectable (``httpx.MockTransport`` or a replay server in tests). Rate limits:
-a 429 (or a 403 with ``X-RateLimit-Remaining: 0``, GitHub's primary limit) is retried after
+Requests go through httpx's client over ``transport.StdlibTransport`` (the standard library's
+``http.client``: a third of httpcore's CPU a request); another transport can be injected
+(``httpx.MockTransport`` in tests). Rate limits: a 429 (or a 403 with
+``X-RateLimit-Remaining: 0``, GitHub's primary limit) is retried after
 ``Retry-After`` seconds or at ``X-RateLimit-Reset`` (epoch seconds), when that is within
 ``max_wait_s``; a longer wait stops the pull (nothing written) with the time to try again. Pages
 may be fetched by several threads at once (``get`` is thread-safe): a rate limit pauses them all,
 and one wait is taken for all the requests it refused.
 
 A page is decoded straight into the connector's typed shape (``msgspec``): only the fields a
-record needs become Python objects, which is most of a pull's time otherwise.
+record needs become Python objects, which is most of a pull's time otherwise; the shapes are
+``gc=False`` structs (JSON holds no cycles), which the garbage collector never walks.
 """
 
 from __future__ import annotations

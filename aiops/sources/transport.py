@@ -40,7 +40,8 @@ class StdlibTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        site = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        # the host as sent (IDNA-encoded, an IPv6 address without its brackets): http.client's own
+        site = (url.scheme, url.raw_host.decode("ascii"), url.port or (443 if url.scheme == "https" else 80))
         timeouts = request.extensions.get("timeout", {})
         connection = self._take(site) or _connect(site, timeouts.get("connect"))
         try:

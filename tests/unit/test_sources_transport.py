@@ -7,14 +7,18 @@ import gc
 import gzip
 import json
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from aiops.sources import http as http_module
+from aiops.sources import transport
 from aiops.sources.connector import bearer_or_basic
 from aiops.sources.github import PAGE as GITHUB_PAGE
 from aiops.sources.http import Http, SourceUnavailable
@@ -23,6 +27,13 @@ from aiops.sources.tokens import parse_token_ref
 from aiops.sources.zendesk import page_decoder
 
 Answer = Callable[[BaseHTTPRequestHandler, int], None]  # (handler, request number from 1)
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that hangs up (a refused certificate, a timeout) is what some tests do
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +45,7 @@ def token(monkeypatch: pytest.MonkeyPatch) -> None:
 def server() -> Iterator[Callable[[Answer], tuple[str, list[int]]]]:
     """Start a loopback server answering with ``answer``; returns its URL and the client port of
     each request (one port per connection)."""
-    servers: list[ThreadingHTTPServer] = []
+    servers: list[QuietServer] = []
 
     def start(answer: Answer) -> tuple[str, list[int]]:
         ports: list[int] = []
@@ -49,8 +60,7 @@ def server() -> Iterator[Callable[[Answer], tuple[str, list[int]]]]:
             def log_message(self, *args: object) -> None:
                 pass
 
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        httpd.daemon_threads = True
+        httpd = QuietServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         servers.append(httpd)
         return f"http://127.0.0.1:{httpd.server_address[1]}", ports
@@ -147,3 +157,42 @@ def test_decoded_pages_are_not_tracked_by_the_garbage_collector():
     decoded = [jira, jira.issues[0], jira.issues[0].fields, github[0], github[0].pull_request]
     decoded += [zendesk, zendesk.tickets[0], zendesk.metric_sets[0]]
     assert not any(gc.is_tracked(value) for value in decoded)
+
+
+@pytest.fixture
+def secure_url(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A loopback HTTPS server with a self-signed certificate for 127.0.0.1: its URL and the
+    certificate."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd = QuietServer(("127.0.0.1", 0), _Secure)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    yield f"https://127.0.0.1:{httpd.server_address[1]}/x", cert
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class _Secure(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server hook's name
+        send(self, b'{"secure": true}')
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_https_verifies_the_site_certificate(secure_url, monkeypatch):
+    url, cert = secure_url
+    with client() as http, pytest.raises(SourceUnavailable, match=r"could not be read \(ConnectError\)"):
+        http.get(url)  # a certificate no known authority signed: refused
+    monkeypatch.setattr(transport, "tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
+    with client() as http:
+        assert http.get(url)[0] == {"secure": True}

@@ -1,14 +1,14 @@
-"""The pulls' HTTP/1.1 transport: httpx's client over the standard library's ``http.client``.
+"""The pulls' HTTP/1.1 transport: httpx's requests over the standard library's ``http.client``.
 
 A pull of 100,000 Jira issues or GitHub items is 1,000 requests of 100 records. httpx's own
 transport (httpcore) costs about 0.26 ms of CPU a request on loopback, ``http.client`` about 0.09
-(our transport, measured in one process against the bench's replay server, ``bench/pull.py``):
-with 1,000 pages, 0.17 s, half the time the same records take to import from a CSV. The client
-stays httpx's (headers, URLs, redirects, responses, proxies from the environment, the transport
-tests inject); only the bytes on the wire go through ``http.client``: keep-alive connections kept
-per site (one per page asked at once), a kept one the server closed meanwhile not reused (as
-httpcore checks before reusing), ``Content-Encoding`` decoded by httpx, failures raised as
-httpx's errors (the pull says them in its own words: ``http.Http``).
+(this transport, measured in one process against the bench's replay server, ``bench/pull.py``):
+with 1,000 pages, 0.17 s, half the time the same records take to import from a CSV. The requests
+and responses stay httpx's (and its own transport through a proxy, or one tests inject); only the
+bytes on the wire go through ``http.client``: keep-alive connections kept per site (one per page
+asked at once), a kept one the server closed meanwhile not reused (as httpcore checks before
+reusing), ``Content-Encoding`` decoded by httpx, failures raised as httpx's errors (the pull
+says them in its own words: ``http.Http``).
 """
 
 from __future__ import annotations
@@ -18,11 +18,23 @@ import select
 import socket
 import ssl
 import threading
+import urllib.request
 from functools import cache
 
 import httpx
 
 Site = tuple[str, str, int]  # scheme, host, port
+
+
+def site_transport(url: httpx.URL) -> httpx.BaseTransport:
+    """The transport to one API site: ``http.client``'s, or httpx's own through the proxy the
+    environment names for the site (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``; not for a
+    host ``NO_PROXY`` lists), as httpx's client would choose."""
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if proxy and not urllib.request.proxy_bypass(url.host):
+        return httpx.HTTPTransport(proxy=proxy if "://" in proxy else f"http://{proxy}", verify=tls_context())
+    return StdlibTransport()
 
 
 @cache

@@ -1,5 +1,5 @@
-"""The pulls' transport (httpx's client over ``http.client``): kept connections, a connection the
-server closed meanwhile, compressed answers, and failures in the pull's own words."""
+"""The pulls' transport (httpx's requests over ``http.client``): kept connections, a connection the
+server closed meanwhile, compressed answers, TLS, proxies, and failures in the pull's own words."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from aiops.sources import http as http_module
@@ -36,9 +37,16 @@ class QuietServer(ThreadingHTTPServer):
         pass  # a client that hangs up (a refused certificate, a timeout) is what some tests do
 
 
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
 @pytest.fixture(autouse=True)
-def token(monkeypatch: pytest.MonkeyPatch) -> None:
+def environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token, and no proxy (the machine's own would be asked instead of the test's servers)."""
     monkeypatch.setenv("TRANSPORT_TOKEN", "t0ken")
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
 
 
 @pytest.fixture
@@ -196,3 +204,24 @@ def test_https_verifies_the_site_certificate(secure_url, monkeypatch):
     monkeypatch.setattr(transport, "tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
     with client() as http:
         assert http.get(url)[0] == {"secure": True}
+
+
+def test_a_proxy_the_environment_names_is_used_as_httpx_would(server, monkeypatch):
+    asked: list[str] = []
+
+    def proxy(handler: BaseHTTPRequestHandler, number: int) -> None:
+        asked.append(handler.path)  # a forward proxy is asked the whole URL
+        send(handler, b'{"via": "proxy"}')
+
+    proxy_url, _ = server(proxy)
+    monkeypatch.setenv("HTTP_PROXY", proxy_url)
+    monkeypatch.setenv("NO_PROXY", "direct.example")
+    assert isinstance(transport.site_transport(httpx.URL("http://api.example/x")), httpx.HTTPTransport)
+    assert isinstance(
+        transport.site_transport(httpx.URL("http://direct.example/x")), transport.StdlibTransport
+    )
+    with client() as http:
+        assert http.get("http://api.example/rest?q=1")[0] == {"via": "proxy"}
+    assert asked == ["http://api.example/rest?q=1"]
+    monkeypatch.delenv("HTTP_PROXY")
+    assert isinstance(transport.site_transport(httpx.URL("http://api.example/x")), transport.StdlibTransport)

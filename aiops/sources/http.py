@@ -123,7 +123,7 @@ class Http:
         decoder: msgspec.json.Decoder[Any] = ANY_JSON,
     ) -> tuple[Any, httpx.Headers]:
         """The body of a successful GET decoded by ``decoder`` (any JSON by default), and its headers."""
-        if params:  # one URL parse a request (httpx parses the URL, then again to merge params)
+        if params:  # encoded here: httpx would parse the URL, then again to merge the params
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
         for _ in range(MAX_RATE_LIMIT_RETRIES + 1):
             with self._gate:  # not while another request's rate limit is waited out

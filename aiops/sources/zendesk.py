@@ -60,7 +60,7 @@ def page_decoder(wanted: dict[str, str]) -> msgspec.json.Decoder[Any]:
         "Ticket",
         [(f"field{i}", Any, None) for i in range(len(names))],  # JSON names need not be identifiers
         rename={f"field{i}": name for i, name in enumerate(names)},
-        gc=False,  # see connector.py: decoded pages hold no cycles
+        gc=False,  # decoded JSON holds no cycles: not walked by the garbage collector (http.py)
     )
     page = msgspec.defstruct(
         "TicketPage",

@@ -2,8 +2,9 @@
 API, against importing the same records from a CSV, in the same run.
 
 Both sides end in the same place: a fresh store with one workflow, the records checked and
-committed as one batch. The CSV side imports a file of the three columns a pull writes (record id,
-start, end) with the same mapping (``import_timings``); the pull side adds a source and runs
+committed as one batch. The CSV side imports the file a pull writes (record id, start, end, as the
+tool serves them: Jira's keys and its own timestamp format) with the same mapping
+(``import_timings``); the pull side adds a source and runs
 ``pull_source`` against the replay server (tests/sources_replay.py) on 127.0.0.1: every page
 fetched over HTTP, decoded, written as that CSV, imported, the batch and the cursor committed. The
 server runs in its own process, its pages encoded once before the clock starts (a real API's
@@ -60,16 +61,24 @@ def moments(n: int) -> tuple[str, str]:
     )
 
 
+def served(tool: str, n: int) -> tuple[str, str, str]:
+    """Record ``n`` as the tool serves it: its id and times as text (Jira writes its own
+    timestamps), which is also what the pull writes to import, and the CSV side's line."""
+    start, end = moments(n)
+    if tool == "jira":
+        return f"BENCH-{n + 1}", start.replace("Z", ".000+0000"), end.replace("Z", ".000+0000")
+    return str(n + 1), start, end
+
+
 def pages(tool: str, records: int, url: str) -> dict[str, bytes]:
     """Every page the API would serve, keyed by what the pull asks for it, encoded once."""
     size = PAGE_SIZE[tool]
     encoded: dict[str, bytes] = {}
     for first in range(0, records, size):
-        chunk = [moments(n) for n in range(first, min(first + size, records))]
-        ids = range(first + 1, first + 1 + len(chunk))
+        chunk = [served(tool, n) for n in range(first, min(first + size, records))]
         body: Any
         if tool == "zendesk":
-            pairs = [zendesk_ticket(i, s, e, e, None) for i, (s, e) in zip(ids, chunk, strict=True)]
+            pairs = [zendesk_ticket(int(i), s, e, e, None) for i, s, e in chunk]
             after = base64.b64encode(str(first + size).encode()).decode()
             body = {"tickets": [t for t, _ in pairs], "metric_sets": [m for _, m in pairs],
                     "after_url": f"{url}/api/v2/incremental/tickets/cursor.json?cursor={after}",
@@ -77,15 +86,11 @@ def pages(tool: str, records: int, url: str) -> dict[str, bytes]:
                     "end_of_stream": first + size >= records}  # fmt: skip
             key = base64.b64encode(str(first).encode()).decode() if first else "start"
         elif tool == "jira":
-            issues = [
-                jira_issue(f"BENCH-{i}", s.replace("Z", ".000+0000"), e.replace("Z", ".000+0000"),
-                           e.replace("Z", ".000+0000"))
-                for i, (s, e) in zip(ids, chunk, strict=True)
-            ]  # fmt: skip
+            issues = [jira_issue(key, s, e, e) for key, s, e in chunk]
             body = {"startAt": first, "maxResults": size, "total": records, "issues": issues}
             key = str(first)
         else:
-            body = [github_item(i, s, e, e, e, True) for i, (s, e) in zip(ids, chunk, strict=True)]
+            body = [github_item(int(i), s, e, e, e, True) for i, s, e in chunk]
             key = str(first // size + 1)
         encoded[key] = json.dumps(body).encode()
     return encoded
@@ -156,11 +161,11 @@ def time_pull(tool: str, url: str, db: Path, records: int) -> tuple[float, float
     return elapsed, fetched[0]
 
 
-def write_csv(path: Path, records: int) -> None:
+def write_csv(tool: str, path: Path, records: int) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(("record_id", "started_at", "ended_at"))
-        writer.writerows((n + 1, *moments(n)) for n in range(records))
+        writer.writerows(served(tool, n) for n in range(records))
 
 
 def time_csv(tool: str, path: Path, db: Path, records: int) -> float:
@@ -191,7 +196,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-pull-") as folder:
         workdir = Path(folder)
         csv_path = workdir / "records.csv"
-        write_csv(csv_path, args.records)
+        write_csv(args.tool, csv_path, args.records)
         for i in range(args.repeat):
             uploads.append(time_csv(args.tool, csv_path, workdir / f"csv{i}.duckdb", args.records))
             pulls.append(time_pull(args.tool, url, workdir / f"pull{i}.duckdb", args.records))

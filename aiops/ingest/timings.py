@@ -31,7 +31,13 @@ from aiops.ingest.measurement import long_loop_warning, phase_problems
 from aiops.ingest.presets import PresetTarget, check_preset_target, save_preset
 from aiops.ingest.reader import Staged, drop_staged, stage_csv
 from aiops.ingest.recognise import canonical_mapping, mapping_for
-from aiops.ingest.replacing import SAMPLE_COLUMNS, NothingNew, PulledRecords, changed_table, replace_earlier
+from aiops.ingest.replacing import (
+    NothingNew,
+    PulledRecords,
+    changed_count,
+    insert_changed,
+    replace_earlier,
+)
 from aiops.ingest.sniff import open_source
 from aiops.ingest.timing_pass import read_checked
 from aiops.ingest.timing_report import TimingReport, build_report
@@ -94,19 +100,14 @@ class TimingImport:
     def _write_pull(self, tx: Tx, save_preset_as: PresetTarget | str | None) -> int:
         assert self.pulled is not None
         _require_write(tx, self.report)
-        rows = changed_table(tx.cursor, self.accepted_table, self.pulled, self.report.mapping.kind)
-        written = int(tx.query_value(f"SELECT count(*) FROM {rows}"))
+        accepted, pulled, kind = self.accepted_table, self.pulled, self.report.mapping.kind
+        written = changed_count(tx, accepted, pulled, kind)
         if not written:
             raise NothingNew(self.report.accepted)
         batch_id = tx.next_id("batch_seq")  # PostgreSQL's attached tables take no RETURNING
         _record(tx, self.report, batch_id)
-        self.report.replaced = replace_earlier(tx, rows, batch_id)
-        tx.execute(
-            f"INSERT INTO timing_samples ({SAMPLE_COLUMNS})"
-            " SELECT ?, workflow_id, phase, measured_at, duration_minutes,"
-            f" loops, rework_minutes, ?, ai_assisted, segment, ?::BIGINT, source_record_id FROM {rows}",
-            [batch_id, self.report.mapping.kind, self.pulled.source_id],
-        )
+        self.report.replaced = replace_earlier(tx, accepted, pulled, kind, batch_id)
+        insert_changed(tx, accepted, pulled, kind, batch_id)
         governance.reclassify(tx, self.report.workflow_ids)
         if save_preset_as is not None:
             save_preset(tx, save_preset_as, self.report.mapping)

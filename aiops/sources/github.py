@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import msgspec
 
-from aiops.sources.connector import Loop, Page, Record, Tool, record_id, same_site, text
+from aiops.sources.connector import Loop, Page, Record, Tool, page_records, same_site
 from aiops.sources.http import Http, asked_ahead
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
@@ -30,11 +30,11 @@ _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?(\w+)"?')
 PER_PAGE = 100
 
 
-class PullRequest(msgspec.Struct):
+class PullRequest(msgspec.Struct, gc=False):
     merged_at: Any = None
 
 
-class Item(msgspec.Struct):
+class Item(msgspec.Struct, gc=False):
     """An item of the issues list: values stay as served (the import judges them)."""
 
     number: Any = None
@@ -108,12 +108,15 @@ def _pages(
         if items:  # sorted by updated: the page's last item is its latest
             newest = max(newest or "", str(items[-1].updated_at or "")) or None
         kept = [item for item in items if (item.pull_request is not None) == pulls]  # the list holds both
-        yield Page([_record(item, merged, http.tool) for item in kept], newest)
+        yield Page(_records(kept, merged, http.tool), newest)
 
 
-def _record(item: Item, merged: bool, tool: str) -> Record:
-    end = item.pull_request.merged_at if merged and item.pull_request is not None else item.closed_at
-    return record_id(item.number, tool), text(item.created_at), text(end)
+def _records(items: list[Item], merged: bool, tool: str) -> list[Record]:
+    ends = [
+        item.pull_request.merged_at if merged and item.pull_request is not None else item.closed_at
+        for item in items
+    ]
+    return page_records([item.number for item in items], [item.created_at for item in items], ends, tool)
 
 
 def _pulls(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None) -> Iterator[Page]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from aiops.sources.connector import Loop, Page, Record, Tool, bearer_or_basic, record_id, text
+from aiops.sources.connector import Loop, Page, Record, Tool, bearer_or_basic, page_records
 from aiops.sources.http import Http, asked_ahead
 
 PAGE_SIZE = 100
@@ -29,7 +29,7 @@ OVERLAP = timedelta(days=1)
 FIELDS = "created,resolutiondate,updated"
 
 
-class Fields(msgspec.Struct):
+class Fields(msgspec.Struct, gc=False):
     """An issue's fields: values stay as served (the import judges them)."""
 
     created: Any = None
@@ -37,12 +37,12 @@ class Fields(msgspec.Struct):
     resolutiondate: Any = None
 
 
-class Issue(msgspec.Struct):
+class Issue(msgspec.Struct, gc=False):
     key: Any = None
     fields: Fields | None = None
 
 
-class SearchPage(msgspec.Struct):
+class SearchPage(msgspec.Struct, gc=False):
     issues: list[Issue]
     total: Any = None
 
@@ -74,9 +74,14 @@ def jql(query: str, cursor: str | None) -> str:
     return f'({query}) AND updated >= "{since:%Y-%m-%d %H:%M}" ORDER BY updated ASC'
 
 
-def _record(issue: Issue, tool: str) -> Record:
-    fields = issue.fields or Fields()
-    return record_id(issue.key, tool), text(fields.created), text(fields.resolutiondate)
+NO_FIELDS = Fields()
+
+
+def _records(issues: list[Issue], tool: str) -> list[Record]:
+    fields = [issue.fields or NO_FIELDS for issue in issues]
+    return page_records(
+        [issue.key for issue in issues], [f.created for f in fields], [f.resolutiondate for f in fields], tool
+    )
 
 
 def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None) -> Iterator[Page]:
@@ -95,9 +100,9 @@ def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None
     for body in _in_order(page_at):
         issues = body.issues
         if issues:  # ordered by updated: the page's last issue is its latest (one parse a page)
-            latest = updated_utc((issues[-1].fields or Fields()).updated)
+            latest = updated_utc((issues[-1].fields or NO_FIELDS).updated)
             newest = max(newest or "", latest or "") or None
-        yield Page([_record(issue, http.tool) for issue in issues], newest)
+        yield Page(_records(issues, http.tool), newest)
 
 
 def _in_order(page_at: Callable[[int], SearchPage]) -> Iterator[SearchPage]:

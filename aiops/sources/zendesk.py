@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from aiops.sources.connector import Loop, Page, Record, Tool, bearer_or_basic, record_id, text
+from aiops.sources.connector import Loop, Page, Tool, bearer_or_basic, page_records, text
 from aiops.sources.http import Http
 
 _PAIR = re.compile(r"([a-z_]+)=(\S+)")
@@ -37,11 +37,11 @@ def check_query(query: str) -> str | None:
     return None
 
 
-class ReplyTime(msgspec.Struct):
+class ReplyTime(msgspec.Struct, gc=False):
     calendar: Any = None
 
 
-class MetricSet(msgspec.Struct):
+class MetricSet(msgspec.Struct, gc=False):
     """A ticket's side-loaded metrics: values stay as served (the import judges them)."""
 
     ticket_id: Any = None
@@ -60,6 +60,7 @@ def page_decoder(wanted: dict[str, str]) -> msgspec.json.Decoder[Any]:
         "Ticket",
         [(f"field{i}", Any, None) for i in range(len(names))],  # JSON names need not be identifiers
         rename={f"field{i}": name for i, name in enumerate(names)},
+        gc=False,  # decoded JSON holds no cycles: not walked by the garbage collector (http.py)
     )
     page = msgspec.defstruct(
         "TicketPage",
@@ -69,6 +70,7 @@ def page_decoder(wanted: dict[str, str]) -> msgspec.json.Decoder[Any]:
             ("after_cursor", Any, None),
             ("end_of_stream", Any, None),
         ],
+        gc=False,
     )
     return msgspec.json.Decoder(page)
 
@@ -86,11 +88,14 @@ def _matches(values: tuple[Any, ...], wanted: list[tuple[int, str]]) -> bool:
     return True
 
 
-def _ends(loop: Loop, metric_sets: list[MetricSet]) -> dict[Any, str | None]:
+NO_REPLY = ReplyTime()
+
+
+def _ends(loop: Loop, metric_sets: list[MetricSet]) -> dict[Any, Any]:
     """Each ticket's loop end (or minutes) from its side-loaded metric set, by ticket id."""
     if loop.name == "first-reply":
-        return {m.ticket_id: text((m.reply_time_in_minutes or ReplyTime()).calendar) for m in metric_sets}
-    return {m.ticket_id: text(m.solved_at) for m in metric_sets}
+        return {m.ticket_id: (m.reply_time_in_minutes or NO_REPLY).calendar for m in metric_sets}
+    return {m.ticket_id: m.solved_at for m in metric_sets}
 
 
 def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None) -> Iterator[Page]:
@@ -103,13 +108,12 @@ def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None
     while True:
         body, _ = http.get(url, params, decoder)
         ends = _ends(loop, body.metric_sets or [])
-        records: list[Record] = []
-        for ticket in body.tickets:
-            values = msgspec.structs.astuple(ticket)
-            ticket_id, created, status = values[:3]
-            if status == "deleted" or (positions and not _matches(values, positions)):
-                continue
-            records.append((record_id(ticket_id, http.tool), text(created), ends.get(ticket_id)))
+        # the fields by position (TICKET_FIELDS: id, created_at, status, then the filtered ones)
+        tickets = [t for t in body.tickets if t.field2 != "deleted"]
+        if positions:
+            tickets = [t for t in tickets if _matches(msgspec.structs.astuple(t), positions)]
+        ids = [t.field0 for t in tickets]
+        records = page_records(ids, [t.field1 for t in tickets], [ends.get(i) for i in ids], http.tool)
         after = text(body.after_cursor)
         cursor = after or cursor
         yield Page(records, cursor)

@@ -3,6 +3,8 @@ each response format and record comes from), pulls as batches through the upload
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import threading
 import time
@@ -20,7 +22,7 @@ from aiops.sources import pull as pull_module
 from aiops.sources.connector import bearer_or_basic
 from aiops.sources.http import AuthRefused, Http, SourceUnavailable, asked_ahead, rate_limit_wait
 from aiops.sources.model import add_source, find_source, spec_from
-from aiops.sources.pull import PullOptions, pull_source
+from aiops.sources.pull import COLUMNS, PullOptions, csv_text, pull_source
 from aiops.sources.tokens import TokenError, parse_token_ref
 from aiops.store import Store
 from tests.conftest import ADMIN, cli_text, realdata, run_cli
@@ -437,6 +439,29 @@ def test_a_record_without_its_id_stops_the_pull_with_nothing_written(demo, repla
     with pytest.raises(SourceUnavailable, match="without its id"):
         pull(demo)
     assert counts(demo) == before
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [("1", "2025-03-01T10:00:00Z", None), ("2", "2025-03-01T10:00:00Z", "")],  # joined
+        [("A,1", 'say "hi"', "two\nlines"), ("2", 5, 1.5), ("3", "a\rb", None), ("4", True, "x")],  # quoted
+    ],
+)
+def test_pulled_records_are_written_as_the_csv_module_writes_them(records):
+    expected = io.StringIO()
+    csv.writer(expected, lineterminator="\n").writerows([COLUMNS["span"], *records])
+    assert csv_text(records, COLUMNS["span"]) == expected.getvalue()
+
+
+def test_a_value_holding_a_comma_or_a_quote_is_rejected_with_that_value(demo, replays):
+    odd, may, later = 'March 1, 2025 "10:00"', "2025-05-01T10:00:00Z", "2025-05-02T10:00:00Z"
+    items = [github_item(1, odd, may, may, may, True), github_item(2, may, later, later, later, True)]
+    github = replays(github_route, items=items)
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    result = pull(demo)
+    assert (result.records, result.accepted, result.rejected) == (2, 1, 1)
+    assert (result.rejects[0]["id"], result.rejects[0]["value"]) == ("1", odd)
 
 
 def test_jira_pages_without_a_total_end_at_the_first_short_page(demo, replays):

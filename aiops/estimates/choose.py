@@ -79,10 +79,12 @@ class _Inputs:
         after = cells.phase == "after"
         current = cells[~after | cells.current]
         early = cells[~after | ~cells.current]
+        now = by_phase(current)
         self.plain = _before_after(cells, phases, shares, self.mixed)
-        self.plain_now = _before_after(current, by_phase(current), shares, self.mixed)
-        self.after_early = _after_means(early[early.phase == "after"])
-        self.after_now = _after_means(current[current.phase == "after"])
+        self.plain_now = _before_after(current, now, shares, self.mixed)
+        early_after = early[early.phase == "after"]
+        self.after_early = _after_means(by_phase(early_after).after if len(early_after) else None)
+        self.after_now = _after_means(now.after)
         self.conc = concurrent(cells, rules.min_concurrent_weeks, rules.min_samples_per_phase)
         self.conc_now = concurrent(current, 1, 2)
         self.conc_early = concurrent(early, 1, 2)
@@ -231,11 +233,12 @@ def _weekly_difference(series: WeeklySeries) -> Coef:
     return difference(parts[0], parts[1])
 
 
-def _after_means(after: pd.DataFrame) -> pd.DataFrame:
-    """Per workflow: the after phase's mean per loop with its variance (value, var, dof)."""
-    if after.empty:
+def _after_means(after: pd.DataFrame | None) -> pd.DataFrame:
+    """Per workflow with after loops: the after phase's mean per loop with its variance (value,
+    var, dof), from its phase statistics (a phase frame of ``by_phase``; None: no after loops)."""
+    if after is None:
         return pd.DataFrame(columns=["value", "var", "dof"])
-    stats = by_phase(after).after
+    stats = after[after.samples.notna()]
     return pd.DataFrame(
         {"value": stats.mean_per_loop, "var": stats.var_mean, "dof": (stats.samples - 1).clip(lower=1)}
     ).astype(float)

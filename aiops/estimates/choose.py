@@ -43,7 +43,8 @@ def estimate(
     selected = _selection(cells, inputs)
     concurrent_ids = set(inputs.conc.index) - selected
     weeks = weekly_means(cells, inputs.shares, inputs.mixed - concurrent_ids)
-    others = series_by_id(pooled_weekly(cells[cells.workflow_id.isin(set(comparisons.values()))]))
+    compared = cells[cells.workflow_id.isin(set(comparisons.values()))] if comparisons else None
+    others = series_by_id(pooled_weekly(compared)) if compared is not None else {}
     # Censored exports: weekly means by close date are shaped by the window itself (early weeks
     # can only hold short loops), so only the restricted before/after comparison is sound.
     censored = inputs.either("censored")
@@ -85,9 +86,12 @@ class _Inputs:
         early_after = early[early.phase == "after"]
         self.after_early = _after_means(by_phase(early_after).after if len(early_after) else None)
         self.after_now = _after_means(now.after)
-        self.conc = concurrent(cells, rules.min_concurrent_weeks, rules.min_samples_per_phase)
-        self.conc_now = concurrent(current, 1, 2)
-        self.conc_early = concurrent(early, 1, 2)
+        if cells.ai_assisted.notna().any():
+            self.conc = concurrent(cells, rules.min_concurrent_weeks, rules.min_samples_per_phase)
+            self.conc_now = concurrent(current, 1, 2)
+            self.conc_early = concurrent(early, 1, 2)
+        else:  # no loop says whether the AI helped: no workflow has a concurrent design
+            self.conc = self.conc_now = self.conc_early = pd.DataFrame()
         self.elapsed = self.either("elapsed")
 
     def either(self, flag: str) -> set[str]:

@@ -49,6 +49,12 @@ LEFT JOIN classifications c USING (workflow_id)
 WHERE $scope IS NULL OR w.workflow_id IN (SELECT unnest($scope))
 """
 _DELETE_STORED = "DELETE FROM classifications WHERE $scope IS NULL OR workflow_id IN (SELECT unnest($scope))"
+# Lists unnested side by side (DuckDB zips them): every classification in one statement.
+_INSERT_STORED = (
+    "INSERT INTO classifications SELECT unnest($ids::VARCHAR[]), unnest($versions::VARCHAR[]),"
+    " unnest($risks::VARCHAR[]), unnest($statuses::VARCHAR[]), unnest($stops::VARCHAR[][]),"
+    " unnest($evidence::VARCHAR[]), unnest($details::VARCHAR[])::JSON, $now"
+)
 _DETAIL = "SELECT detail FROM classifications WHERE workflow_id = $workflow_id"
 _HIGH_DETAILS = "SELECT workflow_id, detail FROM classifications WHERE risk = 'high'"
 _ACTIVE_POLICY = "SELECT version, sha256 FROM policy_versions ORDER BY applied_at DESC, version DESC LIMIT 1"
@@ -162,27 +168,19 @@ def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classifica
     )
     tx.execute(_DELETE_STORED, {"scope": scope})
     if fresh:
-        rows = pd.DataFrame(
+        tx.execute(
+            _INSERT_STORED,
             {
-                "workflow_id": [c.workflow_id for c in fresh],
-                "policy_version": [c.policy_version for c in fresh],
-                "risk": [c.risk for c in fresh],
-                "status": [c.status for c in fresh],
-                "stop_conditions": [c.stop_codes for c in fresh],
-                "evidence": [c.evidence for c in fresh],
-                "detail": [c.to_json() for c in fresh],
-                "classified_at": tx.now,
-            }
+                "ids": [c.workflow_id for c in fresh],
+                "versions": [c.policy_version for c in fresh],
+                "risks": [c.risk.value for c in fresh],
+                "statuses": [c.status.value for c in fresh],
+                "stops": [c.stop_codes for c in fresh],
+                "evidence": [c.evidence.value for c in fresh],
+                "details": [c.to_json() for c in fresh],
+                "now": tx.now,
+            },
         )
-        tx.cursor.register("fresh_classifications", rows)
-        try:
-            tx.execute(
-                "INSERT INTO classifications SELECT workflow_id, policy_version, risk, status,"
-                " stop_conditions::VARCHAR[], evidence, detail::JSON, classified_at"
-                " FROM fresh_classifications"
-            )
-        finally:
-            tx.cursor.unregister("fresh_classifications")
     return fresh
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from functools import lru_cache
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,17 @@ from pydantic_settings import (
 
 from aiops.bounded_input import load_toml
 from aiops.errors import AiopsError
+
+
+@lru_cache(maxsize=16)
+def _duckdb_size(value: str) -> bool:
+    """Whether DuckDB takes ``value`` as its memory limit (asked once per process and value: an
+    in-memory database opened and closed)."""
+    try:
+        duckdb.connect(config={"memory_limit": value}).close()
+    except duckdb.Error:
+        return False
+    return True
 
 
 class Settings(BaseSettings):
@@ -47,10 +59,8 @@ class Settings(BaseSettings):
         not open ("is it a DuckDB file?")."""
         if not value.strip():
             raise ValueError("is empty: give a size such as 1GB or 512MB")
-        try:
-            duckdb.connect(config={"memory_limit": value}).close()
-        except duckdb.Error:
-            raise ValueError(f"{value!r} is not a size (e.g. 1GB or 512MB)") from None
+        if not _duckdb_size(value):
+            raise ValueError(f"{value!r} is not a size (e.g. 1GB or 512MB)")
         return value
 
     @field_validator("db", mode="before")

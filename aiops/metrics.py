@@ -249,15 +249,10 @@ def _bounds(
 
 
 def _evidence_labels(f: pd.DataFrame, rules: EvidenceRules) -> pd.Series:
-    columns = (
-        "raw_samples_before",
-        "raw_samples_after",
-        "current_low",
-        "current_high",
-        "saved_low",
-        "saved_high",
-    )
-    return pd.Series(_labels(*(f[c].to_numpy(float) for c in columns), rules), index=f.index)
+    before, after = f.raw_samples_before.to_numpy(float), f.raw_samples_after.to_numpy(float)
+    current = f.current_low.to_numpy(float), f.current_high.to_numpy(float)
+    saved = f.saved_low.to_numpy(float), f.saved_high.to_numpy(float)
+    return pd.Series(_labels(before, after, *current, *saved, rules), index=f.index)
 
 
 def _labels(

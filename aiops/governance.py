@@ -8,7 +8,8 @@ a change of a workflow's risk or status is written to the audit log.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -16,36 +17,49 @@ import pandas as pd
 
 from aiops.auth import Actor
 from aiops.errors import NotFound, PolicyError
-from aiops.metrics import workflow_metrics
+from aiops.metrics import estimate_window, estimates, evidence_labels
 from aiops.policy import Policy
 from aiops.store import Reader, Store, Tx
+from aiops.workflow import Workflow
 from aiops.workflow_reads import load_workflows
 
 if TYPE_CHECKING:  # imported where a workflow is classified: opening a store mostly classifies none
     from aiops.classifier import Classification, Evidence
 
-_EVENTS = """
-SELECT workflow_id,
-       max(recorded_at) FILTER (WHERE kind = 'checkpoint_removed') AS removed_at,
-       max(recorded_at) FILTER (WHERE kind = 'incident') AS incident_at
-FROM checkpoint_events GROUP BY workflow_id
-"""
-_SINCE_RESET = """
-SELECT t.workflow_id, count(*) AS samples
-FROM committed_samples t
-JOIN (SELECT workflow_id, max(recorded_at) AS reset_at FROM checkpoint_events
-      WHERE kind IN ('checkpoint_removed', 'incident') GROUP BY 1) r USING (workflow_id)
-WHERE t.phase = 'after' AND t.measured_at >= r.reset_at
-GROUP BY t.workflow_id
-"""
-_STORED = (
-    "SELECT workflow_id, risk, status, policy_version FROM classifications "
-    "WHERE $scope IS NULL OR workflow_id IN (SELECT unnest($scope))"
+# Per workflow of the scope: its checkpoint history (the last removal, the last incident, the
+# after-phase samples measured since the later of them) and its stored classification, in one read.
+_HISTORY = """
+WITH events AS (
+    SELECT workflow_id,
+           max(recorded_at) FILTER (WHERE kind = 'checkpoint_removed') AS removed_at,
+           max(recorded_at) FILTER (WHERE kind = 'incident') AS incident_at,
+           max(recorded_at) FILTER (WHERE kind IN ('checkpoint_removed', 'incident')) AS reset_at
+    FROM checkpoint_events
+    WHERE $scope IS NULL OR workflow_id IN (SELECT unnest($scope))
+    GROUP BY workflow_id
+),
+since AS (
+    SELECT t.workflow_id, count(*) AS samples
+    FROM committed_samples t JOIN events e ON e.workflow_id = t.workflow_id AND t.measured_at >= e.reset_at
+    WHERE t.phase = 'after'
+    GROUP BY t.workflow_id
 )
+SELECT w.workflow_id, e.removed_at, e.incident_at, coalesce(s.samples, 0) AS since_reset,
+       c.risk, c.status, c.policy_version
+FROM workflows w
+LEFT JOIN events e USING (workflow_id) LEFT JOIN since s USING (workflow_id)
+LEFT JOIN classifications c USING (workflow_id)
+WHERE $scope IS NULL OR w.workflow_id IN (SELECT unnest($scope))
+"""
 _DELETE_STORED = "DELETE FROM classifications WHERE $scope IS NULL OR workflow_id IN (SELECT unnest($scope))"
+# Lists unnested side by side (DuckDB zips them): every classification in one statement.
+_INSERT_STORED = (
+    "INSERT INTO classifications SELECT unnest($ids::VARCHAR[]), unnest($versions::VARCHAR[]),"
+    " unnest($risks::VARCHAR[]), unnest($statuses::VARCHAR[]), unnest($stops::VARCHAR[][]),"
+    " unnest($evidence::VARCHAR[]), unnest($details::VARCHAR[])::JSON, $now"
+)
 _DETAIL = "SELECT detail FROM classifications WHERE workflow_id = $workflow_id"
 _HIGH_DETAILS = "SELECT workflow_id, detail FROM classifications WHERE risk = 'high'"
-_DEPENDANTS = "SELECT workflow_id FROM workflows WHERE comparison_workflow_id IN (SELECT unnest($ids))"
 _ACTIVE_POLICY = "SELECT version, sha256 FROM policy_versions ORDER BY applied_at DESC, version DESC LIMIT 1"
 _POLICY_SHA = "SELECT sha256 FROM policy_versions WHERE version = $version"
 _POLICY_HISTORY = (
@@ -53,41 +67,67 @@ _POLICY_HISTORY = (
 )
 
 
+@dataclass(frozen=True)
+class History:
+    """A workflow's checkpoint history and stored classification (``_HISTORY``)."""
+
+    removed_at: datetime | None
+    incident_at: datetime | None
+    after_samples_since_reset: int
+    stored: tuple[str, str, str] | None  # risk, status, policy version
+
+
+NO_HISTORY = History(None, None, 0, None)
+
+
+def histories(db: Reader, scope: list[str] | None) -> dict[str, History]:
+    """The history of every workflow in ``scope`` (all when None)."""
+    rows = db.query(_HISTORY, {"scope": scope})
+    return {
+        workflow_id: History(removed, incident, int(since), (risk, status, version) if risk else None)
+        for workflow_id, removed, incident, since, risk, status, version in rows
+    }
+
+
 def evidence_by_workflow(
     db: Reader,
     policy: Policy,
     now: datetime,
-    workflow_ids: list[str] | None = None,
+    workflows: Sequence[Workflow],
+    scope: list[str] | None,
+    history: dict[str, History],
 ) -> dict[str, Evidence]:
-    """Evidence for every workflow, or for ``workflow_ids`` only (an upload estimates just its own),
-    from the committed timing rows (``committed_samples``: pending uploads are left out)."""
-    from aiops.classifier import Evidence
+    """Evidence for ``workflows`` (every one when ``scope`` is None, else those of ``scope``: an
+    upload estimates just its own), from the committed timing rows (``committed_samples``: pending
+    uploads are left out): each one's estimate record, as kept or computed, without the metrics
+    frame."""
+    from aiops.classifier import NO_EVIDENCE, Evidence
 
-    metrics = workflow_metrics(db, policy.evidence, as_of=now, workflow_ids=workflow_ids)
-    events = {row[0]: row[1:] for row in db.query(_EVENTS)}
-    since = dict(db.query(_SINCE_RESET))
+    rules = policy.evidence
+    comparisons = {w.workflow_id: w.comparison_workflow_id for w in workflows if w.comparison_workflow_id}
+    window = estimate_window(rules, as_of=now)
+    records = {r.workflow_id: r for r in estimates(db, rules, window, comparisons, scope)}
+    labels = dict(zip(records, evidence_labels(list(records.values()), rules), strict=True))
     evidence = {}
-    columns = [
-        "workflow_id",
-        "evidence",
-        "samples_before",
-        "samples_after",
-        "design",
-        "warnings",
-        "segmented",
-    ]
-    for row in metrics[columns].itertuples(index=False):
-        removed_at, incident_at = events.get(row.workflow_id, (None, None))
-        evidence[row.workflow_id] = Evidence(
-            label=row.evidence,
-            n_before=row.samples_before,
-            n_after=row.samples_after,
-            last_checkpoint_removed_at=removed_at,
-            after_samples_since_reset=since.get(row.workflow_id, 0),
-            last_incident_at=incident_at,
-            design=row.design,
-            warnings=tuple(row.warnings),
-            segmented=bool(row.segmented),
+    for workflow in workflows:
+        record = records.get(workflow.workflow_id)
+        measured = NO_EVIDENCE  # no timings: no record, no design, no warnings
+        if record is not None:
+            measured = Evidence(
+                label=labels[workflow.workflow_id],
+                n_before=record.before.samples,
+                n_after=record.after.samples,
+                design=record.design.value,
+                warnings=tuple(sorted(w.value for w in record.warnings)),
+                segmented=record.segmented,
+            )
+        past = history.get(workflow.workflow_id, NO_HISTORY)
+        evidence[workflow.workflow_id] = measured.model_copy(
+            update={
+                "last_checkpoint_removed_at": past.removed_at,
+                "last_incident_at": past.incident_at,
+                "after_samples_since_reset": past.after_samples_since_reset,
+            }
         )
     return evidence
 
@@ -97,25 +137,24 @@ def classify_stored(
     policy: Policy,
     now: datetime,
     workflow_ids: Iterable[str] | None = None,
-) -> list[Classification]:
+) -> tuple[list[Classification], dict[str, History]]:
+    """The classifications of ``workflow_ids`` (all when None) and the workflows that use them as
+    their comparison, as of now, with each one's history (the stored classification among it)."""
     from aiops.classifier import classify_workflows
 
-    workflows = load_workflows(db, workflow_ids)
+    workflows = load_workflows(db, workflow_ids, dependants=workflow_ids is not None)
     scope = None if workflow_ids is None else [w.workflow_id for w in workflows]
-    evidence = evidence_by_workflow(db, policy, now, scope)
-    return classify_workflows(workflows, policy, evidence, now)
+    history = histories(db, scope)
+    evidence = evidence_by_workflow(db, policy, now, workflows, scope, history)
+    return classify_workflows(workflows, policy, evidence, now), history
 
 
 def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classification]:
     """Refresh stored classifications (all when ``workflow_ids`` is None, else those workflows and
     the ones that use them as their comparison); audit each change. An upload's Confirm passes its
     workflows: its batch was made visible earlier in the same transaction."""
-    if workflow_ids is not None:
-        dependants = [r[0] for r in tx.query(_DEPENDANTS, {"ids": workflow_ids})]
-        workflow_ids = list(dict.fromkeys([*workflow_ids, *dependants]))
-    fresh = classify_stored(tx, tx.policy, tx.now, workflow_ids)
+    fresh, history = classify_stored(tx, tx.policy, tx.now, workflow_ids)
     scope = [c.workflow_id for c in fresh] if workflow_ids is not None else None
-    old = {row[0]: row[1:] for row in tx.query(_STORED, {"scope": scope})}
     tx.audit_many(
         "classification.changed",
         "workflow",
@@ -130,32 +169,25 @@ def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classifica
                 },
             )
             for c in fresh
-            if (before := old.get(c.workflow_id)) and (before[0], before[1]) != (c.risk, c.status)
+            if (before := history.get(c.workflow_id, NO_HISTORY).stored)
+            and (before[0], before[1]) != (c.risk, c.status)
         ],
     )
     tx.execute(_DELETE_STORED, {"scope": scope})
     if fresh:
-        rows = pd.DataFrame(
+        tx.execute(
+            _INSERT_STORED,
             {
-                "workflow_id": [c.workflow_id for c in fresh],
-                "policy_version": [c.policy_version for c in fresh],
-                "risk": [c.risk for c in fresh],
-                "status": [c.status for c in fresh],
-                "stop_conditions": [c.stop_codes for c in fresh],
-                "evidence": [c.evidence for c in fresh],
-                "detail": [c.to_json() for c in fresh],
-                "classified_at": tx.now,
-            }
+                "ids": [c.workflow_id for c in fresh],
+                "versions": [c.policy_version for c in fresh],
+                "risks": [c.risk.value for c in fresh],
+                "statuses": [c.status.value for c in fresh],
+                "stops": [c.stop_codes for c in fresh],
+                "evidence": [c.evidence.value for c in fresh],
+                "details": [c.to_json() for c in fresh],
+                "now": tx.now,
+            },
         )
-        tx.cursor.register("fresh_classifications", rows)
-        try:
-            tx.execute(
-                "INSERT INTO classifications SELECT workflow_id, policy_version, risk, status,"
-                " stop_conditions::VARCHAR[], evidence, detail::JSON, classified_at"
-                " FROM fresh_classifications"
-            )
-        finally:
-            tx.cursor.unregister("fresh_classifications")
     return fresh
 
 

@@ -11,16 +11,19 @@ freedom. Elapsed-time workflows report cycle time in days and never add hours.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from aiops.clock import utcnow
 from aiops.columns import ESTIMATE, PHASES, Kind
 from aiops.estimates import estimate, load_cells
 from aiops.estimates.cache import Window, cached, inputs_keys
 from aiops.estimates.codes import Design, EvidenceLabel, is_proven
+from aiops.estimates.fit import Coef
 from aiops.estimates.record import Estimate
 from aiops.period import Period
 from aiops.policy import EvidenceRules
@@ -64,17 +67,43 @@ def workflow_metrics(
     """One row per workflow (or per workflow in ``workflow_ids``): samples and loops per phase, the
     saving with its design, warnings, interval and evidence, loops removed, hours returned in the
     period and per week (run rate), cycle-time change for elapsed-time workflows, freshness."""
-    start, end = period.bounds()
-    # The run rate looks back from the period's end, or from ``as_of`` (the read model passes the
-    # end of the last complete week of data) when that is earlier.
-    now = as_of or utcnow()
-    window = Window(start, end, min(end, now) if end else now, rules.run_rate_weeks * 7, samples)
+    window = estimate_window(rules, period, as_of, samples)
     frame = db.query_df(_WORKFLOWS, {"scope": workflow_ids})
     comparisons = frame.dropna(subset=["comparison_workflow_id"])
     comparisons = dict(zip(comparisons.workflow_id, comparisons.comparison_workflow_id, strict=True))
     records = estimates(db, rules, window, comparisons, workflow_ids)
     frame = frame.join(record_frame(records), on="workflow_id")
     return _finish(frame, rules)
+
+
+def estimate_window(
+    rules: EvidenceRules,
+    period: Period = Period(),
+    as_of: datetime | None = None,
+    samples: str = "committed_samples",
+) -> Window:
+    """What the estimates of ``period`` read. The run rate looks back from the period's end, or
+    from ``as_of`` (the read model passes the end of the last complete week of data) when that is
+    earlier."""
+    start, end = period.bounds()
+    now = as_of or utcnow()
+    return Window(start, end, min(end, now) if end else now, rules.run_rate_weeks * 7, samples)
+
+
+def evidence_labels(records: list[Estimate], rules: EvidenceRules) -> list[EvidenceLabel]:
+    """Each record's evidence label, as the metrics frame gives it (``_finish``), without the frame:
+    what a classification reads after every write."""
+    saved = _coef_interval([r.saving for r in records], rules)
+    current = _coef_interval([r.current for r in records], rules)
+    raw_before = np.array([r.before.raw_samples for r in records], dtype=float)
+    raw_after = np.array([r.after.raw_samples for r in records], dtype=float)
+    labels = _labels(raw_before, raw_after, current.low, current.high, saved.low, saved.high, rules)
+    return [EvidenceLabel(label) for label in labels]
+
+
+def _coef_interval(coefs: list[Coef], rules: EvidenceRules) -> Bounds:
+    value, var, dof = ([c.value for c in coefs], [c.var for c in coefs], [c.dof for c in coefs])
+    return interval(value, var, dof, rules.interval_level)
 
 
 def estimates(
@@ -84,6 +113,8 @@ def estimates(
     from the cells of their own rows and their comparison workflows' (``aiops.estimates.cache``)."""
 
     def compute(ids: list[str]) -> list[Estimate]:
+        if not ids:  # nothing to read (a workflow without timings, computed afresh)
+            return []
         wanted = sorted({*ids, *(comparisons[w] for w in ids if w in comparisons)})
         recent = (window.recent_end - timedelta(days=window.recent_days), window.recent_end)
         cells = load_cells(db, rules, window.start, window.end, recent, wanted, window.samples)
@@ -152,20 +183,39 @@ CURRENT = ("current_per_loop", "current_var", "current_dof", "current_low", "cur
 CONCURRENT = ("concurrent_per_loop", "concurrent_var", "concurrent_dof", "concurrent_low", "concurrent_high")
 
 
-def _interval(f: pd.DataFrame, columns: tuple[str, ...], level: float) -> tuple[pd.Series, np.ndarray]:
-    """The saving's 95% interval from its value, variance and dof; returns (se, t quantile)."""
+def _interval(f: pd.DataFrame, columns: tuple[str, ...], level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The saving's columns' interval, written to the frame; returns (se, t quantile)."""
     value_col, var_col, dof_col, low_col, high_col = columns
-    value = f[value_col] = f[value_col].astype(float)
-    se, dof = np.sqrt(f[var_col].astype(float)), f[dof_col].astype(float)
-    t = np.where(se > 0, _t_quantile(dof.fillna(1.0), level), 0.0)
+    f[value_col] = f[value_col].astype(float)
+    bounds = interval(f[value_col], f[var_col], f[dof_col], level)
+    f[dof_col] = bounds.dof
+    f[low_col], f[high_col] = bounds.low, bounds.high
+    return bounds.se, bounds.t
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A saving's ``level`` interval, per workflow: its bounds, standard error, t quantile and
+    degrees of freedom (infinite where there is no variance)."""
+
+    low: np.ndarray
+    high: np.ndarray
+    se: np.ndarray
+    t: np.ndarray
+    dof: np.ndarray
+
+
+def interval(value: ArrayLike, var: ArrayLike, dof: ArrayLike, level: float) -> Bounds:
+    """The interval of savings from their values, variances and degrees of freedom (a missing dof
+    counts as 1; no variance, no width; an unknown variance, unknown bounds)."""
+    value, var, dof = (np.asarray(x, dtype=float) for x in (value, var, dof))
+    se = np.sqrt(var)
+    t = np.where(se > 0, _t_quantile(np.where(np.isnan(dof), 1.0, dof), level), 0.0)
     half = np.where(np.isnan(se), np.nan, t * se)
-    f[dof_col] = np.where(se > 0, dof, np.inf)
-    f[low_col] = value - half
-    f[high_col] = value + half
-    return se, t
+    return Bounds(value - half, value + half, se, t, np.where(se > 0, dof, np.inf))
 
 
-def _hours(f: pd.DataFrame, rules: EvidenceRules, se: pd.Series, t: np.ndarray) -> None:
+def _hours(f: pd.DataFrame, rules: EvidenceRules, se: np.ndarray, t: np.ndarray) -> None:
     """Hours returned, run rate and loops removed from the design's saving and the loops it applies
     to. Elapsed-time workflows (and hands-on uploads of mostly day-long loops) add nothing."""
     counts = (f.time_kind == "hands_on") & ~f.warnings.map(lambda w: "elapsed_time" in w)
@@ -200,22 +250,34 @@ def _bounds(
 
 
 def _evidence_labels(f: pd.DataFrame, rules: EvidenceRules) -> pd.Series:
+    before, after = f.raw_samples_before.to_numpy(float), f.raw_samples_after.to_numpy(float)
+    current = f.current_low.to_numpy(float), f.current_high.to_numpy(float)
+    saved = f.saved_low.to_numpy(float), f.saved_high.to_numpy(float)
+    return pd.Series(_labels(before, after, *current, *saved, rules), index=f.index)
+
+
+def _labels(
+    raw_before: np.ndarray,
+    raw_after: np.ndarray,
+    current_low: np.ndarray,
+    current_high: np.ndarray,
+    saved_low: np.ndarray,
+    saved_high: np.ndarray,
+    rules: EvidenceRules,
+) -> np.ndarray:
     # Measured rows count (a loop left out as an outlier was still measured; `outliers` says so).
-    few = (f.raw_samples_before < rules.min_samples_per_phase) | (
-        f.raw_samples_after < rules.min_samples_per_phase
-    )
+    few = (raw_before < rules.min_samples_per_phase) | (raw_after < rules.min_samples_per_phase)
     # The current saving (status follows it) and the period's must agree: a claim that holds now and
     # over the period (under no effect, both intervals above zero is rarer than either).
-    label = np.select(
+    return np.select(
         [
-            few | f.current_low.isna(),
-            (f.current_low > 0) & (f.saved_low > 0),
-            (f.current_high < 0) & (f.saved_high < 0),
+            few | np.isnan(current_low),
+            (current_low > 0) & (saved_low > 0),
+            (current_high < 0) & (saved_high < 0),
         ],
         [EvidenceLabel.INSUFFICIENT.value, EvidenceLabel.SAVING.value, EvidenceLabel.SLOWER.value],
         default=EvidenceLabel.INCONCLUSIVE.value,
     )
-    return pd.Series(label, index=f.index)
 
 
 def total_with_interval(

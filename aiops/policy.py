@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import tomllib
 from collections.abc import Sequence
@@ -251,7 +252,7 @@ class Policy(_Strict):
 
     @cached_property
     def keyword_matcher(self) -> KeywordMatcher:
-        return KeywordMatcher([(level, k) for level, signals in self.risk.levels() for k in signals.keywords])
+        return matcher_for([(level, k) for level, signals in self.risk.levels() for k in signals.keywords])
 
     @cached_property
     def decision_families(self) -> frozenset[str]:
@@ -351,6 +352,22 @@ def _nearby(
         if start - window <= purpose[0] and purpose[1] <= start or end <= purpose[0] <= end + window:
             return purpose
     return None
+
+
+# Compiling the keywords is the slow part of a policy (a few hundred regexes): every store loads
+# its own policy, so matchers are kept per process by the keywords they match (a few at most).
+_MATCHERS: dict[str, KeywordMatcher] = {}
+
+
+def matcher_for(keywords: list[tuple[RiskLevel, KeywordSignal]]) -> KeywordMatcher:
+    """The matcher of ``keywords``, built once per process for the same keywords."""
+    key = json.dumps([[level, k.model_dump(mode="json")] for level, k in keywords], sort_keys=True)
+    matcher = _MATCHERS.get(key)
+    if matcher is None:
+        if len(_MATCHERS) >= 8:
+            _MATCHERS.clear()
+        matcher = _MATCHERS[key] = KeywordMatcher(keywords)
+    return matcher
 
 
 class KeywordMatcher:

@@ -5,9 +5,9 @@ Built once per entry point (CLI run, dashboard process) and passed in; never an 
 
 from __future__ import annotations
 
-import functools
 import os
 import tomllib
+from functools import lru_cache
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,17 @@ from pydantic_settings import (
 
 from aiops.bounded_input import load_toml
 from aiops.errors import AiopsError
+
+
+@lru_cache(maxsize=16)
+def _duckdb_size(value: str) -> bool:
+    """Whether DuckDB takes ``value`` as its memory limit (asked once per process and value: an
+    in-memory database opened and closed)."""
+    try:
+        duckdb.connect(config={"memory_limit": value}).close()
+    except duckdb.Error:
+        return False
+    return True
 
 
 class Settings(BaseSettings):
@@ -48,7 +59,7 @@ class Settings(BaseSettings):
         not open ("is it a DuckDB file?")."""
         if not value.strip():
             raise ValueError("is empty: give a size such as 1GB or 512MB")
-        if not _a_memory_limit(value):
+        if not _duckdb_size(value):
             raise ValueError(f"{value!r} is not a size (e.g. 1GB or 512MB)")
         return value
 
@@ -71,17 +82,6 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
-
-
-@functools.lru_cache(maxsize=16)
-def _a_memory_limit(value: str) -> bool:
-    """Whether DuckDB accepts ``value`` as its memory limit (asked once per value: the dashboard
-    reads its settings on every run, and opening a connection costs about 10 ms)."""
-    try:
-        duckdb.connect(config={"memory_limit": value}).close()
-    except duckdb.Error:
-        return False
-    return True
 
 
 class _MeasuredToml(TomlConfigSettingsSource):

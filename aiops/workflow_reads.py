@@ -13,14 +13,18 @@ from aiops.workflow import FIELDS, Workflow
 COLUMNS = ", ".join(f'"{f}"' for f in FIELDS)
 _LOAD = (
     f"SELECT {COLUMNS} FROM workflows WHERE $ids IS NULL OR workflow_id IN (SELECT unnest($ids)) "
-    "ORDER BY department, name"
+    "OR ($dependants AND comparison_workflow_id IN (SELECT unnest($ids))) ORDER BY department, name"
 )
 _DEPARTMENTS = "SELECT DISTINCT department FROM workflows ORDER BY 1"
 
 
-def load_workflows(db: Reader, workflow_ids: Iterable[str] | None = None) -> list[Workflow]:
+def load_workflows(
+    db: Reader, workflow_ids: Iterable[str] | None = None, dependants: bool = False
+) -> list[Workflow]:
+    """The workflows ``workflow_ids`` names (all when None), with ``dependants`` also those that
+    use one of them as their comparison."""
     ids = None if workflow_ids is None else list(workflow_ids)
-    rows = db.query(_LOAD, {"ids": ids})
+    rows = db.query(_LOAD, {"ids": ids, "dependants": dependants})
     # Stored rows keep the lengths they were written with (bounds apply to new input, see ``Workflow``).
     stored = {"stored": True}
     return [Workflow.model_validate(dict(zip(FIELDS, row, strict=True)), context=stored) for row in rows]

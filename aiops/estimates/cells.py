@@ -33,8 +33,25 @@ from aiops.store import Reader
 
 RESTRICT_TYPICAL = 4
 
+# What one cell sums from its rows (two places below: see ``cells``).
+CELL_SUMS = """
+           count(*) AS samples, sum(loops) AS loops, sum(minutes) AS minutes,
+           sum(rework_minutes) AS rework_minutes,
+           sum(minutes * minutes) AS syy, sum(minutes * loops) AS sxy, sum(loops * loops) AS sxx,
+           max(minutes) AS largest,
+           min(measured_at) AS first_measured, max(measured_at) AS last_measured,
+           coalesce(sum(loops) FILTER (WHERE CAST($start AS TIMESTAMP) IS NULL
+                                        OR measured_at >= CAST($start AS TIMESTAMP)), 0) AS period_loops,
+           coalesce(sum(loops) FILTER (WHERE recent), 0) AS recent_loops,
+           bool_or(current) AS current,
+           bool_or(elapsed) AS elapsed,
+           coalesce(sum(loops) FILTER (WHERE per_loop > $long_minutes), 0) AS long_loops"""
+
+# Two passes over the rows, never a copy of them: the first gives each phase's quartiles and span,
+# the second flags each row (outlier, out of the window) and sums the cells split by those flags;
+# everything between and after is per workflow or per cell.
 CELLS = """
-WITH s0 AS (
+WITH s0 AS NOT MATERIALIZED (
     SELECT t.workflow_id, t.phase, t.measured_at, t.loops, t.ai_assisted, t.segment,
            t.time_kind = 'elapsed' AS elapsed,
            t.duration_minutes + t.rework_minutes AS minutes, t.rework_minutes,
@@ -44,22 +61,6 @@ WITH s0 AS (
     WHERE (CAST($end AS TIMESTAMP) IS NULL OR t.measured_at < CAST($end AS TIMESTAMP))
       AND ($scope IS NULL OR t.workflow_id IN (SELECT unnest($scope)))
 ),
-window_ AS (
-    -- Each workflow's run-rate window ends at the end of its own last complete week of data when that
-    -- is earlier than the view's: a late export's run rate covers the weeks it has, not empty ones.
-    SELECT workflow_id,
-           least(CAST($recent_end AS TIMESTAMP),
-                 CAST(date_trunc('week', CAST(max(measured_at) AS DATE) + 1) AS TIMESTAMP)) AS recent_end
-    FROM s0 GROUP BY workflow_id
-),
-s AS (
-    -- current: from the window's start on (the current saving); recent: inside it (the run rate,
-    -- complete weeks only).
-    SELECT s0.*, s0.measured_at >= w.recent_end - to_days(CAST($recent_days AS INTEGER)) AS current,
-           s0.measured_at >= w.recent_end - to_days(CAST($recent_days AS INTEGER))
-               AND s0.measured_at < w.recent_end AS recent
-    FROM s0 JOIN window_ w USING (workflow_id)
-),
 phase_bounds AS (
     SELECT workflow_id, phase, count(*) AS raw_samples,
            quantile_cont(per_loop, [0.25, 0.5, 0.75]) AS q,
@@ -68,9 +69,16 @@ phase_bounds AS (
            -- Loops done count whether or not they enter the estimate (outliers, censoring).
            coalesce(sum(loops) FILTER (WHERE CAST($start AS TIMESTAMP) IS NULL
                                         OR measured_at >= CAST($start AS TIMESTAMP)), 0)
-               AS phase_period_loops,
-           coalesce(sum(loops) FILTER (WHERE recent), 0) AS phase_recent_loops
-    FROM s GROUP BY workflow_id, phase
+               AS phase_period_loops
+    FROM s0 GROUP BY workflow_id, phase
+),
+window_ AS (
+    -- Each workflow's run-rate window ends at the end of its own last complete week of data when that
+    -- is earlier than the view's: a late export's run rate covers the weeks it has, not empty ones.
+    SELECT workflow_id,
+           least(CAST($recent_end AS TIMESTAMP),
+                 CAST(date_trunc('week', CAST(max(last_raw) AS DATE) + 1) AS TIMESTAMP)) AS recent_end
+    FROM phase_bounds GROUP BY workflow_id
 ),
 fence AS (
     -- Robust sd of the log: the interquartile range of the log over 1.349 (normal: 1 sd). A loop is
@@ -110,62 +118,69 @@ censoring AS (
                  AND span / 2 >= $restrict_typical * typical THEN span / 2 END AS horizon
     FROM horizon
 ),
-flagged AS (
-    -- Every kept loop had ``horizon`` to finish: before loops until the last baseline close, after
-    -- loops until the export's end.
-    SELECT s.*, f.upper IS NOT NULL AND s.per_loop > f.upper AS outlier,
+flagged AS NOT MATERIALIZED (
+    -- current: from the window's start on (the current saving); recent: inside it (the run rate,
+    -- complete weeks only). Every kept loop had ``horizon`` to finish: before loops until the last
+    -- baseline close, after loops until the export's end.
+    SELECT s0.*, s0.measured_at >= w.recent_end - to_days(CAST($recent_days AS INTEGER)) AS current,
+           s0.measured_at >= w.recent_end - to_days(CAST($recent_days AS INTEGER))
+               AND s0.measured_at < w.recent_end AS recent,
+           f.upper IS NOT NULL AND s0.per_loop > f.upper AS outlier,
            c.horizon IS NOT NULL AND NOT (
-               s.per_loop <= c.horizon
-               AND s.end_minute - s.per_loop + c.horizon
-                   <= CASE WHEN s.phase = 'before' THEN c.before_end ELSE c.export_end END
-           ) AS out_of_window
-    FROM s JOIN fence f USING (workflow_id, phase) JOIN censoring c USING (workflow_id)
+               s0.per_loop <= c.horizon
+               AND s0.end_minute - s0.per_loop + c.horizon
+                   <= CASE WHEN s0.phase = 'before' THEN c.before_end ELSE c.export_end END
+           ) AS out_of_window,
+           -- Monday-based week number (1970-01-05 was a Monday): an integer key groups faster than a date.
+           (epoch(s0.measured_at)::BIGINT - 345600) // 604800 AS week_number
+    FROM s0 JOIN window_ w USING (workflow_id) JOIN fence f USING (workflow_id, phase)
+    JOIN censoring c USING (workflow_id)
 ),
-kept_counts AS (
-    SELECT workflow_id, phase, count(*) FILTER (WHERE NOT outlier AND NOT out_of_window) AS kept
-    FROM flagged GROUP BY workflow_id, phase
+split_cells AS (
+    -- Every row's cell, apart by its two flags: whether the restriction applies is known only
+    -- once the rows it would keep are counted.
+    SELECT workflow_id, phase, week_number, ai_assisted, segment, outlier, out_of_window,
+           {cell_sums},
+           coalesce(sum(loops) FILTER (WHERE recent), 0) AS all_recent_loops
+    FROM flagged GROUP BY workflow_id, phase, week_number, ai_assisted, segment, outlier, out_of_window
+),
+phase_rows AS (
+    SELECT workflow_id, phase,
+           coalesce(sum(samples) FILTER (WHERE NOT outlier AND NOT out_of_window), 0) AS kept,
+           CAST(coalesce(sum(samples) FILTER (WHERE outlier), 0) AS BIGINT) AS outlier_samples,
+           CAST(coalesce(sum(samples) FILTER (WHERE out_of_window AND NOT outlier), 0) AS BIGINT)
+               AS out_of_window_samples,
+           coalesce(sum(all_recent_loops), 0) AS phase_recent_loops
+    FROM split_cells GROUP BY workflow_id, phase
 ),
 restrictable AS (
     -- The restriction must leave each phase enough loops to compare; otherwise it is only flagged.
     SELECT workflow_id, count(*) = 2 AND min(kept) >= $min_samples AS restrict
-    FROM kept_counts GROUP BY workflow_id
+    FROM phase_rows GROUP BY workflow_id
 ),
-marked AS (
-    SELECT f.* REPLACE (f.out_of_window AND r.restrict AS out_of_window)
-    FROM flagged f JOIN restrictable r USING (workflow_id)
-),
-dropped AS (
-    SELECT workflow_id, phase,
-           count(*) FILTER (WHERE outlier) AS outlier_samples,
-           count(*) FILTER (WHERE out_of_window AND NOT outlier) AS censored_samples
-    FROM marked GROUP BY workflow_id, phase
+unrestricted AS (
+    -- Workflows with loops out of the window that stay in (the restriction would leave too few).
+    SELECT workflow_id FROM censoring JOIN restrictable USING (workflow_id)
+    WHERE horizon IS NOT NULL AND NOT restrict
 ),
 cells AS (
-    -- Monday-based week number (1970-01-05 was a Monday): an integer key groups faster than a date.
-    SELECT workflow_id, phase, (epoch(measured_at)::BIGINT - 345600) // 604800 AS week_number,
-           ai_assisted, segment,
-           count(*) AS samples, sum(loops) AS loops, sum(minutes) AS minutes,
-           sum(rework_minutes) AS rework_minutes,
-           sum(minutes * minutes) AS syy, sum(minutes * loops) AS sxy, sum(loops * loops) AS sxx,
-           max(minutes) AS largest,
-           min(measured_at) AS first_measured, max(measured_at) AS last_measured,
-           coalesce(sum(loops) FILTER (WHERE CAST($start AS TIMESTAMP) IS NULL
-                                        OR measured_at >= CAST($start AS TIMESTAMP)), 0) AS period_loops,
-           coalesce(sum(loops) FILTER (WHERE recent), 0) AS recent_loops,
-           bool_or(current) AS current,
-           bool_or(elapsed) AS elapsed,
-           coalesce(sum(loops) FILTER (WHERE per_loop > $long_minutes), 0) AS long_loops
-    FROM marked WHERE NOT outlier AND NOT out_of_window
+    SELECT * EXCLUDE (outlier, out_of_window, all_recent_loops) FROM split_cells
+    WHERE NOT outlier AND NOT out_of_window AND workflow_id NOT IN (SELECT workflow_id FROM unrestricted)
+    UNION ALL
+    -- Their cells are summed from their rows again (a sum of two cells' sums adds in another order).
+    SELECT workflow_id, phase, week_number, ai_assisted, segment, {cell_sums}
+    FROM flagged WHERE NOT outlier AND workflow_id IN (SELECT workflow_id FROM unrestricted)
     GROUP BY workflow_id, phase, week_number, ai_assisted, segment
 )
 SELECT c.* EXCLUDE (week_number),
        TIMESTAMP '1970-01-05' + to_days(CAST(c.week_number * 7 AS INTEGER)) AS week,
        f.median_per_loop, f.q[1] AS q1_per_loop, f.q[3] AS q3_per_loop, f.raw_samples, f.last_raw,
-       f.phase_period_loops, f.phase_recent_loops, d.outlier_samples, d.censored_samples,
+       f.phase_period_loops, p.phase_recent_loops, p.outlier_samples,
+       CASE WHEN r.restrict THEN p.out_of_window_samples ELSE 0 END AS censored_samples,
        h.censored, h.horizon IS NOT NULL AND r.restrict AS restricted
 FROM cells c JOIN fence f USING (workflow_id, phase) JOIN censoring h USING (workflow_id)
-JOIN dropped d USING (workflow_id, phase) JOIN restrictable r USING (workflow_id)
-"""
+JOIN phase_rows p USING (workflow_id, phase) JOIN restrictable r USING (workflow_id)
+""".replace("{cell_sums}", CELL_SUMS.strip())
 
 
 def load_cells(

@@ -43,7 +43,8 @@ def estimate(
     selected = _selection(cells, inputs)
     concurrent_ids = set(inputs.conc.index) - selected
     weeks = weekly_means(cells, inputs.shares, inputs.mixed - concurrent_ids)
-    others = series_by_id(pooled_weekly(cells[cells.workflow_id.isin(set(comparisons.values()))]))
+    compared = cells[cells.workflow_id.isin(set(comparisons.values()))] if comparisons else None
+    others = series_by_id(pooled_weekly(compared)) if compared is not None else {}
     # Censored exports: weekly means by close date are shaped by the window itself (early weeks
     # can only hold short loops), so only the restricted before/after comparison is sound.
     censored = inputs.either("censored")
@@ -80,13 +81,18 @@ class _Inputs:
         after = cells.phase == "after"
         current = cells[~after | cells.current]
         early = cells[~after | ~cells.current]
+        now = by_phase(current)
         self.plain = _before_after(cells, phases, shares, self.mixed)
-        self.plain_now = _before_after(current, by_phase(current), shares, self.mixed)
-        self.after_early = _after_means(early[early.phase == "after"])
-        self.after_now = _after_means(current[current.phase == "after"])
-        self.conc = concurrent(cells, rules.min_concurrent_weeks, rules.min_samples_per_phase)
-        self.conc_now = concurrent(current, 1, 2)
-        self.conc_early = concurrent(early, 1, 2)
+        self.plain_now = _before_after(current, now, shares, self.mixed)
+        early_after = early[early.phase == "after"]
+        self.after_early = _after_means(by_phase(early_after).after if len(early_after) else None)
+        self.after_now = _after_means(now.after)
+        if cells.ai_assisted.notna().any():
+            self.conc = concurrent(cells, rules.min_concurrent_weeks, rules.min_samples_per_phase)
+            self.conc_now = concurrent(current, 1, 2)
+            self.conc_early = concurrent(early, 1, 2)
+        else:  # no loop says whether the AI helped: no workflow has a concurrent design
+            self.conc = self.conc_now = self.conc_early = pd.DataFrame()
         self.elapsed = self.either("elapsed")
 
     def either(self, flag: str) -> set[str]:
@@ -232,11 +238,12 @@ def _weekly_difference(series: WeeklySeries) -> Coef:
     return difference(parts[0], parts[1])
 
 
-def _after_means(after: pd.DataFrame) -> pd.DataFrame:
-    """Per workflow: the after phase's mean per loop with its variance (value, var, dof)."""
-    if after.empty:
+def _after_means(after: pd.DataFrame | None) -> pd.DataFrame:
+    """Per workflow with after loops: the after phase's mean per loop with its variance (value,
+    var, dof), from its phase statistics (a phase frame of ``by_phase``; None: no after loops)."""
+    if after is None:
         return pd.DataFrame(columns=["value", "var", "dof"])
-    stats = by_phase(after).after
+    stats = after[after.samples.notna()]
     return pd.DataFrame(
         {"value": stats.mean_per_loop, "var": stats.var_mean, "dof": (stats.samples - 1).clip(lower=1)}
     ).astype(float)

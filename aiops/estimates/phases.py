@@ -9,38 +9,44 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-SUMS = ["samples", "loops", "minutes", "rework_minutes", "syy", "sxy", "sxx", "period_loops", "recent_loops"]
-SUMS += ["long_loops"]
+SUMS = ["samples", "loops", "minutes", "rework_minutes", "syy", "sxy", "sxx", "long_loops"]
+# Per phase, as the cells query gives them (each cell repeats its phase's value).
+FIRSTS = ["median_per_loop", "q1_per_loop", "q3_per_loop", "raw_samples", "outlier_samples", "last_raw"]
+FIRSTS += ["censored_samples", "censored", "restricted", "phase_period_loops", "phase_recent_loops"]
 
 
 def ratio_variance(
     n: pd.Series, loops: pd.Series, minutes: pd.Series, syy: pd.Series, sxy: pd.Series, sxx: pd.Series
 ) -> pd.Series:
-    """Variance of sum(y)/sum(x) from the sums of a group's rows (NaN for a single row)."""
-    n, loops = n.astype(float), loops.astype(float)
-    mean = minutes / loops
-    ss = (syy - 2 * mean * sxy + mean**2 * sxx).clip(lower=0)
-    return (ss / (n * (n - 1) * (loops / n) ** 2)).where(n > 1)
+    """Variance of sum(y)/sum(x) from the sums of a group's rows (NaN for a single row); in numpy
+    (the same operations as on the series, without their overhead)."""
+    rows, x, y, yy, xy, xx = (np.asarray(s, dtype=float) for s in (n, loops, minutes, syy, sxy, sxx))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = y / x
+        ss = np.clip(yy - 2 * mean * xy + mean**2 * xx, 0, None)
+        variance = ss / (rows * (rows - 1) * (x / rows) ** 2)
+    return pd.Series(np.where(rows > 1, variance, np.nan), index=n.index)
 
 
 def phase_stats(cells: pd.DataFrame) -> pd.DataFrame:
-    """One row per (workflow_id, phase)."""
+    """One row per (workflow_id, phase), its columns built apart and put together once."""
     g = cells.groupby(["workflow_id", "phase"], sort=False)
-    f = g[SUMS].sum()
-    f["largest"] = g.largest.max()
-    f["first_measured"] = g.first_measured.min()
-    f["last_measured"] = g.last_measured.max()
-    f["elapsed"] = g.elapsed.max().astype(bool)
-    firsts = ["median_per_loop", "q1_per_loop", "q3_per_loop", "raw_samples", "outlier_samples", "last_raw"]
-    firsts += ["censored_samples", "censored", "restricted", "phase_period_loops", "phase_recent_loops"]
-    f[firsts] = g[firsts].first()
+    sums, firsts = g[SUMS].sum(), g[FIRSTS].first()
+    columns = {name: sums[name] for name in ("samples", "loops", "minutes", "rework_minutes")}
     # Every loop done in the period counts, also those left out of the estimate.
-    f["period_loops"], f["recent_loops"] = f.pop("phase_period_loops"), f.pop("phase_recent_loops")
-    f["mean_per_loop"] = f.minutes / f.loops
-    f["var_mean"] = ratio_variance(f.samples, f.loops, f.minutes, f.syy, f.sxy, f.sxx)
-    return f.drop(columns=["syy", "sxy", "sxx"])
+    columns["period_loops"], columns["recent_loops"] = firsts.phase_period_loops, firsts.phase_recent_loops
+    columns["long_loops"] = sums.long_loops
+    columns["largest"] = g.largest.max()
+    columns["first_measured"] = g.first_measured.min()
+    columns["last_measured"] = g.last_measured.max()
+    columns["elapsed"] = g.elapsed.max().astype(bool)
+    columns |= {name: firsts[name] for name in FIRSTS[:-2]}
+    columns["mean_per_loop"] = sums.minutes / sums.loops
+    columns["var_mean"] = ratio_variance(sums.samples, sums.loops, sums.minutes, sums.syy, sums.sxy, sums.sxx)
+    return pd.DataFrame(columns)
 
 
 @dataclass(frozen=True)

@@ -179,24 +179,23 @@ class Tx(Reader):
     def audit_many(
         self, action: str, entity: str, entries: Sequence[tuple[str | None, dict[str, Any] | None]]
     ) -> None:
-        """Append one audit row per (entity_id, detail), in one statement."""
+        """Append one audit row per (entity_id, detail), in one statement (lists unnested side by
+        side: DuckDB zips them; no frame to register)."""
         if not entries:
             return
-        frame = pd.DataFrame(
+        self.execute(
+            "INSERT INTO audit_log (recorded_at, actor, action, entity, entity_id, detail) "
+            "SELECT $now, $actor, $action, $entity, unnest($ids::VARCHAR[]),"
+            " unnest($details::VARCHAR[])::JSON",
             {
-                "entity_id": [entity_id for entity_id, _ in entries],
-                "detail": [json.dumps(d or {}, default=str, ensure_ascii=False) for _, d in entries],
-            }
+                "now": self.now,
+                "actor": self.actor.name,
+                "action": action,
+                "entity": entity,
+                "ids": [entity_id for entity_id, _ in entries],
+                "details": [json.dumps(d or {}, default=str, ensure_ascii=False) for _, d in entries],
+            },
         )
-        self.cursor.register("audit_entries", frame)
-        try:
-            self.execute(
-                "INSERT INTO audit_log (recorded_at, actor, action, entity, entity_id, detail) "
-                "SELECT ?, ?, ?, ?, entity_id, detail::JSON FROM audit_entries",
-                [self.now, self.actor.name, action, entity],
-            )
-        finally:
-            self.cursor.unregister("audit_entries")
 
 
 class Store(Reader):

@@ -191,24 +191,42 @@ def test_hands_on_loops_mostly_longer_than_a_working_day_are_flagged():
     assert "elapsed_time" in est.warnings
 
 
-def test_censored_export_compares_only_loops_with_equal_time_to_finish():
+def closed_tickets(per_phase: int, longest_days: float) -> pd.DataFrame:
     """An export of tickets closed in a window: after go-live, tickets opened late in the window can
-    only appear if they closed fast. Same true durations (1-20 days) in both phases, no effect."""
+    only appear if they closed fast. Same true durations (1 day to ``longest_days``) in both
+    phases, ``per_phase`` opened in each 70-day phase, no effect."""
     rng = np.random.default_rng(5)
     rows = []
     for phase, start, end in (("before", 0, 70), ("after", 70, 140)):
-        opened = rng.uniform(start, end, 600)
-        days = rng.uniform(1, 20, 600)
+        opened = rng.uniform(start, end, per_phase)
+        days = rng.uniform(1, longest_days, per_phase)
         closed = opened + days
         keep = closed < end  # the export holds what closed inside the phase's window
         for o, d in zip(opened[keep], days[keep], strict=True):
             rows.append(("w", phase, MONDAY + timedelta(days=o + d), d * 1440))
     frame = pd.DataFrame(rows, columns=["workflow_id", "phase", "measured_at", "duration_minutes"])
-    frame = frame.assign(loops=1, rework_minutes=0.0, time_kind="elapsed", ai_assisted=pd.NA, segment=None)
-    est = estimate_rows(frame, RULES).loc["w"]
+    return frame.assign(loops=1, rework_minutes=0.0, time_kind="elapsed", ai_assisted=pd.NA, segment=None)
+
+
+def test_censored_export_compares_only_loops_with_equal_time_to_finish():
+    est = estimate_rows(closed_tickets(600, 20), RULES).loc["w"]
     assert "censored_window" in est.warnings
     low, high = interval(est.to_frame().T, RULES.interval_level)
     assert low.iloc[0] <= 0 <= high.iloc[0]  # no effect, and the restriction says so
+
+
+def test_a_censored_export_that_restricting_would_leave_too_few_loops_keeps_every_loop():
+    """Loops of up to 12 days in 70-day windows: short enough to restrict to the same time to
+    finish, but that would leave a phase fewer than ``min_samples_per_phase`` loops, so the export
+    is only flagged and every loop stays in its phase (none counted as censored)."""
+    est = estimate_rows(closed_tickets(30, 12), RULES).loc["w"]
+    assert "censored_window" in est.warnings
+    assert est.samples_before == est.raw_samples_before and est.samples_after == est.raw_samples_after
+    assert est.censored_samples_before == est.censored_samples_after == 0
+    # The same export with more tickets is restricted: loops are left out, and counted.
+    restricted = estimate_rows(closed_tickets(40, 12), RULES).loc["w"]
+    assert restricted.samples_before < restricted.raw_samples_before
+    assert restricted.censored_samples_before == restricted.raw_samples_before - restricted.samples_before
 
 
 def test_three_stale_tickets_are_left_out_and_warned():

@@ -59,6 +59,19 @@ def test_default_policy_loads_and_validates():
     assert policy.keyword_matcher.keywords, "keywords compile into the matcher"
 
 
+def test_policies_with_the_same_keywords_share_one_compiled_matcher():
+    """Every store loads its own policy: the keywords are compiled once per process, and a policy
+    whose keywords differ gets its own matcher."""
+    first, second = load_policy(), parse_policy(default_policy_with("2099.1"))
+    assert first is not second and first.keyword_matcher is second.keyword_matcher
+    text = default_policy_text().replace('pattern = "', 'pattern = "zzqx|', 1)
+    other = parse_policy(re.sub(r'(?m)^version = ".*"$', 'version = "2099.2"', text))
+    assert other.keyword_matcher is not first.keyword_matcher
+    zzqx = answered_workflow(name="zzqx")
+    assert any(s.matched == "zzqx" for s in classify_workflow(zzqx, other).signals)
+    assert not any(s.matched == "zzqx" for s in classify_workflow(zzqx, first).signals)
+
+
 def test_default_policy_keeps_the_data_contract_risk_signals():
     risk = load_policy().risk
     contract = "customer_records permissions billing production security_settings public_content"

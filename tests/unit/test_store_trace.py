@@ -86,3 +86,20 @@ def test_the_tracer_sees_statements_from_other_threads_and_failed_ones(store):
 
 def _selects(log: list[Statement]) -> list[str]:
     return [s.sql for s in log if s.sql.startswith("SELECT")]
+
+
+def test_a_write_classifies_its_workflows_reading_each_thing_once(store, tmp_path):
+    """The classification after a write reads its workflows (with those comparing against them),
+    their history and stored classification, and the cells of their rows, once each, scoped to
+    them; no metrics frame (its query of every workflow's risk and status) is built."""
+    _register(store)
+    log: list[Statement] = []
+    with tracer(log.append):
+        import_timings(store, ADMIN, canonical_file(tmp_path))
+    confirm = [" ".join(s.sql.split()) for s in log]
+    confirm = confirm[max(i for i, t in enumerate(confirm) if t.startswith("INSERT INTO upload_batches")) :]
+    assert sum(t.startswith('SELECT "workflow_id", "name"') for t in confirm) == 1
+    assert sum(t.startswith("WITH events AS") for t in confirm) == 1
+    assert sum("quantile_cont(per_loop" in t for t in confirm) == 1
+    assert not any("coalesce(c.risk, 'unclassified')" in t for t in confirm)
+    assert not any("FROM checkpoint_events GROUP BY" in t for t in confirm)  # never every workflow's

@@ -405,7 +405,8 @@ class KeywordMatcher:
         self, texts: list[tuple[str, str]]
     ) -> list[tuple[RiskLevel, KeywordSignal, str, str, list[tuple[int, int]]]]:
         """(level, keyword, field, matched text, spans) for each keyword found in each (field,
-        text): the first match's text, and the span of the first match of each alternative."""
+        text): the earliest match's text, and the span of the first match of each alternative (in
+        the order they occur)."""
         lowered = [(field, text.lower(), text) for field, text in texts if text]
         joined = "\n".join([low for _, low, _ in lowered])
         words = joined.encode().translate(_WORD_BYTES).split()
@@ -414,20 +415,20 @@ class KeywordMatcher:
             for start in set(map(_FIRST_BYTES, words)) & self._starts
             for branch in self._by_start[start]
         ]
-        found: dict[tuple[int, str], str] = {}
+        shown = {field: original if len(original) == len(low) else low for field, low, original in lowered}
         spans: dict[tuple[int, str], list[tuple[int, int]]] = {}
         for branch in candidates:
             if not branch.may_match(joined):
                 continue
-            for field, low, original in lowered:
+            for field, low, _ in lowered:
                 if span := _whole_word_search(branch.regex, low):
-                    key = (branch.index, field)
-                    if key not in found:
-                        found[key] = (original if len(original) == len(low) else low)[slice(*span)]
-                        spans[key] = [span]
-                    else:
-                        spans[key].append(span)
-        return [(*self.keywords[i], field, found[i, field], spans[i, field]) for i, field in sorted(found)]
+                    spans.setdefault((branch.index, field), []).append(span)
+        # The branches come in no fixed order (a set of word starts): the text reported is the
+        # earliest match, so a workflow's classification reads the same in every process.
+        return [
+            (*self.keywords[i], field, shown[field][slice(*min(found))], sorted(found))
+            for (i, field), found in sorted(spans.items())
+        ]
 
 
 @dataclass(frozen=True, slots=True)

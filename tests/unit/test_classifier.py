@@ -4,6 +4,9 @@ ladder (pure, and through the store's write path), and two properties the brief 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -17,7 +20,7 @@ from aiops.inventory import remove_checkpoint, save_workflow, sign_off
 from aiops.policy import RISK_ORDER, load_policy
 from aiops.workflow import CHANGES, CUSTOMER_IMPACT, DATA_TOUCHED, REVIEW_REQUIREMENTS, Workflow
 from aiops.workflow_reads import get_workflow
-from tests.conftest import ROLLOUT_KEYS, answered_workflow
+from tests.conftest import ROLLOUT_KEYS, ROOT, answered_workflow
 
 POLICY = load_policy()
 # The rules' own verdict, for tests of a rule family: the precedents' second opinion may raise a
@@ -1086,3 +1089,32 @@ def test_a_phrase_followed_by_more_letters_is_not_that_phrase():
     # "person searches" is not "person search": every alternative of a family ends on a word end.
     result = classify(wf(name="Issues caught before a person searches the logs"))
     assert not [s for s in result.signals if s.family == "identity"]
+
+
+_SIGNALS_OF_ONE_WORKFLOW = """
+import json
+from datetime import datetime
+from aiops.classifier import classify_workflow
+from aiops.policy import load_policy
+from aiops.workflow import Workflow
+workflow = Workflow(workflow_id="w", name="Sales follow-up", department="Sales", owner="o",
+                    manual_process="Reps write follow-up emails; customer data, refunds and billing changes")
+result = classify_workflow(workflow, load_policy(), now=datetime(2026, 6, 1))
+print(json.dumps([[s.field, s.matched, s.reason] for s in result.signals]))
+"""
+
+
+@pytest.mark.slow  # three processes
+def test_a_classification_reads_the_same_in_every_process() -> None:
+    """The keyword matcher tries its branches in the order of a set of word starts, which differs
+    with each process's hash seed; the matched text it reports must not ("refunds" in one process,
+    "billing" in another, for one keyword)."""
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", _SIGNALS_OF_ONE_WORKFLOW],
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)},
+            capture_output=True, text=True, check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }  # fmt: skip
+    assert len(outputs) == 1, outputs

@@ -24,7 +24,7 @@ from aiops.period import DAYS_PER_MONTH, Period, complete_weeks_end, default_per
 from aiops.store import Reader, Store, utcnow
 from aiops.views.company import CompanySettings, load_company
 from aiops.views.compare import Comparison
-from aiops.views.parts import NEXT_CHECKPOINT, Inputs, Part, kept_part
+from aiops.views.parts import NEXT_CHECKPOINT, Inputs, Part, kept_part, stored_inputs
 from aiops.views.snapshot import on_server, timing_snapshot
 from aiops.views.totals import TOTALS_READS, Totals, add_money, totals_for
 
@@ -185,9 +185,9 @@ def _adoption(weeks: pd.DataFrame) -> pd.DataFrame:
     return weeks.sort_values(["week", "workflow_id"]).reset_index(drop=True)
 
 
-def _part(db: Reader, inputs: Inputs, keep: bool) -> Part:
-    """The period's frame, weekly cells, adoption and totals (with ``keep``, kept while their inputs
-    are unchanged: ``aiops.views.parts``)."""
+def _part(db: Reader, inputs: Inputs, stored: str | None) -> Part:
+    """The period's frame, weekly cells, adoption and totals (with ``stored``, what it reads of the
+    store: kept while that and its other inputs are unchanged, ``aiops.views.parts``)."""
 
     def compute() -> Part:
         weeks = weekly_cells(db, inputs.period)
@@ -195,7 +195,7 @@ def _part(db: Reader, inputs: Inputs, keep: bool) -> Part:
         company, departments = _totals(frame, inputs.rules.interval_level, inputs.company.currency)
         return Part(frame, adoption, weeks, company, departments)
 
-    return kept_part(db, inputs, compute) if keep else compute()
+    return compute() if stored is None else kept_part(stored, inputs, compute)
 
 
 def _frame(db: Reader, inputs: Inputs, weeks: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -319,11 +319,14 @@ def _build(
     first, last = data_bounds(db)
     weeks_end = complete_weeks_end(last) if last is not None else None
     run_rate_end = min(weeks_end, period.end) if weeks_end and period.end else weeks_end
-    part = _part(db, Inputs(period, rules, company, _reference_end(period, last), run_rate_end), keep_parts)
+    previous = period.previous()
+    stored = stored_inputs(db, [period, *([previous] if previous else [])]) if keep_parts else {}
+    part = _part(
+        db, Inputs(period, rules, company, _reference_end(period, last), run_rate_end), stored.get(period)
+    )
     frame, company_totals, departments = part.frame, part.company, part.departments
     complete = period.is_complete(last)
 
-    previous = period.previous()
     comparison, by_department, no_comparison = None, {}, None
     if previous is None:
         no_comparison = (
@@ -332,7 +335,9 @@ def _build(
             else "No comparison: the period is open-ended, so there is no previous period of the same length."
         )
     else:
-        prev = _part(db, Inputs(previous, rules, company, _reference_end(previous, last), None), keep_parts)
+        prev = _part(
+            db, Inputs(previous, rules, company, _reference_end(previous, last), None), stored.get(previous)
+        )
         prev_company, prev_departments = prev.company, prev.departments
         if prev_company.has_estimate:
             first_day = first.date() if first is not None else None

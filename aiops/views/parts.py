@@ -36,16 +36,33 @@ from aiops.views.totals import Totals
 # The classification's next approval checkpoint, as the frame reads it.
 NEXT_CHECKPOINT = "json_extract_string(detail, '$.next_checkpoint.checkpoint')"
 
-_CONTENT = f"""
+# Per period end ($e0, $e1, ...): the count and hash sum of the timing rows before it, in one scan.
+_ROWS_BEFORE = (
+    "count(*) FILTER (WHERE {before}) || ':' || "
+    f"coalesce(CAST(sum(hash(workflow_id, {ROW_HASH})) FILTER (WHERE {{before}}) AS VARCHAR), '')"
+)
+_BEFORE = "CAST(${end} AS TIMESTAMP) IS NULL OR measured_at < CAST(${end} AS TIMESTAMP)"
+_ROWS = "SELECT {columns} FROM committed_samples"
+# The workflows as stored, and what the frame reads of their classifications.
+_WORKFLOWS = f"""
 SELECT
-    (SELECT count(*) || ':' || coalesce(CAST(sum(hash(workflow_id, {ROW_HASH})) AS VARCHAR), '')
-     FROM committed_samples
-     WHERE CAST($end AS TIMESTAMP) IS NULL OR measured_at < CAST($end AS TIMESTAMP)),
     (SELECT count(*) || ':' || coalesce(CAST(sum(hash(w)) AS VARCHAR), '') FROM workflows w),
     (SELECT count(*) || ':' || coalesce(CAST(sum(hash(workflow_id, risk, status, stop_conditions,
                                                       {NEXT_CHECKPOINT})) AS VARCHAR), '')
      FROM classifications)
 """
+
+
+def stored_inputs(db: Reader, periods: list[Period]) -> dict[Period, str]:
+    """What each period's part reads from the store, summed up (empty when figures are computed
+    afresh: nothing is kept then)."""
+    if afresh():
+        return {}
+    ends = {f"e{i}": period.bounds()[1] for i, period in enumerate(periods)}
+    columns = ", ".join(_ROWS_BEFORE.format(before=_BEFORE.format(end=name)) for name in ends)
+    rows = db.query(_ROWS.format(columns=columns), ends)[0]  # an aggregate: always one row
+    workflows = list(db.query_one(_WORKFLOWS) or ())
+    return {period: json.dumps([text, *workflows]) for period, text in zip(periods, rows, strict=True)}
 
 
 @dataclass(frozen=True)
@@ -95,13 +112,10 @@ class Part:
 PARTS: Lru[str, Part] = Lru(16)
 
 
-def kept_part(db: Reader, inputs: Inputs, compute: Callable[[], Part]) -> Part:
-    """The period's part: kept when its inputs are unchanged, else ``compute()`` (and kept)."""
-    if afresh():
-        return compute()
-    content = db.query_one(_CONTENT, {"end": inputs.period.bounds()[1]})
-    described = json.dumps([list(content or ()), *inputs.described()])
-    key = hashlib.sha256(described.encode()).hexdigest()
+def kept_part(stored: str, inputs: Inputs, compute: Callable[[], Part]) -> Part:
+    """The period's part: kept when its inputs (``stored``: ``stored_inputs``) are unchanged, else
+    ``compute()`` (and kept)."""
+    key = hashlib.sha256(json.dumps([stored, *inputs.described()]).encode()).hexdigest()
     part = PARTS.get(key)
     if part is None:
         part = compute()

@@ -10,6 +10,7 @@ one explicit transaction, audit rows appended in the same transaction.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import threading
@@ -37,14 +38,15 @@ T = TypeVar("T")
 MIGRATION_NAME = re.compile(r"^(\d{3})_(\w+)\.sql$")
 
 
-def migrations() -> list[tuple[int, str, str]]:
+@functools.cache  # read once a process: a store opened per request or test would read them each time
+def migrations() -> tuple[tuple[int, str, str], ...]:
     """(version, name, sql) for every migration shipped with the package, in order."""
     found = []
     for entry in resources.files("aiops.store.migrations").iterdir():
         match = MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match[1]), match[2], entry.read_text("utf-8")))
-    return sorted(found)
+    return tuple(sorted(found))
 
 
 def latest_schema_version() -> int:

@@ -195,7 +195,9 @@ def _part(db: Reader, inputs: Inputs, stored: str | None) -> Part:
         company, departments = _totals(frame, inputs.rules.interval_level, inputs.company.currency)
         return Part(frame, adoption, weeks, company, departments)
 
-    return compute() if stored is None else kept_part(stored, inputs, compute)
+    if stored is None or inputs.reads_the_clock(utcnow()):
+        return compute()
+    return kept_part(stored, inputs, compute)
 
 
 def _frame(db: Reader, inputs: Inputs, weeks: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -320,7 +322,10 @@ def _build(
     weeks_end = complete_weeks_end(last) if last is not None else None
     run_rate_end = min(weeks_end, period.end) if weeks_end and period.end else weeks_end
     previous = period.previous()
-    stored = stored_inputs(db, [period, *([previous] if previous else [])]) if keep_parts else {}
+    # A Store here is PostgreSQL read without a copy: each query its own moment, so a part could be
+    # filed under a key read before a write it includes. Such a build keeps nothing.
+    keep = keep_parts and not isinstance(db, Store)
+    stored = stored_inputs(db, [period, *([previous] if previous else [])]) if keep else {}
     part = _part(
         db, Inputs(period, rules, company, _reference_end(period, last), run_rate_end), stored.get(period)
     )

@@ -75,6 +75,12 @@ class Inputs:
     reference_end: datetime | None  # what late data is measured against: the last timing, in the period
     run_rate_end: date | None  # the run rate's end (None: the period's end)
 
+    def reads_the_clock(self, now: datetime) -> bool:
+        """Without a run-rate end, the run rate looks back from the period's end or from now,
+        whichever is earlier: from the clock, which no key holds, unless the period has ended."""
+        end = self.period.bounds()[1]
+        return self.run_rate_end is None and (end is None or end > now)
+
     def described(self) -> list[object]:
         return [
             str(self.period),

@@ -92,6 +92,21 @@ def test_a_table_too_big_to_copy_is_read_on_the_server_with_the_same_view(both, 
     _same(build_view(duck, period, as_of=AS_OF), build_view(pg, period, as_of=AS_OF), period.name)
 
 
+@pytest.mark.estimate_cache  # figures kept, as on the dashboard
+def test_a_view_read_on_the_server_keeps_no_period(both, monkeypatch):
+    """Without a copy each query reads its own moment of the server: a period's figures could be
+    filed under inputs read before a write they include, and served again once an undo restores
+    those inputs (found in review). Such a build keeps nothing; one on a copy does."""
+    duck, pg = both
+    period = default_period(*data_bounds(duck))[0]
+    monkeypatch.setattr(snapshot, "MAX_COPY_BYTES", 0)
+    first, again = (build_view(pg, period, keep_parts=True) for _ in range(2))
+    assert again.workflows is not first.workflows
+    monkeypatch.undo()
+    first, again = (build_view(pg, period, keep_parts=True) for _ in range(2))
+    assert again.workflows is first.workflows
+
+
 def test_builds_at_once_share_one_memory_bound_for_their_copies(both, monkeypatch):
     """Sessions building views at the same time never hold more than ``MAX_COPY_BYTES`` of copies:
     a build that would pass it reads the server's tables, and the bytes come back when a build ends."""

@@ -104,8 +104,8 @@ def _run(
         text = e.message + (f" — {e.hint}" if e.hint else "")
         st.error(md_escape(words(text) if words else text), icon=":material/error:")
         return _Failed()
-    if success:
-        st.toast(success, icon=":material/check_circle:")
+    if success:  # shown 10 s, not 4: the page often reruns after a write, and a slow one ate the toast
+        st.toast(success, icon=":material/check_circle:", duration="long")
     return result
 
 

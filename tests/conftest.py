@@ -136,6 +136,38 @@ def sum_with_interval(
     return total, total - half, total + half
 
 
+# Sums of a million floats differ in their last bits with the order DuckDB adds them.
+FIGURES_RTOL = 1e-9
+
+
+def assert_same_figures(left: Any, right: Any, where: str) -> None:
+    """Two computations of the same figures agree: frames, records (their ``generated_at`` aside),
+    dicts and tuples of them, floats to ``FIGURES_RTOL``, everything else exactly."""
+    import dataclasses
+    import math
+
+    import pandas as pd
+
+    if isinstance(left, pd.DataFrame):
+        pd.testing.assert_frame_equal(left, right, rtol=FIGURES_RTOL, obj=where)
+    elif dataclasses.is_dataclass(left) and not isinstance(left, type):
+        for f in dataclasses.fields(left):
+            if f.name != "generated_at":
+                assert_same_figures(getattr(left, f.name), getattr(right, f.name), f"{where}.{f.name}")
+    elif isinstance(left, dict):
+        assert left.keys() == right.keys(), where
+        for key in left:
+            assert_same_figures(left[key], right[key], f"{where}[{key}]")
+    elif isinstance(left, tuple):
+        assert len(left) == len(right), where
+        for i, (a, b) in enumerate(zip(left, right, strict=True)):
+            assert_same_figures(a, b, f"{where}[{i}]")
+    elif isinstance(left, float) and not (math.isnan(left) and math.isnan(right)):
+        assert right == pytest.approx(left, rel=FIGURES_RTOL), where
+    elif not isinstance(left, float):
+        assert left == right, where
+
+
 @contextmanager
 def module_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
     """A store and a folder for a module-scoped fixture: data set up once, read by many tests."""

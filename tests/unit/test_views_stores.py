@@ -5,12 +5,8 @@ to the last displayed digit, and n, labels, designs and warnings exactly."""
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from datetime import datetime
-from typing import Any
 
-import pandas as pd
 import pytest
 
 from aiops.period import Period, default_period
@@ -18,30 +14,9 @@ from aiops.store import Store
 from aiops.views import View, build_view, data_bounds, snapshot
 from aiops.views.snapshot import timing_snapshot
 from tests import pg_cluster
+from tests.conftest import assert_same_figures
 
 AS_OF = datetime(2026, 11, 27, 12)
-RTOL = 1e-9  # sums of a million floats differ in their last bits with the order DuckDB adds them
-
-
-def _same(left: Any, right: Any, where: str) -> None:
-    if isinstance(left, pd.DataFrame):
-        pd.testing.assert_frame_equal(left, right, rtol=RTOL, obj=where)
-    elif dataclasses.is_dataclass(left) and not isinstance(left, type):
-        for f in dataclasses.fields(left):
-            if f.name != "generated_at":
-                _same(getattr(left, f.name), getattr(right, f.name), f"{where}.{f.name}")
-    elif isinstance(left, dict):
-        assert left.keys() == right.keys(), where
-        for key in left:
-            _same(left[key], right[key], f"{where}[{key}]")
-    elif isinstance(left, tuple):
-        assert len(left) == len(right), where
-        for i, (a, b) in enumerate(zip(left, right, strict=True)):
-            _same(a, b, f"{where}[{i}]")
-    elif isinstance(left, float) and not (math.isnan(left) and math.isnan(right)):
-        assert right == pytest.approx(left, rel=RTOL), where
-    elif not isinstance(left, float):
-        assert left == right, where
 
 
 @pytest.fixture
@@ -66,7 +41,7 @@ def test_the_view_on_postgresql_equals_the_view_on_duckdb(both):
         on_pg: View = build_view(pg, period, as_of=AS_OF)
         assert on_duck.company.has_estimate and len(on_duck.adoption_weekly) and len(on_duck.stop_counts)
         compared.append(on_duck.comparison is not None)
-        _same(on_duck, on_pg, period.name)
+        assert_same_figures(on_duck, on_pg, period.name)
     assert compared == [False, True, False]  # the quarter to date is compared per week with Q3
 
 
@@ -89,7 +64,9 @@ def test_a_table_too_big_to_copy_is_read_on_the_server_with_the_same_view(both, 
     with timing_snapshot(pg) as db:
         assert db is pg  # no copy: every query reads the server's tables
     period = default_period(*data_bounds(duck))[0]
-    _same(build_view(duck, period, as_of=AS_OF), build_view(pg, period, as_of=AS_OF), period.name)
+    assert_same_figures(
+        build_view(duck, period, as_of=AS_OF), build_view(pg, period, as_of=AS_OF), period.name
+    )
 
 
 @pytest.mark.estimate_cache  # figures kept, as on the dashboard

@@ -10,8 +10,9 @@ from typing import TypeVar
 
 import altair as alt
 import pandas as pd
+from altair.utils.data import to_values
 
-# A chart keeps its kind through ``themed``: the dashboard's st.altair_chart accepts only chart kinds.
+# A chart keeps its kind through ``themed`` (a layer stays a layer).
 TopLevel = TypeVar("TopLevel", bound=alt.TopLevelMixin)
 
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
@@ -66,42 +67,15 @@ def themed(chart: TopLevel, title: str | None = None) -> TopLevel:
     )
 
 
+def inline(frame: pd.DataFrame) -> alt.InlineData:
+    """A chart's rows, inline in its spec as JSON values (dates as ISO text, NaN as null): the spec
+    stands alone (the dashboard keeps it, vl-convert renders it) and needs no data transformer,
+    whose switch is global to the process and whose default refuses more than 5,000 rows."""
+    return alt.InlineData(values=to_values(frame)["values"])
+
+
 def _scale(colors: dict[str, str]) -> alt.Scale:
     return alt.Scale(domain=list(colors), range=list(colors.values()))
-
-
-def loops_removed_by_department(departments: pd.DataFrame, width: int | str = "container") -> alt.Chart:
-    """Loops removed per department with its 95% interval as a whisker."""
-    data = departments[
-        [
-            "department",
-            "loops_removed",
-            "loops_removed_low",
-            "loops_removed_high",
-            "workflows_with_evidence",
-            "workflows",
-            "samples_before",
-            "samples_after",
-            "evidence_saving",
-        ]
-    ].copy()
-    base = alt.Chart(data).encode(y=alt.Y("department:N", sort="-x", title=None))
-    tooltip = [
-        alt.Tooltip("department:N"),
-        alt.Tooltip("loops_removed:Q", format=",.0f", title="loops removed"),
-        alt.Tooltip("loops_removed_low:Q", format=",.0f", title="95% low"),
-        alt.Tooltip("loops_removed_high:Q", format=",.0f", title="95% high"),
-        alt.Tooltip("samples_before:Q", title="n before"),
-        alt.Tooltip("samples_after:Q", title="n after"),
-        alt.Tooltip("evidence_saving:Q", title="workflows with evidence: saving"),
-    ]
-    bars = base.mark_bar(color=PRIMARY, opacity=0.85, cornerRadiusEnd=2).encode(
-        x=alt.X("loops_removed:Q", title="loops removed (baseline loops of human time)"), tooltip=tooltip
-    )
-    whiskers = base.mark_rule(color=INK, strokeWidth=1.5).encode(
-        x="loops_removed_low:Q", x2="loops_removed_high:Q"
-    )
-    return (bars + whiskers).properties(width=width, height=alt.Step(26))
 
 
 def stop_conditions_by_department(stops: pd.DataFrame, width: int | str = "container") -> alt.Chart:
@@ -110,7 +84,7 @@ def stop_conditions_by_department(stops: pd.DataFrame, width: int | str = "conta
     data = stops.assign(condition=stops.code.map(lambda c: STOP_LABELS.get(c, str(c))))
     labels = {STOP_LABELS[c]: color for c, color in STOP_COLORS.items()}
     return (
-        alt.Chart(data)
+        alt.Chart(inline(data))
         .mark_bar()
         .encode(
             y=alt.Y("department:N", title=None, sort="-x"),
@@ -150,7 +124,7 @@ def hours_by_department(departments: pd.DataFrame, width: int | str = "container
             )
     data = pd.DataFrame(rows, columns=["department", "kind", "hours", "low", "high"])
     color = alt.Color("kind:N", scale=_scale({"banked": BANKED, "at risk (paused)": AT_RISK}), title=None)
-    base = alt.Chart(data).encode(
+    base = alt.Chart(inline(data)).encode(
         y=alt.Y(
             "department:N", title=None, sort=alt.EncodingSortField("hours", op="sum", order="descending")
         ),
@@ -180,7 +154,7 @@ def weekly_banked(weekly: pd.DataFrame, width: int | str = "container", height: 
         ["hours_returned", "hours_returned_low", "hours_returned_high", "samples"]
     ].sum()
     scale = _scale({"banked": BANKED, "at risk (paused)": AT_RISK})
-    base = alt.Chart(data).encode(x=alt.X("week:T", title="week", axis=alt.Axis(format="%d %b")))
+    base = alt.Chart(inline(data)).encode(x=alt.X("week:T", title="week", axis=alt.Axis(format="%d %b")))
     band = (
         base.transform_filter(alt.datum.kind == "banked")
         .mark_area(opacity=0.18, color=BANKED)
@@ -215,7 +189,7 @@ def weekly_hours(
     data = after.groupby(keys, as_index=False)[
         ["hours_returned", "hours_returned_low", "hours_returned_high", "loops", "samples"]
     ].sum()
-    base = alt.Chart(data).encode(x=alt.X("week:T", title="week", axis=alt.Axis(format="%d %b")))
+    base = alt.Chart(inline(data)).encode(x=alt.X("week:T", title="week", axis=alt.Axis(format="%d %b")))
     color = alt.Color(f"{color_by}:N", title=color_by.replace("_", " ")) if color_by else alt.value(PRIMARY)
     band = base.mark_area(opacity=0.18).encode(
         y="hours_returned_low:Q", y2="hours_returned_high:Q", color=color
@@ -238,7 +212,7 @@ def weekly_hours(
 def minutes_per_loop_by_week(weekly: pd.DataFrame, width: int | str = "container") -> alt.Chart:
     """One workflow's mean minutes per loop by week, before and after go-live."""
     return (
-        alt.Chart(weekly)
+        alt.Chart(inline(weekly))
         .mark_line(point=True)
         .encode(
             x=alt.X("week:T", title="week", axis=alt.Axis(format="%d %b")),
@@ -259,7 +233,7 @@ def before_after_distribution(samples: pd.DataFrame, width: int | str = "contain
     """Minutes per loop before and after, as box plots on a log scale (loop times are skewed)."""
     data = samples[samples.minutes_per_loop > 0]
     return (
-        alt.Chart(data)
+        alt.Chart(inline(data))
         .mark_boxplot(extent="min-max", size=28)
         .encode(
             y=alt.Y("phase:N", sort=["before", "after"], title=None),
@@ -275,7 +249,7 @@ def saving_intervals(workflows: pd.DataFrame, width: int | str = "container") ->
     data = workflows.dropna(subset=["saved_per_loop"])[
         ["name", "saved_per_loop", "saved_low", "saved_high", "evidence", "samples_before", "samples_after"]
     ]
-    base = alt.Chart(data).encode(y=alt.Y("name:N", sort="-x", title=None))
+    base = alt.Chart(inline(data)).encode(y=alt.Y("name:N", sort="-x", title=None))
     color = alt.Color("evidence:N", scale=_scale(EVIDENCE_COLORS), title="evidence")
     rules = base.mark_rule(strokeWidth=2).encode(
         x=alt.X("saved_low:Q", title="minutes saved per loop (95% interval)"), x2="saved_high:Q", color=color
@@ -293,7 +267,9 @@ def saving_intervals(workflows: pd.DataFrame, width: int | str = "container") ->
             alt.Tooltip("samples_after:Q", title="n after"),
         ],
     )
-    zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color=MUTED, strokeDash=[4, 3]).encode(x="x:Q")
+    zero = (
+        alt.Chart(alt.InlineData(values=[{"x": 0}])).mark_rule(color=MUTED, strokeDash=[4, 3]).encode(x="x:Q")
+    )
     return (rules + points + zero).properties(width=width, height=alt.Step(22))
 
 
@@ -311,7 +287,7 @@ def adoption_share(
     data = data.assign(share=data.ai_loops / data.adoption_loops)
     title = "department" if names is None else "workflow"
     return (
-        alt.Chart(data)
+        alt.Chart(inline(data))
         .mark_line(point=True)
         .encode(
             x=alt.X("week:T", title="week", axis=alt.Axis(format="%d %b")),

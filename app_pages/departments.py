@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from aiops.charts import STOP_LABELS, adoption_share, saving_intervals, themed, weekly_hours
+from aiops.charts import STOP_LABELS, adoption_share, saving_intervals, weekly_hours
 from aiops.classifier import STOP_CONDITIONS
 from aiops.estimates.codes import HEADLINE_RULE, EvidenceLabel
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, design_name, share
 from aiops.views.columns import HOURS_RETURNED, SAMPLES, SAVED_PER_LOOP, STANDING
 from ui import data
+from ui.charts import chart
 from ui.columns import estimate_columns, money_columns, money_frame_columns, sample_columns
 from ui.context import revision
 from ui.text import md_escape, safe_frame
 from ui.widgets import (
-    chart,
     design_table,
     estimate_metric,
     evidence_legend,
@@ -81,7 +81,9 @@ if comparison:
 st.subheader("Minutes saved per loop, by workflow")
 if mine.saved_per_loop.notna().any():
     chart(
-        themed(saving_intervals(mine), f"{department}: saving per loop with its 95% interval"),
+        saving_intervals,
+        mine,
+        title=f"{department}: saving per loop with its 95% interval",
         key="dept_savings",
     )
 else:
@@ -92,7 +94,10 @@ weekly = weeks[(weeks.department == department) & (weeks.evidence != EvidenceLab
 if (weekly.phase == "after").any():
     weekly = weekly.assign(workflow=weekly.name)
     chart(
-        themed(weekly_hours(weekly, color_by="workflow"), "Hours returned per week, by workflow"),
+        weekly_hours,
+        weekly,
+        color_by="workflow",
+        title="Hours returned per week, by workflow",
         key="dept_weekly",
     )
 
@@ -122,10 +127,10 @@ adoption = view.adoption_weekly[view.adoption_weekly.department == department]
 if len(adoption):
     st.subheader("AI adoption")
     chart(
-        themed(
-            adoption_share(adoption, names=dict(zip(mine.workflow_id, mine.name, strict=True))),
-            "Share of loops done with AI, per week",
-        ),
+        adoption_share,
+        adoption,
+        names=dict(zip(mine.workflow_id, mine.name, strict=True)),
+        title="Share of loops done with AI, per week",
         key="dept_adoption",
     )
 

@@ -17,7 +17,6 @@ from aiops.charts import (
     adoption_share,
     hours_by_department,
     stop_conditions_by_department,
-    themed,
     weekly_banked,
 )
 from aiops.classifier import STATUSES, Status
@@ -28,11 +27,11 @@ from aiops.report.format import DEFINITIONS, NOT_RECORDED, age, estimate, interv
 from aiops.views.columns import HOURS_AT_RISK, HOURS_RETURNED
 from aiops.workflow import slugify
 from ui import data
+from ui.charts import chart
 from ui.columns import estimate_columns, money_columns, money_frame_columns, sample_columns
 from ui.context import revision, session_still_open
 from ui.text import md_escape, safe_frame
 from ui.widgets import (
-    chart,
     count_metric,
     design_table,
     estimate_metric,
@@ -133,9 +132,9 @@ chart_left, chart_right = st.columns(2)
 with chart_left:
     if view.company.has_estimate or view.company.at_risk_workflows:
         chart(
-            themed(
-                hours_by_department(departments), "Hours returned per department: banked and at risk (95%)"
-            ),
+            hours_by_department,
+            departments,
+            title="Hours returned per department: banked and at risk (95%)",
             key="hours_chart",
         )
     else:
@@ -143,7 +142,9 @@ with chart_left:
 with chart_right:
     if len(view.stop_counts):
         chart(
-            themed(stop_conditions_by_department(view.stop_counts), "Open stop conditions per department"),
+            stop_conditions_by_department,
+            view.stop_counts,
+            title="Open stop conditions per department",
             key="stops_chart",
         )
     else:
@@ -153,7 +154,9 @@ st.subheader("Weekly trend")
 weeks = view.complete_weeks
 if ((weeks.phase == "after") & (weeks.banked | weeks.at_risk)).any():
     chart(
-        themed(weekly_banked(weeks), "Hours returned per week (banked, 95% band; at risk dashed)"),
+        weekly_banked,
+        weeks,
+        title="Hours returned per week (banked, 95% band; at risk dashed)",
         key="weekly_chart",
     )
 else:
@@ -187,7 +190,9 @@ st.dataframe(
 if len(view.adoption_weekly):
     st.subheader("AI adoption")
     chart(
-        themed(adoption_share(view.adoption_weekly), "Share of loops done with AI, per week and department"),
+        adoption_share,
+        view.adoption_weekly,
+        title="Share of loops done with AI, per week and department",
         key="adoption_chart",
     )
 

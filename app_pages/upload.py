@@ -8,11 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from aiops.auth import Actor
-from aiops.charts import before_after_distribution, themed
+from aiops.charts import before_after_distribution
 from aiops.ingest.timings import TimingMapping, TimingReport, confirm_upload, open_timing_import
 from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.report.export import safe_csv
 from ui import data
+from ui.charts import chart
 from ui.context import actor, revision, run_action, settings, store
 from ui.text import md_escape
 from ui.undo import confirm_undo
@@ -27,7 +28,6 @@ from ui.upload_form import (
     recognised,
     workflow_choices,
 )
-from ui.widgets import chart
 
 st.title("Upload timings")
 st.caption(
@@ -129,7 +129,9 @@ else:
         )
         if len(report.distribution):
             chart(
-                themed(before_after_distribution(report.distribution), "Minutes per loop in this file"),
+                before_after_distribution,
+                report.distribution,
+                title="Minutes per loop in this file",
                 key="preview_chart",
             )
         if report.rejected:

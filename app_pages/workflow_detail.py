@@ -8,17 +8,18 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from aiops.charts import before_after_distribution, minutes_per_loop_by_week, themed
+from aiops.charts import before_after_distribution, minutes_per_loop_by_week
 from aiops.classifier import FOUR_QUESTIONS
 from aiops.estimates.codes import EvidenceLabel, WarningCode
 from aiops.inventory import record_incident, remove_checkpoint, sign_off
 from aiops.report.format import DEFINITIONS, design_words, estimate, money, n_phrase, warning_words
 from aiops.workflow_reads import get_workflow
 from ui import data
+from ui.charts import chart
 from ui.context import actor, revision, run_write, store
 from ui.text import md_escape, md_frame, safe_frame
 from ui.undo import confirm_undo
-from ui.widgets import BadgeColor, badge, chart, current_saving_line, signal_list
+from ui.widgets import BadgeColor, badge, current_saving_line, signal_list
 
 PRECEDENT_OUTCOMES = {
     "raised": "Raised to high by the precedents (signal `precedent`).",
@@ -237,18 +238,16 @@ with timings_tab:
             st.page_link("app_pages/upload.py", label="Upload timings", icon=":material/upload_file:")
     else:
         chart(
-            themed(
-                before_after_distribution(samples),
-                "Minutes per loop, before and after (sample of up to 4,000 rows)",
-            ),
+            before_after_distribution,
+            samples,
+            title="Minutes per loop, before and after (sample of up to 4,000 rows)",
             key="dist",
         )
         weekly = view.weekly
         chart(
-            themed(
-                minutes_per_loop_by_week(weekly[weekly.workflow_id == workflow_id]),
-                "Mean minutes per loop by week",
-            ),
+            minutes_per_loop_by_week,
+            weekly[weekly.workflow_id == workflow_id],
+            title="Mean minutes per loop by week",
             key="weekly_minutes",
         )
 

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any, Literal
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -122,11 +121,6 @@ def count_metric(label: str, value: int, caption: str, help_text: str) -> None:
     with st.container(border=True):
         st.metric(label, f"{value:,}", help=help_text)
         st.caption(caption)
-
-
-def chart(spec: alt.Chart, key: str | None = None) -> None:
-    # theme=None: the same look as the board pack (aiops.charts.themed), not Streamlit's theme.
-    st.altair_chart(spec, theme=None, key=key)
 
 
 def evidence_legend() -> None:

@@ -1,0 +1,121 @@
+"""The dashboard's charts: a spec is kept by the contents it is built from, and only by them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import streamlit as st
+
+from aiops.charts import before_after_distribution, hours_by_department, minutes_per_loop_by_week
+from ui import charts
+from ui.charts import content_digest
+
+
+def departments(hours: float = 120.0) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "department": ["Support", "Sales"],
+            "hours_returned": [hours, 40.0],
+            "hours_returned_low": [hours - 20, 30.0],
+            "hours_returned_high": [hours + 20, 50.0],
+            "hours_at_risk": [0.0, 12.0],
+            "hours_at_risk_low": [0.0, 8.0],
+            "hours_at_risk_high": [0.0, 16.0],
+            "warnings": [["trend"], []],  # a list column: not hashable by pandas
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        lambda f: f.assign(hours_returned=[121.0, 40.0]),
+        lambda f: f.assign(warnings=[["trend", "season"], []]),
+        lambda f: f.assign(department=["Support", "Legal"]),
+        lambda f: f.rename(columns={"hours_at_risk": "hours_at_risk_2"}),
+        lambda f: f.astype({"hours_at_risk": "float32"}),
+        lambda f: f.iloc[::-1],
+    ],
+    ids=["value", "list value", "text", "column name", "dtype", "row order"],
+)
+def test_any_change_a_chart_can_show_moves_the_digest(changed):
+    frame = departments()
+    assert content_digest(frame) == content_digest(departments())
+    assert content_digest(changed(frame)) != content_digest(frame)
+
+
+def test_one_changed_row_of_a_large_frame_moves_the_digest():
+    # Streamlit's own argument hashing samples 10,000 of 50,000 rows or more.
+    big = pd.DataFrame({"week": range(200_000), "hours": 1.0})
+    edited = big.copy()
+    edited.loc[123_456, "hours"] = 1.5
+    assert content_digest(big) != content_digest(edited)
+
+
+def test_titles_options_and_builders_are_in_the_digest():
+    frame = departments()
+    assert content_digest("a", frame) != content_digest("b", frame)
+    assert content_digest(frame, {"color_by": "workflow"}) != content_digest(frame, {"color_by": "team"})
+    assert content_digest(frame, {"names": {"w1": "A"}}) == content_digest(frame, {"names": {"w1": "A"}})
+
+
+class Drawn:
+    """What ``st.vega_lite_chart`` was given, in order."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.specs: list[dict] = []
+        monkeypatch.setattr(st, "vega_lite_chart", lambda spec, theme, key: self.specs.append(spec))
+
+
+def test_a_spec_is_built_once_per_content_and_equals_a_fresh_build(monkeypatch):
+    st.cache_data.clear()
+    drawn = Drawn(monkeypatch)
+    builds: list[int] = []
+    original = charts._built
+    monkeypatch.setattr(charts, "_built", lambda *a: builds.append(1) or original(*a))
+    charts.chart(hours_by_department, departments(), title="Hours", key="k")
+    charts.chart(hours_by_department, departments(), title="Hours", key="k")
+    assert len(builds) == 1 and drawn.specs[0] == drawn.specs[1]
+    assert drawn.specs[0] == original(hours_by_department, (departments(),), {}, "Hours")
+    charts.chart(hours_by_department, departments(hours=200.0), title="Hours", key="k")
+    assert len(builds) == 2
+    assert {r["hours"] for rows in drawn.specs[2]["datasets"].values() for r in rows} == {
+        200.0,
+        40.0,
+        0.0,
+        12.0,
+    }
+
+
+def test_a_drawn_spec_is_a_copy(monkeypatch):
+    st.cache_data.clear()
+    drawn = Drawn(monkeypatch)
+    charts.chart(hours_by_department, departments(), title="Hours", key="k")
+    drawn.specs[0]["title"] = "changed by a caller"
+    charts.chart(hours_by_department, departments(), title="Hours", key="k")
+    assert drawn.specs[1]["title"] != "changed by a caller"
+
+
+def test_specs_hold_their_rows_inline_without_a_row_limit():
+    # Altair's default data transformer refuses more than 5,000 rows; a large department's
+    # weekly chart or a distribution can hold more.
+    samples = pd.DataFrame({"phase": ["before", "after"] * 4_000, "minutes_per_loop": 3.0})
+    spec = before_after_distribution(samples).to_dict()
+    assert sum(len(rows) for rows in spec["datasets"].values()) == 8_000
+
+
+def test_dates_are_written_as_iso_text_and_missing_values_as_null():
+    weekly = pd.DataFrame(
+        {
+            "week": pd.to_datetime(["2026-07-06", "2026-07-13"]),
+            "phase": "after",
+            "mean_per_loop": [5.0, float("nan")],
+            "samples": [3, 4],
+        }
+    )
+    spec = minutes_per_loop_by_week(weekly).to_dict()
+    rows = [r for rows in spec["datasets"].values() for r in rows]
+    assert [(r["week"], r["mean_per_loop"]) for r in rows] == [
+        ("2026-07-06T00:00:00", 5.0),
+        ("2026-07-13T00:00:00", None),
+    ]

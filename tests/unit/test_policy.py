@@ -9,12 +9,13 @@ import re
 import pytest
 
 from aiops.auth import Actor
+from aiops.bounded_input import load_toml
 from aiops.classifier import classify_workflow
 from aiops.cli import main
 from aiops.errors import PermissionDenied, PolicyError
 from aiops.governance import active_policy_version, apply_policy, stored_classification
 from aiops.inventory import save_workflow
-from aiops.policy import default_policy_text, load_policy, parse_policy
+from aiops.policy import Policy, default_policy_text, load_policy, parse_policy
 from aiops.workflow import CHANGES, CUSTOMER_IMPACT, DATA_TOUCHED, Workflow
 from tests.conftest import DATA, ROLLOUT_KEYS, answered_workflow
 
@@ -57,6 +58,26 @@ def test_default_policy_loads_and_validates():
     assert policy.rollout.high.min_checkpoints >= 1
     assert 0.5 < policy.evidence.interval_level < 1
     assert policy.keyword_matcher.keywords, "keywords compile into the matcher"
+
+
+def test_every_pattern_of_the_shipped_policy_compiles():
+    # Loading the shipped policy skips compiling its patterns (they are code): this test is where
+    # they are compiled, with the validation any other policy text gets.
+    text = default_policy_text()
+    policy = Policy.model_validate({**load_toml(text, "default"), "source_text": text})
+    levels = (policy.risk.high, policy.risk.medium, policy.risk.low)
+    patterns = [signal.pattern for level in levels for signal in level.keywords]
+    assert len(patterns) > 50 and all(re.compile(p) for p in [*patterns, *policy.risk.purposes.values()])
+
+
+def test_a_bad_pattern_is_refused_in_any_text_but_the_shipped_one():
+    text = default_policy_with("9.9.9")
+    first = re.search(r"(?m)^pattern = '{3}.*'{3}$", text)
+    assert first
+    broken = text.replace(first.group(0), "pattern = 'refunds(('", 1)
+    with pytest.raises(PolicyError, match="not a valid regular expression"):
+        parse_policy(broken, "custom")
+    assert parse_policy(default_policy_text()) is parse_policy(default_policy_text())
 
 
 def test_policies_with_the_same_keywords_share_one_compiled_matcher():

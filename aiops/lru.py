@@ -32,6 +32,11 @@ class Lru(Generic[K, V]):
             while len(self._values) > self._size:
                 self._values.popitem(last=False)
 
+    def values(self) -> list[V]:
+        """The values, least recently used first."""
+        with self._lock:
+            return list(self._values.values())
+
     def clear(self) -> None:
         with self._lock:
             self._values.clear()

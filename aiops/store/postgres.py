@@ -186,12 +186,13 @@ def clear_cache(cursor: Cursor) -> None:
 _DUCKDB_TO_PG = (
     (re.compile(r"DEFAULT\s+\[\s*\]", re.IGNORECASE), "DEFAULT '{}'"),
     (re.compile(r"\bDOUBLE\b(?!\s+PRECISION)", re.IGNORECASE), "DOUBLE PRECISION"),
+    (re.compile(r"\bBLOB\b", re.IGNORECASE), "BYTEA"),
 )
 
 
 def ddl(statement: str) -> str:
     """A migration statement (written for DuckDB) in PostgreSQL's dialect. The migrations use the
-    common subset; only empty list defaults and DOUBLE are spelled differently."""
+    common subset; only empty list defaults, DOUBLE and BLOB are spelled differently."""
     for pattern, replacement in _DUCKDB_TO_PG:
         statement = pattern.sub(replacement, statement)
     return statement

@@ -24,7 +24,7 @@ from aiops.period import DAYS_PER_MONTH, Period, complete_weeks_end, default_per
 from aiops.store import Reader, Store, utcnow
 from aiops.views.company import CompanySettings, load_company
 from aiops.views.compare import Comparison
-from aiops.views.parts import NEXT_CHECKPOINT, Inputs, Part, kept_part, stored_inputs
+from aiops.views.parts import NEXT_CHECKPOINT, Inputs, Part, kept_part, stored_inputs, weekly_of
 from aiops.views.snapshot import on_server, timing_snapshot
 from aiops.views.totals import TOTALS_READS, Totals, add_money, totals_for
 
@@ -171,7 +171,7 @@ def view_for(store: Store, period: Period | None = None, at_revision: str | None
     key = (id(store), store.path, now, period)
     view = _VIEWS.get(key)
     if view is None:
-        view = build_view(store, period, keep_parts=True)
+        view = build_view(store, period)
         _VIEWS.put(key, view)
     return view
 
@@ -193,11 +193,11 @@ def _part(db: Reader, inputs: Inputs, stored: str | None) -> Part:
         weeks = weekly_cells(db, inputs.period)
         frame, adoption = _frame(db, inputs, weeks)
         company, departments = _totals(frame, inputs.rules.interval_level, inputs.company.currency)
-        return Part(frame, adoption, weeks, company, departments)
+        return Part(frame, adoption, weekly_of(weeks, frame), company, departments)
 
     if stored is None or inputs.reads_the_clock(utcnow()):
         return compute()
-    return kept_part(stored, inputs, compute)
+    return kept_part(db, stored, inputs, compute)
 
 
 def _frame(db: Reader, inputs: Inputs, weeks: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -294,15 +294,13 @@ def build_view(
     period: Period | None = None,
     as_of: datetime | None = None,
     company: CompanySettings | None = None,
-    *,
-    keep_parts: bool = False,
 ) -> View:
     """Compute the view for ``period``. ``as_of`` anchors ages (default: now, UTC); the run rate
-    and "to date" are anchored to the data, never to today. ``keep_parts``: keep each period's
-    figures for the next build (``aiops.views.parts``: worth its key's scan in a process that builds
-    views again, the dashboard's; not in a command's one view)."""
+    and "to date" are anchored to the data, never to today. Each period's figures are kept for
+    the next build, in this process and on a DuckDB file for the next process too
+    (``aiops.views.parts``)."""
     with timing_snapshot(store) as db:
-        return _build(store, db, period or Period(), as_of, company, keep_parts)
+        return _build(store, db, period or Period(), as_of, company)
 
 
 def _build(
@@ -311,7 +309,6 @@ def _build(
     period: Period,
     as_of: datetime | None,
     company: CompanySettings | None,
-    keep_parts: bool,
 ) -> View:
     generated_at = utcnow()
     as_of = as_of or generated_at
@@ -324,7 +321,7 @@ def _build(
     previous = period.previous()
     # A Store here is PostgreSQL read without a copy: each query its own moment, so a part could be
     # filed under a key read before a write it includes. Such a build keeps nothing.
-    keep = keep_parts and not isinstance(db, Store)
+    keep = not isinstance(db, Store)
     stored = stored_inputs(db, [period, *([previous] if previous else [])]) if keep else {}
     part = _part(
         db, Inputs(period, rules, company, _reference_end(period, last), run_rate_end), stored.get(period)

@@ -1,4 +1,4 @@
-"""A period's part of the view (its metrics frame, weekly cells, adoption and totals), kept by what it
+"""A period's part of the view (its metrics frame, weekly series, adoption and totals), kept by what it
 was computed from, so that a write that does not change a period does not rebuild it.
 
 Most uploads add recent weeks, while every surface opens on the last complete period
@@ -9,8 +9,9 @@ that period's figures. The key is content only, like the estimates' (``aiops.est
 - the workflows as stored (every column) and what the frame reads of their classifications;
 - the period, the end the run rate reads up to, what "late data" is measured against (the company's
   last timing, clipped to the period), the evidence rules and the company's settings.
-Kept in this process only (the code that builds a part cannot change while it runs), and never when
-figures are computed afresh (``computed_afresh``).
+Kept in this process (the code that builds a part cannot change while it runs) and, on a DuckDB
+file, in the store with the code's hash (``aiops.views.part_store``): a new process starts warm.
+Never when figures are computed afresh (``computed_afresh``).
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from functools import cached_property
 
 import pandas as pd
 
+from aiops.clock import utcnow
 from aiops.estimates.cache import ROW_HASH, afresh
 from aiops.lru import Lru
 from aiops.metrics import weekly_series
 from aiops.period import Period
 from aiops.policy import EvidenceRules
 from aiops.store import Reader
+from aiops.views import part_store
 from aiops.views.company import CompanySettings
 from aiops.views.totals import Totals
 
@@ -98,16 +101,9 @@ class Part:
 
     frame: pd.DataFrame
     adoption: pd.DataFrame
-    weeks: pd.DataFrame  # ``aiops.metrics.weekly_cells``
+    weekly: pd.DataFrame  # ``weekly_of``
     company: Totals
     departments: tuple[Totals, ...]
-
-    @cached_property
-    def weekly(self) -> pd.DataFrame:
-        """``aiops.metrics.weekly_series`` with each workflow's name and whether it is banked or at
-        risk (computed when first read: a previous period's part is read for its totals only)."""
-        shown = self.frame[["workflow_id", "banked", "at_risk", "name"]].set_index("workflow_id")
-        return weekly_series(self.weeks, self.frame).join(shown, on="workflow_id")
 
     @cached_property
     def stop_counts(self) -> pd.DataFrame:
@@ -115,17 +111,26 @@ class Part:
         return _stop_counts(self.frame)
 
 
+def weekly_of(weeks: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """``aiops.metrics.weekly_series`` of the weekly cells, with each workflow's name and whether it
+    is banked or at risk."""
+    shown = frame[["workflow_id", "banked", "at_risk", "name"]].set_index("workflow_id")
+    return weekly_series(weeks, frame).join(shown, on="workflow_id")
+
+
 PARTS: Lru[str, Part] = Lru(16)
 
 
-def kept_part(stored: str, inputs: Inputs, compute: Callable[[], Part]) -> Part:
-    """The period's part: kept when its inputs (``stored``: ``stored_inputs``) are unchanged, else
-    ``compute()`` (and kept)."""
+def kept_part(db: Reader, stored: str, inputs: Inputs, compute: Callable[[], Part]) -> Part:
+    """The period's part: kept when its inputs (``stored``: ``stored_inputs``) are unchanged, in
+    this process or in the store (``aiops.views.part_store``), else ``compute()`` (and kept)."""
     key = hashlib.sha256(json.dumps([stored, *inputs.described()]).encode()).hexdigest()
-    part = PARTS.get(key)
+    part = PARTS.get(key) or part_store.load(db, key, Part)
     if part is None:
         part = compute()
-        PARTS.put(key, part)
+        fields = (part.frame, part.adoption, part.weekly, part.company, part.departments)
+        part_store.keep(db, key, fields, utcnow())
+    PARTS.put(key, part)
     return part
 
 

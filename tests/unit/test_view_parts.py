@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -19,11 +20,20 @@ from aiops.ingest.batches import undo_batch
 from aiops.ingest.timings import import_timings
 from aiops.period import Period, default_period
 from aiops.store import Store, Tx
+from aiops.views import part_store
 from aiops.views.build import View, build_view, data_bounds
 from aiops.views.company import save_company
+from aiops.views.parts import PARTS
 from tests.conftest import ADMIN, assert_same_figures
 
 pytestmark = pytest.mark.estimate_cache
+
+
+@pytest.fixture(autouse=True)
+def _new_process() -> None:
+    """Each test starts with no part in memory (the demo copies are alike: one's parts are another's)."""
+    PARTS.clear()
+
 
 WORKFLOW = "fin-invoice-coding"
 
@@ -38,7 +48,7 @@ def _upload(store: Store, folder: Path, day: date, name: str) -> int:
 
 
 def _same_as_afresh(store: Store, period: Period) -> View:
-    kept = build_view(store, period, keep_parts=True)
+    kept = build_view(store, period)
     with computed_afresh():
         afresh = build_view(store, period)
     for figures in (
@@ -66,7 +76,7 @@ def test_an_upload_of_later_weeks_keeps_the_period_and_moves_what_it_should(demo
         first, last = data_bounds(store)
         period = default_period(first, last)[0]
         assert period.end is not None and last is not None and last.date() >= period.end
-        before = build_view(store, period, keep_parts=True)
+        before = build_view(store, period)
         _upload(store, tmp_path, last.date() + pd.Timedelta(days=1), "later")
         after = _same_as_afresh(store, period)
         assert after.workflows is before.workflows  # the period's part was kept, not rebuilt
@@ -131,11 +141,90 @@ def test_an_incomplete_period_follows_the_end_of_the_data(demo_path: Path, tmp_p
         assert after.workflows is not before.workflows
 
 
-def test_a_view_built_once_keeps_nothing(demo_path: Path) -> None:
-    """A command builds one view: its figures are not kept (the key would cost a scan for nothing)."""
+Q3 = Period(date(2026, 7, 1), date(2026, 10, 1))
+
+
+class Computed:
+    """Counts the weekly cells a build computes (a part read back computes none)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        original = aiops.views.build.weekly_cells
+
+        def counted(*args: object) -> pd.DataFrame:
+            self.calls += 1
+            return original(*args)
+
+        monkeypatch.setattr(aiops.views.build, "weekly_cells", counted)
+
+
+def test_a_new_process_reads_the_periods_from_the_store(
+    demo_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restarted server or a command reads the figures the process before it computed: none is
+    computed again, and they are what building afresh gives."""
     with Store(demo_path) as store:
-        period = Period(date(2026, 7, 1), date(2026, 10, 1))
-        assert build_view(store, period).workflows is not build_view(store, period).workflows
+        first = build_view(store, Q3)
+        assert store.query_value("SELECT count(*) FROM part_cache") == 2  # the quarter and the one before
+        PARTS.clear()  # as a new process
+        computed = Computed(monkeypatch)
+        kept = _same_as_afresh(store, Q3)
+        assert computed.calls == 2  # the afresh build's two periods only
+        assert kept.workflows is not first.workflows
+
+
+def test_a_part_stored_by_other_code_is_computed_again(
+    demo_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Store(demo_path) as store:
+        build_view(store, Q3)
+        PARTS.clear()
+        monkeypatch.setattr(part_store, "code_hash", lambda: "another version of the code")
+        computed = Computed(monkeypatch)
+        build_view(store, Q3)
+        assert computed.calls == 2
+
+
+def test_a_stored_part_comes_back_exactly(demo_path: Path) -> None:
+    with Store(demo_path) as store:
+        build_view(store, Q3)
+    assert len(PARTS.values()) == 2
+    for part in PARTS.values():
+        fields = (part.frame, part.adoption, part.weekly, part.company, part.departments)
+        back = part_store.decoded(part_store.encoded(*fields))
+        assert part_store.same_fields(back, fields)
+        for frame, original in zip(back[:3], fields[:3], strict=True):
+            pd.testing.assert_frame_equal(frame, original, check_exact=True)
+        assert back[3:] == fields[3:]
+
+
+def test_a_part_that_would_not_come_back_exactly_is_not_stored(demo_path: Path) -> None:
+    """A value JSON cannot hold as it is (a tuple comes back a list) fails the read-back check; one
+    it cannot hold at all is refused when written."""
+    with Store(demo_path) as store:
+        build_view(store, Q3)
+        part = PARTS.values()[-1]
+        frame = part.frame.assign(stop_conditions=part.frame.stop_conditions.map(tuple))
+        fields = (frame, part.adoption, part.weekly, part.company, part.departments)
+        with store.snapshot() as reader:
+            assert not part_store.keep(reader, "a key", fields, datetime(2026, 12, 1))
+            money = part.frame.assign(next_checkpoint=Decimal("1.10"))  # not JSON at all
+            assert not part_store.keep(reader, "a key", (money, *fields[1:]), datetime(2026, 12, 1))
+            assert part_store.keep(reader, "a key", (part.frame, *fields[1:]), datetime(2026, 12, 1))
+        assert store.query_value("SELECT count(*) FROM part_cache") == 3
+
+
+def test_the_store_keeps_the_most_recent_parts_only(demo_path: Path) -> None:
+    with Store(demo_path) as store:
+        build_view(store, Q3)
+        part = PARTS.values()[-1]
+        fields = (part.frame, part.adoption, part.weekly, part.company, part.departments)
+        with store.snapshot() as reader:
+            for minute in range(part_store.KEPT + 3):  # after the build's two: the newest
+                assert part_store.keep(reader, f"key {minute}", fields, datetime(2027, 1, 1, 0, minute))
+        kept = store.query_value("SELECT count(*) FROM part_cache")
+        oldest = store.query_value("SELECT min(computed_at) FROM part_cache")
+    assert kept == part_store.KEPT and oldest == datetime(2027, 1, 1, 0, 3)
 
 
 def test_a_previous_period_that_has_not_ended_is_built_each_time(
@@ -149,9 +238,9 @@ def test_a_previous_period_that_has_not_ended_is_built_each_time(
         monkeypatch.setattr(module, "utcnow", lambda: clock[0])
     period = Period(date(2026, 10, 15), date(2026, 11, 15))
     with Store(demo_path) as store:
-        build_view(store, period, keep_parts=True)
+        build_view(store, period)
         clock[0] = datetime(2026, 10, 12)
-        kept = build_view(store, period, keep_parts=True)
+        kept = build_view(store, period)
         with computed_afresh():
             afresh = build_view(store, period)
     assert kept.comparison is not None

@@ -77,11 +77,12 @@ def test_a_view_read_on_the_server_keeps_no_period(both, monkeypatch):
     duck, pg = both
     period = default_period(*data_bounds(duck))[0]
     monkeypatch.setattr(snapshot, "MAX_COPY_BYTES", 0)
-    first, again = (build_view(pg, period, keep_parts=True) for _ in range(2))
+    first, again = (build_view(pg, period) for _ in range(2))
     assert again.workflows is not first.workflows
     monkeypatch.undo()
-    first, again = (build_view(pg, period, keep_parts=True) for _ in range(2))
+    first, again = (build_view(pg, period) for _ in range(2))
     assert again.workflows is first.workflows
+    assert pg.query_value("SELECT count(*) FROM part_cache") == 0  # a read never writes to the server
 
 
 def test_builds_at_once_share_one_memory_bound_for_their_copies(both, monkeypatch):

@@ -26,7 +26,8 @@ AVRO = "jira_apache_avro-issues.csv"
 
 @pytest.fixture(scope="module")
 def jira() -> Iterator[Replay]:
-    replay = Replay(jira_dc_route, data={"issues": jira_issues_from_realdata(realdata("timings", AVRO))}).start()
+    issues = jira_issues_from_realdata(realdata("timings", AVRO))
+    replay = Replay(jira_dc_route, data={"issues": issues}).start()
     yield replay
     replay.stop()
 

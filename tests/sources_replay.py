@@ -20,7 +20,10 @@ Each API serves its records in the response format its public documentation give
   "may return fewer items per page where a large number of fields ... are requested"; 100 is what
   the removed search granted with fields). A test may set ``data["cap"]``. An unknown token is a 400.
 - Jira Data Center REST v2 "Search for issues using JQL" (docs.atlassian.com/software/jira/docs/api/
-  REST/latest/#api/2/search): ``{"expand", "startAt", "maxResults", "total", "issues": [...]}``.
+  REST/latest/#api/2/search): ``{"expand", "startAt", "maxResults", "total", "issues": [...]}``, 100
+  a page at most; a page past the search's result window (``data["window"]``, 10,000 by default) is a
+  500 with the message Atlassian's KB "Handling JQL REST API searching exceeding max_result_window in
+  Jira" quotes.
   Both write timestamps as ``2018-04-21T15:44:36.749+0000``.
 - Zendesk "Incremental Ticket Export, Cursor Based" (developer.zendesk.com/api-reference/ticketing/
   ticket-management/incremental_exports/): ``{"tickets", "metric_sets" (with include=metric_sets),
@@ -252,6 +255,16 @@ def jira_dc_route(replay: Replay, path: str, query: dict[str, str]) -> Answer:
         return 404, {}, {"errorMessages": ["Not found"]}
     issues = _jira_search(replay, query)
     start, size = int(query.get("startAt", 0)), min(int(query.get("maxResults", 50)), 100)
+    window = replay.data.get("window", 10_000)  # the search engine's max_result_window
+    if start + size > window:  # as Atlassian's KB quotes it
+        message = (
+            f"Search limit exceeded. We couldn't complete your search because it requests {start + size:,}"
+        )
+        return (
+            500,
+            {},
+            {"errorMessages": [f"{message} results which exceeded the search platform limit of {window:,}."]},
+        )
     body = {
         "expand": "schema,names",
         "startAt": start,

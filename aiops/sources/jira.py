@@ -27,9 +27,11 @@ to-Enhanced-JQL/ba-p/2985433).
 (docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/search; Data Center has no REST v3):
 a page is ``{"startAt", "maxResults", "total", "issues"}``; the next starts at ``startAt +
 len(issues)`` until ``total``, known ahead, so a few pages are asked at once. The search engine
-refuses ``startAt`` past its result window (10,000 by default: Atlassian KB "Handling JQL REST API
-searching exceeding max_result_window in Jira"): a first pull of more issues than that stops with
-the server's error, nothing written.
+refuses a page past its result window (startAt + maxResults over 10,000 by default: Atlassian KB
+"Handling JQL REST API searching exceeding max_result_window in Jira", support.atlassian.com/jira/
+kb/handling-jql-rest-api-searching-exceeding-max_result_window-in-jira): a pull stops at the window
+and the next goes on from its cursor, the results being in updated order (several pulls catch up
+a large project); more than the window's issues changed within the day of overlap is refused.
 
 Both write timestamps as ``2024-03-18T10:15:30.000+0000``. The cursor is the latest ``updated``
 seen, in UTC. JQL compares dates to the minute and in the Jira user's own time zone, which the API
@@ -54,6 +56,7 @@ from aiops.sources.http import Http, SourceUnavailable, asked_ahead
 
 CLOUD_MAX_RESULTS = 5000  # the documented most a page returns (with id or key only; fewer with fields)
 DC_PAGE_SIZE = 100
+DC_RESULT_WINDOW = 10_000  # Data Center's search engine's max_result_window, by default
 OVERLAP = timedelta(days=1)
 FIELDS = "created,resolutiondate,updated"
 
@@ -175,27 +178,41 @@ def _data_center_pages(
         }
         return http.get(url, params, DC_PAGE)[0]
 
+    total = None
     for body in _in_order(page_at):
         page = _page(body.issues, newest, http.tool)
-        newest = page.cursor
+        newest, total = page.cursor, body.total
         yield page
+    if isinstance(total, int) and total > DC_RESULT_WINDOW and (newest or "") <= (cursor or ""):
+        raise SourceUnavailable(  # the window's issues all changed within the overlap: no progress
+            f"the {http.tool} API's search stops at {DC_RESULT_WINDOW:,} results, and more issues than"
+            " that changed within a day of the last pull",
+            "split the source's JQL (e.g. by created date) into several sources; nothing was written",
+        )
 
 
 def _in_order(page_at: Callable[[int], DataCenterPage]) -> Iterator[DataCenterPage]:
     """The search's pages in order. Once a page tells the total and the page size Jira grants,
     the pages up to the total are asked ahead (``asked_ahead``); a page shorter than that size
     before the end (the results moved) drops those asked past it, and the pull asks on from where
-    it ended, as one page at a time would."""
+    it ended, as one page at a time would. No page reaches past the search's result window: a
+    pull stops there, and the next one goes on from its cursor (the results are in updated order)."""
+    last = DC_RESULT_WINDOW - DC_PAGE_SIZE  # the last start whose page fits in the window
     start, step, total = 0, 0, None
     while True:
-        starts = range(start, total, step) if total is not None and step else range(start, start + 1)
+        if total is not None and step:
+            starts = range(start, min(total, last + 1), step)
+        else:
+            starts = range(start, start + 1)
         with closing(asked_ahead(page_at, starts)) as bodies:
             for planned, body in zip(starts, bodies, strict=False):
                 yield body
                 start = planned + len(body.issues)
                 total = body.total if isinstance(body.total, int) else None
-                if not body.issues or (
-                    start >= total if total is not None else len(body.issues) < DC_PAGE_SIZE
+                if (
+                    not body.issues
+                    or start > last
+                    or (start >= total if total is not None else len(body.issues) < DC_PAGE_SIZE)
                 ):
                     return  # without a total, a short page is the last
                 step = step or len(body.issues)

@@ -19,6 +19,7 @@ from aiops.errors import MappingError, PermissionDenied
 from aiops.ingest.batches import undo_batch
 from aiops.ingest.timings import import_timings
 from aiops.sources import http as http_module
+from aiops.sources import jira as jira_module
 from aiops.sources import pull as pull_module
 from aiops.sources.connector import bearer_or_basic
 from aiops.sources.http import AuthRefused, Http, SourceUnavailable, asked_ahead, rate_limit_wait
@@ -597,6 +598,34 @@ def test_a_value_holding_a_comma_or_a_quote_is_rejected_with_that_value(demo, re
     result = pull(demo)
     assert (result.records, result.accepted, result.rejected) == (2, 1, 1)
     assert (result.rejects[0]["id"], result.rejects[0]["value"]) == ("1", odd)
+
+
+def test_jira_data_center_pulls_stop_at_the_search_window_and_the_next_pulls_catch_up(
+    demo, replays, monkeypatch
+):
+    monkeypatch.setattr(jira_module, "DC_RESULT_WINDOW", 500)  # 10,000 by default: 500 here
+    jira = replays(jira_dc_route, issues=avro_issues(), window=500)
+    add(demo, jira, "jira", "project = AVRO")
+    first = pull(demo)
+    assert (first.pages, first.records) == (5, 500)
+    assert max(int(q["startAt"]) for _, q, _ in jira.requests) == 400  # none past the window
+    for _ in range(10):  # each pull goes on from the last one's cursor
+        if pull(demo).new_or_changed == 0:
+            break
+    assert len(pulled_samples(demo)) == upload_of_avro(demo).accepted == 1515
+
+
+def test_jira_data_center_refuses_a_window_of_issues_changed_within_the_overlap(demo, replays, monkeypatch):
+    monkeypatch.setattr(jira_module, "DC_RESULT_WINDOW", 500)
+    at = "2024-05-02T10:00:00.000+0000"  # a bulk edit: 600 issues changed in the same minute
+    issues = [jira_issue(f"BULK-{n}", "2024-05-01T09:00:00.000+0000", at, at) for n in range(600)]
+    jira = replays(jira_dc_route, issues=issues, window=500)
+    add(demo, jira, "jira", "project = BULK", go_live="2024-01-01")
+    assert pull(demo).records == 500
+    committed = counts(demo)
+    with pytest.raises(SourceUnavailable, match="stops at 500 results") as refused:
+        pull(demo)  # the same 500 again: the cursor cannot move
+    assert "split the source's JQL" in str(refused.value) and counts(demo) == committed
 
 
 def test_jira_data_center_pages_without_a_total_end_at_the_first_short_page(demo, replays):

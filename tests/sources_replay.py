@@ -9,9 +9,22 @@ Each API serves its records in the response format its public documentation give
   (docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api). Rate limits answer
   429 with ``Retry-After``, or 403 with ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset``
   (docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api).
-- Jira Cloud REST v3 "Search for issues using JQL (GET)" (developer.atlassian.com/cloud/jira/
-  platform/rest/v3/api-group-issue-search): ``{"expand", "startAt", "maxResults", "total",
-  "issues": [{"id", "key", "self", "fields": {...}}]}``, timestamps as ``2018-04-21T15:44:36.749+0000``.
+- Jira Cloud REST v3 "Search for issues using JQL enhanced search (GET)", ``/rest/api/3/search/jql``
+  (developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/
+  #api-rest-api-3-search-jql-get; the legacy ``/rest/api/3/search`` is removed from Jira Cloud:
+  Atlassian KB "Run JQL search query using Jira Cloud REST API"): ``{"issues": [{"expand", "id",
+  "self", "key", "fields": {...}}], "nextPageToken", "isLast"}`` (the OpenAPI schema
+  SearchAndReconcileResults), the token absent on the last page and opaque (here random, held by
+  the server); ``maxResults`` defaults to 50 and is honoured up to ``JIRA_CLOUD_CAP``: 5000 when
+  only ``id``/``key`` are asked (the documented most), 100 a page with other fields (the docs say only
+  "may return fewer items per page where a large number of fields ... are requested"; 100 is what
+  the removed search granted with fields). A test may set ``data["cap"]``. An unknown token is a 400.
+- Jira Data Center REST v2 "Search for issues using JQL" (docs.atlassian.com/software/jira/docs/api/
+  REST/latest/#api/2/search): ``{"expand", "startAt", "maxResults", "total", "issues": [...]}``, 100
+  a page at most; a page past the search's result window (``data["window"]``, 10,000 by default) is a
+  500 with the message Atlassian's KB "Handling JQL REST API searching exceeding max_result_window in
+  Jira" quotes.
+  Both write timestamps as ``2018-04-21T15:44:36.749+0000``.
 - Zendesk "Incremental Ticket Export, Cursor Based" (developer.zendesk.com/api-reference/ticketing/
   ticket-management/incremental_exports/): ``{"tickets", "metric_sets" (with include=metric_sets),
   "after_url", "after_cursor", "before_url", "before_cursor", "end_of_stream"}``; a changed ticket is
@@ -33,12 +46,17 @@ import base64
 import csv
 import json
 import re
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+
+from aiops.sources.transport import StdlibTransport
 
 DROP = "drop"
 Answer = tuple[int, dict[str, str], Any]  # status, headers, JSON body (or its bytes, encoded once)
@@ -199,14 +217,54 @@ def jira_issues_from_realdata(path) -> list[dict[str, Any]]:
 _SINCE = re.compile(r'updated >= "(\d{4}-\d\d-\d\d \d\d:\d\d)"')
 
 
-def jira_route(replay: Replay, path: str, query: dict[str, str]) -> Answer:
-    if path != "/rest/api/3/search":
-        return 404, {}, {"errorMessages": ["Not found"]}
+def _jira_search(replay: Replay, query: dict[str, str]) -> list[dict[str, Any]]:
+    """The issues the JQL selects, ordered by updated (as ``ORDER BY updated ASC`` asks)."""
     issues = sorted(replay.data["issues"], key=lambda i: jira_utc(i["fields"]["updated"]))
     since = _SINCE.search(query.get("jql", ""))
     if since:  # the JQL date in the (UTC) user's zone, to the minute
         issues = [i for i in issues if jira_utc(i["fields"]["updated"])[:16] >= since[1].replace(" ", "T")]
+    return issues
+
+
+JIRA_CLOUD_CAP = {"ids": 5000, "fields": 100}
+
+
+def jira_route(replay: Replay, path: str, query: dict[str, str]) -> Answer:
+    """Jira Cloud's enhanced search: pages by opaque ``nextPageToken`` (the position it stands for
+    is the server's own), at most ``JIRA_CLOUD_CAP`` issues a page whatever is asked."""
+    if path != "/rest/api/3/search/jql":
+        return 404, {}, {"errorMessages": ["Not found"]}
+    issues, tokens = _jira_search(replay, query), replay.data.setdefault("tokens", {})
+    start = tokens.get(query["nextPageToken"]) if "nextPageToken" in query else 0
+    if start is None:
+        return 400, {}, {"errorMessages": ["The provided next page token is invalid or expired."]}
+    only_ids = set(query.get("fields", "id").split(",")) <= {"id", "key"}
+    cap = replay.data.get("cap", JIRA_CLOUD_CAP["ids" if only_ids else "fields"])
+    end = start + min(int(query.get("maxResults", 50)), cap)
+    body: dict[str, Any] = {"issues": issues[start:end], "isLast": end >= len(issues)}
+    if end < len(issues):
+        token = secrets.token_urlsafe(24)
+        tokens[token] = end
+        body["nextPageToken"] = token
+    return 200, {}, body
+
+
+def jira_dc_route(replay: Replay, path: str, query: dict[str, str]) -> Answer:
+    """Jira Data Center's search: pages by ``startAt`` up to ``total``, 100 at most."""
+    if path != "/rest/api/2/search":
+        return 404, {}, {"errorMessages": ["Not found"]}
+    issues = _jira_search(replay, query)
     start, size = int(query.get("startAt", 0)), min(int(query.get("maxResults", 50)), 100)
+    window = replay.data.get("window", 10_000)  # the search engine's max_result_window
+    if start + size > window:  # as Atlassian's KB quotes it
+        message = (
+            f"Search limit exceeded. We couldn't complete your search because it requests {start + size:,}"
+        )
+        return (
+            500,
+            {},
+            {"errorMessages": [f"{message} results which exceeded the search platform limit of {window:,}."]},
+        )
     body = {
         "expand": "schema,names",
         "startAt": start,
@@ -272,3 +330,22 @@ def zendesk_route(replay: Replay, path: str, query: dict[str, str]) -> Answer:
     if query.get("include") == "metric_sets":
         body["metric_sets"] = [m for _, m in chunk]
     return 200, {}, body
+
+
+class ToReplay(httpx.BaseTransport):
+    """Requests to any site answered by a replay server: a Jira Cloud site's own address
+    (``https://avro.atlassian.net``) served on loopback, through the pulls' own transport (its Host
+    header still the site's). Tests put it where a pull finds its transport
+    (``aiops.sources.http.site_transport``); the bench passes it in ``PullOptions``."""
+
+    def __init__(self, replay_url: str) -> None:
+        there = httpx.URL(replay_url)
+        self.scheme, self.host, self.port = there.scheme, there.host, there.port
+        self.inner = StdlibTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(scheme=self.scheme, host=self.host, port=self.port)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()

@@ -1,5 +1,7 @@
 """Issue 27 in a real browser: a lead adds a Jira source on the Sources page, pulls it from a replay
-server of Jira's search API (the Apache Avro issues), and the workflow's figures appear."""
+server of Jira's search API (the Apache Avro issues), and the workflow's figures appear. The replay
+is on loopback, which is not a Jira Cloud address: the pull uses Jira Data Center's search (Cloud's
+is tested through a Cloud address in tests/unit/test_sources.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from aiops.store import Store
 from tests.browser.conftest import _free_port, _wait_healthy, screenshot, settle, start_dashboard
 from tests.browser.test_upload_mistakes import choose, go_live
 from tests.conftest import ADMIN, answered_workflow, realdata
-from tests.sources_replay import Replay, jira_issues_from_realdata, jira_route
+from tests.sources_replay import Replay, jira_dc_route, jira_issues_from_realdata
 
 WORKFLOW = answered_workflow(
     workflow_id="eng-avro-triage", name="Avro issue triage", department="Engineering"
@@ -24,7 +26,8 @@ AVRO = "jira_apache_avro-issues.csv"
 
 @pytest.fixture(scope="module")
 def jira() -> Iterator[Replay]:
-    replay = Replay(jira_route, data={"issues": jira_issues_from_realdata(realdata("timings", AVRO))}).start()
+    issues = jira_issues_from_realdata(realdata("timings", AVRO))
+    replay = Replay(jira_dc_route, data={"issues": issues}).start()
     yield replay
     replay.stop()
 

@@ -8,7 +8,7 @@ import io
 import os
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,9 +18,12 @@ from aiops.auth import Actor
 from aiops.errors import MappingError, PermissionDenied
 from aiops.ingest.batches import undo_batch
 from aiops.ingest.timings import import_timings
+from aiops.sources import http as http_module
+from aiops.sources import jira as jira_module
 from aiops.sources import pull as pull_module
 from aiops.sources.connector import bearer_or_basic
 from aiops.sources.http import AuthRefused, Http, SourceUnavailable, asked_ahead, rate_limit_wait
+from aiops.sources.jira import is_cloud
 from aiops.sources.model import add_source, find_source, spec_from
 from aiops.sources.pull import COLUMNS, PullOptions, csv_text, pull_source
 from aiops.sources.tokens import TokenError, parse_token_ref
@@ -30,9 +33,11 @@ from tests.sources_replay import (
     DROP,
     UNAUTHORIZED,
     Replay,
+    ToReplay,
     github_item,
     github_prs_from_realdata,
     github_route,
+    jira_dc_route,
     jira_issue,
     jira_issues_from_realdata,
     jira_route,
@@ -63,6 +68,22 @@ def replays():
     yield start
     for replay in started:
         replay.stop()
+
+
+CLOUD = "https://avro.atlassian.net"  # a Jira Cloud site's address: the pull uses Cloud's search
+
+
+@pytest.fixture
+def jira_cloud(replays, monkeypatch: pytest.MonkeyPatch):
+    """A replay of Jira Cloud's search, reached at ``CLOUD`` (the transport a pull opens for any
+    site goes to the replay server)."""
+
+    def start(issues: list[dict], **data) -> Replay:
+        replay = replays(jira_route, issues=issues, **data)
+        monkeypatch.setattr(http_module, "site_transport", lambda url: ToReplay(replay.url))
+        return replay
+
+    return start
 
 
 def add(store: Store, replay: Replay, tool: str, query: str, *, name: str = "src", **fields) -> None:
@@ -96,27 +117,38 @@ def counts(store: Store) -> tuple[int, int, int]:
 # -- each connector: pages, counts as the upload's -------------------------------------------------
 
 
-def test_jira_pull_pages_through_startat_and_counts_as_the_csv_upload_of_the_same_issues(
-    demo, replays, tmp_path
-):
-    jira = replays(
-        jira_route, issues=jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))
-    )
-    add(demo, jira, "jira", "project = AVRO")
-    lines: list[str] = []
-    result = pull(demo, progress=lines.append)
-    assert result.pages == 22 and len(lines) == 22 and lines[0] == "src: page 1, 100 records (100 in all)"
-    starts = [int(q["startAt"]) for _, q, _ in jira.requests]
-    assert sorted(starts) == list(range(0, 2200, 100))  # asked ahead, a few at once: each page once
-    # The same 2,166 issues uploaded as the CSV export: the same checks give the same counts.
-    upload = import_timings(
-        demo,
+def avro_issues() -> list[dict]:
+    return jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))
+
+
+def upload_of_avro(store: Store):
+    """The same 2,166 issues uploaded as the CSV export (a dry run)."""
+    return import_timings(
+        store,
         ADMIN,
         realdata("timings", "jira_apache_avro-issues.csv"),
         preset="jira-issues-api",
         answers={"workflow": WORKFLOW, "go_live": "2016-01-01"},
         dry_run=True,
     )
+
+
+def test_jira_cloud_pull_follows_next_page_tokens_and_counts_as_the_csv_upload_of_the_same_issues(
+    demo, jira_cloud
+):
+    jira = jira_cloud(avro_issues())
+    add(demo, jira, "jira", "project = AVRO", base_url=CLOUD)
+    lines: list[str] = []
+    result = pull(demo, progress=lines.append)
+    # asked 5000 a page (the documented most), granted 100 with fields: 22 pages, one at a time
+    assert result.pages == 22 and len(lines) == 22 and lines[0] == "src: page 1, 100 records (100 in all)"
+    assert {path for path, _, _ in jira.requests} == {"/rest/api/3/search/jql"}
+    asked = [query for _, query, _ in jira.requests]
+    assert all(q["maxResults"] == "5000" and q["fields"] == "created,resolutiondate,updated" for q in asked)
+    assert all("startAt" not in q for q in asked) and "nextPageToken" not in asked[0]
+    issued = list(jira.data["tokens"])  # each page asked with the token the page before handed out
+    assert [q["nextPageToken"] for q in asked[1:]] == issued
+    upload = upload_of_avro(demo)  # the same checks give the same counts
     assert (result.records, result.accepted, result.rejected) == (
         upload.rows,
         upload.accepted,
@@ -130,6 +162,111 @@ def test_jira_pull_pages_through_startat_and_counts_as_the_csv_upload_of_the_sam
         "SELECT rows_total, accepted, rejected FROM upload_batches WHERE batch_id = ?", [result.batch_id]
     )
     assert batch == (2166, 1515, 651)
+
+
+def test_jira_cloud_takes_whatever_page_size_the_server_grants(demo, jira_cloud):
+    jira = jira_cloud(avro_issues(), cap=1000)
+    add(demo, jira, "jira", "project = AVRO", base_url=CLOUD)
+    lines: list[str] = []
+    result = pull(demo, progress=lines.append)
+    assert (result.pages, result.records) == (3, 2166)
+    assert [line.split(", ")[1].split(" (")[0] for line in lines] == [
+        "1000 records",
+        "1000 records",
+        "166 records",
+    ]
+
+
+def test_jira_cloud_stops_at_an_empty_page_and_refuses_a_token_handed_out_twice(demo, jira_cloud):
+    jira = jira_cloud(avro_issues())
+
+    def empty_second_page(replay, path, query):
+        status, headers, body = jira_route(replay, path, query)
+        return status, headers, body | ({"issues": []} if "nextPageToken" in query else {})
+
+    jira.route = empty_second_page
+    add(demo, jira, "jira", "project = AVRO", base_url=CLOUD)
+    assert (pull(demo).pages, len(jira.requests)) == (2, 2)  # the empty page's token not followed
+
+    def same_token(replay, path, query):  # the first page again, and again, with the same token
+        status, headers, body = jira_route(replay, path, {"jql": query["jql"], "maxResults": "100"})
+        return status, headers, body | {"nextPageToken": "again"}
+
+    jira.route = same_token
+    before = counts(demo)
+    with pytest.raises(SourceUnavailable, match="same next page twice"):
+        pull(demo)
+    assert counts(demo) == before
+
+
+def test_jira_cloud_waits_out_a_429_and_asks_the_same_page_again(demo, jira_cloud):
+    jira = jira_cloud(avro_issues())
+    jira.fail[3] = rate_limited(5)
+    add(demo, jira, "jira", "project = AVRO", base_url=CLOUD)
+    result = pull(demo)
+    assert result.waits == [5.0] and (result.pages, result.records) == (22, 2166)
+    assert jira.requests[2][1]["nextPageToken"] == jira.requests[3][1]["nextPageToken"]
+
+
+def test_jira_cloud_dropped_mid_pull_writes_nothing_and_the_next_pull_resumes_from_the_committed_cursor(
+    demo, jira_cloud
+):
+    issues = avro_issues()
+    jira = jira_cloud(issues)
+    add(demo, jira, "jira", "project = AVRO", base_url=CLOUD)
+    first = pull(demo)
+    committed, cursor = counts(demo), find_source(demo, "src").cursor
+    updated = [f"2019-03-{1 + n // 60:02d}T10:{n % 60:02d}:00.000+0000" for n in range(250)]
+    resolved, created = "2019-03-05T10:00:00.000+0000", "2019-02-01T10:00:00.000+0000"
+    issues.extend(jira_issue(f"AVRO-{9000 + n}", created, at, resolved) for n, at in enumerate(updated))
+    jira.fail[len(jira.requests) + 2] = DROP  # the second page of the next pull
+    with pytest.raises(SourceUnavailable, match="could not be read"):
+        pull(demo)
+    assert counts(demo) == committed and find_source(demo, "src").cursor == cursor == first.cursor_after
+    resumed = pull(demo)
+    since = f"{datetime.fromisoformat(cursor) - timedelta(days=1):%Y-%m-%d %H:%M}"
+    assert f'updated >= "{since}"' in jira.requests[-resumed.pages][1]["jql"]
+    assert resumed.new_or_changed == 250 and len(pulled_samples(demo)) == first.accepted + 250
+
+
+def test_a_reopened_jira_issue_replaces_its_sample(demo, jira_cloud):
+    resolved = [f"2024-05-0{n}T10:00:00.000+0000" for n in range(1, 6)]
+    issues = [jira_issue(f"RE-{n}", "2024-04-01T09:00:00.000+0000", at, at) for n, at in enumerate(resolved)]
+    jira = jira_cloud(issues)
+    add(demo, jira, "jira", "project = RE", go_live="2024-01-01", base_url=CLOUD)
+    pull(demo)
+    earlier = dict((r[0], r[2]) for r in pulled_samples(demo))
+    later = "2024-06-20T10:00:00.000+0000"  # RE-2 reopened, resolved again weeks later
+    issues[2] = jira_issue("RE-2", "2024-04-01T09:00:00.000+0000", later, later)
+    second = pull(demo)
+    assert (second.new_or_changed, second.replaced) == (1, 1)
+    now = dict((r[0], r[2]) for r in pulled_samples(demo))
+    (key,) = [k for k in now if k.endswith("#RE-2")]
+    assert len(now) == len(earlier) == 5 and now[key] > earlier[key]
+    assert now[key] == pytest.approx(
+        (datetime.fromisoformat(later) - datetime(2024, 4, 1, 9, tzinfo=UTC)).total_seconds() / 60
+    )
+
+
+def test_jira_data_center_pull_pages_through_startat_asked_ahead(demo, replays):  # any site not Cloud
+    jira = replays(jira_dc_route, issues=avro_issues())
+    add(demo, jira, "jira", "project = AVRO")
+    result = pull(demo)
+    assert result.pages == 22 and {path for path, _, _ in jira.requests} == {"/rest/api/2/search"}
+    starts = [int(q["startAt"]) for _, q, _ in jira.requests]
+    assert sorted(starts) == list(range(0, 2200, 100))  # asked ahead, a few at once: each page once
+    upload = upload_of_avro(demo)
+    assert (result.records, result.accepted, result.rejected) == (
+        upload.rows,
+        upload.accepted,
+        upload.rejected,
+    )
+
+
+def test_jira_cloud_is_told_by_its_site_and_anything_else_is_data_center():
+    assert is_cloud("https://acme.atlassian.net") and is_cloud("https://api.atlassian.com/ex/jira/1a2b")
+    assert not is_cloud("https://jira.acme.com") and not is_cloud("https://acme.atlassian.net.evil.example")
+    assert not is_cloud("http://127.0.0.1:8080")
 
 
 def test_github_pull_follows_link_headers_and_keeps_pull_requests_only(demo, replays):
@@ -219,12 +356,10 @@ def test_rate_limit_waits_read_retry_after_or_github_reset():
 # -- failures: nothing written, the cursor where it was ------------------------------------------------
 
 
-def test_a_401_names_the_token_reference_never_the_token(demo, replays, capsys):
-    jira = replays(
-        jira_route, issues=jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))
-    )
+def test_a_401_names_the_token_reference_never_the_token(demo, jira_cloud, capsys):
+    jira = jira_cloud(jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv")))
     jira.fail[1] = UNAUTHORIZED
-    add(demo, jira, "jira", "project = AVRO")
+    add(demo, jira, "jira", "project = AVRO", base_url=CLOUD)
     before = counts(demo)
     with pytest.raises(AuthRefused) as refused:
         pull(demo)
@@ -278,11 +413,9 @@ def test_a_pull_that_fails_inside_its_transaction_leaves_the_database_and_cursor
 # -- overlap, reopened records, undo -----------------------------------------------------------------
 
 
-def test_an_overlapping_re_pull_writes_nothing_and_counts_nothing_twice(demo, replays, capsys):
-    jira = replays(
-        jira_route, issues=jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))
-    )
-    add(demo, jira, "jira", "project = AVRO")
+def test_an_overlapping_re_pull_writes_nothing_and_counts_nothing_twice(demo, jira_cloud, capsys):
+    jira = jira_cloud(jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv")))
+    add(demo, jira, "jira", "project = AVRO", base_url=CLOUD)
     first = pull(demo)
     after_first = counts(demo)
     again = pull(demo)  # JQL asks from a day before the cursor: the latest issues come again
@@ -339,7 +472,8 @@ def test_undoing_the_earlier_batch_keeps_the_later_replacement(demo, replays):
 
 def test_the_token_is_never_stored_audited_or_printed(demo, replays, capsys):
     jira = replays(
-        jira_route, issues=jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))[:150]
+        jira_dc_route,
+        issues=jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))[:150],
     )
     code, _, _ = cli_text(capsys, "sources", "add", "avro", "--tool", "jira", "--base-url", jira.url,
                          "--query", "project = AVRO", "--workflow", WORKFLOW, "--go-live", "2016-01-01",
@@ -420,11 +554,13 @@ def test_cli_pull_exit_codes(demo, replays, capsys):
     assert code == 1 and out[0]["error"] and "env:REPLAY_TOKEN is not set" in err
 
 
-def test_a_re_pull_that_fetches_exactly_what_a_batch_holds_is_not_refused_as_a_duplicate_file(demo, replays):
+def test_a_re_pull_that_fetches_exactly_what_a_batch_holds_is_not_refused_as_a_duplicate_file(
+    demo, jira_cloud
+):
     issues = [jira_issue(f"NEW-{n}", "2024-05-01T09:00:00.000+0000", f"2024-05-02T10:0{n}:00.000+0000",
                          f"2024-05-02T10:0{n}:00.000+0000") for n in range(5)]  # fmt: skip
-    jira = replays(jira_route, issues=issues)
-    add(demo, jira, "jira", "project = NEW", go_live="2024-01-01")
+    jira = jira_cloud(issues)
+    add(demo, jira, "jira", "project = NEW", go_live="2024-01-01", base_url=CLOUD)
     first = pull(demo)
     again = pull(demo)  # the day of overlap serves the same five issues: the same CSV as the batch's
     assert first.batch_id is not None and again.records == 5
@@ -464,13 +600,39 @@ def test_a_value_holding_a_comma_or_a_quote_is_rejected_with_that_value(demo, re
     assert (result.rejects[0]["id"], result.rejects[0]["value"]) == ("1", odd)
 
 
-def test_jira_pages_without_a_total_end_at_the_first_short_page(demo, replays):
-    jira = replays(
-        jira_route, issues=jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))
-    )
+def test_jira_data_center_pulls_stop_at_the_search_window_and_the_next_pulls_catch_up(
+    demo, replays, monkeypatch
+):
+    monkeypatch.setattr(jira_module, "DC_RESULT_WINDOW", 500)  # 10,000 by default: 500 here
+    jira = replays(jira_dc_route, issues=avro_issues(), window=500)
+    add(demo, jira, "jira", "project = AVRO")
+    first = pull(demo)
+    assert (first.pages, first.records) == (5, 500)
+    assert max(int(q["startAt"]) for _, q, _ in jira.requests) == 400  # none past the window
+    for _ in range(10):  # each pull goes on from the last one's cursor
+        if pull(demo).new_or_changed == 0:
+            break
+    assert len(pulled_samples(demo)) == upload_of_avro(demo).accepted == 1515
+
+
+def test_jira_data_center_refuses_a_window_of_issues_changed_within_the_overlap(demo, replays, monkeypatch):
+    monkeypatch.setattr(jira_module, "DC_RESULT_WINDOW", 500)
+    at = "2024-05-02T10:00:00.000+0000"  # a bulk edit: 600 issues changed in the same minute
+    issues = [jira_issue(f"BULK-{n}", "2024-05-01T09:00:00.000+0000", at, at) for n in range(600)]
+    jira = replays(jira_dc_route, issues=issues, window=500)
+    add(demo, jira, "jira", "project = BULK", go_live="2024-01-01")
+    assert pull(demo).records == 500
+    committed = counts(demo)
+    with pytest.raises(SourceUnavailable, match="stops at 500 results") as refused:
+        pull(demo)  # the same 500 again: the cursor cannot move
+    assert "split the source's JQL" in str(refused.value) and counts(demo) == committed
+
+
+def test_jira_data_center_pages_without_a_total_end_at_the_first_short_page(demo, replays):
+    jira = replays(jira_dc_route, issues=avro_issues())
 
     def without_total(replay, path, query):
-        status, headers, body = jira_route(replay, path, query)
+        status, headers, body = jira_dc_route(replay, path, query)
         return status, headers, {k: v for k, v in body.items() if k != "total"}
 
     jira.route = without_total
@@ -482,29 +644,27 @@ def test_jira_pages_without_a_total_end_at_the_first_short_page(demo, replays):
 # -- pages asked ahead ----------------------------------------------------------------------------------
 
 
-def avro_issues() -> list[dict]:
-    return jira_issues_from_realdata(realdata("timings", "jira_apache_avro-issues.csv"))
-
-
-def test_pages_asked_ahead_are_taken_in_order_and_a_record_served_twice_keeps_its_later_version(
-    demo, replays
+@pytest.mark.parametrize("cloud", [True, False], ids=["cloud", "data-center"])
+def test_pages_are_taken_in_order_and_a_record_served_twice_keeps_its_later_version(
+    demo, replays, jira_cloud, cloud
 ):
     issues = avro_issues()
-    jira = replays(jira_route, issues=issues)
+    jira = jira_cloud(issues) if cloud else replays(jira_dc_route, issues=issues)
+    route, site = (jira_route, {"base_url": CLOUD}) if cloud else (jira_dc_route, {})
     ordered = sorted(issues, key=lambda i: jira_utc(i["fields"]["updated"]))  # as the search serves them
-    early = ordered[150]  # on the second page, asked ahead with the third to fifth
+    early = ordered[150]  # on the second page (Data Center: asked ahead with the third to fifth)
     assert early["fields"]["resolutiondate"] is not None
     # resolved again later (reopened): served again on the last page, with its later resolution
     later = "2019-01-01T00:00:00.000+0000"  # after every Avro issue's update
     issues.append(jira_issue(early["key"], early["fields"]["created"], later, later))
 
     def second_page_answers_last(replay, path, query):
-        if query["startAt"] == "100":
+        if query.get("startAt") == "100":
             time.sleep(0.3)  # the pages asked with it answer first
-        return jira_route(replay, path, query)
+        return route(replay, path, query)
 
     jira.route = second_page_answers_last
-    add(demo, jira, "jira", "project = AVRO")
+    add(demo, jira, "jira", "project = AVRO", **site)
     lines: list[str] = []
     result = pull(demo, progress=lines.append)
     assert result.pages == 22 and result.records == 2166  # the key served twice counts once
@@ -518,7 +678,7 @@ def test_pages_asked_ahead_are_taken_in_order_and_a_record_served_twice_keeps_it
 
 
 def test_a_page_asked_ahead_that_fails_stops_the_pull_with_nothing_written(demo, replays):
-    jira = replays(jira_route, issues=avro_issues())
+    jira = replays(jira_dc_route, issues=avro_issues())
     jira.fail[4] = DROP  # one of the pages asked ahead after the first
     add(demo, jira, "jira", "project = AVRO")
     before = counts(demo)
@@ -528,11 +688,11 @@ def test_a_page_asked_ahead_that_fails_stops_the_pull_with_nothing_written(demo,
     assert len(jira.requests) < 22  # the pages not yet asked were not asked
 
 
-def test_a_jira_page_shorter_than_granted_asks_on_from_where_it_ended(demo, replays):
-    jira = replays(jira_route, issues=avro_issues())
+def test_a_jira_data_center_page_shorter_than_granted_asks_on_from_where_it_ended(demo, replays):
+    jira = replays(jira_dc_route, issues=avro_issues())
 
     def moved(replay, path, query):  # issues moved while the pull read: the second page came short
-        status, headers, body = jira_route(replay, path, query)
+        status, headers, body = jira_dc_route(replay, path, query)
         if query["startAt"] == "100":
             body = body | {"issues": body["issues"][:50]}
         return status, headers, body

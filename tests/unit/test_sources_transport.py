@@ -23,7 +23,7 @@ from aiops.sources import transport
 from aiops.sources.connector import bearer_or_basic
 from aiops.sources.github import PAGE as GITHUB_PAGE
 from aiops.sources.http import Http, SourceUnavailable
-from aiops.sources.jira import PAGE as JIRA_PAGE
+from aiops.sources.jira import CLOUD_PAGE as JIRA_PAGE
 from aiops.sources.tokens import parse_token_ref
 from aiops.sources.zendesk import page_decoder
 
@@ -157,7 +157,7 @@ def test_an_answer_slower_than_the_timeout_stops_the_pull(server, monkeypatch):
 def test_decoded_pages_are_not_tracked_by_the_garbage_collector():
     """A pull holds 100,000 decoded records: tracked, they made a quarter of a Zendesk fetch
     collections (see bench/pull.py)."""
-    jira = JIRA_PAGE.decode(b'{"issues": [{"key": "A-1", "fields": {"created": "x"}}], "total": 1}')
+    jira = JIRA_PAGE.decode(b'{"issues": [{"key": "A-1", "fields": {"created": "x"}}], "nextPageToken": "t"}')
     github = GITHUB_PAGE.decode(b'[{"number": 1, "pull_request": {"merged_at": null}}]')
     zendesk = page_decoder({"tags": "x"}).decode(
         b'{"tickets": [{"id": 1, "tags": ["x"]}], "metric_sets": [{"ticket_id": 1}], "end_of_stream": true}'

@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import datetime
 from importlib import resources
@@ -33,6 +35,8 @@ from aiops.policy import Policy, load_policy
 from aiops.store import postgres as pg
 from aiops.store.trace import Cursor
 from aiops.store.twins import merge_identity_twins
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MIGRATION_NAME = re.compile(r"^(\d{3})_(\w+)\.sql$")
@@ -92,6 +96,11 @@ class Reader:
         """Write such data, if this reader keeps it (False when it did not)."""
         return False
 
+    def later(self, job: Callable[[], object]) -> None:
+        """Run ``job`` (work that keeps derived data) after this read: here, now; on a store's own
+        thread where there is one (``Store.later``)."""
+        job()
+
     failure = "database error"
     lost = "the database connection was lost"
     postgres = False
@@ -122,6 +131,12 @@ class CursorReader(Reader):
 
     def keep_derived(self, statements: Sequence[tuple[str, Params]]) -> bool:
         return self._store is not None and self._store.keep_derived(statements)
+
+    def later(self, job: Callable[[], object]) -> None:
+        if self._store is None:
+            job()
+        else:
+            self._store.later(job)
 
 
 class Tx(Reader):
@@ -236,6 +251,8 @@ class Store(Reader):
         self._con.execute("SET enable_progress_bar = false")
         self._write_lock = threading.Lock()
         self._local = threading.local()
+        self._jobs = ThreadPoolExecutor(1, thread_name_prefix="derived")  # its thread starts on a job
+        self._pending: set[Future[None]] = set()
         try:
             self._migrate()
         except BaseException:
@@ -334,7 +351,20 @@ class Store(Reader):
             self._con.execute("CHECKPOINT")
             yield self._con
 
+    def later(self, job: Callable[[], object]) -> None:
+        """Run ``job`` on this store's one background thread: data derived from a read is kept off
+        the read's path. ``settle`` and ``close`` wait for it. A job's failure is logged, never
+        raised: derived data is only derived again."""
+        future = self._jobs.submit(_logged, job)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+
+    def settle(self) -> None:
+        """Wait for the jobs handed to ``later`` so far."""
+        wait(self._pending.copy())
+
     def close(self) -> None:
+        self._jobs.shutdown(wait=True)
         if self.postgres:
             pg.detach(self._con, self._pg_alias)
         else:
@@ -481,6 +511,13 @@ def _statements(sql: str) -> list[str]:
     """Split a migration into statements (migrations hold no semicolons inside literals)."""
     without_comments = "\n".join(line.split("--")[0] for line in sql.splitlines())
     return [s.strip() for s in without_comments.split(";") if s.strip()]
+
+
+def _logged(job: Callable[[], object]) -> None:
+    try:
+        job()
+    except Exception as e:  # one line, no traceback: a command's stderr stays readable
+        log.warning("keeping data derived from a read failed (it is derived again next time): %s", e)
 
 
 def _rows(result: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:

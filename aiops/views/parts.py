@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cached_property
+from functools import cached_property, partial
 
 import pandas as pd
 
@@ -129,7 +129,7 @@ def kept_part(db: Reader, stored: str, inputs: Inputs, compute: Callable[[], Par
     if part is None:
         part = compute()
         fields = (part.frame, part.adoption, part.weekly, part.company, part.departments)
-        part_store.keep(db, key, fields, utcnow())
+        db.later(partial(part_store.keep, db, key, fields, utcnow()))  # off the read's path
     PARTS.put(key, part)
     return part
 

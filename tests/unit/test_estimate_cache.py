@@ -54,6 +54,7 @@ def _forget(store: Store) -> None:
 def _frame(store: Store, period: Period = Period()) -> pd.DataFrame:
     """The period's workflow frame, its part computed (not read back: this file tests the
     estimates beneath it, aiops.views.parts keeps the figures built from them)."""
+    store.settle()  # a part the build before is storing
     PARTS.clear()
     cursor = store.new_cursor()  # not keep_derived: a test here holds the write lock meanwhile
     cursor.execute("DELETE FROM part_cache")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import duckdb
 import pytest
 
@@ -127,3 +130,35 @@ def test_migration_004_reads_existing_timings_as_hands_on_time_with_nothing_reco
         ]
         assert store.query("SELECT time_kind, phase_only FROM upload_batches") == [("hands_on", None)]
         assert store.query("SELECT comparison_workflow_id FROM workflows") == [(None,)]
+
+
+def test_later_runs_a_job_off_the_callers_thread_and_settle_waits_for_it(tmp_path):
+    release, ran = threading.Event(), []
+
+    def job() -> None:
+        release.wait(10)
+        ran.append(threading.current_thread().name)
+
+    with Store(tmp_path / "later.duckdb") as store:
+        store.later(job)
+        assert ran == []  # the caller went on
+        release.set()
+        store.settle()
+        assert ran and ran[0].startswith("derived")
+
+
+def test_close_waits_for_a_job_handed_to_later(tmp_path):
+    ran = []
+    store = Store(tmp_path / "later.duckdb")
+    store.later(lambda: (time.sleep(0.2), ran.append(store.query_value("SELECT 1"))))
+    store.close()
+    assert ran == [1]  # it ran before the connection closed
+
+
+def test_a_failed_job_is_one_line_in_the_log_never_raised(tmp_path, caplog):
+    with Store(tmp_path / "later.duckdb") as store:
+        store.later(lambda: 1 / 0)
+        store.settle()
+    failed = [r for r in caplog.records if r.name == "aiops.store.store"]
+    assert len(failed) == 1 and "division by zero" in failed[0].getMessage()
+    assert failed[0].exc_info is None and failed[0].levelname == "WARNING"

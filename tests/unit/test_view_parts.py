@@ -165,6 +165,7 @@ def test_a_new_process_reads_the_periods_from_the_store(
     computed again, and they are what building afresh gives."""
     with Store(demo_path) as store:
         first = build_view(store, Q3)
+        store.settle()  # parts are stored off the read's path
         assert store.query_value("SELECT count(*) FROM part_cache") == 2  # the quarter and the one before
         PARTS.clear()  # as a new process
         computed = Computed(monkeypatch)
@@ -178,6 +179,7 @@ def test_a_part_stored_by_other_code_is_computed_again(
 ) -> None:
     with Store(demo_path) as store:
         build_view(store, Q3)
+        store.settle()
         PARTS.clear()
         monkeypatch.setattr(part_store, "code_hash", lambda: "another version of the code")
         computed = Computed(monkeypatch)
@@ -211,6 +213,7 @@ def test_a_part_that_would_not_come_back_exactly_is_not_stored(demo_path: Path) 
             money = part.frame.assign(next_checkpoint=Decimal("1.10"))  # not JSON at all
             assert not part_store.keep(reader, "a key", (money, *fields[1:]), datetime(2026, 12, 1))
             assert part_store.keep(reader, "a key", (part.frame, *fields[1:]), datetime(2026, 12, 1))
+        store.settle()  # the build's own two
         assert store.query_value("SELECT count(*) FROM part_cache") == 3
 
 
@@ -219,6 +222,7 @@ def test_the_store_keeps_the_most_recent_parts_only(demo_path: Path) -> None:
         build_view(store, Q3)
         part = PARTS.values()[-1]
         fields = (part.frame, part.adoption, part.weekly, part.company, part.departments)
+        store.settle()
         with store.snapshot() as reader:
             for minute in range(part_store.KEPT + 3):  # after the build's two: the newest
                 assert part_store.keep(reader, f"key {minute}", fields, datetime(2027, 1, 1, 0, minute))

@@ -95,7 +95,11 @@ def keep(db: Reader, key: str, fields: tuple[Any, ...], now: datetime) -> bool:
 
 
 def encoded(
-    frame: pd.DataFrame, adoption: pd.DataFrame, weekly: pd.DataFrame, company: Totals, departments: tuple
+    frame: pd.DataFrame,
+    adoption: pd.DataFrame,
+    weekly: pd.DataFrame,
+    company: Totals,
+    departments: tuple[Totals, ...],
 ) -> bytes:
     totals = json.dumps([_totals_json(t) for t in (company, *departments)]).encode()
     blobs = [_frame_bytes(f) for f in (frame, adoption, weekly)] + [totals]
@@ -146,12 +150,11 @@ def _totals_json(totals: Totals) -> dict[str, Any]:
 
 
 def _totals_from(fields: dict[str, Any]) -> Totals:
-    return Totals(
-        **{
-            name: datetime.fromisoformat(value["datetime"]) if isinstance(value, dict) else value
-            for name, value in fields.items()
-        }
-    )
+    values: dict[str, Any] = {
+        name: datetime.fromisoformat(value["datetime"]) if isinstance(value, dict) else value
+        for name, value in fields.items()
+    }
+    return Totals(**values)
 
 
 # -- the check that a stored part comes back as it was --------------------------------------------

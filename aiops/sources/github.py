@@ -3,10 +3,9 @@
 ``GET /repos/{owner}/{repo}/issues?state=all&sort=updated&direction=asc&since=...&per_page=100``
 (docs.github.com/rest/issues/issues#list-repository-issues): the one list that takes ``since`` (only
 items updated at or after it) and serves pull requests too, each with a ``pull_request`` object
-whose ``merged_at`` is the merge time. Pages are numbered (its ``page`` parameter): the first
-page's ``Link`` header names the last one (``rel="last"``), so the pages up to it are asked ahead, a
-few at once; after the last, or without one, pages follow the ``rel="next"`` URL
-(docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api). The cursor is the
+whose ``merged_at`` is the merge time. Pages follow each page's ``Link`` header's ``rel="next"``
+URL (docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api), one request at a
+time, as GitHub asks of its clients (see ``_answers``). The cursor is the
 latest ``updated_at`` seen; ``since`` is inclusive, so the next pull sees that record again, and
 an unchanged record is not written twice. A page is decoded into the few fields a record needs.
 """
@@ -15,15 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import closing
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import msgspec
 
 from aiops.sources.connector import Loop, Page, Record, Tool, page_records, same_site
-from aiops.sources.http import Http, asked_ahead
+from aiops.sources.http import Http
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?(\w+)"?')
@@ -60,36 +57,20 @@ def check_query(query: str) -> str | None:
 
 
 def linked(link: str | None, rel: str) -> str | None:
-    """The URL of a ``Link`` header's ``rel`` (``next``, ``last``), if any."""
+    """The URL of a ``Link`` header's ``rel`` (``next``), if any."""
     return next((url for url, name in _LINK.findall(link or "") if name == rel), None)
 
 
-def last_page(headers: httpx.Headers, base_url: str, tool: str) -> int:
-    """The number of the ``rel="last"`` page (1 when the header names none)."""
-    last = linked(headers.get("link"), "last")
-    number = parse_qs(urlsplit(same_site(last, base_url, tool)).query).get("page", [""])[-1] if last else ""
-    return int(number) if number.isdigit() else 1
-
-
-Answer = tuple[list["Item"], httpx.Headers]
+Answer = tuple[list[Item], httpx.Headers]
 
 
 def _answers(http: Http, url: str, params: dict[str, str | int], base_url: str) -> Iterator[Answer]:
-    """The list's pages in order: the first; those up to the last it names, asked ahead by number
-    (a short page ends them: the list ended sooner); then each ``rel="next"`` one by one (items
-    updated during the pull, or no last named)."""
+    """The list's pages in order, one request at a time: each next page is the ``rel="next"`` URL
+    of the page before. GitHub asks for serial requests ("To avoid exceeding secondary rate limits,
+    you should make requests serially instead of concurrently", docs.github.com/rest/guides/
+    best-practices-for-using-the-rest-api), so no page is asked ahead."""
     answer = http.get(url, params, PAGE)
     yield answer
-
-    def numbered(number: int) -> Answer:
-        return http.get(url, params | {"page": number}, PAGE)
-
-    numbers = range(2, last_page(answer[1], base_url, http.tool) + 1)
-    with closing(asked_ahead(numbered, numbers)) as ahead:
-        for answer in ahead:
-            yield answer
-            if len(answer[0]) < PER_PAGE:
-                break
     following = linked(answer[1].get("link"), "next")
     while following is not None:
         answer = http.get(same_site(following, base_url, http.tool), None, PAGE)

@@ -277,8 +277,8 @@ def test_github_pull_follows_link_headers_and_keeps_pull_requests_only(demo, rep
     pulls = [i for i in items if "pull_request" in i]
     merged = [i for i in pulls if i["pull_request"]["merged_at"]]
     assert result.pages == 4  # 330 items (300 pull requests, 30 issues), 100 a page
-    # the first page's Link names the last: pages 2-4 asked ahead, at once, each once
-    assert sorted(q.get("page", "1") for _, q, _ in github.requests) == ["1", "2", "3", "4"]
+    # each page's rel="next", one request at a time (GitHub asks for serial requests)
+    assert [q.get("page", "1") for _, q, _ in github.requests] == ["1", "2", "3", "4"]
     assert all(auth == f"Bearer {TOKEN}" for _, _, auth in github.requests)
     assert (result.records, result.accepted) == (len(pulls), len(merged))
     assert result.rejected == len(pulls) - len(merged)  # closed unmerged: no merge time
@@ -745,19 +745,32 @@ def test_a_rate_limit_pauses_every_request_in_flight_and_is_waited_once(monkeypa
     assert during_wait == [0] and http.waited_s == 7.0  # one wait, for both, with nothing sent meanwhile
 
 
-def test_a_last_link_past_the_end_of_the_list_asks_only_a_few_pages_more(demo, replays):
+def test_github_is_asked_one_request_at_a_time(demo, replays):
+    """GitHub's REST API best practices: "make requests serially instead of concurrently" (its
+    secondary rate limits); a rel="last" far ahead is not a list of pages to ask at once."""
     items = github_prs_from_realdata(realdata("timings", "github_prs_top_repos_2025.csv"), 300)
     github = replays(github_route, items=items)
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
 
-    def far_last(replay, path, query):
+    def serial(replay, path, query):
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.05)  # long enough for a second request to arrive meanwhile, if one were sent
         status, headers, body = github_route(replay, path, query)
-        link = headers.get("Link", "")
-        return status, {"Link": link.replace('page=4>; rel="last"', 'page=100000>; rel="last"')}, body
+        with lock:
+            in_flight[0] -= 1
+        return (
+            status,
+            {"Link": headers.get("Link", "").replace('page=4>; rel="last"', 'page=900>; rel="last"')},
+            body,
+        )
 
-    github.route = far_last
+    github.route = serial
     add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
     result = pull(demo)
-    assert result.records == 300 and len(github.requests) < 10  # the short fourth page ended the list
+    assert result.records == 300 and len(github.requests) == 4 and most[0] == 1
 
 
 def test_zendesk_filters_read_any_ticket_field_through_the_typed_page(demo, replays):

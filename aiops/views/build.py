@@ -24,7 +24,7 @@ from aiops.period import DAYS_PER_MONTH, Period, complete_weeks_end, default_per
 from aiops.store import Reader, Store, utcnow
 from aiops.views.company import CompanySettings, load_company
 from aiops.views.compare import Comparison
-from aiops.views.parts import NEXT_CHECKPOINT, Inputs, Part, kept_part, stored_inputs, weekly_of
+from aiops.views.parts import NEXT_CHECKPOINT, Inputs, Part, kept_part, stored_inputs
 from aiops.views.snapshot import on_server, timing_snapshot
 from aiops.views.totals import TOTALS_READS, Totals, add_money, totals_for
 
@@ -193,7 +193,7 @@ def _part(db: Reader, inputs: Inputs, stored: str | None) -> Part:
         weeks = weekly_cells(db, inputs.period)
         frame, adoption = _frame(db, inputs, weeks)
         company, departments = _totals(frame, inputs.rules.interval_level, inputs.company.currency)
-        return Part(frame, adoption, weekly_of(weeks, frame), company, departments)
+        return Part(frame, adoption, weeks, company, departments)
 
     if stored is None or inputs.reads_the_clock(utcnow()):
         return compute()

@@ -66,7 +66,7 @@ def stored_key(key: str) -> str:
 
 
 def load(db: Reader, key: str, build: Any) -> Any | None:
-    """The part stored under ``key`` (``build(frame, adoption, weekly, company, departments)``), or
+    """The part stored under ``key`` (``build(frame, adoption, weeks, company, departments)``), or
     None."""
     if not db.keeps_derived:
         return None
@@ -75,7 +75,7 @@ def load(db: Reader, key: str, build: Any) -> Any | None:
 
 
 def keep(db: Reader, key: str, fields: tuple[Any, ...], now: datetime) -> bool:
-    """Store a part's fields (frame, adoption, weekly, company, departments) when they come back
+    """Store a part's fields (frame, adoption, weeks, company, departments) when they come back
     exactly; False when they would not, or the store keeps no derived data."""
     if not db.keeps_derived:
         return False
@@ -97,12 +97,12 @@ def keep(db: Reader, key: str, fields: tuple[Any, ...], now: datetime) -> bool:
 def encoded(
     frame: pd.DataFrame,
     adoption: pd.DataFrame,
-    weekly: pd.DataFrame,
+    weeks: pd.DataFrame,
     company: Totals,
     departments: tuple[Totals, ...],
 ) -> bytes:
     totals = json.dumps([_totals_json(t) for t in (company, *departments)]).encode()
-    blobs = [_frame_bytes(f) for f in (frame, adoption, weekly)] + [totals]
+    blobs = [_frame_bytes(f) for f in (frame, adoption, weeks)] + [totals]
     header = json.dumps([len(b) for b in blobs]).encode()
     return len(header).to_bytes(4, "big") + header + b"".join(blobs)
 

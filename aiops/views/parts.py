@@ -1,4 +1,4 @@
-"""A period's part of the view (its metrics frame, weekly series, adoption and totals), kept by what it
+"""A period's part of the view (its metrics frame, weekly cells, adoption and totals), kept by what it
 was computed from, so that a write that does not change a period does not rebuild it.
 
 Most uploads add recent weeks, while every surface opens on the last complete period
@@ -101,21 +101,21 @@ class Part:
 
     frame: pd.DataFrame
     adoption: pd.DataFrame
-    weekly: pd.DataFrame  # ``weekly_of``
+    weeks: pd.DataFrame  # ``aiops.metrics.weekly_cells``
     company: Totals
     departments: tuple[Totals, ...]
+
+    @cached_property
+    def weekly(self) -> pd.DataFrame:
+        """``aiops.metrics.weekly_series`` with each workflow's name and whether it is banked or at
+        risk (computed when first read: a previous period's part is read for its totals only)."""
+        shown = self.frame[["workflow_id", "banked", "at_risk", "name"]].set_index("workflow_id")
+        return weekly_series(self.weeks, self.frame).join(shown, on="workflow_id")
 
     @cached_property
     def stop_counts(self) -> pd.DataFrame:
         """department, code, workflows, names: one row per open stop condition kind and department."""
         return _stop_counts(self.frame)
-
-
-def weekly_of(weeks: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
-    """``aiops.metrics.weekly_series`` of the weekly cells, with each workflow's name and whether it
-    is banked or at risk."""
-    shown = frame[["workflow_id", "banked", "at_risk", "name"]].set_index("workflow_id")
-    return weekly_series(weeks, frame).join(shown, on="workflow_id")
 
 
 PARTS: Lru[str, Part] = Lru(16)
@@ -128,7 +128,7 @@ def kept_part(db: Reader, stored: str, inputs: Inputs, compute: Callable[[], Par
     part = PARTS.get(key) or part_store.load(db, key, Part)
     if part is None:
         part = compute()
-        fields = (part.frame, part.adoption, part.weekly, part.company, part.departments)
+        fields = (part.frame, part.adoption, part.weeks, part.company, part.departments)
         db.later(partial(part_store.keep, db, key, fields, utcnow()))  # off the read's path
     PARTS.put(key, part)
     return part

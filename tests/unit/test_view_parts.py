@@ -192,7 +192,7 @@ def test_a_stored_part_comes_back_exactly(demo_path: Path) -> None:
         build_view(store, Q3)
     assert len(PARTS.values()) == 2
     for part in PARTS.values():
-        fields = (part.frame, part.adoption, part.weekly, part.company, part.departments)
+        fields = (part.frame, part.adoption, part.weeks, part.company, part.departments)
         back = part_store.decoded(part_store.encoded(*fields))
         assert part_store.same_fields(back, fields)
         for frame, original in zip(back[:3], fields[:3], strict=True):
@@ -207,7 +207,7 @@ def test_a_part_that_would_not_come_back_exactly_is_not_stored(demo_path: Path) 
         build_view(store, Q3)
         part = PARTS.values()[-1]
         frame = part.frame.assign(stop_conditions=part.frame.stop_conditions.map(tuple))
-        fields = (frame, part.adoption, part.weekly, part.company, part.departments)
+        fields = (frame, part.adoption, part.weeks, part.company, part.departments)
         with store.snapshot() as reader:
             assert not part_store.keep(reader, "a key", fields, datetime(2026, 12, 1))
             money = part.frame.assign(next_checkpoint=Decimal("1.10"))  # not JSON at all
@@ -221,7 +221,7 @@ def test_the_store_keeps_the_most_recent_parts_only(demo_path: Path) -> None:
     with Store(demo_path) as store:
         build_view(store, Q3)
         part = PARTS.values()[-1]
-        fields = (part.frame, part.adoption, part.weekly, part.company, part.departments)
+        fields = (part.frame, part.adoption, part.weeks, part.company, part.departments)
         store.settle()
         with store.snapshot() as reader:
             for minute in range(part_store.KEPT + 3):  # after the build's two: the newest

@@ -94,7 +94,7 @@ con = duckdb.connect({db!r})
 for table in {tables!r}:
     con.execute(f"DELETE FROM {{table}}")
 """
-_PARTS, _EVERYTHING = ("part_cache",), ("part_cache", "estimate_cache")
+_PARTS, _EVERYTHING = ("derived_cache",), ("derived_cache", "estimate_cache")
 
 
 def _process(command: list[str], env: dict[str, str] | None = None) -> float:

@@ -1,4 +1,4 @@
-"""A period's part kept in the store (table ``part_cache``), so that a new process starts warm.
+"""A period's part kept in the store (``aiops.store.derived``), so that a new process starts warm.
 
 A restarted server or a command used to compute its periods' figures again (0.2 s for 300
 workflows, with every estimate kept); reading a kept part back takes a few milliseconds. The key is
@@ -10,7 +10,6 @@ A part is stored as Arrow IPC (its frames: their types and every value as they w
 totals as JSON; object columns (lists of codes, missing ids) as JSON text. Before a part is
 stored it is read back and compared with itself, value by value and type by type: one that would
 not come back exactly (a value JSON cannot hold) is not stored, and is computed again next time.
-Only on a DuckDB file, like the estimates' table: on PostgreSQL a read never writes to the server.
 """
 
 from __future__ import annotations
@@ -29,16 +28,8 @@ import pandas as pd
 import pyarrow as pa
 
 from aiops.estimates.cache import CODE
-from aiops.store import Reader
+from aiops.store import Reader, derived
 from aiops.views.totals import Totals
-
-KEPT = 32  # parts kept in the store: the periods in use, and the previous ones after an upload
-_LOAD = "SELECT payload FROM part_cache WHERE part_key = $key"
-_DELETE = (
-    "DELETE FROM part_cache WHERE part_key = $key OR part_key NOT IN "
-    f"(SELECT part_key FROM part_cache ORDER BY computed_at DESC LIMIT {KEPT - 1})"
-)
-_INSERT = "INSERT INTO part_cache VALUES ($key, CAST($now AS TIMESTAMP), $payload)"
 
 
 @cache
@@ -62,16 +53,14 @@ def _sources(folder: Traversable, prefix: str) -> list[tuple[str, bytes]]:
 
 
 def stored_key(key: str) -> str:
-    return hashlib.sha256(f"{key}|{code_hash()}".encode()).hexdigest()
+    return "part:" + hashlib.sha256(f"{key}|{code_hash()}".encode()).hexdigest()
 
 
 def load(db: Reader, key: str, build: Any) -> Any | None:
     """The part stored under ``key`` (``build(frame, adoption, weeks, company, departments)``), or
     None."""
-    if not db.keeps_derived:
-        return None
-    row = db.query_one(_LOAD, {"key": stored_key(key)})
-    return None if row is None else build(*decoded(bytes(row[0])))
+    payload = derived.load(db, stored_key(key))
+    return None if payload is None else build(*decoded(payload))
 
 
 def keep(db: Reader, key: str, fields: tuple[Any, ...], now: datetime) -> bool:
@@ -85,10 +74,7 @@ def keep(db: Reader, key: str, fields: tuple[Any, ...], now: datetime) -> bool:
         return False
     if not same_fields(decoded(payload), fields):
         return False
-    stored = stored_key(key)
-    return db.keep_derived(
-        [(_DELETE, {"key": stored}), (_INSERT, {"key": stored, "now": now, "payload": payload})]
-    )
+    return derived.keep(db, stored_key(key), payload, now)
 
 
 # -- the payload: frames as Arrow IPC streams, totals as JSON -----------------------------------------

@@ -57,7 +57,7 @@ def _frame(store: Store, period: Period = Period()) -> pd.DataFrame:
     store.settle()  # a part the build before is storing
     PARTS.clear()
     cursor = store.new_cursor()  # not keep_derived: a test here holds the write lock meanwhile
-    cursor.execute("DELETE FROM part_cache")
+    cursor.execute("DELETE FROM derived_cache")
     cursor.close()
     return build_view(store, period).workflows
 

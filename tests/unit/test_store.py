@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime, timedelta
 
 import duckdb
 import pytest
 
 from aiops.errors import StoreError
-from aiops.store import Store, latest_schema_version
+from aiops.store import Store, derived, latest_schema_version
 from aiops.store.store import _statements, migrations
 
 pytestmark = pytest.mark.both_stores
@@ -162,3 +163,23 @@ def test_a_failed_job_is_one_line_in_the_log_never_raised(tmp_path, caplog):
     failed = [r for r in caplog.records if r.name == "aiops.store.store"]
     assert len(failed) == 1 and "division by zero" in failed[0].getMessage()
     assert failed[0].exc_info is None and failed[0].levelname == "WARNING"
+
+
+def test_derived_data_keeps_the_most_recent_entries_only(tmp_path):
+    with Store(tmp_path / "derived.duckdb") as store:
+        with store.snapshot() as reader:
+            for minute in range(derived.KEPT + 3):
+                at = datetime(2027, 1, 1) + timedelta(minutes=minute)
+                assert derived.keep(reader, f"key {minute}", b"%d" % minute, at)
+        assert derived.load(store, f"key {derived.KEPT + 2}") == b"%d" % (derived.KEPT + 2)
+        assert derived.load(store, "key 2") is None  # among the oldest three: forgotten
+        kept = store.query_value("SELECT count(*) FROM derived_cache")
+        oldest = store.query_value("SELECT min(computed_at) FROM derived_cache")
+    assert kept == derived.KEPT and oldest == datetime(2027, 1, 1, 0, 3)
+
+
+def test_keeping_derived_data_under_a_key_again_replaces_it(tmp_path):
+    with Store(tmp_path / "derived.duckdb") as store:
+        assert derived.keep(store, "a key", b"first", datetime(2027, 1, 1))
+        assert derived.keep(store, "a key", b"second", datetime(2027, 1, 2))
+        assert derived.load(store, "a key") == b"second"

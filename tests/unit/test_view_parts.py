@@ -166,7 +166,7 @@ def test_a_new_process_reads_the_periods_from_the_store(
     with Store(demo_path) as store:
         first = build_view(store, Q3)
         store.settle()  # parts are stored off the read's path
-        assert store.query_value("SELECT count(*) FROM part_cache") == 2  # the quarter and the one before
+        assert store.query_value("SELECT count(*) FROM derived_cache") == 2  # the quarter and the one before
         PARTS.clear()  # as a new process
         computed = Computed(monkeypatch)
         kept = _same_as_afresh(store, Q3)
@@ -214,21 +214,7 @@ def test_a_part_that_would_not_come_back_exactly_is_not_stored(demo_path: Path) 
             assert not part_store.keep(reader, "a key", (money, *fields[1:]), datetime(2026, 12, 1))
             assert part_store.keep(reader, "a key", (part.frame, *fields[1:]), datetime(2026, 12, 1))
         store.settle()  # the build's own two
-        assert store.query_value("SELECT count(*) FROM part_cache") == 3
-
-
-def test_the_store_keeps_the_most_recent_parts_only(demo_path: Path) -> None:
-    with Store(demo_path) as store:
-        build_view(store, Q3)
-        part = PARTS.values()[-1]
-        fields = (part.frame.head(2), part.adoption.head(2), part.weeks.head(2), part.company, ())  # small
-        store.settle()
-        with store.snapshot() as reader:
-            for minute in range(part_store.KEPT + 3):  # after the build's two: the newest
-                assert part_store.keep(reader, f"key {minute}", fields, datetime(2027, 1, 1, 0, minute))
-        kept = store.query_value("SELECT count(*) FROM part_cache")
-        oldest = store.query_value("SELECT min(computed_at) FROM part_cache")
-    assert kept == part_store.KEPT and oldest == datetime(2027, 1, 1, 0, 3)
+        assert store.query_value("SELECT count(*) FROM derived_cache") == 3
 
 
 def test_a_previous_period_that_has_not_ended_is_built_each_time(

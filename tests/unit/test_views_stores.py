@@ -82,7 +82,7 @@ def test_a_view_read_on_the_server_keeps_no_period(both, monkeypatch):
     monkeypatch.undo()
     first, again = (build_view(pg, period) for _ in range(2))
     assert again.workflows is first.workflows
-    assert pg.query_value("SELECT count(*) FROM part_cache") == 0  # a read never writes to the server
+    assert pg.query_value("SELECT count(*) FROM derived_cache") == 0  # a read never writes to the server
 
 
 def test_builds_at_once_share_one_memory_bound_for_their_copies(both, monkeypatch):

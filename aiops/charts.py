@@ -6,14 +6,15 @@ drawn wherever an estimate is, and tooltips carry n and the evidence label.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import altair as alt
 import pandas as pd
-from altair.utils.data import to_values
+
+if TYPE_CHECKING:  # imported where a chart is built: Altair takes ~0.18 s to import
+    import altair as alt
 
 # A chart keeps its kind through ``themed`` (a layer stays a layer).
-TopLevel = TypeVar("TopLevel", bound=alt.TopLevelMixin)
+TopLevel = TypeVar("TopLevel", bound="alt.TopLevelMixin")
 
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 INK, MUTED, GRID = "#1f2933", "#616e7c", "#e4e7eb"
@@ -45,6 +46,8 @@ PHASE_COLORS = {"before": "#9aa5b1", "after": PRIMARY}
 
 def themed(chart: TopLevel, title: str | None = None) -> TopLevel:
     """The Saved Loops look: quiet axes, one font, no chart border."""
+    import altair as alt
+
     if title:
         chart = chart.properties(title=alt.Title(title, anchor="start", fontSize=14, fontWeight=600))
     return (
@@ -71,16 +74,23 @@ def inline(frame: pd.DataFrame) -> alt.InlineData:
     """A chart's rows, inline in its spec as JSON values (dates as ISO text, NaN as null): the spec
     stands alone (the dashboard keeps it, vl-convert renders it) and needs no data transformer,
     whose switch is global to the process and whose default refuses more than 5,000 rows."""
+    import altair as alt
+    from altair.utils.data import to_values
+
     return alt.InlineData(values=to_values(frame)["values"])
 
 
 def _scale(colors: dict[str, str]) -> alt.Scale:
+    import altair as alt
+
     return alt.Scale(domain=list(colors), range=list(colors.values()))
 
 
 def stop_conditions_by_department(stops: pd.DataFrame, width: int | str = "container") -> alt.Chart:
     """Open stop conditions per department, by condition (``stops``: department, code, workflows),
     in words ("Changes permissions, billing or production"), one distinct hue each."""
+    import altair as alt
+
     data = stops.assign(condition=stops.code.map(lambda c: STOP_LABELS.get(c, str(c))))
     labels = {STOP_LABELS[c]: color for c, color in STOP_COLORS.items()}
     return (
@@ -110,6 +120,8 @@ def hours_by_department(departments: pd.DataFrame, width: int | str = "container
     """Banked hours per department with the 95% interval, and hours at risk (paused workflows)
     beside them — two bars, never stacked, so at-risk hours are never read as added in.
     ``departments``: department, hours_returned(_low/_high), hours_at_risk(_low/_high)."""
+    import altair as alt
+
     rows = []
     for r in departments.to_dict("records"):
         for kind, prefix in (("banked", "hours_returned"), ("at risk (paused)", "hours_at_risk")):
@@ -148,6 +160,8 @@ def hours_by_department(departments: pd.DataFrame, width: int | str = "container
 def weekly_banked(weekly: pd.DataFrame, width: int | str = "container", height: int = 200) -> alt.Chart:
     """Hours returned per week, company-wide: banked (with its 95% band) and, as a dashed line,
     hours at risk from paused workflows. ``weekly``: the view's weekly frame."""
+    import altair as alt
+
     after = weekly[(weekly.phase == "after") & (weekly.banked | weekly.at_risk)]
     after = after.assign(kind=after.banked.map({True: "banked", False: "at risk (paused)"}))
     data = after.groupby(["week", "kind"], as_index=False)[
@@ -184,6 +198,8 @@ def weekly_hours(
     weekly: pd.DataFrame, color_by: str | None = "department", width: int | str = "container"
 ) -> alt.Chart:
     """Hours returned per week (after-phase loops x saving per loop), with the 95% band."""
+    import altair as alt
+
     after = weekly[weekly.phase == "after"]
     keys = ["week"] + ([color_by] if color_by else [])
     data = after.groupby(keys, as_index=False)[
@@ -211,6 +227,8 @@ def weekly_hours(
 
 def minutes_per_loop_by_week(weekly: pd.DataFrame, width: int | str = "container") -> alt.Chart:
     """One workflow's mean minutes per loop by week, before and after go-live."""
+    import altair as alt
+
     return (
         alt.Chart(inline(weekly))
         .mark_line(point=True)
@@ -231,6 +249,8 @@ def minutes_per_loop_by_week(weekly: pd.DataFrame, width: int | str = "container
 
 def before_after_distribution(samples: pd.DataFrame, width: int | str = "container") -> alt.Chart:
     """Minutes per loop before and after, as box plots on a log scale (loop times are skewed)."""
+    import altair as alt
+
     data = samples[samples.minutes_per_loop > 0]
     return (
         alt.Chart(inline(data))
@@ -246,6 +266,8 @@ def before_after_distribution(samples: pd.DataFrame, width: int | str = "contain
 
 def saving_intervals(workflows: pd.DataFrame, width: int | str = "container") -> alt.Chart:
     """Minutes saved per loop per workflow: the estimate and its 95% interval, by evidence."""
+    import altair as alt
+
     data = workflows.dropna(subset=["saved_per_loop"])[
         ["name", "saved_per_loop", "saved_low", "saved_high", "evidence", "samples_before", "samples_after"]
     ]
@@ -279,6 +301,8 @@ def adoption_share(
     """Per week: the share of after-phase loops done with AI (among loops whose upload records it),
     one line per workflow (``names``: id → name) or, without ``names``, per department.
     ``adoption``: workflow_id, department, week, ai_loops, adoption_loops."""
+    import altair as alt
+
     if names is None:
         data = adoption.groupby(["department", "week"], as_index=False)[["ai_loops", "adoption_loops"]].sum()
         data = data.assign(series=data.department)

@@ -19,7 +19,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import pandas as pd
 
 from aiops import governance
@@ -44,6 +43,7 @@ from aiops.views import Comparison, Totals, View, build_view, data_bounds
 from aiops.views.columns import ESTIMATES, HOW_MEASURED, SAMPLES, STANDING, WHO
 
 if TYPE_CHECKING:
+    import altair as alt  # only for types: a chart is built by aiops.charts, where it is imported
     import jinja2
 
 TITLE = "Board pack"

@@ -72,3 +72,24 @@ def test_the_company_summary_loads_only_what_it_uses(demo_path: Path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.slow
+def test_the_dashboards_pages_load_altair_only_to_build_a_chart():
+    """Altair takes about 0.18 s to import: a new server draws the charts whose specs the store
+    keeps (ui/charts.py) without it, so no module a page imports may load it."""
+    pages = sorted(f"app_pages.{p.stem}" for p in (ROOT / "app_pages").glob("*.py"))
+    code = (
+        "import ast, importlib, sys\n"
+        f"for page in {pages!r}:\n"
+        "    tree = ast.parse(open(page.replace('.', '/') + '.py').read())\n"
+        "    for node in ast.walk(tree):\n"
+        "        if isinstance(node, ast.ImportFrom) and node.level == 0:\n"
+        "            importlib.import_module(node.module)\n"
+        "        elif isinstance(node, ast.Import):\n"
+        "            for alias in node.names: importlib.import_module(alias.name)\n"
+        "print('altair' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

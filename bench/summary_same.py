@@ -2,12 +2,13 @@
 
 A change meant to make the summary faster (imports, queries) must not change one digit of it. Over
 the data of ``bench.read_path`` (``bench.pages``' workflows and timings, default 200,000 rows / 100
-workflows) and the demo (`aiops demo`), each side runs `aiops report summary --json` for all time
-and for the default period, each twice on its own copy of the database: the first run computes the
-estimates the copy does not keep yet, the second reads the ones the first kept
-(``aiops.estimates.cache``). All of them must print the same bytes (``generated_at``, the clock's
-reading, aside). DuckDB runs them on one thread (see ``_ONE_THREAD``). Prints what differs and
-exits 1 if anything does.
+workflows) and the demo (`aiops demo`), both written by the other revision's code (a newer tree
+migrates an older database; an older tree refuses a newer one), each side runs `aiops report
+summary --json` for all time and for the default period, each twice on its own copy of the
+database: the first run computes what the copy does not keep yet, the second reads what the first
+kept (the estimates, ``aiops.estimates.cache``, and the periods' figures, ``aiops.views.part_store``).
+All of them must print the same bytes (``generated_at``, the clock's reading, aside). DuckDB runs
+them on one thread (see ``_ONE_THREAD``). Prints what differs and exits 1 if anything does.
 
     python -m bench.summary_same [--before HEAD] [--rows 200000] [--workflows 100]
 """
@@ -23,7 +24,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.pages import build
 from bench.read_path import ENV, ROOT, extract
 
 _CLI = "import sys; from aiops.cli import main; sys.exit(main())"
@@ -83,9 +83,16 @@ def main() -> int:
         workdir = Path(tmp)
         before = extract(args.before, workdir / "before")
         bench_db, demo_db = workdir / "bench.duckdb", workdir / "demo.duckdb"
-        build(bench_db, args.rows, args.workflows)
+        # Written by the before side's code: this tree migrates an older schema when it opens it,
+        # an older tree refuses a newer one.
+        env = {**ENV, "PYTHONPATH": str(before)}
+        write = (
+            "from pathlib import Path; from bench.pages import build; "
+            f"build(Path({str(bench_db)!r}), {args.rows}, {args.workflows})"
+        )
+        subprocess.run([sys.executable, "-c", write], capture_output=True, check=True, env=env, cwd=before)
         demo = [sys.executable, "-c", _CLI, "demo", "--db", str(demo_db)]
-        subprocess.run(demo, capture_output=True, check=True, env={**ENV, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+        subprocess.run(demo, capture_output=True, check=True, env=env, cwd=before)
         found = compare(f"bench data ({args.rows:,} rows)", bench_db, before, workdir)
         found += compare("demo", demo_db, before, workdir)
     for lines in found:

@@ -56,6 +56,7 @@ def test_upload_through_the_real_dropzone(server, page):
     page.keyboard.type("20160101")
     page.keyboard.press("Enter")
     page.locator('[data-testid="stMain"] h1').click()
+    settle(page)  # the date's run done: a click during it can land on a button being redrawn
     page.get_by_role("button", name="Preview").click()
     page.get_by_text("Records in the file").wait_for(timeout=60_000)
     settle(page)

@@ -52,11 +52,12 @@ def _stored_or_built(
     options: dict[str, object],
     title: str,
 ) -> dict[str, Any]:
-    kept = derived.load(store(), f"chart:{digest}")
+    db, key = store(), f"chart:{digest}"
+    kept = derived.load(db, key)
     if kept is not None:
         return dict(json.loads(kept))
     spec = _built(build, inputs, options, title)
-    store().later(partial(derived.keep, store(), f"chart:{digest}", json.dumps(spec).encode(), utcnow()))
+    db.later(partial(derived.keep, db, key, json.dumps(spec).encode(), utcnow()))  # off the page's path
     return spec
 
 

@@ -7,6 +7,7 @@ Every subcommand takes `--db`, `--json`, `--policy` and `--actor` after its own 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -906,5 +907,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+def command() -> int:
+    """The ``aiops`` command: ``main``, then the process ends. Freezing every object first skips the
+    interpreter's last collection over all of them (pandas, pyarrow, DuckDB: about 90 ms of every
+    command's exit); objects are still freed and files closed as the interpreter ends. ``main``
+    itself stays without it for callers that live on (tests)."""
+    code = main()
+    gc.freeze()
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command())

@@ -37,7 +37,7 @@ from bench.ingest import _RAW_CHILD, _child, fresh_store, write_canonical
 from bench.pages import build
 
 ROOT = Path(__file__).resolve().parent.parent
-AIOPS = [sys.executable, "-c", "import sys; from aiops.cli import main; sys.exit(main())"]
+AIOPS = [sys.executable, "-c", "import sys; from aiops.cli import command; sys.exit(command())"]
 
 # The weekly cells the estimates start from, computed by DuckDB alone.
 _RAW_CELLS = """

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench.read_path import ENV, ROOT, extract
 
-_CLI = "import sys; from aiops.cli import main; sys.exit(main())"
+_CLI = "import sys; from aiops.cli import command; sys.exit(command())"
 # DuckDB adds floating-point sums in whatever order its threads finish: the last digits of a summary
 # differ from one fresh computation to the next (same code, same data). One thread adds them in the
 # rows' order, so two computations can be compared byte for byte.

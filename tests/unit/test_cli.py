@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib import metadata
 
 import pytest
 
@@ -131,3 +132,18 @@ def test_a_bad_memory_limit_is_named_as_the_setting_not_blamed_on_the_database(
     assert code == 1 and out == ""
     assert err.startswith("aiops: error: setting memory_limit (AIOPS_MEMORY_LIMIT") and reason in err
     assert "DuckDB file" not in err and err.count("\n") == 1
+
+
+def test_the_installed_command_runs_main_then_freezes_the_heap(demo_path):
+    """`aiops` (the console script) is ``command``: ``main``'s output and exit code, and every object
+    frozen before the process ends (its last collection over pandas & co. skipped; see ``command``)."""
+    scripts = {e.name: e.value for e in metadata.entry_points(group="console_scripts")}
+    assert scripts["aiops"] == "aiops.cli:command"
+    code = (
+        "import gc, sys; from aiops.cli import command; "
+        f"sys.argv = ['aiops', 'report', 'summary', '--json', '--db', {str(demo_path)!r}]; "
+        "code = command(); print(code, gc.get_freeze_count() > 0, file=sys.stderr)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.stderr.split()[-2:] == ["0", "True"], result.stderr
+    assert json.loads(result.stdout)["company"]

@@ -133,6 +133,7 @@ else:
                 report.distribution,
                 title="Minutes per loop in this file",
                 key="preview_chart",
+                stored=False,  # rows of a file not committed yet
             )
         if report.rejected:
             st.markdown(f"**Rejected records** ({report.rejected:,})")

@@ -242,6 +242,7 @@ with timings_tab:
             samples,
             title="Minutes per loop, before and after (sample of up to 4,000 rows)",
             key="dist",
+            stored=False,  # timing rows, not figures
         )
         weekly = view.weekly
         chart(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from functools import cache, partial
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,15 +26,20 @@ import streamlit as st
 from aiops.charts import themed
 from aiops.clock import utcnow
 from aiops.store import derived
-from aiops.views.part_store import code_hash
+from aiops.views.part_store import CODE_HASH
 from ui.context import store
 
 
-def chart(build: Callable[..., Any], *inputs: object, title: str, key: str, **options: object) -> None:
+def chart(
+    build: Callable[..., Any], *inputs: object, title: str, key: str, stored: bool = True, **options: object
+) -> None:
     """``build(*inputs, **options)``, themed and titled like the board pack (``theme=None``: not
-    Streamlit's theme), from the spec kept for these contents."""
-    digest = content_digest(_code(), build.__module__, build.__qualname__, title, inputs, options)
-    spec = _spec(digest, partial(_stored_or_built, digest, build, inputs, options, title))
+    Streamlit's theme), from the spec kept for these contents. ``stored=False``: kept in this
+    process only, never in the store (a chart of rows, not of figures: an upload not yet committed,
+    a sample of timings; the store keeps no row a discard or an undo would leave behind)."""
+    digest = content_digest(CODE, build.__module__, build.__qualname__, title, inputs, options)
+    built = partial(_built, build, inputs, options, title)
+    spec = _spec(digest, partial(_stored_or_built, digest, built) if stored else built)
     st.vega_lite_chart(spec=spec, theme=None, key=key)
 
 
@@ -45,19 +50,17 @@ def _spec(digest: str, _make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return _make()
 
 
-def _stored_or_built(
-    digest: str,
-    build: Callable[..., Any],
-    inputs: tuple[object, ...],
-    options: dict[str, object],
-    title: str,
-) -> dict[str, Any]:
+def _stored_or_built(digest: str, built: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     db, key = store(), f"chart:{digest}"
     kept = derived.load(db, key)
     if kept is not None:
-        return dict(json.loads(kept))
-    spec = _built(build, inputs, options, title)
-    db.later(partial(derived.keep, db, key, json.dumps(spec).encode(), utcnow()))  # off the page's path
+        try:
+            return dict(json.loads(kept))
+        except ValueError:  # a damaged row: built again
+            pass
+    spec = built()
+    if db.keeps_derived:
+        db.later(partial(derived.keep, db, key, json.dumps(spec).encode(), utcnow()))  # off the page's path
     return spec
 
 
@@ -68,11 +71,14 @@ def _built(
     return spec
 
 
-@cache
 def _code() -> str:
-    """What builds a spec: the package (its chart builders), this module and Altair's version."""
+    """What builds a spec: the package (its chart builders), this module and Altair's version, read
+    when this module is imported (not Altair itself: it is imported only to build a chart)."""
     own = Path(__file__).read_bytes()
-    return hashlib.sha256(f"{code_hash()} altair {metadata.version('altair')}".encode() + own).hexdigest()
+    return hashlib.sha256(f"{CODE_HASH} altair {metadata.version('altair')}".encode() + own).hexdigest()
+
+
+CODE = _code()
 
 
 def content_digest(*values: object) -> str:

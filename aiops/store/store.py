@@ -92,7 +92,7 @@ class Reader:
         DuckDB file: a store, its transactions and snapshots; not PostgreSQL, not a bare cursor)."""
         return False
 
-    def keep_derived(self, statements: Sequence[tuple[str, Params]]) -> bool:
+    def keep_derived(self, statements: Sequence[tuple[str, Params]], wait_s: float = 0.0) -> bool:
         """Write such data, if this reader keeps it (False when it did not)."""
         return False
 
@@ -129,8 +129,8 @@ class CursorReader(Reader):
     def keeps_derived(self) -> bool:
         return self._store is not None and self._store.keeps_derived
 
-    def keep_derived(self, statements: Sequence[tuple[str, Params]]) -> bool:
-        return self._store is not None and self._store.keep_derived(statements)
+    def keep_derived(self, statements: Sequence[tuple[str, Params]], wait_s: float = 0.0) -> bool:
+        return self._store is not None and self._store.keep_derived(statements, wait_s)
 
     def later(self, job: Callable[[], object]) -> None:
         if self._store is None:
@@ -179,9 +179,10 @@ class Tx(Reader):
     def keeps_derived(self) -> bool:
         return not self.postgres
 
-    def keep_derived(self, statements: Sequence[tuple[str, Params]]) -> bool:
+    def keep_derived(self, statements: Sequence[tuple[str, Params]], wait_s: float = 0.0) -> bool:
         """Data derived from the rest (the estimate cache), written in this transaction without an
-        audit row; not on PostgreSQL, where derived data stays in each process."""
+        audit row (it holds the lock already); not on PostgreSQL, where derived data stays in each
+        process."""
         if not self.keeps_derived:
             return False
         for sql, params in statements:
@@ -308,14 +309,19 @@ class Store(Reader):
     def keeps_derived(self) -> bool:
         return not self.postgres
 
-    def keep_derived(self, statements: Sequence[tuple[str, Params]]) -> bool:
+    def keep_derived(self, statements: Sequence[tuple[str, Params]], wait_s: float = 0.0) -> bool:
         """Data derived from the rest (the estimate cache) in one transaction, without an audit row
-        (the revision does not move). Skipped (False) when a write holds the lock, so a read never
-        waits, and on PostgreSQL, where a read never writes to the server; a failure only means the
-        entries are computed again next time."""
-        if not self.keeps_derived or not self._write_lock.acquire(blocking=False):
+        (the revision does not move). Skipped (False) when a write holds the lock longer than
+        ``wait_s`` (0 on a read's path: a read never waits), and on PostgreSQL, where a read never
+        writes to the server; a failure only means the entries are computed again next time."""
+        waits = wait_s > 0
+        if not self.keeps_derived or not self._write_lock.acquire(waits, wait_s if waits else -1):
             return False
-        cursor = self.new_cursor()
+        try:
+            cursor = self.new_cursor()
+        except duckdb.Error:
+            self._write_lock.release()
+            return False
         try:
             cursor.execute("BEGIN TRANSACTION")
             for sql, params in statements:
@@ -516,8 +522,9 @@ def _statements(sql: str) -> list[str]:
 def _logged(job: Callable[[], object]) -> None:
     try:
         job()
-    except Exception as e:  # one line, no traceback: a command's stderr stays readable
-        log.warning("keeping data derived from a read failed (it is derived again next time): %s", e)
+    except Exception as e:  # one line, no traceback, no database text: a command's stderr stays clean
+        failure = type(e).__name__
+        log.warning("keeping data derived from a read failed (%s; it is derived again next time)", failure)
 
 
 def _rows(result: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:

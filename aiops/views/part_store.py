@@ -19,7 +19,6 @@ import hashlib
 import json
 import math
 from datetime import datetime
-from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -32,10 +31,10 @@ from aiops.store import Reader, derived
 from aiops.views.totals import Totals
 
 
-@cache
-def code_hash() -> str:
+def _code_hash() -> str:
     """Every module of the package (a part is built by many of them), the estimates' libraries
-    (in ``aiops.estimates.cache.CODE``) and Arrow's, which stores the part."""
+    (in ``aiops.estimates.cache.CODE``) and Arrow's, which stores the part. Read when this module is
+    imported, with the package's (a hash read later could describe files upgraded meanwhile)."""
     digest = hashlib.sha256(f"{CODE} pyarrow {pa.__version__}".encode())
     for path, source in sorted(_sources(resources.files("aiops"), "aiops")):
         digest.update(path.encode() + b"\0" + source)
@@ -52,15 +51,23 @@ def _sources(folder: Traversable, prefix: str) -> list[tuple[str, bytes]]:
     return found
 
 
+CODE_HASH = _code_hash()
+
+
 def stored_key(key: str) -> str:
-    return "part:" + hashlib.sha256(f"{key}|{code_hash()}".encode()).hexdigest()
+    return "part:" + hashlib.sha256(f"{key}|{CODE_HASH}".encode()).hexdigest()
 
 
 def load(db: Reader, key: str, build: Any) -> Any | None:
     """The part stored under ``key`` (``build(frame, adoption, weeks, company, departments)``), or
     None."""
     payload = derived.load(db, stored_key(key))
-    return None if payload is None else build(*decoded(payload))
+    if payload is None:
+        return None
+    try:
+        return build(*decoded(payload))
+    except (ValueError, KeyError, TypeError, pa.ArrowException):  # a damaged row: computed again
+        return None
 
 
 def keep(db: Reader, key: str, fields: tuple[Any, ...], now: datetime) -> bool:

@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from aiops.charts import before_after_distribution, hours_by_department, minutes_per_loop_by_week
+from aiops.charts import (
+    before_after_distribution,
+    hours_by_department,
+    minutes_per_loop_by_week,
+    weekly_hours,
+)
 from aiops.store import Store
 from tests.conftest import ROOT
 from ui import charts
@@ -59,13 +64,6 @@ def test_one_changed_row_of_a_large_frame_moves_the_digest():
     assert content_digest(big) != content_digest(edited)
 
 
-def test_titles_options_and_builders_are_in_the_digest():
-    frame = departments()
-    assert content_digest("a", frame) != content_digest("b", frame)
-    assert content_digest(frame, {"color_by": "workflow"}) != content_digest(frame, {"color_by": "team"})
-    assert content_digest(frame, {"names": {"w1": "A"}}) == content_digest(frame, {"names": {"w1": "A"}})
-
-
 class Drawn:
     """What ``st.vega_lite_chart`` was given, in order; the dashboard's store is ``store``, and
     the process's kept specs are forgotten (a new process)."""
@@ -102,6 +100,45 @@ def test_a_spec_is_built_once_per_content_and_equals_a_fresh_build(monkeypatch, 
     }
 
 
+def test_a_chart_is_built_again_for_another_title_option_or_builder(monkeypatch, store):
+    Drawn(monkeypatch, store)
+    builds: list[tuple] = []
+    original = charts._built
+    monkeypatch.setattr(charts, "_built", lambda *a: builds.append(a[3:]) or original(*a))
+    weekly = pd.DataFrame(
+        {
+            "week": pd.to_datetime(["2026-07-06"]),
+            "phase": "after",
+            "mean_per_loop": [5.0],
+            "samples": [3],
+            "workflow_id": "w1",
+            "department": "Sales",
+            "hours_returned": [1.0],
+            "hours_returned_low": [0.5],
+            "hours_returned_high": [1.5],
+            "loops": [2.0],
+        }
+    )
+    charts.chart(minutes_per_loop_by_week, weekly, title="A", key="k")
+    charts.chart(minutes_per_loop_by_week, weekly, title="B", key="k")  # another title
+    charts.chart(weekly_hours, weekly, title="A", key="k")  # another builder, same inputs
+    charts.chart(weekly_hours, weekly, title="A", key="k", color_by="workflow_id")  # another option
+    charts.chart(weekly_hours, weekly, title="A", key="k", color_by="workflow_id")  # the same again
+    assert len(builds) == 4
+
+
+def test_a_chart_of_rows_is_never_stored(monkeypatch, store):
+    """An upload's preview and a sample of timings: kept in the process only (a discarded upload
+    or an undone batch leaves none of its rows in the store)."""
+    Drawn(monkeypatch, store)
+    charts.chart(hours_by_department, departments(), title="Rows", key="k", stored=False)
+    store.settle()
+    assert store.query_value("SELECT count(*) FROM derived_cache") == 0
+    charts.chart(hours_by_department, departments(), title="Figures", key="k")
+    store.settle()
+    assert store.query_value("SELECT count(*) FROM derived_cache") == 1
+
+
 def test_a_drawn_spec_is_a_copy(monkeypatch, store):
     drawn = Drawn(monkeypatch, store)
     charts.chart(hours_by_department, departments(), title="Hours", key="k")
@@ -118,7 +155,7 @@ def test_a_new_process_draws_the_stored_spec_without_building_it(monkeypatch, st
     monkeypatch.setattr(charts, "_built", lambda *a: pytest.fail("built again"))
     charts.chart(hours_by_department, departments(), title="Hours", key="k")
     assert again.specs == first.specs
-    monkeypatch.setattr(charts, "_code", lambda: "another version of the code")
+    monkeypatch.setattr(charts, "CODE", "another version of the code")
     with pytest.raises(pytest.fail.Exception, match="built again"):
         charts.chart(hours_by_department, departments(), title="Hours", key="k")
 

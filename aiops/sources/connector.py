@@ -90,3 +90,28 @@ def page_records(ids: list[Any], starts: list[Any], ends: list[Any], tool: str) 
             "check the base URL (the API's); nothing was written",
         )
     return list(zip(map(str, ids), starts, ends, strict=True))
+
+
+class Resume:
+    """Where a pull over a list paged by position (GitHub's page numbers, Jira Data Center's
+    ``startAt``), sorted by when each record last changed, resumes. A record changed while the pull
+    reads the list moves to its end and every record after it shifts back one place: the one that
+    crosses into a page already read is served by neither page. The moved record is served twice,
+    which is how the pull sees it happen: the cursor then goes back to where the page it was first
+    served on began, so the next pull reads the shifted records again (a record read twice counts
+    once: it replaces its earlier sample)."""
+
+    def __init__(self, cursor: str | None) -> None:
+        self._before: list[str | None] = [cursor]  # where a pull resumes before each page
+        self._first: dict[str, int] = {}  # a record's id -> the page it was first served on
+        self._moved_from: int | None = None
+
+    def after(self, ids: list[Any], newest: str | None) -> str | None:
+        """The cursor after a page of records ``ids`` whose latest change is ``newest``."""
+        page = len(self._before) - 1
+        for record in map(str, ids):
+            first = self._first.setdefault(record, page)
+            if first != page and (self._moved_from is None or first < self._moved_from):
+                self._moved_from = first
+        self._before.append(newest)
+        return newest if self._moved_from is None else self._before[self._moved_from]

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from aiops.sources.connector import Loop, Page, Record, Tool, page_records, same_site
+from aiops.sources.connector import Loop, Page, Record, Resume, Tool, page_records, same_site
 from aiops.sources.http import Http
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
@@ -84,12 +84,12 @@ def _pages(
     url = f"{base_url}/repos/{query}/issues"
     params: dict[str, str | int] = {"state": "all", "sort": "updated", "direction": "asc"}
     params |= {"per_page": PER_PAGE} | ({"since": cursor} if cursor else {})
-    newest, merged = cursor, loop.name == "time-to-merge"
+    newest, merged, resume = cursor, loop.name == "time-to-merge", Resume(cursor)
     for items, _ in _answers(http, url, params, base_url):
         if items:  # sorted by updated: the page's last item is its latest
             newest = max(newest or "", str(items[-1].updated_at or "")) or None
         kept = [item for item in items if (item.pull_request is not None) == pulls]  # the list holds both
-        yield Page(_records(kept, merged, http.tool), newest)
+        yield Page(_records(kept, merged, http.tool), resume.after([item.number for item in items], newest))
 
 
 def _records(items: list[Item], merged: bool, tool: str) -> list[Record]:

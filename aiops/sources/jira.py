@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from aiops.sources.connector import Loop, Page, Tool, bearer_or_basic, page_records
+from aiops.sources.connector import Loop, Page, Resume, Tool, bearer_or_basic, page_records
 from aiops.sources.http import Http, SourceUnavailable, asked_ahead
 
 CLOUD_MAX_RESULTS = 5000  # the documented most a page returns (with id or key only; fewer with fields)
@@ -143,12 +143,13 @@ def _cloud_pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str 
         "maxResults": CLOUD_MAX_RESULTS,
         "fields": FIELDS,
     }
-    newest, token, given = cursor, None, set()
+    # What a token stands for is Jira's own: a record served twice rewinds the cursor here too.
+    newest, token, given, resume = cursor, None, set(), Resume(cursor)
     while True:
         body: CloudPage = http.get(url, params | ({"nextPageToken": token} if token else {}), CLOUD_PAGE)[0]
         page = _page(body.issues, newest, http.tool)
         newest = page.cursor
-        yield page
+        yield Page(page.records, resume.after([issue.key for issue in body.issues], newest))
         token = body.nextPageToken
         if not body.issues or not token:
             return
@@ -178,11 +179,11 @@ def _data_center_pages(
         }
         return http.get(url, params, DC_PAGE)[0]
 
-    total = None
+    total, resume = None, Resume(cursor)
     for body in _in_order(page_at):
         page = _page(body.issues, newest, http.tool)
         newest, total = page.cursor, body.total
-        yield page
+        yield Page(page.records, resume.after([issue.key for issue in body.issues], newest))
     if isinstance(total, int) and total > DC_RESULT_WINDOW and (newest or "") <= (cursor or ""):
         raise SourceUnavailable(  # the window's issues all changed within the overlap: no progress
             f"the {http.tool} API's search stops at {DC_RESULT_WINDOW:,} results, and more issues than"

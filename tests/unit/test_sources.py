@@ -669,7 +669,9 @@ def test_pages_are_taken_in_order_and_a_record_served_twice_keeps_its_later_vers
     result = pull(demo, progress=lines.append)
     assert result.pages == 22 and result.records == 2166  # the key served twice counts once
     assert [line.split(",")[0] for line in lines] == [f"src: page {n}" for n in range(1, 23)]
-    assert result.cursor_after == "2019-01-01T00:00:00+00:00"
+    # served twice, it was changed while the pull read the list (issues after it shifted back a
+    # place): the next pull goes on from where the page it was first served on began
+    assert result.cursor_after == jira_module.updated_utc(ordered[99]["fields"]["updated"])
     (duration,) = demo.query_one(
         "SELECT duration_minutes FROM timing_samples WHERE source_record_id LIKE ?", [f"%#{early['key']}"]
     )
@@ -743,6 +745,35 @@ def test_a_rate_limit_pauses_every_request_in_flight_and_is_waited_once(monkeypa
         answers = list(asked_ahead(lambda n: http.get("https://api.example.com/x", {"page": n})[0], [1, 2]))
     assert sorted(answers) == [[3], [4]] and sorted(pages[2:]) == [1, 2]  # each refused page asked again
     assert during_wait == [0] and http.waited_s == 7.0  # one wait, for both, with nothing sent meanwhile
+
+
+def test_a_record_changed_during_a_pull_is_pulled_again_with_the_one_it_shifted(demo, replays):
+    """Found in review: GitHub's list is sorted by update and paged by number. A record changed while
+    the pull reads the list moves to its end, and the record after the first page's boundary
+    shifts into that page, already read: no page serves it. The pull sees the moved record twice and
+    resumes from where the page it was first on began, so the next pull reads the shifted one."""
+    items = [
+        github_item(n, "2025-05-01T08:00:00Z", f"2025-06-{1 + n // 24:02d}T{n % 24:02d}:00:00Z",
+                    "2025-06-30T00:00:00Z", "2025-06-30T00:00:00Z", True)
+        for n in range(1, 251)
+    ]  # fmt: skip
+    github = replays(github_route, items=items)
+
+    def changed_after_the_first_page(replay, path, query):
+        answer = github_route(replay, path, query)
+        if query.get("page", "1") == "1" and items[4]["updated_at"] < "2025-07":
+            items[4]["updated_at"] = "2025-07-01T00:00:00Z"  # number 5: on the first page, read already
+        return answer
+
+    github.route = changed_after_the_first_page
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    first = pull(demo)
+    pulled = {record.rpartition("#")[2] for record, _, _ in pulled_samples(demo)}
+    assert "101" not in pulled and len(pulled) == 249  # shifted onto the first page after it was read
+    assert first.cursor_after is None  # back to where the first page began: the start
+    pull(demo)
+    pulled = {record.rpartition("#")[2] for record, _, _ in pulled_samples(demo)}
+    assert pulled == {str(n) for n in range(1, 251)} and len(pulled_samples(demo)) == 250
 
 
 def test_github_is_asked_one_request_at_a_time(demo, replays):

@@ -187,6 +187,17 @@ def test_a_part_stored_by_other_code_is_computed_again(
         assert computed.calls == 2
 
 
+def test_a_damaged_stored_part_is_computed_again(demo_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Store(demo_path) as store:
+        build_view(store, Q3)
+        store.settle()
+        assert store.keep_derived([("UPDATE derived_cache SET payload = CAST('not a part' AS BLOB)", None)])
+        PARTS.clear()
+        computed = Computed(monkeypatch)
+        _same_as_afresh(store, Q3)
+        assert computed.calls == 4  # both periods computed again, then the afresh build's two
+
+
 def test_a_stored_part_comes_back_exactly(demo_path: Path) -> None:
     with Store(demo_path) as store:
         build_view(store, Q3)

@@ -676,7 +676,8 @@ def _validated(text: str, source: str) -> Policy:
     """A policy is immutable, so one validated object per text serves the whole process: its
     compiled matchers are built once, not once per store opened (errors are not cached). The
     shipped policy's patterns are code, compiled by its tests (``test_policy``): compiling its
-    ~70 patterns only to check them cost every process ~60 ms, one that never classifies too."""
+    ~70 patterns only to check them cost every process that loads it, one that never classifies
+    too (loading it in a new process: 22 ms, 6 ms without)."""
     shipped = text == default_policy_text()
     return Policy.model_validate(
         {**load_toml(text, source), "source_text": text}, context={PATTERNS_CHECKED: shipped}

@@ -10,6 +10,7 @@ import importlib.metadata
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -437,3 +438,11 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, s
     """Run ``aiops ARGV`` in-process: (exit code, stdout parsed as JSON or None if empty, stderr)."""
     code, out, err = cli_text(capsys, *argv)
     return code, (json.loads(out) if out.strip() else None), err
+
+
+def python_output(code: str) -> str:
+    """What a new ``python -c code`` process prints, run from the repository (it must succeed: its
+    stderr is the failure's message)."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return result.stdout

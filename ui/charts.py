@@ -2,12 +2,12 @@
 
 Building a chart with Altair and validating it against the Vega-Lite schema was most of a cached
 page run (the Overview at 1M rows ran in 0.030 s instead of 0.108 s with its charts left out), and
-importing Altair costs a new server process about 0.18 s more. A spec depends only on its builder,
-title, options and the contents of the frames it is built from, and on the code that builds it,
-so it is kept by a digest of those: in this process (a rerun, another session, a view rebuilt after
-an upload that left the chart's rows as they were) and, like a period's figures, in the store
-(``aiops.store.derived``: a restarted server draws its charts without importing Altair). Validation
-still runs once per content (``to_dict``).
+importing Altair costs a new server process 0.18 s more (``python -X importtime``). A spec depends
+only on its builder, title, options, the contents of the frames it is built from and the code that
+builds it, so it is kept by a digest of those: in this process (a rerun, another session, a view
+rebuilt after an upload that left the chart's rows as they were) and, like a period's figures, in
+the store (``aiops.store.derived``: a restarted server draws its charts without importing Altair).
+Validation still runs once per content (``to_dict``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import aiops
-from tests.conftest import ROOT
+from tests.conftest import ROOT, python_output
 
 
 @pytest.mark.slow
@@ -23,9 +23,7 @@ def test_importing_every_aiops_module_never_loads_streamlit():
         f"for name in {modules!r}: importlib.import_module(name)\n"
         "print('streamlit' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
+    assert python_output(code).strip() == "False"
     assert len(modules) > 10
 
 
@@ -45,9 +43,7 @@ def test_the_command_line_loads_statsmodels_only_when_a_workflow_needs_a_fit():
     """statsmodels takes about a second to import: a command whose workflows need no regression
     (an upload with no trend or comparison design, a list) does not pay it."""
     code = "import sys, aiops.cli, aiops.ingest.timings, aiops.views\nprint('statsmodels' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
+    assert python_output(code).strip() == "False"
 
 
 # What the company summary does not use once every estimate is kept (aiops.estimates.cache): the
@@ -69,9 +65,7 @@ def test_the_company_summary_loads_only_what_it_uses(demo_path: Path):
         f"assert main({summary!r}) == 0\n"
         f"print([m for m in {NOT_ON_THE_SUMMARY_PATH!r} if m in sys.modules])"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert python_output(code).strip().splitlines()[-1] == "[]"
 
 
 @pytest.mark.slow
@@ -90,6 +84,4 @@ def test_the_dashboards_pages_load_altair_only_to_build_a_chart():
         "            for alias in node.names: importlib.import_module(alias.name)\n"
         "print('altair' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
+    assert python_output(code).strip() == "False"

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,7 +18,7 @@ from aiops.policy import RISK_ORDER, Policy, load_policy
 from aiops.precedents import Vectorizer, read_document, shipped_model
 from aiops.precedents.train import new_vectorizer, vectorizer_params
 from aiops.workflow import Workflow
-from tests.conftest import DATA, REALDATA, ROOT, answered_workflow
+from tests.conftest import DATA, REALDATA, ROOT, answered_workflow, python_output
 
 POLICY = load_policy()
 # The rules call this medium (a health concept without a decision purpose); the precedents, high.
@@ -331,9 +329,7 @@ def test_importing_the_command_line_and_classifier_reads_no_model():
         "classify_workflow(w, load_policy())\n"
         "print('sklearn' in sys.modules, shipped_model.cache_info().currsize)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["False", "0", "False", "1"]
+    assert python_output(code).split() == ["False", "0", "False", "1"]
 
 
 def test_classify_explain_prints_the_nearest_precedents_with_their_labels(capsys, tmp_path, monkeypatch):

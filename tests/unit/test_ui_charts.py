@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from aiops.charts import (
     weekly_hours,
 )
 from aiops.store import Store
-from tests.conftest import ROOT
+from tests.conftest import python_output
 from ui import charts
 from ui.charts import content_digest
 
@@ -177,11 +175,8 @@ charts.chart(hours_by_department, departments(), title="Hours", key="k")
 store.settle()
 print("altair" in sys.modules)
 """
-    runs = [
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-        for _ in range(2)
-    ]
-    assert [run.stdout.split()[-1] for run in runs] == ["True", "False"]  # built once, then read
+    runs = [python_output(code) for _ in range(2)]
+    assert [run.split()[-1] for run in runs] == ["True", "False"]  # built once, then read
 
 
 def test_specs_hold_their_rows_inline_without_a_row_limit():

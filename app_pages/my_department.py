@@ -9,6 +9,7 @@ import streamlit as st
 from aiops.clock import utcnow
 from aiops.department import Blocker, blockers
 from ui import data
+from ui.columns import upload_columns
 from ui.context import actor, revision
 from ui.text import md_escape
 from ui.widgets import badge
@@ -36,8 +37,7 @@ st.caption(md_escape(f"{', '.join(mine)} · figures as of {today:%Y-%m-%d}"))
 
 own = metrics[metrics.department.isin(mine)].sort_values(["department", "name"])
 found = {
-    w.workflow_id: blockers(w, data.classification(rev, w.workflow_id), today)
-    for _, w in own.iterrows()
+    w.workflow_id: blockers(w, data.classification(rev, w.workflow_id), today) for _, w in own.iterrows()
 }
 blocked = sum(1 for b in found.values() if b)
 c1, c2, c3 = st.columns(3)
@@ -85,14 +85,7 @@ else:
             state=ours.undone_at.map(lambda u: "active" if u is None or pd.isna(u) else "undone")
         ),
         hide_index=True,
-        column_config={
-            "batch_id": st.column_config.NumberColumn("batch"),
-            "uploaded_at": st.column_config.DatetimeColumn("uploaded (UTC)", format="YYYY-MM-DD HH:mm"),
-            "workflow_ids": st.column_config.ListColumn("workflows"),
-            "rows_total": st.column_config.NumberColumn("records"),
-            "undone_at": None,
-            "undone_by": None,
-        },
+        column_config=upload_columns(undone_at=None, undone_by=None),
         key="my_uploads",
     )
     st.page_link("app_pages/upload.py", label="Upload or undo a batch", icon=":material/upload_file:")

@@ -14,6 +14,7 @@ from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.report.export import safe_csv
 from ui import data
 from ui.charts import chart
+from ui.columns import upload_columns
 from ui.context import actor, revision, run_action, settings, store
 from ui.text import md_escape
 from ui.undo import confirm_undo
@@ -194,13 +195,9 @@ else:
     st.dataframe(
         batches.drop(columns=["file_sha256"]),
         hide_index=True,
-        column_config={
-            "batch_id": st.column_config.NumberColumn("batch"),
-            "uploaded_at": st.column_config.DatetimeColumn("uploaded (UTC)", format="YYYY-MM-DD HH:mm"),
-            "workflow_ids": st.column_config.ListColumn("workflows"),
-            "rows_total": st.column_config.NumberColumn("records"),
-            "undone_at": st.column_config.DatetimeColumn("undone", format="YYYY-MM-DD HH:mm"),
-        },
+        column_config=upload_columns(
+            undone_at=st.column_config.DatetimeColumn("undone", format="YYYY-MM-DD HH:mm")
+        ),
     )
     active = batches[batches.undone_at.isna()]
     if len(active):

@@ -53,3 +53,15 @@ def money_columns(currency: str, *names: str) -> dict[str, Any]:
 def money_frame_columns(*names: str) -> tuple[str, ...]:
     """The frame's columns that ``money_columns(currency, *names)`` labels, in order."""
     return tuple(column for name in names for column in (MONEY[name][1] or (name,)))
+
+
+def upload_columns(**more: Any) -> dict[str, Any]:
+    """The upload list's columns (``data.batches``), as every page that lists uploads labels them;
+    ``more`` adds or hides columns (None hides)."""
+    return {
+        "batch_id": st.column_config.NumberColumn("batch"),
+        "uploaded_at": st.column_config.DatetimeColumn("uploaded (UTC)", format="YYYY-MM-DD HH:mm"),
+        "workflow_ids": st.column_config.ListColumn("workflows"),
+        "rows_total": st.column_config.NumberColumn("records"),
+        **more,
+    }

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 
+from aiops.views.columns import HOURS_AT_RISK, HOURS_RETURNED
+
 if TYPE_CHECKING:  # imported where a chart is built (0.18 s by `python -X importtime`)
     import altair as alt
 
@@ -122,18 +124,11 @@ def hours_by_department(departments: pd.DataFrame, width: int | str = "container
     ``departments``: department, hours_returned(_low/_high), hours_at_risk(_low/_high)."""
     import altair as alt
 
-    rows = []
-    for r in departments.to_dict("records"):
-        for kind, prefix in (("banked", "hours_returned"), ("at risk (paused)", "hours_at_risk")):
-            rows.append(
-                {
-                    "department": r["department"],
-                    "kind": kind,
-                    "hours": r[prefix],
-                    "low": r[f"{prefix}_low"],
-                    "high": r[f"{prefix}_high"],
-                }
-            )
+    rows = [
+        {"department": r["department"], "kind": kind, "hours": r[hours], "low": r[low], "high": r[high]}
+        for r in departments.to_dict("records")
+        for kind, (hours, low, high) in (("banked", HOURS_RETURNED), ("at risk (paused)", HOURS_AT_RISK))
+    ]
     data = pd.DataFrame(rows, columns=["department", "kind", "hours", "low", "high"])
     color = alt.Color("kind:N", scale=_scale({"banked": BANKED, "at risk (paused)": AT_RISK}), title=None)
     base = alt.Chart(inline(data)).encode(

@@ -90,18 +90,18 @@ def interval(low: float | None, high: float | None, decimals: int = 0) -> str:
     return f"95% CI {number(low, decimals)} to {number(high, decimals)}"
 
 
+# Each evidence label and the field that counts its workflows (``aiops.views.totals.Totals``).
+EVIDENCE_COUNTS = (
+    (EvidenceLabel.SAVING, "evidence_saving"),
+    (EvidenceLabel.INCONCLUSIVE, "evidence_inconclusive"),
+    (EvidenceLabel.SLOWER, "evidence_slower"),
+    (EvidenceLabel.INSUFFICIENT, "evidence_insufficient"),
+)
+
+
 def evidence_phrase(record: dict[str, Any] | pd.Series, noun: str = "workflows") -> str:
     """`24 saving · 2 inconclusive · 1 slower · 6 insufficient`."""
-    parts = [
-        f"{int(record[f'evidence_{label}'])} {label}"
-        for label in (
-            EvidenceLabel.SAVING,
-            EvidenceLabel.INCONCLUSIVE,
-            EvidenceLabel.SLOWER,
-            EvidenceLabel.INSUFFICIENT,
-        )
-        if int(record[f"evidence_{label}"])
-    ]
+    parts = [f"{int(record[field])} {label}" for label, field in EVIDENCE_COUNTS if int(record[field])]
     return " · ".join(parts) or f"no {noun}"
 
 

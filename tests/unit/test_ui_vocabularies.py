@@ -12,6 +12,8 @@ import pytest
 from aiops.classifier import STATUSES, Status
 from aiops.estimates.codes import EVIDENCE_LABELS, Design, EvidenceLabel, WarningCode
 from aiops.policy import RISK_LEVELS, RISK_ORDER, RiskLevel
+from aiops.report.format import EVIDENCE_COUNTS, evidence_phrase
+from aiops.views.totals import Totals
 from tests.conftest import ROOT
 
 UI_FILES = sorted([*(ROOT / "ui").glob("*.py"), *(ROOT / "app_pages").glob("*.py"), ROOT / "dashboard.py"])
@@ -97,3 +99,12 @@ def test_a_member_is_its_code_to_frames_dicts_and_text():
     assert frame.status.isin([Status.PILOT]).tolist() == [False, True]
     assert {"high": 1}[RiskLevel.HIGH] == 1
     assert f"{EvidenceLabel.SAVING} · {RiskLevel.LOW}" == "saving · low"
+
+
+def test_every_evidence_label_is_counted_by_a_totals_field_of_its_name():
+    # evidence_phrase reads the counts by these names: a label or field renamed on one side fails here
+    fields = set(Totals.__dataclass_fields__)
+    assert {label for label, _ in EVIDENCE_COUNTS} == set(EVIDENCE_LABELS)
+    assert all(field in fields and field.endswith(label) for label, field in EVIDENCE_COUNTS)
+    counts = {field: n for (_, field), n in zip(EVIDENCE_COUNTS, (3, 0, 1, 2), strict=True)}
+    assert evidence_phrase(counts) == "3 saving · 1 slower · 2 insufficient"

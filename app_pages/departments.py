@@ -58,7 +58,7 @@ with left:
     estimate_metric(
         "Proven hours returned",
         row,
-        "hours_returned",
+        HOURS_RETURNED,
         "h",
         extra=f"Not yet proven: {totals.hours_unproven:,.0f} h · at risk (paused): "
         f"{totals.hours_at_risk:,.0f} h · neither added in · run rate "

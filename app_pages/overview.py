@@ -69,7 +69,7 @@ with left:
     estimate_metric(
         "Proven hours returned",
         company,
-        "hours_returned",
+        HOURS_RETURNED,
         "h",
         extra=f"Run rate **{view.company.hours_per_week:,.1f} h/week** · {view.run_rate_label} · "
         f"not yet proven: {view.company.hours_unproven:,.0f} h "

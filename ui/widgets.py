@@ -59,13 +59,15 @@ def badge(value: str, suffix: str = "") -> None:
 def estimate_metric(
     label: str,
     record: dict[str, Any] | pd.Series,
-    field: str,
+    columns: tuple[str, str, str],
     unit: str = "",
     decimals: int = 0,
     definition: str | None = None,
     extra: str | None = None,
 ) -> None:
-    """A headline figure with its 95% interval, n and evidence mix under it."""
+    """A headline figure with its 95% interval, n and evidence mix under it: ``columns`` are the
+    figure and its bounds, as declared in aiops.views.columns."""
+    field, low, high = columns
     with st.container(border=True):
         st.metric(
             label,
@@ -73,7 +75,7 @@ def estimate_metric(
             help=definition or DEFINITIONS.get(field),
         )
         st.caption(
-            f"{interval(record[f'{field}_low'], record[f'{field}_high'], decimals)} · "
+            f"{interval(record[low], record[high], decimals)} · "
             f"{n_phrase(record['samples_before'], record['samples_after'])} · "
             f"{record['workflows_with_evidence']} of {record['workflows']} workflows with "
             f"evidence ({evidence_phrase(record)})"

@@ -290,7 +290,7 @@ class PurposeFinder:
         self._short: list[_Branch] = []
         for index, pattern in enumerate(purposes.values()):
             for part in _alternatives(pattern):
-                branch = _Branch(index, _compile_lowercase(part, _PART_END), _required_literals(part))
+                branch = _Branch(index, *_lowercase(part, _PART_END), _required_literals(part))
                 starts = _literal_prefixes(part)
                 if starts is None:
                     self._short.append(branch)
@@ -341,7 +341,7 @@ class PurposeFinder:
                 return text[start:end], found[2], text[found[0] : found[1]]
         concept = self._concepts.get(keyword.pattern)
         if concept is None:
-            concept = self._concepts.setdefault(keyword.pattern, _compile_lowercase(keyword.pattern))
+            concept = self._concepts.setdefault(keyword.pattern, _compiled(*_lowercase(keyword.pattern)))
         for match in concept.finditer(text):
             start, end = match.span()
             if (start and _is_word_char(text[start - 1])) or (start, end) in spans:
@@ -396,7 +396,7 @@ class KeywordMatcher:
         for index, (_, keyword) in enumerate(keywords):
             for pattern in _alternatives(keyword.pattern):
                 starts = _literal_prefixes(pattern)
-                branch = _Branch(index, _compile_lowercase(pattern), _required_literals(pattern))
+                branch = _Branch(index, *_lowercase(pattern), _required_literals(pattern))
                 if starts is None:  # no literal start to index: always a candidate
                     self._short.append(branch)
                 for start, whole_word in starts or ():
@@ -442,11 +442,18 @@ class KeywordMatcher:
 @dataclass(frozen=True, slots=True)
 class _Branch:
     """One alternative of a keyword pattern, and literal texts any match must contain: each
-    requirement is a tuple of which at least one occurs (a cheap test before the regex)."""
+    requirement is a tuple of which at least one occurs (a cheap test before the regex). The
+    regex is compiled when first run: most never are (their literal start occurs in no text a
+    process classifies), and compiling a policy's hundreds of them was most of a matcher's build."""
 
     index: int
-    regex: re.Pattern[str]
+    source: str
+    flags: int
     required: tuple[tuple[str, ...], ...]
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return _compiled(self.source, self.flags)
 
     def may_match(self, text: str) -> bool:
         # Plain loops: this runs for every candidate of every workflow, and generators cost more.
@@ -470,15 +477,15 @@ def _merged(branches: list[_Branch]) -> list[_Branch]:
         if len(group) == 1:
             merged.append(group[0])
             continue
-        pattern = "|".join(f"(?:{b.regex.pattern.removesuffix(_WORD_END)})" for b in group)
-        flags = max(b.regex.flags & re.IGNORECASE for b in group)
+        pattern = "|".join(f"(?:{b.source.removesuffix(_WORD_END)})" for b in group)
+        flags = max(b.flags & re.IGNORECASE for b in group)
         firsts = [b.required[0] for b in group if b.required]
         required = (
             (tuple(sorted({lit for options in firsts for lit in options})),)
             if len(firsts) == len(group)
             else ()
         )
-        merged.append(_Branch(index, re.compile(f"(?:{pattern}){_WORD_END}", flags), required))
+        merged.append(_Branch(index, f"(?:{pattern}){_WORD_END}", flags, required))
     return merged
 
 
@@ -554,11 +561,17 @@ _PART_BYTES = bytes(b if b >= 128 or _is_part_char(chr(b)) else 32 for b in rang
 _FIRST_BYTES = itemgetter(slice(0, KeywordMatcher.INDEX_BYTES))
 
 
-def _compile_lowercase(pattern: str, end: str = "") -> re.Pattern[str]:
-    """Match lower-cased text: without IGNORECASE, ``re`` can scan fast for a literal start.
-    A pattern with upper-case literals keeps IGNORECASE."""
+def _lowercase(pattern: str, end: str = "") -> tuple[str, int]:
+    """The regex and flags that match lower-cased text: without IGNORECASE, ``re`` can scan fast
+    for a literal start. A pattern with upper-case literals keeps IGNORECASE."""
     flags = re.IGNORECASE if re.search(r"(?<!\\)[A-Z]", pattern) else 0
-    return re.compile(f"(?:{pattern}){end or _WORD_END}", flags)
+    return f"(?:{pattern}){end or _WORD_END}", flags
+
+
+@cache
+def _compiled(source: str, flags: int) -> re.Pattern[str]:
+    """Kept for the process (``re``'s own cache holds 512: a policy has more)."""
+    return re.compile(source, flags)
 
 
 _WORD_END = r"(?![\w-])"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -313,7 +313,10 @@ def in_declared_order(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[list(NAMES)]
 
 
-def declared(names: tuple[str, ...]) -> tuple[str, ...]:
+Names = TypeVar("Names", bound=tuple[str, ...])  # the tuple as given: a triple stays a triple
+
+
+def declared(names: Names) -> Names:
     """``names``, each checked to be a declared column (a group of columns a surface shows)."""
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:

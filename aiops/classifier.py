@@ -6,6 +6,8 @@ brief's precedence (paused > experiment > pilot > proven > autonomous).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +20,7 @@ from aiops.clock import utcnow
 from aiops.estimates.codes import EvidenceLabel
 from aiops.estimates.codes import blocking as blocking_warnings
 from aiops.policy import REVIEW_ORDER, RISK_ORDER, Policy, RiskLevel
-from aiops.precedents import Opinion, Precedent, PrecedentModel, shipped_model, workflow_text
+from aiops.precedents import Opinion, Precedent, PrecedentModel, shipped_model, shipped_sha256, workflow_text
 from aiops.workflow import SENSITIVE_DATA, Workflow
 
 PrecedentOutcome = Literal["raised", "review", "unchanged"]
@@ -128,6 +130,12 @@ class PrecedentCheck:
     probability: float
     nearest: tuple[Precedent, ...]
     version: str
+    # What the opinion was computed from (``opinion_inputs``; empty: not recorded): a later
+    # classification with the same inputs takes the opinion as it is, without the model.
+    inputs: str = ""
+
+    def opinion(self) -> Opinion:
+        return Opinion(probability=self.probability, nearest=self.nearest, version=self.version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +173,13 @@ class Classification:
 
 
 _CLASSIFICATION = TypeAdapter(Classification)
+_PRECEDENT_CHECK = TypeAdapter(PrecedentCheck)
+
+
+def stored_check(detail: str | bytes) -> PrecedentCheck | None:
+    """The precedent check of a stored classification (its JSON), if it has one."""
+    check = json.loads(detail).get("precedents")
+    return None if check is None else _PRECEDENT_CHECK.validate_python(check)
 
 
 def risk_signals(
@@ -261,23 +276,45 @@ def mentions_high_concept(signals: Sequence[Signal], policy: Policy) -> bool:
     return any(s.level != RiskLevel.HIGH and s.family in policy.decision_families for s in signals)
 
 
+def opinion_inputs(text: str, mention: bool) -> str:
+    """What an opinion of the shipped precedents is computed from: the model, the text and the
+    rules' mention (``mentions_high_concept``)."""
+    return hashlib.sha256(json.dumps([shipped_sha256(), text, mention]).encode()).hexdigest()
+
+
 def precedent_opinions(
     workflows: Sequence[Workflow],
     signals: Sequence[Sequence[Signal]],
     policy: Policy,
     model: PrecedentModel | None = None,
-) -> list[Opinion | None]:
+    known: Mapping[str, PrecedentCheck] | None = None,
+) -> list[tuple[Opinion | None, str]]:
     """The precedent model's opinion of each workflow (None each when the policy has it off),
-    given the rules' signals of each."""
+    given the rules' signals of each, with its inputs (``opinion_inputs``; empty for a ``model``
+    other than the shipped one). ``known``: checks stored earlier, by workflow id; one with the
+    same inputs gives its opinion as it is (an upload changes no text: its Confirm reads no model)."""
     if not policy.precedents.enabled or not workflows:
-        return [None] * len(workflows)
-    model = model or shipped_model()
+        return [(None, "")] * len(workflows)
     texts = [workflow_text(w.name, w.manual_process, w.expected_output) for w in workflows]
-    return model.opinions(texts, [mentions_high_concept(s, policy) for s in signals])
+    mentions = [mentions_high_concept(s, policy) for s in signals]
+    if model is not None:
+        return [(opinion, "") for opinion in model.opinions(texts, mentions)]
+    inputs = [opinion_inputs(text, mention) for text, mention in zip(texts, mentions, strict=True)]
+    known = known or {}
+    opinions: list[Opinion | None] = [
+        check.opinion() if (check := known.get(w.workflow_id)) and check.inputs == key else None
+        for w, key in zip(workflows, inputs, strict=True)
+    ]
+    missing = [i for i, opinion in enumerate(opinions) if opinion is None]
+    if missing:
+        computed = shipped_model().opinions([texts[i] for i in missing], [mentions[i] for i in missing])
+        for i, opinion in zip(missing, computed, strict=True):
+            opinions[i] = opinion
+    return list(zip(opinions, inputs, strict=True))
 
 
 def precedent_check(
-    opinion: Opinion | None, rules_risk: RiskLevel, policy: Policy
+    opinion: Opinion | None, rules_risk: RiskLevel, policy: Policy, inputs: str = ""
 ) -> tuple[PrecedentCheck | None, list[Signal]]:
     """A second opinion, never a silent override: above ``raise_above``, with the nearest cases
     agreeing, a low or medium workflow becomes high with the signal `precedent` and the nearest
@@ -307,7 +344,7 @@ def precedent_check(
         )
     elif rules_risk != RiskLevel.HIGH and opinion.probability > rules.review_above:
         outcome = "review"
-    check = PrecedentCheck(outcome, opinion.probability, opinion.nearest, opinion.version)
+    check = PrecedentCheck(outcome, opinion.probability, opinion.nearest, opinion.version, inputs)
     return check, signals
 
 
@@ -475,16 +512,17 @@ def classify_workflows(
     evidence: Mapping[str, Evidence] | None = None,
     now: datetime | None = None,
     model: PrecedentModel | None = None,
+    known: Mapping[str, PrecedentCheck] | None = None,
 ) -> list[Classification]:
     """Classify workflows; the precedent model scores them together (much faster than one by
-    one). ``model`` defaults to the shipped precedents."""
+    one). ``model`` defaults to the shipped precedents; ``known``: see ``precedent_opinions``."""
     evidence = evidence or {}
     unknown = [w.unknown_values() for w in workflows]
     signals = [
         sorted(risk_signals(w, policy, u), key=_highest_first)
         for w, u in zip(workflows, unknown, strict=True)
     ]
-    opinions = precedent_opinions(workflows, signals, policy, model)
+    opinions = precedent_opinions(workflows, signals, policy, model, known)
     return [
         _classify(w, policy, evidence.get(w.workflow_id), now, rules)
         for w, rules in zip(workflows, zip(unknown, signals, opinions, strict=True), strict=True)
@@ -496,11 +534,11 @@ def _classify(
     policy: Policy,
     evidence: Evidence | None,
     now: datetime | None,
-    rules: tuple[dict[str, list[str]], list[Signal], Opinion | None],
+    rules: tuple[dict[str, list[str]], list[Signal], tuple[Opinion | None, str]],
 ) -> Classification:
     evidence = evidence or NO_EVIDENCE
-    unknown, signals, opinion = rules
-    check, raised = precedent_check(opinion, signals[0].level if signals else RiskLevel.LOW, policy)
+    unknown, signals, (opinion, inputs) = rules
+    check, raised = precedent_check(opinion, signals[0].level if signals else RiskLevel.LOW, policy, inputs)
     signals = raised + signals
     risk = signals[0].level if signals else RiskLevel.LOW
     stops = stop_conditions(workflow)

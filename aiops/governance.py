@@ -24,7 +24,7 @@ from aiops.workflow import Workflow
 from aiops.workflow_reads import load_workflows
 
 if TYPE_CHECKING:  # imported where a workflow is classified: opening a store mostly classifies none
-    from aiops.classifier import Classification, Evidence
+    from aiops.classifier import Classification, Evidence, PrecedentCheck
 
 # Per workflow of the scope: its checkpoint history (the last removal, the last incident, the
 # after-phase samples measured since the later of them) and its stored classification, in one read.
@@ -60,6 +60,10 @@ _INSERT_STORED = (
 )
 _DETAIL = "SELECT detail FROM classifications WHERE workflow_id = $workflow_id"
 _HIGH_DETAILS = "SELECT workflow_id, detail FROM classifications WHERE risk = 'high'"
+_DETAILS = (
+    "SELECT workflow_id, detail FROM classifications"
+    " WHERE $scope IS NULL OR workflow_id IN (SELECT unnest($scope))"
+)
 _ACTIVE_POLICY = "SELECT version, sha256 FROM policy_versions ORDER BY applied_at DESC, version DESC LIMIT 1"
 _POLICY_SHA = "SELECT sha256 FROM policy_versions WHERE version = $version"
 _POLICY_HISTORY = (
@@ -146,7 +150,16 @@ def classify_stored(
     scope = None if workflow_ids is None else [w.workflow_id for w in workflows]
     history = histories(db, scope)
     evidence = evidence_by_workflow(db, policy, now, workflows, scope, history)
-    return classify_workflows(workflows, policy, evidence, now), history
+    return classify_workflows(workflows, policy, evidence, now, known=stored_checks(db, scope)), history
+
+
+def stored_checks(db: Reader, scope: list[str] | None) -> dict[str, PrecedentCheck]:
+    """The precedent checks stored with the classifications of ``scope`` (all when None)."""
+    from aiops.classifier import stored_check
+
+    rows = db.query(_DETAILS, {"scope": scope})
+    checks = {workflow_id: stored_check(detail) for workflow_id, detail in rows}
+    return {workflow_id: check for workflow_id, check in checks.items() if check is not None}
 
 
 def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classification]:

@@ -11,6 +11,7 @@ never imported to score. The file is read once per process, on the first workflo
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -216,9 +217,19 @@ class PrecedentModel:
 
 
 def read_document(name: str = PRECEDENTS_FILE) -> dict[str, Any]:
-    with resources.files("aiops.precedents").joinpath(name).open("rb") as f:
-        document: dict[str, Any] = json.loads(gzip.decompress(f.read()))
+    document: dict[str, Any] = json.loads(gzip.decompress(_shipped_bytes(name)))
     return document
+
+
+def _shipped_bytes(name: str) -> bytes:
+    return resources.files("aiops.precedents").joinpath(name).read_bytes()
+
+
+@cache
+def shipped_sha256() -> str:
+    """The shipped file's digest: which precedents an opinion was computed from, known without
+    reading the model (``aiops.classifier.opinion_inputs``)."""
+    return hashlib.sha256(_shipped_bytes(PRECEDENTS_FILE)).hexdigest()
 
 
 @cache

@@ -5,6 +5,7 @@ flags it for review, or changes nothing; it never lowers a risk; the policy turn
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -382,3 +383,48 @@ def test_classify_says_which_workflows_the_precedents_flag_for_review(capsys, tm
     triage, refunds = out.split("fin-refunds")
     assert "review: the published precedents lean towards high impact" in triage  # medium: flagged
     assert "review:" not in refunds  # high by the rules: nothing to flag
+
+
+def test_an_upload_reclassifies_its_workflows_with_their_stored_opinions_without_the_model(
+    store, admin, monkeypatch, tmp_path
+):
+    from aiops import classifier
+    from aiops.governance import stored_classification
+    from aiops.ingest.timings import TimingMapping, import_timings
+    from aiops.inventory import save_workflow
+
+    save_workflow(store, admin, IMAGING)
+    before = stored_classification(store, "imaging")
+    assert before.precedents is not None and before.precedents.inputs
+
+    def no_model():
+        raise AssertionError("the model was read for a workflow whose text did not change")
+
+    monkeypatch.setattr(classifier, "shipped_model", no_model)
+    timings = tmp_path / "imaging.csv"
+    timings.write_text("start,end\n2026-01-05 09:00,2026-01-05 09:30\n2026-02-05 09:00,2026-02-05 09:20\n")
+    mapping = TimingMapping(workflow="imaging", start_column="start", end_column="end", go_live="2026-02-01")
+    assert import_timings(store, admin, timings, mapping).accepted == 2
+    assert stored_classification(store, "imaging").precedents == before.precedents
+
+
+def test_a_stored_opinion_is_taken_only_for_the_same_text_and_gives_the_same_classification():
+    from aiops.classifier import mentions_high_concept, precedent_opinions, risk_signals
+
+    first = classify_workflow(IMAGING, POLICY)
+    known = {"imaging": first.precedents}
+    assert classify_workflows([IMAGING], POLICY, known=known) == [first]  # reused: the same record
+    edited = IMAGING.model_copy(update={"manual_process": "Clerks book the radiology reading room"})
+    signals = [risk_signals(edited, POLICY)]
+    ((opinion, inputs),) = precedent_opinions([edited], signals, POLICY, known=known)
+    assert inputs != first.precedents.inputs
+    mention = mentions_high_concept(signals[0], POLICY)
+    assert opinion == shipped_model().opinions([workflow_text_of(edited)], [mention])[0]
+    unrecorded = {"imaging": dataclasses.replace(first.precedents, probability=0.0, inputs="")}
+    assert classify_workflows([IMAGING], POLICY, known=unrecorded) == [first]  # computed, not taken
+
+
+def workflow_text_of(w: Workflow) -> str:
+    from aiops.precedents import workflow_text
+
+    return workflow_text(w.name, w.manual_process, w.expected_output)

@@ -4,11 +4,11 @@ whose inputs changed (an upload touches its own workflows, and those that use th
 A workflow's inputs are its timing rows before the period's end (a fingerprint: how many, and the sum
 of a hash of each row: order-free, and any added, removed or changed row moves it), its comparison
 workflow's rows, the period, the run-rate window (as the cells query clips it to the workflow's own
-last complete week), the policy's evidence rules and the estimates' own code (a hash of its source
-files, the module that calls them and the libraries' versions: a change of method is a change of
-inputs). The key is content only: a key that matches was computed from the same rows by the same
-code, so a kept entry is what computing afresh gives (to the last bits of floating point: DuckDB adds
-doubles in no fixed order). The fingerprints and the cells are read in one transaction (the caller's
+last complete week), the policy's evidence rules and the code (every module of the package,
+``aiops.code_hash``, and the libraries' versions: a change of method is a change of inputs). The
+key is content only: a key that matches was computed from the same rows by the same code, so a
+kept entry is what computing afresh gives (to the last bits of floating point: DuckDB adds doubles
+in no fixed order). The fingerprints and the cells are read in one transaction (the caller's
 snapshot), so a write that commits meanwhile cannot file one set of rows' estimate under another's key.
 
 Two layers: a bounded in-process map (every store), and on a DuckDB file a table (``estimate_cache``,
@@ -25,9 +25,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import metadata, resources
+from importlib import metadata
 
 from aiops.clock import utcnow
+from aiops.code_hash import PACKAGE
 from aiops.estimates.record import Estimate, from_json, to_json
 from aiops.lru import Lru
 from aiops.period import week_start
@@ -79,13 +80,9 @@ class Window:
 
 
 def _code_hash() -> str:
-    """The estimates' own source, the module that calls them (aiops/metrics.py builds their window)
-    and the versions of the libraries that compute them (DuckDB's sums and quantiles, the fits)."""
-    digest = hashlib.sha256()
-    for entry in sorted(resources.files("aiops.estimates").iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".py"):
-            digest.update(entry.read_bytes())
-    digest.update(resources.files("aiops").joinpath("metrics.py").read_bytes())
+    """The code (every module of the package: ``aiops.code_hash``) and the versions of the
+    libraries that compute the estimates (DuckDB's sums and quantiles, the fits)."""
+    digest = hashlib.sha256(PACKAGE.encode())
     for library in ("duckdb", "numpy", "pandas", "scipy", "statsmodels"):
         digest.update(f"{library} {metadata.version(library)}".encode())
     return digest.hexdigest()[:16]

@@ -19,8 +19,6 @@ import hashlib
 import json
 import math
 from datetime import datetime
-from importlib import resources
-from importlib.resources.abc import Traversable
 from typing import Any
 
 import pandas as pd
@@ -30,28 +28,9 @@ from aiops.estimates.cache import CODE
 from aiops.store import Reader, derived
 from aiops.views.totals import Totals
 
-
-def _code_hash() -> str:
-    """Every module of the package (a part is built by many of them), the estimates' libraries
-    (in ``aiops.estimates.cache.CODE``) and Arrow's, which stores the part. Read when this module is
-    imported, with the package's (a hash read later could describe files upgraded meanwhile)."""
-    digest = hashlib.sha256(f"{CODE} pyarrow {pa.__version__}".encode())
-    for path, source in sorted(_sources(resources.files("aiops"), "aiops")):
-        digest.update(path.encode() + b"\0" + source)
-    return digest.hexdigest()[:16]
-
-
-def _sources(folder: Traversable, prefix: str) -> list[tuple[str, bytes]]:
-    found = []
-    for entry in folder.iterdir():
-        if entry.is_dir() and entry.name != "__pycache__":
-            found += _sources(entry, f"{prefix}/{entry.name}")
-        elif entry.name.endswith(".py"):
-            found.append((f"{prefix}/{entry.name}", entry.read_bytes()))
-    return found
-
-
-CODE_HASH = _code_hash()
+# The code (every module of the package and the estimates' libraries: ``CODE``) and Arrow, which
+# stores the part.
+CODE_HASH = hashlib.sha256(f"{CODE} pyarrow {pa.__version__}".encode()).hexdigest()[:16]
 
 
 def stored_key(key: str) -> str:

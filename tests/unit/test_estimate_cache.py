@@ -4,6 +4,7 @@ starts warm from the store's table; keeping estimates never waits for a write no
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -240,3 +241,20 @@ def test_each_workflow_alone_gets_the_estimate_it_gets_among_all(demo_path: Path
             pd.testing.assert_frame_equal(
                 alone.set_index("workflow_id")[estimated], together.loc[[workflow_id], estimated]
             )
+
+
+def test_the_code_in_the_key_is_every_module_of_the_package(tmp_path: Path) -> None:
+    # The estimates read the t quantiles and the calendar from outside their own package: an edit
+    # there changes figures, so it must change the key of what was kept (it did not: issue 23).
+    import aiops
+    from aiops.code_hash import PACKAGE, package_hash
+
+    copy = tmp_path / "aiops"
+    shutil.copytree(Path(aiops.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert package_hash(copy) == PACKAGE
+    for module in ("student_t.py", "period.py", "estimates/choose.py"):
+        edited = copy / module
+        source = edited.read_text()
+        edited.write_text(source + "\n# edited\n")
+        assert package_hash(copy) != PACKAGE, module
+        edited.write_text(source)

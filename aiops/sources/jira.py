@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from aiops.sources.connector import Loop, Page, Resume, Tool, bearer_or_basic, page_records
+from aiops.sources.connector import Loop, Page, Resume, Tool, bearer_or_basic, first_time, page_records
 from aiops.sources.http import Http, SourceUnavailable, asked_ahead
 
 CLOUD_MAX_RESULTS = 5000  # the documented most a page returns (with id or key only; fewer with fields)
@@ -153,12 +153,7 @@ def _cloud_pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str 
         token = body.nextPageToken
         if not body.issues or not token:
             return
-        if token in given:  # a server handing a token out again would page forever
-            raise SourceUnavailable(
-                f"the {http.tool} API served the same next page twice",
-                "pull again later; nothing was written",
-            )
-        given.add(token)
+        first_time(given, token, http.tool)
 
 
 # -- Jira Data Center: /rest/api/2/search, pages by startAt up to total ----------------------------

@@ -144,7 +144,7 @@ def _cloud_pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str 
         "fields": FIELDS,
     }
     # What a token stands for is Jira's own: a record served twice rewinds the cursor here too.
-    newest, token, given, resume = cursor, None, set(), Resume(cursor)
+    newest, token, given, resume = cursor, None, set[str](), Resume(cursor)
     while True:
         body: CloudPage = http.get(url, params | ({"nextPageToken": token} if token else {}), CLOUD_PAGE)[0]
         page = _page(body.issues, newest, http.tool)
@@ -153,7 +153,7 @@ def _cloud_pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str 
         token = body.nextPageToken
         if not body.issues or not token:
             return
-        first_time(given, token, http.tool)
+        first_time(given, str(token), http.tool)  # as the next request sends it
 
 
 # -- Jira Data Center: /rest/api/2/search, pages by startAt up to total ----------------------------

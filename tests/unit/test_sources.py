@@ -207,7 +207,7 @@ def test_github_refuses_a_next_page_url_served_twice_with_nothing_written(demo, 
 
     def back_to_page_two(replay, path, query):  # page 3 links to page 2 again (a faulty server)
         status, headers, body = github_route(replay, path, query)
-        if query.get("page") == "3" and len(replay.requests) < 20:  # without the guard: 20 requests
+        if query.get("page") == "3" and len(replay.requests) < 20:  # unguarded: loops 20 requests, ends
             headers = {"Link": f'<{replay.url}{path}?{urlencode(query | {"page": 2})}>; rel="next"'}
         return status, headers, body
 

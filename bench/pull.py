@@ -16,7 +16,14 @@ the best times, and the median of the rounds' own ratios (the two sides of a rou
 same load from the machine's other work; best times of each side alone may come from different
 loads). The target is met when both are.
 
-    python -m bench.pull [--records 100000] [--tool zendesk|jira|github_pulls] [--repeat 5]
+``--parts`` says where a pull's time goes instead, each figure the best and the median of
+``--repeat`` rounds against the same server: the bare requests (every page asked one at a time on
+one kept ``http.client`` connection, read and not decoded: what the server and loopback cost), the
+pull's fetch alone (``fetch``: requests, decoding, records; nothing written), the CSV import alone,
+and the CSV import run in a second thread while a fetch runs (the wall time until both end, and the
+fetch's own): the most a pull could gain by importing while it fetches, in one process.
+
+    python -m bench.pull [--records 100000] [--tool zendesk|jira|github_pulls] [--repeat 5] [--parts]
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import argparse
 import base64
 import csv
 import hashlib
+import http.client
 import json
 import multiprocessing
 import os
@@ -35,13 +43,16 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
+
+import httpx
 
 from aiops.auth import Actor
 from aiops.ingest.timings import import_timings
 from aiops.inventory import save_workflows
 from aiops.sources import pull as pull_module
-from aiops.sources.model import add_source, spec_from
-from aiops.sources.pull import PullOptions, mapping_for, pull_source
+from aiops.sources.model import Source, add_source, find_source, spec_from
+from aiops.sources.pull import PullOptions, PullResult, mapping_for, pull_source
 from aiops.store import Store
 from aiops.workflow import Workflow
 from tests.sources_replay import Replay, ToReplay, github_item, jira_issue, zendesk_ticket
@@ -130,8 +141,9 @@ def route_for(tool: str, encoded: dict[str, bytes]):
 def serve(tool: str, records: int, pipe: Connection) -> None:
     """The replay server in its own process (its work does not share the pull's interpreter)."""
     replay = Replay(lambda *a: (500, {}, {})).start()
-    replay.route = route_for(tool, pages(tool, records, replay.url))
-    pipe.send(replay.url)
+    encoded = pages(tool, records, replay.url)
+    replay.route = route_for(tool, encoded)
+    pipe.send((replay.url, list(encoded)))  # the pages' keys in order: what ``bare_requests`` asks
     threading.Event().wait()
 
 
@@ -178,6 +190,74 @@ def time_pull(tool: str, url: str, db: Path, records: int) -> tuple[float, float
     return elapsed, fetched[0]
 
 
+def bare_requests(tool: str, url: str, keys: list[str]) -> float:
+    """Seconds to ask the replay server for every page, one at a time, on one kept ``http.client``
+    connection: no httpx, no decoding (the floor of any fetch one page at a time on loopback)."""
+    path, name = {
+        "zendesk": ("/api/v2/incremental/tickets/cursor.json", "cursor"),
+        "jira": ("/rest/api/3/search/jql", "nextPageToken"),
+        "github_pulls": ("/repos/bench/repo/issues", "page"),
+    }[tool]
+    there = httpx.URL(url)
+    connection = http.client.HTTPConnection(there.host, there.port)
+    start = time.perf_counter()
+    for key in keys:
+        connection.request("GET", path if key == "start" else f"{path}?{urlencode({name: key})}")
+        connection.getresponse().read()
+    elapsed = time.perf_counter() - start
+    connection.close()
+    return elapsed
+
+
+def time_fetch(tool: str, url: str, source: Source) -> float:
+    """Seconds of the pull's fetch alone (the pages read and decoded into records, nothing written)."""
+    transport = ToReplay(url) if tool == "jira" else None
+    start = time.perf_counter()
+    try:
+        pull_module.fetch(source, PullOptions(transport=transport), PullResult(source.name))
+    finally:
+        if transport is not None:
+            transport.close()
+    return time.perf_counter() - start
+
+
+def parts(
+    tool: str, url: str, keys: list[str], workdir: Path, csv_path: Path, args: argparse.Namespace
+) -> None:
+    """Where a pull's time goes, and whether its import could run while it fetches: per round, the
+    bare requests, the fetch alone, the CSV import alone, then the CSV import in a second thread
+    started with a fetch (the wall time until both end, and the fetch's own)."""
+    rounds: dict[str, list[float]] = {"bare": [], "fetch": [], "csv": [], "both": [], "fetch_with": []}
+    with fresh_store(workdir / "parts.duckdb") as store:
+        add_source(store, ADMIN, spec_from(source_values(tool, url)))
+        source = find_source(store, "bench")
+        for i in range(args.repeat):
+            rounds["bare"].append(bare_requests(tool, url, keys))
+            rounds["fetch"].append(time_fetch(tool, url, source))
+            rounds["csv"].append(time_csv(tool, csv_path, workdir / f"alone{i}.duckdb", args.records))
+            importing = threading.Thread(
+                target=time_csv, args=(tool, csv_path, workdir / f"both{i}.duckdb", args.records)
+            )
+            start = time.perf_counter()
+            importing.start()
+            rounds["fetch_with"].append(time_fetch(tool, url, source))
+            importing.join()
+            rounds["both"].append(time.perf_counter() - start)
+    size = PAGE_SIZE[tool]
+    print(f"{args.records:,} records, {tool} ({-(-args.records // size)} pages of {size}),"
+          f" best / median of {args.repeat}")  # fmt: skip
+    labels = {
+        "bare": "bare requests (http.client, no decoding)",
+        "fetch": "the pull's fetch alone",
+        "csv": "CSV import alone",
+        "both": "CSV import in a thread during a fetch",
+        "fetch_with": "  of it, the fetch",
+    }
+    for key, label in labels.items():
+        print(f"  {label:42s} {min(rounds[key]):5.2f} / {statistics.median(rounds[key]):5.2f} s")
+    print(f"  load average {os.getloadavg()[0]:.1f}")
+
+
 def write_csv(tool: str, path: Path, records: int) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
@@ -201,6 +281,7 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--tool", choices=sorted(PAGE_SIZE), default="zendesk")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--parts", action="store_true", help="where the time goes (see parts())")
     args = parser.parse_args()
     os.environ["BENCH_TOKEN"] = "bench-token"
     parent, child = multiprocessing.Pipe()
@@ -208,12 +289,16 @@ def main() -> int:
         target=serve, args=(args.tool, args.records, child), daemon=True
     )
     server.start()
-    url = parent.recv()  # the pages are encoded before the server answers
+    url, keys = parent.recv()  # the pages are encoded before the server answers
     pulls, uploads = [], []
     with tempfile.TemporaryDirectory(prefix="bench-pull-") as folder:
         workdir = Path(folder)
         csv_path = workdir / "records.csv"
         write_csv(args.tool, csv_path, args.records)
+        if args.parts:
+            parts(args.tool, url, keys, workdir, csv_path, args)
+            server.terminate()
+            return 0
         for i in range(args.repeat):
             uploads.append(time_csv(args.tool, csv_path, workdir / f"csv{i}.duckdb", args.records))
             pulls.append(time_pull(args.tool, url, workdir / f"pull{i}.duckdb", args.records))

@@ -75,6 +75,17 @@ def same_site(url: str, base_url: str, tool: str) -> str:
     return url
 
 
+def first_time(given: set[str], following: str, tool: str) -> str:
+    """The next page's URL or token, refused when the API handed it out before in this pull: a
+    server doing so would have the pull page forever."""
+    if following in given:
+        raise SourceUnavailable(
+            f"the {tool} API served the same next page twice", "pull again later; nothing was written"
+        )
+    given.add(following)
+    return following
+
+
 def text(value: Any) -> str | None:
     """A JSON value as CSV text (None stays missing)."""
     return None if value is None else str(value)

@@ -19,7 +19,16 @@ from typing import Any
 import httpx
 import msgspec
 
-from aiops.sources.connector import Loop, Page, Record, Resume, Tool, page_records, same_site
+from aiops.sources.connector import (
+    Loop,
+    Page,
+    Record,
+    Resume,
+    Tool,
+    first_time,
+    page_records,
+    same_site,
+)
 from aiops.sources.http import Http
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
@@ -68,12 +77,14 @@ def _answers(http: Http, url: str, params: dict[str, str | int], base_url: str) 
     """The list's pages in order, one request at a time: each next page is the ``rel="next"`` URL
     of the page before. GitHub asks for serial requests ("To avoid exceeding secondary rate limits,
     you should make requests serially instead of concurrently", docs.github.com/rest/guides/
-    best-practices-for-using-the-rest-api), so no page is asked ahead."""
-    answer = http.get(url, params, PAGE)
+    best-practices-for-using-the-rest-api), so no page is asked ahead. A next URL served
+    twice stops the pull (a faulty server would have it page forever)."""
+    answer, followed = http.get(url, params, PAGE), set[str]()
     yield answer
     following = linked(answer[1].get("link"), "next")
     while following is not None:
-        answer = http.get(same_site(following, base_url, http.tool), None, PAGE)
+        following = same_site(first_time(followed, following, http.tool), base_url, http.tool)
+        answer = http.get(following, None, PAGE)
         yield answer
         following = linked(answer[1].get("link"), "next")
 

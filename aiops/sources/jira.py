@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from aiops.sources.connector import Loop, Page, Resume, Tool, bearer_or_basic, page_records
+from aiops.sources.connector import Loop, Page, Resume, Tool, bearer_or_basic, first_time, page_records
 from aiops.sources.http import Http, SourceUnavailable, asked_ahead
 
 CLOUD_MAX_RESULTS = 5000  # the documented most a page returns (with id or key only; fewer with fields)
@@ -144,7 +144,7 @@ def _cloud_pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str 
         "fields": FIELDS,
     }
     # What a token stands for is Jira's own: a record served twice rewinds the cursor here too.
-    newest, token, given, resume = cursor, None, set(), Resume(cursor)
+    newest, token, given, resume = cursor, None, set[str](), Resume(cursor)
     while True:
         body: CloudPage = http.get(url, params | ({"nextPageToken": token} if token else {}), CLOUD_PAGE)[0]
         page = _page(body.issues, newest, http.tool)
@@ -153,12 +153,7 @@ def _cloud_pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str 
         token = body.nextPageToken
         if not body.issues or not token:
             return
-        if token in given:  # a server handing a token out again would page forever
-            raise SourceUnavailable(
-                f"the {http.tool} API served the same next page twice",
-                "pull again later; nothing was written",
-            )
-        given.add(token)
+        first_time(given, str(token), http.tool)  # as the next request sends it
 
 
 # -- Jira Data Center: /rest/api/2/search, pages by startAt up to total ----------------------------

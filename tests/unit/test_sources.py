@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -197,6 +198,25 @@ def test_jira_cloud_stops_at_an_empty_page_and_refuses_a_token_handed_out_twice(
     with pytest.raises(SourceUnavailable, match="same next page twice"):
         pull(demo)
     assert counts(demo) == before
+
+
+def test_github_refuses_a_next_page_url_served_twice_with_nothing_written(demo, replays):
+    created = "2025-03-01T10:00:00Z"
+    items = [github_item(n, created, f"2025-05-01T10:{n // 60:02d}:{n % 60:02d}Z", None, None, True)
+             for n in range(1, 251)]  # fmt: skip
+
+    def back_to_page_two(replay, path, query):  # page 3 links to page 2 again (a faulty server)
+        status, headers, body = github_route(replay, path, query)
+        if query.get("page") == "3" and len(replay.requests) < 20:  # unguarded: loops 20 requests, ends
+            headers = {"Link": f'<{replay.url}{path}?{urlencode(query | {"page": 2})}>; rel="next"'}
+        return status, headers, body
+
+    github = replays(back_to_page_two, items=items)
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    before = counts(demo)
+    with pytest.raises(SourceUnavailable, match="same next page twice"):
+        pull(demo)
+    assert counts(demo) == before and len(github.requests) == 3  # pages 1, 2, 3; page 2 not again
 
 
 def test_jira_cloud_waits_out_a_429_and_asks_the_same_page_again(demo, jira_cloud):

@@ -33,9 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.ingest import _RAW_CHILD, _child, fresh_store, write_canonical
 from aiops.settings import Settings
 from aiops.workspace import open_store
+from bench.ingest import _RAW_CHILD, _child, fresh_store, write_canonical
 from bench.pages import build
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -150,7 +150,8 @@ def classify_stored(
     scope = None if workflow_ids is None else [w.workflow_id for w in workflows]
     history = histories(db, scope)
     evidence = evidence_by_workflow(db, policy, now, workflows, scope, history)
-    return classify_workflows(workflows, policy, evidence, now, known=stored_checks(db, scope)), history
+    known = stored_checks(db, scope) if policy.precedents.enabled else None
+    return classify_workflows(workflows, policy, evidence, now, known=known), history
 
 
 def stored_checks(db: Reader, scope: list[str] | None) -> dict[str, PrecedentCheck]:

@@ -127,7 +127,7 @@ class RiskRules(_Strict):
     def _purposes_compile(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         for name, pattern in v.items():
             try:
-                _check_pattern(pattern, info)
+                _check_pattern(pattern, info, _PART_END)
             except re.error as e:
                 raise ValueError(f"purpose '{name}': not a valid regular expression: {e}") from e
         return v
@@ -700,10 +700,19 @@ def _validated(text: str, source: str) -> Policy:
 PATTERNS_CHECKED = "patterns_checked"  # validation context: the patterns are known to compile
 
 
-def _check_pattern(pattern: str, info: ValidationInfo) -> None:
-    """Raises re.error unless the pattern compiles (skipped when the context says it does)."""
+def _check_pattern(pattern: str, info: ValidationInfo, end: str = "") -> None:
+    """Raises re.error unless every regex the matchers make of the pattern compiles (skipped when
+    the context says it does): a pattern can compile alone and not as they run it (``(?i)x`` inside
+    a group), and they compile each only when first run, on a text that may come much later."""
     if not (info.context or {}).get(PATTERNS_CHECKED):
-        re.compile(pattern)
+        matcher_regexes(pattern, end)
+
+
+def matcher_regexes(pattern: str, end: str = "") -> list[re.Pattern[str]]:
+    """The regexes the matchers make of ``pattern``, compiled: the whole (``PurposeFinder`` looks
+    for a concept's other occurrences with it) and each alternative, as ``_lowercase`` wraps them
+    (``end``: how a match ends, a keyword's by default)."""
+    return [_compiled(*_lowercase(part, end)) for part in [pattern, *_alternatives(pattern)]]
 
 
 @cache

@@ -258,3 +258,10 @@ def test_the_code_in_the_key_is_every_module_of_the_package(tmp_path: Path) -> N
         edited.write_text(source + "\n# edited\n")
         assert package_hash(copy) != PACKAGE, module
         edited.write_text(source)
+
+
+def test_kept_estimates_and_periods_are_keyed_by_the_package_digest(monkeypatch) -> None:
+    from aiops.estimates import cache
+
+    monkeypatch.setattr(cache, "PACKAGE", "another version of the package")
+    assert cache._code_hash() != cache.CODE

@@ -15,7 +15,7 @@ from aiops.cli import main
 from aiops.errors import PermissionDenied, PolicyError
 from aiops.governance import active_policy_version, apply_policy, stored_classification
 from aiops.inventory import save_workflow
-from aiops.policy import Policy, default_policy_text, load_policy, parse_policy
+from aiops.policy import Policy, default_policy_text, load_policy, matcher_regexes, parse_policy
 from aiops.workflow import CHANGES, CUSTOMER_IMPACT, DATA_TOUCHED, Workflow
 from tests.conftest import DATA, ROLLOUT_KEYS, answered_workflow
 
@@ -67,7 +67,11 @@ def test_every_pattern_of_the_shipped_policy_compiles():
     policy = Policy.model_validate({**load_toml(text, "default"), "source_text": text})
     levels = (policy.risk.high, policy.risk.medium, policy.risk.low)
     patterns = [signal.pattern for level in levels for signal in level.keywords]
-    assert len(patterns) > 50 and all(re.compile(p) for p in [*patterns, *policy.risk.purposes.values()])
+    assert len(patterns) > 50
+    for pattern in patterns:
+        matcher_regexes(pattern)  # as the keyword matcher runs them
+    for pattern in policy.risk.purposes.values():
+        matcher_regexes(pattern, r"(?!\w)")  # as the purpose finder runs them
 
 
 def test_a_bad_pattern_is_refused_in_any_text_but_the_shipped_one():
@@ -78,6 +82,18 @@ def test_a_bad_pattern_is_refused_in_any_text_but_the_shipped_one():
     with pytest.raises(PolicyError, match="not a valid regular expression"):
         parse_policy(broken, "custom")
     assert parse_policy(default_policy_text()) is parse_policy(default_policy_text())
+
+
+def test_a_pattern_that_compiles_alone_but_not_as_the_matcher_runs_it_is_refused_at_load():
+    # Python refuses global flags inside the group the matcher wraps each alternative in; the
+    # matcher compiles a regex only when first run, so load is where such a pattern must stop.
+    assert re.compile("(?i)refunds?")
+    text = default_policy_with("9.9.8")
+    first = re.search(r"(?m)^pattern = '{3}.*'{3}$", text)
+    assert first
+    flagged = text.replace(first.group(0), "pattern = '(?i)refunds?'", 1)
+    with pytest.raises(PolicyError, match="not a valid regular expression"):
+        parse_policy(flagged, "custom")
 
 
 def test_policies_with_the_same_keywords_share_one_compiled_matcher():

@@ -424,6 +424,21 @@ def test_a_stored_opinion_is_taken_only_for_the_same_text_and_gives_the_same_cla
     assert classify_workflows([IMAGING], POLICY, known=unrecorded) == [first]  # computed, not taken
 
 
+def test_a_stored_opinion_of_another_model_or_another_mention_is_not_taken(monkeypatch):
+    from aiops import classifier
+    from aiops.classifier import opinion_inputs
+
+    first = classify_workflow(IMAGING, POLICY)
+    # Stored with the same inputs but another probability: taken, it shows as 0.
+    tampered = {"imaging": dataclasses.replace(first.precedents, probability=0.0)}
+    assert classify_workflows([IMAGING], POLICY, known=tampered)[0].precedents.probability == 0.0
+    text = workflow_text_of(IMAGING)
+    assert opinion_inputs(text, True) != opinion_inputs(text, False)  # the rules' mention is an input
+    monkeypatch.setattr(classifier, "shipped_sha256", lambda: "another shipped model")
+    again = classify_workflows([IMAGING], POLICY, known=tampered)[0].precedents
+    assert again.probability == first.precedents.probability and again.inputs != first.precedents.inputs
+
+
 def workflow_text_of(w: Workflow) -> str:
     from aiops.precedents import workflow_text
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import gc
 import hashlib
 import importlib.metadata
 import json
@@ -45,6 +46,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         in_slow_folder = item.path.parent.name in SLOW_FOLDERS and item.path.parent.parent == ROOT / "tests"
         if in_slow_folder or _on_postgres(item):
             item.add_marker(pytest.mark.slow)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection made (the test modules, everything they import, the items) lives until the
+    process ends: frozen, the cycle collector stops walking it at every full collection, as the
+    `aiops` command does before it exits (measured with gc.callbacks over five of the slowest
+    files, -n 0: 1.2 s -> 0.55 s spent collecting). Nothing a test makes is frozen."""
+    gc.freeze()
 
 
 def _on_postgres(item: pytest.Item) -> bool:

@@ -49,7 +49,8 @@ test: $(VENV)/.installed
 
 # The quick loop while developing: everything but the tests marked slow (`make test` runs all).
 # Only tests/unit holds such tests (every AppTest page and browser is slow: see tests/conftest.py).
-# They wait on nothing but the CPU: one worker per core, each taking the next test when idle.
+# They wait on nothing but the CPU: one worker per core, each taking the next test when idle, and
+# each worker's DuckDB on one thread (tests/conftest.py: _one_duckdb_thread).
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit -n auto --dist worksteal -m "not slow"
 

@@ -7,7 +7,6 @@ a change of a workflow's risk or status is written to the audit log.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -216,10 +215,12 @@ def stored_classification(db: Reader, workflow_id: str) -> Classification:
 
 def precedent_highs(db: Reader) -> frozenset[str]:
     """The workflows that are high only because the published precedents raised them."""
+    from aiops.classifier import stored_check
+
     return frozenset(
         workflow_id
         for workflow_id, detail in db.query(_HIGH_DETAILS)
-        if (json.loads(detail).get("precedents") or {}).get("outcome") == "raised"
+        if (check := stored_check(detail)) is not None and check.outcome == "raised"
     )
 
 

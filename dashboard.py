@@ -80,6 +80,7 @@ def run() -> None:
                 icon=":material/lock_open:",
             )
         st.caption(md_escape(f"Policy {store.policy.version}"))
+    context.show_notice()
     navigation.run()
 
 

@@ -11,7 +11,7 @@ import streamlit as st
 from aiops.sources.model import TOOLS, add_source, list_sources, remove_source, spec_from
 from aiops.sources.pull import PullOptions, PullResult, pull_source
 from ui import data
-from ui.context import actor, revision, run_action, run_write, store
+from ui.context import actor, rerun, revision, run_action, run_write, store
 from ui.text import md_escape, safe_frame
 from ui.upload_form import workflow_choices
 
@@ -75,9 +75,9 @@ for source in sources:
             if result is not None:
                 show_result(result)
         if remove_col.button("Remove", key=f"remove_{source.source_id}") and run_write(
-            partial(remove_source, store(), me, source.name), "Source removed; its batches stay."
+            partial(remove_source, store(), me, source.name)
         ):
-            st.rerun()
+            rerun("Source removed; its batches stay.")
 
 st.subheader("Add a source", anchor=False)
 tool_name = st.selectbox("Tool", list(TOOLS), format_func=lambda t: TOOLS[t].title, key="source_tool")
@@ -115,7 +115,7 @@ def added() -> None:
     st.session_state["source_added"] = add_source(store(), me, spec_from(values)).name
 
 
-if submitted and run_write(added, "Source added."):
-    st.rerun()
+if submitted and run_write(added):
+    rerun("Source added.")
 if st.session_state.get("source_added"):
     st.success(md_escape(f"Source {st.session_state.pop('source_added')} added: pull it above."))

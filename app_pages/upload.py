@@ -210,8 +210,8 @@ else:
             key="undo_pick",
             format_func=lambda b: f"batch {b} · {files.loc[b]}",
         )
-        if undo_target is not None and confirm_undo(int(undo_target), "undo_batch"):
-            st.rerun()
+        if undo_target is not None:
+            confirm_undo(int(undo_target), "undo_batch")
 
 st.subheader("Templates", anchor=False)
 t1, t2 = st.columns(2)

@@ -16,7 +16,7 @@ from aiops.report.format import DEFINITIONS, design_words, estimate, money, n_ph
 from aiops.workflow_reads import get_workflow
 from ui import data
 from ui.charts import chart
-from ui.context import actor, revision, run_write, store
+from ui.context import actor, rerun, revision, run_write, store
 from ui.text import md_escape, md_frame, safe_frame
 from ui.undo import confirm_undo
 from ui.widgets import BadgeColor, badge, current_saving_line, signal_list
@@ -165,10 +165,10 @@ def sign_off_form() -> None:
         )
         approver = st.text_input("Approver's name", value=workflow.signed_off_by)
         if st.form_submit_button("Record sign-off") and run_write(
-            lambda: sign_off(store(), actor(), workflow_id, approver), "Sign-off recorded."
+            lambda: sign_off(store(), actor(), workflow_id, approver)
         ):
             st.query_params.pop("form", None)
-            st.rerun()
+            rerun("Sign-off recorded.")
 
 
 # `workflow?id=ID&form=sign_off` (a blocker on My department) opens the sign-off form in sight.
@@ -266,14 +266,10 @@ with checkpoints_tab:
             f"Eligible to remove one checkpoint: **{md_escape(advice.checkpoint)}**. "
             f"{md_escape(advice.reason)}."
         )
-        removed = st.button("Remove this one checkpoint", key="remove_checkpoint", type="primary") and (
-            run_write(
-                partial(remove_checkpoint, store(), actor(), workflow_id, removable),
-                "Checkpoint removed; the next waits for fresh evidence.",
-            )
-        )
-        if removed:
-            st.rerun()
+        if st.button("Remove this one checkpoint", key="remove_checkpoint", type="primary") and run_write(
+            partial(remove_checkpoint, store(), actor(), workflow_id, removable)
+        ):
+            rerun("Checkpoint removed; the next waits for fresh evidence.")
     else:
         st.info(f"No checkpoint may be removed now: {md_escape(advice.reason)}.")
     if not asked_sign_off:
@@ -282,9 +278,9 @@ with checkpoints_tab:
         st.markdown("**Incident** — something went wrong; the checkpoint ladder waits for fresh evidence.")
         note = st.text_area("What happened", max_chars=2000)
         if st.form_submit_button("Record incident") and run_write(
-            lambda: record_incident(store(), actor(), workflow_id, note), "Incident recorded."
+            lambda: record_incident(store(), actor(), workflow_id, note)
         ):
-            st.rerun()
+            rerun("Incident recorded.")
 
 with uploads_tab:
     if mine.empty:
@@ -303,9 +299,7 @@ with uploads_tab:
                 st.button("Undo this upload…", key=asked) or st.session_state.get(f"{asked}_open")
             ):
                 st.session_state[f"{asked}_open"] = True  # the confirmation stays until done
-                if confirm_undo(int(batch.batch_id), asked):
-                    st.session_state.pop(f"{asked}_open", None)
-                    st.rerun()
+                confirm_undo(int(batch.batch_id), asked)
 
 with fields_tab:
     row = workflow.to_row()

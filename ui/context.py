@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
@@ -104,9 +104,32 @@ def _run(
         text = e.message + (f" — {e.hint}" if e.hint else "")
         st.error(md_escape(words(text) if words else text), icon=":material/error:")
         return _Failed()
-    if success:  # shown 10 s, not 4: the page often reruns after a write, and a slow one ate the toast
-        st.toast(success, icon=":material/check_circle:", duration="long")
+    if success:
+        _toast(success)
     return result
+
+
+_NOTICE = "_notice"
+
+
+def rerun(notice: str | None = None) -> NoReturn:
+    """Run the page again after a write; ``notice`` (what the write did) is shown by that run. A
+    toast sent by a run that a rerun interrupts can be lost on its way to the browser (it was, on a
+    loaded machine), so the run that follows sends it (``show_notice``)."""
+    if notice:
+        st.session_state[_NOTICE] = notice
+    st.rerun()
+
+
+def show_notice() -> None:
+    """The router's, every run: the notice the run before left for this one, once."""
+    notice = st.session_state.pop(_NOTICE, None)
+    if notice:
+        _toast(notice)
+
+
+def _toast(text: str) -> None:
+    st.toast(text, icon=":material/check_circle:", duration="long")  # 10 s, not 4: time to read
 
 
 def session_still_open() -> Callable[[], bool]:

@@ -64,6 +64,9 @@ def test_recording_an_incident_reruns_the_page(app):
     assert not at.exception
     assert not any("Eligible to remove one checkpoint" in s.value for s in at.success)
     assert any("No checkpoint may be removed now" in i.value for i in at.info)
+    # What the write did is said by the run after the rerun, once.
+    assert [t.value for t in at.toast] == ["Incident recorded."]
+    assert not at.run().toast
 
 
 def test_run_write_tells_a_failure_from_a_successful_none():
@@ -92,5 +95,7 @@ def test_undo_on_the_workflow_page_says_what_goes_and_asks_first(app, demo_path)
     at.checkbox(key=f"undo_{batch_id}_sure").check().run()  # the confirmation stays open across reruns
     at.button(key=f"undo_{batch_id}_go").click().run()
     assert not at.exception
+    assert [t.value for t in at.toast] == [f"Batch {batch_id} undone."]
+    assert not at.warning or not any("Undoing batch" in w.value for w in at.warning)  # closed
     with Store(demo_path) as store:
         assert store.query_one("SELECT count(*) FROM timing_samples WHERE batch_id = ?", [batch_id]) == (0,)

@@ -6,6 +6,7 @@ Without a Chromium these tests are skipped loudly; under CI=true a missing brows
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -144,6 +145,18 @@ def settle(page) -> None:
     """Wait until the page's title is drawn and the run finished (no 'running' status widget)."""
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=60_000)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+
+
+def wait_for_text(page, text: str | re.Pattern[str], timeout: int = 60_000) -> None:
+    """Wait for ``text`` on the page; when it never shows, fail with what the page shows instead
+    (a CI log holds no screenshot)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.get_by_text(text).first.wait_for(timeout=timeout)
+    except PlaywrightTimeout:
+        shown = page.locator("body").inner_text()[-3000:]
+        pytest.fail(f"{text!r} did not show within {timeout // 1000} s; the page shows:\n{shown}")
 
 
 def screenshot(page, name: str) -> Path:

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot, settle
+from tests.browser.conftest import screenshot, settle, wait_for_text
 
 PARTIAL = "workflow_id,name,department,owner\nSUP-TICKET-TRIAGE,Support ticket triage,Support,Sam Okafor\n"
 
@@ -71,7 +71,7 @@ def test_undo_shows_what_it_removes_and_asks_before_removing(server, page):
     page.get_by_text(re.compile(r"^Yes, remove these [\d,]+ timing samples")).click()
     expect(go).to_be_enabled(timeout=30_000)
     go.click()
-    page.get_by_text(re.compile(r"Batch \d+ undone")).first.wait_for(timeout=30_000)
+    wait_for_text(page, re.compile(r"Batch \d+ undone"), timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0
 
 

@@ -12,7 +12,14 @@ import pytest
 from playwright.sync_api import expect
 
 from aiops.store import Store
-from tests.browser.conftest import _free_port, _wait_healthy, screenshot, settle, start_dashboard
+from tests.browser.conftest import (
+    _free_port,
+    _wait_healthy,
+    screenshot,
+    settle,
+    start_dashboard,
+    wait_for_text,
+)
 from tests.conftest import ROLES
 
 # sub -> ID-token claims. Dana's provider spells her address in capitals: it is still her.
@@ -106,7 +113,7 @@ def record_incident(page, url: str, workflow_id: str, note: str, expect: str) ->
     page.get_by_role("tab", name="Checkpoints & sign-off").click()
     page.get_by_label("What happened").fill(note)
     page.get_by_role("button", name="Record incident").click()
-    page.get_by_text(expect).first.wait_for(timeout=90_000)
+    wait_for_text(page, expect, timeout=90_000)
     settle(page)
 
 

@@ -19,6 +19,9 @@ cached, as in production).
 
     python -m bench.read_path [--rows 1000000] [--workflows 300] [--confirm-rows 1000000]
                               [--import-rows 3000000] [--repeat 3] [--before 6cd5c74]
+                              [--only summary|confirm|import]
+
+``--only`` runs that part alone (e.g. ``--only import`` while working on the upload path).
 """
 
 from __future__ import annotations
@@ -190,6 +193,49 @@ def verdict(value: float, limit: float) -> str:
     return "MET" if value <= limit else "NOT MET"
 
 
+def run_summary(args: argparse.Namespace, workdir: Path) -> bool:
+    """Part 1; True when its target is not met."""
+    summary = summary_against_raw(args.rows, args.workflows, workdir, args.repeat)
+    engine = summary["engine"]
+    ratio = summary["product"] / engine
+    print(
+        f"company summary, {args.rows:,} rows / {args.workflows} workflows: process "
+        f"{summary['product']:.2f} s / raw DuckDB weekly cells {engine:.2f} s = {ratio:.2f}x "
+        f"(target <= 3x) -> {verdict(ratio, 3)}; with the figures forgotten (estimates kept) "
+        f"{summary['parts_forgotten']:.2f} s = {summary['parts_forgotten'] / engine:.2f}x; with "
+        f"nothing kept {summary['afresh']:.2f} s = {summary['afresh'] / engine:.2f}x"
+    )
+    return ratio > 3
+
+
+def run_confirm(args: argparse.Namespace, workdir: Path) -> bool:
+    """Part 2; True when its target is not met."""
+    before = extract(args.before, workdir / "before") if args.before else None
+    confirm = confirm_times(args.confirm_rows, workdir, args.repeat, before)
+    line = (
+        f"Confirm of a previewed {args.confirm_rows:,}-row upload: {confirm['confirm']:.2f} s "
+        f"(the preview, writing the pending batch: {confirm['preview']:.2f} s)"
+    )
+    if "confirm_before" in confirm:
+        line += f"; before ({args.before}: read again and copied) {confirm['confirm_before']:.2f} s"
+    print(f"{line} (target <= 1 s) -> {verdict(confirm['confirm'], 1)}")
+    return confirm["confirm"] > 1
+
+
+def run_import(args: argparse.Namespace, workdir: Path) -> bool:
+    """Part 3; True when its target is not met."""
+    product, engine = cli_import_against_raw(args.import_rows, workdir, args.repeat)
+    ratio = product / engine
+    print(
+        f"CLI import, {args.import_rows:,} rows: `aiops timings import` {product:.2f} s / "
+        f"raw read_csv process {engine:.2f} s = {ratio:.2f}x (target <= 2x) -> {verdict(ratio, 2)}"
+    )
+    return ratio > 2
+
+
+PARTS = {"summary": run_summary, "confirm": run_confirm, "import": run_import}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -198,40 +244,15 @@ def main() -> int:
     parser.add_argument("--import-rows", type=int, default=3_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--before", help="a git revision whose Confirm to measure too (e.g. 6cd5c74)")
+    parser.add_argument("--only", choices=list(PARTS), help="run this part alone")
     args = parser.parse_args()
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average (1/5/15 min) at the start: {load} on {os.cpu_count()} cores; best of {args.repeat}")
     failed = False
     with tempfile.TemporaryDirectory(prefix="aiops-read-path-") as tmp:
-        workdir = Path(tmp)
-        summary = summary_against_raw(args.rows, args.workflows, workdir, args.repeat)
-        engine = summary["engine"]
-        ratio = summary["product"] / engine
-        print(
-            f"company summary, {args.rows:,} rows / {args.workflows} workflows: process "
-            f"{summary['product']:.2f} s / raw DuckDB weekly cells {engine:.2f} s = {ratio:.2f}x "
-            f"(target <= 3x) -> {verdict(ratio, 3)}; with the figures forgotten (estimates kept) "
-            f"{summary['parts_forgotten']:.2f} s = {summary['parts_forgotten'] / engine:.2f}x; with "
-            f"nothing kept {summary['afresh']:.2f} s = {summary['afresh'] / engine:.2f}x"
-        )
-        failed |= ratio > 3
-        before = extract(args.before, workdir / "before") if args.before else None
-        confirm = confirm_times(args.confirm_rows, workdir, args.repeat, before)
-        line = (
-            f"Confirm of a previewed {args.confirm_rows:,}-row upload: {confirm['confirm']:.2f} s "
-            f"(the preview, writing the pending batch: {confirm['preview']:.2f} s)"
-        )
-        if "confirm_before" in confirm:
-            line += f"; before ({args.before}: read again and copied) {confirm['confirm_before']:.2f} s"
-        print(f"{line} (target <= 1 s) -> {verdict(confirm['confirm'], 1)}")
-        failed |= confirm["confirm"] > 1
-        product, engine = cli_import_against_raw(args.import_rows, workdir, args.repeat)
-        ratio = product / engine
-        print(
-            f"CLI import, {args.import_rows:,} rows: `aiops timings import` {product:.2f} s / "
-            f"raw read_csv process {engine:.2f} s = {ratio:.2f}x (target <= 2x) -> {verdict(ratio, 2)}"
-        )
-        failed |= ratio > 2
+        for name, run in PARTS.items():
+            if args.only in (None, name):
+                failed |= run(args, Path(tmp))
     return 1 if failed else 0
 
 

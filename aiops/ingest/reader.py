@@ -14,14 +14,13 @@ import csv
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from aiops.errors import IngestError
 from aiops.ingest.failures import read_failure
-from aiops.ingest.sniff import CHUNK, SourceFile
+from aiops.ingest.sniff import SourceFile
 from aiops.sql import bound, quote_ident
 from aiops.store import Cursor
 
@@ -229,7 +228,7 @@ def unread_records(staged: Staged) -> int:
     line after the header (most files) is checked by counting line feeds; otherwise (cells over
     several lines, blank lines) the records are counted where they start (``_record_starts``,
     which the reject lines need anyway)."""
-    if staged.records + 1 == _line_count(staged.source.path):
+    if staged.records + 1 == staged.source.line_count:
         staged.one_line_records = staged.source.json_origin is None  # a JSON record's line is its brace's
         return 0
     starts = _record_starts(staged)
@@ -316,7 +315,7 @@ def absorbed_lines_notes(staged: Staged, rejects: pd.DataFrame) -> list[str]:
     neither records nor rejects of their own, and the counts alone do not show it."""
     if rejects.empty or staged.source.json_origin is not None:
         return []
-    physical = _line_count(staged.source.path)
+    physical = staged.source.line_count
     if staged.records + 1 >= physical:  # the header and each record on one line: nothing absorbed
         return []
     # The next record's start, by an ASOF join over a registered frame: a correlated subquery per
@@ -343,14 +342,6 @@ def absorbed_lines_notes(staged: Staged, rejects: pd.DataFrame) -> list[str]:
                 " the quote is a stray, remove it and upload the file again."
             )
     return notes
-
-
-def _line_count(path: Path) -> int:
-    count, last = 0, b""
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            count, last = count + chunk.count(b"\n"), chunk[-1:]
-    return count + (last not in (b"\n", b""))
 
 
 def sample_csv(

@@ -267,3 +267,36 @@ def test_the_encoding_scan_reads_characters_across_ascii_chunks(tmp_path, monkey
     body = "a,b\n123,x\n" + tail + "456,y\n" * 3
     path.write_bytes(body.encode("utf-8") if encoding == "utf-8" else body.encode("latin-1"))
     assert sniff.detect_encoding(path) == encoding
+
+
+def test_the_upload_is_hashed_and_its_lines_counted_beside_the_detection(tmp_path, monkeypatch):
+    # The digest and the line count need every byte but nothing before DuckDB's read: a thread
+    # reads them while the file is sniffed and read (0.3 s of a 3M-row import's 4.3 s).
+    import hashlib
+    import threading
+
+    from aiops.ingest import sniff
+
+    detected, read_whole = threading.Event(), sniff._read_whole
+
+    def after_detection(path):
+        assert detected.wait(10), "the whole file was read before the file was detected"
+        return read_whole(path)
+
+    monkeypatch.setattr(sniff, "_read_whole", after_detection)
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"a,b\n1,x\n2,y")  # the last line has no line feed: it counts
+    with open_source(path) as source:
+        detected.set()
+        assert source.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert source.line_count == 3
+
+
+def test_the_lines_counted_are_those_of_the_utf8_copy_duckdb_reads(tmp_path):
+    # In UTF-16 a line feed byte is also half of other characters ("Ċ" is 0A 01): the uploaded
+    # bytes would count one line too many for each.
+    path = tmp_path / "f.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + "a,b\r\n1,Ċ\r\n2,Ċ\r\n".encode("utf-16-le"))
+    with open_source(path) as source:
+        assert source.path != path
+        assert source.line_count == source.path.read_bytes().count(b"\n") == 3

@@ -117,12 +117,21 @@ class _Groups:
         return ufunc.reduceat(values, self.starts) if len(self.starts) else values[:0]
 
 
+def as_floats(column: pd.Series, missing: float = np.nan) -> np.ndarray:
+    """A phase column as floats (a copy), ``missing`` where a workflow has no value."""
+    values = column.to_numpy(dtype=float, na_value=np.nan, copy=True)
+    if not np.isnan(missing):
+        values[np.isnan(values)] = missing
+    return values
+
+
 def welch(
-    mb: pd.Series, vb: pd.Series, nb: pd.Series, ma: pd.Series, va: pd.Series, na: pd.Series
-) -> tuple[pd.Series, pd.Series, pd.Series]:
+    mb: np.ndarray, vb: np.ndarray, nb: np.ndarray, ma: np.ndarray, va: np.ndarray, na: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Difference of means (before - after), its variance and Welch-Satterthwaite dof."""
     var = vb + va
-    dof = var**2 / (vb**2 / (nb - 1).clip(lower=1) + va**2 / (na - 1).clip(lower=1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dof = var**2 / (vb**2 / np.maximum(nb - 1, 1) + va**2 / np.maximum(na - 1, 1))
     return mb - ma, var, dof
 
 

@@ -2,7 +2,9 @@
 
 - ``cells``: SQL (DuckDB) turns timing rows into cells (workflow, phase, week, AI flag, segment),
   after the censoring restriction and the outlier fence;
-- ``phases`` / ``weekly``: phase statistics and weekly means from cells (pandas);
+- ``phases`` / ``weekly``: phase statistics and weekly means from cells (numpy and pandas;
+  sums over cells stay pandas' groupby: its order of addition, and so the last bits, depends on
+  the whole grouping);
 - ``concurrent``, ``designs`` (trend_adjusted, comparison), ``phases.welch`` (before_after): the designs;
 - ``checks``: the warnings; ``choose``: the strongest design the data supports, per workflow.
 """

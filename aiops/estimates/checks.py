@@ -10,46 +10,55 @@ import pandas as pd
 from aiops.estimates.codes import WarningCode
 from aiops.estimates.designs import WeeklySeries
 from aiops.estimates.fit import Coef, ols_hac, slope
-from aiops.estimates.phases import Phases
+from aiops.estimates.phases import Phases, as_floats
 from aiops.policy import EvidenceRules
 
 
 def phase_warnings(
     phases: Phases, rules: EvidenceRules, period_start: datetime | None
 ) -> dict[str, list[WarningCode]]:
-    """elapsed_time, censored_window, outliers and stale_baseline."""
+    """elapsed_time, censored_window, outliers and stale_baseline (in numpy: flags from each
+    workflow's own phase figures, the same comparisons as on the frames' columns)."""
     before, after = phases.before, phases.after
 
-    def both(name: str) -> tuple[pd.Series, pd.Series]:
-        return before[name].astype(float).fillna(0), after[name].astype(float).fillna(0)
+    def both(name: str) -> tuple[np.ndarray, np.ndarray]:
+        return as_floats(before[name], 0.0), as_floats(after[name], 0.0)
 
     def either(name: str) -> pd.Series:
-        return before[name].eq(True) | after[name].eq(True)
+        return before[name].eq(True) | after[name].eq(True)  # missing (a nullable flag's NA) stays so
 
-    loops = sum(both("loops"))
-    long_share = sum(both("long_loops")) / loops.where(loops > 0)
-    quick_quarter = np.maximum(*both("q1_per_loop"))
-    elapsed = (
-        either("elapsed")
-        | (long_share > rules.long_loop_share)
-        | (quick_quarter >= rules.quick_quarter_hours * 60)
-    )
-    lost = sum(both("censored_samples"))
-    dominant = pd.Series(False, index=phases.index)
-    for phase in (before, after):
-        minutes = phase.minutes.astype(float).fillna(0)
-        share = phase.largest.astype(float).fillna(0) / minutes.where(minutes > 0)
-        dominant |= (share > rules.dominant_share) & (phase.samples.fillna(0) >= rules.min_samples_per_phase)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loops = np.add(*both("loops"))
+        long_share = np.add(*both("long_loops")) / np.where(loops > 0, loops, np.nan)
+        quick_quarter = np.maximum(*both("q1_per_loop"))
+        elapsed = (
+            _true(either("elapsed"))
+            | (long_share > rules.long_loop_share)
+            | (quick_quarter >= rules.quick_quarter_hours * 60)
+        )
+        dominant = np.zeros(len(phases.index), dtype=bool)
+        for phase in (before, after):
+            minutes = as_floats(phase.minutes, 0.0)
+            share = as_floats(phase.largest, 0.0) / np.where(minutes > 0, minutes, np.nan)
+            dominant |= (share > rules.dominant_share) & (
+                as_floats(phase.samples, 0.0) >= rules.min_samples_per_phase
+            )
     flags = {
         WarningCode.ELAPSED_TIME: elapsed,
         # Flagged when loops were left out, or when the window was too short to restrict at all.
-        WarningCode.CENSORED_WINDOW: either("censored") & (lost.gt(0) | ~either("restricted")),
-        WarningCode.OUTLIERS: sum(both("outlier_samples")).gt(0) | dominant,
-        WarningCode.STALE_BASELINE: _stale(phases, rules, period_start),
+        WarningCode.CENSORED_WINDOW: _true(either("censored"))
+        & ((np.add(*both("censored_samples")) > 0) | _true(~either("restricted"))),
+        WarningCode.OUTLIERS: (np.add(*both("outlier_samples")) > 0) | dominant,
+        WarningCode.STALE_BASELINE: _true(_stale(phases, rules, period_start)),
     }
-    matrix = pd.DataFrame(flags, index=phases.index).fillna(False).astype(bool).to_numpy()
+    matrix = np.column_stack(list(flags.values()))
     codes = np.array(list(flags), dtype=object)
     return {w: list(codes[row]) for w, row in zip(phases.index, matrix, strict=True)}
+
+
+def _true(flags: pd.Series) -> np.ndarray:
+    """Where a flag is true (not where it is missing)."""
+    return flags.to_numpy(dtype=bool, na_value=False)
 
 
 def _stale(phases: Phases, rules: EvidenceRules, period_start: datetime | None) -> pd.Series:

@@ -23,7 +23,15 @@ from aiops.estimates.codes import Design, WarningCode
 from aiops.estimates.concurrent import concurrent
 from aiops.estimates.designs import DesignFit, WeeklySeries, comparison, trend_adjusted
 from aiops.estimates.fit import Coef, difference
-from aiops.estimates.phases import Phases, by_phase, mix_distance, reweighted_after, segment_shares, welch
+from aiops.estimates.phases import (
+    Phases,
+    as_floats,
+    by_phase,
+    mix_distance,
+    reweighted_after,
+    segment_shares,
+    welch,
+)
 from aiops.estimates.record import NO_SAVING, Estimate, phase_records
 from aiops.estimates.weekly import pooled_weekly, series_by_id, split, weekly_means
 from aiops.policy import EvidenceRules
@@ -255,14 +263,14 @@ def _before_after(
     """The unadjusted difference for every workflow (value, var, dof, baseline); the after phase at
     the baseline segment mix where the mix shifted."""
     before, after = phases.before, phases.after
-    ma, va = after.mean_per_loop.astype(float), after.var_mean.astype(float)
+    ma, va = as_floats(after.mean_per_loop), as_floats(after.var_mean)
     if mixed and shares is not None:
         adjusted = reweighted_after(cells, shares, mixed)
-        ma = adjusted.mean_per_loop.combine_first(ma)
-        va = adjusted.var_mean.combine_first(va)
-    nb, na = before.samples.fillna(0), after.samples.fillna(0)
-    mb, vb = before.mean_per_loop.astype(float), before.var_mean.astype(float)
+        at = phases.index.get_indexer(adjusted.index)
+        for values, column in ((ma, adjusted.mean_per_loop), (va, adjusted.var_mean)):
+            found = as_floats(column)
+            values[at] = np.where(np.isnan(found), values[at], found)
+    nb, na = as_floats(before.samples, 0.0), as_floats(after.samples, 0.0)
+    mb, vb = as_floats(before.mean_per_loop), as_floats(before.var_mean)
     saving, var, dof = welch(mb, vb, nb, ma, va, na)
-    return pd.DataFrame({"value": saving, "var": var, "dof": dof, "baseline": mb}, index=phases.index).astype(
-        float
-    )
+    return pd.DataFrame({"value": saving, "var": var, "dof": dof, "baseline": mb}, index=phases.index)

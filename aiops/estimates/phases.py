@@ -11,42 +11,30 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 SUMS = ["samples", "loops", "minutes", "rework_minutes", "syy", "sxy", "sxx", "long_loops"]
 # Per phase, as the cells query gives them (each cell repeats its phase's value).
 FIRSTS = ["median_per_loop", "q1_per_loop", "q3_per_loop", "raw_samples", "outlier_samples", "last_raw"]
 FIRSTS += ["censored_samples", "censored", "restricted", "phase_period_loops", "phase_recent_loops"]
+RATIO_SUMS = ("samples", "loops", "minutes", "syy", "sxy", "sxx")  # what ``ratio_variance`` takes
 
 
 def ratio_variance(
     n: pd.Series, loops: pd.Series, minutes: pd.Series, syy: pd.Series, sxy: pd.Series, sxx: pd.Series
 ) -> pd.Series:
-    """Variance of sum(y)/sum(x) from the sums of a group's rows (NaN for a single row); in numpy
-    (the same operations as on the series, without their overhead)."""
-    rows, x, y, yy, xy, xx = (np.asarray(s, dtype=float) for s in (n, loops, minutes, syy, sxy, sxx))
+    """Variance of sum(y)/sum(x) from the sums of a group's rows (NaN for a single row)."""
+    return pd.Series(_ratio_variance(n, loops, minutes, syy, sxy, sxx), index=n.index)
+
+
+def _ratio_variance(*sums: ArrayLike) -> np.ndarray:
+    """``ratio_variance`` in numpy (the same operations as on the series, without their overhead)."""
+    rows, x, y, yy, xy, xx = (np.asarray(s, dtype=float) for s in sums)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = y / x
         ss = np.clip(yy - 2 * mean * xy + mean**2 * xx, 0, None)
         variance = ss / (rows * (rows - 1) * (x / rows) ** 2)
-    return pd.Series(np.where(rows > 1, variance, np.nan), index=n.index)
-
-
-def phase_stats(cells: pd.DataFrame) -> pd.DataFrame:
-    """One row per (workflow_id, phase), its columns built apart and put together once."""
-    g = cells.groupby(["workflow_id", "phase"], sort=False)
-    sums, firsts = g[SUMS].sum(), g[FIRSTS].first()
-    columns = {name: sums[name] for name in ("samples", "loops", "minutes", "rework_minutes")}
-    # Every loop done in the period counts, also those left out of the estimate.
-    columns["period_loops"], columns["recent_loops"] = firsts.phase_period_loops, firsts.phase_recent_loops
-    columns["long_loops"] = sums.long_loops
-    columns["largest"] = g.largest.max()
-    columns["first_measured"] = g.first_measured.min()
-    columns["last_measured"] = g.last_measured.max()
-    columns["elapsed"] = g.elapsed.max().astype(bool)
-    columns |= {name: firsts[name] for name in FIRSTS[:-2]}
-    columns["mean_per_loop"] = sums.minutes / sums.loops
-    columns["var_mean"] = ratio_variance(sums.samples, sums.loops, sums.minutes, sums.syy, sums.sxy, sums.sxx)
-    return pd.DataFrame(columns)
+    return np.where(rows > 1, variance, np.nan)
 
 
 @dataclass(frozen=True)
@@ -68,24 +56,82 @@ class Phases:
 
 
 def by_phase(cells: pd.DataFrame) -> Phases:
-    """``phase_stats`` split by phase."""
-    stats = phase_stats(cells)
-    ids = stats.index.get_level_values("workflow_id").unique().rename("workflow_id")
-    found = set(stats.index.get_level_values("phase"))
+    """Per workflow and phase: counts and sums, the phase's values the cells repeat (``FIRSTS``),
+    the mean per loop and its variance; both frames indexed by the workflows in the order the
+    cells first name them. The sums are pandas' groupby, as ever (how it adds a group's floats
+    depends on the whole grouping: the last bits must not move); the rest is numpy over the cells
+    sorted once by group, without the fixed cost of a pandas step each."""
+    codes, ids = cells.workflow_id.factorize()
+    g = _Groups(codes * 2 + (cells.phase == "after").to_numpy())
+    summed = cells.groupby(["workflow_id", "phase"], sort=False)[SUMS].sum()
+    keys = ids.get_indexer(summed.index.get_level_values(0)) * 2
+    in_key_order = np.argsort(keys + (summed.index.get_level_values(1) == "after"))
+    sums = {name: summed[name].to_numpy()[in_key_order] for name in SUMS}
+    columns = {name: sums[name] for name in ("samples", "loops", "minutes", "rework_minutes")}
+    # Every loop done in the period counts, also those left out of the estimate.
+    columns["period_loops"] = g.first(cells.phase_period_loops)
+    columns["recent_loops"] = g.first(cells.phase_recent_loops)
+    columns["long_loops"] = sums["long_loops"]
+    columns["largest"] = g.extreme(cells.largest, np.fmax)
+    columns["first_measured"] = g.extreme(cells.first_measured, np.fmin)
+    columns["last_measured"] = g.extreme(cells.last_measured, np.fmax)
+    columns["elapsed"] = g.extreme(cells.elapsed, np.maximum).astype(bool)
+    columns |= {name: g.first(cells[name]) for name in FIRSTS[:-2]}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        columns["mean_per_loop"] = sums["minutes"] / sums["loops"]
+    columns["var_mean"] = _ratio_variance(*(sums[s] for s in RATIO_SUMS))
+    ids = ids.rename("workflow_id")
 
-    def one(phase: str) -> pd.DataFrame:
-        part = stats.xs(phase, level="phase") if phase in found else stats.iloc[:0].droplevel("phase")
-        return part.reindex(ids)
+    def one(after: int) -> pd.DataFrame:
+        rows = g.keys % 2 == after
+        index = ids[g.keys[rows] // 2]
+        return pd.DataFrame({k: v[rows] for k, v in columns.items()}, index=index).reindex(ids)
 
-    return Phases(one("before"), one("after"))
+    return Phases(one(0), one(1))
+
+
+class _Groups:
+    """Rows grouped by an integer key, each group's rows in their order (as pandas takes them)."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.order = np.argsort(keys, kind="stable")
+        ordered = keys[self.order]
+        self.starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(keys) else ordered[:0]
+        self.counts = np.diff(np.r_[self.starts, len(keys)])
+        self.keys = ordered[self.starts]  # each group's key, ascending
+
+    def first(self, column: pd.Series) -> ArrayLike:
+        """Each group's first value that is not missing (its first value when all are)."""
+        missing = column.isna().to_numpy()[self.order]
+        first = self.starts.copy()
+        for k in range(1, int(self.counts.max(initial=0))):
+            later = (self.counts > k) & missing[first]
+            if not later.any():
+                break
+            first[later] = self.starts[later] + k
+        return column.array.take(self.order[first])
+
+    def extreme(self, column: pd.Series, ufunc: np.ufunc) -> np.ndarray:
+        """Each group's ``ufunc`` reduction (``np.fmax`` / ``np.fmin`` skip NaN and NaT)."""
+        values = column.to_numpy()[self.order]
+        return ufunc.reduceat(values, self.starts) if len(self.starts) else values[:0]
+
+
+def as_floats(column: pd.Series, missing: float = np.nan) -> np.ndarray:
+    """A phase column as floats (a copy), ``missing`` where a workflow has no value."""
+    values = column.to_numpy(dtype=float, na_value=np.nan, copy=True)
+    if not np.isnan(missing):
+        values[np.isnan(values)] = missing
+    return values
 
 
 def welch(
-    mb: pd.Series, vb: pd.Series, nb: pd.Series, ma: pd.Series, va: pd.Series, na: pd.Series
-) -> tuple[pd.Series, pd.Series, pd.Series]:
+    mb: np.ndarray, vb: np.ndarray, nb: np.ndarray, ma: np.ndarray, va: np.ndarray, na: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Difference of means (before - after), its variance and Welch-Satterthwaite dof."""
     var = vb + va
-    dof = var**2 / (vb**2 / (nb - 1).clip(lower=1) + va**2 / (na - 1).clip(lower=1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dof = var**2 / (vb**2 / np.maximum(nb - 1, 1) + va**2 / np.maximum(na - 1, 1))
     return mb - ma, var, dof
 
 

@@ -32,7 +32,7 @@ from aiops.workflow import (
 )
 from aiops.workflow_reads import departments
 from ui import data
-from ui.context import actor, revision, run_action, settings, store
+from ui.context import actor, revision, run_action, settings, store, switch_page
 from ui.text import md_escape, md_frame
 from ui.upload_form import forget_sheet, keep_sheet
 from ui.widgets import badge, signal_list
@@ -305,12 +305,11 @@ with single:
                 )
             )
             if st.button("Register", type="primary", key="register", disabled=taken):
-                registered = run_action(
-                    partial(save_workflow, store(), me, workflow), f"Registered {md_escape(workflow.name)}."
-                )
+                registered = run_action(partial(save_workflow, store(), me, workflow))
                 if registered:
                     saved_id = (registered.created + registered.updated + registered.unchanged)[0]
-                    st.switch_page("app_pages/workflow_detail.py", query_params={"id": saved_id})
+                    notice = f"Registered {md_escape(workflow.name)}."
+                    switch_page("app_pages/workflow_detail.py", {"id": saved_id}, notice)
 
 with bulk:
     st.caption(

@@ -112,13 +112,18 @@ def _run(
 _NOTICE = "_notice"
 
 
-def rerun(notice: str | None = None) -> NoReturn:
+def rerun(notice: str) -> NoReturn:
     """Run the page again after a write; ``notice`` (what the write did) is shown by that run. A
     toast sent by a run that a rerun interrupts can be lost on its way to the browser (it was, on a
     loaded machine), so the run that follows sends it (``show_notice``)."""
-    if notice:
-        st.session_state[_NOTICE] = notice
+    st.session_state[_NOTICE] = notice
     st.rerun()
+
+
+def switch_page(page: str, query_params: dict[str, str], notice: str) -> NoReturn:
+    """Open ``page`` after a write; it shows ``notice`` (as ``rerun`` does)."""
+    st.session_state[_NOTICE] = notice
+    st.switch_page(page, query_params=query_params)
 
 
 def show_notice() -> None:

@@ -265,11 +265,10 @@ def _before_after(
     before, after = phases.before, phases.after
     ma, va = as_floats(after.mean_per_loop), as_floats(after.var_mean)
     if mixed and shares is not None:
-        adjusted = reweighted_after(cells, shares, mixed)
-        at = phases.index.get_indexer(adjusted.index)
+        adjusted = reweighted_after(cells, shares, mixed).reindex(phases.index)
         for values, column in ((ma, adjusted.mean_per_loop), (va, adjusted.var_mean)):
             found = as_floats(column)
-            values[at] = np.where(np.isnan(found), values[at], found)
+            values[:] = np.where(np.isnan(found), values, found)
     nb, na = as_floats(before.samples, 0.0), as_floats(after.samples, 0.0)
     mb, vb = as_floats(before.mean_per_loop), as_floats(before.var_mean)
     saving, var, dof = welch(mb, vb, nb, ma, va, na)

@@ -13,6 +13,7 @@ from aiops.inventory import save_workflow
 from aiops.store import Store
 from aiops.workflow_reads import get_workflow
 from tests.app.conftest import make_app, open_page, shown
+from ui.text import md_escape
 
 ADMIN = Actor(name="admin@test", role="admin")
 WORKFLOW = "fin-invoice-coding"  # the demo's comparison design: compared with fin-po-matching
@@ -47,6 +48,8 @@ def test_register_over_an_id_keeps_fields_the_form_does_not_show(costed, demo_pa
     _register(at)
     after = _stored(at, demo_path)
     assert after.name == "Invoice GL coding, reworded"
+    # The notice is shown on the page the write opened (as markdown: the name escaped).
+    assert [t.value for t in at.toast] == [f"Registered {md_escape('Invoice GL coding, reworded')}."]
     assert after.comparison_workflow_id == "fin-po-matching"
     assert after.signed_off_by == "Omar Haddad"
     # The cost is a field of the form: left empty, it says "not recorded" (the user's choice).

@@ -74,39 +74,32 @@ def actor() -> Actor:
     return signed_in
 
 
-def run_action(
-    action: Callable[[], T], success: str | None = None, words: Callable[[str], str] | None = None
-) -> T | None:
+def run_action(action: Callable[[], T], words: Callable[[str], str] | None = None) -> T | None:
     """Run a domain action for its value; show an expected failure as a friendly message, never a
     traceback, and return None then (``words`` puts it in the page's own words). For a write whose
     value does not matter, use ``run_write``: it tells a failure from an action that succeeded and
-    returned None."""
-    outcome = _run(action, success, words)
+    returned None. What a write did is said by ``rerun`` or ``switch_page``."""
+    outcome = _run(action, words)
     return None if isinstance(outcome, _Failed) else outcome
 
 
-def run_write(action: Callable[[], object], success: str | None = None) -> bool:
+def run_write(action: Callable[[], object]) -> bool:
     """Run a domain write; True when it succeeded (whatever it returned), False when it failed
     (the failure is shown as a friendly message)."""
-    return not isinstance(_run(action, success), _Failed)
+    return not isinstance(_run(action), _Failed)
 
 
 class _Failed:
     """What ``_run`` returns for an action that failed (its message is already on the page)."""
 
 
-def _run(
-    action: Callable[[], T], success: str | None, words: Callable[[str], str] | None = None
-) -> T | _Failed:
+def _run(action: Callable[[], T], words: Callable[[str], str] | None = None) -> T | _Failed:
     try:
-        result = action()
+        return action()
     except AiopsError as e:
         text = e.message + (f" — {e.hint}" if e.hint else "")
         st.error(md_escape(words(text) if words else text), icon=":material/error:")
         return _Failed()
-    if success:
-        _toast(success)
-    return result
 
 
 _NOTICE = "_notice"
@@ -130,11 +123,7 @@ def show_notice() -> None:
     """The router's, every run: the notice the run before left for this one, once."""
     notice = st.session_state.pop(_NOTICE, None)
     if notice:
-        _toast(notice)
-
-
-def _toast(text: str) -> None:
-    st.toast(text, icon=":material/check_circle:", duration="long")  # 10 s, not 4: time to read
+        st.toast(notice, icon=":material/check_circle:", duration="long")  # 10 s, not 4: time to read
 
 
 def session_still_open() -> Callable[[], bool]:

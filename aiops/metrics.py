@@ -347,9 +347,8 @@ def weekly_series(weeks: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
 
 _FRESHNESS = """
 WITH per_workflow AS (
-    SELECT workflow_id, max(measured_at) AS last_measured,
-           max(measured_at) FILTER (WHERE phase = 'before') AS baseline_until
-    FROM committed_samples GROUP BY workflow_id
+    SELECT unnest($ids::VARCHAR[]) AS workflow_id, unnest($last::TIMESTAMP[]) AS last_measured,
+           unnest($baseline::TIMESTAMP[]) AS baseline_until
 ),
 uploads AS (
     SELECT unnest(workflow_ids) AS workflow_id, batch_id, uploaded_at
@@ -369,7 +368,14 @@ GROUP BY w.department ORDER BY w.department
 """
 
 
-def freshness(db: Reader) -> pd.DataFrame:
-    """Per department: the last upload, the last loop measured, and until when the baseline runs.
-    (Samples are aggregated per workflow first: no join over every timing row.)"""
-    return db.query_df(_FRESHNESS)
+def freshness(db: Reader, latest: dict[str, tuple[datetime | None, datetime | None]]) -> pd.DataFrame:
+    """Per department: the last upload, the last loop measured, and until when the baseline runs,
+    from each workflow's last timing and last timing before go-live (``latest``:
+    ``aiops.views.rows_state``, read once per view)."""
+    ids = list(latest)
+    params = {
+        "ids": ids,
+        "last": [latest[w][0] for w in ids],
+        "baseline": [latest[w][1] for w in ids],
+    }
+    return db.query_df(_FRESHNESS, params)

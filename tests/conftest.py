@@ -16,7 +16,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,9 @@ import pytest
 from aiops.auth import Actor
 from aiops.cli import main
 from aiops.clock import utcnow
-from aiops.store import Store
+from aiops.store import Statement, Store, tracer
 from aiops.store.transfer import copy_rows
+from aiops.views.rows_state import RowsState, rows_state
 from aiops.workflow import Workflow
 from tests import pg_cluster
 
@@ -149,6 +150,24 @@ def sum_with_interval(
 
 # Sums of a million floats differ in their last bits with the order DuckDB adds them.
 FIGURES_RTOL = 1e-9
+
+
+# Period ends a view of the demo reads: 2026 Q3's start and end, and all time.
+ROWS_ENDS = [datetime(2026, 7, 1), datetime(2026, 10, 1), None]
+
+
+def rows_state_now(store: Store) -> tuple[RowsState, RowsState, int]:
+    """The timing rows' figures a view of ``store`` reads now (carried over appended batches when
+    it can), the figures a full read of the same moment gives (another handle: nothing to carry),
+    and how many statements of the first read every committed row."""
+    log: list[Statement] = []
+    with store.snapshot() as db:
+        with tracer(log.append):
+            state = rows_state(store, db, ROWS_ENDS)
+        with Store(store.path) as other:
+            full = rows_state(other, db, ROWS_ENDS)
+    scans = sum("FROM committed_samples" in s.sql and "batch_id IN" not in s.sql for s in log)
+    return state, full, scans
 
 
 def assert_same_figures(left: Any, right: Any, where: str) -> None:

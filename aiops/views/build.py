@@ -25,6 +25,7 @@ from aiops.store import Reader, Store, utcnow
 from aiops.views.company import CompanySettings, load_company
 from aiops.views.compare import Comparison
 from aiops.views.parts import NEXT_CHECKPOINT, Inputs, Part, kept_part, stored_inputs
+from aiops.views.rows_state import rows_state
 from aiops.views.snapshot import on_server, timing_snapshot
 from aiops.views.totals import TOTALS_READS, Totals, add_money, totals_for
 
@@ -322,7 +323,9 @@ def _build(
     # A Store here is PostgreSQL read without a copy: each query its own moment, so a part could be
     # filed under a key read before a write it includes. Such a build keeps nothing.
     keep = not isinstance(db, Store)
-    stored = stored_inputs(db, [period, *([previous] if previous else [])]) if keep else {}
+    periods = [period, *([previous] if previous else [])]
+    rows = rows_state(store, db, [p.bounds()[1] for p in periods])
+    stored = stored_inputs(db, periods, rows) if keep else {}
     part = _part(
         db, Inputs(period, rules, company, _reference_end(period, last), run_rate_end), stored.get(period)
     )
@@ -398,7 +401,7 @@ def _build(
         workflows=frame,
         weekly=part.weekly,
         adoption_weekly=part.adoption,
-        freshness=department_freshness(db),
+        freshness=department_freshness(db, rows.latest),
         stop_counts=part.stop_counts,
         incidents=db.query_df(_INCIDENTS),
         material_share=rules.material_share,

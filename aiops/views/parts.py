@@ -26,7 +26,7 @@ from functools import cached_property, partial
 import pandas as pd
 
 from aiops.clock import utcnow
-from aiops.estimates.cache import ROW_HASH, afresh
+from aiops.estimates.cache import afresh
 from aiops.lru import Lru
 from aiops.metrics import weekly_series
 from aiops.period import Period
@@ -34,18 +34,12 @@ from aiops.policy import EvidenceRules
 from aiops.store import Reader
 from aiops.views import part_store
 from aiops.views.company import CompanySettings
+from aiops.views.rows_state import RowsState
 from aiops.views.totals import Totals
 
 # The classification's next approval checkpoint, as the frame reads it.
 NEXT_CHECKPOINT = "json_extract_string(detail, '$.next_checkpoint.checkpoint')"
 
-# Per period end ($e0, $e1, ...): the count and hash sum of the timing rows before it, in one scan.
-_ROWS_BEFORE = (
-    "count(*) FILTER (WHERE {before}) || ':' || "
-    f"coalesce(CAST(sum(hash(workflow_id, {ROW_HASH})) FILTER (WHERE {{before}}) AS VARCHAR), '')"
-)
-_BEFORE = "CAST(${end} AS TIMESTAMP) IS NULL OR measured_at < CAST(${end} AS TIMESTAMP)"
-_ROWS = "SELECT {columns} FROM committed_samples"
 # The workflows as stored, and what the frame reads of their classifications.
 _WORKFLOWS = f"""
 SELECT
@@ -56,16 +50,14 @@ SELECT
 """
 
 
-def stored_inputs(db: Reader, periods: list[Period]) -> dict[Period, str]:
-    """What each period's part reads from the store, summed up (empty when figures are computed
-    afresh: nothing is kept then)."""
+def stored_inputs(db: Reader, periods: list[Period], rows: RowsState) -> dict[Period, str]:
+    """What each period's part reads from the store, summed up (``rows``: the timing rows' figures
+    at ``db``'s moment, holding each period's end; empty when figures are computed afresh: nothing
+    is kept then)."""
     if afresh():
         return {}
-    ends = {f"e{i}": period.bounds()[1] for i, period in enumerate(periods)}
-    columns = ", ".join(_ROWS_BEFORE.format(before=_BEFORE.format(end=name)) for name in ends)
-    rows = db.query(_ROWS.format(columns=columns), ends)[0]  # an aggregate: always one row
     workflows = list(db.query_one(_WORKFLOWS) or ())
-    return {period: json.dumps([text, *workflows]) for period, text in zip(periods, rows, strict=True)}
+    return {period: json.dumps([rows.key(period.bounds()[1]), *workflows]) for period in periods}
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from aiops.sources.model import add_source, find_source, spec_from
 from aiops.sources.pull import COLUMNS, PullOptions, csv_text, pull_source
 from aiops.sources.tokens import TokenError, parse_token_ref
 from aiops.store import Store
-from tests.conftest import ADMIN, cli_text, realdata, run_cli
+from tests.conftest import ADMIN, cli_text, realdata, rows_state_now, run_cli
 from tests.sources_replay import (
     DROP,
     UNAUTHORIZED,
@@ -470,6 +470,24 @@ def test_a_reopened_record_replaces_its_sample_and_undo_puts_the_earlier_one_bac
     assert find_source(demo, "src").cursor == first.cursor_after  # rewound: the next pull fetches it again
     again = pull(demo)
     assert (again.new_or_changed, again.replaced) == (1, 1) and len(pulled_samples(demo)) == 6
+
+
+@pytest.mark.estimate_cache  # a view's rows state is carried only outside ``computed_afresh``
+def test_a_view_reads_every_row_again_after_a_pull_that_replaced_a_sample(demo, replays):
+    """A pull that only appended is carried; one that replaced a sample removed rows too."""
+    items = [github_item(n, "2025-03-01T10:00:00Z", f"2025-05-0{n}T10:00:00Z", f"2025-05-0{n}T10:00:00Z",
+                         f"2025-05-0{n}T10:00:00Z", True) for n in range(1, 4)]  # fmt: skip
+    github = replays(github_route, items=items)
+    add(demo, github, "github_pulls", "octo/repo", go_live="2025-04-01")
+    rows_state_now(demo)
+    pull(demo)
+    carried, full, scans = rows_state_now(demo)
+    assert (scans, carried) == (0, full)
+    items[1] = github_item(2, "2025-03-01T10:00:00Z", "2025-05-20T10:00:00Z", "2025-05-20T10:00:00Z",
+                           "2025-05-20T10:00:00Z", True)  # fmt: skip
+    assert pull(demo).replaced == 1
+    after, full, scans = rows_state_now(demo)
+    assert (scans, after) == (2, full) and after.before != carried.before
 
 
 def test_undoing_the_earlier_batch_keeps_the_later_replacement(demo, replays):

@@ -1,0 +1,148 @@
+"""What a view reads of every timing row, carried from one revision to the next over appended batches.
+
+Two figures of a view read every committed timing row: each period's key (``aiops.views.parts``:
+the count and hash sum of the rows before the period's end) and each workflow's latest timings (the
+freshness table). At 1M rows the two scans were most of the view's rebuild after an upload (about
+25 of 40 ms), though the upload appended a few rows.
+
+Counts and hash sums add, and a latest timing only moves later when rows are appended: so when every
+write since the last build in this process appended batches and changed no other timing row, the
+new figures are the last ones plus those of the appended batches' rows (read through
+``batch_id``, whose rows are contiguous at the table's end). They are then the very figures a full
+read would give. The audit log tells which writes those were: every write of the product appends an
+audit row in its own transaction. A write the log does not show as such (an undo, a pull that
+replaced samples, a merge, a restore, any action not listed below, an edit with no audit row) and a
+build at the same audit row (only ``build_view`` called again builds at an unchanged revision) read
+every row again. Only on a DuckDB file, where this process is the only writer; a PostgreSQL server's
+tables may be edited by other clients outside the product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiops.estimates.cache import ROW_HASH, afresh
+from aiops.lru import Lru
+from aiops.store import Reader, Store
+
+Latest = tuple[datetime | None, datetime | None]  # a workflow's last timing, and its last before go-live
+Head = tuple[int, datetime | None]  # the last audit row: its id and time
+Sums = dict[datetime | None, tuple[int, int]]  # per period end: rows before it, and their hash sum
+
+# Audit actions whose writes change no timing row.
+_NO_TIMING_ROW = frozenset(
+    {
+        "classification.changed",
+        "preset.saved",
+        "preset.replaced",
+        "source.pulled",  # its rows come with the batch's own "upload.committed"
+        "incident.recorded",
+        "company.settings_saved",
+        "workflow.ai_cost_set",
+    }
+)
+_APPENDED = "upload.committed"  # entity_id: the batch whose rows it made visible
+
+_HEAD = "SELECT audit_id, recorded_at FROM audit_log ORDER BY audit_id DESC LIMIT 1"
+_SINCE = "SELECT audit_id, recorded_at, action, entity_id FROM audit_log WHERE audit_id >= ? ORDER BY 1"
+_REPLACED = "SELECT count(*) FROM replaced_samples WHERE replaced_by IN (SELECT unnest($batches))"
+_BEFORE = "CAST(${end} AS TIMESTAMP) IS NULL OR measured_at < CAST(${end} AS TIMESTAMP)"
+_SUMS = "count(*) FILTER (WHERE {before}), coalesce(sum(hash(workflow_id, {row})) FILTER (WHERE {before}), 0)"
+_LATEST = (
+    "SELECT workflow_id, max(measured_at), max(measured_at) FILTER (WHERE phase = 'before')"
+    " FROM committed_samples {where} GROUP BY workflow_id"
+)
+_IN_BATCHES = "WHERE batch_id IN (SELECT unnest($batches))"
+
+
+@dataclass(frozen=True)
+class RowsState:
+    """The figures of every committed timing row a view reads, at one audit row (``head``)."""
+
+    head: Head
+    before: Sums
+    latest: dict[str, Latest]  # per workflow
+
+    def key(self, end: datetime | None) -> str:
+        """The rows before ``end`` as a part's key holds them: ``count:hash sum`` (no sum when none)."""
+        count, hashed = self.before[end]
+        return f"{count}:{hashed if count else ''}"
+
+
+_STATES: Lru[tuple[int, str], RowsState] = Lru(8)
+
+
+def rows_state(store: Store, db: Reader, ends: list[datetime | None]) -> RowsState:
+    """The figures at ``db``'s moment for the period ``ends``: carried over the batches appended
+    since this process's last build of ``store`` when it can (see the module), else read from every
+    row."""
+    head = _head(db)
+    memo = None if store.postgres or afresh() else _STATES.get((id(store), store.path))
+    batches = _appended_since(db, memo.head, head) if memo and set(ends) <= set(memo.before) else None
+    if memo is not None and batches is not None:
+        state = _carried(db, memo, head, batches)
+    else:
+        state = RowsState(head, _sums(db, ends, None), _latest(db, None))
+    if not store.postgres and not afresh():
+        _STATES.put((id(store), store.path), state)
+    return state
+
+
+def _head(db: Reader) -> Head:
+    row = db.query_one(_HEAD)
+    return (row[0], row[1]) if row else (0, None)
+
+
+def _appended_since(db: Reader, was: Head, head: Head) -> list[int] | None:
+    """The batches the writes after ``was`` appended, when appending them is all those writes did
+    to timing rows; None when they did anything else, or the log no longer holds ``was`` as it was
+    (a restore rewinds it)."""
+    if was[0] == 0 or head[0] <= was[0]:
+        return None
+    rows = db.query(_SINCE, [was[0]])
+    if not rows or (rows[0][0], rows[0][1]) != was:
+        return None
+    batches = []
+    for _, _, action, entity_id in rows[1:]:
+        if action == _APPENDED:
+            batches.append(int(entity_id))
+        elif action not in _NO_TIMING_ROW:
+            return None
+    if batches and db.query_value(_REPLACED, {"batches": batches}):
+        return None  # a pull that replaced earlier samples removed rows too
+    return batches
+
+
+def _carried(db: Reader, memo: RowsState, head: Head, batches: list[int]) -> RowsState:
+    if not batches:
+        return RowsState(head, memo.before, memo.latest)
+    added = _sums(db, list(memo.before), batches)
+    before = {end: (n + added[end][0], s + added[end][1]) for end, (n, s) in memo.before.items()}
+    latest = dict(memo.latest)
+    for workflow_id, (last, baseline) in _latest(db, batches).items():
+        was_last, was_baseline = latest.get(workflow_id, (None, None))
+        latest[workflow_id] = (_later(was_last, last), _later(was_baseline, baseline))
+    return RowsState(head, before, latest)
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _sums(db: Reader, ends: list[datetime | None], batches: list[int] | None) -> Sums:
+    """Per end: the count and hash sum of the committed rows before it (of ``batches`` only, if
+    given), in one scan."""
+    names = {f"e{i}": end for i, end in enumerate(ends)}
+    columns = ", ".join(_SUMS.format(before=_BEFORE.format(end=name), row=ROW_HASH) for name in names)
+    where = _IN_BATCHES if batches is not None else ""
+    params: dict[str, object] = {**names, **({"batches": batches} if batches is not None else {})}
+    row = db.query(f"SELECT {columns} FROM committed_samples {where}", params)[0]  # an aggregate: one row
+    return {end: (int(row[2 * i]), int(row[2 * i + 1])) for i, end in enumerate(ends)}
+
+
+def _latest(db: Reader, batches: list[int] | None) -> dict[str, Latest]:
+    if batches is None:
+        return {w: (last, baseline) for w, last, baseline in db.query(_LATEST.format(where=""))}
+    rows = db.query(_LATEST.format(where=_IN_BATCHES), {"batches": batches})
+    return {w: (last, baseline) for w, last, baseline in rows}

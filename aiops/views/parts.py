@@ -5,7 +5,7 @@ Most uploads add recent weeks, while every surface opens on the last complete pe
 (``aiops.period.default_period``): such an upload changes the view's data bounds and freshness, not
 that period's figures. The key is content only, like the estimates' (``aiops.estimates.cache``):
 - the timing rows before the period's end (count and a sum of each row's hash, workflow included:
-  any row added, removed, moved or changed moves it);
+  any row added, removed, moved or changed moves it; read by ``aiops.views.rows_state``);
 - the workflows as stored (every column) and what the frame reads of their classifications;
 - the period, the end the run rate reads up to, what "late data" is measured against (the company's
   last timing, clipped to the period), the evidence rules and the company's settings.

@@ -30,16 +30,25 @@ Latest = tuple[datetime | None, datetime | None]  # a workflow's last timing, an
 Head = tuple[int, datetime | None]  # the last audit row: its id and time
 Sums = dict[datetime | None, tuple[int, int]]  # per period end: rows before it, and their hash sum
 
-# Audit actions whose writes change no timing row.
+# Audit actions whose writes change no timing row (each listed after reading the code that writes it).
 _NO_TIMING_ROW = frozenset(
     {
         "classification.changed",
-        "preset.saved",
-        "preset.replaced",
-        "source.pulled",  # its rows come with the batch's own "upload.committed"
-        "incident.recorded",
+        "checkpoint.removed",
         "company.settings_saved",
+        "database.backup",
+        "incident.recorded",
+        "policy.applied",
+        "preset.replaced",
+        "preset.saved",
+        "source.added",
+        "source.pulled",  # its rows come with the batch's own "upload.committed"
+        "source.removed",  # the source's row; its samples stay
+        "user.signed_in",
         "workflow.ai_cost_set",
+        "workflow.created",
+        "workflow.signed_off",
+        "workflow.updated",
     }
 )
 _APPENDED = "upload.committed"  # entity_id: the batch whose rows it made visible

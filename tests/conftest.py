@@ -28,7 +28,7 @@ from aiops.cli import main
 from aiops.clock import utcnow
 from aiops.store import Statement, Store, tracer
 from aiops.store.transfer import copy_rows
-from aiops.views.rows_state import RowsState, rows_state
+from aiops.views.rows_state import RowsState, read_rows, rows_state
 from aiops.workflow import Workflow
 from tests import pg_cluster
 
@@ -156,16 +156,15 @@ FIGURES_RTOL = 1e-9
 ROWS_ENDS = [datetime(2026, 7, 1), datetime(2026, 10, 1), None]
 
 
-def rows_state_now(store: Store) -> tuple[RowsState, RowsState, int]:
-    """The timing rows' figures a view of ``store`` reads now (carried over appended batches when
-    it can), the figures a full read of the same moment gives (another handle: nothing to carry),
-    and how many statements of the first read every committed row."""
+def rows_state_now(store: Store, ends: list[datetime | None] = ROWS_ENDS) -> tuple[RowsState, RowsState, int]:
+    """The timing rows' figures a view of ``store`` reads now for ``ends`` (carried over appended
+    batches when it can), those a full read of the same moment gives for the same ends, and how
+    many statements of the first read every committed row."""
     log: list[Statement] = []
     with store.snapshot() as db:
         with tracer(log.append):
-            state = rows_state(store, db, ROWS_ENDS)
-        with Store(store.path) as other:
-            full = rows_state(other, db, ROWS_ENDS)
+            state = rows_state(store, db, ends)
+        full = read_rows(db, list(state.before))
     scans = sum("FROM committed_samples" in s.sql and "batch_id IN" not in s.sql for s in log)
     return state, full, scans
 

@@ -250,7 +250,7 @@ class Store(Reader):
             # Beyond memory_limit DuckDB spills to <db>.tmp instead of growing: big imports stay bounded.
             self._con = Cursor(_connect(self.path, lock_timeout_s, {"memory_limit": memory_limit}))
         self._con.execute("SET enable_progress_bar = false")
-        self._write_lock = threading.Lock()
+        self._write_lock = _write_lock(self.path, self.postgres)
         self._local = threading.local()
         self._jobs = ThreadPoolExecutor(1, thread_name_prefix="derived")  # its thread starts on a job
         self._pending: set[Future[None]] = set()
@@ -503,6 +503,21 @@ class Store(Reader):
 # Data steps that a migration's SQL cannot express portably (a refusal with a list, audit rows):
 # each runs before its migration's SQL, through a ``Tx`` acting as the migration (audited as it).
 DATA_STEPS: dict[int, Callable[[Tx], None]] = {5: merge_identity_twins}
+
+
+_FILE_LOCKS: dict[str, threading.Lock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(path: str, postgres: bool) -> threading.Lock:
+    """The lock a store's writes take: one per DuckDB file in this process, shared by every handle
+    on it (they share one database), so that writes commit in the order of their audit ids (the
+    view's rows state reads the writes after the last one it saw: ``aiops.views.rows_state``). A
+    server (its advisory lock orders writes) or an in-memory store: the handle's own."""
+    if postgres or path == ":memory:":
+        return threading.Lock()
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(str(Path(path).resolve()), threading.Lock())
 
 
 RECONNECT = "try again when the database is back: the next request reconnects"

@@ -324,7 +324,7 @@ def _build(
     # filed under a key read before a write it includes. Such a build keeps nothing.
     keep = not isinstance(db, Store)
     periods = [period, *([previous] if previous else [])]
-    rows = rows_state(store, db, [p.bounds()[1] for p in periods])
+    rows = rows_state(store, db, [p.bounds()[1] for p in periods] if keep else [])
     stored = stored_inputs(db, periods, rows) if keep else {}
     part = _part(
         db, Inputs(period, rules, company, _reference_end(period, last), run_rate_end), stored.get(period)

@@ -6,15 +6,18 @@ freshness table). At 1M rows the two scans were most of the view's rebuild after
 25 of 40 ms), though the upload appended a few rows.
 
 Counts and hash sums add, and a latest timing only moves later when rows are appended: so when every
-write since the last build in this process appended batches and changed no other timing row, the
-new figures are the last ones plus those of the appended batches' rows (read through
-``batch_id``, whose rows are contiguous at the table's end). They are then the very figures a full
-read would give. The audit log tells which writes those were: every write of the product appends an
-audit row in its own transaction. A write the log does not show as such (an undo, a pull that
-replaced samples, a merge, a restore, any action not listed below, an edit with no audit row) and a
-build at the same audit row (only ``build_view`` called again builds at an unchanged revision) read
-every row again. Only on a DuckDB file, where this process is the only writer; a PostgreSQL server's
-tables may be edited by other clients outside the product.
+write since this process's last build appended batches and changed no other timing row, the new
+figures are the last ones plus those of the appended batches' rows (read by ``batch_id``). They
+are then the very figures a full read gives. The audit log tells which writes those were: every
+write that changes which rows ``committed_samples`` shows appends an audit row in its own
+transaction, and the writes of one DuckDB file in one process take one lock (``Store``), so they
+commit in the order of their audit ids. A write the log does not show as an append (an undo, a pull
+that replaced samples, a merge, a restore, any action not listed below) reads every row; a build at
+the same audit row (another period's view, a view built again) takes the figures as they are. An
+edit of timing rows that appends no audit row (none in the product: a hand edit) is therefore not
+seen until a write of another kind or a new process (nor is it by the views, kept per revision). Only on a
+DuckDB file, where this process is the only writer; a PostgreSQL server's tables may be edited by
+other clients, and there the rows are read every time.
 """
 
 from __future__ import annotations
@@ -80,22 +83,34 @@ class RowsState:
 
 
 _STATES: Lru[tuple[int, str], RowsState] = Lru(8)
+MAX_ENDS = 8  # period ends a state carries: the views of a few periods share one
 
 
 def rows_state(store: Store, db: Reader, ends: list[datetime | None]) -> RowsState:
-    """The figures at ``db``'s moment for the period ``ends``: carried over the batches appended
-    since this process's last build of ``store`` when it can (see the module), else read from every
-    row."""
+    """The figures at ``db``'s moment (the sums for the period ``ends`` only; none when empty):
+    carried over the batches appended since this process's last build of ``store`` when it can
+    (see the module), else read from every row."""
+    if store.postgres or afresh():
+        return RowsState((0, None), _sums(db, ends, None), _latest(db, None))
+    memo = _STATES.get((id(store), store.path))
     head = _head(db)
-    memo = None if store.postgres or afresh() else _STATES.get((id(store), store.path))
-    batches = _appended_since(db, memo.head, head) if memo and set(ends) <= set(memo.before) else None
+    holds = memo is not None and set(ends) <= set(memo.before)
+    if memo is not None and holds and head == memo.head and head[0] > 0:
+        return memo  # the same moment: another period's view, or a view built again
+    batches = _appended_since(db, memo.head, head) if memo is not None and holds else None
     if memo is not None and batches is not None:
         state = _carried(db, memo, head, batches)
     else:
-        state = RowsState(head, _sums(db, ends, None), _latest(db, None))
-    if not store.postgres and not afresh():
-        _STATES.put((id(store), store.path), state)
+        kept = list(memo.before) if memo else []
+        state = read_rows(db, list(dict.fromkeys([*ends, *kept]))[:MAX_ENDS], head)
+    _STATES.put((id(store), store.path), state)
     return state
+
+
+def read_rows(db: Reader, ends: list[datetime | None], head: Head | None = None) -> RowsState:
+    """The figures from every committed row, nothing carried (``head``: the audit row ``db``'s
+    moment ends at, when already read)."""
+    return RowsState(head or _head(db), _sums(db, ends, None), _latest(db, None))
 
 
 def _head(db: Reader) -> Head:
@@ -142,6 +157,8 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
 def _sums(db: Reader, ends: list[datetime | None], batches: list[int] | None) -> Sums:
     """Per end: the count and hash sum of the committed rows before it (of ``batches`` only, if
     given), in one scan."""
+    if not ends:
+        return {}
     names = {f"e{i}": end for i, end in enumerate(ends)}
     columns = ", ".join(_SUMS.format(before=_BEFORE.format(end=name), row=ROW_HASH) for name in names)
     where = _IN_BATCHES if batches is not None else ""

@@ -4,42 +4,89 @@ write; a write that did more than append reads every row again."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
 from aiops.ingest.batches import undo_batch
-from aiops.ingest.timings import import_timings
+from aiops.ingest.timings import confirm_upload, discard_upload, import_timings, open_timing_import
 from aiops.store import Store, Tx
 from aiops.views.company import save_company
-from tests.conftest import ADMIN, rows_state_now
+from aiops.views.rows_state import RowsState
+from tests.conftest import ADMIN, ROWS_ENDS, rows_state_now
 
 pytestmark = pytest.mark.estimate_cache  # a carried state is kept: not inside ``computed_afresh``
 
 WORKFLOW = "fin-invoice-coding"
 
 
-def _upload(store: Store, folder: Path, day: date, phase: str = "after") -> int:
+def _csv(folder: Path, day: date, phase: str = "after") -> Path:
     path = folder / f"{day.isoformat()}-{phase}.csv"
     rows = [f"{WORKFLOW},{phase},{day.isoformat()}T1{hour}:00:00,{20 + hour},1,0" for hour in range(7)]
     path.write_text("workflow_id,phase,measured_at,duration_minutes,loops,rework_minutes\n" + "\n".join(rows))
-    report = import_timings(store, ADMIN, path)
-    assert report.accepted == len(rows)
+    return path
+
+
+def _upload(store: Store, folder: Path, day: date, phase: str = "after") -> int:
+    report = import_timings(store, ADMIN, _csv(folder, day, phase))
+    assert report.accepted == 7
     return report.batch_id
+
+
+def _carried(store: Store, ends: list[datetime | None] = ROWS_ENDS) -> RowsState:
+    """The state now, which carried the last one over appended batches and equals a full read."""
+    state, full, scans = rows_state_now(store, ends)
+    assert (scans, state) == (0, full)
+    return state
 
 
 def test_uploads_after_and_inside_the_periods_are_carried_to_a_full_reads_figures(demo: Store, tmp_path):
     first, _, scans = rows_state_now(demo)
     assert scans == 2  # nothing to carry from: every row read (the sums, the latest timings)
-    _upload(demo, tmp_path, date(2026, 11, 12))  # after every end: only all time's sums move
-    _upload(demo, tmp_path, date(2026, 8, 5))  # inside 2026 Q3
-    _upload(demo, tmp_path, date(2026, 12, 1), phase="before")  # moves a baseline's last timing
-    carried, full, scans = rows_state_now(demo)
-    assert scans == 0
-    assert carried == full
-    assert carried.before != first.before and carried.latest != first.latest
-    assert carried.latest[WORKFLOW][1] is not None and carried.latest[WORKFLOW][1].date() == date(2026, 12, 1)
+    last = first.latest[WORKFLOW][0]
+    assert last is not None and last.date() > date(2026, 8, 5)
+    _upload(demo, tmp_path, date(2026, 8, 5))  # inside 2026 Q3, before the workflow's last timing
+    inside = _carried(demo)
+    assert inside.latest == first.latest and inside.before[ROWS_ENDS[0]] == first.before[ROWS_ENDS[0]]
+    assert inside.before[ROWS_ENDS[1]] != first.before[ROWS_ENDS[1]]
+    _upload(demo, tmp_path, date(2026, 11, 12))  # after every end but all time's
+    later = _carried(demo)
+    assert (
+        later.before[ROWS_ENDS[1]] == inside.before[ROWS_ENDS[1]]
+        and later.before[None] != inside.before[None]
+    )
+    _upload(demo, tmp_path, date(2026, 12, 1), phase="before")  # moves the baseline's last timing
+    baseline = _carried(demo).latest[WORKFLOW][1]
+    assert baseline is not None and baseline.date() == date(2026, 12, 1)
+
+
+def test_another_periods_ends_are_read_then_carried_with_the_first_ones(demo: Store, tmp_path):
+    rows_state_now(demo)
+    _upload(demo, tmp_path, date(2026, 11, 12))
+    other = [datetime(2026, 4, 1)]
+    state, full, scans = rows_state_now(demo, other)  # ends the state does not hold: every row read
+    assert scans == 2 and state == full and set(state.before) == {*other, *ROWS_ENDS}
+    _upload(demo, tmp_path, date(2026, 3, 2))
+    _carried(demo, other)
+    assert _carried(demo) == _carried(demo, other)  # the same moment: both periods' ends held
+
+
+def test_a_preview_changes_no_figure_and_its_confirm_is_carried(demo: Store, tmp_path):
+    before, _, _ = rows_state_now(demo)
+    for confirm in (False, True):
+        with open_timing_import(demo, _csv(tmp_path, date(2026, 8, 5 + confirm)), preview=True) as upload:
+            upload.stage(ADMIN)
+            report = upload.report
+        pending, full, _ = rows_state_now(demo)  # no audit row yet: every row read; none pending
+        assert pending == full and (pending.before, pending.latest) == (before.before, before.latest)
+        if confirm:
+            confirm_upload(demo, ADMIN, report)
+            assert _carried(demo).before != before.before
+        else:
+            discard_upload(demo, ADMIN, report)
+            discarded, full, _ = rows_state_now(demo)
+            assert discarded == full and discarded.before == before.before
 
 
 def test_writes_that_change_no_timing_row_are_carried_over(demo: Store, tmp_path: Path):
@@ -59,18 +106,25 @@ def test_an_undo_reads_every_row_again(demo: Store, tmp_path: Path):
     assert after == full and after.before != with_batch.before
 
 
-def test_an_edit_with_no_audit_row_is_read_by_a_build_at_the_same_revision(demo: Store):
+def test_an_edit_under_any_other_audit_action_reads_every_row_again(demo: Store):
     before, _, _ = rows_state_now(demo)
 
     def edit(tx: Tx) -> None:
         tx.execute(
             "UPDATE timing_samples SET rework_minutes = rework_minutes + 5 WHERE workflow_id = ?", [WORKFLOW]
         )
+        tx.audit("timings.fixed", "workflow", WORKFLOW, {})  # no action the state knows
 
     demo.write(ADMIN, edit)
     after, full, scans = rows_state_now(demo)
-    assert scans == 2 and after.head == before.head
-    assert after == full and after.before != before.before
+    assert scans == 2 and after == full and after.before != before.before
+
+
+def test_a_build_at_the_same_audit_row_takes_the_figures_as_they_are(demo: Store, tmp_path):
+    _upload(demo, tmp_path, date(2026, 11, 12))
+    first, _, _ = rows_state_now(demo)
+    again, full, scans = rows_state_now(demo, ROWS_ENDS[:1])
+    assert (scans, again) == (0, first) and again == full
 
 
 def test_a_log_rewound_by_a_restore_reads_every_row_again(demo: Store, tmp_path: Path):

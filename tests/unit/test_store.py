@@ -213,3 +213,14 @@ def test_keeping_derived_data_under_a_key_again_replaces_it(tmp_path):
         assert derived.keep(store, "part:a key", b"first", datetime(2027, 1, 1))
         assert derived.keep(store, "part:a key", b"second", datetime(2027, 1, 2))
         assert derived.load(store, "part:a key") == b"second"
+
+
+def test_handles_on_one_file_share_its_write_lock(tmp_path):
+    """Their writes then commit in the order of their audit ids (``aiops.views.rows_state`` reads
+    the writes after the last audit row it saw)."""
+    one, other = tmp_path / "one.duckdb", tmp_path / "other.duckdb"
+    with Store(one) as first, Store(tmp_path / "." / one.name) as second, Store(other) as third:
+        assert first._write_lock is second._write_lock
+        assert third._write_lock is not first._write_lock
+    with Store(":memory:") as a, Store(":memory:") as b:
+        assert a._write_lock is not b._write_lock  # two databases

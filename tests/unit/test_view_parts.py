@@ -67,6 +67,7 @@ def _same_as_afresh(store: Store, period: Period) -> View:
 def _sql(store: Store, sql: str) -> None:
     def run(tx: Tx) -> None:
         tx.execute(sql, [WORKFLOW])
+        tx.audit("test.edited", "workflow", WORKFLOW, {"sql": sql})  # as every write of the product
 
     store.write(ADMIN, run)
 

@@ -52,7 +52,8 @@ def estimate(
     concurrent_ids = set(inputs.conc.index) - selected
     weeks = weekly_means(cells, inputs.shares, inputs.mixed - concurrent_ids)
     compared = cells[cells.workflow_id.isin(set(comparisons.values()))] if comparisons else None
-    others = series_by_id(pooled_weekly(compared)) if compared is not None else {}
+    # No comparison workflow among these cells (an upload's own workflows, mostly): no series.
+    others = series_by_id(pooled_weekly(compared)) if compared is not None and len(compared) else {}
     # Censored exports: weekly means by close date are shaped by the window itself (early weeks
     # can only hold short loops), so only the restricted before/after comparison is sound.
     censored = inputs.either("censored")

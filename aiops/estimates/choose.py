@@ -98,8 +98,11 @@ class _Inputs:
         self.after_now = _after_means(now.after)
         if cells.ai_assisted.notna().any():
             self.conc = concurrent(cells, rules.min_concurrent_weeks, rules.min_samples_per_phase)
-            self.conc_now = concurrent(current, 1, 2)
-            self.conc_early = concurrent(early, 1, 2)
+            # Read for concurrent workflows only, and each workflow's figures come from its own
+            # rows: the other workflows' rows are left out (none at all, mostly).
+            ids = self.conc.index
+            self.conc_now = concurrent(current[current.workflow_id.isin(ids)], 1, 2)
+            self.conc_early = concurrent(early[early.workflow_id.isin(ids)], 1, 2)
         else:  # no loop says whether the AI helped: no workflow has a concurrent design
             self.conc = self.conc_now = self.conc_early = pd.DataFrame()
         self.elapsed = self.either("elapsed")

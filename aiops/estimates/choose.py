@@ -255,10 +255,10 @@ def _after_means(after: pd.DataFrame | None) -> pd.DataFrame:
     var, dof), from its phase statistics (a phase frame of ``by_phase``; None: no after loops)."""
     if after is None:
         return pd.DataFrame(columns=["value", "var", "dof"])
-    stats = after[after.samples.notna()]
-    return pd.DataFrame(
-        {"value": stats.mean_per_loop, "var": stats.var_mean, "dof": (stats.samples - 1).clip(lower=1)}
-    ).astype(float)
+    kept = after.samples.notna().to_numpy()  # in numpy: a frame's selection and astype cost ~0.5 ms
+    value, var = as_floats(after.mean_per_loop)[kept], as_floats(after.var_mean)[kept]
+    dof = np.maximum(as_floats(after.samples)[kept] - 1, 1)
+    return pd.DataFrame({"value": value, "var": var, "dof": dof}, index=after.index[kept])
 
 
 def _before_after(

@@ -101,8 +101,8 @@ class _Inputs:
             # Read for concurrent workflows only, and each workflow's figures come from its own
             # rows: the other workflows' rows are left out (none at all, mostly).
             ids = self.conc.index
-            self.conc_now = concurrent(current[current.workflow_id.isin(ids)], 1, 2)
-            self.conc_early = concurrent(early[early.workflow_id.isin(ids)], 1, 2)
+            self.conc_now = concurrent(current[current.workflow_id.isin(ids)], 1, 2, treated=False)
+            self.conc_early = concurrent(early[early.workflow_id.isin(ids)], 1, 2, treated=False)
         else:  # no loop says whether the AI helped: no workflow has a concurrent design
             self.conc = self.conc_now = self.conc_early = pd.DataFrame()
         self.elapsed = self.either("elapsed")

@@ -14,6 +14,7 @@ baseline, with the AI vs non-AI difference kept beside it.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -88,14 +89,9 @@ class _Inputs:
         distance = mix_distance(shares, "before", "after") if shares is not None else pd.Series(dtype=float)
         self.mixed = set(distance[distance > rules.mix_shift_distance].index) & self.both
         after = cells.phase == "after"
-        current = cells[~after | cells.current]
-        early = cells[~after | ~cells.current]
-        now = by_phase(current)
-        self.plain = _before_after(cells, phases, shares, self.mixed)
-        self.plain_now = _before_after(current, now, shares, self.mixed)
-        early_after = early[early.phase == "after"]
-        self.after_early = _after_means(by_phase(early_after).after if len(early_after) else None)
-        self.after_now = _after_means(now.after)
+        self.cells = cells
+        self.current = current = cells[~after | cells.current]
+        self.early = early = cells[~after | ~cells.current]
         if cells.ai_assisted.notna().any():
             self.conc = concurrent(cells, rules.min_concurrent_weeks, rules.min_samples_per_phase)
             # Read for concurrent workflows only, and each workflow's figures come from its own
@@ -106,6 +102,29 @@ class _Inputs:
         else:  # no loop says whether the AI helped: no workflow has a concurrent design
             self.conc = self.conc_now = self.conc_early = pd.DataFrame()
         self.elapsed = self.either("elapsed")
+
+    # The unadjusted difference and the after phase's means, now and early: read only by the
+    # workflows left with neither a concurrent design nor a fit, so computed on first read.
+    @cached_property
+    def plain(self) -> pd.DataFrame:
+        return _before_after(self.cells, self.phases, self.shares, self.mixed)
+
+    @cached_property
+    def plain_now(self) -> pd.DataFrame:
+        return _before_after(self.current, self.now, self.shares, self.mixed)
+
+    @cached_property
+    def after_now(self) -> pd.DataFrame:
+        return _after_means(self.now.after)
+
+    @cached_property
+    def after_early(self) -> pd.DataFrame:
+        early_after = self.early[self.early.phase == "after"]
+        return _after_means(by_phase(early_after).after if len(early_after) else None)
+
+    @cached_property
+    def now(self) -> Phases:
+        return by_phase(self.current)
 
     def either(self, flag: str) -> set[str]:
         """Workflows whose ``flag`` is set in either phase."""

@@ -229,6 +229,8 @@ def pytest_configure(config: pytest.Config) -> None:
         _one_duckdb_thread()
     if os.environ.get("AIOPS_TEST_PG") or hasattr(config, "workerinput"):
         return
+    if config.option.markexpr == QUICK_LOOP:
+        _temporary_folders_in_memory(config)
     if not getattr(config.option, "numprocesses", None) or config.option.markexpr == QUICK_LOOP:
         return
     folder = tempfile.mkdtemp(prefix="aiops-test-pg-")
@@ -255,6 +257,25 @@ def _one_duckdb_thread() -> None:
         return connect(database, read_only=read_only, config={"threads": 1, **(config or {})}, **kwargs)
 
     duckdb.connect = one_thread
+
+
+RAM_DISK = Path("/dev/shm")
+# pytest keeps the last three runs' folders, ~40 MB each (the templates, failed tests' folders).
+RAM_DISK_FREE = 2 * 1024**3
+
+
+def _temporary_folders_in_memory(config: pytest.Config) -> None:
+    """`make test-fast` puts the tests' temporary folders (every store a test writes) on the RAM
+    disk when the machine has one with room: on a disk each commit and each close of a DuckDB
+    file waits for it (fsync), and a worker waiting is a core idle (measured beside other jobs:
+    a COMMIT 12.5 -> 6.9 ms on average over the two upload-heavy files, closing a written demo copy
+    16-35 -> about 10 ms). Workers inherit the root; an explicit ``--basetemp`` or
+    ``PYTEST_DEBUG_TEMPROOT`` wins, and `make test` keeps the system's disk."""
+    if config.option.basetemp or os.environ.get("PYTEST_DEBUG_TEMPROOT") or not RAM_DISK.is_dir():
+        return
+    if os.access(RAM_DISK, os.W_OK) and shutil.disk_usage(RAM_DISK).free >= RAM_DISK_FREE:
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(RAM_DISK)
+        config.add_cleanup(lambda: os.environ.pop("PYTEST_DEBUG_TEMPROOT", None))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

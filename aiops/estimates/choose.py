@@ -14,6 +14,7 @@ baseline, with the AI vs non-AI difference kept beside it.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -52,7 +53,8 @@ def estimate(
     concurrent_ids = set(inputs.conc.index) - selected
     weeks = weekly_means(cells, inputs.shares, inputs.mixed - concurrent_ids)
     compared = cells[cells.workflow_id.isin(set(comparisons.values()))] if comparisons else None
-    others = series_by_id(pooled_weekly(compared)) if compared is not None else {}
+    # No comparison workflow among these cells (an upload's own workflows, mostly): no series.
+    others = series_by_id(pooled_weekly(compared)) if compared is not None and len(compared) else {}
     # Censored exports: weekly means by close date are shaped by the window itself (early weeks
     # can only hold short loops), so only the restricted before/after comparison is sound.
     censored = inputs.either("censored")
@@ -87,21 +89,42 @@ class _Inputs:
         distance = mix_distance(shares, "before", "after") if shares is not None else pd.Series(dtype=float)
         self.mixed = set(distance[distance > rules.mix_shift_distance].index) & self.both
         after = cells.phase == "after"
-        current = cells[~after | cells.current]
-        early = cells[~after | ~cells.current]
-        now = by_phase(current)
-        self.plain = _before_after(cells, phases, shares, self.mixed)
-        self.plain_now = _before_after(current, now, shares, self.mixed)
-        early_after = early[early.phase == "after"]
-        self.after_early = _after_means(by_phase(early_after).after if len(early_after) else None)
-        self.after_now = _after_means(now.after)
+        self.cells = cells
+        self.current = current = cells[~after | cells.current]
+        self.early = early = cells[~after | ~cells.current]
         if cells.ai_assisted.notna().any():
             self.conc = concurrent(cells, rules.min_concurrent_weeks, rules.min_samples_per_phase)
-            self.conc_now = concurrent(current, 1, 2)
-            self.conc_early = concurrent(early, 1, 2)
+            # Read for concurrent workflows only, and each workflow's figures come from its own
+            # rows: the other workflows' rows are left out (none at all, mostly).
+            ids = self.conc.index
+            self.conc_now = concurrent(current[current.workflow_id.isin(ids)], 1, 2, treated=False)
+            self.conc_early = concurrent(early[early.workflow_id.isin(ids)], 1, 2, treated=False)
         else:  # no loop says whether the AI helped: no workflow has a concurrent design
             self.conc = self.conc_now = self.conc_early = pd.DataFrame()
         self.elapsed = self.either("elapsed")
+
+    # The unadjusted difference and the after phase's means, now and early: read only by the
+    # workflows left with neither a concurrent design nor a fit, so computed on first read.
+    @cached_property
+    def plain(self) -> pd.DataFrame:
+        return _before_after(self.cells, self.phases, self.shares, self.mixed)
+
+    @cached_property
+    def plain_now(self) -> pd.DataFrame:
+        return _before_after(self.current, self.now, self.shares, self.mixed)
+
+    @cached_property
+    def after_now(self) -> pd.DataFrame:
+        return _after_means(self.now.after)
+
+    @cached_property
+    def after_early(self) -> pd.DataFrame:
+        early_after = self.early[self.early.phase == "after"]
+        return _after_means(by_phase(early_after).after if len(early_after) else None)
+
+    @cached_property
+    def now(self) -> Phases:
+        return by_phase(self.current)
 
     def either(self, flag: str) -> set[str]:
         """Workflows whose ``flag`` is set in either phase."""
@@ -251,10 +274,10 @@ def _after_means(after: pd.DataFrame | None) -> pd.DataFrame:
     var, dof), from its phase statistics (a phase frame of ``by_phase``; None: no after loops)."""
     if after is None:
         return pd.DataFrame(columns=["value", "var", "dof"])
-    stats = after[after.samples.notna()]
-    return pd.DataFrame(
-        {"value": stats.mean_per_loop, "var": stats.var_mean, "dof": (stats.samples - 1).clip(lower=1)}
-    ).astype(float)
+    kept = after.samples.notna().to_numpy()  # in numpy: a frame's selection and astype cost ~0.5 ms
+    value, var = as_floats(after.mean_per_loop)[kept], as_floats(after.var_mean)[kept]
+    dof = np.maximum(as_floats(after.samples)[kept] - 1, 1)
+    return pd.DataFrame({"value": value, "var": var, "dof": dof}, index=after.index[kept])
 
 
 def _before_after(

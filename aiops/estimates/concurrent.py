@@ -15,8 +15,9 @@ from aiops.estimates.phases import mix_distance, ratio_variance, segment_shares
 KEYS = ["workflow_id", "week", "segment"]
 
 
-def concurrent(cells: pd.DataFrame, min_weeks: int, min_samples: int) -> pd.DataFrame:
-    """Per eligible workflow: saving, var, dof, baseline, treated period/recent loops, mix distance."""
+def concurrent(cells: pd.DataFrame, min_weeks: int, min_samples: int, treated: bool = True) -> pd.DataFrame:
+    """Per eligible workflow: saving, var, dof, baseline, and (unless ``treated`` is False: the
+    current and early savings need only the saving) treated period/recent loops, mix distance."""
     after = cells[(cells.phase == "after") & cells.ai_assisted.notna()].copy()
     if after.empty:
         return pd.DataFrame()
@@ -54,10 +55,10 @@ def concurrent(cells: pd.DataFrame, min_weeks: int, min_samples: int) -> pd.Data
     )
     out["var"] = out["var"].where(np.isfinite(out["var"]))
     out["dof"] = (out.samples_ai + out.samples_other - 2).clip(lower=1).astype(float)
-    treated = after[after.ai].groupby("workflow_id")[["period_loops", "recent_loops"]].sum()
-    out = out.join(treated)
-    shares = segment_shares(after.assign(segment=after.segment.replace("", None)), "ai")
-    out["mix"] = mix_distance(shares, False, True).reindex(out.index)
+    if treated:
+        out = out.join(after[after.ai].groupby("workflow_id")[["period_loops", "recent_loops"]].sum())
+        shares = segment_shares(after.assign(segment=after.segment.replace("", None)), "ai")
+        out["mix"] = mix_distance(shares, False, True).reindex(out.index)
     eligible = (out.weeks >= min_weeks) & (out[["samples_ai", "samples_other"]].min(axis=1) >= min_samples)
     return out[eligible & out["var"].notna()]
 

@@ -62,11 +62,11 @@ def by_phase(cells: pd.DataFrame) -> Phases:
     depends on the whole grouping: the last bits must not move); the rest is numpy over the cells
     sorted once by group, without the fixed cost of a pandas step each."""
     codes, ids = cells.workflow_id.factorize()
-    g = _Groups(codes * 2 + (cells.phase == "after").to_numpy())
-    summed = cells.groupby(["workflow_id", "phase"], sort=False)[SUMS].sum()
-    keys = ids.get_indexer(summed.index.get_level_values(0)) * 2
-    in_key_order = np.argsort(keys + (summed.index.get_level_values(1) == "after"))
-    sums = {name: summed[name].to_numpy()[in_key_order] for name in SUMS}
+    keys = codes * 2 + (cells.phase == "after").to_numpy()
+    g = _Groups(keys)
+    # Grouped by the integer key: the same groups and rows as by (workflow_id, phase), in key order.
+    summed = cells[SUMS].groupby(keys).sum()
+    sums = {name: summed[name].to_numpy() for name in SUMS}
     columns = {name: sums[name] for name in ("samples", "loops", "minutes", "rework_minutes")}
     # Every loop done in the period counts, also those left out of the estimate.
     columns["period_loops"] = g.first(cells.phase_period_loops)
@@ -85,7 +85,8 @@ def by_phase(cells: pd.DataFrame) -> Phases:
     def one(after: int) -> pd.DataFrame:
         rows = g.keys % 2 == after
         index = ids[g.keys[rows] // 2]
-        return pd.DataFrame({k: v[rows] for k, v in columns.items()}, index=index).reindex(ids)
+        frame = pd.DataFrame({k: v[rows] for k, v in columns.items()}, index=index)
+        return frame if len(index) == len(ids) else frame.reindex(ids)  # keys ascend: index is ids
 
     return Phases(one(0), one(1))
 

@@ -44,8 +44,11 @@ NO_PHASE = PhaseStats()
 
 def phase_records(phase: pd.DataFrame) -> dict[str, PhaseStats]:
     """A phase frame (``phases.by_phase``) as one record per workflow (its index); a phase without
-    rows is ``NO_PHASE``. Read row by row as plain values: a Series per row costs ~50 µs."""
-    return {workflow_id: _phase_record(row) for workflow_id, row in phase.to_dict("index").items()}
+    rows is ``NO_PHASE``. Read row by row as plain values: a Series per row costs ~50 µs, and
+    ``to_dict("index")`` twice what a list per column costs."""
+    columns = {name: phase[name].tolist() for name in phase.columns}
+    rows = (dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True))
+    return {workflow_id: _phase_record(row) for workflow_id, row in zip(phase.index, rows, strict=True)}
 
 
 def _phase_record(row: dict[str, Any]) -> PhaseStats:

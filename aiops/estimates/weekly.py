@@ -21,9 +21,9 @@ def weekly_means(cells: pd.DataFrame, shares: pd.DataFrame | None, reweight: set
     variances assume it). For workflows in ``reweight`` the after weeks' means are taken at the
     baseline segment mix (``shares["before"]``) over the segments present."""
     keys = ["workflow_id", "week", "phase"]
-    weeks = cells.groupby(keys, sort=True).agg(
-        loops=("loops", "sum"), minutes=("minutes", "sum"), current=("current", "any")
-    )
+    groups = cells.groupby(keys, sort=True)  # two reductions of one grouping: no named-agg step
+    weeks = groups[["loops", "minutes"]].sum()
+    weeks["current"] = groups["current"].any()
     weeks["y"] = weeks.minutes / weeks.loops
     if reweight and shares is not None and "before" in shares:
         after = cells[(cells.phase == "after") & cells.workflow_id.isin(reweight) & cells.segment.notna()]

@@ -68,7 +68,12 @@ def _afresh(store: Store, period: Period = Period()) -> pd.DataFrame:
         return _frame(store, period)
 
 
-@pytest.mark.parametrize("period", [Period(), Period.quarter(2026, 3)], ids=["all", "quarter"])
+@pytest.mark.parametrize(
+    "period",
+    # A quarter's views read the previous quarter too: four views of the whole demo, 1.9 s of CPU.
+    [Period(), pytest.param(Period.quarter(2026, 3), marks=pytest.mark.slow)],
+    ids=["all", "quarter"],
+)
 def test_kept_estimates_are_those_computed_afresh(demo_path: Path, computed, period: Period) -> None:
     with Store(demo_path) as store:
         _forget(store)
@@ -166,6 +171,7 @@ def test_other_evidence_rules_or_another_period_are_other_inputs(demo_path: Path
         assert date(2026, 12, 1) == window.recent_end.date()
 
 
+@pytest.mark.slow  # views of the whole demo around an upload made from another thread: 2.1 s of CPU
 def test_an_upload_committed_during_a_read_is_not_kept_under_the_earlier_rows_key(
     demo_path: Path, tmp_path: Path, computed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -190,6 +196,7 @@ def test_an_upload_committed_during_a_read_is_not_kept_under_the_earlier_rows_ke
         pd.testing.assert_frame_equal(_frame(store), _afresh(store))
 
 
+@pytest.mark.slow  # eighteen metrics frames of the whole demo, kept and afresh: 4.9 s of CPU
 def test_a_warm_cache_agrees_with_computing_afresh_through_every_kind_of_change(
     demo_path: Path, tmp_path: Path, computed
 ) -> None:

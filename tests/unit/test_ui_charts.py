@@ -158,6 +158,7 @@ def test_a_new_process_draws_the_stored_spec_without_building_it(monkeypatch, st
         charts.chart(hours_by_department, departments(), title="Hours", key="k")
 
 
+@pytest.mark.slow  # a new Python process that imports Streamlit: 1.7 s of CPU
 def test_a_stored_spec_is_drawn_without_importing_altair(monkeypatch, tmp_path):
     """A restarted server's first Overview needs no Altair (about 0.18 s to import) when its
     charts' specs are in the store. The spec is built and stored here; a new process draws it, then

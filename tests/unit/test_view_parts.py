@@ -72,6 +72,7 @@ def _sql(store: Store, sql: str) -> None:
     store.write(ADMIN, run)
 
 
+@pytest.mark.slow  # seven views of the whole demo, two uploads and an undo: 3.6 s of CPU
 def test_an_upload_of_later_weeks_keeps_the_period_and_moves_what_it_should(demo_path: Path, tmp_path: Path):
     with Store(demo_path) as store:
         first, last = data_bounds(store)
@@ -229,6 +230,7 @@ def test_a_part_that_would_not_come_back_exactly_is_not_stored(demo_path: Path) 
         assert store.query_value("SELECT count(*) FROM derived_cache") == 3
 
 
+@pytest.mark.slow  # three views of the whole demo with their previous periods: 2.2 s of CPU
 def test_a_previous_period_that_has_not_ended_is_built_each_time(
     demo_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -57,7 +57,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from aiops.sources.transport import StdlibTransport
+from aiops.sources.transport import Sent, StdlibTransport
 
 DROP = "drop"
 Answer = tuple[int, dict[str, str], Any]  # status, headers, JSON body (or its bytes, encoded once)
@@ -334,20 +334,17 @@ def zendesk_route(replay: Replay, path: str, query: dict[str, str]) -> Answer:
     return 200, {}, body
 
 
-class ToReplay(httpx.BaseTransport):
+class ToReplay(StdlibTransport):
     """Requests to any site answered by a replay server: a Jira Cloud site's own address
     (``https://avro.atlassian.net``) served on loopback, through the pulls' own transport (its Host
     header still the site's). Tests put it where a pull finds its transport
     (``aiops.sources.http.site_transport``); the bench passes it in ``PullOptions``."""
 
     def __init__(self, replay_url: str) -> None:
+        super().__init__()
         there = httpx.URL(replay_url)
         self.scheme, self.host, self.port = there.scheme, there.host, there.port
-        self.inner = StdlibTransport()
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def send(self, request: httpx.Request) -> Sent:
         request.url = request.url.copy_with(scheme=self.scheme, host=self.host, port=self.port)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
+        return super().send(request)

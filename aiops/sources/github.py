@@ -29,7 +29,7 @@ from aiops.sources.connector import (
     page_records,
     same_site,
 )
-from aiops.sources.http import Http
+from aiops.sources.http import Asked, Http
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?(\w+)"?')
@@ -75,18 +75,20 @@ Answer = tuple[list[Item], httpx.Headers]
 
 def _answers(http: Http, url: str, params: dict[str, str | int], base_url: str) -> Iterator[Answer]:
     """The list's pages in order, one request at a time: each next page is the ``rel="next"`` URL
-    of the page before. GitHub asks for serial requests ("To avoid exceeding secondary rate limits,
-    you should make requests serially instead of concurrently", docs.github.com/rest/guides/
-    best-practices-for-using-the-rest-api), so no page is asked ahead. A next URL served
-    twice stops the pull (a faulty server would have it page forever)."""
-    answer, followed = http.get(url, params, PAGE), set[str]()
-    yield answer
-    following = linked(answer[1].get("link"), "next")
-    while following is not None:
-        following = same_site(first_time(followed, following, http.tool), base_url, http.tool)
-        answer = http.get(following, None, PAGE)
-        yield answer
-        following = linked(answer[1].get("link"), "next")
+    of the page before, asked as soon as that page's headers are read (``Http.paged``). GitHub
+    asks for serial requests ("To avoid exceeding secondary rate limits, you should make requests
+    serially instead of concurrently", docs.github.com/rest/guides/best-practices-for-using-the-
+    rest-api), so no page is asked ahead of that. A next URL served twice stops the pull (a
+    faulty server would have it page forever)."""
+    followed = set[str]()
+
+    def following(answer: Answer) -> Asked | None:
+        next_url = linked(answer[1].get("link"), "next")
+        if next_url is None:
+            return None
+        return http.ask(same_site(first_time(followed, next_url, http.tool), base_url, http.tool))
+
+    return http.paged(http.ask(url, params), PAGE, following)
 
 
 def _pages(

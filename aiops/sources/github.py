@@ -41,9 +41,10 @@ class PullRequest(msgspec.Struct, gc=False):
 
 
 class Item(msgspec.Struct, gc=False):
-    """An item of the issues list: values stay as served (the import judges them)."""
+    """An item of the issues list: values stay as served (the import judges them); the number,
+    an id, is a JSON number or string (anything else is not an answer of this list)."""
 
-    number: Any = None
+    number: int | str | None = None
     created_at: Any = None
     updated_at: Any = None
     closed_at: Any = None
@@ -75,7 +76,7 @@ Answer = tuple[list[Item], httpx.Headers]
 
 def _answers(http: Http, url: str, params: dict[str, str | int], base_url: str) -> Iterator[Answer]:
     """The list's pages in order, one request at a time: each next page is the ``rel="next"`` URL
-    of the page before, asked as soon as that page's headers are read (``Http.paged``). GitHub
+    of the page before, asked as soon as that page is read (``Http.paged``). GitHub
     asks for serial requests ("To avoid exceeding secondary rate limits, you should make requests
     serially instead of concurrently", docs.github.com/rest/guides/best-practices-for-using-the-
     rest-api), so no page is asked ahead of that. A next URL served twice stops the pull (a

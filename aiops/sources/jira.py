@@ -70,7 +70,7 @@ class Fields(msgspec.Struct, gc=False):
 
 
 class Issue(msgspec.Struct, gc=False):
-    key: Any = None
+    key: str | int | None = None  # an id: a JSON string (or number); anything else is not an issue
     fields: Fields | None = None
 
 

@@ -246,8 +246,8 @@ def test_the_next_page_is_on_the_wire_while_a_page_is_handed_over(server):
         seen.append(handler.path)
         if number == 2:
             release.wait(5)
+        answered.append(number)  # before the answer goes: a client that has it finds it here
         send(handler, handler.path.rpartition("=")[2].encode())
-        answered.append(number)
 
     url, ports = server(answer)
     with client() as http:

@@ -29,7 +29,7 @@ from aiops.sources.connector import (
     page_records,
     same_site,
 )
-from aiops.sources.http import Asked, Http
+from aiops.sources.http import Answer, Asked, Http
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?(\w+)"?')
@@ -71,10 +71,10 @@ def linked(link: str | None, rel: str) -> str | None:
     return next((url for url, name in _LINK.findall(link or "") if name == rel), None)
 
 
-Answer = tuple[list[Item], httpx.Headers]
+Served = tuple[list[Item], httpx.Headers]  # a page's items and its headers
 
 
-def _answers(http: Http, url: str, params: dict[str, str | int], base_url: str) -> Iterator[Answer]:
+def _answers(http: Http, url: str, params: dict[str, str | int], base_url: str) -> Iterator[Served]:
     """The list's pages in order, one request at a time: each next page is the ``rel="next"`` URL
     of the page before, asked as soon as that page is read (``Http.paged``). GitHub
     asks for serial requests ("To avoid exceeding secondary rate limits, you should make requests
@@ -83,8 +83,8 @@ def _answers(http: Http, url: str, params: dict[str, str | int], base_url: str) 
     faulty server would have it page forever)."""
     followed = set[str]()
 
-    def following(answer: Answer) -> Asked | None:
-        next_url = linked(answer[1].get("link"), "next")
+    def following(answer: Answer) -> Asked | None:  # from the headers: asked before the page is decoded
+        next_url = linked(answer.headers.get("link"), "next")
         if next_url is None:
             return None
         return http.ask(same_site(first_time(followed, next_url, http.tool), base_url, http.tool))

@@ -27,6 +27,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from itertools import islice
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -35,7 +36,7 @@ import httpx
 import msgspec
 
 from aiops.clock import utcnow
-from aiops.errors import IngestError, NotFound
+from aiops.errors import AiopsError, IngestError, NotFound
 from aiops.sources.tokens import TokenRef
 from aiops.sources.transport import Sent, send, site_transport
 
@@ -144,24 +145,22 @@ class Http:
         return Asked(self, url)
 
     def paged(
-        self,
-        asked: Asked,
-        decoder: msgspec.json.Decoder[Any],
-        following: Callable[[tuple[Any, httpx.Headers]], Asked | None],
+        self, asked: Asked, decoder: msgspec.json.Decoder[Any], following: Callable[[Answer], Asked | None]
     ) -> Generator[tuple[Any, httpx.Headers], None, None]:
-        """The answers of a list read one page at a time, from ``asked`` on: ``following(answer)``
-        asks for the next page (None: the list ends), before the answer is handed over, so the
-        server serves the next page while the caller turns this one into records. Still one
-        request at a time; leaving early drops the request on the wire."""
+        """The pages of a list read one at a time, from ``asked`` on, each decoded by ``decoder``
+        with its headers. ``following(answer)`` asks for the next page (None: the list ends)
+        before a page is handed over, so the server serves it while the caller turns this one into
+        records; a next page named in the headers (GitHub's Link) is asked before this one is
+        decoded, too. Still one request at a time; leaving early drops the request on the wire."""
         try:
             while True:
-                answer = asked.answer(decoder)
+                answer = Answer(self, asked.response(), decoder)
                 coming = following(answer)
+                if coming is not None:
+                    asked = coming
+                yield answer.body, answer.headers
                 if coming is None:
-                    yield answer
                     return
-                asked = coming
-                yield answer
         finally:
             asked.drop()
 
@@ -174,27 +173,31 @@ class Http:
                 self.sleep(wait)
                 self._pauses += 1
 
-    def _decoded(self, response: httpx.Response, decoder: msgspec.json.Decoder[Any]) -> Any:
+    def _refusal(self, response: httpx.Response) -> AiopsError | None:
+        """What an unsuccessful answer means, in the user's words (None: a success)."""
         status = response.status_code
         if status == 401:
-            raise AuthRefused(
+            return AuthRefused(
                 f"the {self.tool} API refused the token from {self.token_ref} (HTTP 401)",
                 f"check that {self.token_ref} holds a valid, unexpired token; nothing was written",
             )
         if status == 403:
-            raise AuthRefused(
+            return AuthRefused(
                 f"the {self.tool} API refused access with the token from {self.token_ref} (HTTP 403)",
                 "give that token read access to this project; nothing was written",
             )
         if status == 404:
-            raise NotFound(
+            return NotFound(
                 f"the {self.tool} API has no {response.request.url.path}",
                 "check the base URL and the query (repository, project); nothing was written",
             )
         if status >= 400:
-            raise SourceUnavailable(
+            return SourceUnavailable(
                 f"the {self.tool} API answered HTTP {status}", "pull again later; nothing was written"
             )
+        return None
+
+    def _decoded(self, response: httpx.Response, decoder: msgspec.json.Decoder[Any]) -> Any:
         try:
             return decoder.decode(response.content)
         except msgspec.ValidationError as e:
@@ -223,12 +226,20 @@ class Asked:
 
     def answer(self, decoder: msgspec.json.Decoder[Any] = ANY_JSON) -> tuple[Any, httpx.Headers]:
         """The body decoded by ``decoder`` (any JSON by default), and its headers."""
+        response = self.response()
+        return self._http._decoded(response, decoder), response.headers
+
+    def response(self) -> httpx.Response:
+        """The successful response, its body read (a refusal raised in the user's words)."""
         http = self._http
         for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
             response = http._read(self._sent)
             wait = rate_limit_wait(response)
             if wait is None:
-                return http._decoded(response, decoder), response.headers
+                refusal = http._refusal(response)
+                if refusal is not None:
+                    raise refusal
+                return response
             if wait > http.max_wait_s:
                 until = utcnow() + timedelta(seconds=wait)
                 raise SourceUnavailable(
@@ -246,6 +257,18 @@ class Asked:
     def drop(self) -> None:
         """Let go of an answer not read (its connection closed)."""
         self._sent.drop()
+
+
+class Answer:
+    """A page answered: its headers, and its body decoded when first asked for."""
+
+    def __init__(self, http: Http, response: httpx.Response, decoder: msgspec.json.Decoder[Any]) -> None:
+        self.headers = response.headers
+        self._http, self._response, self._decoder = http, response, decoder
+
+    @cached_property
+    def body(self) -> Any:
+        return self._http._decoded(self._response, self._decoder)
 
 
 def rate_limit_wait(response: httpx.Response, now: float | None = None) -> float | None:

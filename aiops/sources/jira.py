@@ -52,7 +52,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from aiops.sources.connector import Loop, Page, Resume, Tool, bearer_or_basic, first_time, page_records
-from aiops.sources.http import Asked, Http, SourceUnavailable, asked_ahead
+from aiops.sources.http import Answer, Asked, Http, SourceUnavailable, asked_ahead
 
 CLOUD_MAX_RESULTS = 5000  # the documented most a page returns (with id or key only; fewer with fields)
 DC_PAGE_SIZE = 100
@@ -145,8 +145,8 @@ def _cloud_pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str 
     }
     given = set[str]()
 
-    def following(answer: tuple[CloudPage, Any]) -> Asked | None:
-        body = answer[0]
+    def following(answer: Answer) -> Asked | None:
+        body: CloudPage = answer.body
         token = body.nextPageToken
         if not body.issues or not token:
             return None

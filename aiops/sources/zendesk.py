@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from aiops.sources.connector import Loop, Page, Tool, bearer_or_basic, page_records, text
-from aiops.sources.http import Asked, Http
+from aiops.sources.http import Answer, Asked, Http
 
 _PAIR = re.compile(r"([a-z_]+)=(\S+)")
 
@@ -105,9 +105,9 @@ def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None
     wanted, names = filters(query), ticket_fields(filters(query))
     positions = [(names.index(field), value) for field, value in wanted.items()]
 
-    def following(answer: tuple[Any, Any]) -> Asked | None:
-        after = text(answer[0].after_cursor)
-        if answer[0].end_of_stream is not False or not after:
+    def following(answer: Answer) -> Asked | None:
+        after = text(answer.body.after_cursor)
+        if answer.body.end_of_stream is not False or not after:
             return None
         return http.ask(url, {"include": "metric_sets", "cursor": after})  # as after_url, with the side-load
 

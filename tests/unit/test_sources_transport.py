@@ -230,8 +230,8 @@ def test_a_proxy_the_environment_names_is_used_as_httpx_would(server, monkeypatc
 def pages_of(url: str, http: Http, last: int):
     """``Http.paged`` over pages 1..``last`` of ``url`` (each page's body is its number)."""
 
-    def following(answer: tuple[object, httpx.Headers]) -> http_module.Asked | None:
-        number = int(answer[0])  # type: ignore[call-overload]
+    def following(answer: http_module.Answer) -> http_module.Asked | None:
+        number = int(answer.body)
         return http.ask(f"{url}/p", {"page": number + 1}) if number < last else None
 
     return http.paged(http.ask(f"{url}/p", {"page": 1}), http_module.ANY_JSON, following)
@@ -274,3 +274,29 @@ def test_a_page_left_unread_is_not_taken_for_the_next_answer(server):
         pages.close()  # page 2 was asked and is never read: its connection is closed, not kept
         assert http.get(f"{url}/p", {"page": 7})[0] == 7
     assert len(ports) == 3 and ports[0] == ports[1] != ports[2]
+
+
+def test_a_next_page_named_in_the_headers_is_asked_before_the_page_is_decoded(server):
+    """GitHub's Link header names the next page: it goes on the wire before this page is decoded."""
+    events: list[str] = []
+
+    class Decoder:  # msgspec's, noting when it decodes
+        def decode(self, content: bytes) -> object:
+            events.append("decoded")
+            return json.loads(content)
+
+    def answer(handler: BaseHTTPRequestHandler, number: int) -> None:
+        send(handler, str(number).encode(), {"Link": '</p?page=2>; rel="next"'} if number == 1 else {})
+
+    url, _ = server(answer)
+
+    def following(answer: http_module.Answer) -> http_module.Asked | None:
+        if "link" not in answer.headers:
+            return None
+        events.append("asked")
+        return http.ask(f"{url}/p", {"page": 2})
+
+    with client() as http:
+        pages = http.paged(http.ask(f"{url}/p", {"page": 1}), Decoder(), following)  # type: ignore[arg-type]
+        assert [body for body, _ in pages] == [1, 2]
+    assert events == ["asked", "decoded", "decoded"]

@@ -88,9 +88,7 @@ class StdlibTransport(httpx.BaseTransport):
 
     def send(self, request: httpx.Request) -> Sent:
         """``request`` written on a kept connection (or a new one); its response read by ``read()``."""
-        url = request.url
-        # the host as sent (IDNA-encoded, an IPv6 address without its brackets): http.client's own
-        site = (url.scheme, url.raw_host.decode("ascii"), url.port or (443 if url.scheme == "https" else 80))
+        site = self.site(request.url)
         timeouts = request.extensions.get("timeout", {})
         connection = self._take(site) or _connect(site, timeouts.get("connect"))
         try:
@@ -98,6 +96,11 @@ class StdlibTransport(httpx.BaseTransport):
         except (http.client.HTTPException, OSError) as e:
             raise _failure(e, connection, request) from e
         return Sent(partial(self._receive, site, connection, request), connection.close)
+
+    def site(self, url: httpx.URL) -> Site:
+        """Where ``url``'s request goes: its host as sent (IDNA-encoded, an IPv6 address without its
+        brackets: http.client's own) and port."""
+        return (url.scheme, url.raw_host.decode("ascii"), url.port or (443 if url.scheme == "https" else 80))
 
     def _receive(
         self, site: Site, connection: http.client.HTTPConnection, request: httpx.Request

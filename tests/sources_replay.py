@@ -334,20 +334,18 @@ def zendesk_route(replay: Replay, path: str, query: dict[str, str]) -> Answer:
     return 200, {}, body
 
 
-class ToReplay(httpx.BaseTransport):
+class ToReplay(StdlibTransport):
     """Requests to any site answered by a replay server: a Jira Cloud site's own address
-    (``https://avro.atlassian.net``) served on loopback, through the pulls' own transport (its Host
-    header still the site's). Tests put it where a pull finds its transport
-    (``aiops.sources.http.site_transport``); the bench passes it in ``PullOptions``."""
+    (``https://avro.atlassian.net``) served on loopback, through the pulls' own transport (the
+    request unchanged: its URL and Host header still the site's; only the connection goes to the
+    replay server, so a pull pays for no rewriting a real one does not do). Tests put it where a
+    pull finds its transport (``aiops.sources.http.site_transport``); the bench passes it in
+    ``PullOptions``."""
 
     def __init__(self, replay_url: str) -> None:
+        super().__init__()
         there = httpx.URL(replay_url)
-        self.scheme, self.host, self.port = there.scheme, there.host, there.port
-        self.inner = StdlibTransport()
+        self.replay_site = (there.scheme, there.host, there.port or 80)
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.url = request.url.copy_with(scheme=self.scheme, host=self.host, port=self.port)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
+    def site(self, url: httpx.URL) -> tuple[str, str, int]:
+        return self.replay_site

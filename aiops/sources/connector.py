@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -114,15 +115,19 @@ class Resume:
 
     def __init__(self, cursor: str | None) -> None:
         self._before: list[str | None] = [cursor]  # where a pull resumes before each page
-        self._first: dict[str, int] = {}  # a record's id -> the page it was first served on
+        self._first: dict[Any, int] = {}  # a record's id, as served -> the page it was first served on
         self._moved_from: int | None = None
 
     def after(self, ids: list[Any], newest: str | None) -> str | None:
-        """The cursor after a page of records ``ids`` whose latest change is ``newest``."""
+        """The cursor after a page of records ``ids`` (as the API serves them: GitHub's numbers,
+        Jira's keys) whose latest change is ``newest``."""
         page = len(self._before) - 1
-        for record in map(str, ids):
-            first = self._first.setdefault(record, page)
-            if first != page and (self._moved_from is None or first < self._moved_from):
-                self._moved_from = first
+        if self._first.keys().isdisjoint(ids):  # as a rule: the page's ids taken in at C speed
+            self._first.update(zip(ids, repeat(page)))
+        else:
+            for record in ids:
+                first = self._first.setdefault(record, page)
+                if first != page and (self._moved_from is None or first < self._moved_from):
+                    self._moved_from = first
         self._before.append(newest)
         return newest if self._moved_from is None else self._before[self._moved_from]

@@ -29,7 +29,7 @@ from aiops.sources.connector import (
     page_records,
     same_site,
 )
-from aiops.sources.http import Http
+from aiops.sources.http import Answer, Asked, Http
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?(\w+)"?')
@@ -41,9 +41,10 @@ class PullRequest(msgspec.Struct, gc=False):
 
 
 class Item(msgspec.Struct, gc=False):
-    """An item of the issues list: values stay as served (the import judges them)."""
+    """An item of the issues list: values stay as served (the import judges them); the number,
+    an id, is a JSON number or string (anything else is not an answer of this list)."""
 
-    number: Any = None
+    number: int | str | None = None
     created_at: Any = None
     updated_at: Any = None
     closed_at: Any = None
@@ -70,23 +71,25 @@ def linked(link: str | None, rel: str) -> str | None:
     return next((url for url, name in _LINK.findall(link or "") if name == rel), None)
 
 
-Answer = tuple[list[Item], httpx.Headers]
+Served = tuple[list[Item], httpx.Headers]  # a page's items and its headers
 
 
-def _answers(http: Http, url: str, params: dict[str, str | int], base_url: str) -> Iterator[Answer]:
+def _answers(http: Http, url: str, params: dict[str, str | int], base_url: str) -> Iterator[Served]:
     """The list's pages in order, one request at a time: each next page is the ``rel="next"`` URL
-    of the page before. GitHub asks for serial requests ("To avoid exceeding secondary rate limits,
-    you should make requests serially instead of concurrently", docs.github.com/rest/guides/
-    best-practices-for-using-the-rest-api), so no page is asked ahead. A next URL served
-    twice stops the pull (a faulty server would have it page forever)."""
-    answer, followed = http.get(url, params, PAGE), set[str]()
-    yield answer
-    following = linked(answer[1].get("link"), "next")
-    while following is not None:
-        following = same_site(first_time(followed, following, http.tool), base_url, http.tool)
-        answer = http.get(following, None, PAGE)
-        yield answer
-        following = linked(answer[1].get("link"), "next")
+    of the page before, asked as soon as that page is read (``Http.paged``). GitHub
+    asks for serial requests ("To avoid exceeding secondary rate limits, you should make requests
+    serially instead of concurrently", docs.github.com/rest/guides/best-practices-for-using-the-
+    rest-api), so no page is asked ahead of that. A next URL served twice stops the pull (a
+    faulty server would have it page forever)."""
+    followed = set[str]()
+
+    def following(answer: Answer) -> Asked | None:  # from the headers: asked before the page is decoded
+        next_url = linked(answer.headers.get("link"), "next")
+        if next_url is None:
+            return None
+        return http.ask(same_site(first_time(followed, next_url, http.tool), base_url, http.tool))
+
+    return http.paged(http.ask(url, params), PAGE, following)
 
 
 def _pages(

@@ -9,7 +9,9 @@ own through a proxy the environment names (``transport.site_transport``), or one
 ``Retry-After`` seconds or at ``X-RateLimit-Reset`` (epoch seconds), when that is within
 ``max_wait_s``; a longer wait stops the pull (nothing written) with the time to try again. Pages
 may be fetched by several threads at once (``get`` is thread-safe): a rate limit pauses them all,
-and one wait is taken for all the requests it refused.
+and one wait is taken for all the requests it refused. A list read one page at a time
+(``paged``) sends each next request before the page before it is handed over: the server's work
+and the loopback or network wait overlap the pull's own (decoding, records).
 
 A page is decoded straight into the connector's typed shape (``msgspec``): only the fields a
 record needs become Python objects, which is most of a pull's time otherwise; the shapes are
@@ -25,6 +27,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from itertools import islice
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -33,9 +36,9 @@ import httpx
 import msgspec
 
 from aiops.clock import utcnow
-from aiops.errors import IngestError, NotFound
+from aiops.errors import AiopsError, IngestError, NotFound
 from aiops.sources.tokens import TokenRef
-from aiops.sources.transport import site_transport
+from aiops.sources.transport import Sent, send, site_transport
 
 DEFAULT_MAX_WAIT_S = 120.0
 MAX_RATE_LIMIT_RETRIES = 5
@@ -97,18 +100,27 @@ class Http:
                 self._transports[site] = site_transport(url)
             return self._transports[site]
 
-    def _send(self, url: str) -> httpx.Response:
-        """One GET, its body read. httpx's request and response models over a transport, without
-        httpx's ``Client`` around them: its cookie jar, URL merging, auth and redirect machinery
-        took 0.1 ms of CPU a request that a pull uses none of (a fifth of a 1,000-page fetch)."""
+    def _start(self, url: str) -> Sent:
+        """One GET sent. httpx's request and response models over a transport, without httpx's
+        ``Client`` around them: its cookie jar, URL merging, auth and redirect machinery took 0.1 ms
+        of CPU a request that a pull uses none of (a fifth of a 1,000-page fetch)."""
         request = httpx.Request("GET", url, headers=self._headers, extensions=self._timeouts)
-        response = self._transport(request.url).handle_request(request)
-        response.request = request
         try:
-            response.read()
-        finally:
-            response.close()
-        return response
+            return send(self._transport(request.url), request)
+        except httpx.HTTPError as e:
+            raise self._unreadable(e) from None
+
+    def _read(self, sent: Sent) -> httpx.Response:
+        try:
+            return sent.read()
+        except httpx.HTTPError as e:
+            raise self._unreadable(e) from None
+
+    def _unreadable(self, error: httpx.HTTPError) -> SourceUnavailable:
+        return SourceUnavailable(
+            f"the {self.tool} API could not be read ({type(error).__name__})",
+            "check the base URL and the network, then pull again; nothing was written",
+        )
 
     def __enter__(self) -> Http:
         return self
@@ -123,31 +135,34 @@ class Http:
         decoder: msgspec.json.Decoder[Any] = ANY_JSON,
     ) -> tuple[Any, httpx.Headers]:
         """The body of a successful GET decoded by ``decoder`` (any JSON by default), and its headers."""
+        return self.ask(url, params).answer(decoder)
+
+    def ask(self, url: str, params: Mapping[str, str | int] | None = None) -> Asked:
+        """A GET sent now; ``Asked.answer`` reads it (what the caller does in between, the server's
+        work overlaps)."""
         if params:  # encoded here: httpx would parse the URL, then again to merge the params
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
-        for _ in range(MAX_RATE_LIMIT_RETRIES + 1):
-            with self._gate:  # not while another request's rate limit is waited out
-                pauses = self._pauses
-            try:
-                response = self._send(url)
-            except httpx.HTTPError as e:
-                raise SourceUnavailable(
-                    f"the {self.tool} API could not be read ({type(e).__name__})",
-                    "check the base URL and the network, then pull again; nothing was written",
-                ) from None
-            wait = rate_limit_wait(response)
-            if wait is None:
-                return self._decoded(response, decoder), response.headers
-            if wait > self.max_wait_s:
-                until = utcnow() + timedelta(seconds=wait)
-                raise SourceUnavailable(
-                    f"the {self.tool} API is rate limited for {wait:.0f} s more (until {until:%H:%M} UTC)",
-                    "pull again after that; nothing was written",
-                )
-            self._pause(wait, pauses)
-        raise SourceUnavailable(
-            f"the {self.tool} API kept answering 'rate limited'", "pull again later; nothing was written"
-        )
+        return Asked(self, url)
+
+    def paged(
+        self, asked: Asked, decoder: msgspec.json.Decoder[Any], following: Callable[[Answer], Asked | None]
+    ) -> Generator[tuple[Any, httpx.Headers], None, None]:
+        """The pages of a list read one at a time, from ``asked`` on, each decoded by ``decoder``
+        with its headers. ``following(answer)`` asks for the next page (None: the list ends)
+        before a page is handed over, so the server serves it while the caller turns this one into
+        records; a next page named in the headers (GitHub's Link) is asked before this one is
+        decoded, too. Still one request at a time; leaving early drops the request on the wire."""
+        try:
+            while True:
+                answer = Answer(self, asked.response(), decoder)
+                coming = following(answer)
+                if coming is not None:
+                    asked = coming
+                yield answer.body, answer.headers
+                if coming is None:
+                    return
+        finally:
+            asked.drop()
 
     def _pause(self, wait: float, pauses_when_sent: int) -> None:
         """Wait out a rate limit, every thread with it; none when another thread already waited one
@@ -158,27 +173,31 @@ class Http:
                 self.sleep(wait)
                 self._pauses += 1
 
-    def _decoded(self, response: httpx.Response, decoder: msgspec.json.Decoder[Any]) -> Any:
+    def _refusal(self, response: httpx.Response) -> AiopsError | None:
+        """What an unsuccessful answer means, in the user's words (None: a success)."""
         status = response.status_code
         if status == 401:
-            raise AuthRefused(
+            return AuthRefused(
                 f"the {self.tool} API refused the token from {self.token_ref} (HTTP 401)",
                 f"check that {self.token_ref} holds a valid, unexpired token; nothing was written",
             )
         if status == 403:
-            raise AuthRefused(
+            return AuthRefused(
                 f"the {self.tool} API refused access with the token from {self.token_ref} (HTTP 403)",
                 "give that token read access to this project; nothing was written",
             )
         if status == 404:
-            raise NotFound(
+            return NotFound(
                 f"the {self.tool} API has no {response.request.url.path}",
                 "check the base URL and the query (repository, project); nothing was written",
             )
         if status >= 400:
-            raise SourceUnavailable(
+            return SourceUnavailable(
                 f"the {self.tool} API answered HTTP {status}", "pull again later; nothing was written"
             )
+        return None
+
+    def _decoded(self, response: httpx.Response, decoder: msgspec.json.Decoder[Any]) -> Any:
         try:
             return decoder.decode(response.content)
         except msgspec.ValidationError as e:
@@ -191,6 +210,65 @@ class Http:
                 f"the {self.tool} API answered something that is not JSON",
                 "check the base URL (the API's, not the web site's); nothing was written",
             ) from None
+
+
+class Asked:
+    """A GET on the wire: ``answer`` reads it, waiting out a rate limit (then asking again)."""
+
+    def __init__(self, http: Http, url: str) -> None:
+        self._http, self._url = http, url
+        self._sent = self._send()
+
+    def _send(self) -> Sent:
+        with self._http._gate:  # not while another request's rate limit is waited out
+            self._pauses = self._http._pauses
+        return self._http._start(self._url)
+
+    def answer(self, decoder: msgspec.json.Decoder[Any] = ANY_JSON) -> tuple[Any, httpx.Headers]:
+        """The body decoded by ``decoder`` (any JSON by default), and its headers."""
+        response = self.response()
+        return self._http._decoded(response, decoder), response.headers
+
+    def response(self) -> httpx.Response:
+        """The successful response, its body read (a refusal raised in the user's words)."""
+        http = self._http
+        for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
+            response = http._read(self._sent)
+            wait = rate_limit_wait(response)
+            if wait is None:
+                refusal = http._refusal(response)
+                if refusal is not None:
+                    raise refusal
+                return response
+            if wait > http.max_wait_s:
+                until = utcnow() + timedelta(seconds=wait)
+                raise SourceUnavailable(
+                    f"the {http.tool} API is rate limited for {wait:.0f} s more (until {until:%H:%M} UTC)",
+                    "pull again after that; nothing was written",
+                )
+            if attempt == MAX_RATE_LIMIT_RETRIES:
+                break
+            http._pause(wait, self._pauses)
+            self._sent = self._send()
+        raise SourceUnavailable(
+            f"the {http.tool} API kept answering 'rate limited'", "pull again later; nothing was written"
+        )
+
+    def drop(self) -> None:
+        """Let go of an answer not read (its connection closed)."""
+        self._sent.drop()
+
+
+class Answer:
+    """A page answered: its headers, and its body decoded when first asked for."""
+
+    def __init__(self, http: Http, response: httpx.Response, decoder: msgspec.json.Decoder[Any]) -> None:
+        self.headers = response.headers
+        self._http, self._response, self._decoder = http, response, decoder
+
+    @cached_property
+    def body(self) -> Any:
+        return self._http._decoded(self._response, self._decoder)
 
 
 def rate_limit_wait(response: httpx.Response, now: float | None = None) -> float | None:

@@ -52,7 +52,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from aiops.sources.connector import Loop, Page, Resume, Tool, bearer_or_basic, first_time, page_records
-from aiops.sources.http import Http, SourceUnavailable, asked_ahead
+from aiops.sources.http import Answer, Asked, Http, SourceUnavailable, asked_ahead
 
 CLOUD_MAX_RESULTS = 5000  # the documented most a page returns (with id or key only; fewer with fields)
 DC_PAGE_SIZE = 100
@@ -70,7 +70,7 @@ class Fields(msgspec.Struct, gc=False):
 
 
 class Issue(msgspec.Struct, gc=False):
-    key: Any = None
+    key: str | int | None = None  # an id: a JSON string (or number); anything else is not an issue
     fields: Fields | None = None
 
 
@@ -143,17 +143,21 @@ def _cloud_pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str 
         "maxResults": CLOUD_MAX_RESULTS,
         "fields": FIELDS,
     }
-    # What a token stands for is Jira's own: a record served twice rewinds the cursor here too.
-    newest, token, given, resume = cursor, None, set[str](), Resume(cursor)
-    while True:
-        body: CloudPage = http.get(url, params | ({"nextPageToken": token} if token else {}), CLOUD_PAGE)[0]
+    given = set[str]()
+
+    def following(answer: Answer) -> Asked | None:
+        body: CloudPage = answer.body
+        token = body.nextPageToken
+        if not body.issues or not token:
+            return None
+        # What a token stands for is Jira's own: a record served twice rewinds the cursor here too.
+        return http.ask(url, params | {"nextPageToken": first_time(given, str(token), http.tool)})
+
+    newest, resume = cursor, Resume(cursor)
+    for body, _ in http.paged(http.ask(url, params), CLOUD_PAGE, following):
         page = _page(body.issues, newest, http.tool)
         newest = page.cursor
         yield Page(page.records, resume.after([issue.key for issue in body.issues], newest))
-        token = body.nextPageToken
-        if not body.issues or not token:
-            return
-        first_time(given, str(token), http.tool)  # as the next request sends it
 
 
 # -- Jira Data Center: /rest/api/2/search, pages by startAt up to total ----------------------------

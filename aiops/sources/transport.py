@@ -8,7 +8,9 @@ and responses stay httpx's (and its own transport through a proxy, or one tests 
 bytes on the wire go through ``http.client``: keep-alive connections kept per site (one per page
 asked at once), a kept one the server closed meanwhile not reused (as httpcore checks before
 reusing), ``Content-Encoding`` decoded by httpx, failures raised as httpx's errors (the pull
-says them in its own words: ``http.Http``).
+says them in its own words: ``http.Http``). A request is sent and its response read in two steps
+(``send``, ``Sent.read``): a pull asks for the next page, then turns the page it has into
+records while the server answers (``http.Http.paged``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import select
 import ssl
 import threading
 import urllib.request
-from functools import cache
+from collections.abc import Callable
+from functools import cache, partial
 
 import httpx
 
@@ -42,6 +45,37 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+class Sent:
+    """A request sent: ``read()`` waits for its response (its body read); ``drop()`` lets go of a
+    response that will not be read (its connection closed, never reused with an answer pending)."""
+
+    def __init__(self, read: Callable[[], httpx.Response], drop: Callable[[], None] | None = None) -> None:
+        self._read, self._drop = read, drop
+
+    def read(self) -> httpx.Response:
+        self._drop = None
+        return self._read()
+
+    def drop(self) -> None:
+        if self._drop is not None:
+            self._drop()
+            self._drop = None
+
+
+def send(transport: httpx.BaseTransport, request: httpx.Request) -> Sent:
+    """``request`` sent on ``transport``. On the pulls' own, the response is read when asked for:
+    the caller works while the server answers. Any other transport answers here and now."""
+    if isinstance(transport, StdlibTransport):
+        return transport.send(request)
+    response = transport.handle_request(request)
+    response.request = request
+    try:
+        response.read()
+    finally:
+        response.close()
+    return Sent(lambda: response)
+
+
 class StdlibTransport(httpx.BaseTransport):
     """GET requests on kept ``http.client`` connections (thread-safe: each request holds its own)."""
 
@@ -50,30 +84,45 @@ class StdlibTransport(httpx.BaseTransport):
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        # the host as sent (IDNA-encoded, an IPv6 address without its brackets): http.client's own
-        site = (url.scheme, url.raw_host.decode("ascii"), url.port or (443 if url.scheme == "https" else 80))
+        return self.send(request).read()
+
+    def send(self, request: httpx.Request) -> Sent:
+        """``request`` written on a kept connection (or a new one); its response read by ``read()``."""
+        site = self.site(request.url)
         timeouts = request.extensions.get("timeout", {})
         connection = self._take(site) or _connect(site, timeouts.get("connect"))
         try:
-            response = _send(connection, request, timeouts.get("read"))
-            body = response.read()
-        except TimeoutError as e:
-            connection.close()
-            raise httpx.ReadTimeout(str(e), request=request) from e
+            _send(connection, request, timeouts.get("read"))
         except (http.client.HTTPException, OSError) as e:
-            connection.close()
-            raise httpx.RemoteProtocolError(f"{type(e).__name__}: {e}", request=request) from e
+            raise _failure(e, connection, request) from e
+        return Sent(partial(self._receive, site, connection, request), connection.close)
+
+    def site(self, url: httpx.URL) -> Site:
+        """Where ``url``'s request goes: its host as sent (IDNA-encoded, an IPv6 address without its
+        brackets: http.client's own) and port."""
+        return (url.scheme, url.raw_host.decode("ascii"), url.port or (443 if url.scheme == "https" else 80))
+
+    def _receive(
+        self, site: Site, connection: http.client.HTTPConnection, request: httpx.Request
+    ) -> httpx.Response:
+        try:
+            response = connection.getresponse()
+            body = response.read()
+        except (http.client.HTTPException, OSError) as e:
+            raise _failure(e, connection, request) from e
         if response.will_close:
             connection.close()
         else:
             self._keep(site, connection)
-        return httpx.Response(
+        answer = httpx.Response(
             response.status,
             headers=response.getheaders(),
             stream=httpx.ByteStream(body),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": response.reason.encode("latin-1")},
+            request=request,
         )
+        answer.read()  # Content-Encoding decoded by httpx
+        return answer
 
     def _take(self, site: Site) -> http.client.HTTPConnection | None:
         """A kept connection to ``site`` the server has not closed meanwhile, if any."""
@@ -123,9 +172,17 @@ def _connect(site: Site, timeout: float | None) -> http.client.HTTPConnection:
     return connection  # with TCP_NODELAY (http.client sets it): a request goes out at once
 
 
-def _send(
-    connection: http.client.HTTPConnection, request: httpx.Request, timeout: float | None
-) -> http.client.HTTPResponse:
+def _failure(
+    error: http.client.HTTPException | OSError, connection: http.client.HTTPConnection, request: httpx.Request
+) -> httpx.TransportError:
+    """A failed exchange as httpx's error; its connection closed (never reused mid-answer)."""
+    connection.close()
+    if isinstance(error, TimeoutError):
+        return httpx.ReadTimeout(str(error), request=request)
+    return httpx.RemoteProtocolError(f"{type(error).__name__}: {error}", request=request)
+
+
+def _send(connection: http.client.HTTPConnection, request: httpx.Request, timeout: float | None) -> None:
     """The request as httpx built it (its Host, Accept-Encoding and the rest of its headers)."""
     connection.putrequest(request.method, request.url.raw_path.decode("ascii"), skip_host=True,
                           skip_accept_encoding=True)  # fmt: skip
@@ -134,4 +191,3 @@ def _send(
     connection.endheaders()
     if connection.sock is not None:
         connection.sock.settimeout(timeout)
-    return connection.getresponse()

@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from aiops.sources.connector import Loop, Page, Tool, bearer_or_basic, page_records, text
-from aiops.sources.http import Http
+from aiops.sources.http import Answer, Asked, Http
 
 _PAIR = re.compile(r"([a-z_]+)=(\S+)")
 
@@ -104,9 +104,14 @@ def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None
     params |= {"cursor": cursor} if cursor else {"start_time": 0}
     wanted, names = filters(query), ticket_fields(filters(query))
     positions = [(names.index(field), value) for field, value in wanted.items()]
-    decoder = page_decoder(wanted)
-    while True:
-        body, _ = http.get(url, params, decoder)
+
+    def following(answer: Answer) -> Asked | None:
+        after = text(answer.body.after_cursor)
+        if answer.body.end_of_stream is not False or not after:
+            return None
+        return http.ask(url, {"include": "metric_sets", "cursor": after})  # as after_url, with the side-load
+
+    for body, _ in http.paged(http.ask(url, params), page_decoder(wanted), following):
         ends = _ends(loop, body.metric_sets or [])
         # the fields by position (TICKET_FIELDS: id, created_at, status, then the filtered ones)
         tickets = [t for t in body.tickets if t.field2 != "deleted"]
@@ -114,12 +119,8 @@ def _pages(http: Http, base_url: str, query: str, loop: Loop, cursor: str | None
             tickets = [t for t in tickets if _matches(msgspec.structs.astuple(t), positions)]
         ids = [t.field0 for t in tickets]
         records = page_records(ids, [t.field1 for t in tickets], [ends.get(i) for i in ids], http.tool)
-        after = text(body.after_cursor)
-        cursor = after or cursor
+        cursor = text(body.after_cursor) or cursor
         yield Page(records, cursor)
-        if body.end_of_stream is not False or not after:
-            return
-        params = {"include": "metric_sets", "cursor": after}  # as after_url, with the side-load kept
 
 
 ZENDESK = Tool(

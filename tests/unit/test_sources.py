@@ -613,6 +613,10 @@ def test_a_record_without_its_id_stops_the_pull_with_nothing_written(demo, repla
     with pytest.raises(SourceUnavailable, match="without its id"):
         pull(demo)
     assert counts(demo) == before
+    github.data["items"] = [item | {"number": {"id": 1}}]  # an id that is no JSON number or string
+    with pytest.raises(SourceUnavailable, match="unexpected shape"):
+        pull(demo)
+    assert counts(demo) == before
 
 
 @pytest.mark.parametrize(

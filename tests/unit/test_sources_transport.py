@@ -225,3 +225,78 @@ def test_a_proxy_the_environment_names_is_used_as_httpx_would(server, monkeypatc
     assert asked == ["http://api.example/rest?q=1"]
     monkeypatch.delenv("HTTP_PROXY")
     assert isinstance(transport.site_transport(httpx.URL("http://api.example/x")), transport.StdlibTransport)
+
+
+def pages_of(url: str, http: Http, last: int):
+    """``Http.paged`` over pages 1..``last`` of ``url`` (each page's body is its number)."""
+
+    def following(answer: http_module.Answer) -> http_module.Asked | None:
+        number = int(answer.body)
+        return http.ask(f"{url}/p", {"page": number + 1}) if number < last else None
+
+    return http.paged(http.ask(f"{url}/p", {"page": 1}), http_module.ANY_JSON, following)
+
+
+def test_the_next_page_is_on_the_wire_while_a_page_is_handed_over(server):
+    """One request at a time, but the next one sent before the caller turns a page into records:
+    the server answers it meanwhile (here page 2's answer waits until the test has page 1)."""
+    seen, answered, release = [], [], threading.Event()
+
+    def answer(handler: BaseHTTPRequestHandler, number: int) -> None:
+        seen.append(handler.path)
+        if number == 2:
+            release.wait(5)
+        answered.append(number)  # before the answer goes: a client that has it finds it here
+        send(handler, handler.path.rpartition("=")[2].encode())
+
+    url, ports = server(answer)
+    with client() as http:
+        pages = pages_of(url, http, 3)
+        assert next(pages)[0] == 1 and answered == [1]  # handed over, page 2 not answered yet
+        deadline = time.monotonic() + 5
+        while len(seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert seen == ["/p?page=1", "/p?page=2"]  # asked already
+        release.set()
+        assert [body for body, _ in pages] == [2, 3]
+        assert len(seen) == 3 and len(set(ports)) == 1  # nothing asked past the last; one connection
+        assert http.get(f"{url}/p", {"page": 9})[0] == 9 and len(set(ports)) == 1  # still kept after
+
+
+def test_a_page_left_unread_is_not_taken_for_the_next_answer(server):
+    def answer(handler: BaseHTTPRequestHandler, number: int) -> None:
+        send(handler, handler.path.rpartition("=")[2].encode())
+
+    url, ports = server(answer)
+    with client() as http:
+        pages = pages_of(url, http, 3)
+        assert next(pages)[0] == 1
+        pages.close()  # page 2 was asked and is never read: its connection is closed, not kept
+        assert http.get(f"{url}/p", {"page": 7})[0] == 7
+    assert len(ports) == 3 and ports[0] == ports[1] != ports[2]
+
+
+def test_a_next_page_named_in_the_headers_is_asked_before_the_page_is_decoded(server):
+    """GitHub's Link header names the next page: it goes on the wire before this page is decoded."""
+    events: list[str] = []
+
+    class Decoder:  # msgspec's, noting when it decodes
+        def decode(self, content: bytes) -> object:
+            events.append("decoded")
+            return json.loads(content)
+
+    def answer(handler: BaseHTTPRequestHandler, number: int) -> None:
+        send(handler, str(number).encode(), {"Link": '</p?page=2>; rel="next"'} if number == 1 else {})
+
+    url, _ = server(answer)
+
+    def following(answer: http_module.Answer) -> http_module.Asked | None:
+        if "link" not in answer.headers:
+            return None
+        events.append("asked")
+        return http.ask(f"{url}/p", {"page": 2})
+
+    with client() as http:
+        pages = http.paged(http.ask(f"{url}/p", {"page": 1}), Decoder(), following)  # type: ignore[arg-type]
+        assert [body for body, _ in pages] == [1, 2]
+    assert events == ["asked", "decoded", "decoded"]

@@ -17,7 +17,7 @@ from aiops.estimates.cells import load_cells
 from aiops.estimates.golive import likely_break
 from aiops.estimates.weekly import split, weekly_means
 from aiops.policy import EvidenceRules
-from aiops.store import Reader
+from aiops.store import Reader, pending
 from aiops.store.trace import Cursor
 
 FAR = datetime(2100, 1, 4)  # no run-rate window is needed here
@@ -42,12 +42,13 @@ def foresee(
     if not workflow_ids:
         return [], []
     # The time kind does not change which loops are set aside: the rows are read as hands-on.
+    reader = _ImportReader(cursor, postgres)
     samples = (
-        f"(SELECT {COLUMNS}, 'hands_on' AS time_kind FROM committed_samples"
+        f"(SELECT {COLUMNS}, 'hands_on' AS time_kind FROM {pending.committed_rows(reader)}"
         f" UNION ALL SELECT {COLUMNS}, 'hands_on' AS time_kind FROM {accepted})"
     )
     recent = (FAR - timedelta(weeks=rules.run_rate_weeks), FAR)
-    cells = load_cells(_ImportReader(cursor, postgres), rules, None, None, recent, workflow_ids, samples)
+    cells = load_cells(reader, rules, None, None, recent, workflow_ids, samples)
     if cells.empty:
         return [], []
     return _set_aside(cells), _break_weeks(cells)

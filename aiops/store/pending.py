@@ -3,10 +3,11 @@
 Every read of timing rows goes through the ``committed_samples`` view (migration 008): it leaves out
 every batch listed in ``pending_batches``; Confirm deletes the batch's row there, in the
 transaction that records the upload. (A read that costs more through the view names
-``committed_rows``: the table itself while, in its transaction, no batch is pending.) A preview that is never confirmed (cancelled, its session
-closed, its process killed) is removed at the next start (``sweep``, run by ``open_store``): on a
-DuckDB file (one process at a time) every other process's; on a shared PostgreSQL server, one
-whose process on this machine is gone, or one older than ``MAX_AGE`` (another machine's).
+``committed_rows``: the table itself while, in its transaction, no batch is pending.) A preview
+that is never confirmed (cancelled, its session closed, its process killed) is removed at the next
+start (``sweep``, run by ``open_store``): on a DuckDB file (one process at a time) every other
+process's; on a shared PostgreSQL server, one whose process on this machine is gone, or one older
+than ``MAX_AGE`` (another machine's).
 """
 
 from __future__ import annotations

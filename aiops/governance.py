@@ -162,17 +162,6 @@ def stored_checks(db: Reader, scope: list[str] | None) -> dict[str, PrecedentChe
     return {workflow_id: check for workflow_id, check in checks.items() if check is not None}
 
 
-def prepare(policy: Policy) -> None:
-    """Load what ``reclassify`` needs besides the rows (the classifier, the policy's keyword
-    matcher, scipy.special for the estimates' intervals: about 0.25 s), ahead of it: a command that
-    writes rows first runs this in a thread beside the write (DuckDB releases the GIL)."""
-    import scipy.special  # noqa: F401  (imported where an estimate is computed: aiops.estimates.fit)
-
-    import aiops.classifier  # noqa: F401
-
-    _ = policy.keyword_matcher
-
-
 def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classification]:
     """Refresh stored classifications (all when ``workflow_ids`` is None, else those workflows and
     the ones that use them as their comparison); audit each change. An upload's Confirm passes its

@@ -12,7 +12,6 @@ its line, column and reason: accepted + rejected = records in the file.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,11 +77,8 @@ class TimingImport:
         if save_preset_as is not None:
             # a preset that cannot be saved (name, scope, taken) stops the upload before it starts
             check_preset_target(self.store, actor, save_preset_as)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aiops-prepare") as pool:
-            prepared = pool.submit(governance.prepare, self.store.policy)  # beside the rows' write
-            self.stage(actor)
+        self.stage(actor)
         try:
-            prepared.result()
             return confirm_upload(self.store, actor, self.report, save_preset_as)
         except BaseException:
             discard_upload(self.store, actor, self.report)

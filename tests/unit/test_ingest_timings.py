@@ -894,47 +894,6 @@ def test_undoing_an_unknown_batch_raises_not_found(demo, admin):
         undo_batch(demo, admin, 987654)
 
 
-def test_a_commit_prepares_the_classification_in_a_thread_beside_the_rows_write(demo, admin, monkeypatch):
-    """What classifying the upload needs besides its rows (the classifier, the policy's keyword
-    matcher, scipy.special) loads while DuckDB writes the rows, and is ready before the Confirm."""
-    import threading
-
-    from aiops import governance
-
-    steps: list[tuple[str, str]] = []
-    prepare, reclassify = governance.prepare, governance.reclassify
-
-    def prepared(policy):
-        steps.append(("prepare", threading.current_thread().name))
-        prepare(policy)
-
-    def reclassified(tx, workflow_ids=None):
-        steps.append(("reclassify", threading.current_thread().name))
-        return reclassify(tx, workflow_ids)
-
-    monkeypatch.setattr(governance, "prepare", prepared)
-    monkeypatch.setattr(governance, "reclassify", reclassified)
-    assert import_timings(demo, admin, TICKETS, _tickets()).batch_id is not None
-    assert [step for step, _ in steps] == ["prepare", "reclassify"]
-    assert steps[0][1] != steps[1][1] == threading.current_thread().name
-    assert "keyword_matcher" in demo.policy.__dict__
-
-
-def test_a_commit_whose_preparation_fails_leaves_the_database_as_it_was(demo, admin, monkeypatch):
-    from aiops import governance
-
-    def broken(policy):
-        raise RuntimeError("prepare failed")
-
-    counts = "SELECT (SELECT count(*) FROM timing_samples), (SELECT count(*) FROM upload_batches)"
-    before = demo.query_one(counts)
-    monkeypatch.setattr(governance, "prepare", broken)
-    with pytest.raises(RuntimeError):
-        import_timings(demo, admin, TICKETS, _tickets())
-    assert demo.query_one(counts) == before
-    assert demo.query_value("SELECT count(*) FROM pending_batches") == 0
-
-
 def test_a_previews_estimate_reads_the_stored_and_uploaded_rows_without_a_copy(demo):
     """The preview's cells (``foresight``) read the stored rows and the upload's once per pass:
     DuckDB copies rows that two passes read alike when they come from a join (the view that leaves

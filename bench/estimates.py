@@ -48,6 +48,7 @@ CREATE TABLE workflows (
     workflow_id VARCHAR, name VARCHAR, department VARCHAR, owner VARCHAR, comparison_workflow_id VARCHAR
 );
 CREATE TABLE classifications (workflow_id VARCHAR, risk VARCHAR, status VARCHAR, stop_conditions VARCHAR[]);
+CREATE TABLE pending_batches (batch_id BIGINT);  -- none: the view is the table
 CREATE VIEW committed_samples AS SELECT * FROM timing_samples;
 """
 

@@ -29,7 +29,7 @@ from datetime import datetime
 import pandas as pd
 
 from aiops.policy import EvidenceRules
-from aiops.store import Reader
+from aiops.store import Reader, pending
 
 RESTRICT_TYPICAL = 4
 
@@ -49,7 +49,9 @@ CELL_SUMS = """
 
 # Two passes over the rows, never a copy of them: the first gives each phase's quartiles and span,
 # the second flags each row (outlier, out of the window) and sums the cells split by those flags;
-# everything between and after is per workflow or per cell.
+# everything between and after is per workflow or per cell. DuckDB's common-subplan optimizer copies
+# rows that two passes read alike when they come from a join (two base relations), so ``samples`` is
+# one table where it can be (``pending.committed_rows``) and the scope a filter, not a semi-join.
 CELLS = """
 WITH s0 AS NOT MATERIALIZED (
     SELECT t.workflow_id, t.phase, t.measured_at, t.loops, t.ai_assisted, t.segment,
@@ -59,7 +61,8 @@ WITH s0 AS NOT MATERIALIZED (
            epoch(t.measured_at) / 60.0 AS end_minute
     FROM {samples} t
     WHERE (CAST($end AS TIMESTAMP) IS NULL OR t.measured_at < CAST($end AS TIMESTAMP))
-      AND ($scope IS NULL OR t.workflow_id IN (SELECT unnest($scope)))
+      -- A function, not a join: a second relation under each read of the rows makes DuckDB copy them.
+      AND ($scope IS NULL OR list_contains($scope, t.workflow_id))
 ),
 phase_bounds AS (
     SELECT workflow_id, phase, count(*) AS raw_samples,
@@ -196,7 +199,10 @@ def load_cells(
     ``recent_loops`` rows in the half-open run-rate window ``recent``. Only the workflows in
     ``scope`` when it is given (each workflow's cells depend on its own rows alone). ``samples``
     is the relation the rows come from (the store's readers pass ``committed_samples``, which
-    leaves pending uploads out)."""
+    leaves pending uploads out; read as the table itself while none is pending: see
+    ``pending.committed_rows``)."""
+    if samples == pending.VIEW:
+        samples = pending.committed_rows(db)
     params = {
         "scope": scope,
         "start": start,

@@ -17,7 +17,8 @@ from aiops.estimates.cells import load_cells
 from aiops.estimates.golive import likely_break
 from aiops.estimates.weekly import split, weekly_means
 from aiops.policy import EvidenceRules
-from aiops.store import Reader
+from aiops.store import Reader, pending
+from aiops.store.store import rollback_quietly
 from aiops.store.trace import Cursor
 
 FAR = datetime(2100, 1, 4)  # no run-rate window is needed here
@@ -41,13 +42,18 @@ def foresee(
     """(notes: loops set aside once stored; warnings: a go-live the data disagrees with)."""
     if not workflow_ids:
         return [], []
-    # The time kind does not change which loops are set aside: the rows are read as hands-on.
-    samples = (
-        f"(SELECT {COLUMNS}, 'hands_on' AS time_kind FROM committed_samples"
-        f" UNION ALL SELECT {COLUMNS}, 'hands_on' AS time_kind FROM {accepted})"
-    )
+    reader = _ImportReader(cursor, postgres)
     recent = (FAR - timedelta(weeks=rules.run_rate_weeks), FAR)
-    cells = load_cells(_ImportReader(cursor, postgres), rules, None, None, recent, workflow_ids, samples)
+    cursor.execute("BEGIN TRANSACTION")  # whether a batch is pending, and the rows, at one time
+    try:
+        # The time kind does not change which loops are set aside: the rows are read as hands-on.
+        samples = (
+            f"(SELECT {COLUMNS}, 'hands_on' AS time_kind FROM {pending.committed_rows(reader)}"
+            f" UNION ALL SELECT {COLUMNS}, 'hands_on' AS time_kind FROM {accepted})"
+        )
+        cells = load_cells(reader, rules, None, None, recent, workflow_ids, samples)
+    finally:
+        rollback_quietly(cursor)  # it wrote nothing
     if cells.empty:
         return [], []
     return _set_aside(cells), _break_weeks(cells)

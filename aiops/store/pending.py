@@ -2,10 +2,12 @@
 
 Every read of timing rows goes through the ``committed_samples`` view (migration 008): it leaves out
 every batch listed in ``pending_batches``; Confirm deletes the batch's row there, in the
-transaction that records the upload. A preview that is never confirmed (cancelled, its session
-closed, its process killed) is removed at the next start (``sweep``, run by ``open_store``): on a
-DuckDB file (one process at a time) every other process's; on a shared PostgreSQL server, one
-whose process on this machine is gone, or one older than ``MAX_AGE`` (another machine's).
+transaction that records the upload. (A read that costs more through the view names
+``committed_rows``: the table itself while, in its transaction, no batch is pending.) A preview
+that is never confirmed (cancelled, its session closed, its process killed) is removed at the next
+start (``sweep``, run by ``open_store``): on a DuckDB file (one process at a time) every other
+process's; on a shared PostgreSQL server, one whose process on this machine is gone, or one older
+than ``MAX_AGE`` (another machine's).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import uuid
 from datetime import datetime, timedelta
 
 from aiops.auth import Actor
-from aiops.store.store import Store, Tx
+from aiops.store.store import Reader, Store, Tx
 
+VIEW = "committed_samples"
 MAX_AGE = timedelta(days=1)  # a preview left unconfirmed this long is abandoned, wherever it was made
 
 
@@ -28,6 +31,18 @@ _RUN = uuid.uuid4().hex[:12]
 def owner() -> str:
     """This process, as a pending batch records it: host, process id, and this run."""
     return f"{socket.gethostname()}:{os.getpid()}:{_RUN}"
+
+
+def committed_rows(db: Reader) -> str:
+    """The relation that holds the committed timing rows, for a read in ``db``'s transaction: on a
+    DuckDB file the table itself while no preview holds a pending batch (the usual case), else the
+    view. (A view's copies on PostgreSQL hold committed rows only, under the view's name.) The view's
+    anti-join costs a read of the rows little once, but a query that reads them twice (the
+    estimates' cells) has DuckDB copy every filtered row first (its common-subplan optimizer
+    materializes the join): 0.25 s of 0.7 s at 3M rows."""
+    if db.postgres or db.query_value("SELECT count(*) FROM pending_batches"):
+        return VIEW
+    return "timing_samples"
 
 
 def hold(tx: Tx, batch_id: int) -> None:

@@ -21,7 +21,7 @@ from aiops.lru import Lru
 from aiops.metrics import freshness as department_freshness
 from aiops.metrics import weekly_cells, workflow_metrics
 from aiops.period import DAYS_PER_MONTH, Period, complete_weeks_end, default_period
-from aiops.store import Reader, Store, utcnow
+from aiops.store import Reader, Store, pending, utcnow
 from aiops.views.company import CompanySettings, load_company
 from aiops.views.compare import Comparison
 from aiops.views.parts import NEXT_CHECKPOINT, Inputs, Part, kept_part, stored_inputs
@@ -123,7 +123,6 @@ class View:
 
 
 _BOUNDS = "SELECT min(measured_at), max(measured_at) FROM {rows}"
-_PENDING = "SELECT count(*) FROM pending_batches"
 _INCIDENTS = """
 SELECT e.workflow_id, w.name, w.department, e.recorded_at, e.note
 FROM checkpoint_events e JOIN workflows w USING (workflow_id)
@@ -139,11 +138,8 @@ def data_bounds(db: Reader) -> tuple[datetime | None, datetime | None]:
             return _two(db.query_one(on_server(_BOUNDS.format(rows="committed_samples"))))
         with db.snapshot() as reader:
             return data_bounds(reader)
-    # A table's own min and max cost a fraction of a scan through ``committed_samples``, which
-    # differs from the table only while a preview holds a pending batch. (A view's copies on
-    # PostgreSQL hold committed rows only, under that name.)
-    pending = db.postgres or bool(db.query_value(_PENDING))
-    return _two(db.query_one(_BOUNDS.format(rows="committed_samples" if pending else "timing_samples")))
+    # A table's own min and max cost a fraction of a scan through ``committed_samples``.
+    return _two(db.query_one(_BOUNDS.format(rows=pending.committed_rows(db))))
 
 
 def _two(row: tuple[Any, ...] | None) -> tuple[datetime | None, datetime | None]:

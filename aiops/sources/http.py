@@ -104,10 +104,10 @@ class Http:
         """One GET sent. httpx's request and response models over a transport, without httpx's
         ``Client`` around them: its cookie jar, URL merging, auth and redirect machinery took 0.1 ms
         of CPU a request that a pull uses none of (a fifth of a 1,000-page fetch)."""
-        request = httpx.Request("GET", url, headers=self._headers, extensions=self._timeouts)
         try:
+            request = httpx.Request("GET", url, headers=self._headers, extensions=self._timeouts)
             return send(self._transport(request.url), request)
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, httpx.InvalidURL) as e:  # a next-page URL a server made up, too
             raise self._unreadable(e) from None
 
     def _read(self, sent: Sent) -> httpx.Response:
@@ -116,7 +116,7 @@ class Http:
         except httpx.HTTPError as e:
             raise self._unreadable(e) from None
 
-    def _unreadable(self, error: httpx.HTTPError) -> SourceUnavailable:
+    def _unreadable(self, error: Exception) -> SourceUnavailable:
         return SourceUnavailable(
             f"the {self.tool} API could not be read ({type(error).__name__})",
             "check the base URL and the network, then pull again; nothing was written",

@@ -51,10 +51,14 @@ class Sent:
 
     def __init__(self, read: Callable[[], httpx.Response], drop: Callable[[], None] | None = None) -> None:
         self._read, self._drop = read, drop
+        self._response: httpx.Response | None = None
 
     def read(self) -> httpx.Response:
-        self._drop = None
-        return self._read()
+        """The response (read once: its connection may serve another request afterwards)."""
+        if self._response is None:
+            self._drop = None
+            self._response = self._read()
+        return self._response
 
     def drop(self) -> None:
         if self._drop is not None:

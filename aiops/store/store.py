@@ -513,7 +513,8 @@ def _write_lock(path: str, postgres: bool) -> threading.Lock:
     """The lock a store's writes take: one per DuckDB file in this process, shared by every handle
     on it (they share one database), so that writes commit in the order of their audit ids (the
     view's rows state reads the writes after the last one it saw: ``aiops.views.rows_state``). A
-    server (its advisory lock orders writes) or an in-memory store: the handle's own."""
+    server (its advisory lock orders writes) or an in-memory store: the handle's own. Not
+    reentrant: a write must not open or write through another handle on its own file."""
     if postgres or path == ":memory:":
         return threading.Lock()
     with _FILE_LOCKS_GUARD:

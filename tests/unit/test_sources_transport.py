@@ -142,6 +142,13 @@ def test_an_unreachable_site_stops_the_pull_in_its_own_words():
         http.get(f"http://127.0.0.1:{port}/x")
 
 
+def test_a_url_no_request_can_hold_stops_the_pull_in_its_own_words():
+    """A next-page URL a server made up (a control character in it): httpx refuses to build the
+    request with its own text, which never reaches the user."""
+    with client() as http, pytest.raises(SourceUnavailable, match=r"could not be read \(InvalidURL\)"):
+        http.get("http://127.0.0.1:9/x\x00y")
+
+
 def test_an_answer_slower_than_the_timeout_stops_the_pull(server, monkeypatch):
     monkeypatch.setattr(http_module, "TIMEOUT_S", 0.2)
 

@@ -42,10 +42,12 @@ EVIDENCE_HELP = {
 }
 
 
-_WORKFLOWS = """
-SELECT w.workflow_id, w.name, w.department, w.owner, w.comparison_workflow_id,
-       coalesce(c.risk, 'unclassified') AS risk, coalesce(c.status, 'unclassified') AS status,
-       coalesce(c.stop_conditions, []) AS stop_conditions
+# What a workflow's classification says, as every frame reads it (``c``: its classification row).
+CLASSIFIED = """coalesce(c.risk, 'unclassified') AS risk, coalesce(c.status, 'unclassified') AS status,
+       coalesce(c.stop_conditions, []) AS stop_conditions"""
+
+_WORKFLOWS = f"""
+SELECT w.workflow_id, w.name, w.department, w.owner, w.comparison_workflow_id, {CLASSIFIED}
 FROM workflows w LEFT JOIN classifications c USING (workflow_id)
 WHERE $scope IS NULL OR w.workflow_id IN (SELECT unnest($scope))
 """
@@ -281,17 +283,18 @@ def _labels(
 
 
 def total_with_interval(
-    values: pd.Series,
-    variances: pd.Series,
-    dofs: pd.Series,
+    values: np.ndarray,
+    variances: np.ndarray,
+    dofs: np.ndarray,
     level: float,
 ) -> tuple[float, float, float]:
-    """Sum of estimates with the interval of the sum (variances add; Satterthwaite dof)."""
-    total, var_total = float(values.sum()), float(variances.sum())
+    """Sum of estimates with the interval of the sum (variances add; Satterthwaite dof). The sums
+    count a missing value as 0, as pandas does."""
+    total, var_total = (float(np.where(np.isnan(a), 0.0, a).sum()) for a in (values, variances))
     if var_total == 0:
         return total, total, total
-    finite_dofs = dofs.replace(np.inf, 1e9).to_numpy()
-    dof_total = var_total**2 / float(np.sum(variances.to_numpy() ** 2 / finite_dofs))
+    finite_dofs = np.where(dofs == np.inf, 1e9, dofs)
+    dof_total = var_total**2 / float(np.sum(variances**2 / finite_dofs))
     half = float(_t_quantile(dof_total, level)) * np.sqrt(var_total)
     return total, total - half, total + half
 

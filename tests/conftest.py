@@ -169,6 +169,14 @@ def rows_state_now(store: Store, ends: list[datetime | None] = ROWS_ENDS) -> tup
     return state, full, scans
 
 
+def forget_parts() -> None:
+    """No period's part kept in this process, by either of its keys (as in a new process)."""
+    from aiops.views.parts import FIGURES, PARTS
+
+    PARTS.clear()
+    FIGURES.clear()
+
+
 def assert_same_figures(left: Any, right: Any, where: str) -> None:
     """Two computations of the same figures agree: frames, records (their ``generated_at`` aside),
     dicts and tuples of them, floats to ``FIGURES_RTOL``, everything else exactly."""

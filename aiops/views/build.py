@@ -18,16 +18,16 @@ import pandas as pd
 from aiops.columns import in_declared_order
 from aiops.estimates.codes import EvidenceLabel, WarningCode
 from aiops.lru import Lru
+from aiops.metrics import CLASSIFIED, weekly_cells, workflow_metrics
 from aiops.metrics import freshness as department_freshness
-from aiops.metrics import weekly_cells, workflow_metrics
 from aiops.period import DAYS_PER_MONTH, Period, complete_weeks_end, default_period
 from aiops.store import Reader, Store, pending, utcnow
 from aiops.views.company import CompanySettings, load_company
 from aiops.views.compare import Comparison
-from aiops.views.parts import NEXT_CHECKPOINT, Inputs, Part, kept_part, stored_inputs
+from aiops.views.parts import NEXT_CHECKPOINT, Inputs, Part, Stored, kept_part, stored_inputs
 from aiops.views.rows_state import rows_state
 from aiops.views.snapshot import on_server, timing_snapshot
-from aiops.views.totals import TOTALS_READS, Totals, add_money, totals_for
+from aiops.views.totals import Totals, add_money, totals_for
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,11 @@ class View:
 
 
 _BOUNDS = "SELECT min(measured_at), max(measured_at) FROM {rows}"
+# Each workflow's labels: what its classification says (``aiops.views.parts``: kept apart).
+_LABELS = f"""
+SELECT w.workflow_id, {CLASSIFIED}, {NEXT_CHECKPOINT} AS next_checkpoint
+FROM workflows w LEFT JOIN classifications c USING (workflow_id)
+"""
 _INCIDENTS = """
 SELECT e.workflow_id, w.name, w.department, e.recorded_at, e.note
 FROM checkpoint_events e JOIN workflows w USING (workflow_id)
@@ -182,19 +187,42 @@ def _adoption(weeks: pd.DataFrame) -> pd.DataFrame:
     return weeks.sort_values(["week", "workflow_id"]).reset_index(drop=True)
 
 
-def _part(db: Reader, inputs: Inputs, stored: str | None) -> Part:
+def _part(db: Reader, inputs: Inputs, stored: Stored | None) -> Part:
     """The period's frame, weekly cells, adoption and totals (with ``stored``, what it reads of the
     store: kept while that and its other inputs are unchanged, ``aiops.views.parts``)."""
 
     def compute() -> Part:
         weeks = weekly_cells(db, inputs.period)
         frame, adoption = _frame(db, inputs, weeks)
-        company, departments = _totals(frame, inputs.rules.interval_level, inputs.company.currency)
-        return Part(frame, adoption, weeks, company, departments)
+        return _with_totals(inputs, frame, adoption, weeks)
+
+    def relabel(part: Part) -> Part:
+        return _with_totals(inputs, _labelled(db, part.frame.copy()), part.adoption, part.weeks)
 
     if stored is None or inputs.reads_the_clock(utcnow()):
         return compute()
-    return kept_part(db, stored, inputs, compute)
+    return kept_part(db, stored, inputs, compute, relabel)
+
+
+def _with_totals(inputs: Inputs, frame: pd.DataFrame, adoption: pd.DataFrame, weeks: pd.DataFrame) -> Part:
+    company, departments = totals_for(frame, inputs.rules.interval_level, inputs.company.currency)
+    return Part(frame, adoption, weeks, company, departments)
+
+
+def _labelled(db: Reader, f: pd.DataFrame) -> pd.DataFrame:
+    """``f`` (``counted`` set) with what each workflow's classification says now, and what follows
+    from it: the headline (banked) counts proven hours only; other savings stand beside it, never
+    added; a workflow with an open stop condition is at risk."""
+    labels = db.query_df(_LABELS).set_index("workflow_id")
+    for column in labels.columns:
+        f[column] = f.workflow_id.map(labels[column])
+    f["stop_conditions"] = f.stop_conditions.map(list)
+    has_stops = f.stop_conditions.map(len) > 0
+    proven = f.proven.fillna(False).astype(bool)
+    f["banked"] = f.counted & proven & ~has_stops
+    f["unproven"] = f.counted & ~proven & ~has_stops
+    f["at_risk"] = f.counted & has_stops
+    return f
 
 
 def _frame(db: Reader, inputs: Inputs, weeks: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -205,17 +233,9 @@ def _frame(db: Reader, inputs: Inputs, weeks: pd.DataFrame) -> tuple[pd.DataFram
     f = workflow_metrics(db, rules, period, as_of)
     extra = db.query_df("SELECT workflow_id, ai_monthly_cost FROM workflows")
     f = f.join(extra.set_index("workflow_id"), on="workflow_id")
-    advice = dict(db.query(f"SELECT workflow_id, {NEXT_CHECKPOINT} FROM classifications"))
-    f["next_checkpoint"] = f.workflow_id.map(advice)
-    f["stop_conditions"] = f.stop_conditions.map(list)
     # counts_in_hours: hands-on time, and not shaped like calendar time (elapsed_time)
     f["counted"] = (f.evidence != EvidenceLabel.INSUFFICIENT) & f.hours_returned.notna() & f.counts_in_hours
-    has_stops = f.stop_conditions.map(len) > 0
-    proven = f.proven.fillna(False).astype(bool)
-    # The headline (banked) counts proven hours only; other savings stand beside it, never added.
-    f["banked"] = f.counted & proven & ~has_stops
-    f["unproven"] = f.counted & ~proven & ~has_stops
-    f["at_risk"] = f.counted & has_stops
+    f = _labelled(db, f)
     late = _late_data(f, inputs.reference_end, rules.late_data_days)
     rates = f.department.map(company.rate_for)
     months = pd.DataFrame(
@@ -274,16 +294,6 @@ def _cost_months(
     everyone = period.covered_days(first, data_through)
     own = everyone if late_last is None else period.covered_days(first, late_last.to_pydatetime())
     return own / DAYS_PER_MONTH, max(everyone - own, 0.0) / DAYS_PER_MONTH
-
-
-def _totals(frame: pd.DataFrame, level: float, currency: str) -> tuple[Totals, tuple[Totals, ...]]:
-    frame = frame[list(TOTALS_READS)]  # every group's selections copy these columns only
-    company = totals_for(frame, "company", level, currency)
-    departments = tuple(
-        totals_for(group, str(name), level, currency)
-        for name, group in frame.groupby("department", sort=True)
-    )
-    return company, departments
 
 
 def build_view(

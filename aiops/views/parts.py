@@ -12,6 +12,12 @@ that period's figures. The key is content only, like the estimates' (``aiops.est
 Kept in this process (the code that builds a part cannot change while it runs) and, on a DuckDB
 file, in the store with the code's hash (``aiops.views.part_store``): a new process starts warm.
 Never when figures are computed afresh (``computed_afresh``).
+
+An upload often changes its workflow's classification (a pilot becomes proven) and nothing else
+of the period: the figures do not read the classifications, only the labels (risk, status, stop
+conditions, next checkpoint) and what follows from them (banked, at risk, the totals) do. So a
+part is also kept by its figures' inputs alone, and a write that changed only classifications
+relabels it instead of computing every workflow's figures again.
 """
 
 from __future__ import annotations
@@ -50,14 +56,26 @@ SELECT
 """
 
 
-def stored_inputs(db: Reader, periods: list[Period], rows: RowsState) -> dict[Period, str]:
-    """What each period's part reads from the store, summed up (``rows``: the timing rows' figures
-    at ``db``'s moment, holding each period's end; empty when figures are computed afresh: nothing
-    is kept then)."""
+@dataclass(frozen=True)
+class Stored:
+    """What a period's part reads from the store, summed up: for its figures (the timing rows
+    before its end, the workflows) and for its labels (the classifications)."""
+
+    figures: str
+    labels: str
+
+
+def stored_inputs(db: Reader, periods: list[Period], rows: RowsState) -> dict[Period, Stored]:
+    """What each period's part reads from the store (``rows``: the timing rows' figures at
+    ``db``'s moment, holding each period's end; empty when figures are computed afresh: nothing is
+    kept then)."""
     if afresh():
         return {}
-    workflows = list(db.query_one(_WORKFLOWS) or ())
-    return {period: json.dumps([rows.key(period.bounds()[1]), *workflows]) for period in periods}
+    workflows, classifications = db.query_one(_WORKFLOWS) or ("", "")
+    return {
+        period: Stored(json.dumps([rows.key(period.bounds()[1]), workflows]), classifications)
+        for period in periods
+    }
 
 
 @dataclass(frozen=True)
@@ -111,19 +129,36 @@ class Part:
 
 
 PARTS: Lru[str, Part] = Lru(16)
+# The last part kept for the same figures' inputs, whatever its labels: the one a write that
+# changed only classifications relabels (in this process only).
+FIGURES: Lru[str, Part] = Lru(16)
 
 
-def kept_part(db: Reader, stored: str, inputs: Inputs, compute: Callable[[], Part]) -> Part:
+def kept_part(
+    db: Reader,
+    stored: Stored,
+    inputs: Inputs,
+    compute: Callable[[], Part],
+    relabel: Callable[[Part], Part],
+) -> Part:
     """The period's part: kept when its inputs (``stored``: ``stored_inputs``) are unchanged, in
-    this process or in the store (``aiops.views.part_store``), else ``compute()`` (and kept)."""
-    key = hashlib.sha256(json.dumps([stored, *inputs.described()]).encode()).hexdigest()
+    this process or in the store (``aiops.views.part_store``); else ``relabel`` of the part kept
+    for the same figures, when there is one; else ``compute()``. Kept either way."""
+    figures = _digest([stored.figures, *inputs.described()])
+    key = _digest([figures, stored.labels])
     part = PARTS.get(key) or part_store.load(db, key, Part)
     if part is None:
-        part = compute()
+        same_figures = FIGURES.get(figures)
+        part = compute() if same_figures is None else relabel(same_figures)
         fields = (part.frame, part.adoption, part.weeks, part.company, part.departments)
         db.later(partial(part_store.keep, db, key, fields, utcnow()))  # off the read's path
     PARTS.put(key, part)
+    FIGURES.put(figures, part)
     return part
+
+
+def _digest(described: list[object]) -> str:
+    return hashlib.sha256(json.dumps(described).encode()).hexdigest()
 
 
 def _stop_counts(frame: pd.DataFrame) -> pd.DataFrame:

@@ -79,10 +79,18 @@ class Totals:
         return out
 
 
-def _interval(frame: pd.DataFrame, value: str, var: str, level: float) -> tuple[float, float, float]:
-    if frame.empty:
+Columns = dict[str, np.ndarray]  # the frame's ``TOTALS_READS`` columns of one scope, as arrays
+
+
+def _sum(values: np.ndarray) -> float:
+    """A float column's sum as pandas takes it (a missing value counts 0): the same bits."""
+    return float(np.where(np.isnan(values), 0.0, values).sum())
+
+
+def _interval(c: Columns, rows: np.ndarray, value: str, var: str, level: float) -> tuple[float, float, float]:
+    if not rows.any():
         return 0.0, 0.0, 0.0
-    return total_with_interval(frame[value], frame[var], frame.saved_dof, level)
+    return total_with_interval(c[value][rows], c[var][rows], c["saved_dof"][rows], level)
 
 
 # The frame columns ``totals_for`` reads.
@@ -117,63 +125,72 @@ TOTALS_READS = declared(
 )
 
 
-def totals_for(group: pd.DataFrame, scope: str, level: float, currency: str) -> Totals:
-    """``group``: rows of the view's workflow frame (with its ``counted``, ``banked``, ``at_risk``,
-    ``value``, ``value_var`` and ``ai_cost`` columns)."""
-    banked = group[group.banked]
-    at_risk = group[group.at_risk]
-    hours = _interval(banked, "hours_returned", "hours_var", level)
-    risk = _interval(at_risk, "hours_returned", "hours_var", level)
-    unproven = group[group.unproven]
-    not_yet = _interval(unproven, "hours_returned", "hours_var", level)
-    loops = _interval(banked, "loops_removed", "loops_removed_var", level)
-    value = _interval(banked, "value", "value_var", level)
-    ai_cost = float(group.ai_cost.sum())
-    recorded = group.adoption_loops.sum()
-    last = group.last_measured.max() if len(group) else None
+def totals_for(frame: pd.DataFrame, level: float, currency: str) -> tuple[Totals, tuple[Totals, ...]]:
+    """The company's totals and each department's (by name) of ``frame``, the view's workflow frame
+    (with its ``counted``, ``banked``, ``at_risk``, ``value``, ``value_var`` and ``ai_cost``
+    columns). On arrays: a few milliseconds for 500 workflows where a frame per department took 60."""
+    columns = {name: frame[name].to_numpy() for name in TOTALS_READS}
+    departments = columns["department"]
+    return _scope_totals(columns, "company", level, currency), tuple(
+        _scope_totals({k: v[departments == name] for k, v in columns.items()}, str(name), level, currency)
+        for name in sorted(pd.unique(departments[pd.notna(departments)]))
+    )
+
+
+def _scope_totals(c: Columns, scope: str, level: float, currency: str) -> Totals:
+    banked, at_risk, unproven = c["banked"], c["at_risk"], c["unproven"]
+    hours = _interval(c, banked, "hours_returned", "hours_var", level)
+    risk = _interval(c, at_risk, "hours_returned", "hours_var", level)
+    not_yet = _interval(c, unproven, "hours_returned", "hours_var", level)
+    loops = _interval(c, banked, "loops_removed", "loops_removed_var", level)
+    value = _interval(c, banked, "value", "value_var", level)
+    ai_cost = _sum(c["ai_cost"])
+    recorded = _sum(c["adoption_loops"])
+    measured = c["last_measured"][~np.isnat(c["last_measured"])]
+    evidence = c["evidence"]
     return Totals(
         scope=scope,
-        workflows=len(group),
-        workflows_with_evidence=int(group.counted.sum()),
-        banked_workflows=len(banked),
-        at_risk_workflows=len(at_risk),
+        workflows=len(banked),
+        workflows_with_evidence=int(c["counted"].sum()),
+        banked_workflows=int(banked.sum()),
+        at_risk_workflows=int(at_risk.sum()),
         hours_returned=hours[0],
         hours_returned_low=hours[1],
         hours_returned_high=hours[2],
-        hours_per_week=float(banked.hours_per_week.sum()),
+        hours_per_week=_sum(c["hours_per_week"][banked]),
         hours_at_risk=risk[0],
         hours_at_risk_low=risk[1],
         hours_at_risk_high=risk[2],
-        unproven_workflows=len(unproven),
+        unproven_workflows=int(unproven.sum()),
         hours_unproven=not_yet[0],
         hours_unproven_low=not_yet[1],
         hours_unproven_high=not_yet[2],
         loops_removed=loops[0],
         loops_removed_low=loops[1],
         loops_removed_high=loops[2],
-        samples_before=int(group.samples_before.sum()),
-        samples_after=int(group.samples_after.sum()),
-        after_loops=int(group.period_loops_after.sum()),
-        evidence_insufficient=int((group.evidence == EvidenceLabel.INSUFFICIENT).sum()),
-        evidence_inconclusive=int((group.evidence == EvidenceLabel.INCONCLUSIVE).sum()),
-        evidence_saving=int((group.evidence == EvidenceLabel.SAVING).sum()),
-        evidence_slower=int((group.evidence == EvidenceLabel.SLOWER).sum()),
-        open_stop_conditions=int(group.stop_conditions.map(len).sum()),
-        paused=int((group.status == "paused").sum()),
+        samples_before=int(c["samples_before"].sum()),
+        samples_after=int(c["samples_after"].sum()),
+        after_loops=int(c["period_loops_after"].sum()),
+        evidence_insufficient=int((evidence == EvidenceLabel.INSUFFICIENT.value).sum()),
+        evidence_inconclusive=int((evidence == EvidenceLabel.INCONCLUSIVE.value).sum()),
+        evidence_saving=int((evidence == EvidenceLabel.SAVING.value).sum()),
+        evidence_slower=int((evidence == EvidenceLabel.SLOWER.value).sum()),
+        open_stop_conditions=sum(map(len, c["stop_conditions"])),
+        paused=int((c["status"] == "paused").sum()),
         value=value[0],
         value_low=value[1],
         value_high=value[2],
-        value_at_risk=float(at_risk.value.sum()),
+        value_at_risk=_sum(c["value"][at_risk]),
         ai_cost=ai_cost,
-        ai_cost_without_data=float(group.ai_cost_without_data.sum()),
+        ai_cost_without_data=_sum(c["ai_cost_without_data"]),
         net_value=value[0] - ai_cost,
         net_value_low=value[1] - ai_cost,
         net_value_high=value[2] - ai_cost,
         roi=(value[0] - ai_cost) / ai_cost if ai_cost > 0 else None,
         currency=currency,
-        adoption=float(group.ai_loops.sum() / recorded) if recorded > 0 else None,
-        last_measured=None if last is None or pd.isna(last) else pd.Timestamp(last).to_pydatetime(),
-        late_workflows=int(group.warnings.map(lambda w: WarningCode.LATE_DATA in w).sum()),
+        adoption=_sum(c["ai_loops"]) / recorded if recorded > 0 else None,
+        last_measured=pd.Timestamp(measured.max()).to_pydatetime() if len(measured) else None,
+        late_workflows=sum(WarningCode.LATE_DATA in codes for codes in c["warnings"]),
     )
 
 

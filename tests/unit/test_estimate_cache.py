@@ -20,8 +20,7 @@ from aiops.ingest.timings import import_timings
 from aiops.period import Period
 from aiops.store import Store
 from aiops.views.build import build_view, revision
-from aiops.views.parts import PARTS
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, forget_parts
 
 pytestmark = pytest.mark.estimate_cache
 
@@ -56,7 +55,7 @@ def _frame(store: Store, period: Period = Period()) -> pd.DataFrame:
     """The period's workflow frame, its part computed (not read back: this file tests the
     estimates beneath it, aiops.views.parts keeps the figures built from them)."""
     store.settle()  # a part the build before is storing
-    PARTS.clear()
+    forget_parts()
     cursor = store.new_cursor()  # not keep_derived: a test here holds the write lock meanwhile
     cursor.execute("DELETE FROM derived_cache")
     cursor.close()

@@ -348,37 +348,44 @@ def weekly_series(weeks: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
     return weeks.sort_values(["week", "workflow_id", "phase"]).reset_index(drop=True)
 
 
-_FRESHNESS = """
-WITH per_workflow AS (
-    SELECT unnest($ids::VARCHAR[]) AS workflow_id, unnest($last::TIMESTAMP[]) AS last_measured,
-           unnest($baseline::TIMESTAMP[]) AS baseline_until
-),
-uploads AS (
+_UPLOADS = """
+WITH uploads AS (
     SELECT unnest(workflow_ids) AS workflow_id, batch_id, uploaded_at
     FROM upload_batches WHERE undone_at IS NULL
 )
-SELECT w.department,
-       max(u.uploaded_at) AS last_upload,
-       max(p.last_measured) AS last_measured,
-       max(p.baseline_until) AS baseline_until,
-       count(DISTINCT u.batch_id) AS uploads,
-       count(DISTINCT w.workflow_id) AS workflows,
-       count(DISTINCT w.workflow_id) FILTER (WHERE p.baseline_until IS NOT NULL) AS with_baseline
-FROM workflows w
-LEFT JOIN per_workflow p USING (workflow_id)
-LEFT JOIN uploads u USING (workflow_id)
+SELECT w.department, max(u.uploaded_at), count(DISTINCT u.batch_id), count(DISTINCT w.workflow_id)
+FROM workflows w LEFT JOIN uploads u USING (workflow_id)
 GROUP BY w.department ORDER BY w.department
 """
 
 
-def freshness(db: Reader, latest: dict[str, tuple[datetime | None, datetime | None]]) -> pd.DataFrame:
-    """Per department: the last upload, the last loop measured, and until when the baseline runs,
-    from each workflow's last timing and last timing before go-live (``latest``:
-    ``aiops.views.rows_state``, read once per view)."""
-    ids = list(latest)
-    params = {
-        "ids": ids,
-        "last": [latest[w][0] for w in ids],
-        "baseline": [latest[w][1] for w in ids],
-    }
-    return db.query_df(_FRESHNESS, params)
+def freshness(
+    db: Reader, latest: dict[str, tuple[datetime | None, datetime | None]], departments: dict[str, str]
+) -> pd.DataFrame:
+    """Per department: the last upload, the last loop measured, and until when the baseline runs.
+    ``latest``: each workflow's last timing and last timing before go-live
+    (``aiops.views.rows_state``, read once per view); ``departments``: each workflow's department.
+    Their maxima per department are taken here: sent to the database as lists they cost more
+    than the rest of the query."""
+    rows = db.query(_UPLOADS)
+    timings: dict[str, list[tuple[datetime | None, datetime | None]]] = {}
+    for workflow_id, department in departments.items():
+        timings.setdefault(department, []).append(latest.get(workflow_id, (None, None)))
+    last, until, with_baseline = [], [], []
+    for department, *_ in rows:
+        times = timings.get(department, [])
+        last.append(max((t[0] for t in times if t[0] is not None), default=None))
+        baselines = [t[1] for t in times if t[1] is not None]
+        until.append(max(baselines, default=None))
+        with_baseline.append(len(baselines))
+    return pd.DataFrame(
+        {
+            "department": pd.Series([r[0] for r in rows], dtype="str"),
+            "last_upload": pd.Series([r[1] for r in rows], dtype="datetime64[us]"),
+            "last_measured": pd.Series(last, dtype="datetime64[us]"),
+            "baseline_until": pd.Series(until, dtype="datetime64[us]"),
+            "uploads": pd.Series([r[2] for r in rows], dtype="int64"),
+            "workflows": pd.Series([r[3] for r in rows], dtype="int64"),
+            "with_baseline": pd.Series(with_baseline, dtype="int64"),
+        }
+    )

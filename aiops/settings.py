@@ -1,6 +1,7 @@
 """Settings: environment (``AIOPS_*``) first, then an optional ``aiops.toml``, then defaults.
 
 Built once per entry point (CLI run, dashboard process) and passed in; never an import-time global.
+The dashboard reads them through ``current_settings``: built again when their sources change.
 """
 
 from __future__ import annotations
@@ -89,6 +90,29 @@ class _MeasuredToml(TomlConfigSettingsSource):
 
     def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
         return load_toml(file_path.read_text("utf-8"), str(file_path), AiopsError)
+
+
+_CURRENT: dict[tuple[object, ...], Settings] = {}
+
+
+def current_settings() -> Settings:
+    """``load_settings()``, built again only when what it reads has changed: the ``AIOPS_*``
+    variables, the working directory, ``aiops.toml``'s size and time. The dashboard asks for the
+    settings at every store access, a dozen times a run, and a build costs about a millisecond."""
+    toml = Path("aiops.toml")
+    try:
+        stat = toml.stat()
+        file: tuple[int, ...] | None = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        file = None
+    variables = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("AIOPS_")))
+    key = (variables, os.getcwd(), file)
+    current = _CURRENT.get(key)
+    if current is None:
+        current = load_settings()
+        _CURRENT.clear()  # the last sources' only: settings change seldom
+        _CURRENT[key] = current
+    return current
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -28,6 +28,7 @@ from aiops.cli import main
 from aiops.clock import utcnow
 from aiops.store import Statement, Store, tracer
 from aiops.store.transfer import copy_rows
+from aiops.views.build import data_bounds
 from aiops.views.rows_state import RowsState, read_rows, rows_state
 from aiops.workflow import Workflow
 from tests import pg_cluster
@@ -165,6 +166,7 @@ def rows_state_now(store: Store, ends: list[datetime | None] = ROWS_ENDS) -> tup
         with tracer(log.append):
             state = rows_state(store, db, ends)
         full = read_rows(db, list(state.before))
+        assert full.bounds() == data_bounds(db)  # the first and last timing, as the table's min and max
     scans = sum("FROM committed_samples" in s.sql and "batch_id IN" not in s.sql for s in log)
     return state, full, scans
 

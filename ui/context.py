@@ -10,7 +10,7 @@ from streamlit.errors import StreamlitSecretNotFoundError
 
 from aiops.auth import Actor, load_roles, local_admin
 from aiops.errors import AiopsError, PermissionDenied
-from aiops.settings import Settings, load_settings
+from aiops.settings import Settings, current_settings, load_settings
 from aiops.store import Store
 from aiops.views.build import revision as store_revision
 from aiops.workspace import open_store
@@ -27,7 +27,7 @@ def _store(db: str) -> Store:
 
 
 def settings() -> Settings:
-    return load_settings()
+    return current_settings()
 
 
 def store() -> Store:

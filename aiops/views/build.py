@@ -25,7 +25,7 @@ from aiops.store import Reader, Store, pending, utcnow
 from aiops.views.company import CompanySettings, load_company
 from aiops.views.compare import Comparison
 from aiops.views.parts import NEXT_CHECKPOINT, Inputs, Part, Stored, kept_part, stored_inputs
-from aiops.views.rows_state import rows_state
+from aiops.views.rows_state import known_bounds, rows_state
 from aiops.views.snapshot import on_server, timing_snapshot
 from aiops.views.totals import Totals, add_money, totals_for
 
@@ -142,7 +142,7 @@ def data_bounds(db: Reader) -> tuple[datetime | None, datetime | None]:
         if db.postgres:
             return _two(db.query_one(on_server(_BOUNDS.format(rows="committed_samples"))))
         with db.snapshot() as reader:
-            return data_bounds(reader)
+            return known_bounds(db, reader) or data_bounds(reader)
     # A table's own min and max cost a fraction of a scan through ``committed_samples``.
     return _two(db.query_one(_BOUNDS.format(rows=pending.committed_rows(db))))
 
@@ -322,15 +322,15 @@ def _build(
     company = company or load_company(db)
     rules = store.policy.evidence
     level = rules.interval_level
-    first, last = data_bounds(db)
-    weeks_end = complete_weeks_end(last) if last is not None else None
-    run_rate_end = min(weeks_end, period.end) if weeks_end and period.end else weeks_end
     previous = period.previous()
     # A Store here is PostgreSQL read without a copy: each query its own moment, so a part could be
     # filed under a key read before a write it includes. Such a build keeps nothing.
     keep = not isinstance(db, Store)
     periods = [period, *([previous] if previous else [])]
     rows = rows_state(store, db, [p.bounds()[1] for p in periods] if keep else [])
+    first, last = rows.bounds()
+    weeks_end = complete_weeks_end(last) if last is not None else None
+    run_rate_end = min(weeks_end, period.end) if weeks_end and period.end else weeks_end
     stored = stored_inputs(db, periods, rows) if keep else {}
     part = _part(
         db, Inputs(period, rules, company, _reference_end(period, last), run_rate_end), stored.get(period)
@@ -407,7 +407,9 @@ def _build(
         workflows=frame,
         weekly=part.weekly,
         adoption_weekly=part.adoption,
-        freshness=department_freshness(db, rows.latest),
+        freshness=department_freshness(
+            db, rows.latest, dict(zip(frame.workflow_id, frame.department, strict=True))
+        ),
         stop_counts=part.stop_counts,
         incidents=db.query_df(_INCIDENTS),
         material_share=rules.material_share,

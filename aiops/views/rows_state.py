@@ -1,11 +1,13 @@
 """What a view reads of every timing row, carried from one revision to the next over appended batches.
 
-Two figures of a view read every committed timing row: each period's key (``aiops.views.parts``:
-the count and hash sum of the rows before the period's end) and each workflow's latest timings (the
-freshness table). At 1M rows the two scans were most of the view's rebuild after an upload (about
-25 of 40 ms), though the upload appended a few rows.
+Three figures of a view read every committed timing row: each period's key (``aiops.views.parts``:
+the count and hash sum of the rows before the period's end), each workflow's latest timings (the
+freshness table) and the data's first and last timing. They are read in one scan, grouped by
+workflow. At 1M rows such scans were most of the view's rebuild after an upload (about 25 of
+40 ms), though the upload appended a few rows.
 
-Counts and hash sums add, and a latest timing only moves later when rows are appended: so when every
+Counts and hash sums add, and a latest timing only moves later (a first one earlier) when rows are
+appended: so when every
 write since this process's last build appended batches and changed no other timing row, the new
 figures are the last ones plus those of the appended batches' rows (read by ``batch_id``). They
 are then the very figures a full read gives. The audit log tells which writes those were: every
@@ -61,9 +63,10 @@ _SINCE = "SELECT audit_id, recorded_at, action, entity_id FROM audit_log WHERE a
 _REPLACED = "SELECT count(*) FROM replaced_samples WHERE replaced_by IN (SELECT unnest($batches))"
 _BEFORE = "CAST(${end} AS TIMESTAMP) IS NULL OR measured_at < CAST(${end} AS TIMESTAMP)"
 _SUMS = "count(*) FILTER (WHERE {before}), coalesce(sum(hash(workflow_id, {row})) FILTER (WHERE {before}), 0)"
-_LATEST = (
-    "SELECT workflow_id, max(measured_at), max(measured_at) FILTER (WHERE phase = 'before')"
-    " FROM committed_samples {where} GROUP BY workflow_id"
+# Per workflow: its first and last timing, its last before go-live, then per end the sums.
+_READ = (
+    "SELECT workflow_id, min(measured_at), max(measured_at), max(measured_at) FILTER (WHERE phase = 'before')"
+    "{sums} FROM {rows} {where} GROUP BY workflow_id"
 )
 _IN_BATCHES = "WHERE batch_id IN (SELECT unnest($batches))"
 
@@ -75,11 +78,16 @@ class RowsState:
     head: Head
     before: Sums
     latest: dict[str, Latest]  # per workflow
+    first: datetime | None  # the first timing of all
 
     def key(self, end: datetime | None) -> str:
         """The rows before ``end`` as a part's key holds them: ``count:hash sum`` (no sum when none)."""
         count, hashed = self.before[end]
         return f"{count}:{hashed if count else ''}"
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The first and the last timing (``aiops.views.build.data_bounds``)."""
+        return self.first, max((last for last, _ in self.latest.values() if last is not None), default=None)
 
 
 _STATES: Lru[tuple[int, str], RowsState] = Lru(8)
@@ -91,7 +99,7 @@ def rows_state(store: Store, db: Reader, ends: list[datetime | None]) -> RowsSta
     carried over the batches appended since this process's last build of ``store`` when it can
     (see the module), else read from every row."""
     if store.postgres or afresh():
-        return RowsState((0, None), _sums(db, ends, None), _latest(db, None))
+        return _read(db, ends, None, (0, None))
     memo = _STATES.get((id(store), store.path))
     head = _head(db)
     holds = memo is not None and set(ends) <= set(memo.before)
@@ -107,10 +115,18 @@ def rows_state(store: Store, db: Reader, ends: list[datetime | None]) -> RowsSta
     return state
 
 
+def known_bounds(store: Store, db: Reader) -> tuple[datetime | None, datetime | None] | None:
+    """The first and last timing at ``db``'s moment from this process's figures of ``store``,
+    carried to that moment (a view's build then finds them there); None before its first build."""
+    if store.postgres or afresh() or _STATES.get((id(store), store.path)) is None:
+        return None
+    return rows_state(store, db, []).bounds()
+
+
 def read_rows(db: Reader, ends: list[datetime | None], head: Head | None = None) -> RowsState:
     """The figures from every committed row, nothing carried (``head``: the audit row ``db``'s
     moment ends at, when already read)."""
-    return RowsState(head or _head(db), _sums(db, ends, None), _latest(db, None))
+    return _read(db, ends, None, head or _head(db))
 
 
 def _head(db: Reader) -> Head:
@@ -140,35 +156,36 @@ def _appended_since(db: Reader, was: Head, head: Head) -> list[int] | None:
 
 def _carried(db: Reader, memo: RowsState, head: Head, batches: list[int]) -> RowsState:
     if not batches:
-        return RowsState(head, memo.before, memo.latest)
-    added = _sums(db, list(memo.before), batches)
-    before = {end: (n + added[end][0], s + added[end][1]) for end, (n, s) in memo.before.items()}
+        return RowsState(head, memo.before, memo.latest, memo.first)
+    added = _read(db, list(memo.before), batches, head)
+    before = {
+        end: (n + added.before[end][0], s + added.before[end][1]) for end, (n, s) in memo.before.items()
+    }
     latest = dict(memo.latest)
-    for workflow_id, (last, baseline) in _latest(db, batches).items():
+    for workflow_id, (last, baseline) in added.latest.items():
         was_last, was_baseline = latest.get(workflow_id, (None, None))
         latest[workflow_id] = (_later(was_last, last), _later(was_baseline, baseline))
-    return RowsState(head, before, latest)
+    first = min((t for t in (memo.first, added.first) if t is not None), default=None)
+    return RowsState(head, before, latest, first)
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-def _sums(db: Reader, ends: list[datetime | None], batches: list[int] | None) -> Sums:
-    """Per end: the count and hash sum of the committed rows before it (of ``batches`` only, if
-    given), in one scan."""
-    if not ends:
-        return {}
+def _read(db: Reader, ends: list[datetime | None], batches: list[int] | None, head: Head) -> RowsState:
+    """The figures of the committed rows (of ``batches`` only, if given) in one scan: per workflow,
+    then added up (the sums are integers: the same in any order)."""
     names = {f"e{i}": end for i, end in enumerate(ends)}
-    columns = ", ".join(_SUMS.format(before=_BEFORE.format(end=name), row=ROW_HASH) for name in names)
-    where = _IN_BATCHES if batches is not None else ""
+    sums = "".join(", " + _SUMS.format(before=_BEFORE.format(end=name), row=ROW_HASH) for name in names)
     params: dict[str, object] = {**names, **({"batches": batches} if batches is not None else {})}
-    row = db.query(f"SELECT {columns} FROM committed_samples {where}", params)[0]  # an aggregate: one row
-    return {end: (int(row[2 * i]), int(row[2 * i + 1])) for i, end in enumerate(ends)}
-
-
-def _latest(db: Reader, batches: list[int] | None) -> dict[str, Latest]:
-    if batches is None:
-        return {w: (last, baseline) for w, last, baseline in db.query(_LATEST.format(where=""))}
-    rows = db.query(_LATEST.format(where=_IN_BATCHES), {"batches": batches})
-    return {w: (last, baseline) for w, last, baseline in rows}
+    # Batches an audit row shows committed are read from the table itself: the view's anti-join of
+    # pending batches would read every row's batch id (half the read's time at 1M rows).
+    rows_in = ("timing_samples", _IN_BATCHES) if batches is not None else ("committed_samples", "")
+    rows = db.query(_READ.format(sums=sums, rows=rows_in[0], where=rows_in[1]), params)
+    before = {
+        end: (sum(int(row[4 + 2 * i]) for row in rows), sum(int(row[5 + 2 * i]) for row in rows))
+        for i, end in enumerate(ends)
+    }
+    latest = {row[0]: (row[2], row[3]) for row in rows}
+    return RowsState(head, before, latest, min((row[1] for row in rows if row[1] is not None), default=None))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiops.settings import Settings
+from aiops.settings import Settings, current_settings
 from aiops.workspace import open_store
 
 
@@ -17,3 +17,23 @@ def test_the_memory_limit_setting_reaches_the_store(tmp_path, monkeypatch):
                 == seen[limit]
             )
     assert seen == {"256MiB": "256.0 MiB", "768MiB": "768.0 MiB"}
+
+
+def test_the_dashboards_settings_follow_their_sources(tmp_path, monkeypatch):
+    """``current_settings`` keeps the last settings while their sources stay as they were, and reads
+    them again when a variable, the working directory or ``aiops.toml`` changes."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AIOPS_DB", "first.duckdb")
+    first = current_settings()
+    assert current_settings() is first and first.db == "first.duckdb"
+    monkeypatch.setenv("AIOPS_DB", "second.duckdb")
+    assert current_settings().db == "second.duckdb"
+    monkeypatch.delenv("AIOPS_DB")
+    (tmp_path / "aiops.toml").write_text('db = "from-toml.duckdb"\n')
+    assert current_settings().db == "from-toml.duckdb"
+    (tmp_path / "aiops.toml").write_text('db = "edited-toml.duckdb"\n')  # another size: seen at once
+    assert current_settings().db == "edited-toml.duckdb"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert current_settings().db == "data/aiops.duckdb"

@@ -282,15 +282,19 @@ def _labels(
     )
 
 
+def nan_sum(values: np.ndarray) -> float:
+    """A float column's sum as pandas takes it (a missing value counts 0): the same bits."""
+    return float(np.where(np.isnan(values), 0.0, values).sum())
+
+
 def total_with_interval(
     values: np.ndarray,
     variances: np.ndarray,
     dofs: np.ndarray,
     level: float,
 ) -> tuple[float, float, float]:
-    """Sum of estimates with the interval of the sum (variances add; Satterthwaite dof). The sums
-    count a missing value as 0, as pandas does."""
-    total, var_total = (float(np.where(np.isnan(a), 0.0, a).sum()) for a in (values, variances))
+    """Sum of estimates with the interval of the sum (variances add; Satterthwaite dof)."""
+    total, var_total = nan_sum(values), nan_sum(variances)
     if var_total == 0:
         return total, total, total
     finite_dofs = np.where(dofs == np.inf, 1e9, dofs)

@@ -38,8 +38,9 @@ def _duckdb_size(value: str) -> bool:
 
 
 class Settings(BaseSettings):
+    # Frozen: ``current_settings`` shares one with every session of the dashboard.
     model_config = SettingsConfigDict(
-        env_prefix="AIOPS_", toml_file="aiops.toml", extra="ignore", allow_inf_nan=False
+        env_prefix="AIOPS_", toml_file="aiops.toml", extra="ignore", allow_inf_nan=False, frozen=True
     )
 
     db: str = Field(

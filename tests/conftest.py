@@ -167,7 +167,8 @@ def rows_state_now(store: Store, ends: list[datetime | None] = ROWS_ENDS) -> tup
             state = rows_state(store, db, ends)
         full = read_rows(db, list(state.before))
         assert full.bounds() == data_bounds(db)  # the first and last timing, as the table's min and max
-    scans = sum("FROM committed_samples" in s.sql and "batch_id IN" not in s.sql for s in log)
+    every_row = ("FROM committed_samples", "FROM timing_samples")
+    scans = sum(any(r in s.sql for r in every_row) and "batch_id IN" not in s.sql for s in log)
     return state, full, scans
 
 

@@ -136,8 +136,11 @@ WHERE e.kind = 'incident' ORDER BY e.recorded_at DESC
 
 
 def data_bounds(db: Reader) -> tuple[datetime | None, datetime | None]:
-    """The first and last timing (on a PostgreSQL store the server computes them: two values cross
-    the wire, not every timing row)."""
+    """The first and last timing. On a DuckDB file where this process has built a view, from the
+    rows' figures the view keeps (``aiops.views.rows_state``: carried to this moment over appended
+    batches, which the view's build then finds there; after any other write, read again from every
+    row); else from the table's min and max. On a PostgreSQL store the server computes them: two
+    values cross the wire, not every timing row."""
     if isinstance(db, Store):
         if db.postgres:
             return _two(db.query_one(on_server(_BOUNDS.format(rows="committed_samples"))))
@@ -189,7 +192,8 @@ def _adoption(weeks: pd.DataFrame) -> pd.DataFrame:
 
 def _part(db: Reader, inputs: Inputs, stored: Stored | None) -> Part:
     """The period's frame, weekly cells, adoption and totals (with ``stored``, what it reads of the
-    store: kept while that and its other inputs are unchanged, ``aiops.views.parts``)."""
+    store: kept while that and its other inputs are unchanged, or relabelled when only the
+    classifications changed, ``aiops.views.parts``)."""
 
     def compute() -> Part:
         weeks = weekly_cells(db, inputs.period)

@@ -13,9 +13,10 @@ Kept in this process (the code that builds a part cannot change while it runs) a
 file, in the store with the code's hash (``aiops.views.part_store``): a new process starts warm.
 Never when figures are computed afresh (``computed_afresh``).
 
-An upload often changes its workflow's classification (a pilot becomes proven) and nothing else
-of the period: the figures do not read the classifications, only the labels (risk, status, stop
-conditions, next checkpoint) and what follows from them (banked, at risk, the totals) do. So a
+An upload of later weeks often changes its workflow's classification (its status moves on the
+evidence the new weeks add, a stop condition opens or closes) and nothing else of the period shown:
+the figures do not read the classifications, only the labels (risk, status, stop conditions, next
+checkpoint) and what follows from them (banked, unproven, at risk, the totals) do. So a
 part is also kept by its figures' inputs alone, and a write that changed only classifications
 relabels it instead of computing every workflow's figures again.
 """

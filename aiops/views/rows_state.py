@@ -7,9 +7,9 @@ workflow. At 1M rows such scans were most of the view's rebuild after an upload 
 40 ms), though the upload appended a few rows.
 
 Counts and hash sums add, and a latest timing only moves later (a first one earlier) when rows are
-appended: so when every
-write since this process's last build appended batches and changed no other timing row, the new
-figures are the last ones plus those of the appended batches' rows (read by ``batch_id``). They
+appended: so when every write since this process's last build appended batches and changed no other
+timing row, the new figures are the last ones plus those of the appended batches' rows (read by
+``batch_id``). They
 are then the very figures a full read gives. The audit log tells which writes those were: every
 write that changes which rows ``committed_samples`` shows appends an audit row in its own
 transaction, and the writes of one DuckDB file in one process take one lock (``Store``), so they
@@ -117,8 +117,10 @@ def rows_state(store: Store, db: Reader, ends: list[datetime | None]) -> RowsSta
 
 def known_bounds(store: Store, db: Reader) -> tuple[datetime | None, datetime | None] | None:
     """The first and last timing at ``db``'s moment from this process's figures of ``store``,
-    carried to that moment (a view's build then finds them there); None before its first build."""
-    if store.postgres or afresh() or _STATES.get((id(store), store.path)) is None:
+    brought to that moment (a view's build then finds them there); None when there are none to
+    bring: before the first build of ``store`` in this process, and wherever ``rows_state`` keeps
+    none (PostgreSQL, ``computed_afresh``)."""
+    if _STATES.get((id(store), store.path)) is None:
         return None
     return rows_state(store, db, []).bounds()
 

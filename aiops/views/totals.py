@@ -20,7 +20,7 @@ import pandas as pd
 
 from aiops.columns import declared
 from aiops.estimates.codes import EvidenceLabel, WarningCode
-from aiops.metrics import total_with_interval
+from aiops.metrics import nan_sum, total_with_interval
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,6 @@ class Totals:
 Columns = dict[str, np.ndarray]  # the frame's ``TOTALS_READS`` columns of one scope, as arrays
 
 
-def _sum(values: np.ndarray) -> float:
-    """A float column's sum as pandas takes it (a missing value counts 0): the same bits."""
-    return float(np.where(np.isnan(values), 0.0, values).sum())
-
-
 def _interval(c: Columns, rows: np.ndarray, value: str, var: str, level: float) -> tuple[float, float, float]:
     if not rows.any():
         return 0.0, 0.0, 0.0
@@ -144,8 +139,8 @@ def _scope_totals(c: Columns, scope: str, level: float, currency: str) -> Totals
     not_yet = _interval(c, unproven, "hours_returned", "hours_var", level)
     loops = _interval(c, banked, "loops_removed", "loops_removed_var", level)
     value = _interval(c, banked, "value", "value_var", level)
-    ai_cost = _sum(c["ai_cost"])
-    recorded = _sum(c["adoption_loops"])
+    ai_cost = nan_sum(c["ai_cost"])
+    recorded = nan_sum(c["adoption_loops"])
     measured = c["last_measured"][~np.isnat(c["last_measured"])]
     evidence = c["evidence"]
     return Totals(
@@ -157,7 +152,7 @@ def _scope_totals(c: Columns, scope: str, level: float, currency: str) -> Totals
         hours_returned=hours[0],
         hours_returned_low=hours[1],
         hours_returned_high=hours[2],
-        hours_per_week=_sum(c["hours_per_week"][banked]),
+        hours_per_week=nan_sum(c["hours_per_week"][banked]),
         hours_at_risk=risk[0],
         hours_at_risk_low=risk[1],
         hours_at_risk_high=risk[2],
@@ -180,15 +175,15 @@ def _scope_totals(c: Columns, scope: str, level: float, currency: str) -> Totals
         value=value[0],
         value_low=value[1],
         value_high=value[2],
-        value_at_risk=_sum(c["value"][at_risk]),
+        value_at_risk=nan_sum(c["value"][at_risk]),
         ai_cost=ai_cost,
-        ai_cost_without_data=_sum(c["ai_cost_without_data"]),
+        ai_cost_without_data=nan_sum(c["ai_cost_without_data"]),
         net_value=value[0] - ai_cost,
         net_value_low=value[1] - ai_cost,
         net_value_high=value[2] - ai_cost,
         roi=(value[0] - ai_cost) / ai_cost if ai_cost > 0 else None,
         currency=currency,
-        adoption=_sum(c["ai_loops"]) / recorded if recorded > 0 else None,
+        adoption=nan_sum(c["ai_loops"]) / recorded if recorded > 0 else None,
         last_measured=pd.Timestamp(measured.max()).to_pydatetime() if len(measured) else None,
         late_workflows=sum(WarningCode.LATE_DATA in codes for codes in c["warnings"]),
     )

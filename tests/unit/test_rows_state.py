@@ -12,6 +12,7 @@ import pytest
 from aiops.ingest.batches import undo_batch
 from aiops.ingest.timings import confirm_upload, discard_upload, import_timings, open_timing_import
 from aiops.store import Store, Tx
+from aiops.views.build import data_bounds
 from aiops.views.company import save_company
 from aiops.views.rows_state import RowsState
 from tests.conftest import ADMIN, ROWS_ENDS, rows_state_now
@@ -60,7 +61,10 @@ def test_uploads_after_and_inside_the_periods_are_carried_to_a_full_reads_figure
     baseline = _carried(demo).latest[WORKFLOW][1]
     assert baseline is not None and baseline.date() == date(2026, 12, 1)
     _upload(demo, tmp_path, date(2020, 1, 6), phase="before")  # before every timing: moves the first
-    assert _carried(demo).bounds()[0] == datetime(2020, 1, 6, 10)
+    with demo.snapshot() as db:
+        in_sql = data_bounds(db)  # a reader's: the table's min and max
+    assert data_bounds(demo) == in_sql and in_sql[0] == datetime(2020, 1, 6, 10)  # the store's: carried
+    assert _carried(demo).bounds() == in_sql
 
 
 def test_another_periods_ends_are_read_then_carried_with_the_first_ones(demo: Store, tmp_path):

@@ -53,6 +53,11 @@ def _same_as_afresh(store: Store, period: Period) -> View:
     with computed_afresh():
         afresh = build_view(store, period)
     for figures in (
+        "data_first",
+        "data_through",
+        "default",
+        "run_rate_end",
+        "freshness",
         "workflows",
         "weekly",
         "adoption_weekly",
@@ -65,10 +70,10 @@ def _same_as_afresh(store: Store, period: Period) -> View:
     return kept
 
 
-def _sql(store: Store, sql: str) -> None:
+def _sql(store: Store, sql: str, action: str = "test.edited") -> None:
     def run(tx: Tx) -> None:
         tx.execute(sql, [WORKFLOW])
-        tx.audit("test.edited", "workflow", WORKFLOW, {"sql": sql})  # as every write of the product
+        tx.audit(action, "workflow", WORKFLOW, {"sql": sql})  # as every write of the product
 
     store.write(ADMIN, run)
 
@@ -91,6 +96,7 @@ def test_an_upload_of_later_weeks_keeps_the_period_and_moves_what_it_should(demo
         _same_as_afresh(store, period)
 
 
+RECLASSIFIED = "classification.changed"  # as the product audits it: the rows' figures are carried
 CHANGES: dict[str, Callable[[Store], None]] = {
     "a workflow renamed": lambda s: _sql(s, "UPDATE workflows SET name = 'Renamed' WHERE workflow_id = ?"),
     "a workflow moved to another department": lambda s: _sql(
@@ -100,15 +106,16 @@ CHANGES: dict[str, Callable[[Store], None]] = {
         s, "UPDATE workflows SET ai_monthly_cost = 999 WHERE workflow_id = ?"
     ),
     "a stop condition opened": lambda s: _sql(
-        s, "UPDATE classifications SET stop_conditions = ['no_owner'] WHERE workflow_id = ?"
+        s, "UPDATE classifications SET stop_conditions = ['no_owner'] WHERE workflow_id = ?", RECLASSIFIED
     ),
     "its status changed": lambda s: _sql(
-        s, "UPDATE classifications SET status = 'autonomous' WHERE workflow_id = ?"
+        s, "UPDATE classifications SET status = 'autonomous' WHERE workflow_id = ?", RECLASSIFIED
     ),
     "its next checkpoint changed": lambda s: _sql(
         s,
         "UPDATE classifications SET detail = json_merge_patch(detail, "
         '\'{"next_checkpoint": {"checkpoint": "review"}}\') WHERE workflow_id = ?',
+        RECLASSIFIED,
     ),
     "a row inside the period edited": lambda s: _sql(
         s,

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from aiops.auth import Actor
+from aiops.ingest.batches import undo_batch
 from aiops.ingest.timings import import_timings
 from aiops.inventory import save_workflows
 from aiops.period import DAYS_PER_MONTH, Period, complete_weeks_end, default_period
@@ -213,3 +214,61 @@ def test_adoption_is_the_weekly_share_of_loops_done_with_ai_where_uploads_record
     assert view.company.adoption == pytest.approx(2 / 3)
     weekly = view.adoption_weekly
     assert set(weekly.workflow_id) == {"steady"} and weekly.share.between(0.6, 0.7).all()
+
+
+def _upload_csv(folder: Path, name: str, rows: list[tuple]) -> Path:
+    path = folder / f"{name}.csv"
+    columns = ["workflow_id", "phase", "measured_at", "duration_minutes", "loops", "rework_minutes"]
+    pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+    return path
+
+
+def test_freshness_is_each_departments_last_rows_and_uploads(flat: Store, tmp_path: Path) -> None:
+    """Per department: the last upload not undone, the last timing, the last timing before go-live,
+    the uploads, the workflows and those with a baseline; computed here from the raw tables, with a
+    department whose workflow has no timing, one whose workflow has no baseline, and an undo."""
+    admin = Actor(name="admin@test", role="admin")
+    idle = answered_workflow(workflow_id="idle", name="Idle", department="Legal", owner="Ann")
+    early = answered_workflow(workflow_id="early", name="Early", department="Finance", owner="Bo")
+    flat.write(admin, lambda tx: save_workflows(tx, [idle, early], "test"))
+    after_only = [("early", "after", "2026-10-05 10:00:00", 12.0, 1, 0.0)]
+    assert import_timings(flat, admin, _upload_csv(tmp_path, "early", after_only)).accepted == 1
+    later = [("steady", "after", "2026-11-20 10:00:00", 20.0, 1, 0.0)]
+    undone = import_timings(flat, admin, _upload_csv(tmp_path, "later", later)).batch_id
+    build_view(flat, Period())  # figures kept before the undo: the next build reads every row again
+    undo_batch(flat, admin, undone)
+
+    rows = flat.query("SELECT workflow_id, phase, measured_at FROM committed_samples")
+    batches = flat.query(
+        "SELECT batch_id, uploaded_at, workflow_ids FROM upload_batches WHERE undone_at IS NULL"
+    )
+    expected = []
+    for department, ids in sorted(_departments(flat).items()):
+        mine = [r for r in rows if r[0] in ids]
+        uploads = [b for b in batches if set(b[2]) & ids]
+        expected.append(
+            {
+                "department": department,
+                "last_upload": max((b[1] for b in uploads), default=None),
+                "last_measured": max((r[2] for r in mine), default=None),
+                "baseline_until": max((r[2] for r in mine if r[1] == "before"), default=None),
+                "uploads": len(uploads),
+                "workflows": len(ids),
+                "with_baseline": len({r[0] for r in mine if r[1] == "before"}),
+            }
+        )
+    got = build_view(flat, Period()).freshness
+    assert got.to_dict("records") == [{k: _plain(v) for k, v in row.items()} for row in expected]
+    assert [r["department"] for r in expected] == ["Finance", "Legal", "Support"]
+
+
+def _departments(store: Store) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for workflow_id, department in store.query("SELECT workflow_id, department FROM workflows"):
+        out.setdefault(department, set()).add(workflow_id)
+    return out
+
+
+def _plain(value: object) -> object:
+    """A value as a frame's ``to_dict`` gives it: a timestamp as pandas', a missing one NaT."""
+    return pd.NaT if value is None else pd.Timestamp(value) if isinstance(value, datetime) else value

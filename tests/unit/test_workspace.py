@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from aiops.settings import Settings, current_settings
 from aiops.workspace import open_store
 
@@ -26,6 +29,8 @@ def test_the_dashboards_settings_follow_their_sources(tmp_path, monkeypatch):
     monkeypatch.setenv("AIOPS_DB", "first.duckdb")
     first = current_settings()
     assert current_settings() is first and first.db == "first.duckdb"
+    with pytest.raises(ValidationError):  # shared by every session: nobody may change it
+        first.db = "elsewhere.duckdb"  # type: ignore[misc]
     monkeypatch.setenv("AIOPS_DB", "second.duckdb")
     assert current_settings().db == "second.duckdb"
     monkeypatch.delenv("AIOPS_DB")

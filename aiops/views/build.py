@@ -412,7 +412,7 @@ def _build(
         weekly=part.weekly,
         adoption_weekly=part.adoption,
         freshness=department_freshness(
-            db, rows.latest, dict(zip(frame.workflow_id, frame.department, strict=True))
+            db, rows.latest, dict(zip(frame.workflow_id.tolist(), frame.department.tolist(), strict=True))
         ),
         stop_counts=part.stop_counts,
         incidents=db.query_df(_INCIDENTS),

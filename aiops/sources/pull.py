@@ -1,11 +1,12 @@
 """A pull: a source's new and changed records, fetched page by page, imported as one batch.
 
 The records are fetched first (nothing is written while the API is read: a pull interrupted there
-leaves the database as it was; each page's records become CSV lines as the page arrives), written
-as a CSV of three columns and imported through the same path as an uploaded file (the same checks, rejects with reasons, one undoable batch). The batch,
-the replaced samples and the source's new cursor are written in one transaction: a pull stopped at
-any point leaves the cursor where the last committed pull put it, and the next one resumes there.
-A pull that finds nothing new writes nothing (running it twice is harmless).
+leaves the database as it was), each page's becoming CSV lines as it arrives; then written as a
+CSV of three columns and imported through the same path as an uploaded file (the same checks,
+rejects with reasons, one undoable batch). The batch, the replaced samples and the source's new
+cursor are written in one transaction: a pull stopped at any point leaves the cursor where the
+last committed pull put it, and the next one resumes there. A pull that finds nothing new writes
+nothing (running it twice is harmless).
 """
 
 from __future__ import annotations

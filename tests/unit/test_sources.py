@@ -624,7 +624,8 @@ def test_a_record_without_its_id_stops_the_pull_with_nothing_written(demo, repla
     "pages",
     [
         [[("1", "2025-03-01T10:00:00Z", None), ("2", "2025-03-01T10:00:00Z", "")]],  # joined
-        [[("A,1", 'say "hi"', "two\nlines"), ("2", 5, 1.5)], [("3", "a\rb", None), ("4", True, "x")]],  # quoted
+        # quoted, on two pages
+        [[("A,1", 'say "hi"', "two\nlines"), ("2", 5, 1.5)], [("3", "a\rb", None), ("4", True, "x")]],
     ],
 )
 def test_pulled_records_are_written_as_the_csv_module_writes_them(pages):

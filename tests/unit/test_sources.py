@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import threading
 import time
@@ -26,7 +27,7 @@ from aiops.sources.connector import bearer_or_basic
 from aiops.sources.http import AuthRefused, Http, SourceUnavailable, asked_ahead, rate_limit_wait
 from aiops.sources.jira import is_cloud
 from aiops.sources.model import add_source, find_source, spec_from
-from aiops.sources.pull import COLUMNS, PullOptions, csv_text, pull_source
+from aiops.sources.pull import COLUMNS, Fetched, PullOptions, pull_source
 from aiops.sources.tokens import TokenError, parse_token_ref
 from aiops.store import Store
 from tests.conftest import ADMIN, cli_text, realdata, rows_state_now, run_cli
@@ -620,16 +621,38 @@ def test_a_record_without_its_id_stops_the_pull_with_nothing_written(demo, repla
 
 
 @pytest.mark.parametrize(
-    "records",
+    "pages",
     [
-        [("1", "2025-03-01T10:00:00Z", None), ("2", "2025-03-01T10:00:00Z", "")],  # joined
-        [("A,1", 'say "hi"', "two\nlines"), ("2", 5, 1.5), ("3", "a\rb", None), ("4", True, "x")],  # quoted
+        [[("1", "2025-03-01T10:00:00Z", None), ("2", "2025-03-01T10:00:00Z", "")]],  # joined
+        # quoted, on two pages
+        [[("A,1", 'say "hi"', "two\nlines"), ("2", 5, 1.5)], [("3", "a\rb", None), ("4", True, "x")]],
     ],
 )
-def test_pulled_records_are_written_as_the_csv_module_writes_them(records):
+def test_pulled_records_are_written_as_the_csv_module_writes_them(pages):
+    fetched = Fetched()
+    for records in pages:
+        fetched.add(records)
     expected = io.StringIO()
-    csv.writer(expected, lineterminator="\n").writerows([COLUMNS["span"], *records])
-    assert csv_text(records, COLUMNS["span"]) == expected.getvalue()
+    csv.writer(expected, lineterminator="\n").writerows([COLUMNS["span"], *itertools.chain(*pages)])
+    assert fetched.csv_text(COLUMNS["span"]) == expected.getvalue()
+    assert fetched.ids == {records[0] for records in itertools.chain(*pages)}
+
+
+@pytest.mark.parametrize("odd", ["2025-03-02T10:00:00Z", 'March 2, 2025 "10:00"'], ids=["joined", "quoted"])
+def test_a_record_served_again_is_written_once_with_its_last_values_at_its_first_place(odd):
+    """As a dict of the records by id would: a record changed while the pull read the list is
+    served on a later page (or twice on one), and only its last served values are imported."""
+    first = [("A,1", "2025-03-01T10:00:00Z", None), ("2", "2025-03-01T11:00:00Z", "two\nlines")]
+    later = [("3", 5, 1.5), ("A,1", "2025-03-01T10:00:00Z", odd)]
+    last = [("2", "2025-03-01T11:00:00Z", None), ("4", None, ""), ("4", True, odd)]
+    fetched = Fetched()
+    for records in (first, later, last):
+        fetched.add(records)
+    kept = {record[0]: record for record in [*first, *later, *last]}
+    expected = io.StringIO()
+    csv.writer(expected, lineterminator="\n").writerows([COLUMNS["span"], *kept.values()])
+    assert fetched.csv_text(COLUMNS["span"]) == expected.getvalue()
+    assert fetched.ids == {"A,1", "2", "3", "4"}
 
 
 def test_a_value_holding_a_comma_or_a_quote_is_rejected_with_that_value(demo, replays):

@@ -515,8 +515,12 @@ def _readable(pattern: str) -> str:
     return text.replace("|", "/").replace("?", "").replace("\\", "").replace("\x01", "(").replace("\x02", ")")
 
 
-def _alternatives(pattern: str) -> list[str]:
-    """The top-level alternatives of a regex (``a|b(c|d)`` → ``a``, ``b(c|d)``)."""
+@lru_cache(maxsize=4096)
+def _alternatives(pattern: str) -> tuple[str, ...]:
+    """The top-level alternatives of a regex (``a|b(c|d)`` → ``a``, ``b(c|d)``). Kept per pattern:
+    each policy validated checks every alternative compiles, and a policy edited in one place
+    repeats the other patterns (``re``'s own cache holds 512 regexes: the shipped policy's
+    alternatives alone are more, so each validation compiled them all again)."""
     parts: list[str] = []
     current: list[str] = []
     depth, in_class, escaped = 0, False, False
@@ -541,8 +545,8 @@ def _alternatives(pattern: str) -> list[str]:
         for part in parts:
             re.compile(part)
     except re.error:
-        return [pattern]  # an unusual pattern: keep it whole
-    return parts
+        return (pattern,)  # an unusual pattern: keep it whole
+    return tuple(parts)
 
 
 def _is_word_char(ch: str) -> bool:

@@ -250,6 +250,9 @@ class Store(Reader):
             # Beyond memory_limit DuckDB spills to <db>.tmp instead of growing: big imports stay bounded.
             self._con = Cursor(_connect(self.path, lock_timeout_s, {"memory_limit": memory_limit}))
         self._con.execute("SET enable_progress_bar = false")
+        # Every cursor reads timestamps without an offset as UTC, whatever the machine's zone: set
+        # once for the database (cursors made later inherit it), not once per cursor (per read).
+        self._con.execute("SET GLOBAL TimeZone = 'UTC'")
         self._write_lock = _write_lock(self.path, self.postgres)
         self._local = threading.local()
         self._jobs = ThreadPoolExecutor(1, thread_name_prefix="derived")  # its thread starts on a job
@@ -269,13 +272,12 @@ class Store(Reader):
         return cursor
 
     def new_cursor(self) -> Cursor:
-        """A private connection to the same database (for imports that create temporary tables).
-        Every cursor reads timestamps without an offset as UTC, whatever the machine's zone."""
+        """A private connection to the same database (for imports that create temporary tables),
+        in UTC like every cursor (see ``__init__``)."""
         cursor = self._con.cursor()
         if self.postgres:
             cursor.execute(f"USE {self._pg_alias}")  # a cursor does not inherit its connection's USE
-        cursor.execute("SET TimeZone = 'UTC'")
-        cursor.execute("SET enable_progress_bar = false")  # never draw on a CLI's stderr
+        cursor.execute("SET enable_progress_bar = false")  # never draw on a CLI's stderr (a local setting)
         return cursor
 
     # -- the one write path -------------------------------------------------------------------------

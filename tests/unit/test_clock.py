@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
@@ -70,3 +73,29 @@ def test_now_is_taken_only_by_the_clock_module():
     ]
     assert len(sources) > 30
     assert elsewhere == []
+
+
+ZONE = "SELECT current_setting('TimeZone')"
+
+
+def test_every_cursor_of_a_store_reads_in_utc_whatever_the_machine_zone(tmp_path):
+    """In a process in Kiribati's zone, 14 hours ahead (DuckDB's default zone is the machine's), the
+    store's own reads, a snapshot, a new cursor and a write all read and write in UTC."""
+    code = f"""
+import duckdb
+from aiops.auth import Actor
+from aiops.store import Store
+ZONE = {ZONE!r}
+zones = [duckdb.connect().execute(ZONE).fetchall()[0][0]]
+with Store({str(tmp_path / "zone.duckdb")!r}) as store:
+    zones.append(store.query_value(ZONE))
+    with store.snapshot() as db:
+        zones.append(db.query_value(ZONE))
+    zones.append(store.new_cursor().execute(ZONE).fetchall()[0][0])
+    zones.append(store.write(Actor(name="a", role="admin"), lambda tx: tx.query_value(ZONE)))
+print(zones)
+"""
+    env = {**os.environ, "TZ": "Pacific/Kiritimati"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['Pacific/Kiritimati', 'UTC', 'UTC', 'UTC', 'UTC']"

@@ -214,6 +214,7 @@ def test_a_part_stored_by_other_code_is_computed_again(
         assert computed.calls == 2
 
 
+@pytest.mark.slow  # three views of the demo's Q3 (two periods each), one afresh: 2.2-2.5 s of CPU
 def test_a_damaged_stored_part_is_computed_again(demo_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with Store(demo_path) as store:
         build_view(store, Q3)

@@ -128,11 +128,6 @@ _LABELS = f"""
 SELECT w.workflow_id, {CLASSIFIED}, {NEXT_CHECKPOINT} AS next_checkpoint
 FROM workflows w LEFT JOIN classifications c USING (workflow_id)
 """
-# The active policy's hash, and the versions of the policy the stored classifications applied.
-_POLICIES = """
-SELECT (SELECT sha256 FROM policy_versions WHERE version = $version),
-       (SELECT list(DISTINCT policy_version ORDER BY policy_version) FROM classifications)
-"""
 _INCIDENTS = """
 SELECT e.workflow_id, w.name, w.department, e.recorded_at, e.note
 FROM checkpoint_events e JOIN workflows w USING (workflow_id)
@@ -377,7 +372,7 @@ def _build(
             )
 
     default, reason = default_period(first, last)
-    active, versions = db.query_one(_POLICIES, {"version": store.policy.version}) or (None, None)
+    active = db.query_one("SELECT sha256 FROM policy_versions WHERE version = ?", [store.policy.version])
     return View(
         period=period,
         complete=complete,
@@ -392,8 +387,10 @@ def _build(
         company_settings=company,
         policy_version=store.policy.version,
         policy_name=store.policy.name,
-        policy_sha256=active or store.policy.sha256,
-        classification_versions=tuple(versions or ()),
+        policy_sha256=active[0] if active else store.policy.sha256,
+        classification_versions=tuple(
+            r[0] for r in db.query("SELECT DISTINCT policy_version FROM classifications ORDER BY 1")
+        ),
         human_rules=tuple(
             (
                 level,

@@ -111,6 +111,7 @@ class Fetched:
     def csv_text(self, columns: tuple[str, ...]) -> str:
         lines = "".join(self._lines)
         if self._again:  # rare: the lines read back (as written), the last of each id kept
+            csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # an API's value may be long
             latest = {i: (i, start, end) for i, start, end in csv.reader(io.StringIO(lines, newline=""))}
             lines = csv_lines(list(latest.values()))
         return ",".join(columns) + "\n" + lines

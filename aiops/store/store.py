@@ -485,6 +485,11 @@ class Store(Reader):
             cursor.execute("INSERT INTO schema_version VALUES (?, ?, ?)", [version, name, utcnow()])
 
         self._in_transaction(version, name, schema)
+        # Written to the file at once: DuckDB (1.5) cannot replay a log holding these ALTER TABLEs on
+        # tables with sequence defaults, so a process killed before its first checkpoint (a new or
+        # just-upgraded store, whose log is far below the automatic checkpoint) left a file that
+        # would not open again.
+        self._con.execute("CHECKPOINT")
 
     def _in_transaction(self, version: int, name: str, body: Callable[[Cursor], None]) -> None:
         cursor = self.new_cursor()

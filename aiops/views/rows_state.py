@@ -9,17 +9,16 @@ workflow. At 1M rows such scans were most of the view's rebuild after an upload 
 Counts and hash sums add, and a latest timing only moves later (a first one earlier) when rows are
 appended: so when every write since this process's last build appended batches and changed no other
 timing row, the new figures are the last ones plus those of the appended batches' rows (read by
-``batch_id``). They
-are then the very figures a full read gives. The audit log tells which writes those were: every
-write that changes which rows ``committed_samples`` shows appends an audit row in its own
-transaction, and the writes of one DuckDB file in one process take one lock (``Store``), so they
-commit in the order of their audit ids. A write the log does not show as an append (an undo, a pull
-that replaced samples, a merge, a restore, any action not listed below) reads every row; a build at
-the same audit row (another period's view, a view built again) takes the figures as they are. An
-edit of timing rows that appends no audit row (none in the product: a hand edit) is therefore not
-seen until a write of another kind or a new process (nor is it by the views, kept per revision). Only on a
-DuckDB file, where this process is the only writer; a PostgreSQL server's tables may be edited by
-other clients, and there the rows are read every time.
+``batch_id``). They are then the very figures a full read gives. The audit log tells which writes
+those were: every write that changes which rows ``committed_samples`` shows appends an audit row in
+its own transaction, and the writes of one DuckDB file in one process take one lock (``Store``),
+so they commit in the order of their audit ids. A write the log does not show as an append (an
+undo, a pull that replaced samples, a merge, a restore, any action not listed below) reads every
+row; a build at the same audit row (another period's view, a view built again) takes the figures as
+they are. An edit of timing rows that appends no audit row (none in the product: a hand edit) is
+therefore not seen until a write of another kind or a new process (nor is it by the views, kept per
+revision). Only on a DuckDB file, where this process is the only writer; a PostgreSQL server's
+tables may be edited by other clients, and there the rows are read every time.
 """
 
 from __future__ import annotations
@@ -118,9 +117,9 @@ def rows_state(store: Store, db: Reader, ends: list[datetime | None]) -> RowsSta
 
 def known_bounds(store: Store, db: Reader) -> tuple[datetime | None, datetime | None] | None:
     """The first and last timing at ``db``'s moment from this process's figures of ``store``,
-    brought to that moment (a view's build then finds them there); None when there are none to
-    bring: before the first build of ``store`` in this process, and wherever ``rows_state`` keeps
-    none (PostgreSQL, ``computed_afresh``)."""
+    brought to that moment (a view's build then finds them there); None before the first build of
+    ``store`` in this process (never one on PostgreSQL). Under ``computed_afresh`` they are read
+    from every row."""
     if _STATES.get((id(store), store.path)) is None:
         return None
     return rows_state(store, db, []).bounds()

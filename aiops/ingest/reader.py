@@ -20,7 +20,7 @@ import pandas as pd
 
 from aiops.errors import IngestError
 from aiops.ingest.failures import read_failure
-from aiops.ingest.sniff import SourceFile
+from aiops.ingest.sniff import SourceFile, allow_long_fields
 from aiops.sql import bound, quote_ident
 from aiops.store import Cursor
 
@@ -272,7 +272,7 @@ def short_record_lines(source: SourceFile) -> list[int]:
     if not source.short_records:
         return []
     width, lines, line = len(source.header), [], 0
-    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    allow_long_fields()
     with source.path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, delimiter=source.dialect.delimiter, quotechar=source.dialect.quote)
         for row in reader:

@@ -257,12 +257,18 @@ def _ending(text: str) -> str:
     return "\r\n" if text.endswith("\r\n") else text[-1:] if text.endswith(("\r", "\n")) else ""
 
 
+def allow_long_fields() -> None:
+    """Let Python's csv module read a field of any size up to 1 GB (its own limit, 128 KB, is no
+    limit of an export's or an API's values: a longer one would stop the reader)."""
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+
+
 def breaks_mixed(path: Path, dialect: Dialect) -> bool:
     """Whether some record ends with a line break other than CRLF (outside quotes, as Python's csv
     module splits records), in a file the byte scan saw more than one kind of break in. Records
     all ended by CRLF, with line feeds only inside quoted cells (Excel), DuckDB reads as they are;
     any other mix it misreads."""
-    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    allow_long_fields()
     with path.open("r", encoding="utf-8-sig", newline="") as src:
         lines = _RawLines(src)
         for _ in csv.reader(lines, delimiter=dialect.delimiter, quotechar=dialect.quote):
@@ -307,7 +313,7 @@ def _records_rewritten(path: Path, dialect: Dialect, directory: Path) -> tuple[P
     of the file into one cell) is not written; its line is returned, to be counted as a reject,
     as DuckDB rejects it in an LF file."""
     target, malformed, line = directory / "source.records.csv", [], 1
-    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    allow_long_fields()
     with (
         path.open("r", encoding="utf-8-sig", newline="") as src,
         target.open("w", encoding="utf-8", newline="") as dst,
@@ -376,7 +382,7 @@ def record_terminator(sample: str, quote: str = '"') -> str:
 def _records(sample: str, delimiter: str) -> list[list[str]]:
     # The sample may end mid-record: drop its last (possibly partial) line.
     text = sample.rsplit("\n", 1)[0] if len(sample) >= SAMPLE_BYTES - 4 else sample
-    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # a 128 KB field is no empty file
+    allow_long_fields()  # a 128 KB field is no empty file
     rows: list[list[str]] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     while len(rows) < 200:

@@ -30,6 +30,7 @@ from aiops.auth import Actor
 from aiops.errors import AiopsError, IngestError
 from aiops.ingest.mapping import TimingMapping, parse_go_live
 from aiops.ingest.replacing import NothingNew, PulledRecords
+from aiops.ingest.sniff import allow_long_fields
 from aiops.ingest.tempfiles import upload_root
 from aiops.ingest.timings import open_timing_import
 from aiops.sources.connector import Loop, Record
@@ -111,7 +112,7 @@ class Fetched:
     def csv_text(self, columns: tuple[str, ...]) -> str:
         lines = "".join(self._lines)
         if self._again:  # rare: the lines read back (as written), the last of each id kept
-            csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # an API's value may be long
+            allow_long_fields()  # an API's value may be long
             latest = {i: (i, start, end) for i, start, end in csv.reader(io.StringIO(lines, newline=""))}
             lines = csv_lines(list(latest.values()))
         return ",".join(columns) + "\n" + lines

@@ -8,7 +8,7 @@ a change of a workflow's risk or status is written to the audit log.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,9 @@ if TYPE_CHECKING:  # imported where a workflow is classified: opening a store mo
 
 # Per workflow of the scope: its checkpoint history (the last removal, the last incident, the
 # after-phase samples measured since the later of them) and its stored classification, in one read.
-_HISTORY = """
+# A stored classification's next approval checkpoint (in its detail).
+NEXT_CHECKPOINT = "json_extract_string(c.detail, '$.next_checkpoint.checkpoint')"
+_HISTORY = f"""
 WITH events AS (
     SELECT workflow_id,
            max(recorded_at) FILTER (WHERE kind = 'checkpoint_removed') AS removed_at,
@@ -44,7 +46,7 @@ since AS (
     GROUP BY t.workflow_id
 )
 SELECT w.workflow_id, e.removed_at, e.incident_at, coalesce(s.samples, 0) AS since_reset,
-       c.risk, c.status, c.policy_version
+       c.risk, c.status, c.policy_version, c.stop_conditions, {NEXT_CHECKPOINT}
 FROM workflows w
 LEFT JOIN events e USING (workflow_id) LEFT JOIN since s USING (workflow_id)
 LEFT JOIN classifications c USING (workflow_id)
@@ -71,13 +73,32 @@ _POLICY_HISTORY = (
 
 
 @dataclass(frozen=True)
+class Labels:
+    """What a stored classification says of a workflow, as the views read it (``aiops.views.parts``)."""
+
+    risk: str
+    status: str
+    policy_version: str
+    stop_conditions: tuple[str, ...]
+    next_checkpoint: str | None
+
+    @classmethod
+    def of(cls, c: Classification) -> Labels:
+        return cls(c.risk, c.status, c.policy_version, tuple(c.stop_codes), c.next_checkpoint.checkpoint)
+
+    def changed(self, now: Labels) -> bool:
+        """Whether a view would show ``now`` otherwise (the policy version alone is not shown)."""
+        return replace(self, policy_version="") != replace(now, policy_version="")
+
+
+@dataclass(frozen=True)
 class History:
     """A workflow's checkpoint history and stored classification (``_HISTORY``)."""
 
     removed_at: datetime | None
     incident_at: datetime | None
     after_samples_since_reset: int
-    stored: tuple[str, str, str] | None  # risk, status, policy version
+    stored: Labels | None
 
 
 NO_HISTORY = History(None, None, 0, None)
@@ -87,8 +108,13 @@ def histories(db: Reader, scope: list[str] | None) -> dict[str, History]:
     """The history of every workflow in ``scope`` (all when None)."""
     rows = db.query(_HISTORY, {"scope": scope})
     return {
-        workflow_id: History(removed, incident, int(since), (risk, status, version) if risk else None)
-        for workflow_id, removed, incident, since, risk, status, version in rows
+        workflow_id: History(
+            removed,
+            incident,
+            int(since),
+            Labels(risk, status, version, tuple(stops), next_) if risk else None,
+        )
+        for workflow_id, removed, incident, since, risk, status, version, stops, next_ in rows
     }
 
 
@@ -164,26 +190,19 @@ def stored_checks(db: Reader, scope: list[str] | None) -> dict[str, PrecedentChe
 
 def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classification]:
     """Refresh stored classifications (all when ``workflow_ids`` is None, else those workflows and
-    the ones that use them as their comparison); audit each change. An upload's Confirm passes its
-    workflows: its batch was made visible earlier in the same transaction."""
+    the ones that use them as their comparison); audit each change of what a view shows of one
+    (risk, status, stop conditions, next checkpoint): the views trust the log to tell them
+    (``aiops.views.rows_state``). An upload's Confirm passes its workflows: its batch was made
+    visible earlier in the same transaction."""
     fresh, history = classify_stored(tx, tx.policy, tx.now, workflow_ids)
     scope = [c.workflow_id for c in fresh] if workflow_ids is not None else None
     tx.audit_many(
         "classification.changed",
         "workflow",
         [
-            (
-                c.workflow_id,
-                {
-                    "risk": [before[0], c.risk],
-                    "status": [before[1], c.status],
-                    "policy_version": [before[2], c.policy_version],
-                    "reason": c.status_reason,
-                },
-            )
+            (c.workflow_id, _change(before, Labels.of(c), c.status_reason))
             for c in fresh
-            if (before := history.get(c.workflow_id, NO_HISTORY).stored)
-            and (before[0], before[1]) != (c.risk, c.status)
+            if (before := history.get(c.workflow_id, NO_HISTORY).stored) and before.changed(Labels.of(c))
         ],
     )
     tx.execute(_DELETE_STORED, {"scope": scope})
@@ -202,6 +221,21 @@ def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classifica
             },
         )
     return fresh
+
+
+def _change(before: Labels, now: Labels, reason: str) -> dict[str, object]:
+    """An audit row's detail: each label as [before, now] (stop conditions and the next checkpoint
+    when they moved), and why the status is what it is."""
+    detail: dict[str, object] = {
+        "risk": [before.risk, now.risk],
+        "status": [before.status, now.status],
+        "policy_version": [before.policy_version, now.policy_version],
+    }
+    if before.stop_conditions != now.stop_conditions:
+        detail["stop_conditions"] = [list(before.stop_conditions), list(now.stop_conditions)]
+    if before.next_checkpoint != now.next_checkpoint:
+        detail["next_checkpoint"] = [before.next_checkpoint, now.next_checkpoint]
+    return detail | {"reason": reason}
 
 
 def stored_classification(db: Reader, workflow_id: str) -> Classification:

@@ -32,6 +32,12 @@ class Lru(Generic[K, V]):
             while len(self._values) > self._size:
                 self._values.popitem(last=False)
 
+    def swap(self, key: K, was: V, value: V) -> None:
+        """Put ``value`` when ``key`` still holds ``was`` (the very object)."""
+        with self._lock:
+            if self._values.get(key) is was:
+                self._values[key] = value
+
     def values(self) -> list[V]:
         """The values, least recently used first."""
         with self._lock:

@@ -352,14 +352,11 @@ def weekly_series(weeks: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
     return weeks.sort_values(["week", "workflow_id", "phase"]).reset_index(drop=True)
 
 
+# Batches grouped by the workflows they hold: a handful of groups however many batches (each tool
+# or lead uploads the same workflows again), so the per-department figures are taken in Python.
 _UPLOADS = """
-WITH uploads AS (
-    SELECT unnest(workflow_ids) AS workflow_id, batch_id, uploaded_at
-    FROM upload_batches WHERE undone_at IS NULL
-)
-SELECT w.department, max(u.uploaded_at), count(DISTINCT u.batch_id), count(DISTINCT w.workflow_id)
-FROM workflows w LEFT JOIN uploads u USING (workflow_id)
-GROUP BY w.department ORDER BY w.department
+SELECT workflow_ids, max(uploaded_at), count(*)
+FROM upload_batches WHERE undone_at IS NULL GROUP BY workflow_ids
 """
 
 
@@ -368,28 +365,33 @@ def freshness(
 ) -> pd.DataFrame:
     """Per department: the last upload, the last loop measured, and until when the baseline runs.
     ``latest``: each workflow's last timing and last timing before go-live
-    (``aiops.views.rows_state``, read once per view); ``departments``: each workflow's department.
-    Their maxima per department are taken here: sent to the database as lists they cost more
-    than the rest of the query."""
-    rows = db.query(_UPLOADS)
+    (``aiops.views.rows_state``, read once per view); ``departments``: each workflow's department
+    (every workflow). Their maxima per department are taken here: sent to the database as lists
+    they cost more than the rest of the query."""
     timings: dict[str, list[tuple[datetime | None, datetime | None]]] = {}
     for workflow_id, department in departments.items():
         timings.setdefault(department, []).append(latest.get(workflow_id, (None, None)))
+    uploads: dict[str, tuple[datetime, int]] = {}
+    for workflow_ids, uploaded_at, batches in db.query(_UPLOADS):
+        for department in {departments[w] for w in workflow_ids if w in departments}:
+            was_at, was_count = uploads.get(department, (uploaded_at, 0))
+            uploads[department] = (max(was_at, uploaded_at), was_count + batches)
+    names = sorted(timings)
     last, until, with_baseline = [], [], []
-    for department, *_ in rows:
-        times = timings.get(department, [])
+    for department in names:
+        times = timings[department]
         last.append(max((t[0] for t in times if t[0] is not None), default=None))
         baselines = [t[1] for t in times if t[1] is not None]
         until.append(max(baselines, default=None))
         with_baseline.append(len(baselines))
     return pd.DataFrame(
         {
-            "department": pd.Series([r[0] for r in rows], dtype="str"),
-            "last_upload": pd.Series([r[1] for r in rows], dtype="datetime64[us]"),
+            "department": pd.Series(names, dtype="str"),
+            "last_upload": pd.Series([uploads.get(d, (None, 0))[0] for d in names], dtype="datetime64[us]"),
             "last_measured": pd.Series(last, dtype="datetime64[us]"),
             "baseline_until": pd.Series(until, dtype="datetime64[us]"),
-            "uploads": pd.Series([r[2] for r in rows], dtype="int64"),
-            "workflows": pd.Series([r[3] for r in rows], dtype="int64"),
+            "uploads": pd.Series([uploads.get(d, (None, 0))[1] for d in names], dtype="int64"),
+            "workflows": pd.Series([len(timings[d]) for d in names], dtype="int64"),
             "with_baseline": pd.Series(with_baseline, dtype="int64"),
         }
     )

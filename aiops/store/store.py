@@ -346,8 +346,10 @@ class Store(Reader):
             cursor.execute("BEGIN TRANSACTION")
             yield CursorReader(cursor, self.postgres, self)
             cursor.execute("COMMIT")
-        finally:
+        except BaseException:
             rollback_quietly(cursor)
+            raise
+        finally:
             cursor.close()
 
     @contextmanager

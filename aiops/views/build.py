@@ -17,15 +17,17 @@ import pandas as pd
 
 from aiops.columns import in_declared_order
 from aiops.estimates.codes import EvidenceLabel, WarningCode
+from aiops.governance import NEXT_CHECKPOINT
 from aiops.lru import Lru
 from aiops.metrics import CLASSIFIED, weekly_cells, workflow_metrics
 from aiops.metrics import freshness as department_freshness
 from aiops.period import DAYS_PER_MONTH, Period, complete_weeks_end, default_period
 from aiops.store import Reader, Store, pending, utcnow
-from aiops.views.company import CompanySettings, load_company
+from aiops.views.company import CompanySettings
 from aiops.views.compare import Comparison
-from aiops.views.parts import NEXT_CHECKPOINT, Inputs, Part, Stored, kept_part, stored_inputs
-from aiops.views.rows_state import known_bounds, rows_state
+from aiops.views.facts import read_facts
+from aiops.views.parts import Inputs, Part, Stored, kept_part, stored_inputs
+from aiops.views.rows_state import known_bounds, rows_state, with_facts
 from aiops.views.snapshot import on_server, timing_snapshot
 from aiops.views.totals import Totals, add_money, totals_for
 
@@ -127,11 +129,6 @@ _BOUNDS = "SELECT min(measured_at), max(measured_at) FROM {rows}"
 _LABELS = f"""
 SELECT w.workflow_id, {CLASSIFIED}, {NEXT_CHECKPOINT} AS next_checkpoint
 FROM workflows w LEFT JOIN classifications c USING (workflow_id)
-"""
-_INCIDENTS = """
-SELECT e.workflow_id, w.name, w.department, e.recorded_at, e.note
-FROM checkpoint_events e JOIN workflows w USING (workflow_id)
-WHERE e.kind = 'incident' ORDER BY e.recorded_at DESC
 """
 
 
@@ -323,7 +320,6 @@ def _build(
 ) -> View:
     generated_at = utcnow()
     as_of = as_of or generated_at
-    company = company or load_company(db)
     rules = store.policy.evidence
     level = rules.interval_level
     previous = period.previous()
@@ -332,10 +328,14 @@ def _build(
     keep = not isinstance(db, Store)
     periods = [period, *([previous] if previous else [])]
     rows = rows_state(store, db, [p.bounds()[1] for p in periods] if keep else [])
+    facts = rows.facts or read_facts(db, store.policy.version)
+    if keep:
+        with_facts(store, rows, facts)
+    company = company or facts.company
     first, last = rows.bounds()
     weeks_end = complete_weeks_end(last) if last is not None else None
     run_rate_end = min(weeks_end, period.end) if weeks_end and period.end else weeks_end
-    stored = stored_inputs(db, periods, rows) if keep else {}
+    stored = stored_inputs(periods, rows, facts) if keep else {}
     part = _part(
         db, Inputs(period, rules, company, _reference_end(period, last), run_rate_end), stored.get(period)
     )
@@ -372,7 +372,6 @@ def _build(
             )
 
     default, reason = default_period(first, last)
-    active = db.query_one("SELECT sha256 FROM policy_versions WHERE version = ?", [store.policy.version])
     return View(
         period=period,
         complete=complete,
@@ -387,7 +386,7 @@ def _build(
         company_settings=company,
         policy_version=store.policy.version,
         policy_name=store.policy.name,
-        policy_sha256=active[0] if active else store.policy.sha256,
+        policy_sha256=facts.policy_sha256 or store.policy.sha256,
         classification_versions=tuple(
             r[0] for r in db.query("SELECT DISTINCT policy_version FROM classifications ORDER BY 1")
         ),
@@ -415,7 +414,7 @@ def _build(
             db, rows.latest, dict(zip(frame.workflow_id.tolist(), frame.department.tolist(), strict=True))
         ),
         stop_counts=part.stop_counts,
-        incidents=db.query_df(_INCIDENTS),
+        incidents=facts.incidents,
         material_share=rules.material_share,
         gate_designs=frozenset(rules.gate_designs),
     )

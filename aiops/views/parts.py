@@ -41,20 +41,9 @@ from aiops.policy import EvidenceRules
 from aiops.store import Reader
 from aiops.views import part_store
 from aiops.views.company import CompanySettings
+from aiops.views.facts import Facts
 from aiops.views.rows_state import RowsState
 from aiops.views.totals import Totals
-
-# The classification's next approval checkpoint, as the frame reads it.
-NEXT_CHECKPOINT = "json_extract_string(detail, '$.next_checkpoint.checkpoint')"
-
-# The workflows as stored, and what the frame reads of their classifications.
-_WORKFLOWS = f"""
-SELECT
-    (SELECT count(*) || ':' || coalesce(CAST(sum(hash(w)) AS VARCHAR), '') FROM workflows w),
-    (SELECT count(*) || ':' || coalesce(CAST(sum(hash(workflow_id, risk, status, stop_conditions,
-                                                      {NEXT_CHECKPOINT})) AS VARCHAR), '')
-     FROM classifications)
-"""
 
 
 @dataclass(frozen=True)
@@ -66,15 +55,14 @@ class Stored:
     labels: str
 
 
-def stored_inputs(db: Reader, periods: list[Period], rows: RowsState) -> dict[Period, Stored]:
-    """What each period's part reads from the store (``rows``: the timing rows' figures at
-    ``db``'s moment, holding each period's end; empty when figures are computed afresh: nothing is
-    kept then)."""
+def stored_inputs(periods: list[Period], rows: RowsState, facts: Facts) -> dict[Period, Stored]:
+    """What each period's part reads from the store (``rows`` and ``facts``: at one moment, the
+    rows' figures holding each period's end); empty when figures are computed afresh: nothing is
+    kept then."""
     if afresh():
         return {}
-    workflows, classifications = db.query_one(_WORKFLOWS) or ("", "")
     return {
-        period: Stored(json.dumps([rows.key(period.bounds()[1]), workflows]), classifications)
+        period: Stored(json.dumps([rows.key(period.bounds()[1]), facts.workflows]), facts.labels)
         for period in periods
     }
 

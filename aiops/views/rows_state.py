@@ -19,16 +19,20 @@ they are. An edit of timing rows that appends no audit row (none in the product:
 therefore not seen until a write of another kind or a new process (nor is it by the views, kept per
 revision). Only on a DuckDB file, where this process is the only writer; a PostgreSQL server's
 tables may be edited by other clients, and there the rows are read every time.
+
+The view's other facts (``aiops.views.facts``) are carried the same way, over the writes that
+change none of them (``_KEEPS_FACTS``), and dropped at any other.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from aiops.estimates.cache import ROW_HASH, afresh
 from aiops.lru import Lru
 from aiops.store import Reader, Store
+from aiops.views.facts import Facts
 
 Latest = tuple[datetime | None, datetime | None]  # a workflow's last timing, and its last before go-live
 Head = tuple[int, datetime | None]  # the last audit row: its id and time
@@ -56,10 +60,26 @@ _NO_TIMING_ROW = frozenset(
     }
 )
 _APPENDED = "upload.committed"  # entity_id: the batch whose rows it made visible
+# Writes that change none of a view's facts (``aiops.views.facts``): an upload's classification
+# changes come as their own "classification.changed" rows, and its batch is read by the freshness.
+# Every workflow is classified when it is saved, so an upload adds no classification either.
+_KEEPS_FACTS = frozenset(
+    {
+        _APPENDED,
+        "database.backup",
+        "preset.replaced",
+        "preset.saved",
+        "source.added",
+        "source.pulled",
+        "source.removed",
+        "user.signed_in",
+    }
+)
 
 # The last audit row: its id and its time (a third of the time of ORDER BY ... LIMIT 1).
 _HEAD = "SELECT max(audit_id), arg_max(recorded_at, audit_id) FROM audit_log"
-_SINCE = "SELECT audit_id, recorded_at, action, entity_id FROM audit_log WHERE audit_id >= ? ORDER BY 1"
+# Sorted in Python: a handful of rows, and ORDER BY costs DuckDB as much as the read.
+_SINCE = "SELECT audit_id, recorded_at, action, entity_id FROM audit_log WHERE audit_id >= ?"
 _REPLACED = "SELECT count(*) FROM replaced_samples WHERE replaced_by IN (SELECT unnest($batches))"
 _BEFORE = "CAST(${end} AS TIMESTAMP) IS NULL OR measured_at < CAST(${end} AS TIMESTAMP)"
 _SUMS = "count(*) FILTER (WHERE {before}), coalesce(sum(hash(workflow_id, {row})) FILTER (WHERE {before}), 0)"
@@ -79,6 +99,7 @@ class RowsState:
     before: Sums
     latest: dict[str, Latest]  # per workflow
     first: datetime | None  # the first timing of all
+    facts: Facts | None = None  # the view's other facts at ``head``, when known
 
     def key(self, end: datetime | None) -> str:
         """The rows before ``end`` as a part's key holds them: ``count:hash sum`` (no sum when none)."""
@@ -105,9 +126,9 @@ def rows_state(store: Store, db: Reader, ends: list[datetime | None]) -> RowsSta
     holds = memo is not None and set(ends) <= set(memo.before)
     if memo is not None and holds and head == memo.head and head[0] > 0:
         return memo  # the same moment: another period's view, or a view built again
-    batches = _appended_since(db, memo.head, head) if memo is not None and holds else None
-    if memo is not None and batches is not None:
-        state = _carried(db, memo, head, batches)
+    since = _appended_since(db, memo.head, head) if memo is not None and holds else None
+    if memo is not None and since is not None:
+        state = _carried(db, memo, head, *since)
     else:
         kept = list(memo.before) if memo else []
         state = read_rows(db, list(dict.fromkeys([*ends, *kept]))[:MAX_ENDS], head)
@@ -136,13 +157,14 @@ def _head(db: Reader) -> Head:
     return (row[0], row[1]) if row and row[0] is not None else (0, None)
 
 
-def _appended_since(db: Reader, was: Head, head: Head) -> list[int] | None:
+def _appended_since(db: Reader, was: Head, head: Head) -> tuple[list[int], bool] | None:
     """The batches the writes after ``was`` appended, when appending them is all those writes did
-    to timing rows; None when they did anything else, or the log no longer holds ``was`` as it was
-    (a restore rewinds it)."""
+    to timing rows, and whether they left the view's other facts as they were; None when they did
+    anything else to timing rows, or the log no longer holds ``was`` as it was (a restore rewinds
+    it)."""
     if was[0] == 0 or head[0] <= was[0]:
         return None
-    rows = db.query(_SINCE, [was[0]])
+    rows = sorted(db.query(_SINCE, [was[0]]))
     if not rows or (rows[0][0], rows[0][1]) != was:
         return None
     batches = []
@@ -153,12 +175,19 @@ def _appended_since(db: Reader, was: Head, head: Head) -> list[int] | None:
             return None
     if batches and db.query_value(_REPLACED, {"batches": batches}):
         return None  # a pull that replaced earlier samples removed rows too
-    return batches
+    return batches, all(action in _KEEPS_FACTS for _, _, action, _ in rows[1:])
 
 
-def _carried(db: Reader, memo: RowsState, head: Head, batches: list[int]) -> RowsState:
+def with_facts(store: Store, state: RowsState, facts: Facts) -> None:
+    """Carry ``facts`` (read at ``state``'s moment) with this process's figures of ``store``, when
+    ``state`` is still the last of them."""
+    _STATES.swap((id(store), store.path), state, replace(state, facts=facts))
+
+
+def _carried(db: Reader, memo: RowsState, head: Head, batches: list[int], keeps_facts: bool) -> RowsState:
+    facts = memo.facts if keeps_facts else None
     if not batches:
-        return RowsState(head, memo.before, memo.latest, memo.first)
+        return RowsState(head, memo.before, memo.latest, memo.first, facts)
     added = _read(db, list(memo.before), batches, head)
     before = {
         end: (n + added.before[end][0], s + added.before[end][1]) for end, (n, s) in memo.before.items()
@@ -168,7 +197,7 @@ def _carried(db: Reader, memo: RowsState, head: Head, batches: list[int]) -> Row
         was_last, was_baseline = latest.get(workflow_id, (None, None))
         latest[workflow_id] = (_later(was_last, last), _later(was_baseline, baseline))
     first = min((t for t in (memo.first, added.first) if t is not None), default=None)
-    return RowsState(head, before, latest, first)
+    return RowsState(head, before, latest, first, facts)
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from aiops import governance
 from aiops.classifier import Evidence, Signal, classify_workflow
 from aiops.errors import Conflict
 from aiops.governance import stored_classification
@@ -762,6 +763,37 @@ def test_sign_off_is_audited_with_the_classification_change(store, admin):
     assert "workflow.signed_off" in actions
     changed = [detail for action, detail in rows if action == "classification.changed"]
     assert changed and changed[-1]["status"] == ["paused", "experiment"]
+
+
+@pytest.mark.parametrize(
+    ("stale", "moved"),
+    [
+        ("stop_conditions = ['no_owner']", "stop_conditions"),
+        (
+            'detail = json_merge_patch(detail, \'{"next_checkpoint": {"checkpoint": "stale"}}\')',
+            "next_checkpoint",
+        ),
+    ],
+)
+def test_every_change_a_view_shows_is_audited(store, admin, stale: str, moved: str):
+    """A stop condition or the next checkpoint moving, risk and status alike, is a classification
+    change: audited, since the views trust the log to tell them (``aiops.views.rows_state``)."""
+    save_workflow(store, admin, guarded("spot_check"))
+    before = stored_classification(store, "fin-billing-fixes")
+    store.write(admin, lambda tx: tx.execute(f"UPDATE classifications SET {stale}"))
+    store.write(admin, lambda tx: governance.reclassify(tx, ["fin-billing-fixes"]))
+    changed = [
+        detail
+        for action, detail in audit_rows(store, "fin-billing-fixes")
+        if action == "classification.changed"
+    ]
+    assert len(changed) == 1
+    assert changed[0]["risk"] == [before.risk, before.risk] and changed[0]["status"] == [before.status] * 2
+    assert changed[0][moved][1] == (
+        before.stop_codes if moved == "stop_conditions" else before.next_checkpoint.checkpoint
+    )
+    store.write(admin, lambda tx: governance.reclassify(tx, ["fin-billing-fixes"]))  # nothing moved now
+    assert len([a for a, _ in audit_rows(store, "fin-billing-fixes") if a == "classification.changed"]) == 1
 
 
 def test_sign_off_without_approver_name_is_refused(store, admin):

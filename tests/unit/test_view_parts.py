@@ -20,7 +20,7 @@ from aiops.estimates.cache import computed_afresh
 from aiops.ingest.batches import undo_batch
 from aiops.ingest.timings import import_timings
 from aiops.period import Period, default_period
-from aiops.store import Store, Tx
+from aiops.store import Statement, Store, Tx, tracer
 from aiops.views import part_store
 from aiops.views.build import View, build_view, data_bounds
 from aiops.views.company import save_company
@@ -65,6 +65,10 @@ def _same_as_afresh(store: Store, period: Period) -> View:
         "company",
         "departments",
         "comparison",
+        "company_settings",
+        "policy_sha256",
+        "classification_versions",
+        "incidents",
     ):
         assert_same_figures(getattr(kept, figures), getattr(afresh, figures), figures)
     return kept
@@ -94,6 +98,41 @@ def test_an_upload_of_later_weeks_keeps_the_period_and_moves_what_it_should(demo
         assert rebuilt.workflows is not before.workflows
         undo_batch(store, ADMIN, inside)
         _same_as_afresh(store, period)
+
+
+INCIDENT = (
+    "INSERT INTO checkpoint_events (workflow_id, kind, note, actor, recorded_at) "
+    "VALUES (?, 'incident', 'wrong account coded', 'a', TIMESTAMP '2026-12-01')"
+)
+
+
+def _facts_read(store: Store, period: Period) -> bool:
+    """Whether a view of ``period`` built now reads the store's facts (``aiops.views.facts``)."""
+    log: list[Statement] = []
+    with tracer(log.append):
+        build_view(store, period)
+    return any("FROM checkpoint_events" in s.sql for s in log)
+
+
+@pytest.mark.slow  # nine views of the demo, four of them afresh: 4 s of CPU
+def test_the_views_facts_are_carried_over_uploads_only(demo_path: Path, tmp_path: Path) -> None:
+    """An upload of later weeks changes none of the facts (its classification changes are audited
+    as such): they are carried. After an incident, a workflow edited or the company's settings
+    saved, they are read again and the view is what building afresh gives."""
+    with Store(demo_path) as store:
+        period = default_period(*data_bounds(store))[0]
+        _same_as_afresh(store, period)
+        last = data_bounds(store)[1]
+        assert last is not None
+        _upload(store, tmp_path, last.date() + pd.Timedelta(days=1), "later")
+        assert not _facts_read(store, period)
+        _sql(store, INCIDENT, "incident.recorded")  # as record_incident writes it, without reclassifying
+        assert _facts_read(store, period)
+        assert "wrong account coded" in _same_as_afresh(store, period).incidents.note.tolist()
+        save_company(store, ADMIN, 'name = "Renamed Inc"\n')
+        assert _same_as_afresh(store, period).company_settings.name == "Renamed Inc"
+        _sql(store, "UPDATE workflows SET name = 'Renamed' WHERE workflow_id = ?", "workflow.updated")
+        assert "Renamed" in _same_as_afresh(store, period).incidents.name.tolist()
 
 
 RECLASSIFIED = "classification.changed"  # as the product audits it: the rows' figures are carried

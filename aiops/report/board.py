@@ -93,6 +93,8 @@ class WorkflowRow:
     evidence: str
     design: str
     warnings: tuple[str, ...]
+    blocking: tuple[str, ...]
+    proven: bool
     stop_conditions: tuple[str, ...]
     samples_before: int
     samples_after: int
@@ -610,9 +612,10 @@ BOARD_CSV_COLUMNS = declared(
 
 def board_csv(pack: BoardPack) -> str:
     """The pack's workflow table as CSV; cells a spreadsheet would run as a formula are escaped."""
+    codes = {name for name in BOARD_CSV_COLUMNS if BY_NAME[name].kind is Kind.CODES}
     frame = pd.DataFrame(
         [
-            {**w.__dict__, "stop_conditions": "; ".join(w.stop_conditions), "warnings": "; ".join(w.warnings)}
+            {name: "; ".join(value) if name in codes else value for name, value in w.__dict__.items()}
             for w in pack.workflows
         ],
         columns=list(BOARD_CSV_COLUMNS),

@@ -195,8 +195,8 @@ ESTIMATE = (
     Column(
         "saved_per_loop",
         Kind.MINUTES,
-        "Minutes per loop without the AI − with it (rework minutes included), over the period, as the "
-        "workflow's design estimates it (How each saving was measured), with its 95% interval.",
+        "Minutes per loop without the AI − with it (rework minutes included), as the workflow's design "
+        "(named beside it) estimates it, with its 95% interval.",
         lambda e: e.saving.value,
     ),
     Column("saved_var", Kind.MINUTES2, "its variance", lambda e: e.saving.var),
@@ -323,7 +323,7 @@ DERIVED = (
         "ai_cost",
         Kind.MONEY,
         "What the AI costs (licences and usage, per month) for the part of the period the workflow ran "
-        "after go-live with data, paused workflows included: that money is spent either way.",
+        "after go-live with data, paused or not: that money is spent either way.",
     ),
     Column(
         "ai_cost_without_data", Kind.MONEY, "AI cost for the weeks a late workflow has no data (never netted)"

@@ -478,7 +478,9 @@ ROW_COLUMNS = declared(tuple(f.name for f in fields(WorkflowRow)))
 
 
 def _workflow_rows(frame: pd.DataFrame) -> list[WorkflowRow]:
-    cells = [(name, _CELLS.get(BY_NAME[name].kind, _float)) for name in ROW_COLUMNS]
+    cells: list[tuple[str, Callable[[Any], Any]]] = [
+        (name, _CELLS.get(BY_NAME[name].kind, _float)) for name in ROW_COLUMNS
+    ]
     return [
         WorkflowRow(**{name: cell(r[name]) for name, cell in cells})
         for r in frame[list(ROW_COLUMNS)].to_dict("records")

@@ -72,7 +72,10 @@ WORKFLOW = (
 
 PHASES = (
     Column(
-        "samples_before", Kind.COUNT, "timing rows before go-live in the estimate", lambda e: e.before.samples
+        "samples_before",
+        Kind.COUNT,
+        "Timing samples (rows) before go-live in the estimate; a row may aggregate several loops.",
+        lambda e: e.before.samples,
     ),
     Column("loops_before", Kind.COUNT, "loops before go-live in the estimate", lambda e: e.before.loops),
     Column("minutes_before", Kind.MINUTES, "minutes in all before loops", lambda e: e.before.minutes),
@@ -128,7 +131,10 @@ PHASES = (
     ),
     Column("last_raw_before", Kind.TIME, "the last before timing stored", lambda e: e.before.last_raw),
     Column(
-        "samples_after", Kind.COUNT, "timing rows after go-live in the estimate", lambda e: e.after.samples
+        "samples_after",
+        Kind.COUNT,
+        "Timing samples (rows) after go-live in the estimate; a row may aggregate several loops.",
+        lambda e: e.after.samples,
     ),
     Column("loops_after", Kind.COUNT, "loops after go-live in the estimate", lambda e: e.after.loops),
     Column("minutes_after", Kind.MINUTES, "minutes in all after loops", lambda e: e.after.minutes),
@@ -189,7 +195,8 @@ ESTIMATE = (
     Column(
         "saved_per_loop",
         Kind.MINUTES,
-        "minutes saved per treated loop over the period",
+        "Minutes per loop without the AI − with it (rework minutes included), as the workflow's design "
+        "(named beside it) estimates it, with its 95% interval.",
         lambda e: e.saving.value,
     ),
     Column("saved_var", Kind.MINUTES2, "its variance", lambda e: e.saving.var),
@@ -255,15 +262,38 @@ DERIVED = (
     Column("current_high", Kind.MINUTES, "the current saving's 95% interval, high"),
     Column("concurrent_low", Kind.MINUTES, "the AI vs non-AI difference's 95% interval, low"),
     Column("concurrent_high", Kind.MINUTES, "the AI vs non-AI difference's 95% interval, high"),
-    Column("evidence", Kind.TEXT, "insufficient, inconclusive, saving or slower (now and over the period)"),
+    Column(
+        "evidence",
+        Kind.TEXT,
+        "insufficient: too few samples in a phase · inconclusive: an interval includes zero · "
+        "saving: the 95% intervals of the current saving and of the period's are above zero · "
+        "slower: both are below zero. Each interval comes from the workflow's design; every design is "
+        "observational, not a controlled experiment.",
+    ),
     Column("proven", Kind.FLAG, "the headline's rule: a saving by a gate design, nothing blocking"),
     Column("counts_in_hours", Kind.FLAG, "hands-on time: its saving adds hours"),
-    Column("hours_returned", Kind.HOURS, "hours returned in the period"),
+    Column(
+        "hours_returned",
+        Kind.HOURS,
+        "Minutes saved per loop × after-phase loops in the period ÷ 60, with its 95% interval (0 for "
+        "calendar time). A total counts banked hours only: workflows with enough evidence, hands-on time "
+        "and no open stop condition; its interval adds their variances.",
+    ),
     Column("hours_var", Kind.HOURS2, "its variance"),
     Column("hours_returned_low", Kind.HOURS, "its 95% interval, low"),
     Column("hours_returned_high", Kind.HOURS, "its 95% interval, high"),
-    Column("hours_per_week", Kind.HOURS, "the run rate: hours returned per week now"),
-    Column("loops_removed", Kind.LOOPS, "loops of work removed in the period"),
+    Column(
+        "hours_per_week",
+        Kind.HOURS,
+        "Hours returned per week as a run rate over the last complete weeks of data (not back from "
+        "today: a late upload does not look like a decline); a total counts banked hours only.",
+    ),
+    Column(
+        "loops_removed",
+        Kind.LOOPS,
+        "Human time returned, counted in baseline loops: minutes saved per loop × after loops ÷ "
+        "baseline minutes per loop. 'The time of 1,240 manual triages.'",
+    ),
     Column("loops_removed_var", Kind.LOOPS, "its variance (loops²)"),
     Column("loops_removed_low", Kind.LOOPS, "its 95% interval, low"),
     Column("loops_removed_high", Kind.LOOPS, "its 95% interval, high"),
@@ -280,21 +310,40 @@ DERIVED = (
     Column("at_risk", Kind.FLAG, "counted, with an open stop condition: hours at risk"),
     Column("data_through", Kind.TIME, "where its data ends"),
     Column("hourly_cost", Kind.MONEY, "the department's cost of an hour"),
-    Column("value", Kind.MONEY, "hours returned times the hourly cost"),
+    Column(
+        "value",
+        Kind.MONEY,
+        "Hours returned × the department's loaded hourly cost (company settings), with its 95% interval; "
+        "a total counts banked hours only.",
+    ),
     Column("value_var", Kind.MONEY2, "its variance"),
     Column("value_low", Kind.MONEY, "its 95% interval, low"),
     Column("value_high", Kind.MONEY, "its 95% interval, high"),
-    Column("ai_cost", Kind.MONEY, "AI cost for the months with data"),
+    Column(
+        "ai_cost",
+        Kind.MONEY,
+        "What the AI costs (licences and usage, per month) for the part of the period the workflow ran "
+        "after go-live with data, paused or not: that money is spent either way.",
+    ),
     Column(
         "ai_cost_without_data", Kind.MONEY, "AI cost for the weeks a late workflow has no data (never netted)"
     ),
-    Column("net_value", Kind.MONEY, "value minus AI cost"),
+    Column(
+        "net_value",
+        Kind.MONEY,
+        "Value − AI cost, with the value's 95% interval shifted by the cost (the cost is known).",
+    ),
     Column("net_value_low", Kind.MONEY, "its 95% interval, low"),
     Column("net_value_high", Kind.MONEY, "its 95% interval, high"),
-    Column("roi", Kind.RATIO, "net value over AI cost"),
+    Column("roi", Kind.RATIO, "Net value ÷ AI cost."),
     Column("ai_loops", Kind.LOOPS, "after loops done with the AI (among those that record it)"),
     Column("adoption_loops", Kind.LOOPS, "after loops that record whether the AI helped"),
-    Column("adoption", Kind.SHARE, "share of those done with the AI"),
+    Column(
+        "adoption",
+        Kind.SHARE,
+        "Share of after-phase loops done with AI, among loops whose upload records it (ai_assisted); "
+        "not recorded where no upload records it.",
+    ),
 )
 
 FRAME = (*WORKFLOW, *PHASES, *ESTIMATE, *DERIVED)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from aiops.charts import STOP_LABELS, adoption_share, saving_intervals, weekly_hours
 from aiops.classifier import STOP_CONDITIONS
+from aiops.columns import declared
 from aiops.estimates.codes import HEADLINE_RULE, EvidenceLabel
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, design_name, share
 from aiops.views.columns import HOURS_RETURNED, SAMPLES, SAVED_PER_LOOP, STANDING
@@ -20,6 +21,14 @@ from ui.widgets import (
     evidence_legend,
     period_picker,
     value_metric,
+)
+
+# The workflow table's columns, in order (each a declared frame column).
+TABLE = declared(
+    (
+        *("name", "owner", *STANDING, "design", *SAVED_PER_LOOP, *SAMPLES),
+        *(*HOURS_RETURNED, *money_frame_columns("value", "ai_cost"), "adoption"),
+    )
 )
 
 st.title("Departments")
@@ -104,12 +113,7 @@ if (weekly.phase == "after").any():
 st.subheader("Workflows")
 st.dataframe(
     safe_frame(
-        mine[
-            [
-                *("name", "owner", *STANDING, "design", *SAVED_PER_LOOP, *SAMPLES),
-                *(*HOURS_RETURNED, *money_frame_columns("value", "ai_cost"), "adoption"),
-            ]
-        ].assign(design=mine.design.map(design_name), adoption=mine.adoption.map(share))
+        mine[list(TABLE)].assign(design=mine.design.map(design_name), adoption=mine.adoption.map(share))
     ),
     hide_index=True,
     placeholder=NOT_RECORDED,

@@ -20,11 +20,12 @@ from aiops.charts import (
     weekly_banked,
 )
 from aiops.classifier import STATUSES, Status
+from aiops.columns import declared
 from aiops.estimates.codes import HEADLINE_RULE
 from aiops.report.board import build_board_pack, render_html
 from aiops.report.bounded import render_pdf_bounded
 from aiops.report.format import DEFINITIONS, NOT_RECORDED, age, estimate, interval, money, n_phrase, share
-from aiops.views.columns import HOURS_AT_RISK, HOURS_RETURNED
+from aiops.views.columns import HOURS_AT_RISK, HOURS_RETURNED, SAMPLES
 from aiops.workflow import slugify
 from ui import data
 from ui.charts import chart
@@ -210,21 +211,13 @@ if len(risky):
         "They are not in the headline: they count once their stop conditions are closed.",
         icon=":material/warning:",
     )
+    at_risk_columns = declared(
+        ("name", "department", "owner", "stop_conditions", *HOURS_RETURNED, *SAMPLES, "evidence")
+    )
     risky_table = safe_frame(
-        risky[
-            [
-                "name",
-                "department",
-                "owner",
-                "stop_conditions",
-                "hours_returned",
-                "hours_returned_low",
-                "hours_returned_high",
-                "samples_before",
-                "samples_after",
-                "evidence",
-            ]
-        ].assign(stop_conditions=risky.stop_conditions.map(lambda cs: [STOP_LABELS.get(c, c) for c in cs]))
+        risky[list(at_risk_columns)].assign(
+            stop_conditions=risky.stop_conditions.map(lambda cs: [STOP_LABELS.get(c, c) for c in cs])
+        )
     )
     st.dataframe(
         risky_table,

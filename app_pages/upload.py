@@ -9,8 +9,8 @@ import streamlit as st
 
 from aiops.auth import Actor
 from aiops.charts import before_after_distribution
+from aiops.ingest.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.ingest.timings import TimingMapping, TimingReport, confirm_upload, open_timing_import
-from aiops.report.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.report.export import safe_csv
 from ui import data
 from ui.charts import chart

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from aiops.classifier import STATUSES, STOP_CONDITIONS
+from aiops.columns import declared
 from aiops.estimates.codes import EVIDENCE_LABELS
 from aiops.policy import RISK_LEVELS
 from aiops.report.export import safe_csv
@@ -15,6 +16,14 @@ from ui.columns import estimate_columns, money_columns, money_frame_columns, sam
 from ui.context import revision
 from ui.text import safe_frame
 from ui.widgets import evidence_legend, url_multiselect
+
+# The table's columns, in order (each a declared frame column).
+TABLE = declared(
+    (
+        *(*WHO, *STANDING, *HOW_MEASURED, "stop_conditions", *SAVED_PER_LOOP, *SAMPLES),
+        *(*HOURS_RETURNED, *money_frame_columns("value", "ai_cost", "net_value")),
+    )
+)
 
 st.title("Workflows")
 rev = revision()
@@ -60,12 +69,7 @@ st.caption(
 evidence_legend()
 table = shown.assign(
     design=shown.design.map(design_words), warnings=shown.warnings.map(lambda c: "; ".join(map(str, c)))
-)[
-    [
-        *(*WHO, *STANDING, *HOW_MEASURED, "stop_conditions", *SAVED_PER_LOOP, *SAMPLES, *HOURS_RETURNED),
-        *money_frame_columns("value", "ai_cost", "net_value"),
-    ]
-].copy()
+)[list(TABLE)].copy()
 table.insert(0, "open", "/workflow?id=" + table.workflow_id)
 st.dataframe(
     safe_frame(table),

@@ -8,10 +8,13 @@ from typing import Any
 
 import streamlit as st
 
-from aiops.report.format import DEFINITIONS
+from aiops.columns import declared
+from aiops.report.format import definition
 from aiops.views.columns import NET_VALUE, SAMPLES, VALUE
 
+# Each money column (a declared frame column, or a total of the same name) and its label.
 MONEY = {"value": ("value", VALUE), "ai_cost": ("AI cost", None), "net_value": ("net", NET_VALUE)}
+declared(tuple(MONEY))
 
 
 def estimate_columns(
@@ -19,7 +22,7 @@ def estimate_columns(
 ) -> dict[str, Any]:
     """An estimate and its two interval bounds (``columns`` as declared in aiops.views.columns)."""
     value, low, high = columns
-    help_text = help_text or DEFINITIONS.get(value)
+    help_text = help_text or definition(value)
     bound_help = f"The 95% interval of {label}"
     return {
         value: st.column_config.NumberColumn(label, format=number_format, help=help_text),
@@ -31,8 +34,8 @@ def estimate_columns(
 def sample_columns() -> dict[str, Any]:
     before, after = SAMPLES
     return {
-        before: st.column_config.NumberColumn("n before", help=DEFINITIONS["n"]),
-        after: st.column_config.NumberColumn("n after", help=DEFINITIONS["n"]),
+        before: st.column_config.NumberColumn("n before", help=definition(before)),
+        after: st.column_config.NumberColumn("n after", help=definition(after)),
     }
 
 
@@ -44,7 +47,7 @@ def money_columns(currency: str, *names: str) -> dict[str, Any]:
         label, estimate = MONEY[name]
         label = f"{label} ({currency})"
         if estimate is None:
-            columns[name] = st.column_config.NumberColumn(label, format="%,.0f", help=DEFINITIONS[name])
+            columns[name] = st.column_config.NumberColumn(label, format="%,.0f", help=definition(name))
         else:
             columns.update(estimate_columns(estimate, label, "%,.0f"))
     return columns

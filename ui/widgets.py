@@ -12,6 +12,7 @@ import streamlit as st
 from aiops.charts import EVIDENCE_COLORS
 from aiops.classifier import Signal, Status
 from aiops.clock import utcnow
+from aiops.columns import declared
 from aiops.estimates.codes import EvidenceLabel
 from aiops.metrics import MINUTES_PER_DAY
 from aiops.period import Period, recent_quarters
@@ -96,20 +97,23 @@ def value_metric(totals: Totals) -> None:
         )
 
 
+# The design table's columns (each a declared frame column; `name` is headed "workflow").
+DESIGN_TABLE = declared(("name", "department", "design", "warnings", "evidence"))
+
+
 def design_table(workflows: pd.DataFrame) -> None:
     """Per workflow: how the saving was measured (design) and what could be wrong (warnings), in words."""
     rows = workflows[workflows.saved_per_loop.notna()]
     if rows.empty:
         st.caption("No workflow has before and after timings yet.")
         return
-    frame = pd.DataFrame(
-        {
-            "workflow": rows.name,
-            "department": rows.department,
-            "design": rows.design.map(design_words),
-            "warnings": rows.warnings.map(lambda codes: [warning_words(c) for c in codes]),
-            "evidence": rows.evidence,
-        }
+    frame = (
+        rows[list(DESIGN_TABLE)]
+        .assign(
+            design=rows.design.map(design_words),
+            warnings=rows.warnings.map(lambda codes: [warning_words(c) for c in codes]),
+        )
+        .rename(columns={"name": "workflow"})
     )
     st.dataframe(
         safe_frame(frame),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -30,7 +30,8 @@ from aiops.charts import (
     themed,
     weekly_banked,
 )
-from aiops.classifier import STOP_CONDITIONS
+from aiops.classifier import STOP_CONDITIONS, Status
+from aiops.columns import BY_NAME, Kind, declared
 from aiops.errors import AiopsError
 from aiops.estimates import DESIGN_HELP, WARNING_HELP
 from aiops.estimates.codes import EVIDENCE_LABELS, HEADLINE_RULE, EvidenceLabel
@@ -54,7 +55,6 @@ LISTED = 6  # workflows named per list on the executive summary; the rest are in
 # the appendix lists the workflows that return the most hours and the pack carries them all as CSV.
 APPENDIX_ROWS = 200
 ATTACHMENT = "saved-loops-workflows.csv"
-ESTIMATE_COLUMNS = ESTIMATES  # each estimate with its 95% interval (aiops.views.columns)
 
 
 # -- the pack -----------------------------------------------------------------------------------------
@@ -80,6 +80,10 @@ def short(text: str, limit: int = NAME_CHARS) -> str:
 
 @dataclass(frozen=True)
 class WorkflowRow:
+    """One workflow as the pack shows it: each field a frame column of the same name, typed by its
+    ``Kind`` and read from the frame by ``_workflow_rows`` (a test checks each field's type against
+    its column's kind)."""
+
     workflow_id: str
     name: str
     department: str
@@ -89,14 +93,16 @@ class WorkflowRow:
     evidence: str
     design: str
     warnings: tuple[str, ...]
+    blocking: tuple[str, ...]
+    proven: bool
     stop_conditions: tuple[str, ...]
     samples_before: int
     samples_after: int
-    after_loops: int
+    period_loops_after: int
     banked: bool
     unproven: bool
     at_risk: bool
-    next_checkpoint: str | None
+    next_checkpoint: str  # empty when there is none
     roi: float | None
     baseline_mean: float | None
     data_through: datetime | None
@@ -370,7 +376,7 @@ def build_board_pack(
         departments=sections,
         workflows=workflows,
         stops=stops,
-        paused=tuple(w for w in workflows if w.status == "paused"),
+        paused=tuple(w for w in workflows if w.status == Status.PAUSED),
         stop_mix=_stop_mix(frame),
         human=tuple(
             HumanRule(
@@ -382,7 +388,7 @@ def build_board_pack(
         decisions=_decisions(workflows, view.material_share, view.gate_designs),
         incidents=tuple(_incidents(view.incidents)),
         evidence_mix=tuple((label, int((frame.evidence == label).sum())) for label in EVIDENCE_LABELS),
-        design_mix=_mix(frame.design.map(lambda d: d or "before_after").where(frame.saved_per_loop.notna())),
+        design_mix=_mix(frame.design.where(frame.saved_per_loop.notna())),
         warning_mix=_mix(frame.warnings.explode()),
         charts=svgs,
         precedent_highs=precedent_highs,
@@ -439,7 +445,7 @@ def _decisions(
     fund = tuple(
         w
         for w in sorted(workflows, key=lambda w: -(w.net_value_low or 0))
-        if w.banked and w.evidence == "saving" and (w.net_value_low or 0) > 0
+        if w.banked and w.evidence == EvidenceLabel.SAVING and (w.net_value_low or 0) > 0
     )
     return Decisions(remove_checkpoint=ready, pause=tuple(pause), fund=fund[:LISTED])
 
@@ -452,35 +458,33 @@ def _materially_slower(w: WorkflowRow, material_share: float, gate_designs: froz
     return w.baseline_mean is not None and w.current_high < -material_share * w.baseline_mean
 
 
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _codes(value: Any) -> tuple[str, ...]:
+    return tuple(str(code) for code in value)
+
+
+# How a frame cell becomes a WorkflowRow field, by its column's kind (any other kind is a number).
+_CELLS: dict[Kind, Callable[[Any], Any]] = {
+    Kind.TEXT: _text,
+    Kind.CODES: _codes,
+    Kind.FLAG: bool,
+    Kind.COUNT: int,
+    Kind.TIME: _moment,
+}
+ROW_COLUMNS = declared(tuple(f.name for f in fields(WorkflowRow)))
+
+
 def _workflow_rows(frame: pd.DataFrame) -> list[WorkflowRow]:
-    rows = []
-    for r in frame.to_dict("records"):
-        rows.append(
-            WorkflowRow(
-                workflow_id=str(r["workflow_id"]),
-                name=str(r["name"]),
-                department=str(r["department"]),
-                owner=str(r["owner"] or ""),
-                risk=str(r["risk"]),
-                status=str(r["status"]),
-                evidence=str(r["evidence"]),
-                design=str(r["design"]),
-                warnings=tuple(str(c) for c in r["warnings"]),
-                stop_conditions=tuple(str(c) for c in r["stop_conditions"]),
-                samples_before=int(r["samples_before"]),
-                samples_after=int(r["samples_after"]),
-                after_loops=int(r["period_loops_after"]),
-                banked=bool(r["banked"]),
-                unproven=bool(r["unproven"]),
-                at_risk=bool(r["at_risk"]),
-                baseline_mean=_float(r["baseline_mean"]),
-                data_through=_moment(r["data_through"]),
-                next_checkpoint=r["next_checkpoint"] if isinstance(r["next_checkpoint"], str) else None,
-                roi=_float(r["roi"]),
-                **{key: _float(r[key]) for key in ESTIMATE_COLUMNS},
-            )
-        )
-    return rows
+    cells: list[tuple[str, Callable[[Any], Any]]] = [
+        (name, _CELLS.get(BY_NAME[name].kind, _float)) for name in ROW_COLUMNS
+    ]
+    return [
+        WorkflowRow(**{name: cell(r[name]) for name, cell in cells})
+        for r in frame[list(ROW_COLUMNS)].to_dict("records")
+    ]
 
 
 def _incidents(frame: pd.DataFrame) -> list[IncidentRow]:
@@ -592,27 +596,31 @@ def render_pdf(pack: BoardPack) -> bytes:
     return pdf_from_html(render_html(pack))
 
 
-BOARD_CSV_COLUMNS = [
-    *WHO,
-    *STANDING,
-    "stop_conditions",
-    *SAMPLES,
-    "after_loops",
-    *HOW_MEASURED,
-    "banked",
-    "at_risk",
-    *ESTIMATES,
-]
+# The CSV's columns, in order: declared frame columns, each a WorkflowRow field of the same name.
+BOARD_CSV_COLUMNS = declared(
+    (
+        *WHO,
+        *STANDING,
+        "stop_conditions",
+        *SAMPLES,
+        "period_loops_after",
+        *HOW_MEASURED,
+        "banked",
+        "at_risk",
+        *ESTIMATES,
+    )
+)
 
 
 def board_csv(pack: BoardPack) -> str:
     """The pack's workflow table as CSV; cells a spreadsheet would run as a formula are escaped."""
+    codes = {name for name in BOARD_CSV_COLUMNS if BY_NAME[name].kind is Kind.CODES}
     frame = pd.DataFrame(
         [
-            {**w.__dict__, "stop_conditions": "; ".join(w.stop_conditions), "warnings": "; ".join(w.warnings)}
+            {name: "; ".join(value) if name in codes else value for name, value in w.__dict__.items()}
             for w in pack.workflows
         ],
-        columns=BOARD_CSV_COLUMNS,
+        columns=list(BOARD_CSV_COLUMNS),
     )
     return safe_csv(frame.round(4))  # 4 decimals: no float noise (17.799999999999997) in a spreadsheet
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from aiops.columns import BY_NAME
 from aiops.estimates import DESIGN_HELP, WARNING_HELP, design_method
 from aiops.estimates.codes import Design, EvidenceLabel
 
@@ -33,50 +34,45 @@ def intervals_note() -> str:
     )
 
 
-DEFINITIONS = {
-    "hours_returned": (
-        "Banked hours: minutes saved per loop × after-phase loops in the period ÷ 60, summed over "
-        "workflows with enough evidence, hands-on time and no open stop condition. The interval is the "
-        "95% interval of that sum (variances added)."
-    ),
+# What the pages and the pack define that is not a frame column (a frame column's meaning is declared
+# once, in aiops.columns): totals of the departments and the company, and the `n = …` notation.
+CONCEPTS = {
     "hours_at_risk": (
         "Hours from workflows with an open stop condition (paused): shown beside the banked hours, "
         "never added in. They count once the stop conditions close."
-    ),
-    "value": "Banked hours × the department's loaded hourly cost (company settings), with the 95% interval.",
-    "ai_cost": (
-        "What the workflows' AI costs (licences and usage, per month) for the part of the period each "
-        "ran after go-live, paused workflows included: that money is spent either way."
-    ),
-    "net_value": "Value − AI cost, with the value's 95% interval shifted by the cost (the cost is known).",
-    "roi": "Net value ÷ AI cost.",
-    "adoption": (
-        "Share of after-phase loops done with AI, among loops whose upload records it (ai_assisted); "
-        f"{NOT_RECORDED} where no upload records it."
-    ),
-    "loops_removed": (
-        "Human time returned, counted in baseline loops: minutes saved per loop × after loops ÷ "
-        "baseline minutes per loop. 'The time of 1,240 manual triages.'"
-    ),
-    "hours_per_week": (
-        "Banked hours per week as a run rate over the last complete weeks of data (not back from today: "
-        "a late upload does not look like a decline)."
-    ),
-    "saved_per_loop": (
-        "Minutes per loop without the AI − with it (rework minutes included), as the workflow's design "
-        f"estimates it, with its 95% interval: {designs_phrase()}."
-    ),
-    "evidence": (
-        "insufficient: too few samples in a phase · inconclusive: an interval includes zero · "
-        "saving: the 95% intervals of the current saving and of the period's are above zero · "
-        "slower: both are below zero. "
-        f"{intervals_note().capitalize()}."
     ),
     "open_stop_conditions": (
         "Reasons a workflow must pause: no owner, customer data without review, changes to "
         "permissions/billing/production without sign-off, success not measurable, failure invisible."
     ),
     "n": "Timing samples (rows) before / after go-live; a row may aggregate several loops.",
+}
+
+
+def definition(name: str) -> str:
+    """The help text of ``name``: a frame column's declared meaning, or one of the ``CONCEPTS``."""
+    column = BY_NAME.get(name)
+    return column.meaning if column is not None else CONCEPTS[name]
+
+
+# The pack's glossary (and any help text looked up by name), in the order the pack lists it.
+DEFINITIONS = {
+    name: definition(name)
+    for name in (
+        "hours_returned",
+        "hours_at_risk",
+        "value",
+        "ai_cost",
+        "net_value",
+        "roi",
+        "adoption",
+        "loops_removed",
+        "hours_per_week",
+        "saved_per_loop",
+        "evidence",
+        "open_stop_conditions",
+        "n",
+    )
 }
 
 

@@ -307,6 +307,17 @@ def test_board_csv_escapes_formula_cells(hostile_pack):
     assert any(row["saved_per_loop"].startswith("-") for row in rows.values())
 
 
+def test_board_csv_header_is_the_declared_columns_each_filled_from_its_frame_column(hostile_pack):
+    text = board_csv(hostile_pack)
+    assert tuple(next(csv.reader(io.StringIO(text)))) == board.BOARD_CSV_COLUMNS
+    frame = hostile_pack.view.workflows.set_index("workflow_id")
+    for row in csv.DictReader(io.StringIO(text)):
+        workflow = frame.loc[row["workflow_id"]]
+        assert int(row["period_loops_after"]) == workflow.period_loops_after
+        assert row["blocking"] == "; ".join(workflow.blocking)
+        assert row["proven"] == str(bool(workflow.proven))
+
+
 # -- writing files and the command line ----------------------------------------------------------------
 
 

@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
-TIMINGS_TEMPLATE = (
-    "workflow_id,phase,measured_at,duration_minutes,loops,rework_minutes\n"
-    "support-ticket-triage,before,2026-03-02 09:15:00,7.5,1,0\n"
-    "support-ticket-triage,after,2026-04-06 10:02:00,186.0,40,12.5\n"
+from aiops.ingest.recognise import CANONICAL
+
+# Two example timings, by canonical column (a column renamed in CANONICAL fails here, at import).
+TIMING_EXAMPLES = (
+    {
+        "workflow_id": "support-ticket-triage",
+        "phase": "before",
+        "measured_at": "2026-03-02 09:15:00",
+        "duration_minutes": "7.5",
+        "loops": "1",
+        "rework_minutes": "0",
+    },
+    {
+        "workflow_id": "support-ticket-triage",
+        "phase": "after",
+        "measured_at": "2026-04-06 10:02:00",
+        "duration_minutes": "186.0",
+        "loops": "40",
+        "rework_minutes": "12.5",
+    },
+)
+TIMINGS_TEMPLATE = "".join(
+    ",".join(row) + "\n"
+    for row in (CANONICAL, *([example[c] for c in CANONICAL] for example in TIMING_EXAMPLES))
 )
 
 WORKFLOWS_TEMPLATE = (

@@ -30,7 +30,7 @@ import pandas as pd
 from aiops.auth import Actor
 from aiops.clock import utcnow
 from aiops.errors import StoreError
-from aiops.identity import register_sql
+from aiops.store.functions import register_functions
 from aiops.policy import Policy, load_policy
 from aiops.store import postgres as pg
 from aiops.store.trace import Cursor
@@ -586,7 +586,7 @@ def _connect(
     while True:
         try:
             con = duckdb.connect(path, config=config)
-            register_sql(con)  # identities compare in SQL exactly as in Python
+            register_functions(con)  # identities and derived ids in SQL exactly as in Python
             return con
         except duckdb.IOException as e:
             if "lock" not in str(e).lower():

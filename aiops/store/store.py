@@ -30,9 +30,9 @@ import pandas as pd
 from aiops.auth import Actor
 from aiops.clock import utcnow
 from aiops.errors import StoreError
-from aiops.store.functions import register_functions
 from aiops.policy import Policy, load_policy
 from aiops.store import postgres as pg
+from aiops.store.functions import register_functions
 from aiops.store.trace import Cursor
 from aiops.store.twins import merge_identity_twins
 

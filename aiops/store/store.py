@@ -33,6 +33,7 @@ from aiops.errors import StoreError
 from aiops.policy import Policy, load_policy
 from aiops.store import postgres as pg
 from aiops.store.functions import register_functions
+from aiops.store.name_keys import rekey_names
 from aiops.store.trace import Cursor
 from aiops.store.twins import merge_identity_twins
 
@@ -509,7 +510,7 @@ class Store(Reader):
 
 # Data steps that a migration's SQL cannot express portably (a refusal with a list, audit rows):
 # each runs before its migration's SQL, through a ``Tx`` acting as the migration (audited as it).
-DATA_STEPS: dict[int, Callable[[Tx], None]] = {5: merge_identity_twins}
+DATA_STEPS: dict[int, Callable[[Tx], None]] = {5: merge_identity_twins, 12: rekey_names}
 
 
 _FILE_LOCKS: dict[str, threading.Lock] = {}

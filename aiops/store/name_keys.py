@@ -31,7 +31,7 @@ def rekey_names(tx: StepTx) -> None:
     """Every source and preset keyed by ``identity_key``. Each row to change is first parked
     under a key no name has (white space first: a key never starts with it), then given its new
     key: no new key meets an old one still to be changed (the unique index would refuse it)."""
-    parked_sources = []
+    parked_sources: list[tuple[int, str, str, str, str]] = []
     taken: set[str] = set()
     for source_id, name, key in tx.query(_SOURCES):
         new_name, new_key = _free_name(name, taken)
@@ -43,7 +43,7 @@ def rekey_names(tx: StepTx) -> None:
         tx.execute(_SET_SOURCE, [new_name, new_key, source_id, parked])
         _audit_rename(tx, "source", str(source_id), name, new_name)
 
-    parked_presets = []
+    parked_presets: list[tuple[str, str, str, str, str, str]] = []
     taken_in: defaultdict[tuple[str, str], set[str]] = defaultdict(set)  # per scope and owner
     for scope, scope_key, name, key in tx.query(_PRESETS):
         owner = identity_key(scope_key)

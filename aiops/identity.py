@@ -1,4 +1,4 @@
-"""One identity rule for emails, workflow ids and department names, in Python and in SQL.
+"""One identity rule for emails, workflow ids, department names, source and preset names, in Python and SQL.
 
 ``identity_key``: Unicode NFKC (full-width ``ＳＵＰＰＯＲＴ`` is ``SUPPORT``, the ligature ``ﬀ`` is
 ``ff``, the long ``ſ`` is ``s``), then lower-case, then runs of white space as one space, trimmed.

@@ -33,6 +33,11 @@ class Actor(BaseModel):
             return False
         if department is None:
             return bool(self.departments)
+        return self.leads(department)
+
+    def leads(self, department: str) -> bool:
+        """Whether ``department`` is one of this person's own (``identity_key``: any case, width or
+        spacing); an admin leads only the departments granted, as anyone."""
         return identity_key(department) in {identity_key(d) for d in self.departments}
 
     def require_write(self, department: str | None = None, what: str = "change data") -> None:

@@ -1,4 +1,4 @@
-"""One identity rule for emails, workflow ids and department names, in Python and in SQL.
+"""One identity rule for emails, workflow ids, department names, source and preset names, in Python and SQL.
 
 ``identity_key``: Unicode NFKC (full-width ``ＳＵＰＰＯＲＴ`` is ``SUPPORT``, the ligature ``ﬀ`` is
 ``ff``, the long ``ſ`` is ``s``), then lower-case, then runs of white space as one space, trimmed.
@@ -7,17 +7,13 @@ their stored spelling) all compare through it, so a spelling is never one depart
 permission check and another to the store. ``casefold()`` is not used: it and NFKC disagree
 (``ß``), and an email is refused rather than folded (see ``aiops.auth``).
 
-SQL gets the same function under the same name, registered on every DuckDB connection the store
-opens (DuckDB has no NFKC of its own), so a bulk import matches ids exactly as Python does.
+SQL gets this very function under the same name (``aiops.store.functions``: DuckDB has no NFKC of
+its own), so a bulk import matches ids exactly as Python does.
 """
 
 from __future__ import annotations
 
 import unicodedata
-
-import duckdb
-
-SQL_FUNCTION = "identity_key"
 
 
 def identity_key(text: str) -> str:
@@ -33,15 +29,3 @@ def has_lookalikes(text: str) -> bool:
     long s) that NFKC turns into other letters: as an email, another person's address."""
     return not unicodedata.is_normalized("NFKC", text)
 
-
-def register_sql(con: duckdb.DuckDBPyConnection) -> None:
-    """Make ``identity_key(VARCHAR)`` callable in SQL on ``con`` and its cursors (NULL stays NULL)."""
-    try:
-        con.create_function(
-            SQL_FUNCTION, identity_key, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR")
-        )
-    except duckdb.CatalogException as e:
-        # Connections to one file in one process share its database (DuckDB's instance cache),
-        # and with it the function another connection registered.
-        if "already exists" not in str(e):
-            raise

@@ -85,23 +85,22 @@ def normalize_token(value: str) -> str:
     return re.sub(r"[\s\-/]+", "_", value.strip().lower())
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
 def slugify(text: str) -> str:
-    """Lower-case ASCII words joined by `-` (the same rule as ``SLUG_SQL``)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    unaccented = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    return re.sub(r"[^a-z0-9]+", "-", unaccented.lower()).strip("-")
+    """Lower-case ASCII words joined by `-`: compatibility forms and accents taken apart (NFKD:
+    ``ﬀ`` is ``ff``, ``é`` is ``e``), marks dropped, any other character (``Ł``) a separator."""
+    if not text.isascii():  # ASCII is its own NFKD, without marks: most names skip the slow part
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return _NOT_SLUG.sub("-", text.lower()).strip("-")
 
 
 def derive_workflow_id(name: str, department: str) -> str:
-    """A stable id for spreadsheets without an id column: department and name as one slug."""
+    """A stable id for spreadsheets without an id column: department and name as one slug. SQL
+    calls this very function under the same name (``aiops.store.functions``)."""
     return slugify(f"{department} {name}")[:120].strip("-") or "workflow"
-
-
-# The SQL twin of derive_workflow_id, for bulk imports ({department} and {name} are SQL).
-DERIVED_ID_SQL = (
-    "coalesce(nullif(trim(left(trim(regexp_replace(lower(strip_accents({department} || ' ' || {name})),"
-    " '[^a-z0-9]+', '-', 'g'), '-'), 120), '-'), ''), 'workflow')"
-)
 
 
 def split_list(value: object) -> list[str]:

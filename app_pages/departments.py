@@ -42,7 +42,7 @@ if data.workflow_count(rev) == 0:
 period = period_picker(default, last.date() if last is not None else None, key="dept_period")
 view = data.view(rev, period.start, period.end)
 names = [d.scope for d in view.departments]
-wanted = st.query_params.get("department")
+wanted = data.stored_department(rev, st.query_params.get("department", ""))  # a link's spelling, as stored
 department = st.selectbox(
     "Department", names, index=names.index(wanted) if wanted in names else 0, key="department_pick"
 )

@@ -21,7 +21,7 @@ rev = revision()
 me = actor()
 metrics = data.metrics(rev)
 known = sorted(metrics.department.unique().tolist(), key=str.casefold)
-mine = [d for d in known if d.casefold() in {m.casefold() for m in me.departments}]
+mine = [d for d in known if me.leads(d)]
 if me.role == "admin" and not mine:  # an admin leads no department: any one, chosen
     picked = st.selectbox("Department", known, key="my_department", index=0 if known else None)
     mine = [picked] if picked else []

@@ -142,8 +142,7 @@ with single:
     form, preview = st.columns([3, 2], gap="large")
     with form:
         name = st.text_input("Name *", placeholder="e.g. Support ticket triage", key="reg_name")
-        mine = {identity_key(d) for d in me.departments}
-        own = [d for d in allowed if identity_key(d) in mine]  # the lead's own departments first
+        own = [d for d in allowed if me.leads(d)]  # the lead's own departments first
         options = own + [d for d in allowed if d not in own]
         options += ["New department…"] if me.role == "admin" else []
         picked = (

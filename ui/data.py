@@ -104,11 +104,6 @@ def stored_department(revision: str, name: str) -> str | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def workflow_exists(revision: str, workflow_id: str) -> bool:
-    return store().query_one("SELECT 1 FROM workflows WHERE workflow_id = ?", [workflow_id]) is not None
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
 def stored_workflow(revision: str, workflow_id: str) -> Workflow | None:
     """The stored workflow with this id (matched ignoring case and spacing), or None."""
     found = known_workflow_id(store(), workflow_id)

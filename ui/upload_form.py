@@ -141,11 +141,10 @@ def workflow_choices(metrics: pd.DataFrame, batches: pd.DataFrame, me: Actor) ->
             for workflow_id in b.workflow_ids:
                 key = identity_key(workflow_id)
                 last_used[key] = max(last_used.get(key, b.uploaded_at), b.uploaded_at)
-    own = {identity_key(d) for d in me.departments}
     rows = [w for w in metrics.itertuples(index=False) if me.can_write(w.department)]
     rows.sort(key=lambda w: (identity_key(w.department), w.name.casefold()))
     rows.sort(key=lambda w: last_used.get(identity_key(w.workflow_id), pd.Timestamp.min), reverse=True)
-    rows.sort(key=lambda w: identity_key(w.department) not in own)
+    rows.sort(key=lambda w: not me.leads(w.department))
     return {w.workflow_id: f"{w.department} · {w.name}" for w in rows}
 
 

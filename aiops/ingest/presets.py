@@ -217,8 +217,10 @@ def all_presets(db: Reader, actor: Actor | None = None) -> list[Preset]:
 
 
 def find_preset(db: Reader, name: str, actor: Actor | None = None) -> Preset:
-    """A preset by name among those ``actor`` can see (a built-in first, then the nearest scope)."""
-    found = [p for p in all_presets(db, actor) if p.name.lower() == name.strip().lower()]
+    """A preset by name (ignoring case and spacing: ``identity_key``) among those ``actor`` can see
+    (a built-in first, then the nearest scope)."""
+    key = identity_key(name)
+    found = [p for p in all_presets(db, actor) if identity_key(p.name) == key]
     if not found:
         raise NotFound(f"no preset '{name}' that you can use", "see `aiops timings presets`")
     return max(found, key=lambda p: (p.builtin, _SCOPE_ORDER.get(p.scope, 0)))
@@ -268,6 +270,11 @@ def recognize(db: Reader, headers: list[str], actor: Actor | None = None) -> Rec
 AUTO = "auto"  # `--preset auto`: recognise the file (a preset of that name would hide it)
 
 
+def is_auto(preset: str) -> bool:
+    """Whether ``preset`` names ``auto`` (in any case and spacing, as every preset name)."""
+    return identity_key(preset) == AUTO
+
+
 def preset_name(name: str) -> str:
     """The name a user's preset would be saved under; built-in names are taken."""
     name = name.strip()
@@ -275,9 +282,9 @@ def preset_name(name: str) -> str:
         raise MappingError("a preset needs a name")
     if len(name) > MAX_NAME:
         raise MappingError(f"a preset name is {len(name):,} characters long; the limit is {MAX_NAME}")
-    if any(p.name.lower() == name.lower() for p in builtin_presets()):
+    if any(identity_key(p.name) == identity_key(name) for p in builtin_presets()):
         raise MappingError(f"'{name}' is a built-in preset", "pick another name")
-    if name.lower() == AUTO:
+    if is_auto(name):
         raise MappingError(
             f"'{name}' cannot name a preset: `--preset {AUTO}` recognises the file", "pick another name"
         )
@@ -306,7 +313,7 @@ def check_preset_target(db: Reader, actor: Actor, target: PresetTarget | str) ->
         actor.require_write(None, "save a preset")
     taken = db.query_one(
         "SELECT name FROM mapping_presets WHERE scope = ? AND scope_key = ? AND name_key = ?",
-        [target.scope, _scope_key(actor, target), name.lower()],
+        [target.scope, _scope_key(actor, target), identity_key(name)],
     )
     if taken and not target.replace:
         raise Conflict(
@@ -325,7 +332,7 @@ def save_preset(tx: Tx, target: PresetTarget | str, mapping: TimingMapping) -> N
         for k, v in mapping.model_dump(mode="json").items()
         if k in PRESET_FIELDS and v not in (None, False, "UTC")
     }
-    key = [target.scope, _scope_key(tx.actor, target), target.name.lower()]
+    key = [target.scope, _scope_key(tx.actor, target), identity_key(target.name)]
     before = tx.query_one(
         "SELECT mapping FROM mapping_presets WHERE scope = ? AND scope_key = ? AND name_key = ?", key
     )

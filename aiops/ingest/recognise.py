@@ -10,7 +10,7 @@ from aiops.auth import Actor
 from aiops.errors import MappingError
 from aiops.ingest.guards import refuse_workflows_sheet
 from aiops.ingest.mapping import TimingMapping, find_column
-from aiops.ingest.presets import AUTO, Preset, find_preset, guess_mapping, recognize
+from aiops.ingest.presets import Preset, find_preset, guess_mapping, is_auto, recognize
 from aiops.ingest.profile import ColumnProfile, profile_columns, timestamp_guesses
 from aiops.ingest.sniff import SourceFile
 from aiops.store import Store
@@ -80,13 +80,13 @@ def mapping_for(
     """The mapping of an import given no explicit one, and why: the named ``preset``; with
     ``auto``, what ``recognise_file`` finds (as the upload page pre-fills it; guesses are never
     used unasked: they are named in the error); without a preset, the canonical columns."""
-    if preset and preset != AUTO:
+    if preset and not is_auto(preset):
         chosen = find_preset(store, preset, actor)
         return chosen.resolve(
             source.header, loop, answers
         ), f"preset {preset}; loop: {chosen.loop(loop).label}"
     phase_only = None if options.get("phase_only") is None else str(options["phase_only"])
-    if preset == AUTO:
+    if preset and is_auto(preset):
         found = recognise_file(store, source, actor)
         if found.preset is not None:
             mapping = found.preset.resolve(source.header, loop, answers)

@@ -27,7 +27,7 @@ from aiops.ingest.sniff import SourceFile, open_source
 from aiops.inventory import SaveResult, diff_fields, save_workflows
 from aiops.sql import quote_ident
 from aiops.store import Reader, Store, Tx
-from aiops.workflow import DERIVED_ID_SQL, FIELDS, ID_PATTERN, Workflow, length_limit
+from aiops.workflow import FIELDS, ID_PATTERN, Workflow, length_limit
 from aiops.workflow_reads import load_workflows
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -161,7 +161,7 @@ def _parsed_sql(table: str, mapping: dict[str, str]) -> tuple[str, dict[str, obj
     base_id = (
         _text(mapping, "workflow_id")
         if has_id
-        else DERIVED_ID_SQL.format(department=_text(mapping, "department"), name=_text(mapping, "name"))
+        else f"derive_workflow_id({_text(mapping, 'name')}, {_text(mapping, 'department')})"
     )
     workflow_id = (
         "base_id"

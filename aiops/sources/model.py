@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from aiops.auth import Actor
 from aiops.errors import Conflict, MappingError, NotFound
+from aiops.identity import identity_key
 from aiops.ingest.mapping import TimeKind, parse_go_live
 from aiops.sources.connector import Tool
 from aiops.sources.github import ISSUES, PULLS
@@ -25,6 +26,7 @@ from aiops.sources.tokens import parse_token_ref
 from aiops.sources.zendesk import ZENDESK
 from aiops.store import Reader, Store, Tx
 from aiops.workflow import MAX_NAME, MAX_TEXT
+from aiops.workflow_reads import get_workflow
 
 TOOLS: dict[str, Tool] = {t.name: t for t in (PULLS, ISSUES, JIRA, ZENDESK)}
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -134,40 +136,41 @@ def _source(row: tuple[object, ...]) -> Source:
 
 def list_sources(db: Reader, actor: Actor | None = None) -> list[Source]:
     """Every source, or those whose workflow ``actor`` may write for (a lead's departments)."""
-    sources = [_source(r) for r in db.query(_SELECT + " ORDER BY lower(s.name)")]
+    sources = [_source(r) for r in db.query(_SELECT + " ORDER BY s.name_key")]
     return [s for s in sources if actor is None or actor.can_write(s.department)]
 
 
 def find_source(db: Reader, name: str) -> Source:
-    row = db.query_one(_SELECT + " WHERE s.name_key = lower(trim(?))", [name])
+    """The source ``name`` names, whatever its case and spacing (``identity_key``)."""
+    row = db.query_one(_SELECT + " WHERE s.name_key = ?", [identity_key(name)])
     if row is None:
         raise NotFound(f"no source '{name}'", "see `aiops sources list`")
     return _source(row)
 
 
 def add_source(store: Store, actor: Actor, spec: SourceSpec) -> Source:
-    """Store a checked source (its name unique whatever its case); audited without any token."""
+    """Store a checked source (its name unique whatever its case and spacing, for the workflow its
+    id names whatever its case and spacing); audited without any token."""
     spec = check_spec(spec)
 
     def run(tx: Tx) -> None:
-        row = tx.query_one(
-            "SELECT workflow_id, department FROM workflows WHERE lower(trim(workflow_id)) = lower(trim(?))",
-            [spec.workflow_id],
-        )
-        if row is None:
-            raise NotFound(f"no workflow '{spec.workflow_id}'", "register it first, or pick another")
-        workflow_id, department = row
-        tx.actor.require_write(department, "add sources")
-        if tx.query_one("SELECT 1 FROM sources WHERE name_key = lower(?)", [spec.name]):
+        try:
+            workflow = get_workflow(tx, spec.workflow_id)
+        except NotFound:
+            missing = f"no workflow '{spec.workflow_id}'"
+            raise NotFound(missing, "register it first, or pick another") from None
+        workflow_id = workflow.workflow_id
+        tx.actor.require_write(workflow.department, "add sources")
+        if tx.query_one("SELECT 1 FROM sources WHERE name_key = ?", [identity_key(spec.name)]):
             raise Conflict(f"a source named '{spec.name}' exists", "pick another name, or remove that one")
         source_id = tx.next_id("source_seq")
         go_live = spec.go_live.isoformat()
         tx.execute(
             "INSERT INTO sources (source_id, name, name_key, tool, base_url, query, workflow_id, loop,"
-            " time_kind, go_live, token_ref, created_at, created_by) VALUES (?, ?, lower(?), ?, ?, ?, ?, ?,"
+            " time_kind, go_live, token_ref, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
             " ?, ?, ?, ?, ?)",
-            [source_id, spec.name, spec.name, spec.tool, spec.base_url, spec.query, workflow_id, spec.loop]
-            + [spec.time_kind, go_live, spec.token_ref, tx.now, tx.actor.name],
+            [source_id, spec.name, identity_key(spec.name), spec.tool, spec.base_url, spec.query, workflow_id]
+            + [spec.loop, spec.time_kind, go_live, spec.token_ref, tx.now, tx.actor.name],
         )
         detail = spec.model_dump(mode="json") | {"workflow_id": workflow_id}
         tx.audit("source.added", "source", str(source_id), detail)

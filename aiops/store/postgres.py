@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 
 from aiops.errors import StoreError
-from aiops.identity import register_sql
+from aiops.store.functions import register_functions
 from aiops.store.trace import Cursor
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def _shared_engine() -> duckdb.DuckDBPyConnection:
                     f"DuckDB's PostgreSQL extension does not load on this machine: {_first_line(e)}",
                     f"install duckdb-extension-postgres=={duckdb.__version__} built for this platform",
                 ) from e
-            register_sql(con)  # identities compare in SQL exactly as in Python
+            register_functions(con)  # identities and derived ids in SQL exactly as in Python
             _engine = con
         return _engine
 

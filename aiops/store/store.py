@@ -30,9 +30,10 @@ import pandas as pd
 from aiops.auth import Actor
 from aiops.clock import utcnow
 from aiops.errors import StoreError
-from aiops.identity import register_sql
 from aiops.policy import Policy, load_policy
 from aiops.store import postgres as pg
+from aiops.store.functions import register_functions
+from aiops.store.name_keys import rekey_names
 from aiops.store.trace import Cursor
 from aiops.store.twins import merge_identity_twins
 
@@ -511,7 +512,7 @@ class Store(Reader):
 
 # Data steps that a migration's SQL cannot express portably (a refusal with a list, audit rows):
 # each runs before its migration's SQL, through a ``Tx`` acting as the migration (audited as it).
-DATA_STEPS: dict[int, Callable[[Tx], None]] = {5: merge_identity_twins}
+DATA_STEPS: dict[int, Callable[[Tx], None]] = {5: merge_identity_twins, 12: rekey_names}
 
 
 _FILE_LOCKS: dict[str, threading.Lock] = {}
@@ -588,7 +589,7 @@ def _connect(
     while True:
         try:
             con = duckdb.connect(path, config=config)
-            register_sql(con)  # identities compare in SQL exactly as in Python
+            register_functions(con)  # identities and derived ids in SQL exactly as in Python
             return con
         except duckdb.IOException as e:
             if "lock" not in str(e).lower():

@@ -27,7 +27,7 @@ from aiops.identity import identity_key
 Params = Sequence[Any] | Mapping[str, Any] | None
 
 
-class _Tx(Protocol):
+class StepTx(Protocol):
     def query(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]: ...
 
     def execute(self, sql: str, params: Params = None) -> None: ...
@@ -69,7 +69,7 @@ _LIVE_BATCHES = "SELECT batch_id, workflow_ids FROM upload_batches WHERE undone_
 _UNDONE_BATCHES = "SELECT batch_id, workflow_ids FROM upload_batches WHERE undone_at IS NOT NULL"
 
 
-def merge_identity_twins(tx: _Tx) -> None:
+def merge_identity_twins(tx: StepTx) -> None:
     """Merge the twins that can be merged, or raise ``StoreError`` (nothing changed) listing the
     ones that cannot and what to do."""
     groups = _workflow_twins(tx)
@@ -93,7 +93,7 @@ def merge_identity_twins(tx: _Tx) -> None:
                 _fold(tx, twin.workflow_id, keep.workflow_id)
 
 
-def _workflow_twins(tx: _Tx) -> list[list[_Workflow]]:
+def _workflow_twins(tx: StepTx) -> list[list[_Workflow]]:
     batches: dict[str, list[int]] = defaultdict(list)
     for batch_id, workflow_ids in tx.query(_LIVE_BATCHES):
         for workflow_id in dict.fromkeys(workflow_ids):
@@ -109,7 +109,7 @@ def _workflow_twins(tx: _Tx) -> list[list[_Workflow]]:
 _NAMING = "SELECT workflow_id FROM workflows WHERE comparison_workflow_id = ? ORDER BY workflow_id"
 
 
-def _fold(tx: _Tx, twin: str, keep: str) -> None:
+def _fold(tx: StepTx, twin: str, keep: str) -> None:
     (row,) = tx.query("SELECT to_json(w)::VARCHAR FROM workflows w WHERE workflow_id = ?", [twin])
     # Workflows whose comparison named the twin now name the kept one (the kept one itself: none).
     naming = [r[0] for r in tx.query(_NAMING, [twin])]
@@ -141,7 +141,7 @@ def _fold(tx: _Tx, twin: str, keep: str) -> None:
     )
 
 
-def _merge_departments(tx: _Tx) -> None:
+def _merge_departments(tx: StepTx) -> None:
     spellings: dict[str, list[str]] = defaultdict(list)
     for (department,) in tx.query("SELECT department FROM workflows ORDER BY created_at, workflow_id"):
         found = spellings[identity_key(department)]

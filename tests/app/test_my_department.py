@@ -15,17 +15,24 @@ from tests.app.conftest import AUTH, DASHBOARD, open_page, shown
 from tests.conftest import ROLES
 
 
-@pytest.fixture
-def dana(demo_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    """Dana Lee, lead of Support and (here) of People, whose export is five weeks late, signed in."""
+def _dana_leading(
+    departments: str, demo_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AppTest:
+    """Dana Lee signed in, lead of ``departments`` (a TOML list) in the roles file."""
     roles = tmp_path / "roles.toml"
-    roles.write_text(ROLES.replace('departments = ["Support"]', 'departments = ["Support", "People"]'))
+    roles.write_text(ROLES.replace('departments = ["Support"]', f"departments = {departments}"))
     monkeypatch.setenv("AIOPS_DB", str(demo_path))
     monkeypatch.setenv("AIOPS_ROLES_FILE", str(roles))
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
     at.secrets["auth"] = AUTH
     at.user = {"is_logged_in": True, "email": "dana.lee@northwind.example", "email_verified": True}
     return at.run()
+
+
+@pytest.fixture
+def dana(demo_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """Dana Lee, lead of Support and (here) of People, whose export is five weeks late, signed in."""
+    return _dana_leading('["Support", "People"]', demo_path, tmp_path, monkeypatch)
 
 
 def _row(at: AppTest, workflow_id: str) -> list[str]:
@@ -58,6 +65,16 @@ def test_a_lead_lands_on_their_department_with_blocked_stale_and_clean_workflows
     assert len(uploads) and all(
         any(w.startswith(("sup-", "people-")) for w in listed) for listed in uploads.workflow_ids
     )
+
+
+def test_a_lead_whose_roles_file_spells_the_departments_otherwise_lands_on_them(
+    demo_path, tmp_path, monkeypatch
+):
+    """Departments compare by ``identity_key`` (issue 23), not ``casefold()``: full width and spacing too."""
+    at = _dana_leading('["ＳＵＰＰＯＲＴ", " people "]', demo_path, tmp_path, monkeypatch)
+    assert not at.exception, [e.value for e in at.exception]
+    assert _row(at, "sup-chat-autoreply") and _row(at, "people-policy-answers")
+    assert "Sales" not in " ".join(shown(m.value) for m in at.markdown)
 
 
 def test_a_blockers_button_opens_the_edit_form_filled_in(dana):

@@ -172,6 +172,14 @@ def test_overview_and_departments_chart_adoption_when_uploads_record_it(app, dem
     assert any("series" in r for c in at.get("vega_lite_chart") for r in chart_data(c))
 
 
+def test_a_link_to_a_department_in_another_spelling_opens_that_department(app):
+    """A link's department compares by ``identity_key`` (issue 23): case, width and spacing aside."""
+    at = open_page(app.run(), "departments", department=" ＳＵＰＰＯＲＴ")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="department_pick").value == "Support"
+    assert at.query_params["department"] == "Support"
+
+
 def test_a_company_policy_is_shown_as_text_on_the_policy_page_and_in_the_sidebar(app, tmp_path, monkeypatch):
     """A company's policy file is its own text: its version and rollout rules render exactly as
     typed (st.table renders cells as markdown), never as emphasis, links or code."""

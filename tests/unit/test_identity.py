@@ -1,5 +1,6 @@
 """One identity rule (NFKC, lower-case, spaces collapsed) for emails, workflow ids and departments,
-the same in Python and SQL, used by sign-in, permissions and storage alike (issue 25, item 6)."""
+the same in Python and SQL, used by sign-in, permissions and storage alike (issue 25, item 6); the id
+derived from a department and a name, the same in Python and SQL too (issue 23)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,17 @@ from aiops.identity import identity_key
 from aiops.inventory import save_workflow
 from aiops.store import Store
 from aiops.views.company import CompanySettings
+from aiops.workflow import derive_workflow_id
 from aiops.workflow_reads import departments, get_workflow, known_department
 from tests.conftest import answered_workflow, cli_text, run_cli
 
 pytestmark = pytest.mark.both_stores
 
 TRICKY = list("ﬀﬁſßİıKΣςＳｓＵ１ ﬃ\u00a0\u2003\u3000\t\n\u0301eé") + ["ǅ", "Ⅻ", "㎒", "ｶ", "ﾞ"]
+# NFKC/NFKD-affected letters, ligatures, titlecase digraphs, full-width forms, combining marks, letters
+# with no ASCII base, white space of every kind, and the characters an id keeps.
+SLUG_TRICKY = TRICKY + list("ŁłØÆŒǈǋǲ\u0327\u20dd\u00ad-_. aZ09")
+TEXT = st.text(alphabet=st.sampled_from(SLUG_TRICKY) | st.characters(codec="utf-8"), max_size=30)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
@@ -28,11 +34,36 @@ def test_the_sql_function_gives_the_python_result_for_any_text(store, text):
     assert store.query_value("SELECT identity_key(?)", [text]) == identity_key(text)
 
 
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(name=TEXT, department=TEXT)
+def test_the_sql_derived_id_is_the_python_one_for_any_text(store, name, department):
+    sql = store.query_value("SELECT derive_workflow_id(?, ?)", [name, department])
+    assert sql == derive_workflow_id(name, department)
+
+
+def test_a_sheet_without_ids_gets_the_ids_the_register_form_derives(store, admin, tmp_path):
+    """The import derives ids in SQL, the register form in Python: the same workflow either way
+    (an earlier SQL twin made `ligature` and `odz` of these rows, and `support-ff-ligature` and
+    `odz-dz` in the form)."""
+    from aiops.ingest.workflows import import_workflows
+
+    rows = [("ﬀ ligature", "ＳＵＰＰＯＲＴ"), ("ǅ", "Łódź"), ("İstanbul  ops", "Ops"), ("Æther", "Œuvre")]
+    sheet = tmp_path / "workflows.csv"
+    sheet.write_text("name,department\n" + "".join(f"{n},{d}\n" for n, d in rows), encoding="utf-8")
+    report = import_workflows(store, admin, sheet)
+    assert (report.accepted, report.rejected) == (4, 0)
+    stored = store.query("SELECT workflow_id FROM workflows ORDER BY created_at, workflow_id")
+    assert sorted(w for (w,) in stored) == sorted(derive_workflow_id(n, d) for n, d in rows)
+    assert "support-ff-ligature" in {w for (w,) in stored}
+
+
 def test_the_sql_function_runs_on_every_cursor_and_keeps_null(store):
     cursor = store.new_cursor()
     assert cursor.execute("SELECT identity_key(NULL), identity_key(' ＳＵＰ  ſupport ')").fetchall() == [
         (None, "sup support")
     ]
+    derived = cursor.execute("SELECT derive_workflow_id(NULL, 'x'), derive_workflow_id('ﬀ', 'Ａ')")
+    assert derived.fetchall() == [(None, "a-ff")]
 
 
 def test_two_stores_on_one_file_in_one_process_share_the_function(tmp_path):

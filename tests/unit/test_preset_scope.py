@@ -9,7 +9,7 @@ import json
 import pytest
 
 from aiops.auth import Actor
-from aiops.errors import Conflict, NotFound, PermissionDenied
+from aiops.errors import Conflict, MappingError, NotFound, PermissionDenied
 from aiops.ingest.mapping import TimingMapping
 from aiops.ingest.presets import (
     PresetTarget,
@@ -84,6 +84,20 @@ def test_saving_over_a_name_asks_and_is_audited(store):
     )
     assert action == "preset.replaced" and json.loads(detail)["replaced"]["end_column"] == "Fixed"
     save(store, SALES_LEAD, "tracker")  # another person's scope: a name of their own
+
+
+def test_a_preset_name_is_one_name_whatever_its_width_case_and_spacing(store):
+    """Preset names compare by ``identity_key`` (issue 23), not ``lower()``: full-width letters and
+    runs of spaces name the same preset, a built-in and ``auto`` alike."""
+    save(store, SUPPORT_LEAD, "Ticket  Tracker")
+    with pytest.raises(Conflict, match="exists"):
+        save(store, SUPPORT_LEAD, "ｔｉｃｋｅｔ tracker", CREATED_UPDATED)
+    assert find_preset(store, "TICKET\u3000TRACKER", SUPPORT_LEAD).name == "Ticket  Tracker"
+    assert find_preset(store, "ＪＩＲＡ", SUPPORT_LEAD).builtin
+    with pytest.raises(MappingError, match="is a built-in preset"):
+        save(store, SUPPORT_LEAD, "ＪＩＲＡ")
+    with pytest.raises(MappingError, match="cannot name a preset"):
+        save(store, SUPPORT_LEAD, "ＡＵＴＯ")
 
 
 def test_scopes_need_the_right_role(store):

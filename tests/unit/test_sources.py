@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from aiops.auth import Actor
-from aiops.errors import MappingError, PermissionDenied
+from aiops.errors import Conflict, MappingError, PermissionDenied
 from aiops.ingest.batches import undo_batch
 from aiops.ingest.timings import import_timings
 from aiops.sources import http as http_module
@@ -580,6 +580,19 @@ def test_a_lead_adds_and_pulls_sources_of_their_departments_only(demo, replays):
     with pytest.raises(PermissionDenied):
         pull_source(demo, lead, "x")
     assert github.requests == []  # refused before the token was used
+
+
+def test_a_source_name_and_its_workflow_id_match_whatever_their_width_case_and_spacing(demo, replays):
+    """Source names and the workflow id compare by ``identity_key`` (issue 23), not ``lower(trim())``."""
+    github = replays(github_route, items=[])
+    values = dict(tool="github_pulls", base_url=github.url, query="o/r", go_live="2025-01-01")
+    values |= {"token_ref": "env:REPLAY_TOKEN", "workflow_id": "ＥＮＧ-pr-Review-prep"}
+    source = add_source(demo, ADMIN, spec_from(values | {"name": "PR  Review"}))
+    assert source.workflow_id == WORKFLOW
+    assert find_source(demo, "ｐｒ review").source_id == source.source_id
+    assert find_source(demo, " pr\u3000REVIEW ").source_id == source.source_id
+    with pytest.raises(Conflict, match="exists"):
+        add_source(demo, ADMIN, spec_from(values | {"name": "ＰＲ review"}))
 
 
 def test_cli_pull_exit_codes(demo, replays, capsys):

@@ -1,0 +1,4 @@
+-- Source and preset names (and presets' owners and departments) are keyed by ``identity_key``, the
+-- one identity rule, instead of lower(name) (issue 23). DuckDB's SQL has no NFKC and PostgreSQL's
+-- server has no identity_key, so the keys are computed in Python by this migration's data step
+-- (``aiops.store.name_keys``); nothing changes in the schema.

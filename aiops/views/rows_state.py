@@ -47,11 +47,13 @@ _NO_TIMING_ROW = frozenset(
         "database.backup",
         "incident.recorded",
         "policy.applied",
+        "preset.renamed",  # migration 012: names keyed anew
         "preset.replaced",
         "preset.saved",
         "source.added",
         "source.pulled",  # its rows come with the batch's own "upload.committed"
         "source.removed",  # the source's row; its samples stay
+        "source.renamed",  # migration 012
         "user.signed_in",
         "workflow.ai_cost_set",
         "workflow.created",
@@ -67,11 +69,13 @@ _KEEPS_FACTS = frozenset(
     {
         _APPENDED,
         "database.backup",
+        "preset.renamed",
         "preset.replaced",
         "preset.saved",
         "source.added",
         "source.pulled",
         "source.removed",
+        "source.renamed",
         "user.signed_in",
     }
 )

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from aiops.clock import utcnow
-from aiops.estimates.codes import EvidenceLabel
+from aiops.estimates.codes import Design, EvidenceLabel
 from aiops.estimates.codes import blocking as blocking_warnings
 from aiops.policy import REVIEW_ORDER, RISK_ORDER, Policy, RiskLevel
 from aiops.precedents import Opinion, Precedent, PrecedentModel, shipped_model, shipped_sha256, workflow_text
@@ -76,7 +76,7 @@ class Evidence(_Frozen):
     # After-phase samples measured since the later of the last removal and the last incident.
     after_samples_since_reset: int = 0
     # How the saving was measured and what could be wrong with it (aiops.estimates).
-    design: str = "none"
+    design: str = Design.NONE.value
     warnings: tuple[str, ...] = ()
     # Segments in both phases: a mix shift is reweighted, not blocking (aiops.estimates.codes.blocking).
     segmented: bool = False

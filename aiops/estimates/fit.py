@@ -10,6 +10,15 @@ YEAR_DAYS = 365.2425
 
 
 @dataclass(frozen=True, slots=True)
+class Interval:
+    """An estimate (or a sum of estimates) with the bounds of its interval."""
+
+    value: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True, slots=True)
 class Coef:
     """An estimate with its variance and degrees of freedom (t-distributed)."""
 
@@ -26,14 +35,14 @@ class Coef:
             return 0.0 if self.value else 1.0
         return float(2 * stdtr(self.dof, -abs(self.value) / np.sqrt(self.var)))
 
-    def conf_int(self, level: float) -> tuple[float, float]:
+    def conf_int(self, level: float) -> Interval:
         """The two-sided ``level`` interval (NaN bounds without a variance)."""
         from scipy.special import stdtrit  # see p_value
 
         if not self.var >= 0:
-            return float("nan"), float("nan")
+            return Interval(value=self.value, low=float("nan"), high=float("nan"))
         half = float(stdtrit(self.dof, 0.5 + level / 2)) * float(np.sqrt(self.var))
-        return self.value - half, self.value + half
+        return Interval(value=self.value, low=self.value - half, high=self.value + half)
 
     def __neg__(self) -> Coef:
         return Coef(-self.value, self.var, self.dof)
@@ -112,12 +121,6 @@ def ols_hac(y: np.ndarray, x: np.ndarray, day: np.ndarray) -> Fit:
     return Fit(np.asarray(result.params), (classical, hac, ar1), dof)
 
 
-def hac_fit(y: np.ndarray, x: np.ndarray, day: np.ndarray, columns: tuple[int, ...]) -> list[Coef]:
-    """The chosen coefficients of ``ols_hac`` (see ``Fit.contrast`` for their variances)."""
-    fit = ols_hac(y, x, day)
-    return [fit.coef(c) for c in columns]
-
-
 def seasonal_terms(days: np.ndarray) -> np.ndarray:
     """Two yearly harmonics (sin, cos) of the calendar day: a smooth season, four parameters."""
     angle = 2 * np.pi * days / YEAR_DAYS
@@ -128,4 +131,4 @@ def slope(t: np.ndarray, y: np.ndarray) -> Coef | None:
     """Linear trend of ``y`` over ``t`` (weeks) with a HAC variance; None with under four points."""
     if len(y) < 4 or np.ptp(t) == 0:
         return None
-    return hac_fit(y, np.column_stack([np.ones_like(t), t - t.mean()]), t * 7.0, (1,))[0]
+    return ols_hac(y, np.column_stack([np.ones_like(t), t - t.mean()]), t * 7.0).coef(1)

@@ -35,7 +35,7 @@ from aiops.estimates.phases import (
     welch,
 )
 from aiops.estimates.record import NO_SAVING, Estimate, phase_records
-from aiops.estimates.weekly import pooled_weekly, series_by_id, split, weekly_means
+from aiops.estimates.weekly import ComparisonWeeks, pooled_weekly, series_by_id, split, weekly_means
 from aiops.policy import EvidenceRules
 
 
@@ -196,19 +196,21 @@ def _coef(frame: pd.DataFrame, workflow_id: str) -> Coef | None:
         return None
     row = frame.loc[workflow_id]
     value, var = float(row["value"]), float(row["var"])
-    return Coef(value=value, var=var, dof=float(row.dof)) if np.isfinite(value) and np.isfinite(var) else None
+    if not (np.isfinite(value) and np.isfinite(var)):
+        return None
+    return Coef(value=value, var=var, dof=float(row["dof"]))
 
 
 def _design(
     has_concurrent: bool,
     series: WeeklySeries,
-    other: tuple[np.ndarray, np.ndarray] | None,
+    other: ComparisonWeeks | None,
     rules: EvidenceRules,
 ) -> _Chosen:
     found: set[WarningCode] = set()
     design, fit = (Design.CONCURRENT if has_concurrent else Design.BEFORE_AFTER), None
     if not has_concurrent and other is not None:
-        candidate = comparison(series, other[0], other[1], rules.min_comparison_weeks)
+        candidate = comparison(series, other.day, other.y, rules.min_comparison_weeks)
         if candidate is not None:
             trend = candidate.pre_trend
             if trend is not None and trend.p_value < rules.trend_p_value:

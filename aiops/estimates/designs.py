@@ -42,7 +42,11 @@ class WeeklySeries:
 
     def select(self, keep: np.ndarray) -> WeeklySeries:
         return WeeklySeries(
-            self.day[keep], self.post[keep], self.y[keep], self.loops[keep], self.current[keep]
+            day=self.day[keep],
+            post=self.post[keep],
+            y=self.y[keep],
+            loops=self.loops[keep],
+            current=self.current[keep],
         )
 
 

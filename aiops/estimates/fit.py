@@ -118,7 +118,7 @@ def ols_hac(y: np.ndarray, x: np.ndarray, day: np.ndarray) -> Fit:
     rho = residual_autocorrelation(residual, day, dof)
     bread = np.asarray(result.normalized_cov_params)
     ar1 = ar1_covariance(x, day, rho, float(residual @ residual) / dof, bread)
-    return Fit(np.asarray(result.params), (classical, hac, ar1), dof)
+    return Fit(params=np.asarray(result.params), covariances=(classical, hac, ar1), dof=dof)
 
 
 def seasonal_terms(days: np.ndarray) -> np.ndarray:

@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aiops.classifier import Status
 from aiops.columns import declared
 from aiops.estimates.codes import EvidenceLabel, WarningCode
 from aiops.estimates.fit import Interval
 from aiops.metrics import nan_sum, total_with_interval
+from aiops.policy import Status
 
 
 @dataclass(frozen=True)

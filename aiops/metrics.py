@@ -247,7 +247,7 @@ def interval(value: ArrayLike, var: ArrayLike, dof: ArrayLike, level: float) -> 
     se = np.sqrt(var)
     t = np.where(se > 0, _t_quantile(np.where(np.isnan(dof), 1.0, dof), level), 0.0)
     half = np.where(np.isnan(se), np.nan, t * se)
-    return Bounds(value - half, value + half, se, t, np.where(se > 0, dof, np.inf))
+    return Bounds(low=value - half, high=value + half, se=se, t=t, dof=np.where(se > 0, dof, np.inf))
 
 
 def _hours(f: pd.DataFrame, rules: EvidenceRules, saved: Bounds) -> None:

@@ -166,7 +166,8 @@ def _record(
     else:
         design = design if workflow_id in inputs.both else Design.NONE
         plain = inputs.plain.loc[workflow_id]
-        saving, baseline = Coef(plain.value, plain["var"], plain.dof), float(plain.baseline)
+        saving = Coef(value=plain["value"], var=plain["var"], dof=plain["dof"])
+        baseline = float(plain["baseline"])
         current = _coef(inputs.plain_now, workflow_id) or saving
         early, now = _coef(inputs.after_early, workflow_id), _coef(inputs.after_now, workflow_id)
         fade = difference(now, early) if early is not None and now is not None else None

@@ -45,14 +45,15 @@ class Coef:
         return Interval(value=self.value, low=self.value - half, high=self.value + half)
 
     def __neg__(self) -> Coef:
-        return Coef(-self.value, self.var, self.dof)
+        return Coef(value=-self.value, var=self.var, dof=self.dof)
 
 
 def difference(a: Coef, b: Coef) -> Coef:
     """``a - b`` for independent estimates (Welch-Satterthwaite degrees of freedom)."""
     var = a.var + b.var
     parts = a.var**2 / max(a.dof, 1.0) + b.var**2 / max(b.dof, 1.0)
-    return Coef(a.value - b.value, var, var**2 / parts if parts > 0 else max(a.dof, b.dof))
+    dof = var**2 / parts if parts > 0 else max(a.dof, b.dof)
+    return Coef(value=a.value - b.value, var=var, dof=dof)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ class Fit:
         w = np.zeros(len(self.params))
         w[: len(weights)] = weights
         var = max(float(w @ cov @ w) for cov in self.covariances)
-        return Coef(float(w @ self.params), var, self.dof)
+        return Coef(value=float(w @ self.params), var=var, dof=self.dof)
 
     def coef(self, column: int) -> Coef:
         w = np.zeros(len(self.params))

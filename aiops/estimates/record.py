@@ -15,7 +15,7 @@ import pandas as pd
 from aiops.estimates.codes import Design, WarningCode, blocking
 from aiops.estimates.fit import Coef
 
-NO_SAVING = Coef(float("nan"), float("nan"), float("nan"))
+NO_SAVING = Coef(value=float("nan"), var=float("nan"), dof=float("nan"))
 
 
 @dataclass(frozen=True, slots=True)

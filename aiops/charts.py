@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 
+from aiops.estimates.codes import EvidenceLabel
 from aiops.views.columns import HOURS_AT_RISK, HOURS_RETURNED
 
 if TYPE_CHECKING:  # imported where a chart is built (0.18 s by `python -X importtime`)
@@ -21,11 +22,11 @@ TopLevel = TypeVar("TopLevel", bound="alt.TopLevelMixin")
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 INK, MUTED, GRID = "#1f2933", "#616e7c", "#e4e7eb"
 PRIMARY = "#2563eb"
-EVIDENCE_COLORS = {
-    "saving": "#15803d",
-    "inconclusive": "#a16207",
-    "slower": "#b91c1c",
-    "insufficient": "#9aa5b1",
+EVIDENCE_COLORS: dict[str, str] = {
+    EvidenceLabel.SAVING: "#15803d",
+    EvidenceLabel.INCONCLUSIVE: "#a16207",
+    EvidenceLabel.SLOWER: "#b91c1c",
+    EvidenceLabel.INSUFFICIENT: "#9aa5b1",
 }
 # Five stop conditions, five hues far apart (not five shades of red), readable labels in legends.
 STOP_COLORS = {

@@ -11,30 +11,20 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from aiops.clock import utcnow
-from aiops.estimates.codes import EvidenceLabel
+from aiops.estimates.codes import Design, EvidenceLabel
 from aiops.estimates.codes import blocking as blocking_warnings
 from aiops.policy import REVIEW_ORDER, RISK_ORDER, Policy, RiskLevel
+from aiops.policy import Status as Status  # defined beside the risk levels; the pages import it from here
 from aiops.precedents import Opinion, Precedent, PrecedentModel, shipped_model, shipped_sha256, workflow_text
 from aiops.workflow import SENSITIVE_DATA, Workflow
 
 PrecedentOutcome = Literal["raised", "review", "unchanged"]
 PRECEDENT_SOURCE = "US federal AI use-case inventories 2024, labelled by their agencies"
-
-
-class Status(StrEnum):
-    """Where a workflow stands on the rollout ladder (a str: compares equal to its code)."""
-
-    PAUSED = "paused"
-    EXPERIMENT = "experiment"
-    PILOT = "pilot"
-    PROVEN = "proven"
-    AUTONOMOUS = "autonomous"
 
 
 STATUSES = tuple(Status)
@@ -76,7 +66,7 @@ class Evidence(_Frozen):
     # After-phase samples measured since the later of the last removal and the last incident.
     after_samples_since_reset: int = 0
     # How the saving was measured and what could be wrong with it (aiops.estimates).
-    design: str = "none"
+    design: str = Design.NONE.value
     warnings: tuple[str, ...] = ()
     # Segments in both phases: a mix shift is reweighted, not blocking (aiops.estimates.codes.blocking).
     segmented: bool = False

@@ -17,7 +17,7 @@ import pandas as pd
 from aiops.auth import Actor
 from aiops.errors import NotFound, PolicyError
 from aiops.metrics import estimate_window, estimates, evidence_labels
-from aiops.policy import Policy
+from aiops.policy import Policy, RiskLevel
 from aiops.store import Reader, Store, Tx
 from aiops.workflow import Workflow
 from aiops.workflow_reads import load_workflows
@@ -60,7 +60,7 @@ _INSERT_STORED = (
     " unnest($evidence::VARCHAR[]), unnest($details::VARCHAR[])::JSON, $now"
 )
 _DETAIL = "SELECT detail FROM classifications WHERE workflow_id = $workflow_id"
-_HIGH_DETAILS = "SELECT workflow_id, detail FROM classifications WHERE risk = 'high'"
+_HIGH_DETAILS = "SELECT workflow_id, detail FROM classifications WHERE risk = $risk"
 _DETAILS = (
     "SELECT workflow_id, detail FROM classifications"
     " WHERE $scope IS NULL OR workflow_id IN (SELECT unnest($scope))"
@@ -253,7 +253,7 @@ def precedent_highs(db: Reader) -> frozenset[str]:
 
     return frozenset(
         workflow_id
-        for workflow_id, detail in db.query(_HIGH_DETAILS)
+        for workflow_id, detail in db.query(_HIGH_DETAILS, {"risk": RiskLevel.HIGH.value})
         if (check := stored_check(detail)) is not None and check.outcome == "raised"
     )
 

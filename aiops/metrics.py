@@ -19,11 +19,11 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from aiops.clock import utcnow
-from aiops.columns import ESTIMATE, PHASES, Kind
+from aiops.columns import ESTIMATE, PHASES, Kind, declared
 from aiops.estimates import estimate, load_cells
 from aiops.estimates.cache import Window, cached, inputs_keys
-from aiops.estimates.codes import Design, EvidenceLabel, is_proven
-from aiops.estimates.fit import Coef
+from aiops.estimates.codes import Design, EvidenceLabel, WarningCode, is_proven
+from aiops.estimates.fit import Coef, Interval
 from aiops.estimates.record import Estimate
 from aiops.period import Period
 from aiops.policy import EvidenceRules
@@ -34,11 +34,13 @@ RECORD_COLUMNS = (*PHASES, *ESTIMATE)
 
 MINUTES_PER_DAY = 24 * 60
 
-EVIDENCE_HELP = {
-    "insufficient": "too few samples in a phase to say anything",
-    "inconclusive": "a 95% interval of the saving (now, or over the period) includes zero",
-    "saving": "the whole 95% interval is a saving, now and over the period",
-    "slower": "the whole 95% interval is a slowdown, now and over the period: AI made this loop slower",
+EVIDENCE_HELP: dict[str, str] = {
+    EvidenceLabel.INSUFFICIENT: "too few samples in a phase to say anything",
+    EvidenceLabel.INCONCLUSIVE: "a 95% interval of the saving (now, or over the period) includes zero",
+    EvidenceLabel.SAVING: "the whole 95% interval is a saving, now and over the period",
+    EvidenceLabel.SLOWER: (
+        "the whole 95% interval is a slowdown, now and over the period: AI made this loop slower"
+    ),
 }
 
 
@@ -99,7 +101,15 @@ def evidence_labels(records: list[Estimate], rules: EvidenceRules) -> list[Evide
     current = _coef_interval([r.current for r in records], rules)
     raw_before = np.array([r.before.raw_samples for r in records], dtype=float)
     raw_after = np.array([r.after.raw_samples for r in records], dtype=float)
-    labels = _labels(raw_before, raw_after, current.low, current.high, saved.low, saved.high, rules)
+    labels = _labels(
+        raw_before,
+        raw_after,
+        current_low=current.low,
+        current_high=current.high,
+        saved_low=saved.low,
+        saved_high=saved.high,
+        rules=rules,
+    )
     return [EvidenceLabel(label) for label in labels]
 
 
@@ -149,7 +159,7 @@ def _finish(f: pd.DataFrame, rules: EvidenceRules) -> pd.DataFrame:
         f[codes] = [w if isinstance(w, list) else [] for w in f[codes]]
     f["segmented"] = _filled(f.segmented, False).astype(bool)
     f["time_kind"] = _filled(f.time_kind, "hands_on")
-    se, t = _interval(f, SAVED, rules.interval_level)
+    saved = _interval(f, SAVED, rules.interval_level)
     _interval(f, CURRENT, rules.interval_level)
     _interval(f, CONCURRENT, rules.interval_level)
     # Status follows the current saving (the run-rate window); the period average is shown beside.
@@ -160,7 +170,7 @@ def _finish(f: pd.DataFrame, rules: EvidenceRules) -> pd.DataFrame:
             f.evidence, f.design, f.warnings, f.segmented, strict=True
         )
     ]
-    _hours(f, rules, se, t)
+    _hours(f, rules, saved)
     elapsed = f.time_kind == "elapsed"
     for col, src in (
         ("cycle_time_change_days", "saved_per_loop"),
@@ -179,20 +189,43 @@ def _filled(column: pd.Series, value: object) -> pd.Series:
     return column.astype(object).where(column.notna(), value)
 
 
-# Each saving's columns: (value, variance, degrees of freedom) in; (low, high) out.
-SAVED = ("saved_per_loop", "saved_var", "saved_dof", "saved_low", "saved_high")
-CURRENT = ("current_per_loop", "current_var", "current_dof", "current_low", "current_high")
-CONCURRENT = ("concurrent_per_loop", "concurrent_var", "concurrent_dof", "concurrent_low", "concurrent_high")
+@dataclass(frozen=True, slots=True)
+class SavingColumns:
+    """A saving's frame columns: value, variance and degrees of freedom in; the interval's bounds
+    out (each checked to be a declared column)."""
+
+    value: str
+    var: str
+    dof: str
+    low: str
+    high: str
+
+    def __post_init__(self) -> None:
+        declared((self.value, self.var, self.dof, self.low, self.high))
 
 
-def _interval(f: pd.DataFrame, columns: tuple[str, ...], level: float) -> tuple[np.ndarray, np.ndarray]:
-    """The saving's columns' interval, written to the frame; returns (se, t quantile)."""
-    value_col, var_col, dof_col, low_col, high_col = columns
-    f[value_col] = f[value_col].astype(float)
-    bounds = interval(f[value_col], f[var_col], f[dof_col], level)
-    f[dof_col] = bounds.dof
-    f[low_col], f[high_col] = bounds.low, bounds.high
-    return bounds.se, bounds.t
+SAVED = SavingColumns(
+    value="saved_per_loop", var="saved_var", dof="saved_dof", low="saved_low", high="saved_high"
+)
+CURRENT = SavingColumns(
+    value="current_per_loop", var="current_var", dof="current_dof", low="current_low", high="current_high"
+)
+CONCURRENT = SavingColumns(
+    value="concurrent_per_loop",
+    var="concurrent_var",
+    dof="concurrent_dof",
+    low="concurrent_low",
+    high="concurrent_high",
+)
+
+
+def _interval(f: pd.DataFrame, columns: SavingColumns, level: float) -> Bounds:
+    """The saving's interval, written to the frame's columns; returned too."""
+    f[columns.value] = f[columns.value].astype(float)
+    bounds = interval(f[columns.value], f[columns.var], f[columns.dof], level)
+    f[columns.dof] = bounds.dof
+    f[columns.low], f[columns.high] = bounds.low, bounds.high
+    return bounds
 
 
 @dataclass(frozen=True)
@@ -214,13 +247,15 @@ def interval(value: ArrayLike, var: ArrayLike, dof: ArrayLike, level: float) -> 
     se = np.sqrt(var)
     t = np.where(se > 0, _t_quantile(np.where(np.isnan(dof), 1.0, dof), level), 0.0)
     half = np.where(np.isnan(se), np.nan, t * se)
-    return Bounds(value - half, value + half, se, t, np.where(se > 0, dof, np.inf))
+    return Bounds(low=value - half, high=value + half, se=se, t=t, dof=np.where(se > 0, dof, np.inf))
 
 
-def _hours(f: pd.DataFrame, rules: EvidenceRules, se: np.ndarray, t: np.ndarray) -> None:
-    """Hours returned, run rate and loops removed from the design's saving and the loops it applies
-    to. Elapsed-time workflows (and hands-on uploads of mostly day-long loops) add nothing."""
-    counts = (f.time_kind == "hands_on") & ~f.warnings.map(lambda w: "elapsed_time" in w)
+def _hours(f: pd.DataFrame, rules: EvidenceRules, saved: Bounds) -> None:
+    """Hours returned, run rate and loops removed from the design's saving (``saved``: its interval)
+    and the loops it applies to. Elapsed-time workflows (and hands-on uploads of mostly day-long
+    loops) add nothing."""
+    se, t = saved.se, saved.t
+    counts = (f.time_kind == "hands_on") & ~f.warnings.map(lambda w: WarningCode.ELAPSED_TIME in w)
     f["counts_in_hours"] = counts
     treated = f.treated_loops.fillna(0).astype(float).where(counts, 0.0)
     f["hours_returned"] = (f.saved_per_loop * treated / 60).where(counts, 0.0)
@@ -239,7 +274,7 @@ def _hours(f: pd.DataFrame, rules: EvidenceRules, se: np.ndarray, t: np.ndarray)
     plain = (treated * ratio) ** 2 * (va / (mb * ratio) ** 2 + vb / mb**2)
     adjusted = (treated / base) ** 2 * f.saved_var.astype(float)
     f["loops_removed"] = (treated * (1 - ratio)).where(counts, 0.0)
-    f["loops_removed_var"] = np.where(f.design == "before_after", plain, adjusted)
+    f["loops_removed_var"] = np.where(f.design == Design.BEFORE_AFTER.value, plain, adjusted)
     f["loops_removed_var"] = f.loops_removed_var.where(counts, 0.0)
     f["loops_removed_low"], f["loops_removed_high"] = _bounds(f.loops_removed, f.loops_removed_var, t, counts)
 
@@ -253,9 +288,16 @@ def _bounds(
 
 def _evidence_labels(f: pd.DataFrame, rules: EvidenceRules) -> pd.Series:
     before, after = f.raw_samples_before.to_numpy(float), f.raw_samples_after.to_numpy(float)
-    current = f.current_low.to_numpy(float), f.current_high.to_numpy(float)
-    saved = f.saved_low.to_numpy(float), f.saved_high.to_numpy(float)
-    return pd.Series(_labels(before, after, *current, *saved, rules), index=f.index)
+    labels = _labels(
+        before,
+        after,
+        current_low=f.current_low.to_numpy(float),
+        current_high=f.current_high.to_numpy(float),
+        saved_low=f.saved_low.to_numpy(float),
+        saved_high=f.saved_high.to_numpy(float),
+        rules=rules,
+    )
+    return pd.Series(labels, index=f.index)
 
 
 def _labels(
@@ -292,15 +334,15 @@ def total_with_interval(
     variances: np.ndarray,
     dofs: np.ndarray,
     level: float,
-) -> tuple[float, float, float]:
+) -> Interval:
     """Sum of estimates with the interval of the sum (variances add; Satterthwaite dof)."""
     total, var_total = nan_sum(values), nan_sum(variances)
     if var_total == 0:
-        return total, total, total
+        return Interval(value=total, low=total, high=total)
     finite_dofs = np.where(dofs == np.inf, 1e9, dofs)
     dof_total = var_total**2 / float(np.sum(variances**2 / finite_dofs))
     half = float(_t_quantile(dof_total, level)) * np.sqrt(var_total)
-    return total, total - half, total + half
+    return Interval(value=total, low=total - half, high=total + half)
 
 
 # One scan of the period's rows: what the weekly chart and the adoption figures both read. The cells

@@ -38,6 +38,18 @@ class RiskLevel(StrEnum):
     HIGH = "high"
 
 
+class Status(StrEnum):
+    """Where a workflow stands on the rollout ladder (a str: compares equal to its code). Defined
+    here, not in ``aiops.classifier``, so that reading the figures (``aiops.views.totals``) need not
+    import the classifier (~40 ms)."""
+
+    PAUSED = "paused"
+    EXPERIMENT = "experiment"
+    PILOT = "pilot"
+    PROVEN = "proven"
+    AUTONOMOUS = "autonomous"
+
+
 RISK_LEVELS = tuple(RiskLevel)
 RISK_ORDER: dict[str, int] = {level: rank for rank, level in enumerate(RiskLevel)}
 REVIEW_ORDER: dict[str, int] = {name: rank for rank, name in enumerate(REVIEW_REQUIREMENTS)}

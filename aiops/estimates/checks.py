@@ -94,8 +94,8 @@ def volume_step(series: WeeklySeries, rules: EvidenceRules) -> bool:
 
 def significant(estimate: Coef, level: float) -> bool:
     """The ``level`` interval excludes zero."""
-    low, high = estimate.conf_int(level)
-    return bool(low > 0 or high < 0)
+    bounds = estimate.conf_int(level)
+    return bool(bounds.low > 0 or bounds.high < 0)
 
 
 def baseline_trend(series: WeeklySeries, trend: Coef | None, rules: EvidenceRules) -> bool:

@@ -13,6 +13,7 @@ baseline, with the AI vs non-AI difference kept beside it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
@@ -34,7 +35,7 @@ from aiops.estimates.phases import (
     welch,
 )
 from aiops.estimates.record import NO_SAVING, Estimate, phase_records
-from aiops.estimates.weekly import pooled_weekly, series_by_id, split, weekly_means
+from aiops.estimates.weekly import ComparisonWeeks, pooled_weekly, series_by_id, split, weekly_means
 from aiops.policy import EvidenceRules
 
 
@@ -58,14 +59,14 @@ def estimate(
     # Censored exports: weekly means by close date are shaped by the window itself (early weeks
     # can only hold short loops), so only the restricted before/after comparison is sound.
     censored = inputs.either("censored")
-    fits: dict[str, tuple[Design, DesignFit | None]] = {}
+    fits: dict[str, _Chosen] = {}
     for workflow_id, series in split(weeks[weeks.workflow_id.isin(inputs.both - censored)]):
         other = others.get(comparisons.get(workflow_id, ""))
-        design, fit, found = _design(workflow_id in concurrent_ids, series, other, rules)
-        warnings[workflow_id] |= found
+        chosen = _design(workflow_id in concurrent_ids, series, other, rules)
+        warnings[workflow_id] |= chosen.warnings
         if workflow_id not in inputs.segmented and volume_step(series, rules):
             warnings[workflow_id].add(WarningCode.MIX_SHIFT)
-        fits[workflow_id] = (design, fit)
+        fits[workflow_id] = chosen
     for workflow_id in selected:
         warnings[workflow_id].add(WarningCode.SELECTION)
     return [_record(w, fits.get(w), warnings[w], inputs) for w in inputs.phases.index]
@@ -132,15 +133,23 @@ class _Inputs:
         return set(self.phases.index[before[flag].eq(True) | after[flag].eq(True)])
 
 
+@dataclass(frozen=True, slots=True)
+class _Chosen:
+    """A workflow's design on its weekly means, its fit (None: the unadjusted difference) and the
+    warnings found on the way."""
+
+    design: Design
+    fit: DesignFit | None = None
+    warnings: frozenset[WarningCode] = frozenset()
+
+
 def _record(
-    workflow_id: str,
-    fitted: tuple[Design, DesignFit | None] | None,
-    warnings: set[WarningCode],
-    inputs: _Inputs,
+    workflow_id: str, chosen: _Chosen | None, warnings: set[WarningCode], inputs: _Inputs
 ) -> Estimate:
     rules = inputs.rules
     before, after = inputs.before[workflow_id], inputs.after[workflow_id]
-    design, fit = fitted or (Design.BEFORE_AFTER, None)
+    chosen = chosen or _Chosen(design=Design.BEFORE_AFTER)
+    design, fit = chosen.design, chosen.fit
     treated, recent = float(after.period_loops), float(after.recent_loops)
     conc = _coef(inputs.conc, workflow_id)
     if design is Design.CONCURRENT:
@@ -157,13 +166,14 @@ def _record(
     else:
         design = design if workflow_id in inputs.both else Design.NONE
         plain = inputs.plain.loc[workflow_id]
-        saving, baseline = Coef(plain.value, plain["var"], plain.dof), float(plain.baseline)
+        saving = Coef(value=plain["value"], var=plain["var"], dof=plain["dof"])
+        baseline = float(plain["baseline"])
         current = _coef(inputs.plain_now, workflow_id) or saving
         early, now = _coef(inputs.after_early, workflow_id), _coef(inputs.after_now, workflow_id)
         fade = difference(now, early) if early is not None and now is not None else None
     if design is not Design.CONCURRENT and workflow_id in inputs.mixed:
         warnings.add(WarningCode.MIX_SHIFT)
-    if fade is not None and fade.conf_int(FADING_LEVEL)[0] > 0:
+    if fade is not None and fade.conf_int(FADING_LEVEL).low > 0:
         warnings.add(WarningCode.FADING)
     return Estimate(
         workflow_id=workflow_id,
@@ -186,20 +196,22 @@ def _coef(frame: pd.DataFrame, workflow_id: str) -> Coef | None:
     if workflow_id not in frame.index:
         return None
     row = frame.loc[workflow_id]
-    value, var = float(row.get("value", row.get("saving"))), float(row["var"])
-    return Coef(value, var, float(row.dof)) if np.isfinite(value) and np.isfinite(var) else None
+    value, var = float(row["value"]), float(row["var"])
+    if not (np.isfinite(value) and np.isfinite(var)):
+        return None
+    return Coef(value=value, var=var, dof=float(row["dof"]))
 
 
 def _design(
     has_concurrent: bool,
     series: WeeklySeries,
-    other: tuple[np.ndarray, np.ndarray] | None,
+    other: ComparisonWeeks | None,
     rules: EvidenceRules,
-) -> tuple[Design, DesignFit | None, set[WarningCode]]:
+) -> _Chosen:
     found: set[WarningCode] = set()
     design, fit = (Design.CONCURRENT if has_concurrent else Design.BEFORE_AFTER), None
     if not has_concurrent and other is not None:
-        candidate = comparison(series, other[0], other[1], rules.min_comparison_weeks)
+        candidate = comparison(series, other.day, other.y, rules.min_comparison_weeks)
         if candidate is not None:
             trend = candidate.pre_trend
             if trend is not None and trend.p_value < rules.trend_p_value:
@@ -211,7 +223,7 @@ def _design(
     pre_trend = fit.pre_trend if design is Design.TREND_ADJUSTED and fit is not None else None
     if baseline_trend(series, pre_trend, rules):
         found.add(WarningCode.BASELINE_TREND)
-    return design, fit, found
+    return _Chosen(design=design, fit=fit, warnings=frozenset(found))
 
 
 def _weeks_ok(series: WeeklySeries, rules: EvidenceRules) -> bool:
@@ -257,16 +269,17 @@ def _left_to_people_differ(series: WeeklySeries, rules: EvidenceRules) -> bool:
         gap = fit.saving
     else:
         gap = _weekly_difference(series)
-    return bool(gap.conf_int(HARDER_LEVEL)[1] < 0 or gap.conf_int(EASIER_LEVEL)[0] > 0)
+    return bool(gap.conf_int(HARDER_LEVEL).high < 0 or gap.conf_int(EASIER_LEVEL).low > 0)
 
 
 def _weekly_difference(series: WeeklySeries) -> Coef:
     """Mean of the before weeks minus mean of the after weeks, each week one observation."""
-    parts = []
-    for post in (False, True):
-        y = series.y[series.post == post]
-        parts.append(Coef(float(y.mean()), float(y.var(ddof=1) / len(y)), float(len(y) - 1)))
-    return difference(parts[0], parts[1])
+    return difference(_week_mean(series.y[~series.post]), _week_mean(series.y[series.post]))
+
+
+def _week_mean(y: np.ndarray) -> Coef:
+    """The mean of weekly means, each week one observation."""
+    return Coef(value=float(y.mean()), var=float(y.var(ddof=1) / len(y)), dof=float(len(y) - 1))
 
 
 def _after_means(after: pd.DataFrame | None) -> pd.DataFrame:
@@ -294,5 +307,8 @@ def _before_after(
             values[:] = np.where(np.isnan(found), values, found)
     nb, na = as_floats(before.samples, 0.0), as_floats(after.samples, 0.0)
     mb, vb = as_floats(before.mean_per_loop), as_floats(before.var_mean)
-    saving, var, dof = welch(mb, vb, nb, ma, va, na)
-    return pd.DataFrame({"value": saving, "var": var, "dof": dof, "baseline": mb}, index=phases.index)
+    plain = welch(mb, vb, nb, ma, va, na)
+    return pd.DataFrame(
+        {"value": plain.value, "var": plain.var, "dof": plain.dof, "baseline": mb},
+        index=phases.index,
+    )

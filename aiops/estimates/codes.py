@@ -45,78 +45,78 @@ EVIDENCE_LABELS = tuple(EvidenceLabel)
 
 # Each text opens with the method's name (``design_method``) and says how its 95% interval is made:
 # every surface that names the designs or their intervals derives its words from here.
-DESIGN_HELP = {
-    "concurrent": (
+DESIGN_HELP: dict[str, str] = {
+    Design.CONCURRENT: (
         "Concurrent comparison: after go-live, loops done with and without the AI in the same weeks "
         "(and the same segment) are compared directly, so whatever else changed that week affected "
         "both. The interval is that of the weighted difference of means."
     ),
-    "comparison": (
+    Design.COMPARISON: (
         "Difference-in-differences: the change in this workflow is compared with the change, over the "
         "same weeks, in a comparison workflow that did not adopt AI; shared shocks cancel out. The "
         "interval allows for week-to-week correlation (Newey-West or an AR(1) model, whichever is wider)."
     ),
-    "trend_adjusted": (
+    Design.TREND_ADJUSTED: (
         "Interrupted time series: the weekly level and trend before go-live (and the season, once a "
         "year of baseline exists) are fitted on the baseline weeks and projected into the after period; "
         "each after week's gap to that projection is its saving, so an effect that fades shows as it is "
         "now. The interval allows for week-to-week correlation (Newey-West or an AR(1) model, whichever "
         "is wider)."
     ),
-    "before_after": (
+    Design.BEFORE_AFTER: (
         "Unadjusted before/after: the plain difference between the before and after means (Welch "
         "interval), used only because there are too few weeks for a stronger design. Anything else "
         "that changed at the same time is counted as the AI's effect."
     ),
-    "none": "No estimate: the workflow has no timings in one of the phases.",
+    Design.NONE: "No estimate: the workflow has no timings in one of the phases.",
 }
 
 WARNINGS = tuple(WarningCode)
 
-WARNING_HELP = {
-    "baseline_trend": (
+WARNING_HELP: dict[str, str] = {
+    WarningCode.BASELINE_TREND: (
         "The loop time was already changing week by week before go-live, so a plain before/after "
         "difference would credit (or blame) the AI for that drift."
     ),
-    "stale_baseline": (
+    WarningCode.STALE_BASELINE: (
         "The baseline ended long before the period measured, so it may no longer describe how the "
         "work would be done today without AI."
     ),
-    "elapsed_time": (
+    WarningCode.ELAPSED_TIME: (
         "The timings look like calendar time from open to close, not hands-on work (uploaded as "
         "elapsed, or shaped like it: many loops longer than a working day, or even the quickest "
         "quarter of loops taking hours): the change is shown as cycle time and adds no hours returned."
     ),
-    "censored_window": (
+    WarningCode.CENSORED_WINDOW: (
         "Some loops could not finish inside the export's window: only loops that had the same time to "
         "finish in both phases are compared (the after window starts at go-live), so the longest loops "
         "are left out; the figure says how many each phase lost."
     ),
-    "outliers": (
+    WarningCode.OUTLIERS: (
         "A few loops are implausibly long (far outside the rest on a log scale, or longer than a "
         "working day in a workflow of minutes: a timer left running) or one loop carries a large share "
         "of a phase's time; the far ones are left out of the figure. Check them."
     ),
-    "mix_shift": (
+    WarningCode.MIX_SHIFT: (
         "The kind or amount of work changed at go-live: the segment mix (priority, ticket type) differs "
         "between the compared groups, or without a segment column the loops per week stepped at go-live. "
         "With segments the after phase is reweighted to the baseline mix; "
         "without them the figure may be a change of work, not a saving: upload a segment column."
     ),
-    "nonparallel_comparison": (
+    WarningCode.NONPARALLEL_COMPARISON: (
         "The comparison workflow was already drifting apart from this one before go-live, so it was "
         "not used as a comparison."
     ),
-    "selection": (
+    WarningCode.SELECTION: (
         "The loops left to people after go-live got harder or easier than the baseline projects: the AI "
         "was given a different kind of work, so AI versus non-AI loops is not a fair comparison. The "
         "figure is all loops after go-live against the projected baseline (intention to treat)."
     ),
-    "fading": (
+    WarningCode.FADING: (
         "The current saving (the last weeks of data) is clearly below the saving of the first weeks "
         "after go-live: the effect is wearing off. Status and run rate follow the current saving."
     ),
-    "late_data": (
+    WarningCode.LATE_DATA: (
         "This workflow's data ends before the period's (or the rest of the company's) does: its run "
         "rate and value cover only the weeks with data, and AI cost for the weeks without data is "
         "shown apart."

@@ -16,7 +16,7 @@ KEYS = ["workflow_id", "week", "segment"]
 
 
 def concurrent(cells: pd.DataFrame, min_weeks: int, min_samples: int, treated: bool = True) -> pd.DataFrame:
-    """Per eligible workflow: saving, var, dof, baseline, and (unless ``treated`` is False: the
+    """Per eligible workflow: the saving (value, var, dof), baseline, and (unless ``treated`` is False: the
     current and early savings need only the saving) treated period/recent loops, mix distance."""
     after = cells[(cells.phase == "after") & cells.ai_assisted.notna()].copy()
     if after.empty:
@@ -45,7 +45,7 @@ def concurrent(cells: pd.DataFrame, min_weeks: int, min_samples: int, treated: b
     total = w.groupby(by).sum()
     out = pd.DataFrame(
         {
-            "saving": (w * diff).groupby(by).sum() / total,
+            "value": (w * diff).groupby(by).sum() / total,
             "var": (w**2 * var).groupby(by).sum(min_count=1) / total**2,
             "baseline": (w * wide[("mean", False)]).groupby(by).sum() / total,
             "weeks": pd.Series(wide.index.get_level_values("week"), index=by).groupby(level=0).nunique(),

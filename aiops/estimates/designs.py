@@ -42,7 +42,11 @@ class WeeklySeries:
 
     def select(self, keep: np.ndarray) -> WeeklySeries:
         return WeeklySeries(
-            self.day[keep], self.post[keep], self.y[keep], self.loops[keep], self.current[keep]
+            day=self.day[keep],
+            post=self.post[keep],
+            y=self.y[keep],
+            loops=self.loops[keep],
+            current=self.current[keep],
         )
 
 
@@ -69,19 +73,37 @@ def _effect_columns(series: WeeklySeries) -> tuple[np.ndarray, dict[str, np.ndar
     return columns, {name: np.where(keep, loops, 0.0) / loops[keep].sum() for name, keep in parts.items()}
 
 
-def _savings(fit: Fit, first: int, weights: dict[str, np.ndarray]) -> tuple[Coef, Coef, Coef | None]:
-    """(average, current, fade) savings from the after-row effects starting at column ``first``."""
+@dataclass(frozen=True, slots=True)
+class _Savings:
+    """The savings read from the after-row effects (see ``DesignFit``)."""
+
+    saving: Coef
+    current: Coef
+    fade: Coef | None
+
+
+def _savings(fit: Fit, first: int, weights: dict[str, np.ndarray]) -> _Savings:
+    """The savings from the after-row effects starting at column ``first``."""
     pad = np.zeros(first)
     average = -fit.contrast(np.r_[pad, weights["average"]])
     if "current" not in weights:
-        return average, average, None
+        return _Savings(saving=average, current=average, fade=None)
     current = -fit.contrast(np.r_[pad, weights["current"]])
     # early saving - current saving = (-c_early) - (-c_current)
-    return average, current, fit.contrast(np.r_[pad, weights["current"] - weights["early"]])
+    fade = fit.contrast(np.r_[pad, weights["current"] - weights["early"]])
+    return _Savings(saving=average, current=current, fade=fade)
 
 
-def _actual(series: WeeklySeries) -> float:
-    return float(np.average(series.y[series.post], weights=series.loops[series.post]))
+def _design_fit(series: WeeklySeries, savings: _Savings, pre_trend: Coef | None) -> DesignFit:
+    """The fit's savings, with the baseline they imply: the after loops' actual mean plus the saving."""
+    actual = float(np.average(series.y[series.post], weights=series.loops[series.post]))
+    return DesignFit(
+        saving=savings.saving,
+        current=savings.current,
+        fade=savings.fade,
+        baseline=actual + savings.saving.value,
+        pre_trend=pre_trend,
+    )
 
 
 def trend_adjusted(series: WeeklySeries, seasonal: bool) -> DesignFit:
@@ -91,8 +113,8 @@ def trend_adjusted(series: WeeklySeries, seasonal: bool) -> DesignFit:
     season = [seasonal_terms(series.day)] if seasonal else []
     x = np.column_stack([np.ones_like(t), t, *season, effects])
     fit = ols_hac(series.y, x, series.day)
-    average, current, fade = _savings(fit, x.shape[1] - effects.shape[1], weights)
-    return DesignFit(average, current, fade, _actual(series) + average.value, fit.coef(1))
+    savings = _savings(fit, x.shape[1] - effects.shape[1], weights)
+    return _design_fit(series, savings, pre_trend=fit.coef(1))
 
 
 def comparison(
@@ -114,5 +136,4 @@ def comparison(
         return None
     effects, weights = _effect_columns(shared)
     fit = ols_hac(gap, np.column_stack([np.ones_like(gap), effects]), shared.day)
-    average, current, fade = _savings(fit, 1, weights)
-    return DesignFit(average, current, fade, _actual(series) + average.value, slope(t[~post], gap[~post]))
+    return _design_fit(series, _savings(fit, 1, weights), pre_trend=slope(t[~post], gap[~post]))

@@ -10,6 +10,15 @@ YEAR_DAYS = 365.2425
 
 
 @dataclass(frozen=True, slots=True)
+class Interval:
+    """An estimate (or a sum of estimates) with the bounds of its interval."""
+
+    value: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True, slots=True)
 class Coef:
     """An estimate with its variance and degrees of freedom (t-distributed)."""
 
@@ -26,24 +35,25 @@ class Coef:
             return 0.0 if self.value else 1.0
         return float(2 * stdtr(self.dof, -abs(self.value) / np.sqrt(self.var)))
 
-    def conf_int(self, level: float) -> tuple[float, float]:
+    def conf_int(self, level: float) -> Interval:
         """The two-sided ``level`` interval (NaN bounds without a variance)."""
         from scipy.special import stdtrit  # see p_value
 
         if not self.var >= 0:
-            return float("nan"), float("nan")
+            return Interval(value=self.value, low=float("nan"), high=float("nan"))
         half = float(stdtrit(self.dof, 0.5 + level / 2)) * float(np.sqrt(self.var))
-        return self.value - half, self.value + half
+        return Interval(value=self.value, low=self.value - half, high=self.value + half)
 
     def __neg__(self) -> Coef:
-        return Coef(-self.value, self.var, self.dof)
+        return Coef(value=-self.value, var=self.var, dof=self.dof)
 
 
 def difference(a: Coef, b: Coef) -> Coef:
     """``a - b`` for independent estimates (Welch-Satterthwaite degrees of freedom)."""
     var = a.var + b.var
     parts = a.var**2 / max(a.dof, 1.0) + b.var**2 / max(b.dof, 1.0)
-    return Coef(a.value - b.value, var, var**2 / parts if parts > 0 else max(a.dof, b.dof))
+    dof = var**2 / parts if parts > 0 else max(a.dof, b.dof)
+    return Coef(value=a.value - b.value, var=var, dof=dof)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +70,7 @@ class Fit:
         w = np.zeros(len(self.params))
         w[: len(weights)] = weights
         var = max(float(w @ cov @ w) for cov in self.covariances)
-        return Coef(float(w @ self.params), var, self.dof)
+        return Coef(value=float(w @ self.params), var=var, dof=self.dof)
 
     def coef(self, column: int) -> Coef:
         w = np.zeros(len(self.params))
@@ -109,13 +119,7 @@ def ols_hac(y: np.ndarray, x: np.ndarray, day: np.ndarray) -> Fit:
     rho = residual_autocorrelation(residual, day, dof)
     bread = np.asarray(result.normalized_cov_params)
     ar1 = ar1_covariance(x, day, rho, float(residual @ residual) / dof, bread)
-    return Fit(np.asarray(result.params), (classical, hac, ar1), dof)
-
-
-def hac_fit(y: np.ndarray, x: np.ndarray, day: np.ndarray, columns: tuple[int, ...]) -> list[Coef]:
-    """The chosen coefficients of ``ols_hac`` (see ``Fit.contrast`` for their variances)."""
-    fit = ols_hac(y, x, day)
-    return [fit.coef(c) for c in columns]
+    return Fit(params=np.asarray(result.params), covariances=(classical, hac, ar1), dof=dof)
 
 
 def seasonal_terms(days: np.ndarray) -> np.ndarray:
@@ -128,4 +132,4 @@ def slope(t: np.ndarray, y: np.ndarray) -> Coef | None:
     """Linear trend of ``y`` over ``t`` (weeks) with a HAC variance; None with under four points."""
     if len(y) < 4 or np.ptp(t) == 0:
         return None
-    return hac_fit(y, np.column_stack([np.ones_like(t), t - t.mean()]), t * 7.0, (1,))[0]
+    return ols_hac(y, np.column_stack([np.ones_like(t), t - t.mean()]), t * 7.0).coef(1)

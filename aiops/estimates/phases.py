@@ -126,14 +126,23 @@ def as_floats(column: pd.Series, missing: float = np.nan) -> np.ndarray:
     return values
 
 
+@dataclass(frozen=True, slots=True)
+class Differences:
+    """Per workflow: a difference of means, its variance and degrees of freedom."""
+
+    value: np.ndarray
+    var: np.ndarray
+    dof: np.ndarray
+
+
 def welch(
     mb: np.ndarray, vb: np.ndarray, nb: np.ndarray, ma: np.ndarray, va: np.ndarray, na: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> Differences:
     """Difference of means (before - after), its variance and Welch-Satterthwaite dof."""
     var = vb + va
     with np.errstate(divide="ignore", invalid="ignore"):
         dof = var**2 / (vb**2 / np.maximum(nb - 1, 1) + va**2 / np.maximum(na - 1, 1))
-    return mb - ma, var, dof
+    return Differences(value=mb - ma, var=var, dof=dof)
 
 
 def segment_shares(cells: pd.DataFrame, by: str) -> pd.DataFrame:

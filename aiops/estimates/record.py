@@ -15,7 +15,7 @@ import pandas as pd
 from aiops.estimates.codes import Design, WarningCode, blocking
 from aiops.estimates.fit import Coef
 
-NO_SAVING = Coef(float("nan"), float("nan"), float("nan"))
+NO_SAVING = Coef(value=float("nan"), var=float("nan"), dof=float("nan"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +131,9 @@ def from_json(data: dict[str, Any]) -> Estimate:
     return Estimate(
         workflow_id=data["workflow_id"],
         design=Design(data["design"]),
-        saving=Coef(*data["saving"]),
-        current=Coef(*data["current"]),
-        concurrent=Coef(*concurrent) if concurrent else None,
+        saving=_coef(data["saving"]),
+        current=_coef(data["current"]),
+        concurrent=_coef(concurrent) if concurrent else None,
         baseline_mean=data["baseline_mean"],
         treated_loops=data["treated_loops"],
         treated_recent_loops=data["treated_recent_loops"],
@@ -145,8 +145,12 @@ def from_json(data: dict[str, Any]) -> Estimate:
     )
 
 
-def _coef_json(c: Coef) -> list[float]:
-    return [c.value, c.var, c.dof]
+def _coef_json(c: Coef) -> dict[str, float]:
+    return {"value": c.value, "var": c.var, "dof": c.dof}
+
+
+def _coef(data: dict[str, float]) -> Coef:
+    return Coef(value=data["value"], var=data["var"], dof=data["dof"])
 
 
 _TIMES = ("first_measured", "last_measured", "last_raw")

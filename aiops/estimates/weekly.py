@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -64,10 +65,21 @@ def split(weeks: pd.DataFrame) -> Iterator[tuple[str, WeeklySeries]]:
     post = (weeks.phase == "after").to_numpy()
     current = post & weeks.current.to_numpy(bool)
     for a, b in _bounds(ids):
-        yield ids[a], WeeklySeries(day[a:b], post[a:b], y[a:b], loops[a:b], current[a:b])
+        yield (
+            ids[a],
+            WeeklySeries(day=day[a:b], post=post[a:b], y=y[a:b], loops=loops[a:b], current=current[a:b]),
+        )
 
 
-def series_by_id(weeks: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+@dataclass(frozen=True, slots=True)
+class ComparisonWeeks:
+    """A comparison workflow's weekly means (``pooled_weekly``), in time order."""
+
+    day: np.ndarray  # days since the epoch of the week's Monday
+    y: np.ndarray
+
+
+def series_by_id(weeks: pd.DataFrame) -> dict[str, ComparisonWeeks]:
     ids = weeks.workflow_id.to_numpy()
     day, y = weeks.day.to_numpy(), weeks.y.to_numpy(float)
-    return {ids[a]: (day[a:b], y[a:b]) for a, b in _bounds(ids)}
+    return {ids[a]: ComparisonWeeks(day=day[a:b], y=y[a:b]) for a, b in _bounds(ids)}

@@ -18,8 +18,10 @@ import dataclasses
 import hashlib
 import json
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -33,29 +35,50 @@ from aiops.views.totals import Totals
 CODE_HASH = hashlib.sha256(f"{CODE} pyarrow {pa.__version__}".encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class PartFields:
+    """What is stored of a part (``aiops.views.parts.Part``, built back from them by name)."""
+
+    frame: pd.DataFrame
+    adoption: pd.DataFrame
+    weeks: pd.DataFrame
+    company: Totals
+    departments: tuple[Totals, ...]
+
+
+Built = TypeVar("Built")
+
+
 def stored_key(key: str) -> str:
     return "part:" + hashlib.sha256(f"{key}|{CODE_HASH}".encode()).hexdigest()
 
 
-def load(db: Reader, key: str, build: Any) -> Any | None:
-    """The part stored under ``key`` (``build(frame, adoption, weeks, company, departments)``), or
-    None."""
+def load(db: Reader, key: str, build: Callable[..., Built]) -> Built | None:
+    """The part stored under ``key`` (``build`` called with its fields by name: frame, adoption,
+    weeks, company, departments), or None."""
     payload = derived.load(db, stored_key(key))
     if payload is None:
         return None
     try:
-        return build(*decoded(payload))
+        back = decoded(payload)
     except (ValueError, KeyError, TypeError, pa.ArrowException):  # a damaged row: computed again
         return None
+    return build(
+        frame=back.frame,
+        adoption=back.adoption,
+        weeks=back.weeks,
+        company=back.company,
+        departments=back.departments,
+    )
 
 
-def keep(db: Reader, key: str, fields: tuple[Any, ...], now: datetime) -> bool:
-    """Store a part's fields (frame, adoption, weeks, company, departments) when they come back
-    exactly; False when they would not, or the store keeps no derived data."""
+def keep(db: Reader, key: str, fields: PartFields, now: datetime) -> bool:
+    """Store a part's fields when they come back exactly; False when they would not, or the store
+    keeps no derived data."""
     if not db.keeps_derived:
         return False
     try:
-        payload = encoded(*fields)
+        payload = encoded(fields)
     except (TypeError, ValueError, pa.ArrowException):  # a value JSON or Arrow cannot hold
         return False
     if not same_fields(decoded(payload), fields):
@@ -66,29 +89,29 @@ def keep(db: Reader, key: str, fields: tuple[Any, ...], now: datetime) -> bool:
 # -- the payload: frames as Arrow IPC streams, totals as JSON -----------------------------------------
 
 
-def encoded(
-    frame: pd.DataFrame,
-    adoption: pd.DataFrame,
-    weeks: pd.DataFrame,
-    company: Totals,
-    departments: tuple[Totals, ...],
-) -> bytes:
-    totals = json.dumps([_totals_json(t) for t in (company, *departments)]).encode()
-    blobs = [_frame_bytes(f) for f in (frame, adoption, weeks)] + [totals]
+def encoded(fields: PartFields) -> bytes:
+    totals = json.dumps([_totals_json(t) for t in (fields.company, *fields.departments)]).encode()
+    frames = [_frame_bytes(fields.frame), _frame_bytes(fields.adoption), _frame_bytes(fields.weeks)]
+    blobs = [*frames, totals]
     header = json.dumps([len(b) for b in blobs]).encode()
     return len(header).to_bytes(4, "big") + header + b"".join(blobs)
 
 
-def decoded(payload: bytes) -> tuple[Any, ...]:
+def decoded(payload: bytes) -> PartFields:
     size = int.from_bytes(payload[:4], "big")
-    lengths = json.loads(payload[4 : 4 + size])
     blobs, at = [], 4 + size
-    for length in lengths:
+    for length in json.loads(payload[4 : 4 + size]):
         blobs.append(payload[at : at + length])
         at += length
-    frames = [_frame_from(b) for b in blobs[:3]]
-    totals = [_totals_from(t) for t in json.loads(blobs[3])]
-    return (*frames, totals[0], tuple(totals[1:]))
+    frame, adoption, weeks, totals = blobs  # as ``encoded`` writes them
+    company, *departments = [_totals_from(t) for t in json.loads(totals)]
+    return PartFields(
+        frame=_frame_from(frame),
+        adoption=_frame_from(adoption),
+        weeks=_frame_from(weeks),
+        company=company,
+        departments=tuple(departments),
+    )
 
 
 def _frame_bytes(frame: pd.DataFrame) -> bytes:
@@ -132,11 +155,15 @@ def _totals_from(fields: dict[str, Any]) -> Totals:
 # -- the check that a stored part comes back as it was --------------------------------------------
 
 
-def same_fields(back: tuple[Any, ...], fields: tuple[Any, ...]) -> bool:
-    frames = all(_same_frame(a, b) for a, b in zip(back[:3], fields[:3], strict=True))
-    company = _same_totals(back[3], fields[3])
-    departments = len(back[4]) == len(fields[4]) and all(
-        _same_totals(a, b) for a, b in zip(back[4], fields[4], strict=True)
+def same_fields(back: PartFields, fields: PartFields) -> bool:
+    frames = (
+        _same_frame(back.frame, fields.frame)
+        and _same_frame(back.adoption, fields.adoption)
+        and _same_frame(back.weeks, fields.weeks)
+    )
+    company = _same_totals(back.company, fields.company)
+    departments = len(back.departments) == len(fields.departments) and all(
+        _same_totals(a, b) for a, b in zip(back.departments, fields.departments, strict=True)
     )
     return frames and company and departments
 

@@ -139,7 +139,13 @@ def kept_part(
     if part is None:
         same_figures = FIGURES.get(figures)
         part = compute() if same_figures is None else relabel(same_figures)
-        fields = (part.frame, part.adoption, part.weeks, part.company, part.departments)
+        fields = part_store.PartFields(
+            frame=part.frame,
+            adoption=part.adoption,
+            weeks=part.weeks,
+            company=part.company,
+            departments=part.departments,
+        )
         db.later(partial(part_store.keep, db, key, fields, utcnow()))  # off the read's path
     PARTS.put(key, part)
     FIGURES.put(figures, part)

@@ -20,7 +20,9 @@ import pandas as pd
 
 from aiops.columns import declared
 from aiops.estimates.codes import EvidenceLabel, WarningCode
+from aiops.estimates.fit import Interval
 from aiops.metrics import nan_sum, total_with_interval
+from aiops.policy import Status
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,9 @@ class Totals:
 Columns = dict[str, np.ndarray]  # the frame's ``TOTALS_READS`` columns of one scope, as arrays
 
 
-def _interval(c: Columns, rows: np.ndarray, value: str, var: str, level: float) -> tuple[float, float, float]:
+def _interval(c: Columns, rows: np.ndarray, value: str, var: str, level: float) -> Interval:
     if not rows.any():
-        return 0.0, 0.0, 0.0
+        return Interval(value=0.0, low=0.0, high=0.0)
     return total_with_interval(c[value][rows], c[var][rows], c["saved_dof"][rows], level)
 
 
@@ -149,20 +151,20 @@ def _scope_totals(c: Columns, scope: str, level: float, currency: str) -> Totals
         workflows_with_evidence=int(c["counted"].sum()),
         banked_workflows=int(banked.sum()),
         at_risk_workflows=int(at_risk.sum()),
-        hours_returned=hours[0],
-        hours_returned_low=hours[1],
-        hours_returned_high=hours[2],
+        hours_returned=hours.value,
+        hours_returned_low=hours.low,
+        hours_returned_high=hours.high,
         hours_per_week=nan_sum(c["hours_per_week"][banked]),
-        hours_at_risk=risk[0],
-        hours_at_risk_low=risk[1],
-        hours_at_risk_high=risk[2],
+        hours_at_risk=risk.value,
+        hours_at_risk_low=risk.low,
+        hours_at_risk_high=risk.high,
         unproven_workflows=int(unproven.sum()),
-        hours_unproven=not_yet[0],
-        hours_unproven_low=not_yet[1],
-        hours_unproven_high=not_yet[2],
-        loops_removed=loops[0],
-        loops_removed_low=loops[1],
-        loops_removed_high=loops[2],
+        hours_unproven=not_yet.value,
+        hours_unproven_low=not_yet.low,
+        hours_unproven_high=not_yet.high,
+        loops_removed=loops.value,
+        loops_removed_low=loops.low,
+        loops_removed_high=loops.high,
         samples_before=int(c["samples_before"].sum()),
         samples_after=int(c["samples_after"].sum()),
         after_loops=int(c["period_loops_after"].sum()),
@@ -171,17 +173,17 @@ def _scope_totals(c: Columns, scope: str, level: float, currency: str) -> Totals
         evidence_saving=int((evidence == EvidenceLabel.SAVING.value).sum()),
         evidence_slower=int((evidence == EvidenceLabel.SLOWER.value).sum()),
         open_stop_conditions=sum(map(len, c["stop_conditions"])),
-        paused=int((c["status"] == "paused").sum()),
-        value=value[0],
-        value_low=value[1],
-        value_high=value[2],
+        paused=int((c["status"] == Status.PAUSED.value).sum()),
+        value=value.value,
+        value_low=value.low,
+        value_high=value.high,
         value_at_risk=nan_sum(c["value"][at_risk]),
         ai_cost=ai_cost,
         ai_cost_without_data=nan_sum(c["ai_cost_without_data"]),
-        net_value=value[0] - ai_cost,
-        net_value_low=value[1] - ai_cost,
-        net_value_high=value[2] - ai_cost,
-        roi=(value[0] - ai_cost) / ai_cost if ai_cost > 0 else None,
+        net_value=value.value - ai_cost,
+        net_value_low=value.low - ai_cost,
+        net_value_high=value.high - ai_cost,
+        roi=(value.value - ai_cost) / ai_cost if ai_cost > 0 else None,
         currency=currency,
         adoption=nan_sum(c["ai_loops"]) / recorded if recorded > 0 else None,
         last_measured=pd.Timestamp(measured.max()).to_pydatetime() if len(measured) else None,

@@ -4,6 +4,7 @@ starts warm from the store's table; keeping estimates never waits for a write no
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from collections.abc import Iterator
@@ -15,6 +16,9 @@ import pytest
 
 import aiops.metrics
 from aiops.estimates.cache import MEMORY, Window, computed_afresh, inputs_keys
+from aiops.estimates.codes import Design, WarningCode
+from aiops.estimates.fit import Coef
+from aiops.estimates.record import Estimate, PhaseStats, from_json, to_json
 from aiops.ingest.batches import undo_batch
 from aiops.ingest.timings import import_timings
 from aiops.period import Period
@@ -271,3 +275,27 @@ def test_kept_estimates_and_periods_are_keyed_by_the_package_digest(monkeypatch)
 
     monkeypatch.setattr(cache, "PACKAGE", "another version of the package")
     assert cache._code_hash() != cache.CODE
+
+
+def test_a_kept_record_reads_back_as_it_was_each_coefficient_by_name() -> None:
+    """A record goes through the store's table as JSON: each coefficient's value, variance and
+    degrees of freedom come back where they were (all different here, so a swap shows; no NaN, so
+    the records compare equal)."""
+    record = Estimate(
+        workflow_id="w",
+        design=Design.CONCURRENT,
+        saving=Coef(value=4.0, var=0.25, dof=12.0),
+        current=Coef(value=3.0, var=0.5, dof=7.0),
+        concurrent=Coef(value=5.0, var=0.75, dof=30.0),
+        baseline_mean=20.0,
+        treated_loops=40.0,
+        treated_recent_loops=10.0,
+        warnings=frozenset({WarningCode.SELECTION}),
+        segmented=False,
+        elapsed=False,
+        before=PhaseStats(samples=9, mean_per_loop=30.0, median_per_loop=29.0, var_mean=1.5),
+        after=PhaseStats(samples=8, mean_per_loop=26.0, median_per_loop=25.0, var_mean=2.5),
+    )
+    stored = json.loads(json.dumps(to_json(record)))
+    assert stored["saving"] == {"value": 4.0, "var": 0.25, "dof": 12.0}
+    assert from_json(stored) == record

@@ -28,4 +28,3 @@ def has_lookalikes(text: str) -> bool:
     """Whether ``text`` holds compatibility characters (ligatures, full-width or styled letters, the
     long s) that NFKC turns into other letters: as an email, another person's address."""
     return not unicodedata.is_normalized("NFKC", text)
-

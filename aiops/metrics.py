@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -394,6 +395,14 @@ def weekly_series(weeks: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
     return weeks.sort_values(["week", "workflow_id", "phase"]).reset_index(drop=True)
 
 
+class Latest(NamedTuple):
+    """A workflow's last timing, and its last before go-live."""
+
+    last: datetime | None
+    baseline: datetime | None
+
+
+NO_TIMING = Latest(None, None)
 # Batches grouped by the workflows they hold: a handful of groups however many batches (each tool
 # or lead uploads the same workflows again), so the per-department figures are taken in Python.
 _UPLOADS = """
@@ -402,17 +411,15 @@ FROM upload_batches WHERE undone_at IS NULL GROUP BY workflow_ids
 """
 
 
-def freshness(
-    db: Reader, latest: dict[str, tuple[datetime | None, datetime | None]], departments: dict[str, str]
-) -> pd.DataFrame:
+def freshness(db: Reader, latest: dict[str, Latest], departments: dict[str, str]) -> pd.DataFrame:
     """Per department: the last upload, the last loop measured, and until when the baseline runs.
     ``latest``: each workflow's last timing and last timing before go-live
     (``aiops.views.rows_state``, read once per view); ``departments``: each workflow's department
     (every workflow). Their maxima per department are taken here: sent to the database as lists
     they cost more than the rest of the query."""
-    timings: dict[str, list[tuple[datetime | None, datetime | None]]] = {}
+    timings: dict[str, list[Latest]] = {}
     for workflow_id, department in departments.items():
-        timings.setdefault(department, []).append(latest.get(workflow_id, (None, None)))
+        timings.setdefault(department, []).append(latest.get(workflow_id, NO_TIMING))
     uploads: dict[str, tuple[datetime, int]] = {}
     for workflow_ids, uploaded_at, batches in db.query(_UPLOADS):
         for department in {departments[w] for w in workflow_ids if w in departments}:
@@ -422,8 +429,8 @@ def freshness(
     last, until, with_baseline = [], [], []
     for department in names:
         times = timings[department]
-        last.append(max((t[0] for t in times if t[0] is not None), default=None))
-        baselines = [t[1] for t in times if t[1] is not None]
+        last.append(max((t.last for t in times if t.last is not None), default=None))
+        baselines = [t.baseline for t in times if t.baseline is not None]
         until.append(max(baselines, default=None))
         with_baseline.append(len(baselines))
     return pd.DataFrame(

@@ -207,7 +207,7 @@ def _part(db: Reader, inputs: Inputs, stored: Stored | None) -> Part:
 
 def _with_totals(inputs: Inputs, frame: pd.DataFrame, adoption: pd.DataFrame, weeks: pd.DataFrame) -> Part:
     company, departments = totals_for(frame, inputs.rules.interval_level, inputs.company.currency)
-    return Part(frame, adoption, weeks, company, departments)
+    return Part(frame=frame, adoption=adoption, weeks=weeks, company=company, departments=departments)
 
 
 def _labelled(db: Reader, f: pd.DataFrame) -> pd.DataFrame:

@@ -43,7 +43,6 @@ from aiops.views import part_store
 from aiops.views.company import CompanySettings
 from aiops.views.facts import Facts
 from aiops.views.rows_state import RowsState
-from aiops.views.totals import Totals
 
 
 @dataclass(frozen=True)
@@ -94,15 +93,10 @@ class Inputs:
 
 
 @dataclass(frozen=True)
-class Part:
-    """One period's figures. Treat the frames as read-only: every view that shows the period shares
-    them."""
-
-    frame: pd.DataFrame
-    adoption: pd.DataFrame
-    weeks: pd.DataFrame  # ``aiops.metrics.weekly_cells``
-    company: Totals
-    departments: tuple[Totals, ...]
+class Part(part_store.PartFields):
+    """One period's figures (its fields are what the store keeps; ``weeks``:
+    ``aiops.metrics.weekly_cells``). Treat the frames as read-only: every view that shows the
+    period shares them."""
 
     @cached_property
     def weekly(self) -> pd.DataFrame:
@@ -139,14 +133,7 @@ def kept_part(
     if part is None:
         same_figures = FIGURES.get(figures)
         part = compute() if same_figures is None else relabel(same_figures)
-        fields = part_store.PartFields(
-            frame=part.frame,
-            adoption=part.adoption,
-            weeks=part.weeks,
-            company=part.company,
-            departments=part.departments,
-        )
-        db.later(partial(part_store.keep, db, key, fields, utcnow()))  # off the read's path
+        db.later(partial(part_store.keep, db, key, part, utcnow()))  # off the read's path
     PARTS.put(key, part)
     FIGURES.put(figures, part)
     return part

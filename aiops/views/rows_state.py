@@ -28,15 +28,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import NamedTuple
 
 from aiops.estimates.cache import ROW_HASH, afresh
 from aiops.lru import Lru
+from aiops.metrics import NO_TIMING, Latest
 from aiops.store import Reader, Store
 from aiops.views.facts import Facts
 
-Latest = tuple[datetime | None, datetime | None]  # a workflow's last timing, and its last before go-live
 Head = tuple[int, datetime | None]  # the last audit row: its id and time
-Sums = dict[datetime | None, tuple[int, int]]  # per period end: rows before it, and their hash sum
+
+
+class Sum(NamedTuple):
+    """The rows before a period's end: how many, and the sum of their hashes."""
+
+    rows: int
+    hashed: int
+
+    def plus(self, other: Sum) -> Sum:
+        return Sum(self.rows + other.rows, self.hashed + other.hashed)
+
+
+Sums = dict[datetime | None, Sum]  # per period end
 
 # Audit actions whose writes change no timing row (each listed after reading the code that writes it).
 _NO_TIMING_ROW = frozenset(
@@ -107,12 +120,12 @@ class RowsState:
 
     def key(self, end: datetime | None) -> str:
         """The rows before ``end`` as a part's key holds them: ``count:hash sum`` (no sum when none)."""
-        count, hashed = self.before[end]
+        count, hashed = self.before[end].rows, self.before[end].hashed
         return f"{count}:{hashed if count else ''}"
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
         """The first and the last timing (``aiops.views.build.data_bounds``)."""
-        return self.first, max((last for last, _ in self.latest.values() if last is not None), default=None)
+        return self.first, max((t.last for t in self.latest.values() if t.last is not None), default=None)
 
 
 _STATES: Lru[tuple[int, str], RowsState] = Lru(8)
@@ -193,13 +206,11 @@ def _carried(db: Reader, memo: RowsState, head: Head, batches: list[int], keeps_
     if not batches:
         return RowsState(head, memo.before, memo.latest, memo.first, facts)
     added = _read(db, list(memo.before), batches, head)
-    before = {
-        end: (n + added.before[end][0], s + added.before[end][1]) for end, (n, s) in memo.before.items()
-    }
+    before = {end: was.plus(added.before[end]) for end, was in memo.before.items()}
     latest = dict(memo.latest)
     for workflow_id, (last, baseline) in added.latest.items():
-        was_last, was_baseline = latest.get(workflow_id, (None, None))
-        latest[workflow_id] = (_later(was_last, last), _later(was_baseline, baseline))
+        was = latest.get(workflow_id, NO_TIMING)
+        latest[workflow_id] = Latest(_later(was.last, last), _later(was.baseline, baseline))
     first = min((t for t in (memo.first, added.first) if t is not None), default=None)
     return RowsState(head, before, latest, first, facts)
 
@@ -219,8 +230,8 @@ def _read(db: Reader, ends: list[datetime | None], batches: list[int] | None, he
     rows_in = ("timing_samples", _IN_BATCHES) if batches is not None else ("committed_samples", "")
     rows = db.query(_READ.format(sums=sums, rows=rows_in[0], where=rows_in[1]), params)
     before = {
-        end: (sum(int(row[4 + 2 * i]) for row in rows), sum(int(row[5 + 2 * i]) for row in rows))
+        end: Sum(sum(int(row[4 + 2 * i]) for row in rows), sum(int(row[5 + 2 * i]) for row in rows))
         for i, end in enumerate(ends)
     }
-    latest = {row[0]: (row[2], row[3]) for row in rows}
+    latest = {row[0]: Latest(row[2], row[3]) for row in rows}
     return RowsState(head, before, latest, min((row[1] for row in rows if row[1] is not None), default=None))

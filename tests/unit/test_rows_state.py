@@ -45,7 +45,7 @@ def _carried(store: Store, ends: list[datetime | None] = ROWS_ENDS) -> RowsState
 def test_uploads_after_and_inside_the_periods_are_carried_to_a_full_reads_figures(demo: Store, tmp_path):
     first, _, scans = rows_state_now(demo)
     assert scans == 1  # nothing to carry from: every row read (the sums, the latest timings: one scan)
-    last = first.latest[WORKFLOW][0]
+    last = first.latest[WORKFLOW].last
     assert last is not None and last.date() > date(2026, 8, 5)
     _upload(demo, tmp_path, date(2026, 8, 5))  # inside 2026 Q3, before the workflow's last timing
     inside = _carried(demo)
@@ -58,7 +58,7 @@ def test_uploads_after_and_inside_the_periods_are_carried_to_a_full_reads_figure
         and later.before[None] != inside.before[None]
     )
     _upload(demo, tmp_path, date(2026, 12, 1), phase="before")  # moves the baseline's last timing
-    baseline = _carried(demo).latest[WORKFLOW][1]
+    baseline = _carried(demo).latest[WORKFLOW].baseline
     assert baseline is not None and baseline.date() == date(2026, 12, 1)
     _upload(demo, tmp_path, date(2020, 1, 6), phase="before")  # before every timing: moves the first
     with demo.snapshot() as db:

@@ -266,16 +266,6 @@ def test_a_damaged_stored_part_is_computed_again(demo_path: Path, monkeypatch: p
         assert computed.calls == 4  # both periods computed again, then the afresh build's two
 
 
-def _fields(part: Part) -> part_store.PartFields:
-    return part_store.PartFields(
-        frame=part.frame,
-        adoption=part.adoption,
-        weeks=part.weeks,
-        company=part.company,
-        departments=part.departments,
-    )
-
-
 def _assert_same_part(back: Part | part_store.PartFields, part: Part) -> None:
     pd.testing.assert_frame_equal(back.frame, part.frame, check_exact=True)
     pd.testing.assert_frame_equal(back.adoption, part.adoption, check_exact=True)
@@ -288,9 +278,8 @@ def test_a_stored_part_comes_back_exactly(demo_path: Path) -> None:
         build_view(store, Q3)
     assert len(PARTS.values()) == 2
     for part in PARTS.values():
-        fields = _fields(part)
-        back = part_store.decoded(part_store.encoded(fields))
-        assert part_store.same_fields(back, fields)
+        back = part_store.decoded(part_store.encoded(part))
+        assert part_store.same_fields(back, part)
         _assert_same_part(back, part)
 
 
@@ -302,7 +291,7 @@ def test_a_kept_part_loads_back_as_the_part_it_was(demo_path: Path) -> None:
         store.settle()  # the build's own two stored first
         part = PARTS.values()[-1]
         with store.snapshot() as reader:
-            assert part_store.keep(reader, "a key", _fields(part), datetime(2026, 12, 1))
+            assert part_store.keep(reader, "a key", part, datetime(2026, 12, 1))
             back = part_store.load(reader, "a key", Part)
     assert isinstance(back, Part)
     _assert_same_part(back, part)
@@ -315,13 +304,12 @@ def test_a_part_that_would_not_come_back_exactly_is_not_stored(demo_path: Path) 
         build_view(store, Q3)
         part = PARTS.values()[-1]
         frame = part.frame.assign(stop_conditions=part.frame.stop_conditions.map(tuple))
-        fields = _fields(part)
         store.settle()  # the build's own two stored first
         with store.snapshot() as reader:
-            assert not part_store.keep(reader, "a key", replace(fields, frame=frame), datetime(2026, 12, 1))
+            assert not part_store.keep(reader, "a key", replace(part, frame=frame), datetime(2026, 12, 1))
             money = part.frame.assign(next_checkpoint=Decimal("1.10"))  # not JSON at all
-            assert not part_store.keep(reader, "a key", replace(fields, frame=money), datetime(2026, 12, 1))
-            assert part_store.keep(reader, "a key", fields, datetime(2026, 12, 1))
+            assert not part_store.keep(reader, "a key", replace(part, frame=money), datetime(2026, 12, 1))
+            assert part_store.keep(reader, "a key", part, datetime(2026, 12, 1))
         assert store.query_value("SELECT count(*) FROM derived_cache") == 3
 
 

@@ -59,13 +59,14 @@ class View:
     departments: tuple[Totals, ...]
     previous: Period | None
     comparison: Comparison | None
+    # The period's figures, for its weekly series and stop counts (computed when first read). Not
+    # compared: its raw weekly cells come in no set order.
+    part: Part = field(repr=False, compare=False)
     department_comparisons: dict[str, Comparison] = field(default_factory=dict)
     no_comparison: str | None = None
     workflows: pd.DataFrame = field(default_factory=pd.DataFrame)
-    weekly: pd.DataFrame = field(default_factory=pd.DataFrame)
     adoption_weekly: pd.DataFrame = field(default_factory=pd.DataFrame)
     freshness: pd.DataFrame = field(default_factory=pd.DataFrame)
-    stop_counts: pd.DataFrame = field(default_factory=pd.DataFrame)
     incidents: pd.DataFrame = field(default_factory=pd.DataFrame)
     material_share: float = 0.1  # the least slowdown (share of the loop) that advice to pause needs
     gate_designs: frozenset[str] = frozenset()  # the policy's designs that may prove (or pause) a workflow
@@ -95,6 +96,16 @@ class View:
             return "no complete week of data"
         last = self.run_rate_end - timedelta(days=1)
         return f"last {self.run_rate_weeks} complete weeks of data (to {last:%Y-%m-%d})"
+
+    @property
+    def weekly(self) -> pd.DataFrame:
+        """``aiops.views.parts.Part.weekly``: per workflow and week, hours returned."""
+        return self.part.weekly
+
+    @property
+    def stop_counts(self) -> pd.DataFrame:
+        """department, code, workflows, names: one row per open stop condition kind and department."""
+        return self.part.stop_counts
 
     @property
     def complete_weeks(self) -> pd.DataFrame:
@@ -407,13 +418,12 @@ def _build(
         comparison=comparison,
         department_comparisons=by_department,
         no_comparison=no_comparison,
+        part=part,
         workflows=frame,
-        weekly=part.weekly,
         adoption_weekly=part.adoption,
         freshness=department_freshness(
             db, rows.latest, dict(zip(frame.workflow_id.tolist(), frame.department.tolist(), strict=True))
         ),
-        stop_counts=part.stop_counts,
         incidents=facts.incidents,
         material_share=rules.material_share,
         gate_designs=frozenset(rules.gate_designs),

@@ -33,9 +33,9 @@ TABLE = declared(
 
 st.title("Departments")
 rev = revision()
-bounds = data.default_period(rev)
-default, last = bounds[0], bounds[3]
-if data.workflow_count(rev) == 0:
+opening = data.default_view(rev)
+default, last = opening.default, opening.data_through
+if opening.workflows.empty:
     st.info("No workflows yet: register one to see its department here.", icon=":material/lightbulb:")
     st.stop()
 

@@ -42,10 +42,11 @@ from ui.widgets import (
 )
 
 rev = revision()
-default, reason, first, last = data.default_period(rev)
-st.title(f"Saved Loops — {md_escape(data.company_settings(rev).name)}", anchor=False)
+opening = data.default_view(rev)
+default, reason, last = opening.default, opening.default_reason, opening.data_through
+st.title(f"Saved Loops — {md_escape(opening.company_settings.name)}", anchor=False)
 
-if data.workflow_count(rev) == 0:
+if opening.workflows.empty:
     st.info(
         "No workflows yet. Start by registering one (or importing a spreadsheet of them), "
         "then upload before/after timings from your team's tools.",

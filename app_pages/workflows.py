@@ -27,8 +27,7 @@ TABLE = declared(
 
 st.title("Workflows")
 rev = revision()
-default, reason, _, _ = data.default_period(rev)
-view = data.view(rev, default.start, default.end)
+view = data.default_view(rev)
 metrics = view.workflows
 if metrics.empty:
     st.info("No workflows yet: register one, or import a spreadsheet of them.", icon=":material/lightbulb:")
@@ -63,7 +62,7 @@ if stops:
     shown = shown[shown.stop_conditions.map(lambda codes: bool(set(codes) & set(stops)))]
 
 st.caption(
-    f"**{len(shown)}** of {len(metrics)} workflows. Estimates for **{view.name}** ({reason}). "
+    f"**{len(shown)}** of {len(metrics)} workflows. Estimates for **{view.name}** ({view.default_reason}). "
     "The filters are in the page's address: copy it to share this view."
 )
 evidence_legend()

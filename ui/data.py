@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 
 import pandas as pd
 import streamlit as st
@@ -12,8 +12,7 @@ from aiops import governance
 from aiops.classifier import Classification
 from aiops.ingest.batches import list_batches
 from aiops.period import Period
-from aiops.period import default_period as default_period_of
-from aiops.views import CompanySettings, View, data_bounds, load_company, view_for
+from aiops.views import CompanySettings, View, load_company, view_for
 from aiops.workflow import Workflow
 from aiops.workflow_reads import get_workflow, known_department, known_workflow_id
 from ui.context import store
@@ -25,28 +24,21 @@ def view(revision: str, start: date | None = None, end: date | None = None) -> V
     return view_for(store(), Period(start, end), at_revision=revision.partition("#")[2])
 
 
+def default_view(revision: str) -> View:
+    """The view of the period every surface opens on (the last complete quarter with data), found
+    in the same read (``View.default``, ``default_reason``; the data's bounds: ``data_first``,
+    ``data_through``); its frame lists every workflow."""
+    return view_for(store(), None, at_revision=revision.partition("#")[2])
+
+
 def metrics(revision: str) -> pd.DataFrame:
     """Every workflow with its all-time figures (the all-time view's workflow frame)."""
     return view(revision).workflows
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def default_period(revision: str) -> tuple[Period, str, datetime | None, datetime | None]:
-    """The period every surface opens on (the last complete quarter with data), why, and the data's
-    first and last timing."""
-    first, last = data_bounds(store())
-    period, reason = default_period_of(first, last)
-    return period, reason, first, last
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
 def company_settings(revision: str) -> CompanySettings:
     return load_company(store())
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def workflow_count(revision: str) -> int:
-    return int(store().query_value("SELECT count(*) FROM workflows"))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -175,17 +175,20 @@ _VIEWS: Lru[tuple[Any, ...], View] = Lru(32)
 
 
 def view_for(store: Store, period: Period | None = None, at_revision: str | None = None) -> View:
-    """The view for ``period`` (default: ``default_period``), built once per store revision (the
-    dashboard's sessions share it: the same object, never a copy; treat it as read-only).
-    ``at_revision``: the revision the caller has just read (saves reading it again)."""
-    if period is None:
-        period = default_period(*data_bounds(store))[0]
+    """The view for ``period`` (default: ``default_period``, found in the same read as the view),
+    built once per store revision (the dashboard's sessions share it: the same object, never a
+    copy; treat it as read-only). ``at_revision``: the revision the caller has just read (saves
+    reading it again)."""
     now = revision(store) if at_revision is None else at_revision
-    key = (id(store), store.path, now, period)
-    view = _VIEWS.get(key)
+    key = (id(store), store.path, now)
+    view = _VIEWS.get((*key, period))
     if view is None:
-        view = build_view(store, period)
-        _VIEWS.put(key, view)
+        with timing_snapshot(store) as db:
+            # data_bounds(store) in this read (never known on PostgreSQL: read there)
+            shown = period or default_period(*(known_bounds(store, db) or data_bounds(db)))[0]
+            view = _VIEWS.get((*key, shown)) or _build(store, db, shown, None, None)
+        _VIEWS.put((*key, shown), view)
+        _VIEWS.put((*key, period), view)
     return view
 
 

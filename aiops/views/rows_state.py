@@ -51,6 +51,7 @@ class Sum(NamedTuple):
 
 Sums = dict[datetime | None, Sum]  # per period end
 
+_PULLED = "source.pulled"  # in the same write as its batch's "upload.committed"
 # Audit actions whose writes change no timing row (each listed after reading the code that writes it).
 _NO_TIMING_ROW = frozenset(
     {
@@ -64,7 +65,7 @@ _NO_TIMING_ROW = frozenset(
         "preset.replaced",
         "preset.saved",
         "source.added",
-        "source.pulled",  # its rows come with the batch's own "upload.committed"
+        _PULLED,  # its rows come with the batch's own "upload.committed"
         "source.removed",  # the source's row; its samples stay
         "source.renamed",  # migration 012
         "user.signed_in",
@@ -86,7 +87,7 @@ _KEEPS_FACTS = frozenset(
         "preset.replaced",
         "preset.saved",
         "source.added",
-        "source.pulled",
+        _PULLED,
         "source.removed",
         "source.renamed",
         "user.signed_in",
@@ -190,9 +191,11 @@ def _appended_since(db: Reader, was: Head, head: Head) -> tuple[list[int], bool]
             batches.append(int(entity_id))
         elif action not in _NO_TIMING_ROW:
             return None
-    if batches and db.query_value(_REPLACED, {"batches": batches}):
-        return None  # a pull that replaced earlier samples removed rows too
-    return batches, all(action in _KEEPS_FACTS for _, _, action, _ in rows[1:])
+    actions = {action for _, _, action, _ in rows[1:]}
+    # Only a pull replaces earlier samples (``aiops.ingest.replacing``), and it removed rows then.
+    if batches and _PULLED in actions and db.query_value(_REPLACED, {"batches": batches}):
+        return None
+    return batches, actions <= _KEEPS_FACTS
 
 
 def with_facts(store: Store, state: RowsState, facts: Facts) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiops.ingest.recognise import CANONICAL
+from aiops.workflow import FIELDS
 
 # Two example timings, by canonical column (a column renamed in CANONICAL fails here, at import).
 TIMING_EXAMPLES = (
@@ -28,13 +29,27 @@ TIMINGS_TEMPLATE = "".join(
     for row in (CANONICAL, *([example[c] for c in CANONICAL] for example in TIMING_EXAMPLES))
 )
 
-WORKFLOWS_TEMPLATE = (
-    "workflow_id,name,department,manual_process,data_touched,changes,customer_impact,"
-    "expected_output,owner,reviewer,review_requirement,success_metric,trigger,acceptable_output,"
-    "failure_plan,failure_detection,checkpoints,signed_off_by\n"
-    "support-ticket-triage,Support ticket triage,Support,Agent reads and routes each new ticket,"
-    "customer_data,team_workflow,internal,Tags priority and queue for each ticket,dana.lee@example.com,"
-    "Shift lead,spot_check,Agent minutes per ticket triaged,A new ticket arrives,"
-    "Correct queue and priority,Switch off; tickets go to the manual queue,Weekly misroute audit,"
-    "Shift lead spot-checks 20 a day; Misroute alert,\n"
-)
+# One example workflow, by column of the workflows CSV (``aiops.workflow.FIELDS``, its order).
+WORKFLOW_EXAMPLE = {
+    "workflow_id": "support-ticket-triage",
+    "name": "Support ticket triage",
+    "department": "Support",
+    "manual_process": "Agent reads and routes each new ticket",
+    "data_touched": "customer_data",
+    "changes": "team_workflow",
+    "customer_impact": "internal",
+    "expected_output": "Tags priority and queue for each ticket",
+    "owner": "dana.lee@example.com",
+    "reviewer": "Shift lead",
+    "review_requirement": "spot_check",
+    "success_metric": "Agent minutes per ticket triaged",
+    "trigger": "A new ticket arrives",
+    "acceptable_output": "Correct queue and priority",
+    "failure_plan": "Switch off; tickets go to the manual queue",
+    "failure_detection": "Weekly misroute audit",
+    "checkpoints": "Shift lead spot-checks 20 a day; Misroute alert",
+    "signed_off_by": "",
+    "comparison_workflow_id": "",
+    "ai_monthly_cost": "",
+}
+WORKFLOWS_TEMPLATE = "".join(",".join(row) + "\n" for row in (FIELDS, [WORKFLOW_EXAMPLE[f] for f in FIELDS]))

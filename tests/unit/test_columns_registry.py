@@ -1,6 +1,7 @@
 """Every consumer of the workflow frame's columns goes through the one registry (aiops.columns): help
 texts are the declared meanings, the board pack's rows and CSV are declared columns of compatible
-kinds, the dashboard's money columns are declared, and the timings template is CANONICAL's header."""
+kinds, the dashboard's money columns are declared, and the templates' headers are the declared input
+columns."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from typing import get_type_hints
 import pytest
 
 from aiops.columns import BY_NAME, Kind
-from aiops.ingest.csv_templates import TIMINGS_TEMPLATE
+from aiops.ingest.csv_templates import TIMINGS_TEMPLATE, WORKFLOWS_TEMPLATE
 from aiops.ingest.recognise import CANONICAL
+from aiops.ingest.workflows import import_workflows
 from aiops.report import board
 from aiops.report.format import CONCEPTS, DEFINITIONS, definition
 from aiops.views.columns import HOURS_AT_RISK, HOURS_RETURNED, SAMPLES, SAVED_PER_LOOP
+from aiops.workflow import FIELDS
 from ui.columns import MONEY, estimate_columns, money_columns, money_frame_columns, sample_columns
 
 # The Python type a WorkflowRow field holds for each kind (a number of any other kind: float | None).
@@ -72,3 +75,12 @@ def test_the_timings_template_header_is_the_canonical_columns():
     rows = list(csv.reader(io.StringIO(TIMINGS_TEMPLATE)))
     assert tuple(rows[0]) == CANONICAL
     assert len(rows) == 3 and all(len(row) == len(CANONICAL) for row in rows)
+
+
+def test_the_workflows_template_lists_every_column_of_the_sheet_and_imports(store, admin, tmp_path):
+    rows = list(csv.reader(io.StringIO(WORKFLOWS_TEMPLATE)))
+    assert tuple(rows[0]) == FIELDS and len(rows) == 2 and len(rows[1]) == len(FIELDS)
+    sheet = tmp_path / "workflows.csv"
+    sheet.write_text(WORKFLOWS_TEMPLATE)
+    report = import_workflows(store, admin, sheet)
+    assert (report.accepted, report.rejected) == (1, 0)

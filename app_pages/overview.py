@@ -41,6 +41,11 @@ from ui.widgets import (
     value_metric,
 )
 
+# The at-risk table's columns, in order (each a declared frame column).
+AT_RISK_TABLE = declared(
+    ("name", "department", "owner", "stop_conditions", *HOURS_RETURNED, *SAMPLES, "evidence")
+)
+
 rev = revision()
 opening = data.default_view(rev)
 default, reason, last = opening.default, opening.default_reason, opening.data_through
@@ -212,11 +217,8 @@ if len(risky):
         "They are not in the headline: they count once their stop conditions are closed.",
         icon=":material/warning:",
     )
-    at_risk_columns = declared(
-        ("name", "department", "owner", "stop_conditions", *HOURS_RETURNED, *SAMPLES, "evidence")
-    )
     risky_table = safe_frame(
-        risky[list(at_risk_columns)].assign(
+        risky[list(AT_RISK_TABLE)].assign(
             stop_conditions=risky.stop_conditions.map(lambda cs: [STOP_LABELS.get(c, c) for c in cs])
         )
     )

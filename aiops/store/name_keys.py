@@ -9,16 +9,15 @@ Plain DML through the transaction, as ``aiops.store.twins``: the same on DuckDB 
 
 from __future__ import annotations
 
+import tomllib
 from collections import defaultdict
+from importlib import resources
 
 from aiops.identity import identity_key
 from aiops.store.twins import StepTx
 
 _SOURCES = "SELECT source_id, name, name_key FROM sources ORDER BY source_id"
-_PRESETS = (
-    "SELECT scope, scope_key, name, name_key FROM mapping_presets"
-    " ORDER BY scope, scope_key, created_at, name_key"
-)
+_PRESETS = "SELECT scope, scope_key, name, name_key, created_at FROM mapping_presets"
 _SET_SOURCE = "UPDATE sources SET name = ?, name_key = ? WHERE source_id = ? AND name_key = ?"
 _SET_PRESET = (
     "UPDATE mapping_presets SET scope_key = ?, name = ?, name_key = ? "
@@ -44,8 +43,12 @@ def rekey_names(tx: StepTx) -> None:
         _audit_rename(tx, "source", str(source_id), name, new_name)
 
     parked_presets: list[tuple[str, str, str, str, str, str]] = []
-    taken_in: defaultdict[tuple[str, str], set[str]] = defaultdict(set)  # per scope and owner
-    for scope, scope_key, name, key in tx.query(_PRESETS):
+    reserved = reserved_preset_keys()
+    # Per scope and owner, the names taken: the built-in ones from the start. The oldest first
+    # within an owner whose spellings were two keys until now.
+    taken_in: defaultdict[tuple[str, str], set[str]] = defaultdict(reserved.copy)
+    rows = sorted(tx.query(_PRESETS), key=lambda r: (r[0], identity_key(r[1]), r[4], r[3]))
+    for scope, scope_key, name, key, _ in rows:
         owner = identity_key(scope_key)
         new_name, new_key = _free_name(name, taken_in[scope, owner])
         if (owner, new_name, new_key) != (scope_key, name, key):
@@ -55,6 +58,14 @@ def rekey_names(tx: StepTx) -> None:
     for scope, scope_key, parked, name, new_name, new_key in parked_presets:
         tx.execute(_SET_PRESET, [identity_key(scope_key), new_name, new_key, scope, scope_key, parked])
         _audit_rename(tx, "preset", new_name, name, new_name)
+
+
+def reserved_preset_keys() -> set[str]:
+    """The keys no user preset may have: the built-in presets' names and ``auto``
+    (``aiops.ingest.presets.preset_name`` refuses them; read here from the same file, since the
+    store may not import the importers)."""
+    text = resources.files("aiops.ingest").joinpath("builtin_presets.toml").read_text("utf-8")
+    return {identity_key(p["name"]) for p in tomllib.loads(text)["preset"]} | {"auto"}
 
 
 def _free_name(name: str, taken: set[str]) -> tuple[str, str]:

@@ -25,7 +25,7 @@ from aiops.period import DAYS_PER_MONTH, Period, complete_weeks_end, default_per
 from aiops.store import Reader, Store, pending, utcnow
 from aiops.views.company import CompanySettings
 from aiops.views.compare import Comparison
-from aiops.views.facts import read_facts
+from aiops.views.facts import current_facts
 from aiops.views.parts import Inputs, Part, Stored, kept_part, stored_inputs
 from aiops.views.rows_state import known_bounds, rows_state, with_facts
 from aiops.views.snapshot import on_server, timing_snapshot
@@ -342,7 +342,7 @@ def _build(
     keep = not isinstance(db, Store)
     periods = [period, *([previous] if previous else [])]
     rows = rows_state(store, db, [p.bounds()[1] for p in periods] if keep else [])
-    facts = rows.facts or read_facts(db, store.policy.version)
+    facts = current_facts(db, rows.facts, store.policy.version)
     if keep:
         with_facts(store, rows, facts)
     company = company or facts.company

@@ -41,11 +41,17 @@ class Facts:
     workflows: str  # the workflows as stored (count and hash sum)
     labels: str  # what the frame reads of their classifications (count and hash sum)
     company: CompanySettings
-    policy_sha256: str | None  # of the store's policy version, as applied
+    policy_version: str  # the store's policy when read (re-applying one changes it with no write)
+    policy_sha256: str | None  # of that version, as applied
     incidents: pd.DataFrame
 
 
-def read_facts(db: Reader, policy_version: str) -> Facts:
+def current_facts(db: Reader, carried: Facts | None, policy_version: str) -> Facts:
+    """``carried`` (``aiops.views.rows_state``) while it was read under ``policy_version``, else
+    the facts read from ``db``."""
+    if carried is not None and carried.policy_version == policy_version:
+        return carried
     workflows, labels = db.query_one(_KEYS) or ("", "")
     sha = db.query_one(_POLICY_SHA, [policy_version])
-    return Facts(workflows, labels, load_company(db), sha[0] if sha else None, db.query_df(_INCIDENTS))
+    company, incidents = load_company(db), db.query_df(_INCIDENTS)
+    return Facts(workflows, labels, company, policy_version, sha[0] if sha else None, incidents)

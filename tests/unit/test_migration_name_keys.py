@@ -9,10 +9,12 @@ import json
 import pytest
 
 from aiops.auth import Actor
-from aiops.ingest.presets import find_preset
+from aiops.identity import identity_key
+from aiops.ingest.presets import AUTO, builtin_presets, find_preset
 from aiops.inventory import save_workflow
 from aiops.sources.model import find_source, list_sources
 from aiops.store import Store
+from aiops.store.name_keys import reserved_preset_keys
 from tests.conftest import answered_workflow
 
 pytestmark = pytest.mark.both_stores
@@ -69,3 +71,24 @@ def test_names_stored_before_are_found_ignoring_width_case_and_spacing_and_twins
             ("preset.renamed", "ticket tracker", "ticket tracker (2)"),
         ]
         assert migrated.query_value("SELECT max(version) FROM schema_version") >= 12
+
+
+def test_a_preset_named_like_a_built_in_one_or_auto_is_renamed_and_stays_reachable(store, admin):
+    """A company preset saved as "ＪＩＲＡ" or "ａｕｔｏ" before 012 (the old rule compared
+    ``lower(name)``) would be hidden by the built-in ``jira`` and by ``--preset auto``: renamed."""
+
+    def write(tx):
+        tx.execute("DELETE FROM schema_version WHERE version = 12")
+        for day, name in enumerate(["ＪＩＲＡ", "ａｕｔｏ"]):
+            tx.execute(PRESET, [name, name, "company", "", day])
+
+    store.write(admin, write)
+    with Store(store.location) as migrated:
+        assert find_preset(migrated, "ＪＩＲＡ (2)", admin).name == "ＪＩＲＡ (2)"
+        assert find_preset(migrated, "ａｕｔｏ (2)", admin).name == "ａｕｔｏ (2)"
+        renamed = migrated.query("SELECT entity_id FROM audit_log WHERE action = 'preset.renamed'")
+        assert sorted(r[0] for r in renamed) == ["ＪＩＲＡ (2)", "ａｕｔｏ (2)"]
+
+
+def test_the_reserved_preset_names_are_the_importers_own():
+    assert reserved_preset_keys() == {identity_key(p.name) for p in builtin_presets()} | {identity_key(AUTO)}

@@ -4,6 +4,7 @@ write; a write that did more than append reads every row again."""
 
 from __future__ import annotations
 
+import ast
 from datetime import date, datetime
 from pathlib import Path
 
@@ -12,10 +13,11 @@ import pytest
 from aiops.ingest.batches import undo_batch
 from aiops.ingest.timings import confirm_upload, discard_upload, import_timings, open_timing_import
 from aiops.store import Store, Tx
+from aiops.views import rows_state
 from aiops.views.build import data_bounds
 from aiops.views.company import save_company
 from aiops.views.rows_state import RowsState
-from tests.conftest import ADMIN, ROWS_ENDS, rows_state_now
+from tests.conftest import ADMIN, ROOT, ROWS_ENDS, rows_state_now
 
 pytestmark = pytest.mark.estimate_cache  # a carried state is kept: not inside ``computed_afresh``
 
@@ -146,3 +148,37 @@ def test_a_log_rewound_by_a_restore_reads_every_row_again(demo: Store, tmp_path:
     demo.write(ADMIN, rewind)
     after, full, scans = rows_state_now(demo)
     assert scans == 1 and after == full
+
+
+# Audit actions whose writes change timing rows other than by appending a batch: a view reads every
+# row after them (any action in neither list does too; this list only says it was read and meant).
+MOVES_TIMING_ROWS = {"upload.undone", "database.restored", "workflow.merged", "department.merged"}
+
+
+def _audited_actions() -> set[str]:
+    """Every audit action the product's code writes (the domain and the dashboard): the first
+    argument of ``audit``/``audit_many``, the action of ``inventory._update_fields``, and the
+    ``*.renamed`` of migration 012."""
+    actions: set[str] = {"source.renamed", "preset.renamed"}  # f"{entity}.renamed"
+    code = [
+        ROOT / "dashboard.py",
+        *(p for d in ("aiops", "ui", "app_pages") for p in (ROOT / d).rglob("*.py")),
+    ]
+    for path in code:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            at = {"audit": 0, "audit_many": 0, "_update_fields": 3}.get(name)
+            if at is not None and len(node.args) > at and isinstance(node.args[at], ast.Constant):
+                actions.add(node.args[at].value)
+    return actions
+
+
+def test_every_audit_action_is_read_as_what_it_does_to_timing_rows_and_facts():
+    """A new kind of write is classified before a view trusts the log about it: kept timing rows
+    (appended, untouched, or moved: read again), and the facts it keeps (``aiops.views.facts``)."""
+    actions = _audited_actions()
+    assert {"upload.committed", "workflow.signed_off", "checkpoint.removed"} <= actions  # the scan sees them
+    assert actions == rows_state._NO_TIMING_ROW | {rows_state._APPENDED} | MOVES_TIMING_ROWS
+    assert actions >= rows_state._KEEPS_FACTS

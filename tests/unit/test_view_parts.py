@@ -5,6 +5,7 @@ of an incomplete period's data) builds what building afresh gives."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from aiops.estimates.cache import computed_afresh
 from aiops.ingest.batches import undo_batch
 from aiops.ingest.timings import import_timings
 from aiops.period import Period, default_period
+from aiops.policy import default_policy_text, parse_policy
 from aiops.store import Statement, Store, Tx, tracer
 from aiops.views import part_store
 from aiops.views.build import View, build_view, data_bounds
@@ -134,6 +136,16 @@ def test_the_views_facts_are_carried_over_uploads_only(demo_path: Path, tmp_path
         assert _same_as_afresh(store, period).company_settings.name == "Renamed Inc"
         _sql(store, "UPDATE workflows SET name = 'Renamed' WHERE workflow_id = ?", "workflow.updated")
         assert "Renamed" in _same_as_afresh(store, period).incidents.name.tolist()
+
+
+def test_a_policy_made_the_stores_own_without_a_write_is_read_again(demo_path: Path) -> None:
+    """Re-applying a version another process applied changes the store's policy and writes nothing
+    (``apply_policy``): the carried facts were read under the other one (found in review)."""
+    with Store(demo_path) as store:
+        build_view(store, Q3)
+        text = re.sub(r'(?m)^version = ".*"$', 'version = "test-9"', default_policy_text())
+        store.policy = parse_policy(text)
+        assert _same_as_afresh(store, Q3).policy_sha256 == store.policy.sha256
 
 
 RECLASSIFIED = "classification.changed"  # as the product audits it: the rows' figures are carried

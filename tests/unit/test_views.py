@@ -226,13 +226,21 @@ def _upload_csv(folder: Path, name: str, rows: list[tuple]) -> Path:
 def test_freshness_is_each_departments_last_rows_and_uploads(flat: Store, tmp_path: Path) -> None:
     """Per department: the last upload not undone, the last timing, the last timing before go-live,
     the uploads, the workflows and those with a baseline; computed here from the raw tables, with a
-    department whose workflow has no timing, one whose workflow has no baseline, and an undo."""
+    department whose workflow has no timing, one whose workflow has no baseline, two batches of the
+    same workflows, one batch of two departments, and an undo."""
     admin = Actor(name="admin@test", role="admin")
     idle = answered_workflow(workflow_id="idle", name="Idle", department="Legal", owner="Ann")
     early = answered_workflow(workflow_id="early", name="Early", department="Finance", owner="Bo")
     flat.write(admin, lambda tx: save_workflows(tx, [idle, early], "test"))
     after_only = [("early", "after", "2026-10-05 10:00:00", 12.0, 1, 0.0)]
     assert import_timings(flat, admin, _upload_csv(tmp_path, "early", after_only)).accepted == 1
+    again = [("early", "after", "2026-10-06 10:00:00", 11.0, 1, 0.0)]  # the same list of workflows
+    assert import_timings(flat, admin, _upload_csv(tmp_path, "again", again)).accepted == 1
+    both = [  # one batch, two departments
+        ("early", "after", "2026-10-07 10:00:00", 10.0, 1, 0.0),
+        ("steady", "after", "2026-10-07 11:00:00", 19.0, 1, 0.0),
+    ]
+    assert import_timings(flat, admin, _upload_csv(tmp_path, "both", both)).accepted == 2
     later = [("steady", "after", "2026-11-20 10:00:00", 20.0, 1, 0.0)]
     undone = import_timings(flat, admin, _upload_csv(tmp_path, "later", later)).batch_id
     build_view(flat, Period())  # figures kept before the undo: the next build reads every row again

@@ -9,9 +9,10 @@ from datetime import datetime
 
 import pytest
 
+from aiops.estimates.cache import computed_afresh
 from aiops.period import Period, default_period
 from aiops.store import Store
-from aiops.views import View, build_view, data_bounds, snapshot
+from aiops.views import View, build_view, data_bounds, snapshot, view_for
 from aiops.views.snapshot import timing_snapshot
 from tests import pg_cluster
 from tests.conftest import assert_same_figures
@@ -97,3 +98,23 @@ def test_builds_at_once_share_one_memory_bound_for_their_copies(both, monkeypatc
             assert second is pg  # the first build's copy holds most of the bound
     with timing_snapshot(pg) as again:
         assert again is not pg  # released
+
+
+@pytest.mark.parametrize("copies", [True, False], ids=["copied", "read on the server"])
+def test_the_opening_view_is_the_default_periods_on_both_stores(both, copies, monkeypatch):
+    """``view_for`` with no period finds the default period in the same read as the view: the very
+    view a page asking for that period gets, and what building it afresh gives."""
+    if not copies:
+        monkeypatch.setattr(snapshot, "MAX_COPY_BYTES", 0)
+    for store in both:
+        default = default_period(*data_bounds(store))[0]
+        opening = view_for(store)
+        assert opening.period == opening.default == default
+        assert view_for(store, default) is opening
+        with computed_afresh():
+            afresh = build_view(store, default, as_of=opening.as_of)
+        assert_same_figures(opening, afresh, default.name)
+
+
+def test_the_opening_view_of_an_empty_store_lists_no_workflow(store):
+    assert view_for(store).workflows.empty

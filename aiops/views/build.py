@@ -343,7 +343,7 @@ def _build(
     periods = [period, *([previous] if previous else [])]
     rows = rows_state(store, db, [p.bounds()[1] for p in periods] if keep else [])
     facts = current_facts(db, rows.facts, store.policy.version)
-    if keep:
+    if keep and facts is not rows.facts:
         with_facts(store, rows, facts)
     company = company or facts.company
     first, last = rows.bounds()

@@ -200,9 +200,9 @@ def reclassify(tx: Tx, workflow_ids: list[str] | None = None) -> list[Classifica
         "classification.changed",
         "workflow",
         [
-            (c.workflow_id, _change(before, Labels.of(c), c.status_reason))
-            for c in fresh
-            if (before := history.get(c.workflow_id, NO_HISTORY).stored) and before.changed(Labels.of(c))
+            (c.workflow_id, _change(before, now, c.status_reason))
+            for c, now in ((c, Labels.of(c)) for c in fresh)
+            if (before := history.get(c.workflow_id, NO_HISTORY).stored) and before.changed(now)
         ],
     )
     tx.execute(_DELETE_STORED, {"scope": scope})
